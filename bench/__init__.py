@@ -1,0 +1,1 @@
+"""bench: training, evaluation and the paper's tables over a remix corpus."""
