@@ -1,0 +1,493 @@
+"""Clip, per-class, frame and event metrics.
+
+Clip level (the paper's Tables 1-3), exactly as the original code computes them
+with scikit-learn:
+
+- ``micro_ap`` = ``average_precision_score(y, p, average="micro")`` over all classes;
+- ``macro_ap`` = ``average_precision_score(y, p, average="macro")``;
+- ``auc`` = ``roc_auc_score(y, p)`` (macro).
+
+A class that has no positive or no negative clip in the split cannot be scored by
+AUC (and its AP is meaningless), so it is left out of ``macro_ap`` and ``auc`` and
+listed in ``absent_classes``; with every class present the numbers are exactly the
+original's. ``micro_ap`` always uses every class.
+
+Localisation, which the paper claims but never scores, from the strong labels of
+``events.parquet``:
+
+- frame targets at the feature frame rate (hop 1024 at 32 kHz: 31.25 frames/s);
+  frame ``t`` stands for the interval ``[t * hop_s, (t + 1) * hop_s)`` and is active
+  when that interval overlaps an event;
+- frame F1 (micro over frames x classes, at a threshold) and frame AP (micro and
+  macro over classes with a positive frame);
+- event-based F1 with the sed_eval conventions: an estimated event matches a
+  reference event of the same label when its onset is within 200 ms of the
+  reference onset and its offset within ``max(200 ms, 20 % of the reference
+  length)`` of the reference offset; each event matches at most once, with a
+  maximum (optimal) bipartite matching per clip and class. Estimated events come
+  from the frame probabilities: threshold, then a median filter of
+  ``median_frames`` frames (5 = 160 ms) along time, then every run of active
+  frames ``[a, b)`` becomes an event ``[a * hop_s, b * hop_s)``.
+  ``f1`` is the micro (overall) F-score; ``macro_f1`` averages the class-wise
+  F-scores over classes with at least one reference event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.ndimage import median_filter
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import maximum_bipartite_matching
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from bench.errors import BenchError
+
+__all__ = [
+    "average_precision",
+    "clip_metrics",
+    "evaluate",
+    "event_f1",
+    "event_metrics",
+    "frame_metrics",
+    "frame_targets",
+    "frames_to_events",
+]
+
+
+def _check_pair(y_true: np.ndarray, y_score: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
+    y_true = np.asarray(y_true)
+    y_score = np.asarray(y_score)
+    if y_true.shape != y_score.shape:
+        raise BenchError(f"{what}: targets {y_true.shape} and scores {y_score.shape} differ in shape")
+    if not np.all(np.isfinite(y_score)):
+        raise BenchError(f"{what}: the scores hold NaN or infinite values; the model diverged")
+    return y_true, y_score
+
+
+# --------------------------------------------------------------------------- clip level
+
+
+def clip_metrics(y_true: np.ndarray, y_score: np.ndarray, *, labels: Sequence[str]) -> dict[str, Any]:
+    """Clip-level micro-AP, macro-AP, AUC and per-class AP.
+
+    Parameters
+    ----------
+    y_true : np.ndarray [shape=(N, C)]
+        Weak labels, 0/1.
+    y_score : np.ndarray [shape=(N, C)]
+        Clip probabilities.
+    labels : sequence of str [shape=(C,)]
+
+    Returns
+    -------
+    dict
+        ``micro_ap``, ``macro_ap``, ``auc`` (float or None when nothing can be scored),
+        ``per_class_ap`` ({label: float or None}), ``absent_classes`` (labels with no
+        positive or no negative clip, left out of macro-AP and AUC), ``n_clips``.
+    """
+    y_true, y_score = _check_pair(y_true, y_score, "clip metrics")
+    if y_true.ndim != 2 or y_true.shape[1] != len(labels):
+        raise BenchError(f"clip metrics expect (N, {len(labels)}) arrays, found {y_true.shape}")
+    y_true = (y_true > 0.5).astype(np.int64)
+    positives = y_true.sum(axis=0)
+    present = (positives > 0) & (positives < y_true.shape[0])
+    absent = [lab for lab, ok in zip(labels, present) if not ok]
+    per_class: dict[str, float | None] = {lab: None for lab in labels}
+    micro = macro = auc = None
+    if y_true.sum() > 0:
+        micro = float(average_precision_score(y_true, y_score, average="micro"))
+    if present.any():
+        keep = np.flatnonzero(present)
+        ap = average_precision_score(y_true[:, keep], y_score[:, keep], average=None)
+        for j, value in zip(keep, np.atleast_1d(ap)):
+            per_class[labels[j]] = float(value)
+        macro = float(average_precision_score(y_true[:, keep], y_score[:, keep], average="macro"))
+        auc = float(roc_auc_score(y_true[:, keep], y_score[:, keep]))
+    return {
+        "micro_ap": micro,
+        "macro_ap": macro,
+        "auc": auc,
+        "per_class_ap": per_class,
+        "absent_classes": absent,
+        "n_clips": int(y_true.shape[0]),
+    }
+
+
+def average_precision(y_true: np.ndarray, y_score: np.ndarray) -> float | None:
+    """Binary average precision of flattened arrays, equal to scikit-learn's
+    ``average_precision_score``; None without a positive.
+
+    Non-negative float16 scores (how frame probabilities are stored) take an exact
+    counting path in linear time (their bit patterns order like their values);
+    other scores are sorted.
+
+    Parameters
+    ----------
+    y_true : np.ndarray [shape=(...)], bool or 0/1
+    y_score : np.ndarray [shape=(...)]
+    """
+    y = np.asarray(y_true).reshape(-1).astype(bool)
+    n_pos = int(y.sum())
+    if n_pos == 0:
+        return None
+    s = np.asarray(y_score).reshape(-1)
+    if s.dtype == np.float16 and s.size and s.min() >= 0:
+        bits = (s + np.float16(0)).view(np.uint16)  # + 0 turns -0.0 into +0.0
+        pos = np.bincount(bits[y], minlength=1 << 16)[::-1]
+        total = np.bincount(bits, minlength=1 << 16)[::-1]
+        used = total > 0  # one entry per distinct score, highest first
+        tp = np.cumsum(pos)[used].astype(np.float64)
+        seen = np.cumsum(total)[used].astype(np.float64)
+    else:
+        s = s.astype(np.float32)
+        order = np.argsort(-s, kind="stable")
+        s_sorted = s[order]
+        tps = np.cumsum(y[order], dtype=np.int64)
+        del order
+        ends = np.r_[np.flatnonzero(np.diff(s_sorted)), s_sorted.size - 1]  # last index of each distinct score
+        tp = tps[ends].astype(np.float64)
+        seen = ends + 1.0
+    precision = tp / seen
+    recall = tp / n_pos
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+# --------------------------------------------------------------------------- frame level
+
+
+def frame_targets(
+    events: pd.DataFrame,
+    clip_ids: Sequence[str],
+    *,
+    n_frames: int,
+    hop_s: float,
+    labels: Sequence[str],
+    snr_db: float | None = None,
+) -> np.ndarray:
+    """Strong frame labels of clips.
+
+    Parameters
+    ----------
+    events : pd.DataFrame
+        ``events.parquet`` rows: clip_id, event_label, onset_s, offset_s (and snr_db).
+    clip_ids : sequence of str [shape=(N,)]
+        Row order of the result.
+    n_frames : int
+        Frames per clip (311).
+    hop_s : float
+        Seconds per frame (0.032).
+    labels : sequence of str [shape=(C,)]
+    snr_db : float or None
+        Keep only events of this SNR (events are the same at every SNR, so this only
+        avoids redundant work).
+
+    Returns
+    -------
+    np.ndarray [shape=(N, n_frames, C)], bool
+        Frame ``t`` of a clip is active for a label when ``[t * hop_s, (t + 1) * hop_s)``
+        overlaps one of its events.
+    """
+    index = {cid: i for i, cid in enumerate(clip_ids)}
+    label_index = {lab: j for j, lab in enumerate(labels)}
+    out = np.zeros((len(clip_ids), n_frames, len(labels)), dtype=bool)
+    rows = events
+    if snr_db is not None and "snr_db" in rows.columns:
+        rows = rows[np.isclose(rows["snr_db"].astype(float), float(snr_db))]
+    rows = rows[rows["clip_id"].astype(str).isin(index)]
+    unknown = sorted(set(rows["event_label"]) - set(label_index))
+    if unknown:
+        raise BenchError(f"events carry labels outside the label set: {unknown[:5]}")
+    for cid, label, onset, offset in rows[["clip_id", "event_label", "onset_s", "offset_s"]].itertuples(index=False):
+        start = max(0, int(np.floor(onset / hop_s + 1e-9)))
+        stop = min(n_frames, int(np.ceil(offset / hop_s - 1e-9)))
+        if stop > start:
+            out[index[str(cid)], start:stop, label_index[label]] = True
+    return out
+
+
+def frame_metrics(frame_true: np.ndarray, frame_score: np.ndarray, *, threshold: float = 0.5) -> dict[str, Any]:
+    """Frame-level detection scores.
+
+    Parameters
+    ----------
+    frame_true : np.ndarray [shape=(N, T, C)], bool
+    frame_score : np.ndarray [shape=(N, T, C)]
+        Frame probabilities; rounded to float16 (the precision of
+        ``frame_probs_<split>.npy``), so scores from memory and from a run folder agree.
+    threshold : float
+        A frame is detected when its probability is >= threshold.
+
+    Returns
+    -------
+    dict
+        ``precision``, ``recall``, ``f1`` (micro over every frame and class),
+        ``macro_f1`` (over classes with a positive frame), ``micro_ap``, ``macro_ap``
+        (AP over frames; macro over classes with a positive frame), ``threshold``.
+        Undefined values are None.
+    """
+    frame_true, frame_score = _check_pair(frame_true, frame_score, "frame metrics")
+    frame_score = frame_score.astype(np.float16, copy=False)  # storage precision; exact and fast AP
+    if frame_true.ndim != 3:
+        raise BenchError(f"frame metrics expect (N, T, C) arrays, found {frame_true.shape}")
+    truth = frame_true.astype(bool)
+    pred = frame_score >= threshold
+    axes = (0, 1)
+    tp = np.logical_and(truth, pred).sum(axis=axes)
+    n_pred = pred.sum(axis=axes)
+    n_true = truth.sum(axis=axes)
+    tp_all, pred_all, true_all = int(tp.sum()), int(n_pred.sum()), int(n_true.sum())
+    precision = tp_all / pred_all if pred_all else None
+    recall = tp_all / true_all if true_all else None
+    f1 = 2 * tp_all / (pred_all + true_all) if (pred_all + true_all) else None
+    has = n_true > 0
+    class_f1 = 2 * tp[has] / (n_pred[has] + n_true[has])
+    by_class_true = np.moveaxis(truth, -1, 0)  # (C, N, T)
+    by_class_score = np.moveaxis(frame_score, -1, 0)
+    class_ap = [average_precision(np.ascontiguousarray(by_class_true[c]), np.ascontiguousarray(by_class_score[c]))
+                for c in np.flatnonzero(has)]
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "macro_f1": float(class_f1.mean()) if has.any() else None,
+        "micro_ap": average_precision(truth, frame_score),
+        "macro_ap": float(np.mean(class_ap)) if class_ap else None,
+        "threshold": float(threshold),
+    }
+
+
+# --------------------------------------------------------------------------- event level
+
+
+def frames_to_events(
+    frame_score: np.ndarray,
+    clip_ids: Sequence[str],
+    *,
+    labels: Sequence[str],
+    hop_s: float,
+    threshold: float = 0.5,
+    median_frames: int = 5,
+) -> pd.DataFrame:
+    """Estimated events from frame probabilities.
+
+    Parameters
+    ----------
+    frame_score : np.ndarray [shape=(N, T, C)]
+    clip_ids : sequence of str [shape=(N,)]
+    labels : sequence of str [shape=(C,)]
+    hop_s : float
+        Seconds per frame.
+    threshold : float
+        Frames with probability >= threshold are active.
+    median_frames : int
+        Length of the median filter along time (odd; 1 disables it).
+
+    Returns
+    -------
+    pd.DataFrame
+        clip_id, event_label, onset_s, offset_s: one row per run of active frames.
+    """
+    frame_score = np.asarray(frame_score)
+    if frame_score.ndim != 3 or frame_score.shape[0] != len(clip_ids) or frame_score.shape[2] != len(labels):
+        raise BenchError(
+            f"frame scores of shape ({len(clip_ids)}, T, {len(labels)}) expected, found {frame_score.shape}"
+        )
+    if median_frames < 1 or median_frames % 2 == 0:
+        raise BenchError(f"median_frames must be a positive odd number, found {median_frames}")
+    active = frame_score >= threshold
+    if median_frames > 1:
+        active = median_filter(active.astype(np.uint8), size=(1, median_frames, 1), mode="nearest").astype(bool)
+    padded = np.pad(active, ((0, 0), (1, 1), (0, 0)))
+    change = np.diff(padded.astype(np.int8), axis=1)  # (N, T + 1, C)
+    n_on, t_on, c_on = np.nonzero(change == 1)
+    n_off, t_off, c_off = np.nonzero(change == -1)
+    # np.nonzero walks in C order (clip, time, class); sort both by (clip, class, time) to pair them
+    on = np.lexsort((t_on, c_on, n_on))
+    off = np.lexsort((t_off, c_off, n_off))
+    return pd.DataFrame({
+        "clip_id": [clip_ids[i] for i in n_on[on]],
+        "event_label": [labels[c] for c in c_on[on]],
+        "onset_s": t_on[on] * hop_s,
+        "offset_s": t_off[off] * hop_s,
+    })
+
+
+def _count_matches(ref: np.ndarray, est: np.ndarray, *, onset_collar: float, offset_collar: float,
+                   offset_rate: float) -> int:
+    """Size of a maximum matching between reference and estimated (onset, offset) pairs."""
+    if len(ref) == 0 or len(est) == 0:
+        return 0
+    onset_ok = np.abs(ref[:, None, 0] - est[None, :, 0]) <= onset_collar + 1e-9
+    collar = np.maximum(offset_collar, offset_rate * (ref[:, 1] - ref[:, 0]))
+    offset_ok = np.abs(ref[:, None, 1] - est[None, :, 1]) <= collar[:, None] + 1e-9
+    graph = onset_ok & offset_ok
+    if not graph.any():
+        return 0
+    matching = maximum_bipartite_matching(csr_matrix(graph.astype(np.int8)), perm_type="column")
+    return int(np.sum(matching >= 0))
+
+
+def event_f1(
+    reference: pd.DataFrame,
+    estimated: pd.DataFrame,
+    *,
+    labels: Sequence[str],
+    onset_collar_s: float = 0.2,
+    offset_collar_s: float = 0.2,
+    offset_collar_rate: float = 0.2,
+) -> dict[str, Any]:
+    """Event-based precision, recall and F1 (sed_eval conventions).
+
+    Parameters
+    ----------
+    reference, estimated : pd.DataFrame
+        Events with columns clip_id, event_label, onset_s, offset_s.
+    labels : sequence of str
+        The label set; class-wise scores are reported for these.
+    onset_collar_s : float
+        Largest onset difference of a match.
+    offset_collar_s, offset_collar_rate : float
+        Largest offset difference: ``max(offset_collar_s, offset_collar_rate * reference length)``.
+
+    Returns
+    -------
+    dict
+        ``precision``, ``recall``, ``f1`` (overall, micro), ``macro_f1`` (mean class-wise
+        F1 over classes with a reference event), ``n_ref``, ``n_est``, ``n_tp``,
+        ``class_f1`` ({label: float or None}).
+    """
+    cols = ["clip_id", "event_label", "onset_s", "offset_s"]
+    for name, frame in (("reference", reference), ("estimated", estimated)):
+        missing = set(cols) - set(frame.columns)
+        if missing:
+            raise BenchError(f"{name} events lack the columns {sorted(missing)}")
+    ref_groups = {k: g[["onset_s", "offset_s"]].to_numpy(float) for k, g in reference.groupby(["clip_id", "event_label"])}
+    est_groups = {k: g[["onset_s", "offset_s"]].to_numpy(float) for k, g in estimated.groupby(["clip_id", "event_label"])}
+    tp = {lab: 0 for lab in labels}
+    n_ref = {lab: 0 for lab in labels}
+    n_est = {lab: 0 for lab in labels}
+    for (cid, lab), ref in ref_groups.items():
+        if lab in n_ref:
+            n_ref[lab] += len(ref)
+    for (cid, lab), est in est_groups.items():
+        if lab in n_est:
+            n_est[lab] += len(est)
+            tp[lab] += _count_matches(ref_groups.get((cid, lab), np.empty((0, 2))), est,
+                                      onset_collar=onset_collar_s, offset_collar=offset_collar_s,
+                                      offset_rate=offset_collar_rate)
+    total_tp, total_ref, total_est = sum(tp.values()), sum(n_ref.values()), sum(n_est.values())
+    class_f1 = {lab: (2 * tp[lab] / (n_ref[lab] + n_est[lab]) if n_ref[lab] else None) for lab in labels}
+    scored = [v for v in class_f1.values() if v is not None]
+    return {
+        "precision": total_tp / total_est if total_est else None,
+        "recall": total_tp / total_ref if total_ref else None,
+        "f1": 2 * total_tp / (total_ref + total_est) if (total_ref + total_est) else None,
+        "macro_f1": float(np.mean(scored)) if scored else None,
+        "n_ref": int(total_ref),
+        "n_est": int(total_est),
+        "n_tp": int(total_tp),
+        "class_f1": class_f1,
+    }
+
+
+def event_metrics(
+    frame_true: np.ndarray | None,
+    frame_score: np.ndarray,
+    *,
+    labels: Sequence[str],
+    hop_s: float,
+    threshold: float = 0.5,
+    median_frames: int = 5,
+    events: pd.DataFrame | None = None,
+    clip_ids: Sequence[str] | None = None,
+    snr_db: float | None = None,
+    onset_collar_s: float = 0.2,
+    offset_collar_s: float = 0.2,
+    offset_collar_rate: float = 0.2,
+) -> dict[str, Any]:
+    """Event-based F1 of frame probabilities.
+
+    The reference events are the exact strong labels when ``events`` and ``clip_ids``
+    are given, else the runs of active frames of ``frame_true`` (onsets and offsets
+    then sit on the frame grid, at most one hop from the exact ones: well inside the
+    200 ms collars).
+
+    Parameters
+    ----------
+    frame_true : np.ndarray [shape=(N, T, C)], bool, or None
+        Frame targets (:func:`frame_targets`); may be None when ``events`` is given.
+    frame_score : np.ndarray [shape=(N, T, C)]
+        Frame probabilities.
+    labels : sequence of str [shape=(C,)]
+    hop_s, threshold, median_frames
+        See :func:`frames_to_events`.
+    events : pd.DataFrame, optional
+        ``events.parquet`` rows (clip_id, event_label, onset_s, offset_s, snr_db).
+    clip_ids : sequence of str [shape=(N,)], optional
+        Clips of the rows of ``frame_score`` (needed with ``events``).
+    snr_db : float or None
+        Keep only reference events of this SNR.
+
+    Returns
+    -------
+    dict
+        :func:`event_f1` plus ``threshold`` and ``median_frames``.
+    """
+    frame_score = np.asarray(frame_score)
+    ids = [str(c) for c in clip_ids] if clip_ids is not None else [str(i) for i in range(frame_score.shape[0])]
+    if events is not None:
+        if clip_ids is None:
+            raise BenchError("event_metrics needs clip_ids together with events")
+        reference = events[events["clip_id"].astype(str).isin(set(ids))]
+        if snr_db is not None and "snr_db" in reference.columns:
+            reference = reference[np.isclose(reference["snr_db"].astype(float), float(snr_db))]
+        reference = reference.assign(clip_id=reference["clip_id"].astype(str))
+    elif frame_true is not None:
+        frame_true, frame_score = _check_pair(frame_true, frame_score, "event metrics")
+        reference = frames_to_events(np.asarray(frame_true, dtype=np.uint8), ids, labels=labels, hop_s=hop_s,
+                                     threshold=0.5, median_frames=1)
+    else:
+        raise BenchError("event_metrics needs frame targets or the events table with clip ids")
+    estimated = frames_to_events(frame_score, ids, labels=labels, hop_s=hop_s, threshold=threshold,
+                                 median_frames=median_frames)
+    out = event_f1(reference, estimated, labels=labels, onset_collar_s=onset_collar_s,
+                   offset_collar_s=offset_collar_s, offset_collar_rate=offset_collar_rate)
+    out.update(threshold=float(threshold), median_frames=int(median_frames))
+    return out
+
+
+def evaluate(
+    y_true: np.ndarray,
+    y_score: np.ndarray,
+    *,
+    labels: Sequence[str],
+    frame_score: np.ndarray | None = None,
+    events: pd.DataFrame | None = None,
+    clip_ids: Sequence[str] | None = None,
+    hop_s: float = 1024 / 32000,
+    snr_db: float | None = None,
+    threshold: float = 0.5,
+    median_frames: int = 5,
+) -> dict[str, Any]:
+    """All metrics of one split, in the ``metrics.json`` form of a run.
+
+    Clip metrics always; ``"frame"`` and ``"event"`` entries when frame scores
+    (N, T, C), the events table and the clip ids are given. Frame scores are rounded
+    to float16, the precision they are stored with in ``frame_probs_<split>.npy``, so
+    metrics recomputed from a run folder are identical (and frame AP is fast).
+    """
+    out = clip_metrics(y_true, y_score, labels=labels)
+    if frame_score is not None and events is not None and clip_ids is not None:
+        frame_score = np.asarray(frame_score, dtype=np.float16)
+        truth = frame_targets(events, clip_ids, n_frames=frame_score.shape[1], hop_s=hop_s, labels=labels,
+                              snr_db=snr_db)
+        out["frame"] = frame_metrics(truth, frame_score, threshold=threshold)
+        ev = event_metrics(truth, frame_score, labels=labels, hop_s=hop_s, threshold=threshold,
+                           median_frames=median_frames, events=events, clip_ids=clip_ids, snr_db=snr_db)
+        ev.pop("class_f1")
+        out["event"] = ev
+    return out

@@ -1,0 +1,254 @@
+"""Figures: the paper's Figure 2 for one clip, and training curves.
+
+Figures are drawn with matplotlib's object interface on the Agg canvas (no
+``pyplot``, no global backend change) and saved as PNG atomically.
+
+Figure 2 (two-step attention pooling, read from a model's output dict, contract C):
+
+1. the standardised log-mel input (mel bins x time);
+2. the reconstruction of the auxiliary decoder;
+3-5. frequency attention of the three most probable classes (mel bins x time);
+6. first-step output, every class x time (models without two-step attention:
+   their frame probabilities);
+7. time attention, every class x time;
+8. clip probabilities per class (true labels marked).
+
+Panels a model does not produce (no decoder, no 2AP) say so instead of failing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from bench.errors import BenchError
+from bench.store import CONFIG, CURVES, atomic_path
+
+__all__ = ["plot_curves", "plot_figure2", "top_classes"]
+
+
+def _array(value: Any, *, ndim: int, name: str) -> np.ndarray | None:
+    """numpy view of a tensor or array, with a leading batch axis of 1 dropped."""
+    if value is None:
+        return None
+    if hasattr(value, "detach"):
+        value = value.detach().float().cpu().numpy()
+    array = np.asarray(value, dtype=np.float32)
+    while array.ndim > ndim and array.shape[0] == 1:
+        array = array[0]
+    if array.ndim != ndim:
+        raise BenchError(f"{name}: expected {ndim} axes for one clip, found shape {array.shape}")
+    return array
+
+
+def top_classes(clip_probs: np.ndarray, k: int = 3) -> np.ndarray:
+    """Indices of the ``k`` most probable classes, most probable first."""
+    return np.argsort(-np.asarray(clip_probs), kind="stable")[:k]
+
+
+def _save(fig: Figure, path: Path, *, dpi: int) -> Path:
+    FigureCanvasAgg(fig)
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi)
+    return path
+
+
+def _missing(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=9, color="0.4")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def plot_figure2(
+    out: Mapping[str, Any],
+    *,
+    features: Any,
+    class_names: Sequence[str],
+    path: Path,
+    title: str | None = None,
+    labels: Sequence[str] | None = None,
+    hop_s: float = 1024 / 32000,
+    dpi: int = 110,
+) -> Path:
+    """Draw the paper's Figure 2 for one clip and save it as PNG.
+
+    Parameters
+    ----------
+    out : mapping of str to arrays or tensors
+        A model output for one clip (a leading batch axis of 1 is allowed):
+        ``clip_probs`` (C,), and when the model has them ``reconstruction`` (T, F),
+        ``freq_attention`` (C, T, F), ``freq_output`` (C, T), ``time_attention`` (C, T).
+    features : array or tensor [shape=(T, F)]
+        The model input (standardised log-mel).
+    class_names : sequence of str [shape=(C,)]
+    path : Path
+        PNG to write (folders are created; written atomically).
+    title : str, optional
+        Figure title (e.g. clip id, SNR, model).
+    labels : sequence of str, optional
+        The clip's true labels, marked in the last panel and on the attention maps.
+    hop_s : float
+        Seconds per frame, for the time axis.
+    dpi : int
+
+    Returns
+    -------
+    Path
+    """
+    names = list(class_names)
+    probs = _array(out.get("clip_probs"), ndim=1, name="clip_probs")
+    if probs is None:
+        raise BenchError("the model output has no 'clip_probs'; pass the dict returned by model(x)")
+    if probs.shape[0] != len(names):
+        raise BenchError(f"clip_probs has {probs.shape[0]} classes but {len(names)} class names were given")
+    feats = _array(features, ndim=2, name="features")
+    recon = _array(out.get("reconstruction"), ndim=2, name="reconstruction")
+    freq_att = _array(out.get("freq_attention"), ndim=3, name="freq_attention")
+    freq_out = _array(out.get("freq_output"), ndim=2, name="freq_output")
+    time_att = _array(out.get("time_attention"), ndim=2, name="time_attention")
+    frame_probs = _array(out.get("frame_probs"), ndim=2, name="frame_probs")  # (T, C)
+    truth = set(labels or ())
+    top = top_classes(probs, 3)
+    n_frames = feats.shape[0]
+    extent_tf = (0, n_frames * hop_s, 0, feats.shape[1])
+    extent_ct = (0, n_frames * hop_s, len(names) - 0.5, -0.5)
+
+    fig = Figure(figsize=(11, 17), layout="constrained")
+    axes = fig.subplots(8, 1, height_ratios=[1, 1, 1, 1, 1, 2.2, 2.2, 1.6])
+    if title:
+        fig.suptitle(title, fontsize=12)
+
+    def spectro(ax, data, panel):
+        image = ax.imshow(data.T, origin="lower", aspect="auto", extent=extent_tf, cmap="magma",
+                          interpolation="nearest")
+        ax.set_ylabel("mel bin")
+        ax.set_title(panel, fontsize=10, loc="left")
+        fig.colorbar(image, ax=ax, pad=0.01, fraction=0.03)
+
+    spectro(axes[0], feats, "1  log-mel input (standardised)")
+    if recon is not None:
+        spectro(axes[1], recon, "2  reconstruction (auxiliary decoder)")
+    else:
+        axes[1].set_title("2  reconstruction", fontsize=10, loc="left")
+        _missing(axes[1], "this model has no reconstruction decoder")
+    for k in range(3):
+        ax = axes[2 + k]
+        c = int(top[k])
+        mark = " (true label)" if names[c] in truth else ""
+        panel = f"{3 + k}  frequency attention: {names[c]}{mark}  p = {probs[c]:.3f}"
+        if freq_att is not None:
+            spectro(ax, freq_att[c], panel)
+        else:
+            ax.set_title(panel, fontsize=10, loc="left")
+            _missing(ax, "this model has no two-step attention")
+
+    def class_map(ax, data, panel):
+        image = ax.imshow(data, aspect="auto", extent=extent_ct, cmap="viridis", interpolation="nearest")
+        ax.set_yticks(range(len(names)))
+        ax.set_yticklabels(names, fontsize=5)
+        for tick, name in zip(ax.get_yticklabels(), names):
+            if name in truth:
+                tick.set_color("crimson")
+                tick.set_fontweight("bold")
+        ax.set_title(panel, fontsize=10, loc="left")
+        fig.colorbar(image, ax=ax, pad=0.01, fraction=0.03)
+
+    panel6 = (freq_out, "6  first-step output (after frequency attention)")
+    if freq_out is None and frame_probs is not None:  # other models: their frame probabilities instead
+        panel6 = (frame_probs.T, "6  frame probabilities (this model has no two-step attention)")
+    for ax, (data, panel) in ((axes[5], panel6), (axes[6], (time_att, "7  time attention (second step)"))):
+        if data is not None:
+            class_map(ax, data, panel)
+        else:
+            ax.set_title(panel, fontsize=10, loc="left")
+            _missing(ax, "this model has no two-step attention")
+    for ax in axes[:7]:
+        if ax.images:
+            ax.set_xlabel("time (s)", fontsize=8)
+
+    ax = axes[7]
+    colours = ["crimson" if n in truth else "steelblue" for n in names]
+    ax.bar(range(len(names)), probs, color=colours)
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names, rotation=90, fontsize=6)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("probability")
+    ax.set_title("8  clip output (red: true labels)", fontsize=10, loc="left")
+    return _save(fig, path, dpi=dpi)
+
+
+def _run_label(run_dir: Path) -> str:
+    try:
+        import json
+
+        config = json.loads((run_dir / CONFIG).read_text())
+    except (OSError, ValueError):
+        return run_dir.name
+    parts = [str(config.get("model", "?"))]
+    if config.get("alpha"):
+        parts.append(f"α={config['alpha']:g}")
+    if config.get("snr_db") is not None:
+        parts.append(f"{config['snr_db']:g} dB")
+    if config.get("seed") is not None:
+        parts.append(f"seed {config['seed']}")
+    return " ".join(parts)
+
+
+def plot_curves(run_dirs: Sequence[Path], path: Path, *, title: str | None = None, dpi: int = 110) -> Path:
+    """Training curves of runs: training loss (with BCE and MSE), validation micro-AP,
+    learning rate, against the epoch.
+
+    Parameters
+    ----------
+    run_dirs : sequence of Path
+        Run folders holding ``curves.parquet``; folders without one are skipped.
+    path : Path
+        PNG to write (atomically).
+    title : str, optional
+
+    Raises
+    ------
+    BenchError
+        None of the folders has curves.
+    """
+    curves = []
+    for run_dir in map(Path, run_dirs):
+        file = run_dir / CURVES
+        if file.is_file():
+            curves.append((_run_label(run_dir), pd.read_parquet(file)))
+    if not curves:
+        raise BenchError(
+            f"none of the {len(run_dirs)} run folders has {CURVES}; train a run first (bench run ...)"
+        )
+    fig = Figure(figsize=(12, 4.2), layout="constrained")
+    ax_loss, ax_ap, ax_lr = fig.subplots(1, 3)
+    for k, (label, frame) in enumerate(curves):
+        colour = f"C{k % 10}"
+        epoch = frame["epoch"] if "epoch" in frame else np.arange(1, len(frame) + 1)
+        if "train_loss" in frame:
+            ax_loss.plot(epoch, frame["train_loss"], color=colour, label=label)
+        if "train_bce" in frame and "train_mse" in frame and frame["train_mse"].fillna(0).abs().sum() > 0:
+            ax_loss.plot(epoch, frame["train_bce"], color=colour, linestyle="--", linewidth=0.9)
+        if "val_micro_ap" in frame:
+            ax_ap.plot(epoch, frame["val_micro_ap"], color=colour, marker=".", label=label)
+        if "lr" in frame:
+            ax_lr.plot(epoch, frame["lr"], color=colour, label=label)
+    ax_loss.set_title("training loss (dashed: BCE part)", fontsize=10)
+    ax_ap.set_title("validation micro-AP", fontsize=10)
+    ax_lr.set_title("learning rate", fontsize=10)
+    if any("lr" in f and (f["lr"] > 0).all() for _, f in curves):
+        ax_lr.set_yscale("log")
+    for ax in (ax_loss, ax_ap, ax_lr):
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    ax_ap.legend(fontsize=7, loc="lower right")
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path, dpi=dpi)

@@ -1,0 +1,513 @@
+"""The paper's Tables 1-3 from the runs, beside the paper's numbers.
+
+Each cell is the mean +/- sample standard deviation over the finished runs of that
+cell (seeds, and validation folds under cross-validation), with the number of runs,
+and the paper's value in the column beside it (from ``results/paper/paper_table{1,2,3}.csv``).
+A cell without a finished run shows "—"; failed and unfinished runs are counted in
+the caption. Scores come from one split: ``"val"`` (the held-out validation fold, as
+the paper) by default, or ``"test"`` (the corpus test split) when the runs have it.
+
+Every caption names the corpus the runs were trained on; a corpus built from the
+synthetic stand-in sources is flagged loudly as not comparable to the paper.
+
+Tables are built as data (:class:`Table`, a long DataFrame of numbers) and rendered
+to the terminal (rich), to markdown and to LaTeX (booktabs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench.errors import BenchError
+from bench.store import atomic_write_text
+
+__all__ = [
+    "SYNTHETIC_WARNING",
+    "Table",
+    "build_table1",
+    "build_table2",
+    "build_table3",
+    "build_tables",
+    "default_paper_dir",
+    "format_cell",
+    "print_tables",
+    "to_latex",
+    "to_markdown",
+    "to_rich",
+    "write_tables",
+]
+
+SYNTHETIC_WARNING = "SYNTHETIC STAND-IN CORPUS — not comparable to the paper's numbers"
+DASH = "—"
+SNRS = (20.0, 10.0, 0.0)
+METRICS = (("micro_ap", "micro-AP"), ("macro_ap", "macro-AP"), ("auc", "AUC"))
+TABLE3_EVENTS = ("Bus", "Cowbell", "Gong", "Meow")
+
+# (model, alpha, row cells shown, key into the paper's csv)
+TABLE1_ROWS = (
+    ("gap", 0.0, ("VGGish", "GAP", "no")),
+    ("gmp", 0.0, ("VGGish", "GMP", "no")),
+    ("gwrp", 0.0, ("VGGish", "GWRP", "no")),
+    ("atrous_ap", 0.0, ("VGGish (dil.)", "AP", "no")),
+    ("2ap_aux", 0.001, ("VGGish", "2AP", "yes")),
+)
+TABLE2_ROWS = (
+    ("2ap", 0.0, ("α = 0.0",)),
+    ("2ap_aux", 0.001, ("α = 0.001",)),
+    ("2ap_aux", 0.1, ("α = 0.1",)),
+)
+TABLE3_ROWS = (
+    ("atrous_ap", 0.0, ("Atrous + AP", "no")),
+    ("2ap", 0.0, ("VGGish + 2AP", "no")),
+    ("2ap_aux", 0.001, ("VGGish + 2AP", "yes")),
+)
+
+
+@dataclass
+class Table:
+    """One of the paper's tables as data.
+
+    Attributes
+    ----------
+    name : str
+        "table1", "table2" or "table3" (also the file stem).
+    title : str
+    caption : str
+        Says the corpus, the split, what a cell holds, and how many runs failed.
+    row_header : list of str
+        Names of the row-describing columns ("Encoder", "Pooling", "Aux.").
+    rows : list of tuple of str
+        Row descriptions, in order.
+    groups : list of (group title, list of (column key, column title))
+        Column groups (e.g. one per SNR), each with its metric columns.
+    data : pd.DataFrame
+        Long form, one row per cell: row (index into ``rows``), column (key), model,
+        alpha, snr_db, metric, mean, std, n, paper.
+    notes : list of str
+        Extra lines shown under the table.
+    synthetic : bool
+        True when any run used a synthetic stand-in corpus.
+    """
+
+    name: str
+    title: str
+    caption: str
+    row_header: list[str]
+    rows: list[tuple[str, ...]]
+    groups: list[tuple[str, list[tuple[str, str]]]]
+    data: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    synthetic: bool = False
+
+    def cell(self, row: int, column: str) -> pd.Series:
+        """The data row of one cell."""
+        hit = self.data[(self.data["row"] == row) & (self.data["column"] == column)]
+        if hit.empty:
+            raise KeyError((row, column))
+        return hit.iloc[0]
+
+
+# --------------------------------------------------------------------------- selection
+
+
+def default_paper_dir() -> Path:
+    """``results/paper`` of the source tree."""
+    return Path(__file__).resolve().parents[1] / "results" / "paper"
+
+
+def _read_paper(paper_dir: Path | None, name: str) -> pd.DataFrame | None:
+    path = Path(paper_dir or default_paper_dir()) / f"paper_{name}.csv"
+    if not path.is_file():
+        return None
+    return pd.read_csv(path)
+
+
+def _select_runs(runs: pd.DataFrame, *, split: str, preset: str | None) -> tuple[pd.DataFrame, list[str]]:
+    """Runs of one preset and one corpus; notes on what was chosen."""
+    if split not in ("val", "test"):
+        raise BenchError(f"unknown split {split!r}: use 'val' (the paper's validation fold) or 'test'")
+    notes: list[str] = []
+    if runs.empty:
+        return runs, notes
+    if preset is not None:
+        runs = runs[runs["preset"] == preset]
+        if runs.empty:
+            raise BenchError(f"no run used the preset {preset!r}")
+    else:
+        presets = sorted({str(p) for p in runs["preset"].dropna()})
+        if len(presets) > 1:
+            raise BenchError(f"the runs mix the presets {presets}; choose one (preset=... / --preset)")
+    for key in ("corpus_fingerprint", "corpus_dir"):
+        if key in runs.columns:
+            values = sorted({str(v) for v in runs[key].dropna()})
+            if len(values) > 1:
+                raise BenchError(
+                    f"the runs come from {len(values)} different corpora ({key}: {values[:3]}); "
+                    "report one corpus at a time (use a separate results folder per corpus)"
+                )
+            break
+    done = runs[runs["status"] == "done"]
+    if split == "test" and not done.empty:
+        column = "test_micro_ap"
+        if column not in done.columns or done[column].isna().all():
+            raise BenchError(
+                "no finished run has test-split metrics (the corpus has no test clips?); "
+                "report the validation fold instead (split='val')"
+            )
+    return runs, notes
+
+
+def _corpus_line(runs: pd.DataFrame) -> tuple[str, bool]:
+    if runs.empty:
+        return "no runs yet", False
+    synthetic = bool("corpus_synthetic" in runs.columns and runs["corpus_synthetic"].fillna(False).astype(bool).any())
+    name = DASH
+    if "corpus_dir" in runs.columns and runs["corpus_dir"].notna().any():
+        name = Path(str(runs["corpus_dir"].dropna().iloc[0])).name or str(runs["corpus_dir"].dropna().iloc[0])
+    kind = SYNTHETIC_WARNING if synthetic else "built from the real source corpora"
+    return f"corpus '{name}' ({kind})", synthetic
+
+
+def _match(runs: pd.DataFrame, model: str, alpha: float, snr: float) -> pd.DataFrame:
+    if runs.empty:
+        return runs
+    alpha_col = pd.to_numeric(runs["alpha"], errors="coerce").fillna(0.0).to_numpy(float)
+    snr_col = pd.to_numeric(runs["snr_db"], errors="coerce").to_numpy(float)
+    mask = (runs["model"] == model).to_numpy() & np.isclose(alpha_col, alpha) & np.isclose(snr_col, snr)
+    return runs[mask]
+
+
+def _stats(values: pd.Series) -> tuple[float | None, float | None, int]:
+    vals = pd.to_numeric(values, errors="coerce").dropna().to_numpy(float)
+    if vals.size == 0:
+        return None, None, 0
+    std = float(np.std(vals, ddof=1)) if vals.size > 1 else None
+    return float(np.mean(vals)), std, int(vals.size)
+
+
+def _build(
+    name: str,
+    title: str,
+    runs: pd.DataFrame,
+    *,
+    split: str,
+    preset: str | None,
+    row_header: list[str],
+    row_specs: Sequence[tuple[str, float, tuple[str, ...]]],
+    groups: list[tuple[str, list[tuple[str, str]]]],
+    cell_spec,  # (row spec, column key) -> (snr, metric column, paper value)
+    what: str,
+) -> Table:
+    runs, notes = _select_runs(runs, split=split, preset=preset)
+    corpus, synthetic = _corpus_line(runs)
+    records = []
+    used = pd.DataFrame()
+    for r, spec in enumerate(row_specs):
+        model, alpha, _ = spec
+        for _, columns in groups:
+            for key, _title in columns:
+                snr, metric, paper = cell_spec(spec, key)
+                matched = _match(runs, model, alpha, snr)
+                used = pd.concat([used, matched[["run_id", "status"]]]) if not matched.empty else used
+                done = matched[matched["status"] == "done"] if not matched.empty else matched
+                values = done[metric] if (not done.empty and metric in done.columns) else pd.Series(dtype=float)
+                mean, std, n = _stats(values)
+                records.append(dict(row=r, column=key, model=model, alpha=alpha, snr_db=snr, metric=metric,
+                                    mean=mean, std=std, n=n, paper=paper))
+    data = pd.DataFrame(records)
+    used = used.drop_duplicates("run_id") if not used.empty else used
+    n_failed = int((used["status"] == "failed").sum()) if not used.empty else 0
+    n_open = int(used["status"].isin(["running", "missing"]).sum()) if not used.empty else 0
+    n_done = int((used["status"] == "done").sum()) if not used.empty else 0
+    split_text = ("validation fold (as the paper)" if split == "val" else "held-out test split")
+    runs_text = _count(n_done, "finished run")
+    if n_failed:
+        runs_text += f"; {_count(n_failed, 'failed run')} not included"
+    if n_open:
+        runs_text += f"; {_count(n_open, 'run')} unfinished"
+    caption = (f"{title}. {corpus}. Scores on the {split_text}; {what}; "
+               f"mean ± std over runs (n), the paper's value beside it, {DASH} where no run finished. {runs_text}.")
+    if preset is not None or (not runs.empty and runs["preset"].notna().any()):
+        shown = preset or str(runs["preset"].dropna().iloc[0])
+        caption += f" Preset '{shown}'."
+    if synthetic:
+        notes.insert(0, SYNTHETIC_WARNING)
+    if data["paper"].isna().all():
+        notes.append("paper values not found (results/paper/paper_tableN.csv)")
+    return Table(name=name, title=title, caption=caption, row_header=row_header,
+                 rows=[spec[2] for spec in row_specs], groups=groups, data=data, notes=notes, synthetic=synthetic)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _paper_value(frame: pd.DataFrame | None, column: str, **where) -> float | None:
+    if frame is None:
+        return None
+    mask = np.ones(len(frame), dtype=bool)
+    for key, value in where.items():
+        col = frame[key]
+        mask &= np.isclose(col.astype(float), float(value)) if isinstance(value, float) else (col.astype(str) == value).to_numpy()
+    hit = frame[mask]
+    return float(hit[column].iloc[0]) if len(hit) else None
+
+
+def build_table1(runs: pd.DataFrame, *, split: str = "val", preset: str | None = None,
+                 paper_dir: Path | None = None) -> Table:
+    """Table 1: micro-AP, macro-AP and AUC of the five systems at 20, 10 and 0 dB."""
+    paper = _read_paper(paper_dir, "table1")
+    groups = [(f"SNR {snr:g} dB", [(f"{snr:g}:{m}", t) for m, t in METRICS]) for snr in SNRS]
+
+    def cell(spec, key):
+        snr, metric = key.split(":")
+        enc, pool, aux = spec[2]
+        value = _paper_value(paper, metric, encoder=enc, pooling=pool, aux=aux, snr_db=float(snr))
+        return float(snr), f"{split}_{metric}", value
+
+    return _build("table1", "Table 1: weakly supervised SED across SNRs", runs, split=split, preset=preset,
+                  row_header=["Encoder", "Pooling", "Aux."], row_specs=TABLE1_ROWS, groups=groups, cell_spec=cell,
+                  what="clip-level micro-AP, macro-AP and AUC over 41 classes")
+
+
+def build_table2(runs: pd.DataFrame, *, split: str = "val", preset: str | None = None,
+                 paper_dir: Path | None = None) -> Table:
+    """Table 2: micro-AP of the 2AP model with alpha 0, 0.001 and 0.1 at each SNR."""
+    paper = _read_paper(paper_dir, "table2")
+    groups = [(f"SNR {snr:g} dB", [(f"{snr:g}:micro_ap", "micro-AP")]) for snr in SNRS]
+
+    def cell(spec, key):
+        snr = float(key.split(":")[0])
+        return snr, f"{split}_micro_ap", _paper_value(paper, "micro_ap", alpha=float(spec[1]), snr_db=snr)
+
+    return _build("table2", "Table 2: contribution of the auxiliary task (weight α)", runs, split=split,
+                  preset=preset, row_header=["Auxiliary task"], row_specs=TABLE2_ROWS, groups=groups,
+                  cell_spec=cell, what="clip-level micro-AP of the 2AP model")
+
+
+def build_table3(runs: pd.DataFrame, *, split: str = "val", preset: str | None = None,
+                 paper_dir: Path | None = None) -> Table:
+    """Table 3: per-class AP at 0 dB of Bus, Cowbell, Gong and Meow."""
+    paper = _read_paper(paper_dir, "table3")
+    groups = [("SNR 0 dB", [(event, event) for event in TABLE3_EVENTS])]
+
+    def cell(spec, key):
+        model_name, aux = spec[2]
+        value = _paper_value(paper, "score", model=model_name, aux=aux, snr_db=0.0, event=key)
+        return 0.0, f"{split}_ap_{key}", value
+
+    return _build("table3", "Table 3: per-class average precision at 0 dB", runs, split=split, preset=preset,
+                  row_header=["Model", "Aux."], row_specs=TABLE3_ROWS, groups=groups, cell_spec=cell,
+                  what="per-class clip-level AP")
+
+
+def build_tables(runs: pd.DataFrame, *, split: str = "val", preset: str | None = None,
+                 paper_dir: Path | None = None) -> list[Table]:
+    """Tables 1, 2 and 3."""
+    return [build(runs, split=split, preset=preset, paper_dir=paper_dir)
+            for build in (build_table1, build_table2, build_table3)]
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def format_cell(mean: float | None, std: float | None, n: int, *, digits: int = 4, pm: str = "±") -> str:
+    """``0.7829 ± 0.0123 (3)``; ``0.7829 (1)`` for a single run; "—" without one."""
+    if mean is None or n == 0 or (isinstance(mean, float) and np.isnan(mean)):
+        return DASH
+    text = f"{mean:.{digits}f}"
+    if std is not None and not (isinstance(std, float) and np.isnan(std)):
+        text += f" {pm} {std:.{digits}f}"
+    return f"{text} ({n})"
+
+
+def _paper_text(value: float | None, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return DASH
+    return f"{value:.{digits}f}"
+
+
+def _none(value):
+    return None if value is None or (isinstance(value, float) and np.isnan(value)) else value
+
+
+def _grid(table: Table, *, pm: str = "±", digits: int = 4) -> list[list[str]]:
+    """Body rows: row cells, then per column "ours" and "paper"."""
+    body = []
+    for r, row in enumerate(table.rows):
+        cells = list(row)
+        for _, columns in table.groups:
+            for key, _ in columns:
+                c = table.cell(r, key)
+                cells.append(format_cell(_none(c["mean"]), _none(c["std"]), int(c["n"]), pm=pm, digits=digits))
+                cells.append(_paper_text(_none(c["paper"]), digits=digits))
+        body.append(cells)
+    return body
+
+
+def to_markdown(table: Table) -> str:
+    """GitHub markdown: bold title, caption, a warning line for synthetic corpora."""
+    header = list(table.row_header)
+    for group, columns in table.groups:
+        for _, title in columns:
+            header += [f"{group} {title}", "paper"]
+    lines = [f"**{table.title}**", ""]
+    if table.synthetic:
+        lines += [f"> **{SYNTHETIC_WARNING}**", ""]
+    lines += [table.caption, ""]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "|".join([" --- "] * len(table.row_header) + [" ---: "] * (len(header) - len(table.row_header))) + "|")
+    for cells in _grid(table):
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    extra = [n for n in table.notes if n != SYNTHETIC_WARNING]
+    if extra:
+        lines += [""] + [f"- {note}" for note in extra]
+    return "\n".join(lines) + "\n"
+
+
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+}
+
+
+def latex_escape(text: str) -> str:
+    """Escape LaTeX special characters; α, ± and — become math or dashes."""
+    out = "".join(_LATEX_SPECIAL.get(ch, ch) for ch in str(text))
+    return out.replace("α", r"$\alpha$").replace("±", r"$\pm$").replace(DASH, "---")
+
+
+def to_latex(table: Table) -> str:
+    """A booktabs ``table`` float: caption (with the corpus), ``tabular``, rules."""
+    n_row = len(table.row_header)
+    n_data = sum(2 * len(cols) for _, cols in table.groups)
+    spec = "l" * n_row + "r" * n_data
+    lines = [
+        "% Generated by bench.report from the run folders; do not edit by hand.",
+        r"\begin{table}[t]",
+        r"\centering",
+        r"\small",
+    ]
+    caption_tex = latex_escape(table.caption)
+    if table.synthetic:
+        warning = latex_escape(SYNTHETIC_WARNING)
+        caption_tex = caption_tex.replace(warning, r"\textbf{" + warning + "}")
+    lines.append(r"\caption{" + caption_tex + "}")
+    lines.append(r"\label{tab:bench-" + table.name + "}")
+    lines.append(r"\begin{tabular}{" + spec + "}")
+    lines.append(r"\toprule")
+    # group header with cmidrules
+    head, rules, col = ["" for _ in range(n_row)], [], n_row + 1
+    for group, columns in table.groups:
+        width = 2 * len(columns)
+        head.append(r"\multicolumn{" + str(width) + r"}{c}{" + latex_escape(group) + "}")
+        rules.append(r"\cmidrule(lr){" + f"{col}-{col + width - 1}" + "}")
+        col += width
+    lines.append(" & ".join(head) + r" \\")
+    lines.append(" ".join(rules))
+    names = [latex_escape(h) for h in table.row_header]
+    for _, columns in table.groups:
+        for _, title in columns:
+            names += [latex_escape(title), "paper"]
+    lines.append(" & ".join(names) + r" \\")
+    lines.append(r"\midrule")
+    for cells in _grid(table, pm="±"):
+        lines.append(" & ".join(latex_escape(c) for c in cells) + r" \\")
+    lines.append(r"\bottomrule")
+    lines.append(r"\end{tabular}")
+    lines.append(r"\end{table}")
+    return "\n".join(lines) + "\n"
+
+
+def to_rich(table: Table):
+    """The table for the terminal: one rich table per column group (e.g. per SNR),
+    each cell showing ours over the paper's value, so Table 1 fits a normal terminal."""
+    from rich.console import Group
+    from rich.table import Table as RichTable
+    from rich.text import Text
+
+    parts = []
+    body = _grid(table, digits=3)
+    n_row = len(table.row_header)
+    offset = n_row
+    for g, (group, columns) in enumerate(table.groups):
+        title = f"{table.title} — {group}"
+        if table.synthetic and g == 0:
+            title += f"\n[bold red]{SYNTHETIC_WARNING}[/]"
+        out = RichTable(title=title)
+        out.add_column("System", no_wrap=True)
+        for _, col_title in columns:
+            out.add_column(f"{col_title}\n[dim]paper[/]", justify="right", no_wrap=True)
+        for cells in body:
+            row = [_short_system(cells[:n_row])]
+            for k in range(len(columns)):
+                ours, paper = cells[offset + 2 * k], cells[offset + 2 * k + 1]
+                row.append(f"{ours}\n[dim]{paper}[/]")
+            out.add_row(*row)
+        offset += 2 * len(columns)
+        parts.append(out)
+    parts.append(Text(table.caption, style="italic"))  # below, at full width (a rich caption wraps to the table)
+    return Group(*parts)
+
+
+def _short_system(cells: Sequence[str]) -> str:
+    """One label for a row: ``("VGGish", "2AP", "yes") -> "VGGish 2AP +aux"``."""
+    words = [c for c in cells if c != "no"]
+    return " ".join("+aux" if w == "yes" else w for w in words)
+
+
+def print_tables(tables: Sequence[Table], *, console=None) -> None:
+    """Print tables (and their notes) with rich."""
+    if console is None:
+        from remix.clitools import console as default_console
+
+        console = default_console
+    for table in tables:
+        console.print(to_rich(table))
+        for note in table.notes:
+            style = "bold red" if note == SYNTHETIC_WARNING else "yellow"
+            console.print(f"[{style}]{note}[/]")
+        console.print()
+
+
+def write_tables(
+    runs: pd.DataFrame,
+    *,
+    out_dir: Path = Path("results/tables"),
+    latex: bool = True,
+    markdown: bool = True,
+    split: str = "val",
+    preset: str | None = None,
+    paper_dir: Path | None = None,
+) -> list[Path]:
+    """Write ``table1.tex`` .. ``table3.tex`` and/or ``.md`` atomically; returns the paths.
+
+    Parameters
+    ----------
+    runs : pd.DataFrame
+        :func:`bench.store.load_runs` of a results folder.
+    out_dir : Path
+        Destination folder (created).
+    latex, markdown : bool
+        Which formats to write.
+    split : str
+        "val" (default, as the paper) or "test".
+    preset : str, optional
+        Keep only runs of this preset (needed when the runs mix presets).
+    paper_dir : Path, optional
+        Folder of ``paper_table{1,2,3}.csv`` (default ``results/paper``).
+    """
+    tables = build_tables(runs, split=split, preset=preset, paper_dir=paper_dir)
+    out_dir = Path(out_dir)
+    written = []
+    for table in tables:
+        if latex:
+            written.append(atomic_write_text(out_dir / f"{table.name}.tex", to_latex(table)))
+        if markdown:
+            written.append(atomic_write_text(out_dir / f"{table.name}.md", to_markdown(table)))
+    return written

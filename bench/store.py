@@ -1,0 +1,407 @@
+"""Run folders: one folder per training run, every file written atomically.
+
+Layout (``<runs_dir>`` is ``results/runs`` by default)::
+
+    <runs_dir>/<run_id>/
+        config.json               the full run config (run_id, model, alpha, snr_db, seed, preset,
+                                  corpus_dir, corpus_synthetic, train_folds, val_folds, features, training ...)
+        status.json               {"status": "running"|"done"|"failed", "reason": str|None, "updated": iso time}
+        metrics.json              {"val": {...}, "test": {...} (optional), "best_epoch": int}
+        predictions.parquet       clip_id, split, score_<label> x C, label_<label> x C
+        frame_probs_<split>.npy   (N, T, C) float16, rows in the order of that split's predictions
+        curves.parquet            one row per epoch: epoch, train_loss, train_bce, train_mse, val_micro_ap, lr, seconds
+        checkpoint.pt, last.pt    best and latest training state
+
+Every write goes to a hidden temporary file in the same folder and is moved into
+place with ``os.replace``, so a reader never sees half a file and an interrupted
+write leaves nothing behind. :func:`load_runs` gathers every run into one table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bench.errors import BenchError
+
+__all__ = [
+    "RUN_STATUSES",
+    "RunStore",
+    "atomic_path",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+    "flatten_metrics",
+    "load_runs",
+    "runs_dir",
+    "to_jsonable",
+]
+
+RUN_STATUSES = ("running", "done", "failed")
+CONFIG, STATUS, METRICS = "config.json", "status.json", "metrics.json"
+PREDICTIONS, CURVES = "predictions.parquet", "curves.parquet"
+CHECKPOINT, LAST = "checkpoint.pt", "last.pt"
+
+
+# --------------------------------------------------------------------------- atomic writes
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it replaces ``path``.
+
+    On an exception the temporary file is removed and ``path`` is untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    return Path(path)
+
+
+def atomic_write_text(path: Path, text: str) -> Path:
+    """Write UTF-8 ``text`` to ``path`` atomically."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain-JSON form of configs and metrics: numpy scalars and arrays, paths, tuples,
+    dataclasses with ``to_dict``; NaN and infinities become None."""
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [to_jsonable(v) for v in value.tolist()]
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer, int)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "to_dict"):
+        return to_jsonable(value.to_dict())
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)
+
+
+def atomic_write_json(path: Path, data: Any) -> Path:
+    """Write ``data`` as indented JSON atomically (see :func:`to_jsonable`)."""
+    return atomic_write_text(path, json.dumps(to_jsonable(data), indent=2, sort_keys=False) + "\n")
+
+
+def _atomic_parquet(path: Path, frame: pd.DataFrame) -> Path:
+    with atomic_path(path) as tmp:
+        frame.to_parquet(tmp, index=False)
+    return Path(path)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise BenchError(f"{path} is missing; the run has not written it yet (or was not started)") from None
+    except ValueError as exc:
+        raise BenchError(f"{path} is not valid JSON ({exc}); delete the run folder and run it again") from None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# --------------------------------------------------------------------------- one run
+
+
+def runs_dir(results_dir: Path) -> Path:
+    """The runs folder of a results folder: ``results_dir/runs``, or ``results_dir`` itself
+    when it already is a runs folder (its name is ``runs`` or it has no ``runs`` sub-folder
+    but holds run folders)."""
+    results_dir = Path(results_dir)
+    if (results_dir / "runs").is_dir():
+        return results_dir / "runs"
+    if results_dir.name == "runs" or any(results_dir.glob(f"*/{CONFIG}")):
+        return results_dir
+    return results_dir / "runs"
+
+
+class RunStore:
+    """The folder of one run, ``root / run_id``.
+
+    Parameters
+    ----------
+    root : Path
+        The runs folder (``results/runs``).
+    run_id : str
+        Folder name of the run (the short config hash).
+    """
+
+    def __init__(self, root: Path, run_id: str) -> None:
+        if not run_id or "/" in run_id or run_id in {".", ".."}:
+            raise BenchError(f"invalid run id {run_id!r}: expected a plain folder name")
+        self.root = Path(root)
+        self.run_id = run_id
+        self.path = self.root / run_id
+
+    def __repr__(self) -> str:
+        return f"RunStore({str(self.root)!r}, {self.run_id!r})"
+
+    # paths
+    @property
+    def checkpoint_path(self) -> Path:
+        """Best checkpoint (``checkpoint.pt``)."""
+        return self.path / CHECKPOINT
+
+    @property
+    def last_path(self) -> Path:
+        """Latest training state for resume (``last.pt``)."""
+        return self.path / LAST
+
+    def frame_probs_path(self, split: str) -> Path:
+        """``frame_probs_<split>.npy``."""
+        return self.path / f"frame_probs_{split}.npy"
+
+    def exists(self) -> bool:
+        """True once a config was written."""
+        return (self.path / CONFIG).is_file()
+
+    # config / status / metrics
+    def write_config(self, config: Mapping[str, Any]) -> Path:
+        """Write ``config.json`` (a mapping or anything with ``to_dict``)."""
+        data = to_jsonable(config)
+        data.setdefault("run_id", self.run_id)
+        return atomic_write_json(self.path / CONFIG, data)
+
+    def read_config(self) -> dict[str, Any]:
+        return _read_json(self.path / CONFIG)
+
+    def write_status(self, status: str, reason: str | None = None) -> Path:
+        """Write ``status.json``; ``status`` is one of ``running``, ``done``, ``failed``."""
+        if status not in RUN_STATUSES:
+            raise BenchError(f"unknown run status {status!r}; expected one of {RUN_STATUSES}")
+        return atomic_write_json(self.path / STATUS, {"status": status, "reason": reason, "updated": _now()})
+
+    def read_status(self) -> dict[str, Any]:
+        """``status.json``, or ``{"status": "missing", ...}`` when the run never wrote one."""
+        if not (self.path / STATUS).is_file():
+            return {"status": "missing", "reason": None, "updated": None}
+        return _read_json(self.path / STATUS)
+
+    def write_metrics(self, metrics: Mapping[str, Any]) -> Path:
+        """Write ``metrics.json`` (``{"val": {...}, "test": {...}, "best_epoch": int}``)."""
+        return atomic_write_json(self.path / METRICS, metrics)
+
+    def read_metrics(self) -> dict[str, Any]:
+        return _read_json(self.path / METRICS)
+
+    # predictions
+    def write_predictions(
+        self,
+        clip_ids: Sequence[str],
+        *,
+        split: str,
+        y_true: np.ndarray,
+        y_score: np.ndarray,
+        labels: Sequence[str],
+    ) -> Path:
+        """Write (or replace) one split's clip predictions in ``predictions.parquet``.
+
+        Parameters
+        ----------
+        clip_ids : sequence of str [shape=(N,)]
+        split : str
+            "val" or "test"; rows of another split already in the file are kept.
+        y_true : np.ndarray [shape=(N, C)]
+            Weak labels (0/1).
+        y_score : np.ndarray [shape=(N, C)]
+            Clip probabilities.
+        labels : sequence of str [shape=(C,)]
+        """
+        y_true = np.asarray(y_true)
+        y_score = np.asarray(y_score, dtype=np.float32)
+        n, c = len(clip_ids), len(labels)
+        if y_true.shape != (n, c) or y_score.shape != (n, c):
+            raise BenchError(
+                f"predictions of {n} clips x {c} labels expected, found y_true {y_true.shape}, y_score {y_score.shape}"
+            )
+        columns: dict[str, Any] = {"clip_id": [str(c_) for c_ in clip_ids], "split": [split] * n}
+        columns.update({f"score_{lab}": y_score[:, i] for i, lab in enumerate(labels)})
+        columns.update({f"label_{lab}": y_true[:, i].astype(np.int8) for i, lab in enumerate(labels)})
+        frame = pd.DataFrame(columns)
+        path = self.path / PREDICTIONS
+        if path.is_file():
+            old = pd.read_parquet(path)
+            frame = pd.concat([old[old["split"] != split], frame], ignore_index=True)
+        return _atomic_parquet(path, frame)
+
+    def read_predictions(self, split: str | None = None) -> pd.DataFrame:
+        """``predictions.parquet``, optionally one split only (row order as written)."""
+        path = self.path / PREDICTIONS
+        if not path.is_file():
+            raise BenchError(f"{path} is missing; the run has not been evaluated yet")
+        frame = pd.read_parquet(path)
+        if split is not None:
+            frame = frame[frame["split"] == split].reset_index(drop=True)
+        return frame
+
+    def prediction_arrays(self, split: str, *, labels: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """(clip_ids, y_true (N, C) int, y_score (N, C) float32) of one split."""
+        frame = self.read_predictions(split)
+        y_true = frame[[f"label_{lab}" for lab in labels]].to_numpy(dtype=np.int64)
+        y_score = frame[[f"score_{lab}" for lab in labels]].to_numpy(dtype=np.float32)
+        return frame["clip_id"].tolist(), y_true, y_score
+
+    def write_frame_probs(self, split: str, frame_probs: np.ndarray) -> Path:
+        """Write ``frame_probs_<split>.npy`` as float16, shape (N, T, C)."""
+        array = np.asarray(frame_probs, dtype=np.float16)
+        if array.ndim != 3:
+            raise BenchError(f"frame probabilities must have shape (N, T, C), found {array.shape}")
+        path = self.frame_probs_path(split)
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as handle:
+                np.save(handle, array)
+        return path
+
+    def read_frame_probs(self, split: str, *, mmap: bool = True) -> np.ndarray:
+        """``frame_probs_<split>.npy`` (memory-mapped by default)."""
+        path = self.frame_probs_path(split)
+        if not path.is_file():
+            raise BenchError(f"{path} is missing; the run has not been evaluated on the {split!r} split")
+        return np.load(path, mmap_mode="r" if mmap else None)
+
+    # curves
+    def write_curves(self, curves: pd.DataFrame | Sequence[Mapping[str, Any]]) -> Path:
+        """Write the whole ``curves.parquet`` (one row per epoch)."""
+        frame = curves if isinstance(curves, pd.DataFrame) else pd.DataFrame(list(curves))
+        return _atomic_parquet(self.path / CURVES, frame.reset_index(drop=True))
+
+    def append_curve(self, row: Mapping[str, Any]) -> Path:
+        """Add (or replace, same ``epoch``) one epoch's row of ``curves.parquet``."""
+        new = pd.DataFrame([to_jsonable(row)])
+        path = self.path / CURVES
+        if path.is_file():
+            old = pd.read_parquet(path)
+            if "epoch" in new and "epoch" in old:
+                old = old[old["epoch"] != new["epoch"].iloc[0]]
+            new = pd.concat([old, new], ignore_index=True)
+        return self.write_curves(new)
+
+    def read_curves(self) -> pd.DataFrame:
+        path = self.path / CURVES
+        if not path.is_file():
+            raise BenchError(f"{path} is missing; the run has not finished an epoch yet")
+        return pd.read_parquet(path)
+
+    # checkpoints
+    def save_checkpoint(self, state: Mapping[str, Any], *, best: bool) -> Path:
+        """``torch.save`` to ``checkpoint.pt`` (best) or ``last.pt``, atomically."""
+        import torch
+
+        path = self.checkpoint_path if best else self.last_path
+        with atomic_path(path) as tmp:
+            torch.save(dict(state), tmp)
+        return path
+
+
+# --------------------------------------------------------------------------- all runs
+
+
+def flatten_metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """Flatten ``metrics.json`` into scalar columns.
+
+    ``{"val": {"micro_ap": .7, "per_class_ap": {"Bus": .2}, "frame": {"f1": .5}}, "best_epoch": 3}``
+    becomes ``{"val_micro_ap": .7, "val_ap_Bus": .2, "val_frame_f1": .5, "best_epoch": 3}``;
+    lists (e.g. ``absent_classes``) are kept as lists.
+    """
+    out: dict[str, Any] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, Mapping):
+            for key, sub in value.items():
+                if key == "per_class_ap" and isinstance(sub, Mapping):
+                    for label, ap in sub.items():
+                        out[f"{prefix}ap_{label}"] = ap
+                else:
+                    walk(f"{prefix}{key}_", sub)
+        else:
+            out[prefix[:-1]] = value
+
+    walk("", metrics)
+    return out
+
+
+def _flatten_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, Mapping):
+            out.update(_flatten_config(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+BASE_COLUMNS = ["run_id", "model", "alpha", "snr_db", "seed", "preset", "status", "reason"]
+
+
+def load_runs(results_dir: Path) -> pd.DataFrame:
+    """One row per run folder under ``results_dir`` (or ``results_dir/runs``).
+
+    Columns: the config fields (nested ones as ``features.n_mels``), ``status``,
+    ``reason``, ``updated``, ``run_dir``, and the flattened metrics
+    (:func:`flatten_metrics`: ``val_micro_ap``, ``val_ap_<label>``, ``test_...``,
+    ``best_epoch``). A folder with an unreadable config or metrics file is listed with
+    status ``failed`` and the reason, never dropped silently. No runs: an empty table
+    with the base columns.
+    """
+    folder = runs_dir(results_dir)
+    rows: list[dict[str, Any]] = []
+    if folder.is_dir():
+        for run_path in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            store = RunStore(folder, run_path.name)
+            if not store.exists():
+                continue
+            row: dict[str, Any] = {}
+            try:
+                row.update(_flatten_config(store.read_config()))
+                status = store.read_status()
+                row.update(status=status.get("status"), reason=status.get("reason"), updated=status.get("updated"))
+                if (store.path / METRICS).is_file():
+                    row.update(flatten_metrics(store.read_metrics()))
+            except BenchError as exc:
+                row.update(status="failed", reason=str(exc))
+            row.setdefault("run_id", run_path.name)
+            row["run_dir"] = str(run_path)
+            rows.append(row)
+    frame = pd.DataFrame(rows)
+    for column in BASE_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = pd.Series(dtype=object)
+    first = BASE_COLUMNS + [c for c in frame.columns if c not in BASE_COLUMNS]
+    return frame[first]

@@ -1,0 +1,148 @@
+"""Tables 1-3 from fabricated runs: numbers, paper values, labels, file formats."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from rich.console import Console
+
+from bench.errors import BenchError
+from bench.report import (
+    SYNTHETIC_WARNING,
+    build_table1,
+    build_table2,
+    build_table3,
+    format_cell,
+    latex_escape,
+    print_tables,
+    to_markdown,
+    write_tables,
+)
+from bench.store import RunStore, load_runs
+from remix.labels import EVENT_LABELS
+
+GRID = [("gap", 0.0), ("gmp", 0.0), ("gwrp", 0.0), ("atrous_ap", 0.0), ("2ap_aux", 0.001), ("2ap", 0.0),
+        ("2ap_aux", 0.1)]
+
+
+def value(model: str, alpha: float, snr: float, seed: int, offset: float = 0.0) -> float:
+    """A distinct, known metric value per run."""
+    base = {"gap": 0.30, "gmp": 0.35, "gwrp": 0.40, "atrous_ap": 0.45, "2ap_aux": 0.55, "2ap": 0.50}[model]
+    return round(base + alpha + snr / 1000 + seed / 100 + offset, 6)
+
+
+@pytest.fixture
+def results(tmp_path):
+    """3 seeds of the grid at 20 and 0 dB (none at 10 dB), one failed run, synthetic corpus."""
+    root = tmp_path / "results"
+    for seed in range(3):
+        for snr in (20.0, 0.0):
+            for model, alpha in GRID:
+                store = RunStore(root / "runs", f"{model}-{alpha}-{snr:g}-{seed}")
+                store.write_config({"model": model, "alpha": alpha, "snr_db": snr, "seed": seed, "preset": "cpu",
+                                    "corpus_dir": str(tmp_path / "corpus"), "corpus_synthetic": True})
+                if (model, snr, seed) == ("gmp", 20.0, 2):
+                    store.write_status("failed", "diverged")
+                    continue
+                store.write_status("done")
+                per_class = {lab: value(model, alpha, snr, seed, 0.01 * i) for i, lab in enumerate(EVENT_LABELS)}
+                store.write_metrics({"val": {"micro_ap": value(model, alpha, snr, seed),
+                                             "macro_ap": value(model, alpha, snr, seed, 0.1),
+                                             "auc": value(model, alpha, snr, seed, 0.3),
+                                             "per_class_ap": per_class},
+                                     "best_epoch": 3})
+    return root
+
+
+def expected(model, alpha, snr, seeds=(0, 1, 2), offset=0.0):
+    vals = np.array([value(model, alpha, snr, s, offset) for s in seeds])
+    return vals.mean(), vals.std(ddof=1), len(vals)
+
+
+def test_table1_cells(results):
+    table = build_table1(load_runs(results))
+    assert [row for row in table.rows][4] == ("VGGish", "2AP", "yes")
+    cell = table.cell(4, "20:micro_ap")  # 2ap_aux alpha 0.001 at 20 dB
+    mean, std, n = expected("2ap_aux", 0.001, 20.0)
+    assert cell["mean"] == pytest.approx(mean) and cell["std"] == pytest.approx(std) and cell["n"] == n
+    assert cell["paper"] == pytest.approx(0.7829)
+    assert table.cell(0, "0:auc")["paper"] == pytest.approx(0.8694)
+    gmp = table.cell(1, "20:macro_ap")  # one failed seed: 2 runs
+    assert gmp["n"] == 2 and gmp["mean"] == pytest.approx(expected("gmp", 0.0, 20.0, (0, 1), 0.1)[0])
+    missing = table.cell(2, "10:micro_ap")
+    assert missing["n"] == 0 and pd.isna(missing["mean"]) and missing["paper"] == pytest.approx(0.6538)
+    assert "1 failed run not included" in table.caption
+    assert table.synthetic and SYNTHETIC_WARNING in table.caption and "validation fold" in table.caption
+
+
+def test_table2_and_table3_cells(results):
+    runs = load_runs(results)
+    t2 = build_table2(runs)
+    assert t2.cell(0, "0:micro_ap")["mean"] == pytest.approx(expected("2ap", 0.0, 0.0)[0])
+    assert t2.cell(2, "20:micro_ap")["mean"] == pytest.approx(expected("2ap_aux", 0.1, 20.0)[0])
+    assert t2.cell(2, "20:micro_ap")["paper"] == pytest.approx(0.7637)
+    t3 = build_table3(runs)
+    gong = EVENT_LABELS.index("Gong")
+    cell = t3.cell(1, "Gong")  # 2ap alpha 0 at 0 dB
+    assert cell["mean"] == pytest.approx(expected("2ap", 0.0, 0.0, offset=0.01 * gong)[0])
+    assert cell["paper"] == pytest.approx(0.643)
+    assert t3.cell(0, "Bus")["paper"] == pytest.approx(0.2)
+
+
+def test_written_files(results, tmp_path):
+    out = tmp_path / "tables"
+    paths = write_tables(load_runs(results), out_dir=out, latex=True, markdown=True)
+    assert sorted(p.name for p in paths) == sorted(f"table{i}.{ext}" for i in (1, 2, 3) for ext in ("tex", "md"))
+    assert not [p for p in out.iterdir() if ".tmp-" in p.name]
+    tex = (out / "table1.tex").read_text()
+    for command in (r"\begin{tabular}", r"\toprule", r"\midrule", r"\bottomrule", r"\end{tabular}", r"\caption{"):
+        assert command in tex
+    mean, std, n = expected("2ap_aux", 0.001, 20.0)
+    assert f"{mean:.4f} $\\pm$ {std:.4f} ({n})" in tex
+    assert "0.7829" in tex and "0.9338" in tex  # paper values beside ours
+    assert r"\textbf{SYNTHETIC STAND-IN CORPUS" in tex
+    assert "---" in tex  # the missing 10 dB cells
+    # nothing unescaped: no bare underscore, percent or ampersand inside text
+    body = tex.split(r"\midrule")[1].split(r"\bottomrule")[0]
+    assert not re.search(r"(?<!\\)[_%#]", body)
+    assert all(line.count("&") == 3 + 18 - 1 for line in body.strip().splitlines())
+    md = (out / "table2.md").read_text()
+    assert SYNTHETIC_WARNING in md and "| α = 0.001 |" in md and "0.7603" in md
+    assert f"{expected('2ap', 0.0, 0.0)[0]:.4f} ± " in md
+    assert "—" in md
+    only_md = write_tables(load_runs(results), out_dir=tmp_path / "md", latex=False, markdown=True)
+    assert {p.suffix for p in only_md} == {".md"}
+
+
+def test_real_corpus_is_not_flagged_and_test_split(results):
+    runs = load_runs(results).assign(corpus_synthetic=False)
+    table = build_table1(runs)
+    assert not table.synthetic and SYNTHETIC_WARNING not in to_markdown(table)
+    with pytest.raises(BenchError, match="test-split metrics"):
+        build_table1(runs, split="test")
+    with pytest.raises(BenchError, match="unknown split"):
+        build_table1(runs, split="train")
+    runs.loc[0, "preset"] = "gpu"
+    with pytest.raises(BenchError, match="mix the presets"):
+        build_table1(runs)
+    assert build_table1(runs, preset="gpu").cell(0, "20:micro_ap")["n"] <= 1
+
+
+def test_no_runs_gives_dashes(tmp_path):
+    table = build_table2(load_runs(tmp_path))
+    assert (table.data["n"] == 0).all() and table.data["paper"].notna().all()
+    assert "—" in to_markdown(table)
+
+
+def test_helpers_and_terminal(results):
+    assert format_cell(0.5, 0.01, 3) == "0.5000 ± 0.0100 (3)"
+    assert format_cell(0.5, None, 1) == "0.5000 (1)"
+    assert format_cell(None, None, 0) == "—"
+    assert latex_escape("2ap_aux 5% a&b") == r"2ap\_aux 5\% a\&b"
+    console = Console(record=True, width=120)
+    print_tables([build_table1(load_runs(results))], console=console)
+    text = console.export_text()
+    assert "SNR 20 dB" in text and "VGGish 2AP +aux" in text and SYNTHETIC_WARNING in text
