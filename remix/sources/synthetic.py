@@ -1,0 +1,402 @@
+"""The embedded stand-in source corpora, written in the two real on-disk layouts.
+
+Without the real TAU Urban Acoustic Scenes 2019 and FSDKaggle2018 downloads, the
+toolkit builds its corpus from procedurally generated stand-ins: acoustic scenes
+(:mod:`remix.sources.scene_synth`) and sound events
+(:mod:`remix.sources.event_synth`, partly played from the TimGM6mb General MIDI
+SoundFont by :mod:`remix.sources.sampler`). They are written once,
+deterministically, as::
+
+    <root>/
+        README.md, standin.json, LICENSE-TimGM6mb.txt
+        TAU-urban-acoustic-scenes-2019-development/   (meta.csv, audio/, evaluation_setup/)
+        FSDKaggle2018/                                (audio_train/, audio_test/, meta/)
+
+so that :func:`remix.sources.read_tau2019` and :func:`remix.sources.read_fsd2018`
+read them exactly like the real corpora.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+
+from remix.errors import RemixError
+from remix.labels import CITIES, EVENT_LABELS, SCENE_LABELS
+from remix.sources import event_synth, scene_synth
+from remix.sources.check import progress_bar
+from remix.sources.fsd2018 import META_DIR, TEST_CSV, TEST_DIR, TRAIN_CSV, TRAIN_DIR
+from remix.sources.tau2019 import TAU2019_DIRNAME
+
+GENERATOR_VERSION = 2
+"""Bumped whenever the generated audio changes; part of the stand-in's identity."""
+
+CACHE_NAME = f"synthetic-v{GENERATOR_VERSION}"
+"""Folder name of the default stand-in under the cache root."""
+
+SCENE_RATE = 48_000
+EVENT_RATE = 44_100
+EVENTS_DIRNAME = "FSDKaggle2018"
+LICENSES: tuple[str, ...] = ("Attribution", "Attribution Noncommercial", "Creative Commons 0")
+_LICENSE_P = (0.55, 0.15, 0.30)
+
+STANDIN_NOTICE = (
+    "The sources of this corpus are the toolkit's built-in stand-in: procedurally generated "
+    "acoustic scenes and sound events laid out like TAU Urban Acoustic Scenes 2019 and "
+    "FSDKaggle2018, not the real recordings. Results on it are not comparable with the "
+    "paper's numbers. Part of the event audio is played from the TimGM6mb General MIDI "
+    "SoundFont (shipped with pretty_midi; GPL-2.0), so audio derived from those events "
+    "falls under that licence."
+)
+"""One paragraph a corpus card quotes when the stand-in sources were used."""
+
+
+@dataclass(frozen=True)
+class SyntheticSources:
+    """Where a written stand-in lies.
+
+    Attributes
+    ----------
+    scenes_dir : Path
+        The ``TAU-urban-acoustic-scenes-2019-development`` folder.
+    events_dir : Path
+        The folder holding ``FSDKaggle2018.audio_train/`` etc.
+    """
+
+    scenes_dir: Path
+    events_dir: Path
+
+    @property
+    def root(self) -> Path:
+        """The stand-in folder holding both corpora, README.md and standin.json."""
+        return self.scenes_dir.parent
+
+
+@dataclass(frozen=True)
+class _SceneItem:
+    filename: str
+    scene: str
+    city: str
+    identifier: str
+    location: int
+    segment: int
+    spawn_key: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class _EventItem:
+    fname: str
+    label: str
+    split: str
+    manually_verified: int
+    usage: str
+    freesound_id: int
+    license: str
+    duration_s: float
+    spawn_key: tuple[int, ...]
+
+
+def _plan_scenes(cities: Sequence[str], scenes_per_pair: int) -> list[_SceneItem]:
+    """Scene recordings: per city, each scene gets locations of up to 2 segments each."""
+    items = []
+    for ci, city in enumerate(cities):
+        location = 0
+        for si, scene in enumerate(SCENE_LABELS):
+            for k in range(scenes_per_pair):
+                if k and k % 2 == 0:
+                    location += 1
+                segment = k % 2
+                name = f"audio/{scene}-{city}-{location}-{segment}-a.wav"
+                city_code = CITIES.index(city) if city in CITIES else 100 + ci
+                items.append(_SceneItem(name, scene, city, f"{city}-{location}", location, segment,
+                                        (0, city_code, si, k)))
+            location += 1
+    return items
+
+
+def _plan_events(
+    seed: int, *, train_per_label: int, verified_per_label: int, test_per_label: int
+) -> list[_EventItem]:
+    """Event clips with their metadata; each drawn from its own child seed."""
+    items = []
+    used: set[str] = set()
+    used_ids: set[int] = set()
+    for li, label in enumerate(EVENT_LABELS):
+        rows = [("train", k) for k in range(train_per_label)] + [("test", k) for k in range(test_per_label)]
+        for split, k in rows:
+            key = (1, li, 0 if split == "train" else 1, k)
+            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key + (0,)))
+            fname = f"{int(rng.integers(0, 2**32)):08x}.wav"
+            while fname in used:
+                fname = f"{int(rng.integers(0, 2**32)):08x}.wav"
+            used.add(fname)
+            fsid = int(rng.integers(1_000, 450_000))
+            while fsid in used_ids:
+                fsid = int(rng.integers(1_000, 450_000))
+            used_ids.add(fsid)
+            license_ = str(LICENSES[int(rng.choice(len(LICENSES), p=_LICENSE_P))])
+            verified = int(split == "test" or k < verified_per_label)
+            usage = ("Public" if rng.random() < 0.19 else "Private") if split == "test" else ""
+            duration = event_synth.draw_duration(label, rng)
+            items.append(_EventItem(fname, label, split, verified, usage, fsid, license_, duration, key))
+    return items
+
+
+def _write_wav(path: Path, audio: np.ndarray, rate: int, subtype: str) -> None:
+    sf.write(str(path), audio, rate, subtype=subtype, format="WAV")
+
+
+def _render_scene(item: _SceneItem, seed: int, duration_s: float, audio_dir: str) -> None:
+    ss = np.random.SeedSequence(seed, spawn_key=item.spawn_key)
+    audio = scene_synth.render_scene(
+        item.scene, city=item.city, location=item.location, seed=ss,
+        sample_rate=SCENE_RATE, duration_s=duration_s, city_seed=seed,
+    )  # (N, 2)
+    _write_wav(Path(audio_dir) / Path(item.filename).name, audio, SCENE_RATE, "PCM_24")
+
+
+def _render_event(item: _EventItem, seed: int, folder: str) -> None:
+    ss = np.random.SeedSequence(seed, spawn_key=item.spawn_key + (1,))
+    audio = event_synth.render_event(item.label, seed=ss, sample_rate=EVENT_RATE, duration_s=item.duration_s)
+    _write_wav(Path(folder) / item.fname, audio, EVENT_RATE, "PCM_16")
+
+
+def _run_all(jobs: list[tuple], *, workers: int, progress: bool) -> None:
+    """Run ``(function, *args)`` jobs, in a process pool when ``workers > 1``."""
+    with progress_bar(len(jobs), enabled=progress, title="writing the stand-in sources") as advance:
+        if workers <= 1:
+            for fn, *args in jobs:
+                fn(*args)
+                advance(1)
+            return
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(fn, *args) for fn, *args in jobs]
+            try:
+                for future in futures:
+                    future.result()
+                    advance(1)
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+
+
+def _write_tables(tmp: Path, scenes: list[_SceneItem], events: list[_EventItem], seed: int) -> None:
+    sdir = tmp / TAU2019_DIRNAME
+    meta = pd.DataFrame({
+        "filename": [s.filename for s in scenes],
+        "scene_label": [s.scene for s in scenes],
+        "identifier": [s.identifier for s in scenes],
+        "source_label": "a",
+    })
+    meta.to_csv(sdir / "meta.csv", sep="\t", index=False, lineterminator="\n")
+    # fold 1: per scene label, about 30 % of the recordings (identifiers) evaluate, the rest train
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2,)))
+    test_ids: set[str] = set()
+    for scene in SCENE_LABELS:
+        ids = sorted(set(meta.loc[meta["scene_label"] == scene, "identifier"]))
+        if len(ids) >= 2:
+            test_ids.update(rng.permutation(ids)[: max(1, round(0.3 * len(ids)))].tolist())
+    is_test = meta["identifier"].isin(test_ids)
+    setup = sdir / "evaluation_setup"
+    setup.mkdir()
+    meta.loc[~is_test, ["filename", "scene_label"]].to_csv(
+        setup / "fold1_train.csv", sep="\t", index=False, lineterminator="\n")
+    meta.loc[is_test, ["filename", "scene_label"]].to_csv(
+        setup / "fold1_evaluate.csv", sep="\t", index=False, lineterminator="\n")
+    meta.loc[is_test, ["filename"]].to_csv(
+        setup / "fold1_test.csv", sep="\t", index=False, lineterminator="\n")
+
+    edir = tmp / EVENTS_DIRNAME / META_DIR
+    ev = pd.DataFrame([asdict(e) for e in events])
+    ev = ev.sort_values("fname", kind="stable")  # the real CSVs list clips by file name
+    train = ev[ev["split"] == "train"]
+    test = ev[ev["split"] == "test"]
+    train[["fname", "label", "manually_verified", "freesound_id", "license"]].to_csv(
+        edir / TRAIN_CSV, index=False, lineterminator="\n")
+    test[["fname", "label", "usage", "freesound_id", "license"]].to_csv(
+        edir / TEST_CSV, index=False, lineterminator="\n")
+
+
+def _readme(params: dict, n_scenes: int, n_events: int) -> str:
+    return f"""# Built-in stand-in source corpora (generator v{GENERATOR_VERSION})
+
+{STANDIN_NOTICE}
+
+- `{TAU2019_DIRNAME}/`: {n_scenes} procedurally synthesised acoustic scenes in the layout of
+  TAU Urban Acoustic Scenes 2019 (development): 10 s, 48 kHz, 2 channels, 24-bit PCM WAV,
+  `meta.csv` and `evaluation_setup/fold1_*.csv`. Each scene label has its own texture
+  (traffic, babble, vehicle hum, birds and wind, footsteps ...), varied per city and location.
+- `{EVENTS_DIRNAME}/`: {n_events} sound events for the 41 FSDKaggle2018 labels in that corpus'
+  layout: 44.1 kHz mono 16-bit WAV, 0.3-10 s, `FSDKaggle2018.meta/*.csv`. Instrument and
+  percussion classes are played from recorded samples of the TimGM6mb SoundFont; the
+  other classes are synthesised. Licence and freesound_id columns are invented placeholders.
+- Parameters: `{json.dumps(params, sort_keys=True)}`. The same parameters give byte-identical files.
+- Licence: the SoundFont-derived audio is covered by the GPL-2.0 (see LICENSE-TimGM6mb.txt);
+  the procedurally generated audio carries the toolkit's own licence.
+"""
+
+
+SOUNDFONT_LICENSE_NOTE = """TimGM6mb.sf2 - a General MIDI SoundFont by Tim Brechbill, distributed with
+the pretty_midi Python package (file pretty_midi/TimGM6mb.sf2).
+
+Licence: GNU General Public License, version 2 (GPL-2.0). Event audio in this folder
+for the instrument and percussion classes is rendered from recorded samples of that
+SoundFont and is therefore a derived work under the same licence. The full text of
+the GPL-2.0 is at https://www.gnu.org/licenses/old-licenses/gpl-2.0.txt
+"""
+
+
+def write_synthetic_sources(
+    root: Path,
+    *,
+    seed: int = 0,
+    scenes_per_pair: int = 1,
+    cities: Sequence[str] = CITIES,
+    train_per_label: int = 30,
+    verified_per_label: int = 20,
+    test_per_label: int = 8,
+    scene_duration_s: float = 10.0,
+    workers: int | None = None,
+    progress: bool = False,
+) -> SyntheticSources:
+    """Write the stand-in corpora into ``root`` (once) and return where they lie.
+
+    Parameters
+    ----------
+    root : Path
+        Folder to create. When it already holds a stand-in written with the same
+        parameters, it is returned at once.
+    seed : int
+        Seed of everything; the same seed gives byte-identical files.
+    scenes_per_pair : int
+        Scene recordings per (scene label, city) pair.
+    cities : sequence of str
+        Cities to record in.
+    train_per_label, verified_per_label, test_per_label : int
+        Event clips per label in the train rows (of which ``verified_per_label``
+        are manually verified) and in the scored test rows.
+    scene_duration_s : float
+        Length of each scene recording.
+    workers : int, optional
+        Processes used for synthesis (default: all cores); the files do not
+        depend on it.
+    progress : bool
+        Show a progress bar.
+
+    Raises
+    ------
+    RemixError
+        For impossible sizes, or a ``root`` that exists but holds something else.
+    """
+    root = Path(root).expanduser()
+    if scenes_per_pair < 1 or not cities or train_per_label < 1 or test_per_label < 0:
+        raise RemixError(
+            "Stand-in sizes must be positive: got scenes_per_pair="
+            f"{scenes_per_pair}, cities={list(cities)}, train_per_label={train_per_label}, "
+            f"test_per_label={test_per_label}."
+        )
+    if not 0 <= verified_per_label <= train_per_label:
+        raise RemixError(
+            f"verified_per_label must lie in 0..train_per_label ({train_per_label}), got {verified_per_label}."
+        )
+    if scene_duration_s <= 0:
+        raise RemixError(f"scene_duration_s must be positive, got {scene_duration_s}.")
+    params = {
+        "generator_version": GENERATOR_VERSION, "seed": int(seed), "scenes_per_pair": int(scenes_per_pair),
+        "cities": list(cities), "train_per_label": int(train_per_label),
+        "verified_per_label": int(verified_per_label), "test_per_label": int(test_per_label),
+        "scene_duration_s": float(scene_duration_s),
+    }
+    result = SyntheticSources(root / TAU2019_DIRNAME, root / EVENTS_DIRNAME)
+    existing = _existing_params(root)
+    if existing is not None:
+        if existing == params:
+            return result
+        raise RemixError(
+            f"{root} already holds a stand-in written with other parameters ({json.dumps(existing)}); "
+            "remove that folder or choose another one."
+        )
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise RemixError(
+            f"{root} exists and is not a stand-in folder (no standin.json in it); "
+            "choose an empty or new folder."
+        )
+
+    scenes = _plan_scenes(cities, scenes_per_pair)
+    events = _plan_events(seed, train_per_label=train_per_label,
+                          verified_per_label=verified_per_label, test_per_label=test_per_label)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
+    try:
+        (tmp / TAU2019_DIRNAME / "audio").mkdir(parents=True)
+        for sub in (TRAIN_DIR, TEST_DIR, META_DIR):
+            (tmp / EVENTS_DIRNAME / sub).mkdir(parents=True)
+        audio_dir = str(tmp / TAU2019_DIRNAME / "audio")
+        train_dir = str(tmp / EVENTS_DIRNAME / TRAIN_DIR)
+        test_dir = str(tmp / EVENTS_DIRNAME / TEST_DIR)
+        jobs: list[tuple] = [(_render_scene, s, seed, scene_duration_s, audio_dir) for s in scenes]
+        jobs += [(_render_event, e, seed, train_dir if e.split == "train" else test_dir) for e in events]
+        started = time.perf_counter()
+        _run_all(jobs, workers=workers or os.cpu_count() or 1, progress=progress)
+        _write_tables(tmp, scenes, events, seed)
+        (tmp / "README.md").write_text(_readme(params, len(scenes), len(events)), encoding="utf-8")
+        (tmp / "LICENSE-TimGM6mb.txt").write_text(SOUNDFONT_LICENSE_NOTE, encoding="utf-8")
+        info = dict(params, seconds_to_write=round(time.perf_counter() - started, 2))
+        (tmp / "standin.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        if root.exists():
+            root.rmdir()  # empty (checked above)
+        os.rename(tmp, root)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if _existing_params(root) == params:  # another process finished the same stand-in first
+            return result
+        raise RemixError(f"Could not write the stand-in sources into {root}: {exc}") from exc
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return result
+
+
+def _existing_params(root: Path) -> dict | None:
+    marker = root / "standin.json"
+    if not marker.is_file():
+        return None
+    try:
+        info = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    info.pop("seconds_to_write", None)
+    return info
+
+
+def default_cache_dir() -> Path:
+    """``$SEDREMIX_CACHE/synthetic-vN``, else ``~/.cache/sedremix/synthetic-vN``."""
+    base = os.environ.get("SEDREMIX_CACHE")
+    base_path = Path(base).expanduser() if base else Path.home() / ".cache" / "sedremix"
+    return base_path / CACHE_NAME
+
+
+def default_synthetic_sources(*, cache_dir: Path | None = None, progress: bool = True) -> SyntheticSources:
+    """The default stand-in, written on first use into the cache and reused afterwards.
+
+    Parameters
+    ----------
+    cache_dir : Path, optional
+        The stand-in folder itself (default :func:`default_cache_dir`).
+    progress : bool
+        Show a progress bar while writing.
+    """
+    folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    return write_synthetic_sources(folder, progress=progress)
