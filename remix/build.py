@@ -1,0 +1,480 @@
+"""Build a noisy remix corpus: check sources, plan, render through an executor, write manifests.
+
+The steps of :func:`build_corpus`:
+
+1. Resolve the sources (the real TAU 2019 + FSDKaggle2018 folders, or the
+   embedded stand-in when neither is given) and read their tables.
+2. Check every source file the build may use (decoded once, results cached in
+   ``.build/source_check.parquet``); unusable files are skipped and listed.
+3. Plan every clip up front (:mod:`remix.recipe`) from one seed.
+4. Refuse to mix with an earlier build of other options in the same folder;
+   otherwise render the clips that have no resume record yet, in batches
+   through an executor. Each clip writes its audio (all SNRs) then its record.
+5. Assemble the manifests, DCASE TSVs, ``corpus.json`` and the corpus card.
+
+Killed at any moment and run again with the same options, a build redoes only
+the unfinished clips; the result is byte-identical to an uninterrupted build,
+whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import soundfile as sf
+
+from remix import __version__
+from remix.errors import RemixError
+from remix.manifest import (
+    BUILD_DIR, CLIP_SCHEMA, EVENT_SCHEMA, MANIFEST_DIR, SKIPPED_SCHEMA, corpus_card, record_path,
+    remove_partials, write_dcase_tsvs, write_json, write_table, write_text,
+)
+from remix.recipe import ClipPlan, RecipeOptions, plan_corpus, plan_digest
+from remix.render import RenderSettings, render_batch
+
+MIN_SCENE_FRACTION = 0.9
+"""A scene recording must last at least this fraction of a clip (shorter ones are skipped)."""
+
+MIN_EVENT_S = 0.1
+"""Shortest usable event source (s)."""
+
+_OWNED = ("audio", "stems", "manifest", "metadata", "CORPUS.md", f"{BUILD_DIR}/records", f"{BUILD_DIR}/options.json")
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    """What a build did.
+
+    Attributes
+    ----------
+    out_dir : Path
+        The corpus folder.
+    n_clips : int
+        Clips per SNR (all splits).
+    snrs : tuple of float
+        The SNRs.
+    n_audio_files : int
+        Mixes written or kept (clips x SNRs).
+    rendered, reused : int
+        Clips rendered by this run, and clips kept from an earlier, interrupted one.
+    skipped : int
+        Unusable source files left out.
+    synthetic : bool
+        Whether the stand-in sources were used.
+    seconds, render_seconds : float
+        Wall time of the whole build and of the rendering step.
+    plan_digest : str
+        Hash of the clip plans.
+    """
+
+    out_dir: Path
+    n_clips: int
+    snrs: tuple[float, ...]
+    n_audio_files: int
+    rendered: int
+    reused: int
+    skipped: int
+    synthetic: bool
+    seconds: float
+    render_seconds: float
+    plan_digest: str
+
+
+def _is_standin(scenes_dir: Path) -> bool:
+    return any((p / "standin.json").is_file() for p in (scenes_dir, scenes_dir.parent))
+
+
+def _resolve_sources(scenes_dir: Path | None, events_dir: Path | None, *, progress: bool,
+                     synthetic_cache_dir: Path | None) -> tuple[Path, Path, bool]:
+    if scenes_dir is None and events_dir is None:
+        from remix.sources import default_synthetic_sources
+
+        syn = default_synthetic_sources(cache_dir=synthetic_cache_dir, progress=progress)
+        return Path(syn.scenes_dir), Path(syn.events_dir), True
+    if scenes_dir is None or events_dir is None:
+        given, missing = ("--scenes", "--events") if events_dir is None else ("--events", "--scenes")
+        raise RemixError(f"only {given} was given: the corpus needs both the scene folder (--scenes, TAU Urban "
+                         f"Acoustic Scenes 2019 development) and the event folder (--events, FSDKaggle2018); add "
+                         f"{missing}, or give neither to use the built-in stand-in.")
+    scenes_dir, events_dir = Path(scenes_dir).expanduser().resolve(), Path(events_dir).expanduser().resolve()
+    return scenes_dir, events_dir, _is_standin(scenes_dir)
+
+
+def _prepare_out_dir(out_dir: Path, fingerprint: dict, *, overwrite: bool, claim: bool = True) -> None:
+    """Refuse a folder holding something else; with ``claim``, wipe (overwrite) and record the options."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise RemixError(f"--out {out_dir} is a file; give a folder (new, or an earlier build to resume).")
+    options_file = out_dir / BUILD_DIR / "options.json"
+    existing = None
+    if options_file.is_file():
+        try:
+            existing = json.loads(options_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            existing = {}
+    if existing is None:
+        foreign = [p.name for p in out_dir.iterdir() if p.name != BUILD_DIR] if out_dir.is_dir() else []
+        if foreign and not overwrite:
+            raise RemixError(f"{out_dir} is not empty ({', '.join(sorted(foreign)[:5])}) and holds no remix build; "
+                             "choose a new or empty folder, or pass --overwrite to replace its corpus files.")
+    elif {k: existing.get(k) for k in fingerprint} != fingerprint and not overwrite:
+        keys = sorted(k for k in fingerprint if existing.get(k) != fingerprint.get(k))
+        why = "; the source files changed since" if keys == ["plan_digest"] else ""
+        raise RemixError(f"{out_dir} holds a build made with other options or sources (differing: "
+                         f"{', '.join(keys)}{why}); use another --out folder, the same options to resume, or "
+                         "--overwrite to replace it.")
+    if not claim:
+        return
+    if overwrite and (existing is None or existing != fingerprint):
+        for name in _OWNED:
+            path = out_dir / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json(options_file, fingerprint)
+
+
+def _known_lengths(cache_file: Path | None) -> dict[str, tuple[int, int]]:
+    """(frames, rate) per path from the source-check cache, for files unchanged since."""
+    if cache_file is None or not Path(cache_file).is_file():
+        return {}
+    try:
+        table = pd.read_parquet(cache_file, columns=["path", "size", "mtime_ns", "frames", "sample_rate"])
+    except (OSError, ValueError, KeyError):
+        return {}
+    known = {}
+    for path, size, mtime, frames, rate in table.itertuples(index=False):
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if (st.st_size, st.st_mtime_ns) == (size, mtime) and frames > 0 and rate > 0:
+            known[path] = (int(frames), int(rate))
+    return known
+
+
+def _with_lengths(events: pd.DataFrame, *, events_dir: Path, usable: set[str], sample_rate: int,
+                  cache_file: Path | None = None) -> pd.DataFrame:
+    """Add ``n_samples`` (length at the output rate; 0 for unusable files) and ``source_file``."""
+    events = events.copy()
+    known = _known_lengths(cache_file)
+    n_samples = []
+    for path in events["path"]:
+        if path in usable:
+            if path in known:
+                frames, rate = known[path]
+            else:
+                info = sf.info(path)
+                frames, rate = info.frames, info.samplerate
+            n_samples.append(max(1, int(round(frames * sample_rate / rate))))
+        else:
+            n_samples.append(0)
+    events["n_samples"] = n_samples
+    prefix = str(events_dir).rstrip(os.sep) + os.sep
+    events["source_file"] = [p[len(prefix):] if p.startswith(prefix) else os.path.relpath(p, events_dir)
+                             for p in events["path"]]
+    return events
+
+
+def _check(scenes: pd.DataFrame, events: pd.DataFrame, *, options: RecipeOptions, out_dir: Path,
+           executor: Executor | None, progress: bool) -> pd.DataFrame:
+    cache = out_dir / BUILD_DIR / "source_check.parquet"
+    used = events[(events["split"] == "test") | events["manually_verified"].astype(bool)]
+    tables = [
+        check_sources_(list(scenes["path"]), min_duration_s=MIN_SCENE_FRACTION * options.clip_duration_s,
+                       executor=executor, cache_file=cache, progress=progress),
+        check_sources_(list(used["path"]), min_duration_s=MIN_EVENT_S, executor=executor, cache_file=cache,
+                       progress=progress),
+    ]
+    return pd.concat(tables, ignore_index=True)
+
+
+def check_sources_(paths: list[str], **kwargs) -> pd.DataFrame:
+    """:func:`remix.sources.check_sources` (looked up at call time, so tests can replace it)."""
+    from remix.sources import check_sources
+
+    return check_sources([Path(p) for p in paths], **kwargs)
+
+
+def _record_ok(out_dir: Path, plan: ClipPlan) -> bool:
+    path = record_path(out_dir, plan.clip_id)
+    if not path.is_file():
+        return False
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    files = [r["audio_path"] for r in record.get("clips", [])]
+    files += [r["scene_stem_path"] for r in record.get("clips", []) if r.get("scene_stem_path")]
+    files += [r["stem_path"] for r in record.get("events", []) if r.get("stem_path")]
+    base = str(out_dir)
+    return all(os.path.isfile(os.path.join(base, f)) for f in files)
+
+
+def _progress(enabled: bool):
+    from contextlib import nullcontext
+
+    if not enabled:
+        return nullcontext(None)
+    from rich.progress import (
+        BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn,
+    )
+
+    from remix.clitools import err_console
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                    TimeRemainingColumn(), console=err_console)
+
+
+def _render(pending: list[ClipPlan], *, settings: RenderSettings, out_dir: Path, executor: Executor | None,
+            batch_size: int, progress: bool, total: int) -> None:
+    batches = [pending[i:i + batch_size] for i in range(0, len(pending), batch_size)]
+    with _progress(progress) as bar:
+        task = None
+        if bar is not None:
+            task = bar.add_task("rendering clips", total=total, completed=total - len(pending), rate="")
+        started = time.perf_counter()
+        done = 0
+
+        def advance(n: int) -> None:
+            nonlocal done
+            done += n
+            if bar is not None:
+                rate = done / max(time.perf_counter() - started, 1e-9)
+                bar.update(task, advance=n, rate=f"{rate:.1f} clips/s")
+
+        if executor is None:
+            for batch in batches:
+                advance(len(render_batch(batch, settings=settings, out_dir=out_dir)))
+            return
+        futures: set[Future] = set()
+        try:
+            for batch in batches:
+                futures.add(executor.submit(render_batch, batch, settings=settings, out_dir=out_dir))
+            while futures:
+                finished, futures = wait(futures, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    advance(len(fut.result()))
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise
+
+
+def _assemble(plans: list[ClipPlan], out_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    clip_rows, event_rows = [], []
+    for plan in plans:
+        record = json.loads(record_path(out_dir, plan.clip_id).read_text(encoding="utf-8"))
+        clip_rows.extend(record["clips"])
+        event_rows.extend(record["events"])
+    clips = pd.DataFrame(clip_rows, columns=CLIP_SCHEMA.names).sort_values(["clip_id", "snr_db"], kind="stable")
+    events = pd.DataFrame(event_rows, columns=EVENT_SCHEMA.names).sort_values(
+        ["clip_id", "snr_db", "event_index"], kind="stable")
+    return clips.reset_index(drop=True), events.reset_index(drop=True)
+
+
+def _file_system_errors(fn: Callable[..., BuildSummary]) -> Callable[..., BuildSummary]:
+    """Report an OSError (disk full, permissions, a file vanishing) as a RemixError."""
+
+    @functools.wraps(fn)
+    def wrapper(**kwargs: Any) -> BuildSummary:
+        try:
+            return fn(**kwargs)
+        except OSError as exc:
+            raise RemixError(f"file system error: {exc}. Finished clips are kept; fix the cause and run the "
+                             "same command again to resume.") from None
+
+    return wrapper
+
+
+@_file_system_errors
+def build_corpus(
+    *,
+    out_dir: Path,
+    snrs: Sequence[float],
+    scenes_dir: Path | None = None,
+    events_dir: Path | None = None,
+    recipe: str = "paper",
+    clips_per_fold: int = 2000,
+    test_clips: int | None = None,
+    seed: int = 0,
+    workers: int = 1,
+    snr_mode: str = "rms",
+    audio_format: str = "flac",
+    stems: bool = False,
+    strict: bool = False,
+    overwrite: bool = False,
+    events_per_clip: int | None = None,
+    max_event_s: float = 2.0,
+    min_event_s: float = 0.5,
+    max_polyphony: int = 2,
+    fade_s: float | None = None,
+    ref_lufs: float = -24.0,
+    executor: Executor | None = None,
+    batch_size: int = 8,
+    progress: bool = True,
+    command: str | None = None,
+    synthetic_cache_dir: Path | None = None,
+) -> BuildSummary:
+    """Build (or finish building) a noisy remix corpus in ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir : Path
+        Corpus folder (new, empty, or an earlier build of the same options to resume).
+    snrs : sequence of float
+        Event-to-scene SNRs (dB); every clip is written at each, with the same layout.
+    scenes_dir, events_dir : Path, optional
+        TAU Urban Acoustic Scenes 2019 development folder and the folder holding
+        ``FSDKaggle2018.*``. Give both, or neither for the built-in stand-in.
+    recipe : {"paper", "random"}
+        Clip layout (:mod:`remix.recipe`).
+    clips_per_fold : int
+        Clips in each of the 4 development folds.
+    test_clips : int, optional
+        Clips of the held-out test split (fold 0); default a quarter of ``clips_per_fold``, rounded up.
+    seed : int
+        Seed of every random choice.
+    workers : int
+        Processes for checking and rendering (ignored when ``executor`` is given);
+        the output does not depend on it.
+    snr_mode : {"rms", "lufs"}
+        SNR definition (:mod:`remix.levels`).
+    audio_format : {"flac", "wav"}
+        Container of the 16-bit mixes.
+    stems : bool
+        Also write float32 WAV stems (scene and every event, as they sit in the mix).
+    strict : bool
+        Fail when any source file is unusable instead of skipping it.
+    overwrite : bool
+        Replace an earlier build of other options in ``out_dir``.
+    events_per_clip, max_event_s, min_event_s, max_polyphony, fade_s
+        Recipe options (:class:`remix.recipe.RecipeOptions`).
+    ref_lufs : float
+        Scene loudness in ``lufs`` mode.
+    executor : concurrent.futures.Executor, optional
+        Runs the checks and the rendering (a process pool, a cluster client...).
+    batch_size : int
+        Clips per task handed to the executor.
+    progress : bool
+        Show progress bars (standard error).
+    command : str, optional
+        The command line, quoted in the corpus card.
+    synthetic_cache_dir : Path, optional
+        Where the stand-in sources live (default: the user cache).
+
+    Returns
+    -------
+    BuildSummary
+
+    Raises
+    ------
+    RemixError
+        For impossible options, wrong source folders, unusable files under
+        ``strict``, or an ``out_dir`` holding a different build.
+    """
+    started = time.perf_counter()
+    out_dir = Path(out_dir).expanduser().resolve()
+    options = RecipeOptions(recipe=recipe, clips_per_fold=int(clips_per_fold), test_clips=test_clips,
+                            events_per_clip=events_per_clip, max_event_s=float(max_event_s),
+                            min_event_s=float(min_event_s), max_polyphony=int(max_polyphony), fade_s=fade_s)
+    options.validate()
+    settings = RenderSettings(snrs=tuple(float(s) for s in snrs), snr_mode=snr_mode, ref_lufs=float(ref_lufs),
+                              sample_rate=options.sample_rate, clip_samples=options.clip_samples,
+                              audio_format=audio_format, stems=bool(stems))
+    settings.validate()
+    if workers < 1:
+        raise RemixError(f"workers must be at least 1, got {workers}.")
+    if batch_size < 1:
+        raise RemixError(f"batch size must be at least 1, got {batch_size}.")
+    if not 0 <= int(seed) < 2**63:
+        raise RemixError(f"the seed must be a non-negative integer, got {seed}.")
+
+    scenes_dir, events_dir, synthetic = _resolve_sources(scenes_dir, events_dir, progress=progress,
+                                                         synthetic_cache_dir=synthetic_cache_dir)
+    from remix.sources import read_fsd2018, read_tau2019
+
+    scenes = read_tau2019(scenes_dir)
+    events = read_fsd2018(events_dir)
+
+    own_pool = None
+    if executor is None and workers > 1:
+        own_pool = executor = ProcessPoolExecutor(max_workers=workers)
+        own_pool.submit(int).result()  # start the workers now, before any progress-bar thread exists
+    try:
+        fingerprint = {
+            "recipe": options.to_dict(), "render": settings.to_dict(), "seed": int(seed),
+            "scenes_dir": str(scenes_dir), "events_dir": str(events_dir),
+        }
+        _prepare_out_dir(out_dir, fingerprint, overwrite=overwrite, claim=False)
+        checked = _check(scenes, events, options=options, out_dir=out_dir, executor=executor, progress=progress)
+        bad = checked[checked["reason"].notna()].drop_duplicates("path").reset_index(drop=True)
+        if strict and len(bad):
+            listing = "; ".join(f"{p} ({r})" for p, r in zip(bad["path"][:20], bad["reason"][:20]))
+            more = f"; and {len(bad) - 20} more" if len(bad) > 20 else ""
+            raise RemixError(f"{len(bad)} source file(s) are unusable and --strict is set: {listing}{more}. "
+                             "Replace or remove them, or drop --strict to skip them.")
+        usable = set(checked.loc[checked["reason"].isna(), "path"])
+        events = _with_lengths(events, events_dir=events_dir, usable=usable, sample_rate=options.sample_rate,
+                               cache_file=out_dir / BUILD_DIR / "source_check.parquet")
+        plans = plan_corpus(scenes, events, options=options, seed=int(seed), usable=usable)
+        digest = plan_digest(plans)
+        fingerprint["plan_digest"] = digest
+        _prepare_out_dir(out_dir, fingerprint, overwrite=overwrite)
+        remove_partials(out_dir)
+
+        render_started = time.perf_counter()
+        pending = [p for p in plans if not _record_ok(out_dir, p)]
+        _render(pending, settings=settings, out_dir=out_dir, executor=executor, batch_size=batch_size,
+                progress=progress, total=len(plans))
+        render_seconds = time.perf_counter() - render_started
+    finally:
+        if own_pool is not None:
+            own_pool.shutdown(wait=True, cancel_futures=True)
+
+    clips, placed = _assemble(plans, out_dir)
+    manifest = out_dir / MANIFEST_DIR
+    write_table(manifest / "clips.parquet", clips, CLIP_SCHEMA)
+    write_table(manifest / "events.parquet", placed, EVENT_SCHEMA)
+    write_table(manifest / "skipped.parquet", bad[["path", "reason"]], SKIPPED_SCHEMA)
+    write_dcase_tsvs(out_dir, clips, placed)
+    info = {
+        "version": __version__, "seed": int(seed), "synthetic": synthetic, "snrs": list(settings.snrs),
+        "snr_mode": snr_mode, "audio_format": audio_format, "stems": bool(stems), "options": options.to_dict(),
+        "render": settings.to_dict(), "plan_digest": digest, "n_clips": len(plans), "n_skipped": len(bad),
+        "sources": {"scenes_dir": str(scenes_dir), "events_dir": str(events_dir)},
+    }
+    card_info = dict(info, command=command or _default_command(info))
+    card = corpus_card(clips=clips, events=placed, skipped=bad, info=card_info)
+    if synthetic:
+        from remix.sources import STANDIN_NOTICE
+
+        card += "\n## Stand-in sources\n\n" + STANDIN_NOTICE + "\n"
+    write_text(out_dir / "CORPUS.md", card)
+    write_json(manifest / "corpus.json", info)
+    return BuildSummary(
+        out_dir=out_dir, n_clips=len(plans), snrs=settings.snrs, n_audio_files=len(clips),
+        rendered=len(pending), reused=len(plans) - len(pending), skipped=len(bad), synthetic=synthetic,
+        seconds=time.perf_counter() - started, render_seconds=render_seconds, plan_digest=digest,
+    )
+
+
+def _default_command(info: dict) -> str:
+    o = info["options"]
+    parts = ["remix build", "--snr " + " ".join(f"{s:g}" for s in info["snrs"]), f"--recipe {o['recipe']}",
+             f"--clips-per-fold {o['clips_per_fold']}", f"--seed {info['seed']}", f"--snr-mode {info['snr_mode']}"]
+    if not info["synthetic"]:
+        parts += [f"--scenes {info['sources']['scenes_dir']}", f"--events {info['sources']['events_dir']}"]
+    return " ".join(parts)

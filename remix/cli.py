@@ -1,0 +1,146 @@
+"""The ``remix`` command line: build and inspect a noisy remix corpus.
+
+Each command parses its options, calls one library function and prints a
+summary; errors a user can cause are one red line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from remix.clitools import console, err_console, user_errors
+from remix.errors import RemixError
+
+app = typer.Typer(help="Noisy remix corpus for weakly supervised sound event detection.",
+                  no_args_is_help=True, add_completion=False)
+
+
+class Recipe(str, Enum):
+    paper = "paper"
+    random = "random"
+
+
+class SnrMode(str, Enum):
+    rms = "rms"
+    lufs = "lufs"
+
+
+class AudioFormat(str, Enum):
+    flac = "flac"
+    wav = "wav"
+
+
+def parse_snrs(values: list[str], extra: list[str]) -> list[float]:
+    """SNRs from ``--snr 0 10 20`` (the values after the first arrive as extra
+    arguments), ``--snr 0 --snr 10`` or ``--snr 0,10,20``."""
+    out: list[float] = []
+    for token in [*values, *extra]:
+        for part in token.replace(",", " ").split():
+            try:
+                out.append(float(part))
+            except ValueError:
+                raise RemixError(f"unexpected argument {part!r}: expected SNR values in dB after --snr "
+                                 "(e.g. --snr 0 10 20) or a known option (see remix build --help).") from None
+    if not out:
+        raise RemixError("no SNR given: pass at least one, e.g. --snr 0 10 20.")
+    return out
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@user_errors
+def build(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="Corpus folder (new, or an earlier build to resume).")],
+    snr: Annotated[list[str], typer.Option("--snr", help="SNRs in dB: --snr 0 10 20.")],
+    scenes: Annotated[Optional[Path], typer.Option(help="TAU Urban Acoustic Scenes 2019 development folder.")] = None,
+    events: Annotated[Optional[Path], typer.Option(help="Folder holding FSDKaggle2018.audio_train/ etc.")] = None,
+    recipe: Annotated[Recipe, typer.Option(help="paper: the original layout; random: random layout.")] = Recipe.paper,
+    clips_per_fold: Annotated[int, typer.Option(help="Clips in each of the 4 folds.")] = 2000,
+    test_clips: Annotated[Optional[int], typer.Option(help="Clips of the held-out test split "
+                                                      "(default: clips-per-fold / 4, rounded up).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
+    workers: Annotated[int, typer.Option(help="Processes (the output does not depend on it).")] = 1,
+    snr_mode: Annotated[SnrMode, typer.Option(help="rms (the original) or lufs (Scaper's).")] = SnrMode.rms,
+    format: Annotated[AudioFormat, typer.Option("--format", help="Audio container (16-bit).")] = AudioFormat.flac,
+    stems: Annotated[bool, typer.Option(help="Also write float32 stems of the scene and every event.")] = False,
+    strict: Annotated[bool, typer.Option(help="Fail on any unusable source file instead of skipping it.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace a build of other options in --out.")] = False,
+    events_per_clip: Annotated[Optional[int], typer.Option(help="Events per clip (default: 3; the paper "
+                                                           "recipe has exactly 3).")] = None,
+    max_event_s: Annotated[float, typer.Option(help="Longest placed event (s).")] = 2.0,
+    min_event_s: Annotated[float, typer.Option(help="Shortest placed event, random recipe (s).")] = 0.5,
+    max_polyphony: Annotated[int, typer.Option(help="Most events at once, random recipe.")] = 2,
+    fade_ms: Annotated[Optional[float], typer.Option(help="Fade at cuts in ms (default: 0 for paper, "
+                                                     "10 for random).")] = None,
+    ref_lufs: Annotated[float, typer.Option(help="Scene loudness in lufs mode (LUFS).")] = -24.0,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Build the noisy remix corpus (audio per SNR, Parquet manifests, DCASE TSVs, corpus card)."""
+    from remix.build import build_corpus
+
+    snrs = parse_snrs(snr, list(ctx.args))
+    summary = build_corpus(
+        out_dir=out, snrs=snrs, scenes_dir=scenes, events_dir=events, recipe=recipe.value,
+        clips_per_fold=clips_per_fold, test_clips=test_clips, seed=seed, workers=workers,
+        snr_mode=snr_mode.value, audio_format=format.value, stems=stems, strict=strict, overwrite=overwrite,
+        events_per_clip=events_per_clip, max_event_s=max_event_s, min_event_s=min_event_s,
+        max_polyphony=max_polyphony, fade_s=None if fade_ms is None else fade_ms / 1000.0, ref_lufs=ref_lufs,
+        progress=progress, command=shlex.join(["remix", *sys.argv[1:]]) if sys.argv[1:2] == ["build"] else None,
+    )
+    if summary.skipped:
+        console.print(f"[yellow]skipped {summary.skipped} unusable source file(s)[/]: listed in "
+                      f"{summary.out_dir / 'manifest' / 'skipped.parquet'}")
+    else:
+        console.print("all source files usable (none skipped)")
+    if summary.synthetic:
+        console.print("[yellow]Built from the synthetic stand-in sources, not TAU 2019 and FSDKaggle2018: "
+                      "numbers on this corpus are not the paper's (see CORPUS.md).[/]")
+    kind = "synthetic stand-in" if summary.synthetic else "real"
+    console.print(f"[green]built[/] {summary.out_dir}: {summary.n_clips} clips x {len(summary.snrs)} SNR(s) = "
+                  f"{summary.n_audio_files} audio files ({kind} sources); rendered {summary.rendered}, "
+                  f"kept {summary.reused} from an earlier run; {summary.seconds:.1f} s")
+
+
+@app.command()
+@user_errors
+def inspect(
+    corpus: Annotated[Path, typer.Argument(help="Corpus folder written by remix build.")],
+    quick: Annotated[bool, typer.Option(help="Read file headers only (does not find truncated FLAC).")] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Summarise a built corpus and check every listed file; exit 1 when something is wrong."""
+    from remix.inspect import inspect_corpus
+
+    report = inspect_corpus(corpus, decode=not quick, progress=progress)
+    if report.synthetic:
+        console.print("[yellow]built from the synthetic stand-in sources (numbers are not the paper's)[/]")
+    table = Table(title="clips per split and fold (each SNR)")
+    table.add_column("split / fold")
+    table.add_column("clips", justify="right")
+    for key, n in report.clips_per_fold.items():
+        table.add_row(key, str(n))
+    console.print(table)
+    console.print("audio files per SNR: " + ", ".join(f"{k} dB: {v}" for k, v in report.clips_per_snr.items()))
+    console.print(f"classes: {len(report.events_per_class)} with events; " +
+                  ", ".join(f"{k} {v}" for k, v in report.events_per_class.items()))
+    if report.ok:
+        console.print(f"[green]ok[/]: {report.n_files_checked} files checked, no problem found")
+        return
+    err_console.print(f"[bold red]{len(report.problems)} problem(s)[/] in {report.out_dir}:")
+    for line in report.problems[:50]:
+        err_console.print(f"  - {line}", highlight=False, soft_wrap=True)
+    if len(report.problems) > 50:
+        err_console.print(f"  ... and {len(report.problems) - 50} more")
+    raise typer.Exit(code=1)
+
+
+from remix.fetch_cli import fetch as _fetch  # noqa: E402  (registered last: a separate module)
+
+app.command("fetch")(_fetch)

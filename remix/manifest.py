@@ -1,0 +1,262 @@
+"""The on-disk layout of a built corpus: paths, Parquet tables, DCASE TSVs, corpus card.
+
+Layout under the corpus folder::
+
+    audio/snr<S>/<clip_id>.flac          32 kHz mono 16-bit, one file per clip and SNR
+    stems/snr<S>/<clip_id>/scene.wav     (with stems) float32, as they sit in the mix
+    stems/snr<S>/<clip_id>/event<k>.wav
+    manifest/clips.parquet               one row per (clip_id, snr_db)
+    manifest/events.parquet              one row per placed event and SNR
+    manifest/skipped.parquet             source files left out (path, reason)
+    manifest/corpus.json                 build options, seed, version, synthetic flag
+    metadata/snr<S>/strong.tsv           filename onset offset event_label
+    metadata/snr<S>/weak.tsv             filename event_labels (comma-separated)
+    CORPUS.md                            the corpus card
+    .build/                              resume records and the source-check cache
+
+Every file is written atomically (a temporary file in the same folder, then
+:func:`os.replace`), so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from remix.errors import RemixError
+
+MANIFEST_DIR = "manifest"
+BUILD_DIR = ".build"
+PARTIAL_MARK = ".partial-"
+
+CLIP_SCHEMA = pa.schema([
+    ("clip_id", pa.string()), ("snr_db", pa.float64()), ("split", pa.string()), ("fold", pa.int64()),
+    ("audio_path", pa.string()), ("sample_rate", pa.int64()), ("duration_s", pa.float64()),
+    ("scene_file", pa.string()), ("scene_label", pa.string()), ("city", pa.string()),
+    ("scene_identifier", pa.string()), ("labels", pa.list_(pa.string())), ("n_events", pa.int64()),
+    ("scene_gain_db", pa.float64()), ("peak_scale", pa.float64()), ("scene_stem_path", pa.string()),
+])
+"""Columns of ``manifest/clips.parquet``."""
+
+EVENT_SCHEMA = pa.schema([
+    ("clip_id", pa.string()), ("snr_db", pa.float64()), ("event_index", pa.int64()),
+    ("event_label", pa.string()), ("onset_s", pa.float64()), ("offset_s", pa.float64()),
+    ("source_file", pa.string()), ("source_start_s", pa.float64()), ("gain_db", pa.float64()),
+    ("level", pa.float64()), ("fade_in_s", pa.float64()), ("fade_out_s", pa.float64()),
+    ("license", pa.string()), ("freesound_id", pa.int64()), ("stem_path", pa.string()),
+])
+"""Columns of ``manifest/events.parquet``. ``gain_db`` is the gain applied to the
+resampled mono source segment to give the event exactly as it sits in the mix
+(peak scaling included); ``level`` the event's measured level (source RMS in
+``rms`` mode, segment loudness in LUFS in ``lufs`` mode)."""
+
+SKIPPED_SCHEMA = pa.schema([("path", pa.string()), ("reason", pa.string())])
+"""Columns of ``manifest/skipped.parquet``."""
+
+
+def format_snr(snr_db: float) -> str:
+    """SNR as it appears in folder names: ``0``, ``10``, ``-5``, ``2.5``."""
+    return f"{float(snr_db):g}"
+
+
+def audio_relpath(clip_id: str, snr_db: float, *, ext: str) -> str:
+    """Path of a clip's audio relative to the corpus folder."""
+    return f"audio/snr{format_snr(snr_db)}/{clip_id}.{ext}"
+
+
+def stem_relpath(clip_id: str, snr_db: float, name: str) -> str:
+    """Path of one stem (``scene`` or ``event<k>``) relative to the corpus folder."""
+    return f"stems/snr{format_snr(snr_db)}/{clip_id}/{name}.wav"
+
+
+def record_path(out_dir: Path, clip_id: str) -> Path:
+    """Resume record of one finished clip."""
+    return Path(out_dir) / BUILD_DIR / "records" / f"{clip_id}.json"
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; move it into place on success.
+
+    The temporary name keeps the extension (some writers infer the format from
+    it) and carries :data:`PARTIAL_MARK`, so leftovers of a killed process can
+    be found and removed (:func:`remove_partials`).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}{PARTIAL_MARK}{os.getpid()}{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write a UTF-8 text file atomically."""
+    with atomic_output(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json(path: Path, data: object) -> None:
+    """Write JSON (sorted keys, indented) atomically."""
+    write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def write_table(path: Path, df: pd.DataFrame, schema: pa.Schema) -> None:
+    """Write a table as Parquet with a fixed schema, atomically and reproducibly."""
+    table = pa.Table.from_pandas(df.reset_index(drop=True), schema=schema, preserve_index=False)
+    table = table.replace_schema_metadata(None)
+    with atomic_output(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
+
+
+def remove_partials(out_dir: Path) -> int:
+    """Delete temporary files left by an interrupted build; return how many."""
+    n = 0
+    for root, _dirs, files in os.walk(out_dir):
+        for name in files:
+            if name.startswith(".") and PARTIAL_MARK in name:
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(root, name))
+                    n += 1
+    return n
+
+
+def read_clips(out_dir: Path) -> pd.DataFrame:
+    """``manifest/clips.parquet`` of a built corpus."""
+    return _read(Path(out_dir) / MANIFEST_DIR / "clips.parquet")
+
+
+def read_events(out_dir: Path) -> pd.DataFrame:
+    """``manifest/events.parquet`` of a built corpus."""
+    return _read(Path(out_dir) / MANIFEST_DIR / "events.parquet")
+
+
+def read_corpus_info(out_dir: Path) -> dict:
+    """``manifest/corpus.json`` of a built corpus."""
+    path = Path(out_dir) / MANIFEST_DIR / "corpus.json"
+    if not path.is_file():
+        raise RemixError(f"{out_dir} is not a finished corpus: {path} is missing; run `remix build` "
+                         "(again, with the same options, to finish an interrupted build).")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RemixError(f"cannot read {path}: {exc}; rebuild the corpus.") from None
+
+
+def _read(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise RemixError(f"{path} is missing: expected a corpus built by `remix build`; run it (again, with the "
+                         "same options, to finish an interrupted build).")
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise RemixError(f"cannot read {path}: {exc}; rebuild the corpus.") from None
+
+
+def write_dcase_tsvs(out_dir: Path, clips: pd.DataFrame, events: pd.DataFrame) -> list[Path]:
+    """Write DCASE label files per SNR: ``strong.tsv`` and ``weak.tsv``.
+
+    ``filename`` is the audio file's name (as sed_scores_eval and psds_eval
+    expect, relative to ``audio/snr<S>/``); onsets and offsets in seconds.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    written = []
+    for snr, group in clips.groupby("snr_db", sort=True):
+        folder = Path(out_dir) / "metadata" / f"snr{format_snr(snr)}"
+        names = dict(zip(group["clip_id"], [Path(p).name for p in group["audio_path"]]))
+        ev = events[events["snr_db"] == snr].sort_values(["clip_id", "onset_s", "event_label"])
+        strong = ["filename\tonset\toffset\tevent_label"]
+        strong += [f"{names[c]}\t{on:.6f}\t{off:.6f}\t{lab}" for c, on, off, lab in
+                   zip(ev["clip_id"], ev["onset_s"], ev["offset_s"], ev["event_label"])]
+        weak = ["filename\tevent_labels"]
+        weak += [f"{names[c]}\t{','.join(labs)}" for c, labs in
+                 zip(group["clip_id"], group["labels"])]
+        for name, lines in (("strong.tsv", strong), ("weak.tsv", weak)):
+            write_text(folder / name, "\n".join(lines) + "\n")
+            written.append(folder / name)
+    return written
+
+
+def _count_table(series: pd.Series, title: str) -> list[str]:
+    counts = series.value_counts().sort_index()
+    lines = [f"| {title} | count |", "|---|---:|"]
+    lines += [f"| {k} | {v} |" for k, v in counts.items()]
+    return lines
+
+
+def corpus_card(*, clips: pd.DataFrame, events: pd.DataFrame, skipped: pd.DataFrame, info: dict) -> str:
+    """The corpus card (Markdown): what is in the corpus, where it came from, how to rebuild it.
+
+    Parameters
+    ----------
+    clips, events, skipped : pd.DataFrame
+        The three manifests.
+    info : dict
+        The content of ``corpus.json`` plus ``command`` (the command line).
+
+    Returns
+    -------
+    str
+        Markdown text.
+    """
+    snrs = sorted(clips["snr_db"].unique())
+    first = clips[clips["snr_db"] == snrs[0]] if snrs else clips
+    ev1 = events[events["snr_db"] == snrs[0]] if snrs else events
+    opts = info.get("options", {})
+    lines = ["# Noisy remix corpus", ""]
+    if info.get("synthetic"):
+        lines += ["> **Built from the embedded synthetic stand-in sources, not from TAU Urban Acoustic Scenes 2019 "
+                  "and FSDKaggle2018.** Numbers obtained on this corpus are not comparable with the paper's; "
+                  "they show that the pipeline runs. Build with `--scenes` and `--events` for the real corpus.", ""]
+    lines += [
+        f"- clips: {first['clip_id'].nunique()} per SNR ({len(clips)} audio files) at SNR "
+        f"{', '.join(format_snr(s) for s in snrs)} dB ({info.get('snr_mode', 'rms')} definition)",
+        f"- recipe: {opts.get('recipe', '?')}; {opts.get('clip_duration_s', '?')} s, "
+        f"{opts.get('sample_rate', '?')} Hz mono, {info.get('audio_format', '?')} 16-bit",
+        f"- seed: {info.get('seed')}; remix version {info.get('version')}; plan digest {info.get('plan_digest')}",
+        f"- skipped source files: {len(skipped)} (see manifest/skipped.parquet)",
+        "",
+        "Rebuild with:", "", "```", info.get("command", "remix build ..."), "```", "",
+        "Splits: folds 1-4 are the development folds (events from FSDKaggle2018's manually verified training "
+        "clips, scenes from disjoint groups of recordings); fold 0 is the held-out test split (FSDKaggle2018 test "
+        "clips and scene recordings no fold uses).", "",
+        "## Clips per split and fold (each SNR)", "",
+    ]
+    lines += _count_table(first["split"] + " / fold " + first["fold"].astype(str), "split / fold")
+    lines += ["", "## Clips per SNR", ""]
+    lines += _count_table(clips["snr_db"].map(format_snr) + " dB", "SNR")
+    lines += ["", "## Events per class (each SNR)", ""]
+    lines += _count_table(ev1["event_label"], "class")
+    lines += ["", "## Clips per scene label (each SNR)", ""]
+    lines += _count_table(first["scene_label"], "scene")
+    lines += ["", "## Clips per city (each SNR)", ""]
+    lines += _count_table(first["city"], "city")
+    lines += ["", "## Licences of the placed events", ""]
+    per_file = ev1.drop_duplicates("source_file")
+    lines += [f"Distinct event files: {len(per_file)}.", ""]
+    lines += _count_table(per_file["license"].replace("", "unknown"), "licence (distinct files)")
+    nc = int(per_file["license"].str.contains("Noncommercial", case=False).sum())
+    lines += ["", f"{nc} event file(s) carry a non-commercial licence (Attribution Noncommercial): a corpus that "
+              "holds them may not be used commercially; manifest/events.parquet lists the licence and Freesound "
+              "id of every placed event, for attribution.", ""]
+    if info.get("synthetic"):
+        lines += ["The stand-in sources are generated by this toolkit and carry no third-party licence.", ""]
+    else:
+        lines += ["Scenes: TAU Urban Acoustic Scenes 2019 (Tampere University), see its licence terms; events: "
+                  "FSDKaggle2018 (Freesound), licence per clip as above.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,281 @@
+"""Render planned clips: decode, resample, place, mix at every SNR, guard against clipping, write.
+
+One call renders one clip at all SNRs: the scene and the events are decoded
+and resampled once (events through a per-process cache, as many clips share
+them), the levels are measured once, and only the gains change per SNR.
+
+Clipping: when a mix at some SNR would exceed 16-bit full scale, the whole clip
+at that SNR (scene and every event alike) is scaled by ``peak_scale`` < 1, so
+the SNR holds; the factor is recorded in the clip manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from remix.errors import RemixError
+from remix.levels import SNR_MODES, event_gain, gain_to_db, lufs, rms, scene_gain
+from remix.manifest import atomic_output, audio_relpath, record_path, stem_relpath
+from remix.recipe import ClipPlan, EventPlan
+
+AUDIO_FORMATS: dict[str, str] = {"flac": "FLAC", "wav": "WAV"}
+"""Output formats (extension -> libsndfile format); always 16-bit PCM."""
+
+FULL_SCALE: float = 32767.0 / 32768.0
+"""Largest positive 16-bit sample value as a float."""
+
+_PEAK_TARGET = FULL_SCALE * (1.0 - 1e-5)
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """How to turn plans into audio (the same for every clip of a corpus).
+
+    Parameters
+    ----------
+    snrs : tuple of float
+        SNRs (dB); every clip is written at each.
+    snr_mode : {"rms", "lufs"}
+        SNR definition (:mod:`remix.levels`).
+    ref_lufs : float
+        Scene loudness in ``lufs`` mode.
+    sample_rate : int
+        Output rate (Hz).
+    clip_samples : int
+        Output length (samples).
+    audio_format : {"flac", "wav"}
+        Container of the mixes (16-bit PCM).
+    stems : bool
+        Also write the scene and every event as float32 WAV stems.
+    """
+
+    snrs: tuple[float, ...]
+    snr_mode: str = "rms"
+    ref_lufs: float = -24.0
+    sample_rate: int = 32000
+    clip_samples: int = 320000
+    audio_format: str = "flac"
+    stems: bool = False
+
+    def validate(self) -> None:
+        """Raise :class:`RemixError` for impossible settings."""
+        if not self.snrs:
+            raise RemixError("no SNR given: pass at least one, e.g. --snr 0 10 20.")
+        if len(set(self.snrs)) != len(self.snrs):
+            raise RemixError(f"SNRs repeat: {list(self.snrs)}; give each once.")
+        if any(not np.isfinite(s) for s in self.snrs):
+            raise RemixError(f"SNRs must be finite numbers, got {list(self.snrs)}.")
+        if self.snr_mode not in SNR_MODES:
+            raise RemixError(f"unknown SNR mode {self.snr_mode!r}: expected one of {', '.join(SNR_MODES)}.")
+        if self.audio_format not in AUDIO_FORMATS:
+            raise RemixError(f"unknown audio format {self.audio_format!r}: expected one of "
+                             f"{', '.join(AUDIO_FORMATS)}.")
+
+    def to_dict(self) -> dict:
+        """Plain dict (JSON-ready)."""
+        d = asdict(self)
+        d["snrs"] = list(self.snrs)
+        return d
+
+
+def load_mono(path: str | Path, *, sample_rate: int) -> np.ndarray:
+    """Decode a file, average its channels and resample it (soxr, high quality).
+
+    Parameters
+    ----------
+    path : str or Path
+        Audio file.
+    sample_rate : int
+        Target rate (Hz).
+
+    Returns
+    -------
+    np.ndarray [shape=(n,), dtype=float32]
+        Mono signal at ``sample_rate``.
+    """
+    try:
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, ValueError, OSError) as exc:
+        raise RemixError(f"cannot decode {path}: {exc}; the file changed after the source check, "
+                         "run the build again to re-check it.") from None
+    mono = data[:, 0].copy()
+    for c in range(1, data.shape[1]):  # column sums: much faster than mean(axis=1) on interleaved data
+        mono += data[:, c]
+    if data.shape[1] > 1:
+        mono *= np.float32(1.0 / data.shape[1])
+    if rate != sample_rate:
+        mono = soxr.resample(mono, rate, sample_rate, quality="HQ")
+    return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+class SourceCache:
+    """Least-recently-used cache of decoded, resampled event sources and their RMS (thread-safe).
+
+    Parameters
+    ----------
+    max_bytes : int
+        Memory budget for the cached signals.
+    """
+
+    def __init__(self, *, max_bytes: int = 256 * 2**20) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple[str, int], tuple[np.ndarray, float]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, path: str, *, sample_rate: int) -> tuple[np.ndarray, float]:
+        """Signal (shape (n,), float32, at ``sample_rate``) and RMS of a whole source file."""
+        key = (path, sample_rate)
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+                return hit
+        signal = load_mono(path, sample_rate=sample_rate)  # decoded outside the lock
+        item = (signal, rms(signal))
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = item
+                self._bytes += signal.nbytes
+            while self._bytes > self.max_bytes and len(self._items) > 1:
+                _, (old, _) = self._items.popitem(last=False)
+                self._bytes -= old.nbytes
+        return item
+
+
+_CACHE = SourceCache()
+
+
+def _segment(signal: np.ndarray, ev: EventPlan) -> np.ndarray:
+    seg = signal[ev.source_start:ev.source_start + ev.length]
+    if seg.shape[0] < ev.length:  # resampler rounding: at most a sample or two
+        seg = np.pad(seg, (0, ev.length - seg.shape[0]))
+    seg = np.array(seg, dtype=np.float32)
+    if ev.fade_in:
+        seg[:ev.fade_in] *= np.linspace(0.0, 1.0, ev.fade_in, endpoint=False, dtype=np.float32)
+    if ev.fade_out:
+        seg[-ev.fade_out:] *= np.linspace(0.0, 1.0, ev.fade_out, endpoint=False, dtype=np.float32)[::-1]
+    return seg
+
+
+def _to_pcm16(x: np.ndarray) -> np.ndarray:
+    """16-bit samples of a float signal in [-1, 1); works in place on ``x`` (float32)."""
+    x *= np.float32(32768.0)
+    np.rint(x, out=x)
+    np.clip(x, -32768.0, 32767.0, out=x)
+    return x.astype(np.int16)
+
+
+def _write_audio(path: Path, data: np.ndarray, *, sample_rate: int, fmt: str, subtype: str) -> None:
+    with atomic_output(path) as tmp:
+        kwargs = {"compression_level": 0.0} if fmt == "FLAC" else {}
+        sf.write(str(tmp), data, sample_rate, format=fmt, subtype=subtype, **kwargs)
+
+
+def render_clip(plan: ClipPlan, *, settings: RenderSettings, out_dir: Path,
+                cache: SourceCache | None = None) -> dict:
+    """Render one clip at every SNR, write its audio (and stems), return its manifest rows.
+
+    Parameters
+    ----------
+    plan : ClipPlan
+        The clip.
+    settings : RenderSettings
+        Corpus-wide render settings.
+    out_dir : Path
+        Corpus folder.
+    cache : SourceCache, optional
+        Event cache (the process-wide one when None).
+
+    Returns
+    -------
+    dict
+        ``{"clip_id", "clips": [row per SNR], "events": [row per event and SNR]}``
+        with the columns of :data:`remix.manifest.CLIP_SCHEMA` and
+        :data:`remix.manifest.EVENT_SCHEMA`.
+    """
+    cache = _CACHE if cache is None else cache
+    sr, n = settings.sample_rate, settings.clip_samples
+    out_dir = Path(out_dir)
+    scene = load_mono(plan.scene_path, sample_rate=sr)
+    if scene.shape[0] != n:
+        scene = np.pad(scene[:n], (0, max(0, n - scene.shape[0])))
+    g_scene = scene_gain(scene, mode=settings.snr_mode, sample_rate=sr, ref_lufs=settings.ref_lufs)
+    scene *= np.float32(g_scene)
+
+    segments, levels = [], []
+    for ev in plan.events:
+        signal, source_rms = cache.get(ev.source_path, sample_rate=sr)
+        seg = _segment(signal, ev)
+        segments.append(seg)
+        levels.append(source_rms if settings.snr_mode == "rms" else lufs(seg, sample_rate=sr))
+
+    fmt = AUDIO_FORMATS[settings.audio_format]
+    clip_rows, event_rows = [], []
+    for snr in settings.snrs:
+        gains = [event_gain(lv, snr_db=snr, mode=settings.snr_mode, ref_lufs=settings.ref_lufs) for lv in levels]
+        mix = scene.copy()
+        for ev, seg, g in zip(plan.events, segments, gains):
+            mix[ev.onset:ev.onset + ev.length] += np.float32(g) * seg
+        peak = max(float(mix.max()), -float(mix.min())) if mix.size else 0.0
+        scale = _PEAK_TARGET / peak if peak > _PEAK_TARGET else 1.0
+        if scale != 1.0:
+            mix *= np.float32(scale)
+        audio_path = audio_relpath(plan.clip_id, snr, ext=settings.audio_format)
+        _write_audio(out_dir / audio_path, _to_pcm16(mix), sample_rate=sr, fmt=fmt, subtype="PCM_16")
+        del mix  # consumed by the conversion
+        scene_stem_path = None
+        stem_paths: list[str | None] = [None] * len(plan.events)
+        if settings.stems:  # the same products as in the mix, each on its own
+            scene_stem = scene * np.float32(scale)
+            event_stems = [np.float32(g * scale) * seg for g, seg in zip(gains, segments)]
+            scene_stem_path = stem_relpath(plan.clip_id, snr, "scene")
+            _write_audio(out_dir / scene_stem_path, scene_stem, sample_rate=sr, fmt="WAV", subtype="FLOAT")
+            for k, (ev, stem) in enumerate(zip(plan.events, event_stems)):
+                full = np.zeros(n, dtype=np.float32)
+                full[ev.onset:ev.onset + ev.length] = stem
+                stem_paths[k] = stem_relpath(plan.clip_id, snr, f"event{k}")
+                _write_audio(out_dir / stem_paths[k], full, sample_rate=sr, fmt="WAV", subtype="FLOAT")
+        clip_rows.append({
+            "clip_id": plan.clip_id, "snr_db": float(snr), "split": plan.split, "fold": plan.fold,
+            "audio_path": audio_path, "sample_rate": sr, "duration_s": n / sr,
+            "scene_file": plan.scene_file, "scene_label": plan.scene_label, "city": plan.city,
+            "scene_identifier": plan.scene_identifier, "labels": plan.labels, "n_events": len(plan.events),
+            "scene_gain_db": gain_to_db(g_scene * scale), "peak_scale": float(scale),
+            "scene_stem_path": scene_stem_path,
+        })
+        for k, (ev, g, lv) in enumerate(zip(plan.events, gains, levels)):
+            event_rows.append({
+                "clip_id": plan.clip_id, "snr_db": float(snr), "event_index": k, "event_label": ev.label,
+                "onset_s": ev.onset / sr, "offset_s": (ev.onset + ev.length) / sr,
+                "source_file": ev.source_file, "source_start_s": ev.source_start / sr,
+                "gain_db": gain_to_db(g * scale), "level": float(lv),
+                "fade_in_s": ev.fade_in / sr, "fade_out_s": ev.fade_out / sr,
+                "license": ev.license, "freesound_id": ev.freesound_id, "stem_path": stem_paths[k],
+            })
+    return {"clip_id": plan.clip_id, "clips": clip_rows, "events": event_rows}
+
+
+def render_batch(plans: Sequence[ClipPlan], *, settings: RenderSettings, out_dir: Path) -> list[str]:
+    """Render clips and write each one's resume record after its audio; return their ids.
+
+    This is the unit of work handed to an executor (it is a top-level function,
+    so process pools can pickle it).
+    """
+    done = []
+    for plan in plans:
+        record = render_clip(plan, settings=settings, out_dir=Path(out_dir))
+        path = record_path(Path(out_dir), plan.clip_id)
+        with atomic_output(path) as tmp:
+            tmp.write_text(json.dumps(record, sort_keys=True), encoding="utf-8")
+        done.append(plan.clip_id)
+    return done

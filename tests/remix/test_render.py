@@ -1,0 +1,137 @@
+"""Rendering: placement, mix = sum of stems, the achieved SNR in both modes, clipping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyloudnorm
+import pytest
+import soundfile as sf
+import soxr
+
+from remix.build import build_corpus
+from remix.render import FULL_SCALE
+
+SR = 32000
+SNRS = (-5.0, 10.0, 30.0)
+
+
+def _build(tmp_path_factory, sources, name, **kw):
+    out = tmp_path_factory.mktemp(name) / "corpus"
+    build_corpus(out_dir=out, snrs=SNRS, scenes_dir=sources.scenes_dir, events_dir=sources.events_dir,
+                 clips_per_fold=1, test_clips=1, stems=True, progress=False, **kw)
+    return out
+
+
+@pytest.fixture(scope="module")
+def rms_corpus(tiny_sources, tmp_path_factory):
+    return _build(tmp_path_factory, tiny_sources, "rms")
+
+
+@pytest.fixture(scope="module")
+def lufs_corpus(tiny_sources, tmp_path_factory):
+    return _build(tmp_path_factory, tiny_sources, "lufs", snr_mode="lufs", recipe="random", max_polyphony=2)
+
+
+def _manifests(out: Path):
+    return pd.read_parquet(out / "manifest/clips.parquet"), pd.read_parquet(out / "manifest/events.parquet")
+
+
+def _source(events_dir: Path, source_file: str) -> np.ndarray:
+    """The source, decoded independently: channel mean, resampled to 32 kHz."""
+    data, rate = sf.read(str(events_dir / source_file), dtype="float64", always_2d=True)
+    return soxr.resample(data.mean(axis=1), rate, SR)
+
+
+def _read(path: Path) -> np.ndarray:
+    return sf.read(str(path), dtype="float64")[0]
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+
+
+@pytest.mark.parametrize("corpus", ["rms_corpus", "lufs_corpus"])
+def test_mix_is_the_sum_of_its_stems_and_events_sit_where_listed(corpus, request):
+    out = request.getfixturevalue(corpus)
+    clips, events = _manifests(out)
+    for row in clips.itertuples():
+        mix = _read(out / row.audio_path)
+        assert mix.shape == (int(row.duration_s * SR),)
+        total = _read(out / row.scene_stem_path)
+        for ev in events[(events.clip_id == row.clip_id) & (events.snr_db == row.snr_db)].itertuples():
+            stem = _read(out / ev.stem_path)
+            on, off = round(ev.onset_s * SR), round(ev.offset_s * SR)
+            assert not stem[:on].any() and not stem[off:].any()  # silent outside onset/offset
+            assert np.abs(stem[on:off]).max() > 0
+            total += stem
+        assert np.abs(mix - total).max() < 2.0 / 32768  # 16-bit quantisation only
+
+
+def test_rms_snr_is_achieved(rms_corpus, tiny_sources):
+    clips, events = _manifests(rms_corpus)
+    scene_rms = {(r.clip_id, r.snr_db): _rms(_read(rms_corpus / r.scene_stem_path)) for r in clips.itertuples()}
+    checked = 0
+    for ev in events.itertuples():
+        src = _source(tiny_sources.events_dir, ev.source_file)
+        on, off = round(ev.onset_s * SR), round(ev.offset_s * SR)
+        start = round(ev.source_start_s * SR)
+        placed = _read(rms_corpus / ev.stem_path)[on:off]
+        gain = _rms(placed) / _rms(src[start:start + off - on])
+        snr = 20 * np.log10(gain * _rms(src) / scene_rms[(ev.clip_id, ev.snr_db)])
+        assert snr == pytest.approx(ev.snr_db, abs=0.2)
+        checked += 1
+    assert checked == len(clips) * 3
+
+
+def test_lufs_snr_is_achieved(lufs_corpus):
+    clips, events = _manifests(lufs_corpus)
+    meter = pyloudnorm.Meter(SR, block_size=0.4)
+
+    def loudness(x):
+        while len(x) < SR // 2:  # Scaper: short events are repeated before measuring
+            x = np.concatenate([x, x])
+        return max(meter.integrated_loudness(x), -70.0)
+
+    scene = {(r.clip_id, r.snr_db): loudness(_read(lufs_corpus / r.scene_stem_path)) for r in clips.itertuples()}
+    for ev in events.itertuples():
+        on, off = round(ev.onset_s * SR), round(ev.offset_s * SR)
+        event = loudness(_read(lufs_corpus / ev.stem_path)[on:off])
+        assert event - scene[(ev.clip_id, ev.snr_db)] == pytest.approx(ev.snr_db, abs=0.2)
+
+
+def test_clipping_scales_the_whole_clip(rms_corpus):
+    clips, _ = _manifests(rms_corpus)
+    assert (clips["peak_scale"] < 1).any()  # scenes at RMS 1 cannot fit 16 bits unscaled
+    for row in clips.itertuples():
+        mix = _read(rms_corpus / row.audio_path)
+        scene = _read(rms_corpus / row.scene_stem_path)
+        # the scene was set to RMS 1 and then scaled with everything else by peak_scale
+        assert _rms(scene) == pytest.approx(row.peak_scale, rel=1e-3)
+        if row.peak_scale < 1:
+            assert np.abs(mix).max() == pytest.approx(FULL_SCALE, abs=2e-4)
+        else:
+            assert np.abs(mix).max() <= FULL_SCALE
+
+
+def test_same_layout_at_every_snr(rms_corpus):
+    clips, events = _manifests(rms_corpus)
+    by_snr = [g.drop(columns=["snr_db", "gain_db", "stem_path"]).reset_index(drop=True)
+              for _, g in events.groupby("snr_db")]
+    for other in by_snr[1:]:
+        pd.testing.assert_frame_equal(by_snr[0], other)
+    scenes = clips.groupby("clip_id")["scene_file"].nunique()
+    assert (scenes == 1).all()
+
+
+def test_random_recipe_fades_at_cuts(lufs_corpus):
+    clips, events = _manifests(lufs_corpus)
+    cut = events[events["fade_in_s"] > 0]
+    assert len(cut)  # random offsets into the sources produce cuts
+    for ev in cut.itertuples():
+        stem = _read(lufs_corpus / ev.stem_path)
+        on = round(ev.onset_s * SR)
+        assert stem[on] == 0.0  # the fade starts from silence
+        assert np.abs(stem[on:on + 8]).max() < np.abs(stem[on:round(ev.offset_s * SR)]).max()
