@@ -1,0 +1,277 @@
+"""The runs behind the paper's tables, their ids, and running many of them.
+
+A :class:`RunConfig` names one training run; its id is a short hash of its
+fields, so the same config always maps to the same folder ``results/runs/<id>``.
+:func:`run_grid` trains a list of them: finished runs are skipped, an
+interrupted one resumes from its ``last.pt``, a failed one is recorded and the
+grid goes on. Runs are independent; on several GPUs each gets a worker process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from bench.errors import BenchError
+from bench.presets import get_preset
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One training run.
+
+    Attributes
+    ----------
+    model : str
+        Registered model name (``models.available()``).
+    alpha : float
+        Weight of the reconstruction loss (0 for models without a decoder).
+    snr_db : float
+        Corpus SNR of the clips.
+    seed : int
+        Seed of initialisation, training-clip subset and batch order.
+    preset : str
+        Training schedule (:mod:`bench.presets`).
+    val_fold : int
+        Dev fold that validates (the other dev folds train).
+    """
+
+    model: str
+    alpha: float
+    snr_db: float
+    seed: int = 0
+    preset: str = "cpu"
+    val_fold: int = 4
+
+    def __post_init__(self) -> None:  # 0 and 0.0 must give the same id
+        object.__setattr__(self, "alpha", float(self.alpha))
+        object.__setattr__(self, "snr_db", float(self.snr_db))
+        object.__setattr__(self, "seed", int(self.seed))
+        object.__setattr__(self, "val_fold", int(self.val_fold))
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["alpha"] = float(self.alpha)
+        d["snr_db"] = float(self.snr_db)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    @property
+    def run_id(self) -> str:
+        """Short hash of :meth:`to_dict` (10 hex digits)."""
+        text = json.dumps(self.to_dict(), sort_keys=True)
+        return hashlib.sha1(text.encode()).hexdigest()[:10]
+
+    @property
+    def label(self) -> str:
+        """Human-readable one-liner."""
+        return (f"{self.model} alpha={self.alpha:g} snr={self.snr_db:g} dB seed={self.seed} "
+                f"fold={self.val_fold} [{self.preset}]")
+
+
+TABLE1_MODELS: tuple[tuple[str, float], ...] = (
+    ("gap", 0.0), ("gmp", 0.0), ("gwrp", 0.0), ("atrous_ap", 0.0), ("2ap_aux", 0.001),
+)
+"""(model, alpha) of Table 1's rows."""
+
+TABLE2_EXTRA: tuple[tuple[str, float], ...] = (("2ap", 0.0), ("2ap_aux", 0.1))
+"""(model, alpha) Table 2 adds (its alpha=0.001 row is Table 1's last)."""
+
+
+def paper_grid(
+    *,
+    snrs: Sequence[float] = (0, 10, 20),
+    seeds: int | Sequence[int] = 3,
+    preset: str = "cpu",
+    val_folds: Sequence[int] = (4,),
+) -> list[RunConfig]:
+    """Every run behind Tables 1-3 (Table 3 reuses runs of Tables 1 and 2).
+
+    Ordered by seed, then validation fold, then SNR, then model, so that a first
+    complete seed fills every table early.
+
+    Parameters
+    ----------
+    snrs : sequence of float
+    seeds : int or sequence of int
+        A count (seeds 0..n-1) or explicit seeds.
+    preset : str
+    val_folds : sequence of int
+        Validation folds; ``(1, 2, 3, 4)`` is full cross-validation.
+    """
+    get_preset(preset)
+    seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    if not seed_list:
+        raise BenchError("at least one seed is needed, found none (use --seeds 1 or more)")
+    if not snrs:
+        raise BenchError("at least one SNR is needed")
+    out = []
+    for seed in seed_list:
+        for fold in val_folds:
+            for snr in snrs:
+                for model, alpha in TABLE1_MODELS + TABLE2_EXTRA:
+                    out.append(RunConfig(model=model, alpha=alpha, snr_db=float(snr), seed=int(seed),
+                                         preset=preset, val_fold=int(fold)))
+    return out
+
+
+@dataclass
+class GridSummary:
+    """What :func:`run_grid` did; ``failed`` holds (run_id, reason) pairs."""
+
+    done: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        return (f"{len(self.done)} trained, {len(self.skipped)} skipped (already done), "
+                f"{len(self.failed)} failed in {self.seconds:.0f} s")
+
+
+def _is_done(results_dir: Path, config: RunConfig) -> bool:
+    from bench.store import RunStore, runs_dir
+
+    store = RunStore(runs_dir(results_dir), config.run_id)
+    return store.read_status().get("status") == "done" and (store.path / "metrics.json").is_file()
+
+
+def _worker_init(gpu_queue) -> None:  # pragma: no cover - runs in GPU worker processes
+    gpu = gpu_queue.get()
+    os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
+
+
+def _train_one(config: RunConfig, results_dir: Path, corpus_dir: Path, device: str, compile: bool) -> tuple[str, str | None]:
+    """Worker entry: train one run; returns (run_id, failure reason or None)."""
+    from bench.train import RunFailed, train_run
+
+    try:
+        train_run(config, corpus_dir=corpus_dir, results_dir=results_dir, device=device, compile=compile)
+    except RunFailed as exc:
+        return config.run_id, exc.reason
+    return config.run_id, None
+
+
+def run_grid(
+    configs: Sequence[RunConfig],
+    *,
+    results_dir: Path,
+    corpus_dir: Path,
+    device: str = "auto",
+    compile: bool = False,
+    gpus: Sequence[int] | None = None,
+    executor: Executor | None = None,
+    callback: Callable[[dict[str, Any]], None] | None = None,
+) -> GridSummary:
+    """Train every config that is not done yet.
+
+    Parameters
+    ----------
+    configs : sequence of RunConfig
+        Duplicates are run once.
+    results_dir : Path
+        Results folder (runs go to ``results_dir/runs/<run_id>``).
+    corpus_dir : Path
+        A built corpus.
+    device : str
+        "auto", "cpu" or "cuda" (see :func:`bench.train.resolve_device`).
+    compile : bool
+        ``torch.compile`` the model (GPU).
+    gpus : sequence of int, optional
+        GPU indices: one worker process per GPU, runs spread over them.
+    executor : concurrent.futures.Executor, optional
+        Run the configs through this executor instead (each task trains one run
+        with ``device``); progress callbacks are then per run only.
+    callback : callable, optional
+        Receives progress events: ``{"event": "run_start"|"epoch"|"run_end", ...}``
+        with ``index`` (0-based) and ``total``.
+
+    Returns
+    -------
+    GridSummary
+        done / skipped / failed run ids. A failed run does not stop the grid; a
+        user error (missing corpus, bad option) does, before any training.
+    """
+    import torch
+
+    from bench.train import RunFailed, resolve_device, train_run
+
+    start = time.perf_counter()
+    results_dir, corpus_dir = Path(results_dir), Path(corpus_dir)
+    resolve_device(device)  # a bad device is a user error: fail before anything runs
+    unique = list(dict.fromkeys(configs))
+    summary = GridSummary()
+    todo = []
+    for cfg in unique:
+        if _is_done(results_dir, cfg):
+            summary.skipped.append(cfg.run_id)
+        else:
+            todo.append(cfg)
+    emit = callback or (lambda event: None)
+    emit({"event": "grid_start", "total": len(todo), "skipped": len(summary.skipped)})
+
+    if gpus or executor is not None:
+        own = executor is None
+        if own:
+            import multiprocessing as mp
+
+            ctx = mp.get_context("spawn")
+            queue = ctx.Queue()
+            for g in gpus:
+                queue.put(g)
+            executor = ProcessPoolExecutor(max_workers=len(gpus), mp_context=ctx,
+                                           initializer=_worker_init, initargs=(queue,))
+        dev = "cuda" if gpus else device
+        try:
+            futures = {executor.submit(_train_one, cfg, results_dir, corpus_dir, dev, compile): cfg for cfg in todo}
+            for k, fut in enumerate(as_completed(futures)):
+                cfg = futures[fut]
+                try:
+                    run_id, reason = fut.result()
+                except Exception as exc:  # a crashed worker fails its run, not the grid
+                    run_id, reason = cfg.run_id, f"{type(exc).__name__}: {exc}"
+                if reason is None:
+                    summary.done.append(run_id)
+                else:
+                    summary.failed.append((run_id, reason))
+                emit({"event": "run_end", "index": k, "total": len(todo), "run_id": run_id,
+                      "label": cfg.label, "failed": reason})
+        finally:
+            if own:
+                executor.shutdown(cancel_futures=True)
+    else:
+        if resolve_device(device).type == "cpu":
+            torch.set_num_threads(os.cpu_count() or 1)
+        features: dict[float, Any] = {}  # one SNR's features stay loaded across its runs
+        for k, cfg in enumerate(todo):
+            emit({"event": "run_start", "index": k, "total": len(todo), "run_id": cfg.run_id, "label": cfg.label})
+
+            def relay(event: dict[str, Any], k: int = k) -> None:
+                emit({**event, "index": k, "total": len(todo)})
+
+            reason = None
+            try:
+                train_run(cfg, corpus_dir=corpus_dir, results_dir=results_dir, device=device, compile=compile,
+                          callback=relay, feature_cache=features)
+            except RunFailed as exc:
+                reason = exc.reason
+            if reason is None:
+                summary.done.append(cfg.run_id)
+            else:
+                summary.failed.append((cfg.run_id, reason))
+            emit({"event": "run_end", "index": k, "total": len(todo), "run_id": cfg.run_id,
+                  "label": cfg.label, "failed": reason})
+    summary.seconds = time.perf_counter() - start
+    emit({"event": "grid_end", "summary": summary})
+    return summary

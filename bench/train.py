@@ -1,0 +1,376 @@
+"""One training run: data, model, the loop, checkpoints, resume, evaluation.
+
+The loop follows the paper's code: Adam (lr 1e-3), batch 24, ReduceLROnPlateau
+(mode max, patience 3) on validation micro-AP, best checkpoint on validation
+micro-AP. Speed switches are visible arguments: the device, bf16 autocast and
+channels-last on a GPU, ``torch.compile``. Every epoch writes ``last.pt`` (model,
+optimiser, scheduler, RNG states, epoch, best so far, curves), so an interrupted
+run continues where it stopped; the batch order of an epoch depends only on
+(seed, epoch). After training the best checkpoint predicts the validation fold
+(and the test split when the corpus has one) and the run folder receives
+predictions, frame probabilities, metrics, curves and its status.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import models
+from bench.data import ClipSet, RunData, batches, epoch_order, load_data, read_clips
+from bench.errors import BenchError
+from bench.features import compute_features
+from bench.grid import RunConfig
+from bench.presets import Preset, get_preset
+from bench.store import RunStore, runs_dir
+from remix.labels import EVENT_LABELS
+
+
+class RunFailed(BenchError):
+    """A run that could not finish (non-finite loss, out of memory, bad data, ...).
+
+    ``reason`` is also written to the run's ``status.json``.
+    """
+
+    def __init__(self, run_id: str, reason: str) -> None:
+        super().__init__(f"run {run_id} failed: {reason}")
+        self.run_id = run_id
+        self.reason = reason
+
+
+def resolve_device(device: str) -> torch.device:
+    """``"auto"`` -> CUDA when present, else CPU; ``"cuda"`` without a GPU -> BenchError."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise BenchError("--device cuda was asked for but torch sees no CUDA GPU; use --device cpu or auto")
+        return torch.device(device)
+    if device == "cpu":
+        return torch.device("cpu")
+    raise BenchError(f"unknown device {device!r}; use auto, cpu or cuda")
+
+
+def corpus_fingerprint(clips) -> str:
+    """Short hash of the clips table's identity columns (which clips, folds, labels)."""
+    cols = [c for c in ("clip_id", "snr_db", "split", "fold", "audio_path") if c in clips.columns]
+    table = clips[cols].astype(str).sort_values(cols, kind="stable")
+    labels = clips["labels"].map(lambda v: ",".join(v)).reindex(table.index)
+    text = table.to_csv(index=False) + labels.str.cat(sep="|")
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def _read_corpus_json(corpus_dir: Path) -> dict[str, Any]:
+    path = Path(corpus_dir) / "manifest" / "corpus.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def predict(model: torch.nn.Module, data: ClipSet, *, device: torch.device, batch_size: int,
+            frames: bool = False, amp: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """Clip probabilities (N, C) float32 and, with ``frames``, frame probabilities (N, T, C) float16."""
+    model.eval()
+    clip, frame = [], []
+    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+        for xb, _ in batches(data, batch_size=batch_size, device=device):
+            out = model(xb)
+            clip.append(out["clip_probs"].float().cpu().numpy())
+            if frames:
+                frame.append(out["frame_probs"].float().cpu().numpy().astype(np.float16))
+    return np.concatenate(clip), (np.concatenate(frame) if frames else None)
+
+
+def micro_ap(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """Micro-averaged average precision (the paper's micro-P)."""
+    from sklearn.metrics import average_precision_score
+
+    if not np.isfinite(y_score).all():
+        return float("nan")
+    return float(average_precision_score(y_true, y_score, average="micro"))
+
+
+def run_settings(config: RunConfig, preset: Preset, *, device: torch.device, compile: bool,
+                 amp: bool, channels_last: bool) -> dict[str, Any]:
+    """The ``training`` section of config.json."""
+    return {**preset.to_dict(), "optimizer": "adam", "scheduler": "reduce_on_plateau(max, val micro-AP)",
+            "checkpoint": "best val micro-AP", "device": str(device), "compile": compile,
+            "amp_bf16": amp, "channels_last": channels_last}
+
+
+def train_run(
+    config: RunConfig,
+    *,
+    corpus_dir: Path,
+    results_dir: Path,
+    device: str = "auto",
+    compile: bool = False,
+    preset: Preset | None = None,
+    callback: Callable[[dict[str, Any]], None] | None = None,
+    feature_cache: dict[float, Any] | None = None,
+) -> dict[str, Any]:
+    """Train, checkpoint and evaluate one run; resume it when ``last.pt`` exists.
+
+    Parameters
+    ----------
+    config : RunConfig
+    corpus_dir : Path
+        A built corpus.
+    results_dir : Path
+        Results folder; the run lives in ``results_dir/runs/<run_id>``.
+    device : {"auto", "cpu", "cuda"}
+    compile : bool
+        ``torch.compile`` the model.
+    preset : Preset, optional
+        Overrides ``get_preset(config.preset)`` (tests).
+    callback : callable, optional
+        Called after each epoch (once ``last.pt`` is written) with ``{"event": "epoch",
+        "run_id", "epoch", "epochs", "train_loss", "val_micro_ap", "lr", "seconds"}``;
+        an exception raised there stops the run like any failure.
+    feature_cache : dict, optional
+        SNR -> FeatureSet, shared across the runs of a grid.
+
+    Returns
+    -------
+    dict
+        The metrics written to ``metrics.json``.
+
+    Raises
+    ------
+    RunFailed
+        Anything that stops the run; it is recorded as failed with the reason first.
+    BenchError
+        A user error found before the run starts (bad device, missing corpus).
+    """
+    preset = preset or get_preset(config.preset)
+    dev = resolve_device(device)
+    corpus_dir, results_dir = Path(corpus_dir), Path(results_dir)
+    clips = read_clips(corpus_dir)
+    store = RunStore(runs_dir(results_dir), config.run_id)
+    fingerprint = corpus_fingerprint(clips)
+    if store.exists() and store.read_config().get("corpus_fingerprint") != fingerprint:
+        # same config, different corpus: the old state cannot be resumed
+        store.last_path.unlink(missing_ok=True)
+    amp = dev.type == "cuda" and torch.cuda.is_bf16_supported()
+    channels_last = True
+    corpus_info = _read_corpus_json(corpus_dir)
+    val_fold = config.val_fold
+    record = {
+        "run_id": config.run_id, **config.to_dict(),
+        "corpus_dir": str(corpus_dir.resolve()), "corpus_synthetic": bool(corpus_info.get("synthetic", False)),
+        "corpus_fingerprint": fingerprint, "corpus": corpus_info,
+        "train_folds": [f for f in sorted({int(f) for f in clips.loc[clips["split"] == "dev", "fold"]}) if f != val_fold],
+        "val_folds": [val_fold],
+        "training": run_settings(config, preset, device=dev, compile=compile, amp=amp, channels_last=channels_last),
+        "torch": torch.__version__, "python": platform.python_version(),
+    }
+    store.write_config(record)
+    store.write_status("running")
+    try:
+        fs = (feature_cache or {}).get(float(config.snr_db))
+        if fs is None:
+            fs = compute_features(corpus_dir, snr_db=config.snr_db, device=str(dev), progress=False)
+            if feature_cache is not None:
+                feature_cache.clear()  # keep one SNR in memory
+                feature_cache[float(config.snr_db)] = fs
+        data = load_data(corpus_dir, snr_db=config.snr_db, val_fold=val_fold, train_clips=preset.train_clips,
+                         seed=config.seed, clips=clips, feature_set=fs, pin=dev.type == "cuda")
+        if dev.type == "cuda":  # small enough to live on the GPU: one asynchronous copy from pinned memory
+            data.train, data.val = data.train.to(dev), data.val.to(dev)
+        settings = fs.settings.to_dict()
+        record.update(n_train=len(data.train), n_val=len(data.val), n_test=len(data.test) if data.test else 0,
+                      features=settings)
+        store.write_config(record)
+        net = _fit(config, preset, data, store=store, device=dev, compile=compile, amp=amp,
+                   channels_last=channels_last, callback=callback)
+        metrics = _evaluate(net, data, store=store, corpus_dir=corpus_dir, config=config, preset=preset,
+                            device=dev, amp=amp, hop_s=settings["hop_length"] / settings["sample_rate"])
+    except KeyboardInterrupt:
+        store.write_status("failed", "interrupted; run the same command again to resume from last.pt")
+        raise
+    except RunFailed as exc:
+        store.write_status("failed", exc.reason)
+        raise
+    except torch.cuda.OutOfMemoryError:
+        reason = f"out of GPU memory (batch {preset.batch_size}, width {preset.width})"
+        store.write_status("failed", reason)
+        raise RunFailed(config.run_id, reason) from None
+    except Exception as exc:  # bad data, a model error, anything else: recorded, the grid goes on
+        reason = f"{type(exc).__name__}: {exc}"
+        store.write_status("failed", reason)
+        raise RunFailed(config.run_id, reason) from exc
+    store.write_status("done")
+    return metrics
+
+
+def build_model(config: RunConfig, preset: Preset, *, n_frames: int, n_mels: int) -> models.SEDModel:
+    """The run's model, initialised from its seed."""
+    return models.build(config.model, n_classes=len(EVENT_LABELS), n_mels=n_mels, n_frames=n_frames,
+                        width=preset.width, alpha=config.alpha, seed=config.seed)
+
+
+def _fit(config: RunConfig, preset: Preset, data: RunData, *, store: RunStore, device: torch.device,
+         compile: bool, amp: bool, channels_last: bool, callback) -> torch.nn.Module:
+    """The training loop; returns the model with the best checkpoint's weights loaded."""
+    torch.manual_seed(config.seed)
+    n, n_frames, n_mels = data.train.x.shape
+    net = build_model(config, preset, n_frames=n_frames, n_mels=n_mels).to(device)
+    if channels_last:
+        net = net.to(memory_format=torch.channels_last)
+    step_model = torch.compile(net) if compile else net
+    opt = torch.optim.Adam(net.parameters(), lr=preset.lr)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", patience=preset.patience,
+                                                       factor=preset.lr_factor)
+    first, best_ap, best_epoch, curves = 1, -math.inf, 0, []
+    if store.last_path.is_file():  # resume
+        state = torch.load(store.last_path, map_location=device, weights_only=False)
+        net.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["torch_rng"])
+        if device.type == "cuda" and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(state["cuda_rng"])
+        first, best_ap, best_epoch, curves = state["epoch"] + 1, state["best_ap"], state["best_epoch"], state["curves"]
+    y_val = data.val.y.cpu().numpy()
+    for epoch in range(first, preset.epochs + 1):
+        t0 = time.perf_counter()
+        step_model.train()
+        sums = torch.zeros(3, dtype=torch.float64, device=device)  # loss, bce, mse (summed over clips)
+        order = epoch_order(n, seed=config.seed, epoch=epoch)
+        for step, (xb, yb) in enumerate(batches(data.train, batch_size=preset.batch_size, device=device, order=order)):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                out = step_model(xb)
+            if not bool(torch.isfinite(out["clip_probs"]).all()):  # before BCE, which asserts on NaN (CUDA)
+                raise RunFailed(config.run_id, f"non-finite model output (NaN or inf) in epoch {epoch}, step {step}; "
+                                               "try a lower learning rate or check the features")
+            losses = models.sed_loss(out, target=yb, features=xb, alpha=config.alpha)
+            opt.zero_grad(set_to_none=True)
+            losses["loss"].backward()
+            opt.step()
+            sums += torch.stack([losses[k].detach().double() for k in ("loss", "bce", "mse")]) * len(xb)
+        loss, bce, mse = (sums / n).tolist()
+        if not math.isfinite(loss):
+            raise RunFailed(config.run_id, f"non-finite training loss ({loss}) in epoch {epoch}; "
+                                           "try a lower learning rate or check the features")
+        probs, _ = predict(step_model, data.val, device=device, batch_size=preset.eval_batch_size, amp=amp)
+        ap = micro_ap(y_val, probs)
+        if not math.isfinite(ap):
+            raise RunFailed(config.run_id, f"non-finite validation predictions in epoch {epoch}")
+        lr = opt.param_groups[0]["lr"]
+        sched.step(ap)
+        if ap > best_ap:
+            best_ap, best_epoch = ap, epoch
+            store.save_checkpoint(_checkpoint(net, config, preset, data, epoch=epoch, ap=ap), best=True)
+        curves.append({"epoch": epoch, "train_loss": loss, "train_bce": bce, "train_mse": mse,
+                       "val_micro_ap": ap, "lr": lr, "seconds": time.perf_counter() - t0})
+        store.write_curves(curves)
+        store.save_checkpoint({
+            "model": net.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state() if device.type == "cuda" else None,
+            "epoch": epoch, "best_ap": best_ap, "best_epoch": best_epoch, "curves": curves,
+        }, best=False)
+        if callback is not None:
+            callback({"event": "epoch", "run_id": config.run_id, "epoch": epoch, "epochs": preset.epochs,
+                      "train_loss": loss, "val_micro_ap": ap, "lr": lr, "seconds": curves[-1]["seconds"]})
+    best = torch.load(store.checkpoint_path, map_location=device, weights_only=False)
+    net.load_state_dict(best["model"])
+    return step_model
+
+
+def _checkpoint(net, config: RunConfig, preset: Preset, data: RunData, *, epoch: int, ap: float) -> dict[str, Any]:
+    """Everything needed to rebuild the model and its input transform (plots, inference)."""
+    _, n_frames, n_mels = data.train.x.shape
+    return {"model": net.state_dict(), "model_config": net.config.to_dict(), "run_config": config.to_dict(),
+            "preset": preset.to_dict(), "n_frames": n_frames, "n_mels": n_mels, "epoch": epoch,
+            "val_micro_ap": ap, "standardizer": data.standardizer.to_dict()}
+
+
+def load_checkpoint(path: Path, *, device: str | torch.device = "cpu") -> tuple[models.SEDModel, dict[str, Any]]:
+    """Rebuild the model of a best checkpoint (eval mode) and return it with the checkpoint dict."""
+    state = torch.load(path, map_location=device, weights_only=False)
+    cfg = models.ModelConfig.from_dict(state["model_config"])
+    net = models.SEDModel(cfg)
+    net.load_state_dict(state["model"])
+    return net.to(device).eval(), state
+
+
+def _evaluate(model, data: RunData, *, store: RunStore, corpus_dir: Path, config: RunConfig, preset: Preset,
+              device: torch.device, amp: bool, hop_s: float) -> dict[str, Any]:
+    """Predict val (and test) with the best weights; write predictions, frame probs and metrics."""
+    import pandas as pd
+
+    from bench.metrics import evaluate
+
+    best = torch.load(store.checkpoint_path, map_location="cpu", weights_only=False)
+    events_path = corpus_dir / "manifest" / "events.parquet"
+    events = pd.read_parquet(events_path) if events_path.is_file() else None
+    result: dict[str, Any] = {"best_epoch": int(best["epoch"]), "best_val_micro_ap": float(best["val_micro_ap"])}
+    for split, part in (("val", data.val), ("test", data.test)):
+        if part is None:
+            continue
+        probs, frames = predict(model, part, device=device, batch_size=preset.eval_batch_size, frames=True, amp=amp)
+        y = part.y.cpu().numpy()
+        store.write_predictions(list(part.clip_ids), split=split, y_true=y, y_score=probs, labels=EVENT_LABELS)
+        store.write_frame_probs(split, frames)
+        result[split] = evaluate(y, probs, labels=EVENT_LABELS, frame_score=frames, events=events,
+                                 clip_ids=list(part.clip_ids), hop_s=hop_s, snr_db=config.snr_db)
+    store.write_metrics(result)
+    return result
+
+
+def infer_clip(results_dir: Path, *, run_id: str, clip_id: str | None = None,
+               device: str = "cpu") -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, Any]]:
+    """Run a finished run's best checkpoint on one clip, features recomputed from the corpus.
+
+    Parameters
+    ----------
+    results_dir : Path
+    run_id : str
+    clip_id : str, optional
+        Default: the first validation clip of the run.
+
+    Returns
+    -------
+    (outputs, features, info)
+        ``outputs``: the model's output for the clip without the batch axis (numpy),
+        ``features``: the standardised input (T, F), ``info``: clip_id, labels, config.
+    """
+    from bench.data import clips_at, make_split
+    from bench.features import LogMelSettings, Standardizer, compute_features
+
+    store = RunStore(runs_dir(results_dir), run_id)
+    if not store.exists():
+        raise BenchError(f"no run {run_id!r} under {runs_dir(results_dir)}; list the folders there for run ids")
+    if not store.checkpoint_path.is_file():
+        raise BenchError(f"run {run_id} has no checkpoint.pt yet; train it first (bench run ...)")
+    record = store.read_config()
+    corpus_dir = Path(record["corpus_dir"])
+    clips = read_clips(corpus_dir)
+    snr = float(record["snr_db"])
+    if clip_id is None:
+        clip_id = make_split(clips, snr_db=snr, val_fold=int(record.get("val_fold", 4))).val[0]
+    rows = clips_at(clips, snr)
+    match = rows[rows["clip_id"] == clip_id]
+    if match.empty:
+        raise BenchError(f"clip {clip_id!r} is not in the corpus {corpus_dir} at {snr:g} dB")
+    net, state = load_checkpoint(store.checkpoint_path, device=device)
+    settings = LogMelSettings.from_dict(record["features"]) if "features" in record else LogMelSettings()
+    fs = compute_features(corpus_dir, snr_db=snr, settings=settings, progress=False)
+    x = Standardizer.from_dict(state["standardizer"])(np.asarray(fs.features[fs.rows([clip_id])]))  # (1, T, F)
+    with torch.inference_mode():
+        out = net(torch.from_numpy(x).to(device))
+    outputs = {k: v[0].float().cpu().numpy() for k, v in out.items() if isinstance(v, torch.Tensor)}
+    info = {"clip_id": clip_id, "labels": list(match["labels"].iloc[0]), "config": record,
+            "hop_s": settings.hop_s, "run_dir": store.path}
+    return outputs, x[0], info

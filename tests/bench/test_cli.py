@@ -1,0 +1,90 @@
+"""The `bench` command line, end to end on the tiny corpus, and its user errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from bench.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    result = runner.invoke(app, [str(a) for a in args])
+    assert "Traceback" not in result.output
+    return result
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_corpus, tmp_path_factory):
+    results = tmp_path_factory.mktemp("cli") / "results"
+    result = invoke("run", "--model", "gap", "--snr", 0, "--seeds", 1, "--preset", "smoke", "--device", "cpu",
+                    "--corpus", tiny_corpus, "--results", results)
+    return results, result
+
+
+def test_run_trains_and_report_writes_latex(trained):
+    results, result = trained
+    assert result.exit_code == 0, result.output
+    assert "1 trained" in result.output
+    runs = [p for p in (results / "runs").iterdir() if p.is_dir()]
+    assert len(runs) == 1 and (runs[0] / "metrics.json").is_file()
+    report = invoke("report", "--latex", "--results", results)
+    assert report.exit_code == 0, report.output
+    assert (results / "tables" / "table1.tex").is_file()
+    assert "GAP" in report.output
+
+
+def test_rerun_skips_finished_runs(trained, tiny_corpus):
+    results, _ = trained
+    again = invoke("run", "--model", "gap", "--snr", 0, "--seeds", 1, "--preset", "smoke", "--device", "cpu",
+                   "--corpus", tiny_corpus, "--results", results)
+    assert again.exit_code == 0 and "0 trained, 1 skipped" in again.output
+
+
+def test_plot_writes_figure2_and_curves(trained):
+    results, _ = trained
+    run_id = next(p.name for p in (results / "runs").iterdir() if p.is_dir())
+    result = invoke("plot", "--run", run_id, "--results", results)
+    assert result.exit_code == 0, result.output
+    pngs = sorted(p.name for p in (results / "plots").glob("*.png"))
+    assert len(pngs) == 2 and pngs[0].startswith("curves_") and pngs[1].startswith("figure2_")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "nope"], "known models: gap, gmp"),
+    (["--model", "gap", "--seeds", 0], "--seeds must be at least 1"),
+    (["--model", "gap", "--snr", 5], "it has 0, 20 dB"),
+    (["--model", "gap", "--alpha", 0.1], "alpha must be 0"),
+    (["--all", "--model", "gap"], "either --all"),
+    ([], "either --all"),
+    (["--model", "gap", "--preset", "huge"], "unknown preset"),
+])
+def test_run_option_errors(tiny_corpus, tmp_path, args, message):
+    result = invoke("run", *args, "--corpus", tiny_corpus, "--results", tmp_path)
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
+    assert not (tmp_path / "runs").exists()
+
+
+def test_missing_corpus_and_missing_manifest(tmp_path):
+    result = invoke("run", "--all", "--corpus", tmp_path / "nowhere", "--results", tmp_path)
+    assert result.exit_code == 2 and "does not exist" in result.output
+    (tmp_path / "empty").mkdir()
+    result = invoke("run", "--all", "--corpus", tmp_path / "empty", "--results", tmp_path)
+    assert result.exit_code == 2 and "not a built corpus" in result.output
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_cuda_without_gpu(tiny_corpus, tmp_path):
+    result = invoke("run", "--model", "gap", "--device", "cuda", "--corpus", tiny_corpus, "--results", tmp_path)
+    assert result.exit_code == 2 and "no CUDA GPU" in result.output
+
+
+def test_report_and_plot_errors(tmp_path):
+    result = invoke("report", "--results", tmp_path)
+    assert result.exit_code == 2 and "no runs" in result.output
+    result = invoke("plot", "--run", "abc", "--results", tmp_path)
+    assert result.exit_code == 2 and "no run 'abc'" in result.output

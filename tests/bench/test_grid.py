@@ -1,0 +1,108 @@
+"""Run ids, the paper's grid, and running a grid: skip, fail, go on."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import torch
+
+import bench.train
+from bench.grid import RunConfig, paper_grid, run_grid
+from bench.presets import PRESETS, Preset
+from bench.store import RunStore
+
+
+TINY = Preset(name="tiny", epochs=1, width=0.0625, train_clips=8, eval_batch_size=32)
+
+
+@pytest.fixture
+def tiny_preset(monkeypatch):
+    monkeypatch.setitem(PRESETS, "tiny", TINY)
+    return TINY
+
+
+def test_run_id_is_stable():
+    cfg = RunConfig(model="gap", alpha=0.0, snr_db=0.0, seed=0, preset="cpu", val_fold=4)
+    assert cfg.run_id == RunConfig(model="gap", alpha=0, snr_db=0, seed=0, preset="cpu").run_id
+    assert cfg.run_id == RunConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))).run_id
+    assert len(cfg.run_id) == 10 and int(cfg.run_id, 16) >= 0
+    assert cfg.run_id == "8e5dc30cbd"  # a change here orphans every stored run: bump deliberately
+
+
+@pytest.mark.parametrize("change", [
+    {"model": "gmp"}, {"alpha": 0.1}, {"snr_db": 10.0}, {"seed": 1}, {"preset": "paper"}, {"val_fold": 1},
+])
+def test_run_id_changes_with_every_field(change):
+    cfg = RunConfig(model="gap", alpha=0.0, snr_db=0.0)
+    assert dataclasses.replace(cfg, **change).run_id != cfg.run_id
+
+
+def test_paper_grid_covers_tables_1_and_2():
+    grid = paper_grid(snrs=(0, 10, 20), seeds=3)
+    assert len(grid) == len(set(grid)) == 63
+    one = {(c.model, c.alpha, c.snr_db) for c in grid if c.seed == 0}
+    assert len(one) == 21
+    for snr in (0.0, 10.0, 20.0):
+        for row in [("gap", 0.0), ("gmp", 0.0), ("gwrp", 0.0), ("atrous_ap", 0.0), ("2ap_aux", 0.001),
+                    ("2ap", 0.0), ("2ap_aux", 0.1)]:
+            assert (*row, snr) in one
+    assert {c.seed for c in grid} == {0, 1, 2}
+    assert [c.seed for c in grid[:21]] == [0] * 21  # a whole seed first
+    cv = paper_grid(snrs=(0,), seeds=1, val_folds=(1, 2, 3, 4))
+    assert {c.val_fold for c in cv} == {1, 2, 3, 4} and len(cv) == 28
+
+
+def test_grid_skips_done_runs_and_survives_a_failed_one(tiny_corpus, tmp_path, tiny_preset, monkeypatch):
+    good = RunConfig(model="gap", alpha=0.0, snr_db=0.0, seed=0, preset="tiny")
+    bad = RunConfig(model="gmp", alpha=0.0, snr_db=0.0, seed=0, preset="tiny")
+    real_build = bench.train.build_model
+
+    def build(config, preset, **kw):
+        model = real_build(config, preset, **kw)
+        if config.model == "gmp":  # this model's loss turns NaN
+            with torch.no_grad():
+                for p in model.parameters():
+                    p.fill_(float("nan"))
+        return model
+
+    monkeypatch.setattr(bench.train, "build_model", build)
+    events = []
+    summary = run_grid([bad, good], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu",
+                       callback=events.append)
+    assert summary.done == [good.run_id]
+    assert [r for r, _ in summary.failed] == [bad.run_id]
+    assert "non-finite" in summary.failed[0][1]
+    status = RunStore(tmp_path / "runs", bad.run_id).read_status()
+    assert status["status"] == "failed" and "non-finite" in status["reason"]
+    assert RunStore(tmp_path / "runs", good.run_id).read_status()["status"] == "done"
+    assert [e["event"] for e in events if e["event"] == "epoch"] == ["epoch"]  # the good run trained
+
+    # second pass: the done run is skipped (no training at all), the failed one is retried
+    calls = []
+    monkeypatch.setattr(bench.train, "_fit", lambda *a, **k: calls.append(a[0].run_id) or (_ for _ in ()).throw(
+        RuntimeError("retried")))
+    summary = run_grid([good, bad], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu")
+    assert summary.skipped == [good.run_id]
+    assert calls == [bad.run_id] and summary.failed[0][1] == "RuntimeError: retried"
+
+
+def test_cuda_without_gpu_is_a_user_error(tmp_path, tiny_corpus):
+    from bench.errors import BenchError
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(BenchError, match="no CUDA GPU"):
+        run_grid([RunConfig(model="gap", alpha=0, snr_db=0)], results_dir=tmp_path, corpus_dir=tiny_corpus,
+                 device="cuda")
+
+
+def test_grid_through_an_executor(tiny_corpus, tmp_path, tiny_preset):
+    from concurrent.futures import ThreadPoolExecutor
+
+    cfg = RunConfig(model="gap", alpha=0.0, snr_db=20.0, seed=3, preset="tiny")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        summary = run_grid([cfg, cfg], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu", executor=pool)
+    assert summary.done == [cfg.run_id] and not summary.failed  # duplicates run once
+    assert RunStore(tmp_path / "runs", cfg.run_id).read_status()["status"] == "done"
