@@ -38,8 +38,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -52,6 +50,7 @@ import soundfile as sf
 import torch
 
 from bench.errors import BenchError
+from remix.atomic import atomic_output, write_json
 
 FEATURE_VERSION = 1
 """Bumped when the computation changes in a way the settings do not capture."""
@@ -576,8 +575,7 @@ def _build_cache(
 ) -> None:
     shape = tuple(expected["shape"])
     meta_path.unlink(missing_ok=True)  # the metadata is the commit marker: drop the old one first
-    tmp = array_path.with_name(f".{array_path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    try:
+    with atomic_output(array_path) as tmp:
         array = np.memmap(tmp, dtype=np.float32, mode="w+", shape=shape)
         module = LogMel(settings).to(device)
 
@@ -594,13 +592,4 @@ def _build_cache(
                 bar.advance(task, len(batch))
         array.flush()
         del array
-        os.replace(tmp, array_path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    meta = dict(expected)
-    tmp_meta = meta_path.with_name(f".{meta_path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    try:
-        tmp_meta.write_text(json.dumps(meta))
-        os.replace(tmp_meta, meta_path)
-    finally:
-        tmp_meta.unlink(missing_ok=True)
+    write_json(meta_path, dict(expected))

@@ -19,12 +19,9 @@ write leaves nothing behind. :func:`load_runs` gathers every run into one table.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
-import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -33,6 +30,10 @@ import numpy as np
 import pandas as pd
 
 from bench.errors import BenchError
+from remix.atomic import atomic_output as atomic_path
+from remix.atomic import write_bytes as atomic_write_bytes
+from remix.atomic import write_json
+from remix.atomic import write_text as atomic_write_text
 
 __all__ = [
     "RUN_STATUSES",
@@ -53,39 +54,7 @@ PREDICTIONS, CURVES = "predictions.parquet", "curves.parquet"
 CHECKPOINT, LAST = "checkpoint.pt", "last.pt"
 
 
-# --------------------------------------------------------------------------- atomic writes
-
-
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it replaces ``path``.
-
-    On an exception the temporary file is removed and ``path`` is untouched.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically."""
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-    return Path(path)
-
-
-def atomic_write_text(path: Path, text: str) -> Path:
-    """Write UTF-8 ``text`` to ``path`` atomically."""
-    return atomic_write_bytes(path, text.encode("utf-8"))
+# --------------------------------------------------------------------------- JSON
 
 
 def to_jsonable(value: Any) -> Any:
@@ -115,7 +84,7 @@ def to_jsonable(value: Any) -> Any:
 
 def atomic_write_json(path: Path, data: Any) -> Path:
     """Write ``data`` as indented JSON atomically (see :func:`to_jsonable`)."""
-    return atomic_write_text(path, json.dumps(to_jsonable(data), indent=2, sort_keys=False) + "\n")
+    return write_json(path, to_jsonable(data), sort_keys=False)
 
 
 def _atomic_parquet(path: Path, frame: pd.DataFrame) -> Path:

@@ -49,6 +49,7 @@ from rich.progress import (
 )
 
 from remix.catalogue import CATALOGUE, Archive, Dataset, archive_url
+from remix.atomic import write_json
 from remix.errors import RemixError
 
 RECORD_DIR = ".fetch"
@@ -152,11 +153,7 @@ def _load_record(root: Path, dataset: Dataset) -> dict[str, Any]:
 
 
 def _save_record(root: Path, dataset: Dataset, record: dict[str, Any]) -> None:
-    path = _record_path(root, dataset)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_json(_record_path(root, dataset), record)
 
 
 def _is_done(root: Path, dataset: Dataset, archive: Archive, record: Mapping[str, Any]) -> bool:

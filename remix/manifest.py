@@ -23,18 +23,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from remix.atomic import PARTIAL_MARK, atomic_output, write_json, write_text  # noqa: F401  (re-exported)
 from remix.errors import RemixError
 
 MANIFEST_DIR = "manifest"
 BUILD_DIR = ".build"
-PARTIAL_MARK = ".partial-"
 
 CLIP_SCHEMA = pa.schema([
     ("clip_id", pa.string()), ("snr_db", pa.float64()), ("split", pa.string()), ("fold", pa.int64()),
@@ -79,37 +78,6 @@ def stem_relpath(clip_id: str, snr_db: float, name: str) -> str:
 def record_path(out_dir: Path, clip_id: str) -> Path:
     """Resume record of one finished clip."""
     return Path(out_dir) / BUILD_DIR / "records" / f"{clip_id}.json"
-
-
-@contextlib.contextmanager
-def atomic_output(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; move it into place on success.
-
-    The temporary name keeps the extension (some writers infer the format from
-    it) and carries :data:`PARTIAL_MARK`, so leftovers of a killed process can
-    be found and removed (:func:`remove_partials`).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}{PARTIAL_MARK}{os.getpid()}{path.suffix}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-
-
-def write_text(path: Path, text: str) -> None:
-    """Write a UTF-8 text file atomically."""
-    with atomic_output(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-
-
-def write_json(path: Path, data: object) -> None:
-    """Write JSON (sorted keys, indented) atomically."""
-    write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def write_table(path: Path, df: pd.DataFrame, schema: pa.Schema) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -20,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import soundfile as sf
+
+from remix.atomic import atomic_output
 
 SILENCE_DBFS = -60.0
 """A file whose sample peak is below this level (dBFS) counts as silent."""
@@ -165,14 +166,8 @@ def _save_cache(cache_file: Path, probes: dict[str, AudioProbe]) -> None:
             "peak_dbfs": pd.Series([p.peak_dbfs for p in kept], dtype="float64"),
         }
     )
-    fd, tmp = tempfile.mkstemp(prefix=cache_file.name + ".", suffix=".tmp", dir=cache_file.parent)
-    os.close(fd)
-    try:
+    with atomic_output(cache_file) as tmp:
         table.to_parquet(tmp, index=False)
-        os.replace(tmp, cache_file)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
