@@ -132,8 +132,10 @@ def run(
     dev = resolve_device("cuda" if gpus else device)
     gpu_list = _gpu_list(gpus)
     p = get_preset(preset)
-    console.print(f"{len(configs)} run(s), preset [bold]{preset}[/] ({p.note}), device {dev}, "
-                  f"corpus {corpus}, results {results}", highlight=False)
+    prior = "original init" if p.prior is None else f"class prior {p.prior:.3g}"
+    console.print(f"{len(configs)} run(s), preset [bold]{preset}[/] ({p.note}; log-mel {p.features.n_mels} bands, "
+                  f"hop {p.features.hop_length}; {prior}), device {dev}, corpus {corpus}, results {results}",
+                  highlight=False)
     display = _Display(p.epochs)
     with display.progress:
         summary = run_grid(configs, results_dir=results, corpus_dir=corpus, device=device, compile=compile,

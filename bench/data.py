@@ -211,6 +211,7 @@ def load_data(
     feature_set=None,
     pin: bool = False,
     progress: bool = False,
+    settings=None,
 ) -> RunData:
     """Standardised features and weak labels of one run's splits.
 
@@ -228,13 +229,17 @@ def load_data(
         Pin the tensors (use on CUDA).
     progress : bool
         Progress bar while features are computed.
+    settings : bench.features.LogMelSettings, optional
+        Log-mel settings of the features computed here (default: the paper's); ignored
+        when ``feature_set`` is given.
     """
     from bench.features import Standardizer, compute_features
 
     clips = read_clips(corpus_dir) if clips is None else clips
     split = make_split(clips, snr_db=snr_db, val_fold=val_fold, train_clips=train_clips, seed=seed)
     if feature_set is None:
-        feature_set = compute_features(Path(corpus_dir), snr_db=snr_db, progress=progress)
+        kwargs = {} if settings is None else {"settings": settings}
+        feature_set = compute_features(Path(corpus_dir), snr_db=snr_db, progress=progress, **kwargs)
     train_rows = feature_set.rows(split.train)
     standardizer = Standardizer().fit(feature_set.features, train_rows)
 

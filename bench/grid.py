@@ -1,7 +1,9 @@
 """The runs behind the paper's tables, their ids, and running many of them.
 
 A :class:`RunConfig` names one training run; its id is a short hash of its
-fields, so the same config always maps to the same folder ``results/runs/<id>``.
+fields and of its preset's settings (:meth:`bench.presets.Preset.key`), so the
+same config under the same preset always maps to the same folder
+``results/runs/<id>``, and editing a preset starts new runs.
 :func:`run_grid` trains a list of them: finished runs are skipped, an
 interrupted one resumes from its ``last.pt``, a failed one is recorded and the
 grid goes on. Runs are independent; on several GPUs each gets a worker process.
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
-from bench.presets import get_preset
+from bench.presets import PRESETS, get_preset
 
 
 @dataclass(frozen=True)
@@ -68,9 +70,20 @@ class RunConfig:
         return cls(**{k: v for k, v in data.items() if k in names})
 
     @property
+    def preset_key(self) -> str | None:
+        """:meth:`bench.presets.Preset.key` of the registered preset of that name (None when
+        the name is not registered, e.g. a preset handed to ``train_run`` directly)."""
+        preset = PRESETS.get(self.preset)
+        return None if preset is None else preset.key()
+
+    @property
     def run_id(self) -> str:
-        """Short hash of :meth:`to_dict` (10 hex digits)."""
-        text = json.dumps(self.to_dict(), sort_keys=True)
+        """Short hash (10 hex digits) of :meth:`to_dict` and of :attr:`preset_key`."""
+        data = self.to_dict()
+        key = self.preset_key
+        if key is not None:
+            data["preset_key"] = key
+        text = json.dumps(data, sort_keys=True)
         return hashlib.sha1(text.encode()).hexdigest()[:10]
 
     @property

@@ -166,7 +166,7 @@ def train_run(
     corpus_info = _read_corpus_json(corpus_dir)
     val_fold = config.val_fold
     record = {
-        "run_id": config.run_id, **config.to_dict(),
+        "run_id": config.run_id, **config.to_dict(), "preset_key": preset.key(),
         "corpus_dir": str(corpus_dir.resolve()), "corpus_synthetic": bool(corpus_info.get("synthetic", False)),
         "corpus_fingerprint": fingerprint, "corpus": corpus_info,
         "train_folds": [f for f in sorted({int(f) for f in clips.loc[clips["split"] == "dev", "fold"]}) if f != val_fold],
@@ -178,8 +178,11 @@ def train_run(
     store.write_status("running")
     try:
         fs = (feature_cache or {}).get(float(config.snr_db))
+        if fs is not None and fs.settings != preset.features:  # cached under another preset's features
+            fs = None
         if fs is None:
-            fs = compute_features(corpus_dir, snr_db=config.snr_db, device=str(dev), progress=False)
+            fs = compute_features(corpus_dir, snr_db=config.snr_db, settings=preset.features, device=str(dev),
+                                  progress=False)
             if feature_cache is not None:
                 feature_cache.clear()  # keep one SNR in memory
                 feature_cache[float(config.snr_db)] = fs
@@ -214,9 +217,12 @@ def train_run(
 
 
 def build_model(config: RunConfig, preset: Preset, *, n_frames: int, n_mels: int) -> models.SEDModel:
-    """The run's model, initialised from its seed."""
+    """The run's model, initialised from its seed, for the preset's width, prior and features."""
+    if n_mels != preset.features.n_mels:
+        raise BenchError(f"the features have {n_mels} mel bins but preset {preset.name!r} asks for "
+                         f"{preset.features.n_mels}; recompute the features with the preset's settings")
     return models.build(config.model, n_classes=len(EVENT_LABELS), n_mels=n_mels, n_frames=n_frames,
-                        width=preset.width, alpha=config.alpha, seed=config.seed)
+                        width=preset.width, alpha=config.alpha, prior=preset.prior, seed=config.seed)
 
 
 def _fit(config: RunConfig, preset: Preset, data: RunData, *, store: RunStore, device: torch.device,

@@ -193,6 +193,10 @@ class GlobalPooling(nn.Module):
             clip, frame = global_pool(maps.float(), kind=self.kind, decay=self.decay)
         return {"clip_probs": clip, "frame_probs": frame}
 
+    def score_layers(self) -> list[nn.Module]:
+        """None: the head pools probability maps made before it (the model's class convolution)."""
+        return []
+
     def extra_repr(self) -> str:
         return f"kind={self.kind!r}" + (f", decay={self.decay}" if self.kind == "gwrp" else "")
 
@@ -244,6 +248,10 @@ class AtrousAttentionHead(nn.Module):
                 clip, frame = torch.sigmoid(clip), torch.sigmoid(frame)
                 tf_map = scores.exp()
         return {"clip_probs": clip, "frame_probs": frame, "attention": norm_att, "tf_map": tf_map}
+
+    def score_layers(self) -> list[nn.Module]:
+        """The layer whose sigmoid gives the class scores (the class convolution)."""
+        return [self.classifier]
 
     def extra_repr(self) -> str:
         return f"activation={self.activation!r}"
@@ -321,6 +329,11 @@ class TwoStepAttentionPooling(nn.Module):
                                                attention=self.attention_mode)  # (B, C), (B, C, T)
         return {"clip_probs": clip.clamp(0.0, 1.0), "frame_probs": freq_out, "freq_attention": freq_att,
                 "freq_output": freq_out, "time_attention": time_att}
+
+    def score_layers(self) -> list[nn.Module]:
+        """The layers whose sigmoids give the class scores: the frequency step's (frame
+        presence) and the time step's (clip presence)."""
+        return [self.freq_scores, self.time_scores]
 
     def extra_repr(self) -> str:
         return (f"n_mels={self.n_mels}, n_frames={self.n_frames}, attention={self.attention_mode!r}, "

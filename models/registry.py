@@ -18,6 +18,8 @@ the code's a named option: ``attention="code"`` (2AP softmax without the inner s
 (the atrous head's class log-softmax followed by a sigmoid, which caps the outputs at 0.5;
 the default is the multi-label sigmoid head). ``time_layer="conv"`` is an addition: a 2AP
 time step that takes clips of any length instead of the dense layer over ``n_frames``.
+``prior`` is another addition, for every name: a class-prior initialisation of the layers
+whose sigmoid gives the class scores (default ``None``: the original initialisation).
 """
 
 from __future__ import annotations
@@ -97,6 +99,14 @@ class ModelConfig:
         Kernel size of the ``"conv"`` time layer (odd).
     decoder_output : {"linear", "relu"}
         Decoder output: linear (default) or ReLU as the original code.
+    prior : float or None
+        Class-prior initialisation. ``None`` (default): the original initialisation, whose
+        clip probabilities start near 0.5. A probability in ``(0, 1)``: every layer whose
+        sigmoid gives a head's class scores starts with bias ``logit(prior)`` (GAP / GMP / GWRP
+        and atrous class convolutions also with weights scaled by
+        :data:`models.sed.PRIOR_WEIGHT_SCALE`), so the initial clip probabilities are close
+        to ``prior``, and the frame probabilities on average. 3/41 is the share of positive
+        labels when each clip holds 3 of the 41 events. See :meth:`models.SEDModel.score_layers`.
     """
 
     name: str
@@ -114,6 +124,7 @@ class ModelConfig:
     time_layer: str = "dense"
     time_kernel: int = 1
     decoder_output: str = "linear"
+    prior: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dictionary of all fields (JSON-serialisable)."""
@@ -131,7 +142,7 @@ class ModelConfig:
             if key in data and data.pop(key) != getattr(spec, key):
                 raise ModelError(f"config of model {name!r}: {key} is fixed by the name to "
                                  f"{getattr(spec, key)!r}; found another value.")
-        base = {k: data.pop(k) for k in ("n_classes", "n_mels", "n_frames", "width", "alpha") if k in data}
+        base = {k: data.pop(k) for k in ("n_classes", "n_mels", "n_frames", "width", "alpha", "prior") if k in data}
         defaults = {f.name: f.default for f in dataclasses.fields(cls)}
         options = {k: v for k, v in data.items()
                    if k in spec.options or k not in defaults or v != defaults[k]}
@@ -151,7 +162,7 @@ def _spec(name: str) -> ModelSpec:
 
 
 def make_config(name: str, *, n_classes: int = 41, n_mels: int = 64, n_frames: int = 311, width: float = 1.0,
-                alpha: float | None = None, **options: Any) -> ModelConfig:
+                alpha: float | None = None, prior: float | None = None, **options: Any) -> ModelConfig:
     """Validated configuration of a registered model.
 
     Parameters
@@ -187,6 +198,15 @@ def make_config(name: str, *, n_classes: int = 41, n_mels: int = 64, n_frames: i
         with_decoder = [n for n, s in REGISTRY.items() if s.decoder]
         raise ModelError(f"model {name!r} has no reconstruction decoder, so alpha must be 0; got alpha={alpha}. "
                          f"Use {', '.join(repr(n) for n in with_decoder)} for alpha > 0.")
+    if prior is not None:
+        if isinstance(prior, bool) or not isinstance(prior, (int, float)) or not 0.0 < prior < 1.0:
+            raise ModelError(f"prior must be a probability strictly between 0 and 1 (or None), got {prior!r}; "
+                             "e.g. 3/41 for clips holding 3 of 41 events.")
+        prior = float(prior)
+        if options.get("atrous_activation") == "log_softmax":
+            raise ModelError("prior does not apply to atrous_activation='log_softmax' (its classes share a "
+                             "softmax, so a per-class bias cannot set their level); use prior=None or the "
+                             "default 'sigmoid' activation.")
     unknown = [k for k in options if k not in spec.options]
     if unknown:
         applies = ", ".join(spec.options) if spec.options else "none"
@@ -206,18 +226,19 @@ def make_config(name: str, *, n_classes: int = 41, n_mels: int = 64, n_frames: i
             raise ModelError(f"time_kernel must be an odd positive integer, got {k!r}.")
     return ModelConfig(name=name, encoder=spec.encoder, pooling=spec.pooling, decoder=spec.decoder,
                        alpha=float(alpha), n_classes=n_classes, n_mels=n_mels, n_frames=n_frames,
-                       width=float(width), **options)
+                       width=float(width), prior=prior, **options)
 
 
 def build(name: str, *, n_classes: int = 41, n_mels: int = 64, n_frames: int = 311, width: float = 1.0,
-          alpha: float | None = None, seed: int | None = None, **options: Any) -> SEDModel:
+          alpha: float | None = None, prior: float | None = None, seed: int | None = None,
+          **options: Any) -> SEDModel:
     """Build a registered model.
 
     Parameters
     ----------
     name : str
         One of :func:`available`: ``gap``, ``gmp``, ``gwrp``, ``atrous_ap``, ``2ap``, ``2ap_aux``.
-    n_classes, n_mels, n_frames, width, alpha, **options
+    n_classes, n_mels, n_frames, width, alpha, prior, **options
         See :func:`make_config`.
     seed : int, optional
         Seed of the parameter initialisation; ``None`` draws from torch's global generator.
@@ -235,7 +256,7 @@ def build(name: str, *, n_classes: int = 41, n_mels: int = 64, n_frames: int = 3
     from models.sed import SEDModel
 
     config = make_config(name, n_classes=n_classes, n_mels=n_mels, n_frames=n_frames, width=width,
-                         alpha=alpha, **options)
+                         alpha=alpha, prior=prior, **options)
     return SEDModel(config, seed=seed)
 
 

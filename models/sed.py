@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -11,6 +13,33 @@ from models.encoders import AtrousEncoder, SharedEncoder, VggEncoder
 from models.errors import ModelError
 from models.pooling import AtrousAttentionHead, GlobalPooling, TwoStepAttentionPooling
 from models.registry import ModelConfig
+
+PRIOR_WEIGHT_SCALE = 0.05
+"""Factor on the (original-initialisation) weights of the class-score convolution of the
+GAP / GMP / GWRP and atrous heads under a class prior: it keeps the spread of the initial
+logits small, so that pooled outputs (a maximum over ``T * F`` bins included) also start
+near the prior. The 2AP score layers keep their weights: both 2AP steps output convex
+combinations of their probabilities, which start near the prior anyway, and shrinking two
+stacked dense layers would only shrink the signal that reaches the encoder."""
+
+
+def init_prior(layer: nn.Module, *, prior: float, weight_scale: float = PRIOR_WEIGHT_SCALE) -> None:
+    """Set a class-score layer's bias to ``logit(prior)`` and scale its weights, in place.
+
+    Parameters
+    ----------
+    layer : nn.Module
+        A convolution or dense layer with a bias, whose output goes through a sigmoid.
+    prior : float
+        Target initial probability, in ``(0, 1)``.
+    weight_scale : float
+        Factor applied to the layer's current weights.
+    """
+    if getattr(layer, "bias", None) is None:
+        raise ModelError(f"class-prior initialisation needs a layer with a bias; {layer!r} has none.")
+    with torch.no_grad():
+        layer.weight.mul_(weight_scale)
+        layer.bias.fill_(math.log(prior / (1.0 - prior)))
 
 
 class SEDModel(nn.Module):
@@ -68,6 +97,22 @@ class SEDModel(nn.Module):
         if seed is not None:
             generator = torch.Generator().manual_seed(seed)
         init_parameters(self, generator=generator)
+        if c.prior is not None:
+            scale = 1.0 if c.pooling == "2ap" else PRIOR_WEIGHT_SCALE
+            for layer in self.score_layers():
+                init_prior(layer, prior=c.prior, weight_scale=scale)
+
+    def score_layers(self) -> list[nn.Module]:
+        """The layers whose sigmoid gives class scores, the ones a class prior initialises.
+
+        GAP / GMP / GWRP: the 1x1 class convolution before the probability map. Atrous
+        attention: its class convolution. 2AP: the frequency-score and time-score layers
+        (the class convolution before them gives raw maps, not probabilities).
+        """
+        layers = list(self.head.score_layers())
+        if self.class_conv is not None and self.config.pooling != "2ap":
+            layers.insert(0, self.class_conv)
+        return layers
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Run the model.

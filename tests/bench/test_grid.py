@@ -24,11 +24,23 @@ def tiny_preset(monkeypatch):
 
 
 def test_run_id_is_stable():
-    cfg = RunConfig(model="gap", alpha=0.0, snr_db=0.0, seed=0, preset="cpu", val_fold=4)
-    assert cfg.run_id == RunConfig(model="gap", alpha=0, snr_db=0, seed=0, preset="cpu").run_id
+    cfg = RunConfig(model="gap", alpha=0.0, snr_db=0.0, seed=0, preset="paper", val_fold=4)
+    assert cfg.run_id == RunConfig(model="gap", alpha=0, snr_db=0, seed=0, preset="paper").run_id
     assert cfg.run_id == RunConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))).run_id
     assert len(cfg.run_id) == 10 and int(cfg.run_id, 16) >= 0
-    assert cfg.run_id == "8e5dc30cbd"  # a change here orphans every stored run: bump deliberately
+    assert cfg.run_id == "bd9eb6b68c"  # a change here orphans every stored run: bump deliberately
+
+
+def test_run_id_follows_the_registered_presets_settings(monkeypatch):
+    cfg = RunConfig(model="gap", alpha=0.0, snr_db=0.0, preset="cpu")
+    before, key = cfg.run_id, cfg.preset_key
+    assert key == PRESETS["cpu"].key()
+    monkeypatch.setitem(PRESETS, "cpu", dataclasses.replace(PRESETS["cpu"], note="reworded"))
+    assert cfg.run_id == before  # the note is not a setting
+    monkeypatch.setitem(PRESETS, "cpu", dataclasses.replace(PRESETS["cpu"], epochs=PRESETS["cpu"].epochs + 1))
+    assert cfg.run_id != before and cfg.preset_key != key
+    unregistered = RunConfig(model="gap", alpha=0.0, snr_db=0.0, preset="not-registered")
+    assert unregistered.preset_key is None and len(unregistered.run_id) == 10
 
 
 @pytest.mark.parametrize("change", [

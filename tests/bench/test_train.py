@@ -7,10 +7,11 @@ import pytest
 import torch
 
 from bench.errors import BenchError
+from bench.features import LogMelSettings
 from bench.grid import RunConfig
 from bench.presets import Preset
 from bench.store import RunStore
-from bench.train import RunFailed, infer_clip, resolve_device, train_run
+from bench.train import RunFailed, infer_clip, load_checkpoint, resolve_device, train_run
 from remix.labels import EVENT_LABELS
 
 TWO_EPOCHS = Preset(name="tiny2", epochs=2, width=0.0625, train_clips=8, eval_batch_size=32)
@@ -95,3 +96,23 @@ def test_device_choice():
     if not torch.cuda.is_available():
         with pytest.raises(BenchError, match="no CUDA GPU"):
             resolve_device("cuda")
+
+
+COARSE = Preset(name="coarse", epochs=1, width=0.0625, train_clips=8, eval_batch_size=32,
+                features=LogMelSettings(n_mels=16, hop_length=4096), prior=3 / 41)
+
+
+def test_preset_features_and_prior_reach_the_model_and_the_run_record(tiny_corpus, tmp_path):
+    config = RunConfig(model="2ap", alpha=0.0, snr_db=0.0, seed=0, preset="coarse")
+    train_run(config, corpus_dir=tiny_corpus, results_dir=tmp_path, device="cpu", preset=COARSE)
+    store = RunStore(tmp_path / "runs", config.run_id)
+    record = store.read_config()
+    assert record["features"]["n_mels"] == 16 and record["features"]["hop_length"] == 4096
+    assert record["training"]["features"] == record["features"] and record["training"]["prior"] == 3 / 41
+    assert record["preset_key"] == COARSE.key()
+    net, state = load_checkpoint(store.checkpoint_path)
+    n_frames = LogMelSettings(n_mels=16, hop_length=4096).n_frames(320000)
+    assert (state["n_mels"], state["n_frames"]) == (16, n_frames) == (net.config.n_mels, net.config.n_frames)
+    assert net.config.prior == pytest.approx(3 / 41)
+    outputs, features, _ = infer_clip(tmp_path, run_id=config.run_id)
+    assert features.shape == (n_frames, 16) and outputs["frame_probs"].shape == (n_frames, 41)

@@ -92,3 +92,23 @@ def test_from_config_rebuilds_the_same_model() -> None:
     sa, sb = a.state_dict(), b.state_dict()
     assert sa.keys() == sb.keys()
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+@pytest.mark.parametrize("prior", [0.0, 1.0, -0.1, 1.5, True, "0.1"])
+def test_bad_prior_is_refused(prior) -> None:
+    with pytest.raises(ModelError, match="prior must be a probability"):
+        models.make_config("gap", prior=prior)
+
+
+def test_prior_defaults_to_none_and_round_trips() -> None:
+    assert models.make_config("gap").prior is None
+    for name in models.available():
+        c = models.make_config(name, prior=3 / 41)
+        assert c.prior == pytest.approx(3 / 41)
+        assert ModelConfig.from_dict(c.to_dict()) == c
+
+
+def test_prior_needs_the_sigmoid_atrous_head() -> None:
+    with pytest.raises(ModelError, match="prior does not apply to atrous_activation='log_softmax'"):
+        models.make_config("atrous_ap", atrous_activation="log_softmax", prior=0.1)
+    assert models.make_config("atrous_ap", atrous_activation="log_softmax").prior is None

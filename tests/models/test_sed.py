@@ -149,3 +149,45 @@ def test_compiles_as_one_graph(small: dict, features: torch.Tensor, target: torc
         ref = model(features)
     assert torch.allclose(out["clip_probs"].detach(), ref["clip_probs"], atol=1e-5)
     torch._dynamo.reset()
+
+
+PRIOR = 3 / 41
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_prior_sets_the_initial_clip_and_frame_probabilities(name: str, small: dict) -> None:
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(3, small["n_frames"], small["n_mels"], generator=g)
+    with torch.no_grad():
+        plain = models.build(name, seed=0, **small)(x)
+        out = models.build(name, seed=0, prior=PRIOR, **small)(x)
+    assert float(out["clip_probs"].min()) > PRIOR / 2 and float(out["clip_probs"].max()) < PRIOR * 2
+    assert PRIOR / 2 < float(out["frame_probs"].mean()) < PRIOR * 2
+    assert float(plain["clip_probs"].mean()) > 0.3  # the original initialisation starts near 0.5 or above
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_prior_initialises_exactly_the_class_score_layers(name: str, small: dict) -> None:
+    plain = models.build(name, seed=0, **small)
+    model = models.build(name, seed=0, prior=PRIOR, **small)
+    layers = model.score_layers()
+    expected = {"gap": 1, "gmp": 1, "gwrp": 1, "atrous_ap": 1, "2ap": 2, "2ap_aux": 2}[name]
+    assert len(layers) == expected
+    touched = {id(p) for layer in layers for p in layer.parameters()}
+    logit = torch.logit(torch.tensor(PRIOR))
+    for layer in layers:
+        assert torch.allclose(layer.bias, torch.full_like(layer.bias, float(logit)))
+    for (pname, p), (_, q) in zip(model.named_parameters(), plain.named_parameters()):
+        if id(p) in touched and pname.endswith("weight"):
+            scale = 1.0 if name.startswith("2ap") else models.sed.PRIOR_WEIGHT_SCALE
+            assert torch.allclose(p, q * scale), pname
+        elif id(p) not in touched:
+            assert torch.equal(p, q), pname  # everything else keeps the original initialisation
+
+
+def test_prior_model_still_learns(small: dict, features: torch.Tensor, target: torch.Tensor) -> None:
+    model = models.build("2ap", seed=0, prior=PRIOR, **small)
+    out = model(features)
+    models.sed_loss(out, target=target, features=features, alpha=0.0)["loss"].backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+    assert float(model.head.time_scores.bias.grad.abs().sum()) > 0
