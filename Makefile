@@ -7,6 +7,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 CORPUS ?= data/corpus
 CLIPS_PER_FOLD ?= 100
+SEEDS  ?= 1
 
 .PHONY: setup demo test bench clean
 
@@ -24,7 +25,7 @@ $(VENV)/.installed: pyproject.toml
 
 demo: setup
 	$(BIN)/remix build --snr 0 10 20 --clips-per-fold $(CLIPS_PER_FOLD) --out $(CORPUS)
-	$(BIN)/bench run --all --preset cpu --corpus $(CORPUS)
+	$(BIN)/bench run --all --preset cpu --seeds $(SEEDS) --corpus $(CORPUS)
 	$(BIN)/bench report --latex --markdown
 
 test: setup

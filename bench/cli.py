@@ -47,6 +47,7 @@ def plan_runs(
     from bench.data import check_snr, corpus_snrs, read_clips
     from bench.grid import RunConfig, paper_grid
     from bench.presets import get_preset
+    from bench.train import corpus_fingerprint
 
     get_preset(preset)
     if seeds < 1:
@@ -60,12 +61,14 @@ def plan_runs(
     if not folds and 4 not in {int(f) for f in clips["fold"]}:
         raise BenchError("the corpus has no dev fold 4 to validate on; rebuild it with 4 folds or pass --folds")
     use_snrs = list(snrs) if snrs else corpus_snrs(clips)
+    fingerprint = corpus_fingerprint(clips)
     if all_runs:
         if alpha is not None:
             raise BenchError("--alpha applies to --model only; --all runs the paper's alphas")
-        return paper_grid(snrs=use_snrs, seeds=seeds, preset=preset, val_folds=val_folds)
+        return paper_grid(snrs=use_snrs, seeds=seeds, preset=preset, val_folds=val_folds, corpus=fingerprint)
     cfg = models.make_config(model, alpha=alpha)  # unknown name or impossible alpha -> ModelError
-    return [RunConfig(model=model, alpha=cfg.alpha, snr_db=float(s), seed=seed, preset=preset, val_fold=f)
+    return [RunConfig(model=model, alpha=cfg.alpha, snr_db=float(s), seed=seed, preset=preset, val_fold=f,
+                      corpus=fingerprint)
             for seed in range(seeds) for f in val_folds for s in use_snrs]
 
 

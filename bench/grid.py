@@ -43,6 +43,11 @@ class RunConfig:
         Training schedule (:mod:`bench.presets`).
     val_fold : int
         Dev fold that validates (the other dev folds train).
+    corpus : str
+        Fingerprint of the corpus the run trains on (:func:`bench.train.corpus_fingerprint`;
+        ``bench run`` fills it in). It enters the run id, so runs on two corpora (the
+        stand-in and the real one, say) never share a folder and a finished run is only
+        skipped for the corpus it was trained on. Empty: not pinned to a corpus.
     """
 
     model: str
@@ -51,6 +56,7 @@ class RunConfig:
     seed: int = 0
     preset: str = "cpu"
     val_fold: int = 4
+    corpus: str = ""
 
     def __post_init__(self) -> None:  # 0 and 0.0 must give the same id
         object.__setattr__(self, "alpha", float(self.alpha))
@@ -80,6 +86,8 @@ class RunConfig:
     def run_id(self) -> str:
         """Short hash (10 hex digits) of :meth:`to_dict` and of :attr:`preset_key`."""
         data = self.to_dict()
+        if not data["corpus"]:  # ids of configs not pinned to a corpus stay as they were
+            del data["corpus"]
         key = self.preset_key
         if key is not None:
             data["preset_key"] = key
@@ -108,6 +116,7 @@ def paper_grid(
     seeds: int | Sequence[int] = 3,
     preset: str = "cpu",
     val_folds: Sequence[int] = (4,),
+    corpus: str = "",
 ) -> list[RunConfig]:
     """Every run behind Tables 1-3 (Table 3 reuses runs of Tables 1 and 2).
 
@@ -122,6 +131,8 @@ def paper_grid(
     preset : str
     val_folds : sequence of int
         Validation folds; ``(1, 2, 3, 4)`` is full cross-validation.
+    corpus : str
+        Corpus fingerprint stored in every config (see :class:`RunConfig`).
     """
     get_preset(preset)
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
@@ -135,7 +146,7 @@ def paper_grid(
             for snr in snrs:
                 for model, alpha in TABLE1_MODELS + TABLE2_EXTRA:
                     out.append(RunConfig(model=model, alpha=alpha, snr_db=float(snr), seed=int(seed),
-                                         preset=preset, val_fold=int(fold)))
+                                         preset=preset, val_fold=int(fold), corpus=corpus))
     return out
 
 

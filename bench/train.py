@@ -158,6 +158,9 @@ def train_run(
     clips = read_clips(corpus_dir)
     store = RunStore(runs_dir(results_dir), config.run_id)
     fingerprint = corpus_fingerprint(clips)
+    if config.corpus and config.corpus != fingerprint:
+        raise BenchError(f"run {config.run_id} was planned for corpus {config.corpus}, but {corpus_dir} is corpus "
+                         f"{fingerprint}; plan the runs against the corpus you train on (bench run --corpus DIR)")
     if store.exists() and store.read_config().get("corpus_fingerprint") != fingerprint:
         # same config, different corpus: the old state cannot be resumed
         store.last_path.unlink(missing_ok=True)

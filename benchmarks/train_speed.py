@@ -1,7 +1,8 @@
 """Training speed per model, and the projected wall time of the paper's grid.
 
 For each model: training clips per second (forward + backward + Adam step, batch 24)
-at a preset's width, on random standardised-log-mel-shaped tensors (B, 311, 64)
+as a preset builds the models, on random standardised-log-mel-shaped tensors of the preset's shape
+(B, T, F) (the paper's: (B, 311, 64))
 (or on a corpus's cached features with --corpus), on the device the grid would
 use (GPU with bf16 autocast and channels-last when present). Warm-up steps are
 skipped; the figure is the median over the timed steps. Then the projected wall
@@ -33,10 +34,12 @@ from bench.presets import get_preset  # noqa: E402
 from benchlog import append  # noqa: E402
 
 
-def clips_per_second(name: str, *, width: float, batch: torch.Tensor, target: torch.Tensor, device: torch.device,
+def clips_per_second(name: str, *, preset, batch: torch.Tensor, target: torch.Tensor, device: torch.device,
                      steps: int, warmup: int, compile: bool = False) -> float:
-    """Median training throughput (clips/s) of one model."""
-    net = models.build(name, width=width, seed=0).to(device).to(memory_format=torch.channels_last)
+    """Median training throughput (clips/s) of one model, built as ``preset`` builds it."""
+    n_frames, n_mels = batch.shape[1], batch.shape[2]
+    net = models.build(name, width=preset.width, n_frames=n_frames, n_mels=n_mels, prior=preset.prior,
+                       seed=0).to(device).to(memory_format=torch.channels_last)
     step_net = torch.compile(net) if compile else net
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     amp = device.type == "cuda"
@@ -65,7 +68,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2, help="untimed first steps")
     parser.add_argument("--batch", type=int, default=24)
     parser.add_argument("--seeds", type=int, default=1, help="seeds of the projected paper grid")
-    parser.add_argument("--train-clips", type=int, default=6000, help="training clips per run of the paper (3 folds)")
+    parser.add_argument("--train-clips", type=int, default=6000, help="training clips per run when the preset uses every clip (default: the paper corpus's 3 folds, 6000; the demo corpus has 300)")
     parser.add_argument("--corpus", type=Path, default=None, help="use this corpus's cached 0 dB features")
     parser.add_argument("--compile", action="store_true")
     args = parser.parse_args()
@@ -76,23 +79,26 @@ def main() -> None:
     if args.corpus is not None:
         from bench.features import compute_features
 
-        feats = compute_features(args.corpus, snr_db=0, progress=False).features[: args.batch]
+        feats = compute_features(args.corpus, snr_db=0, settings=preset.features,
+                                 progress=False).features[: args.batch]
         x = torch.as_tensor(feats.copy())
         x = (x - x.mean(dim=(0, 1))) / x.std(dim=(0, 1))
     else:
-        x = torch.randn(args.batch, 311, 64, generator=gen)
+        n_frames = preset.n_frames(10 * preset.features.sample_rate)  # 10 s clips
+        x = torch.randn(args.batch, n_frames, preset.features.n_mels, generator=gen)
     y = (torch.rand(args.batch, 41, generator=gen) < 3 / 41).float()
     x, y = x.to(device), y.to(device)
     print(f"device {device}, threads {torch.get_num_threads()}, preset {preset.name} (width {preset.width}), "
           f"batch {args.batch}, {args.steps} timed steps after {args.warmup} warm-up")
     rates = {}
     for name in models.available():
-        rate = clips_per_second(name, width=preset.width, batch=x, target=y, device=device, steps=args.steps,
+        rate = clips_per_second(name, preset=preset, batch=x, target=y, device=device, steps=args.steps,
                                 warmup=args.warmup, compile=args.compile)
         rates[name] = rate
         print(f"  {name:10s} {rate:8.1f} clips/s")
         append(benchmark="train_speed", figure=f"train_clips_per_s_{name}", value=rate, unit="clips/s",
-               settings={"model": name, "width": preset.width, "batch": args.batch, "device": str(device),
+               settings={"model": name, "preset": preset.name, "width": preset.width, "batch": args.batch,
+                         "frames": int(x.shape[1]), "mels": int(x.shape[2]), "device": str(device),
                          "compile": args.compile, "steps": args.steps, "real_features": args.corpus is not None})
     paper = get_preset("paper")
     grid = paper_grid(seeds=args.seeds, preset="paper")
@@ -105,13 +111,14 @@ def main() -> None:
                          "train_clips": args.train_clips, "device": str(device)})
     else:
         print(f"(the paper-grid projection needs --preset paper: width {paper.width})")
-        per_run = {c.model: preset.epochs * (preset.train_clips or args.train_clips) / rates[c.model] for c in grid}
+        clips = preset.train_clips or args.train_clips
+        per_run = {c.model: preset.epochs * clips / rates[c.model] for c in grid}
         total = sum(per_run[c.model] for c in paper_grid(seeds=args.seeds, preset=preset.name))
         print(f"projected training time of `bench run --all --preset {preset.name} --seeds {args.seeds}` "
-              f"(training steps only): {total / 60:.1f} min")
+              f"(training steps only, {clips} training clips per run): {total / 60:.1f} min")
         append(benchmark="train_speed", figure=f"{preset.name}_grid_projected_train_minutes", value=total / 60,
                unit="min", settings={"seeds": args.seeds, "epochs": preset.epochs,
-                                     "train_clips": preset.train_clips, "device": str(device)})
+                                     "train_clips": clips, "device": str(device)})
 
 
 if __name__ == "__main__":

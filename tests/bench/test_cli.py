@@ -88,3 +88,13 @@ def test_report_and_plot_errors(tmp_path):
     assert result.exit_code == 2 and "no runs" in result.output
     result = invoke("plot", "--run", "abc", "--results", tmp_path)
     assert result.exit_code == 2 and "no run 'abc'" in result.output
+
+
+def test_runs_are_pinned_to_their_corpus(tiny_corpus):
+    from bench.cli import plan_runs
+    from bench.data import read_clips
+    from bench.train import corpus_fingerprint
+
+    configs = plan_runs(corpus=tiny_corpus, all_runs=True, model=None, snrs=None, alpha=None, seeds=1,
+                        preset="smoke", folds=False)
+    assert {cfg.corpus for cfg in configs} == {corpus_fingerprint(read_clips(tiny_corpus))}

@@ -118,3 +118,11 @@ def test_grid_through_an_executor(tiny_corpus, tmp_path, tiny_preset):
         summary = run_grid([cfg, cfg], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu", executor=pool)
     assert summary.done == [cfg.run_id] and not summary.failed  # duplicates run once
     assert RunStore(tmp_path / "runs", cfg.run_id).read_status()["status"] == "done"
+
+
+def test_run_id_depends_on_the_corpus():
+    base = RunConfig(model="gap", alpha=0.0, snr_db=0.0, seed=0, preset="paper")
+    a = dataclasses.replace(base, corpus="aaaaaaaaaaaa")
+    b = dataclasses.replace(base, corpus="bbbbbbbbbbbb")
+    assert len({base.run_id, a.run_id, b.run_id}) == 3
+    assert all(cfg.corpus == "cccc" for cfg in paper_grid(seeds=1, preset="paper", corpus="cccc"))

@@ -116,3 +116,10 @@ def test_preset_features_and_prior_reach_the_model_and_the_run_record(tiny_corpu
     assert net.config.prior == pytest.approx(3 / 41)
     outputs, features, _ = infer_clip(tmp_path, run_id=config.run_id)
     assert features.shape == (n_frames, 16) and outputs["frame_probs"].shape == (n_frames, 41)
+
+
+def test_a_run_planned_for_another_corpus_is_refused(tiny_corpus, tmp_path):
+    config = RunConfig(model="gap", alpha=0.0, snr_db=0.0, seed=0, preset="smoke", corpus="000000000000")
+    with pytest.raises(BenchError, match="planned for corpus 000000000000"):
+        train_run(config, corpus_dir=tiny_corpus, results_dir=tmp_path, device="cpu", compile=False)
+    assert not (tmp_path / "runs" / config.run_id / "metrics.json").exists()
