@@ -57,8 +57,9 @@ def parse_snrs(values: list[str], extra: list[str]) -> list[float]:
 @user_errors
 def build(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option("--out", help="Corpus folder (new, or an earlier build to resume).")],
     snr: Annotated[list[str], typer.Option("--snr", help="SNRs in dB: --snr 0 10 20.")],
+    out: Annotated[Path, typer.Option("--out", help="Corpus folder (new, or an earlier build to resume); "
+                                      "`bench run` reads data/corpus by default.")] = Path("data/corpus"),
     scenes: Annotated[Optional[Path], typer.Option(help="TAU Urban Acoustic Scenes 2019 development folder.")] = None,
     events: Annotated[Optional[Path], typer.Option(help="Folder holding FSDKaggle2018.audio_train/ etc.")] = None,
     recipe: Annotated[Recipe, typer.Option(help="paper: the original layout; random: random layout.")] = Recipe.paper,

@@ -109,3 +109,11 @@ def test_existing_build_with_other_options(built, tiny_sources):
     assert code == 2 and "other options" in text and "seed" in text and "--overwrite" in text
     clips = pd.read_parquet(out / "manifest" / "clips.parquet")
     assert len(clips) == 10
+
+
+def test_build_writes_to_data_corpus_by_default(tiny_sources, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, text = _run("build", "--snr", "0", *_src(tiny_sources), "--clips-per-fold", "1", "--test-clips", "1",
+                      "--no-progress")
+    assert code == 0, text
+    assert (tmp_path / "data" / "corpus" / "manifest" / "clips.parquet").is_file()
