@@ -146,6 +146,12 @@ class RecipeOptions:
             if max(self.onsets_s) + self.max_event_s > self.clip_duration_s:
                 raise RemixError(f"events of {self.max_event_s:g} s at onset {max(self.onsets_s):g} s run past "
                                  f"the end of a {self.clip_duration_s:g} s clip; lower --max-event-s.")
+            onsets = sorted(self.onsets_s)
+            gap = min((b - a for a, b in zip(onsets, onsets[1:])), default=self.max_event_s)
+            if self.max_event_s > gap:
+                raise RemixError(f"events of {self.max_event_s:g} s would overlap: the paper recipe's onsets "
+                                 f"are {gap:g} s apart; use --max-event-s {gap:g} or less, or --recipe random "
+                                 "for overlapping events.")
         else:
             if self.max_polyphony < 1:
                 raise RemixError(f"max polyphony must be at least 1, got {self.max_polyphony}.")

@@ -105,6 +105,7 @@ def test_random_recipe_respects_its_limits(tables, poly):
     ({"recipe": "random", "events_per_clip": 30, "max_polyphony": 1, "min_event_s": 0.5}, "cannot fit"),
     ({"recipe": "jazz"}, "unknown recipe"),
     ({"max_event_s": 5.0}, "run past the end"),
+    ({"max_event_s": 3.0}, "would overlap"),
     ({"test_clips": -1}, "test clips"),
 ])
 def test_impossible_options_are_refused(kw, match):
