@@ -246,9 +246,9 @@ def _fit(config: RunConfig, preset: Preset, data: RunData, *, store: RunStore, d
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["torch_rng"])
+        torch.set_rng_state(state["torch_rng"].cpu())  # map_location moved it; RNG states live on the host
         if device.type == "cuda" and state.get("cuda_rng") is not None:
-            torch.cuda.set_rng_state(state["cuda_rng"])
+            torch.cuda.set_rng_state(state["cuda_rng"].cpu())
         first, best_ap, best_epoch, curves = state["epoch"] + 1, state["best_ap"], state["best_epoch"], state["curves"]
     y_val = data.val.y.cpu().numpy()
     for epoch in range(first, preset.epochs + 1):
