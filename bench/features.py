@@ -120,6 +120,15 @@ class LogMelSettings:
         return self.hop_length / self.sample_rate
 
     @property
+    def frame_start_s(self) -> float:
+        """Start of frame 0's time cell, in seconds: frame ``t`` stands for
+        ``[frame_start_s + t * hop_s, frame_start_s + (t + 1) * hop_s)``, the hop-long cell
+        centred on its analysis window (window centre ``t * hop + n_fft / 2`` without centre
+        padding: +16 ms at the paper's settings; ``t * hop`` with it)."""
+        centre = 0.0 if self.center else self.n_fft / 2
+        return (centre - self.hop_length / 2) / self.sample_rate
+
+    @property
     def frame_rate(self) -> float:
         """Frames per second."""
         return self.sample_rate / self.hop_length

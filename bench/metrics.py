@@ -16,8 +16,10 @@ Localisation, which the paper claims but never scores, from the strong labels of
 ``events.parquet``:
 
 - frame targets at the feature frame rate (hop 1024 at 32 kHz: 31.25 frames/s);
-  frame ``t`` stands for the interval ``[t * hop_s, (t + 1) * hop_s)`` and is active
-  when that interval overlaps an event;
+  frame ``t`` stands for the interval ``[start_s + t * hop_s, start_s + (t + 1) * hop_s)``
+  (``start_s``: :attr:`bench.features.LogMelSettings.frame_start_s`, the cell centred on
+  the frame's analysis window; 0 by default) and is active when that interval overlaps
+  an event;
 - frame F1 (micro over frames x classes, at a threshold) and frame AP (micro and
   macro over classes with a positive frame);
 - event-based F1 with the sed_eval conventions: an estimated event matches a
@@ -27,7 +29,8 @@ Localisation, which the paper claims but never scores, from the strong labels of
   maximum (optimal) bipartite matching per clip and class. Estimated events come
   from the frame probabilities: threshold, then a median filter of
   ``median_frames`` frames (5 = 160 ms) along time, then every run of active
-  frames ``[a, b)`` becomes an event ``[a * hop_s, b * hop_s)``.
+  frames ``[a, b)`` becomes an event ``[start_s + a * hop_s, start_s + b * hop_s)``
+  (clipped at 0).
   ``f1`` is the micro (overall) F-score; ``macro_f1`` averages the class-wise
   F-scores over classes with at least one reference event.
 """
@@ -167,6 +170,7 @@ def frame_targets(
     hop_s: float,
     labels: Sequence[str],
     snr_db: float | None = None,
+    start_s: float = 0.0,
 ) -> np.ndarray:
     """Strong frame labels of clips.
 
@@ -184,12 +188,14 @@ def frame_targets(
     snr_db : float or None
         Keep only events of this SNR (events are the same at every SNR, so this only
         avoids redundant work).
+    start_s : float
+        Start of frame 0's cell (:attr:`bench.features.LogMelSettings.frame_start_s`).
 
     Returns
     -------
     np.ndarray [shape=(N, n_frames, C)], bool
-        Frame ``t`` of a clip is active for a label when ``[t * hop_s, (t + 1) * hop_s)``
-        overlaps one of its events.
+        Frame ``t`` of a clip is active for a label when
+        ``[start_s + t * hop_s, start_s + (t + 1) * hop_s)`` overlaps one of its events.
     """
     index = {cid: i for i, cid in enumerate(clip_ids)}
     label_index = {lab: j for j, lab in enumerate(labels)}
@@ -202,8 +208,8 @@ def frame_targets(
     if unknown:
         raise BenchError(f"events carry labels outside the label set: {unknown[:5]}")
     for cid, label, onset, offset in rows[["clip_id", "event_label", "onset_s", "offset_s"]].itertuples(index=False):
-        start = max(0, int(np.floor(onset / hop_s + 1e-9)))
-        stop = min(n_frames, int(np.ceil(offset / hop_s - 1e-9)))
+        start = max(0, int(np.floor((onset - start_s) / hop_s + 1e-9)))
+        stop = min(n_frames, int(np.ceil((offset - start_s) / hop_s - 1e-9)))
         if stop > start:
             out[index[str(cid)], start:stop, label_index[label]] = True
     return out
@@ -271,6 +277,7 @@ def frames_to_events(
     hop_s: float,
     threshold: float = 0.5,
     median_frames: int = 5,
+    start_s: float = 0.0,
 ) -> pd.DataFrame:
     """Estimated events from frame probabilities.
 
@@ -285,6 +292,8 @@ def frames_to_events(
         Frames with probability >= threshold are active.
     median_frames : int
         Length of the median filter along time (odd; 1 disables it).
+    start_s : float
+        Start of frame 0's cell (see :func:`frame_targets`).
 
     Returns
     -------
@@ -311,8 +320,8 @@ def frames_to_events(
     return pd.DataFrame({
         "clip_id": [clip_ids[i] for i in n_on[on]],
         "event_label": [labels[c] for c in c_on[on]],
-        "onset_s": t_on[on] * hop_s,
-        "offset_s": t_off[off] * hop_s,
+        "onset_s": np.maximum(start_s + t_on[on] * hop_s, 0.0),
+        "offset_s": np.maximum(start_s + t_off[off] * hop_s, 0.0),
     })
 
 
@@ -408,6 +417,7 @@ def event_metrics(
     onset_collar_s: float = 0.2,
     offset_collar_s: float = 0.2,
     offset_collar_rate: float = 0.2,
+    start_s: float = 0.0,
 ) -> dict[str, Any]:
     """Event-based F1 of frame probabilities.
 
@@ -423,7 +433,7 @@ def event_metrics(
     frame_score : np.ndarray [shape=(N, T, C)]
         Frame probabilities.
     labels : sequence of str [shape=(C,)]
-    hop_s, threshold, median_frames
+    hop_s, threshold, median_frames, start_s
         See :func:`frames_to_events`.
     events : pd.DataFrame, optional
         ``events.parquet`` rows (clip_id, event_label, onset_s, offset_s, snr_db).
@@ -449,11 +459,11 @@ def event_metrics(
     elif frame_true is not None:
         frame_true, frame_score = _check_pair(frame_true, frame_score, "event metrics")
         reference = frames_to_events(np.asarray(frame_true, dtype=np.uint8), ids, labels=labels, hop_s=hop_s,
-                                     threshold=0.5, median_frames=1)
+                                     threshold=0.5, median_frames=1, start_s=start_s)
     else:
         raise BenchError("event_metrics needs frame targets or the events table with clip ids")
     estimated = frames_to_events(frame_score, ids, labels=labels, hop_s=hop_s, threshold=threshold,
-                                 median_frames=median_frames)
+                                 median_frames=median_frames, start_s=start_s)
     out = event_f1(reference, estimated, labels=labels, onset_collar_s=onset_collar_s,
                    offset_collar_s=offset_collar_s, offset_collar_rate=offset_collar_rate)
     out.update(threshold=float(threshold), median_frames=int(median_frames))
@@ -469,6 +479,7 @@ def evaluate(
     events: pd.DataFrame | None = None,
     clip_ids: Sequence[str] | None = None,
     hop_s: float = 1024 / 32000,
+    start_s: float = 0.0,
     snr_db: float | None = None,
     threshold: float = 0.5,
     median_frames: int = 5,
@@ -484,10 +495,11 @@ def evaluate(
     if frame_score is not None and events is not None and clip_ids is not None:
         frame_score = np.asarray(frame_score, dtype=np.float16)
         truth = frame_targets(events, clip_ids, n_frames=frame_score.shape[1], hop_s=hop_s, labels=labels,
-                              snr_db=snr_db)
+                              snr_db=snr_db, start_s=start_s)
         out["frame"] = frame_metrics(truth, frame_score, threshold=threshold)
         ev = event_metrics(truth, frame_score, labels=labels, hop_s=hop_s, threshold=threshold,
-                           median_frames=median_frames, events=events, clip_ids=clip_ids, snr_db=snr_db)
+                           median_frames=median_frames, events=events, clip_ids=clip_ids, snr_db=snr_db,
+                           start_s=start_s)
         ev.pop("class_f1")
         out["event"] = ev
     return out

@@ -28,7 +28,7 @@ import torch
 import models
 from bench.data import ClipSet, RunData, batches, epoch_order, load_data, read_clips
 from bench.errors import BenchError
-from bench.features import compute_features
+from bench.features import LogMelSettings, compute_features
 from bench.grid import RunConfig
 from bench.presets import Preset, get_preset
 from bench.store import RunStore, runs_dir
@@ -200,7 +200,7 @@ def train_run(
         net = _fit(config, preset, data, store=store, device=dev, compile=compile, amp=amp,
                    channels_last=channels_last, callback=callback)
         metrics = _evaluate(net, data, store=store, corpus_dir=corpus_dir, config=config, preset=preset,
-                            device=dev, amp=amp, hop_s=settings["hop_length"] / settings["sample_rate"])
+                            device=dev, amp=amp, frame_settings=fs.settings)
     except KeyboardInterrupt:
         store.write_status("failed", "interrupted; run the same command again to resume from last.pt")
         raise
@@ -315,7 +315,7 @@ def load_checkpoint(path: Path, *, device: str | torch.device = "cpu") -> tuple[
 
 
 def _evaluate(model, data: RunData, *, store: RunStore, corpus_dir: Path, config: RunConfig, preset: Preset,
-              device: torch.device, amp: bool, hop_s: float) -> dict[str, Any]:
+              device: torch.device, amp: bool, frame_settings: LogMelSettings) -> dict[str, Any]:
     """Predict val (and test) with the best weights; write predictions, frame probs and metrics."""
     import pandas as pd
 
@@ -333,7 +333,8 @@ def _evaluate(model, data: RunData, *, store: RunStore, corpus_dir: Path, config
         store.write_predictions(list(part.clip_ids), split=split, y_true=y, y_score=probs, labels=EVENT_LABELS)
         store.write_frame_probs(split, frames)
         result[split] = evaluate(y, probs, labels=EVENT_LABELS, frame_score=frames, events=events,
-                                 clip_ids=list(part.clip_ids), hop_s=hop_s, snr_db=config.snr_db)
+                                 clip_ids=list(part.clip_ids), hop_s=frame_settings.hop_s,
+                                 start_s=frame_settings.frame_start_s, snr_db=config.snr_db)
     store.write_metrics(result)
     return result
 
@@ -356,7 +357,7 @@ def infer_clip(results_dir: Path, *, run_id: str, clip_id: str | None = None,
         ``features``: the standardised input (T, F), ``info``: clip_id, labels, config.
     """
     from bench.data import clips_at, make_split
-    from bench.features import LogMelSettings, Standardizer, compute_features
+    from bench.features import Standardizer
 
     store = RunStore(runs_dir(results_dir), run_id)
     if not store.exists():

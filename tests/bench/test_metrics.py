@@ -176,3 +176,21 @@ def test_event_metrics_and_evaluate_end_to_end():
     assert out["frame"]["f1"] == pytest.approx(1.0) and out["event"]["f1"] == pytest.approx(1.0)
     assert out["micro_ap"] == pytest.approx(1.0)
     assert "class_f1" not in out["event"]
+
+
+def test_frame_cells_centred_on_the_analysis_window():
+    from bench.features import LogMelSettings
+
+    paper = LogMelSettings()
+    assert paper.frame_start_s == pytest.approx((1024 - 512) / 32000)  # window centre 1024, cell [512, 1536)
+    assert LogMelSettings(center=True).frame_start_s == pytest.approx(-512 / 32000)
+    hop, start = paper.hop_s, paper.frame_start_s
+    events = pd.DataFrame({"clip_id": ["a"], "event_label": ["Bus"], "onset_s": [0.5], "offset_s": [1.0]})
+    t = frame_targets(events, ["a"], n_frames=311, hop_s=hop, labels=LABELS, start_s=start)
+    active = np.flatnonzero(t[0, :, 0])
+    # cells [0.016 + k * 0.032, ...) overlapping [0.5, 1.0): k = 15 .. 30
+    assert active[0] == 15 and active[-1] == 30
+    decoded = frames_to_events(t.astype(float), ["a"], labels=LABELS, hop_s=hop, median_frames=1, start_s=start)
+    assert decoded["onset_s"].iloc[0] == pytest.approx(start + 15 * hop)
+    assert decoded["offset_s"].iloc[0] == pytest.approx(start + 31 * hop)
+    assert abs(decoded["onset_s"].iloc[0] - 0.5) < hop and abs(decoded["offset_s"].iloc[0] - 1.0) < hop
