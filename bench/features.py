@@ -50,7 +50,7 @@ import soundfile as sf
 import torch
 
 from bench.errors import BenchError
-from remix.atomic import atomic_output, write_json
+from remix.atomic import atomic_output, read_json, write_json
 
 FEATURE_VERSION = 1
 """Bumped when the computation changes in a way the settings do not capture."""
@@ -404,9 +404,8 @@ def _load_cache(array_path: Path, meta_path: Path, *, expected: dict[str, Any]) 
     """The memory map when the cache matches ``expected`` exactly, else None."""
     if not (array_path.is_file() and meta_path.is_file()):
         return None
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (OSError, ValueError):
+    meta = read_json(meta_path)
+    if not isinstance(meta, dict):
         return None
     for key, value in expected.items():
         if meta.get(key) != value:

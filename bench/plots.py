@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 
 from bench.errors import BenchError
 from bench.store import CONFIG, CURVES, atomic_path
+from remix.atomic import read_json
 
 __all__ = ["plot_curves", "plot_figure2", "top_classes"]
 
@@ -185,11 +186,8 @@ def plot_figure2(
 
 
 def _run_label(run_dir: Path) -> str:
-    try:
-        import json
-
-        config = json.loads((run_dir / CONFIG).read_text())
-    except (OSError, ValueError):
+    config = read_json(run_dir / CONFIG)
+    if not isinstance(config, dict):
         return run_dir.name
     parts = [str(config.get("model", "?"))]
     if config.get("alpha"):

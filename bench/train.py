@@ -14,7 +14,6 @@ predictions, frame probabilities, metrics, curves and its status.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import platform
 import time
@@ -32,6 +31,7 @@ from bench.features import LogMelSettings, compute_features
 from bench.grid import RunConfig
 from bench.presets import Preset, get_preset
 from bench.store import RunStore, runs_dir
+from remix.atomic import read_json
 from remix.labels import EVENT_LABELS
 
 
@@ -70,11 +70,7 @@ def corpus_fingerprint(clips) -> str:
 
 
 def _read_corpus_json(corpus_dir: Path) -> dict[str, Any]:
-    path = Path(corpus_dir) / "manifest" / "corpus.json"
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
+    return read_json(Path(corpus_dir) / "manifest" / "corpus.json", default={})
 
 
 def predict(model: torch.nn.Module, data: ClipSet, *, device: torch.device, batch_size: int,

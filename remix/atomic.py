@@ -1,4 +1,4 @@
-"""Atomic file writes: a reader never sees half a file.
+"""Atomic file writes (a reader never sees half a file), and tolerant JSON reads.
 
 Every writer of the toolkit (corpus audio and manifests, source-check caches,
 download records, feature caches, run folders) writes to a temporary file beside
@@ -16,6 +16,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 PARTIAL_MARK = ".partial-"
 """Marker in the names of temporary files that have not been moved into place yet."""
@@ -54,3 +55,14 @@ def write_text(path: Path, text: str) -> Path:
 def write_json(path: Path, data: object, *, sort_keys: bool = True) -> Path:
     """Write JSON (indented) atomically."""
     return write_text(path, json.dumps(data, indent=2, sort_keys=sort_keys) + "\n")
+
+
+def read_json(path: Path, default: Any = None) -> Any:
+    """The JSON document in ``path``, or ``default`` when it is missing or unreadable.
+
+    For caches, records and markers that are rebuilt when they cannot be read.
+    """
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return default

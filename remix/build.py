@@ -34,6 +34,7 @@ import pandas as pd
 import soundfile as sf
 
 from remix import __version__
+from remix.atomic import read_json
 from remix.errors import RemixError
 from remix.manifest import (
     BUILD_DIR, CLIP_SCHEMA, EVENT_SCHEMA, MANIFEST_DIR, SKIPPED_SCHEMA, corpus_card, record_path,
@@ -115,12 +116,7 @@ def _prepare_out_dir(out_dir: Path, fingerprint: dict, *, overwrite: bool, claim
     if out_dir.exists() and not out_dir.is_dir():
         raise RemixError(f"--out {out_dir} is a file; give a folder (new, or an earlier build to resume).")
     options_file = out_dir / BUILD_DIR / "options.json"
-    existing = None
-    if options_file.is_file():
-        try:
-            existing = json.loads(options_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            existing = {}
+    existing = read_json(options_file, default={}) if options_file.is_file() else None
     if existing is None:
         foreign = [p.name for p in out_dir.iterdir() if p.name != BUILD_DIR] if out_dir.is_dir() else []
         if foreign and not overwrite:
@@ -208,12 +204,8 @@ def check_sources_(paths: list[str], **kwargs) -> pd.DataFrame:
 
 
 def _record_ok(out_dir: Path, plan: ClipPlan) -> bool:
-    path = record_path(out_dir, plan.clip_id)
-    if not path.is_file():
-        return False
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    record = read_json(record_path(out_dir, plan.clip_id))
+    if not isinstance(record, dict):
         return False
     files = [r["audio_path"] for r in record.get("clips", [])]
     files += [r["scene_stem_path"] for r in record.get("clips", []) if r.get("scene_stem_path")]

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import json
 import os
 import re
 import shutil
@@ -48,8 +47,8 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from remix.atomic import read_json, write_json
 from remix.catalogue import CATALOGUE, Archive, Dataset, archive_url
-from remix.atomic import write_json
 from remix.errors import RemixError
 
 RECORD_DIR = ".fetch"
@@ -141,14 +140,9 @@ def _record_path(root: Path, dataset: Dataset) -> Path:
 
 
 def _load_record(root: Path, dataset: Dataset) -> dict[str, Any]:
-    path = _record_path(root, dataset)
-    if path.is_file():
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(data, dict) and isinstance(data.get("archives"), dict):
-                return data
-        except (OSError, ValueError):
-            pass  # an unreadable record only costs a re-check
+    data = read_json(_record_path(root, dataset))  # an unreadable record only costs a re-check
+    if isinstance(data, dict) and isinstance(data.get("archives"), dict):
+        return data
     return {"dataset": dataset.key, "title": dataset.title, "record_id": dataset.record_id, "archives": {}}
 
 

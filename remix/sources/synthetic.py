@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
+from remix.atomic import read_json
 from remix.errors import RemixError
 from remix.labels import CITIES, EVENT_LABELS, SCENE_LABELS
 from remix.sources import event_synth, scene_synth
@@ -370,12 +371,8 @@ def write_synthetic_sources(
 
 
 def _existing_params(root: Path) -> dict | None:
-    marker = root / "standin.json"
-    if not marker.is_file():
-        return None
-    try:
-        info = json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    info = read_json(root / "standin.json")
+    if not isinstance(info, dict):
         return None
     info.pop("seconds_to_write", None)
     return info
