@@ -164,11 +164,16 @@ class GridSummary:
                 f"{len(self.failed)} failed in {self.seconds:.0f} s")
 
 
-def _is_done(results_dir: Path, config: RunConfig) -> bool:
-    from bench.store import RunStore, runs_dir
+def _is_done(results_dir: Path, config: RunConfig, *, corpus: str) -> bool:
+    """Finished, with metrics, on the corpus of fingerprint ``corpus`` (which matters for
+    configs not pinned to a corpus: their run id does not name one)."""
+    from bench.store import CONFIG, RunStore, runs_dir
+    from remix.atomic import read_json
 
     store = RunStore(runs_dir(results_dir), config.run_id)
-    return store.read_status().get("status") == "done" and (store.path / "metrics.json").is_file()
+    if store.read_status().get("status") != "done" or not (store.path / "metrics.json").is_file():
+        return False
+    return (read_json(store.path / CONFIG) or {}).get("corpus_fingerprint") == corpus
 
 
 def _worker_init(gpu_queue) -> None:  # pragma: no cover - runs in GPU worker processes
@@ -229,7 +234,8 @@ def run_grid(
     """
     import torch
 
-    from bench.train import RunFailed, resolve_device, train_run
+    from bench.data import read_clips
+    from bench.train import RunFailed, corpus_fingerprint, resolve_device, train_run
 
     start = time.perf_counter()
     results_dir, corpus_dir = Path(results_dir), Path(corpus_dir)
@@ -237,8 +243,9 @@ def run_grid(
     unique = list(dict.fromkeys(configs))
     summary = GridSummary()
     todo = []
+    fingerprint = corpus_fingerprint(read_clips(corpus_dir))
     for cfg in unique:
-        if _is_done(results_dir, cfg):
+        if _is_done(results_dir, cfg, corpus=fingerprint):
             summary.skipped.append(cfg.run_id)
         else:
             todo.append(cfg)

@@ -30,7 +30,7 @@ from bench.errors import BenchError
 from bench.features import LogMelSettings, compute_features
 from bench.grid import RunConfig
 from bench.presets import Preset, get_preset
-from bench.store import RunStore, runs_dir
+from bench.store import CONFIG, RunStore, runs_dir
 from remix.atomic import read_json
 from remix.labels import EVENT_LABELS
 
@@ -157,7 +157,7 @@ def train_run(
     if config.corpus and config.corpus != fingerprint:
         raise BenchError(f"run {config.run_id} was planned for corpus {config.corpus}, but {corpus_dir} is corpus "
                          f"{fingerprint}; plan the runs against the corpus you train on (bench run --corpus DIR)")
-    if store.exists() and store.read_config().get("corpus_fingerprint") != fingerprint:
+    if store.exists() and (read_json(store.path / CONFIG) or {}).get("corpus_fingerprint") != fingerprint:
         # same config, different corpus: the old state cannot be resumed
         store.last_path.unlink(missing_ok=True)
     amp = dev.type == "cuda" and torch.cuda.is_bf16_supported()

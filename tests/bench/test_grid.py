@@ -99,6 +99,13 @@ def test_grid_skips_done_runs_and_survives_a_failed_one(tiny_corpus, tmp_path, t
     assert summary.skipped == [good.run_id]
     assert calls == [bad.run_id] and summary.failed[0][1] == "RuntimeError: retried"
 
+    # a finished run of an unpinned config is done only for the corpus it was trained on
+    store = RunStore(tmp_path / "runs", good.run_id)
+    store.write_config({**store.read_config(), "corpus_fingerprint": "another-corpus"})
+    calls.clear()
+    summary = run_grid([good], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu")
+    assert summary.skipped == [] and calls == [good.run_id]
+
 
 def test_cuda_without_gpu_is_a_user_error(tmp_path, tiny_corpus):
     from bench.errors import BenchError
