@@ -436,7 +436,9 @@ def _decode(path: Path, *, sample_rate: int, n_samples: int | None) -> np.ndarra
     try:
         audio, sr = sf.read(path, dtype="float32", always_2d=True)
     except (RuntimeError, sf.LibsndfileError) as exc:
-        raise BenchError(f"cannot decode {path}: {exc}. Rebuild the corpus (remix build resumes).") from None
+        raise BenchError(f"cannot decode {path}: {exc}. `remix inspect` on the corpus lists every damaged "
+                         "file; delete them and run the same `remix build` command again, which renders "
+                         "missing clips anew.") from None
     if sr != sample_rate:
         raise BenchError(
             f"{path} is at {sr} Hz but the features expect {sample_rate} Hz; rebuild the corpus at "
