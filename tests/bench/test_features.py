@@ -142,6 +142,9 @@ def test_wrong_sample_rate_and_missing_snr_are_domain_errors(fabricated_corpus, 
     sf.write(corpus / row["audio_path"], wave[::2], 16000, format="FLAC")
     with pytest.raises(BenchError, match="16000 Hz"):
         compute_features(corpus, snr_db=row["snr_db"], progress=False)
+    (corpus / row["audio_path"]).write_bytes(b"not audio")
+    with pytest.raises(BenchError, match="cannot decode .*remix inspect"):
+        compute_features(corpus, snr_db=row["snr_db"], progress=False)
     clips["sample_rate"] = 44100
     clips.to_parquet(corpus / "manifest" / "clips.parquet", index=False)
     with pytest.raises(BenchError, match="44100 Hz"):
