@@ -21,6 +21,7 @@ Nothing here reads tensor values on the host (no ``.item()``, no value-dependent
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import torch
@@ -30,8 +31,9 @@ from models.errors import ModelError
 
 GlobalKind = Literal["gap", "gmp", "gwrp"]
 AtrousActivation = Literal["sigmoid", "log_softmax"]
-AttentionMode = Literal["paper", "code"]
+AttentionMode = Literal["code", "sigmoid_in_softmax", "as_printed"]
 TimeLayer = Literal["dense", "conv"]
+TimeInit = Literal["identity", "default"]
 
 DEFAULT_GWRP_DECAY = 0.9998
 ATTENTION_CLAMP = 0.1
@@ -140,13 +142,23 @@ def attention_pool_2d(attention: torch.Tensor, scores: torch.Tensor, *, clamp: f
 
 
 def attention_step(score_logits: torch.Tensor, attention_logits: torch.Tensor, *, dim: int,
-                   attention: AttentionMode = "paper") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                   attention: AttentionMode = "code") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One step of the two-step attention pooling along one axis.
 
-    ``probs = sigmoid(score_logits)``; the attention is a softmax along ``dim`` of
-    ``sigmoid(attention_logits)`` (``attention="paper"``, the paper's equation 4) or of
-    ``attention_logits`` itself (``attention="code"``, the original code); the output is
-    ``sum(probs * attention, dim)``, a convex combination of probabilities, so in ``[0, 1]``.
+    Three readings of the step, named by ``attention``:
+
+    - ``"code"`` (default, what the original code computes and what produced the paper's
+      numbers): ``probs = sigmoid(score_logits)``, ``weights = softmax(attention_logits)``.
+    - ``"sigmoid_in_softmax"``: ``probs = sigmoid(score_logits)``,
+      ``weights = softmax(sigmoid(attention_logits))``. The sigmoid bounds the softmax's
+      inputs to ``(0, 1)``, so no two weights differ by more than a factor ``e``: the
+      attention can hardly move away from plain averaging.
+    - ``"as_printed"``: the paper's equations 4 and 6 as printed, a sigmoid inside the
+      softmax and none on the scores: ``probs = score_logits``,
+      ``weights = softmax(sigmoid(attention_logits))``. The output is then not bounded.
+
+    The output is ``sum(probs * weights, dim)``; with a sigmoid on the scores it is a convex
+    combination of probabilities, so in ``[0, 1]``.
 
     Parameters
     ----------
@@ -154,7 +166,7 @@ def attention_step(score_logits: torch.Tensor, attention_logits: torch.Tensor, *
         Same shape; ``N`` along ``dim``.
     dim : int
         Axis that is attended over and summed out.
-    attention : {"paper", "code"}
+    attention : {"code", "sigmoid_in_softmax", "as_printed"}
 
     Returns
     -------
@@ -163,12 +175,23 @@ def attention_step(score_logits: torch.Tensor, attention_logits: torch.Tensor, *
     weights : torch.Tensor
         Attention weights, same shape as the inputs, summing to 1 along ``dim``.
     probs : torch.Tensor
-        Class probabilities, same shape as the inputs.
+        Class scores (probabilities unless ``"as_printed"``), same shape as the inputs.
     """
-    probs = torch.sigmoid(score_logits)
-    a = torch.sigmoid(attention_logits) if attention == "paper" else attention_logits
+    probs = score_logits if attention == "as_printed" else torch.sigmoid(score_logits)
+    a = attention_logits if attention == "code" else torch.sigmoid(attention_logits)
     weights = torch.softmax(a, dim=dim)
     return (probs * weights).sum(dim=dim), weights, probs
+
+
+def identity_gain(level: float) -> float:
+    """Gain ``g`` of a score layer started as the identity on probabilities around ``level``.
+
+    ``sigmoid(g * (x - level) + logit(level))`` equals ``x`` to first order at ``x = level``
+    when ``g = 1 / (level * (1 - level))`` (the inverse of the sigmoid's slope there).
+    """
+    if not 0.0 < level < 1.0:
+        raise ModelError(f"the identity start of a score layer needs a level in (0, 1), got {level!r}.")
+    return 1.0 / (level * (1.0 - level))
 
 
 # ---------------------------------------------------------------------------
@@ -262,17 +285,30 @@ class TwoStepAttentionPooling(nn.Module):
 
     Frequency step: two dense layers across the ``F`` mel bins (shared by classes and
     frames) give class scores and attention logits; the attended sum over frequency is a
-    presence probability per class and frame, ``(B, C, T)``. Time step: the same across
-    the time axis; the attended sum over time, clamped to ``[0, 1]``, is the clip probability.
+    presence score per class and frame, ``(B, C, T)``. Time step: the same across the
+    time axis; the attended sum over time, clamped to ``[0, 1]``, is the clip probability.
 
-    ``attention="paper"`` (default) puts a sigmoid inside the softmax as in the paper's
-    equations 4 and 6; ``attention="code"`` takes the softmax of the raw logits as the
-    original code does. The class scores go through a sigmoid in both: the code has it,
-    and the paper's claim that the output lies in ``[0, 1]`` needs it (its equation 4
-    writes the scores without one). ``time_layer="dense"`` (default, as both the paper and the code
-    have it) is a dense layer over exactly ``n_frames`` frames, so clips of another length
-    raise :class:`ModelError`; ``time_layer="conv"`` replaces it by a per-class 1-D
-    convolution over time of ``time_kernel`` taps, which takes clips of any length.
+    ``attention`` names the reading of each step (see :func:`attention_step`): ``"code"``
+    (default: sigmoid on the class scores, softmax of the raw attention logits, as the
+    original code that produced the paper's numbers), ``"sigmoid_in_softmax"`` (sigmoid on
+    the scores and inside the softmax) or ``"as_printed"`` (equations 4 and 6 as printed:
+    sigmoid inside the softmax, none on the scores).
+
+    ``time_layer="dense"`` (default, as both the paper and the code have it) is a dense
+    layer over exactly ``n_frames`` frames, so clips of another length raise
+    :class:`ModelError`; ``time_layer="conv"`` replaces it by a per-class 1-D convolution
+    over time of ``time_kernel`` taps, which takes clips of any length.
+
+    ``time_init`` sets how the time step starts. ``"identity"`` (default): the time-score
+    layer starts as the identity on probabilities (each frame scores itself with gain
+    :func:`identity_gain`, to first order ``sigmoid(score) = frame score``) and the
+    time-attention layer at zero (uniform attention), so at the start the clip output is
+    the average over time of the frequency step's output and every frame passes gradient
+    to the encoder as under average pooling. ``"default"``: PyTorch's default initialisation
+    of the dense layers (as the original code), under which the time-score layer's small
+    random weights (``+-1/sqrt(T)``) nearly cut the encoder off from the loss at the start;
+    training then idles for many epochs before it takes off. Call :meth:`init_time_step`
+    after any global re-initialisation of the parameters.
 
     Parameters
     ----------
@@ -281,10 +317,11 @@ class TwoStepAttentionPooling(nn.Module):
         Mel bins ``F`` (the frequency dense layers are ``F x F``).
     n_frames : int
         Frames ``T`` of the dense time layer (311 for 10 s at the paper's hop).
-    attention : {"paper", "code"}
+    attention : {"code", "sigmoid_in_softmax", "as_printed"}
     time_layer : {"dense", "conv"}
     time_kernel : int
         Odd kernel size of the ``"conv"`` time layer.
+    time_init : {"identity", "default"}
 
     Shapes
     ------
@@ -292,13 +329,14 @@ class TwoStepAttentionPooling(nn.Module):
     "freq_attention": (B, C, T, F), "freq_output": (B, C, T), "time_attention": (B, C, T)}``.
     """
 
-    def __init__(self, n_classes: int, *, n_mels: int, n_frames: int, attention: AttentionMode = "paper",
-                 time_layer: TimeLayer = "dense", time_kernel: int = 1) -> None:
+    def __init__(self, n_classes: int, *, n_mels: int, n_frames: int, attention: AttentionMode = "code",
+                 time_layer: TimeLayer = "dense", time_kernel: int = 1, time_init: TimeInit = "identity") -> None:
         super().__init__()
         self.n_mels = n_mels
         self.n_frames = n_frames
         self.attention_mode = attention
         self.time_layer = time_layer
+        self.time_init = time_init
         self.freq_scores = nn.Linear(n_mels, n_mels)
         self.freq_attention = nn.Linear(n_mels, n_mels)
         if time_layer == "dense":
@@ -308,6 +346,33 @@ class TwoStepAttentionPooling(nn.Module):
             pad = time_kernel // 2
             self.time_scores = nn.Conv1d(n_classes, n_classes, time_kernel, padding=pad, groups=n_classes)
             self.time_attention = nn.Conv1d(n_classes, n_classes, time_kernel, padding=pad, groups=n_classes)
+
+    def init_time_step(self, *, prior: float | None) -> None:
+        """Start the time step as ``time_init`` says (in place; no-op for ``"default"``).
+
+        Parameters
+        ----------
+        prior : float or None
+            Level around which the time-score layer is the identity on probabilities
+            (the class prior; 0.5 when None). Under ``"as_printed"`` the scores carry no
+            sigmoid, so the layer starts as the plain identity.
+        """
+        if self.time_init == "default":
+            return
+        level = 0.5 if prior is None else float(prior)
+        raw = self.attention_mode == "as_printed"
+        gain = 1.0 if raw else identity_gain(level)
+        bias = 0.0 if raw else math.log(level / (1.0 - level)) - gain * level
+        with torch.no_grad():
+            for layer in (self.time_scores, self.time_attention):
+                layer.weight.zero_()
+                layer.bias.zero_()
+            w = self.time_scores.weight
+            if self.time_layer == "dense":
+                w.copy_(torch.eye(self.n_frames, dtype=w.dtype) * gain)  # (T, T): frame t scores itself
+            else:
+                w[:, 0, w.shape[-1] // 2] = gain  # (C, 1, K): centre tap
+            self.time_scores.bias.fill_(bias)
 
     def forward(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
         t, f = z.shape[-2], z.shape[-1]
@@ -327,14 +392,16 @@ class TwoStepAttentionPooling(nn.Module):
             # time step: attend over T
             clip, time_att, _ = attention_step(self.time_scores(freq_out), self.time_attention(freq_out), dim=-1,
                                                attention=self.attention_mode)  # (B, C), (B, C, T)
-        return {"clip_probs": clip.clamp(0.0, 1.0), "frame_probs": freq_out, "freq_attention": freq_att,
+        frame = freq_out.clamp(0.0, 1.0) if self.attention_mode == "as_printed" else freq_out  # (B, C, T)
+        return {"clip_probs": clip.clamp(0.0, 1.0), "frame_probs": frame, "freq_attention": freq_att,
                 "freq_output": freq_out, "time_attention": time_att}
 
     def score_layers(self) -> list[nn.Module]:
-        """The layers whose sigmoids give the class scores: the frequency step's (frame
-        presence) and the time step's (clip presence)."""
-        return [self.freq_scores, self.time_scores]
+        """The layers whose outputs give the class scores and that a class prior initialises:
+        the frequency step's (frame presence) and, under ``time_init="default"``, the time
+        step's (clip presence; the identity start sets its level itself)."""
+        return [self.freq_scores] + ([self.time_scores] if self.time_init == "default" else [])
 
     def extra_repr(self) -> str:
         return (f"n_mels={self.n_mels}, n_frames={self.n_frames}, attention={self.attention_mode!r}, "
-                f"time_layer={self.time_layer!r}")
+                f"time_layer={self.time_layer!r}, time_init={self.time_init!r}")

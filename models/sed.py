@@ -23,7 +23,8 @@ combinations of their probabilities, which start near the prior anyway, and shri
 stacked dense layers would only shrink the signal that reaches the encoder."""
 
 
-def init_prior(layer: nn.Module, *, prior: float, weight_scale: float = PRIOR_WEIGHT_SCALE) -> None:
+def init_prior(layer: nn.Module, *, prior: float, weight_scale: float = PRIOR_WEIGHT_SCALE,
+               raw: bool = False) -> None:
     """Set a class-score layer's bias to ``logit(prior)`` and scale its weights, in place.
 
     Parameters
@@ -34,12 +35,15 @@ def init_prior(layer: nn.Module, *, prior: float, weight_scale: float = PRIOR_WE
         Target initial probability, in ``(0, 1)``.
     weight_scale : float
         Factor applied to the layer's current weights.
+    raw : bool
+        The layer's output is used as a score without a sigmoid (2AP ``"as_printed"``):
+        the bias is set to ``prior`` itself.
     """
     if getattr(layer, "bias", None) is None:
         raise ModelError(f"class-prior initialisation needs a layer with a bias; {layer!r} has none.")
     with torch.no_grad():
         layer.weight.mul_(weight_scale)
-        layer.bias.fill_(math.log(prior / (1.0 - prior)))
+        layer.bias.fill_(prior if raw else math.log(prior / (1.0 - prior)))
 
 
 class SEDModel(nn.Module):
@@ -89,7 +93,7 @@ class SEDModel(nn.Module):
             self.class_conv = nn.Conv2d(k, c.n_classes, kernel_size=1)
             self.head = TwoStepAttentionPooling(c.n_classes, n_mels=c.n_mels, n_frames=c.n_frames,
                                                 attention=c.attention, time_layer=c.time_layer,
-                                                time_kernel=c.time_kernel)
+                                                time_kernel=c.time_kernel, time_init=c.time_init)
         else:
             raise ModelError(f"unknown pooling {c.pooling!r} in the config.")
         self.decoder = ReconstructionDecoder(k, width=c.width, output=c.decoder_output) if c.decoder else None
@@ -99,8 +103,11 @@ class SEDModel(nn.Module):
         init_parameters(self, generator=generator)
         if c.prior is not None:
             scale = 1.0 if c.pooling == "2ap" else PRIOR_WEIGHT_SCALE
+            raw = c.pooling == "2ap" and c.attention == "as_printed"
             for layer in self.score_layers():
-                init_prior(layer, prior=c.prior, weight_scale=scale)
+                init_prior(layer, prior=c.prior, weight_scale=scale, raw=raw)
+        if c.pooling == "2ap":
+            self.head.init_time_step(prior=c.prior)
 
     def score_layers(self) -> list[nn.Module]:
         """The layers whose sigmoid gives class scores, the ones a class prior initialises.

@@ -89,45 +89,50 @@ def test_attention_pool_2d_matches_direct_formula() -> None:
                 assert torch.allclose(frame[b, c, t], ref_t, atol=1e-6)
 
 
-@pytest.mark.parametrize("mode", ["paper", "code"])
+@pytest.mark.parametrize("mode", ["code", "sigmoid_in_softmax", "as_printed"])
 @pytest.mark.parametrize("dim", [-1, -2])
 def test_attention_step_matches_equations(mode: str, dim: int) -> None:
     g = torch.Generator().manual_seed(3)
     s, a = torch.randn(2, 3, 4, 5, generator=g) * 3, torch.randn(2, 3, 4, 5, generator=g) * 3
     out, weights, probs = attention_step(s, a, dim=dim, attention=mode)  # type: ignore[arg-type]
-    inner = torch.sigmoid(a) if mode == "paper" else a
+    inner = a if mode == "code" else torch.sigmoid(a)
     e = inner.exp()
     ref_w = e / e.sum(dim=dim, keepdim=True)
+    ref_p = s if mode == "as_printed" else torch.sigmoid(s)
     assert torch.allclose(weights, ref_w, atol=1e-6)
     assert torch.allclose(weights.sum(dim=dim), torch.ones_like(out), atol=1e-6)
-    assert torch.allclose(out, (torch.sigmoid(s) * ref_w).sum(dim=dim), atol=1e-6)
-    assert torch.allclose(probs, torch.sigmoid(s))
+    assert torch.allclose(out, (ref_p * ref_w).sum(dim=dim), atol=1e-6)
+    assert torch.allclose(probs, ref_p)
 
 
-def test_paper_attention_is_flatter_than_code_attention() -> None:
+def test_sigmoid_in_softmax_attention_is_flatter_than_code_attention() -> None:
     # sigmoid inside the softmax bounds the logits to (0, 1): weights stay within a factor e
     a = torch.tensor([[-10.0, 0.0, 10.0]])
-    _, w_paper, _ = attention_step(torch.zeros_like(a), a, dim=-1, attention="paper")
+    for mode in ("sigmoid_in_softmax", "as_printed"):
+        _, w_flat, _ = attention_step(torch.zeros_like(a), a, dim=-1, attention=mode)
+        assert float(w_flat.max() / w_flat.min()) <= math.e + 1e-5
     _, w_code, _ = attention_step(torch.zeros_like(a), a, dim=-1, attention="code")
-    assert float(w_paper.max() / w_paper.min()) <= math.e + 1e-5
     assert float(w_code.max()) > 0.99
 
 
 def _two_step_reference(head: TwoStepAttentionPooling, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Direct computation of the paper's eqs. 4-7 with the head's weights, loop-free but explicit."""
+    """Direct computation of the original code's two steps with the head's weights: sigmoid scores,
+    softmax of the raw attention logits, loop-free but explicit."""
     fs = torch.sigmoid(z @ head.freq_scores.weight.T + head.freq_scores.bias)
-    fa = torch.sigmoid(z @ head.freq_attention.weight.T + head.freq_attention.bias).exp()
+    fa = (z @ head.freq_attention.weight.T + head.freq_attention.bias).exp()
     fa = fa / fa.sum(-1, keepdim=True)
     zp1 = (fs * fa).sum(-1)  # (B, C, T)
     ts = torch.sigmoid(zp1 @ head.time_scores.weight.T + head.time_scores.bias)
-    ta = torch.sigmoid(zp1 @ head.time_attention.weight.T + head.time_attention.bias).exp()
+    ta = (zp1 @ head.time_attention.weight.T + head.time_attention.bias).exp()
     ta = ta / ta.sum(-1, keepdim=True)
     return (ts * ta).sum(-1), zp1
 
 
-def test_two_step_attention_matches_reference_and_is_bounded() -> None:
+@pytest.mark.parametrize("time_init", ["identity", "default"])
+def test_two_step_attention_matches_reference_and_is_bounded(time_init: str) -> None:
     torch.manual_seed(0)
-    head = TwoStepAttentionPooling(3, n_mels=5, n_frames=6)
+    head = TwoStepAttentionPooling(3, n_mels=5, n_frames=6, time_init=time_init)  # type: ignore[arg-type]
+    head.init_time_step(prior=None)
     z = torch.randn(2, 3, 6, 5) * 4
     out = head(z)
     ref_clip, ref_freq = _two_step_reference(head, z)
@@ -187,3 +192,34 @@ def test_atrous_head_log_softmax_as_coded() -> None:
     assert torch.allclose(out["clip_probs"], torch.sigmoid(logp.mean((-2, -1))), atol=1e-5)
     assert float(out["clip_probs"].max()) <= 0.5  # the as-coded head never exceeds 0.5
     assert torch.allclose(out["tf_map"].sum(1), torch.ones(2, 5, 6), atol=1e-5)
+
+
+@pytest.mark.parametrize("prior", [None, 3 / 41])
+@pytest.mark.parametrize("time_layer", ["dense", "conv"])
+def test_identity_time_start_passes_frame_scores_through(prior: float | None, time_layer: str) -> None:
+    # at the start the clip output is the time average of the frequency step's output, to first order
+    head = TwoStepAttentionPooling(2, n_mels=4, n_frames=8, time_layer=time_layer, time_kernel=3)  # type: ignore[arg-type]
+    head.init_time_step(prior=prior)
+    level = 0.5 if prior is None else prior
+    z = torch.randn(3, 2, 8, 4) * 0.05
+    with torch.no_grad():
+        head.freq_scores.weight.copy_(torch.eye(4) * 0.1)
+        head.freq_scores.bias.fill_(math.log(level / (1 - level)))
+    out = head(z)
+    assert torch.allclose(out["time_attention"], torch.full((3, 2, 8), 1 / 8))
+    assert torch.allclose(out["clip_probs"], out["freq_output"].mean(-1), atol=2e-3)
+    # and every frame gets the gradient it would get under average pooling
+    freq = out["freq_output"].detach().requires_grad_(True)
+    clip, _, _ = attention_step(head.time_scores(freq), head.time_attention(freq), dim=-1)
+    clip.sum().backward()
+    assert torch.allclose(freq.grad, torch.full_like(freq, 1 / 8), rtol=0.05)
+
+
+def test_default_time_start_starves_the_frames_of_gradient() -> None:
+    # the root cause of the late take-off: small random dense weights between frames and clip
+    torch.manual_seed(0)
+    head = TwoStepAttentionPooling(2, n_mels=4, n_frames=311, time_init="default")
+    freq = torch.full((1, 2, 311), 3 / 41, requires_grad=True)
+    clip, _, _ = attention_step(head.time_scores(freq), head.time_attention(freq), dim=-1)
+    clip.sum().backward()
+    assert float(freq.grad.abs().mean()) < 0.2 / 311  # against 1/311 under average pooling

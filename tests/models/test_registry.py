@@ -42,7 +42,8 @@ def test_alpha_needs_a_decoder(name: str) -> None:
     ({"width": 0}, "width must be"),
     ({"n_frames": 0}, "n_frames must be"),
     ({"n_mels": 2.5}, "n_mels must be"),
-    ({"attention": "softmax"}, "attention must be one of 'paper', 'code'"),
+    ({"attention": "softmax"}, "attention must be one of 'code', 'sigmoid_in_softmax', 'as_printed'"),
+    ({"time_init": "xavier"}, "time_init must be one of 'identity', 'default'"),
     ({"time_layer": "gru"}, "time_layer must be one of"),
     ({"time_kernel": 2}, "time_kernel must be an odd"),
     ({"gwrp_decay": 0.9}, "do not apply to model '2ap_aux'"),
@@ -79,9 +80,16 @@ def test_from_dict_rejects_a_changed_fixed_field() -> None:
     with pytest.raises(ModelError, match="decoder is fixed"):
         ModelConfig.from_dict(d)
     d = models.make_config("gap").to_dict()
-    d["attention"] = "code"
+    d["attention"] = "as_printed"
     with pytest.raises(ModelError, match="do not apply"):
         ModelConfig.from_dict(d)
+
+
+def test_from_dict_reads_the_former_attention_name() -> None:
+    d = models.make_config("2ap_aux").to_dict()
+    d["attention"] = "paper"  # what configs saved before the rename hold
+    assert ModelConfig.from_dict(d).attention == "sigmoid_in_softmax"
+    assert models.make_config("2ap_aux").attention == "code"
 
 
 def test_from_config_rebuilds_the_same_model() -> None:

@@ -171,7 +171,9 @@ def test_prior_initialises_exactly_the_class_score_layers(name: str, small: dict
     plain = models.build(name, seed=0, **small)
     model = models.build(name, seed=0, prior=PRIOR, **small)
     layers = model.score_layers()
-    expected = {"gap": 1, "gmp": 1, "gwrp": 1, "atrous_ap": 1, "2ap": 2, "2ap_aux": 2}[name]
+    # 2AP: the frequency-score layer; the time step starts as the identity around the prior
+    # (tested in tests/models/test_pooling.py), so it is left out of the comparison here
+    expected = {"gap": 1, "gmp": 1, "gwrp": 1, "atrous_ap": 1, "2ap": 1, "2ap_aux": 1}[name]
     assert len(layers) == expected
     touched = {id(p) for layer in layers for p in layer.parameters()}
     logit = torch.logit(torch.tensor(PRIOR))
@@ -181,7 +183,7 @@ def test_prior_initialises_exactly_the_class_score_layers(name: str, small: dict
         if id(p) in touched and pname.endswith("weight"):
             scale = 1.0 if name.startswith("2ap") else models.sed.PRIOR_WEIGHT_SCALE
             assert torch.allclose(p, q * scale), pname
-        elif id(p) not in touched:
+        elif id(p) not in touched and not pname.startswith("head.time_"):
             assert torch.equal(p, q), pname  # everything else keeps the original initialisation
 
 
@@ -191,3 +193,10 @@ def test_prior_model_still_learns(small: dict, features: torch.Tensor, target: t
     models.sed_loss(out, target=target, features=features, alpha=0.0)["loss"].backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
     assert float(model.head.time_scores.bias.grad.abs().sum()) > 0
+
+
+def test_default_time_init_keeps_the_prior_on_the_time_scores(small: dict) -> None:
+    model = models.build("2ap", seed=0, prior=PRIOR, time_init="default", **small)
+    assert len(model.score_layers()) == 2
+    logit = float(torch.logit(torch.tensor(PRIOR)))
+    assert torch.allclose(model.head.time_scores.bias, torch.full_like(model.head.time_scores.bias, logit))
