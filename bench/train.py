@@ -99,7 +99,13 @@ def micro_ap(y_true: np.ndarray, y_score: np.ndarray) -> float:
 def run_settings(config: RunConfig, preset: Preset, *, device: torch.device, compile: bool,
                  amp: bool, channels_last: bool) -> dict[str, Any]:
     """The ``training`` section of config.json."""
-    return {**preset.to_dict(), "optimizer": "adam", "scheduler": "reduce_on_plateau(max, val micro-AP)",
+    if preset.schedule == "plateau":
+        scheduler = f"reduce_on_plateau(max, val micro-AP, patience {preset.patience}, factor {preset.lr_factor})"
+    else:
+        scheduler = (f"linear warm-up {preset.warmup_epochs} epochs, cosine decay to {preset.lr_min_ratio:g} x lr "
+                     f"over {preset.epochs} epochs (per step)")
+    stop = "none" if preset.early_stop is None else f"after {preset.early_stop} epochs without a better val micro-AP"
+    return {**preset.to_dict(), "optimizer": "adam", "scheduler": scheduler, "early_stopping": stop,
             "checkpoint": "best val micro-AP", "device": str(device), "compile": compile,
             "amp_bf16": amp, "channels_last": channels_last}
 
@@ -221,12 +227,55 @@ def build_model(config: RunConfig, preset: Preset, *, n_frames: int, n_mels: int
         raise BenchError(f"the features have {n_mels} mel bins but preset {preset.name!r} asks for "
                          f"{preset.features.n_mels}; recompute the features with the preset's settings")
     return models.build(config.model, n_classes=len(EVENT_LABELS), n_mels=n_mels, n_frames=n_frames,
-                        width=preset.width, alpha=config.alpha, prior=preset.prior, seed=config.seed)
+                        width=preset.width, alpha=config.alpha, prior=preset.prior, seed=config.seed,
+                        **dict(config.options))
+
+
+def make_scheduler(opt: torch.optim.Optimizer, preset: Preset, *, steps_per_epoch: int):
+    """The preset's learning-rate schedule on ``opt``.
+
+    ``"plateau"``: ReduceLROnPlateau (mode max) on validation micro-AP, stepped once an epoch
+    with the score. ``"cosine"``: a LambdaLR stepped after every batch: linear warm-up over
+    ``warmup_epochs``, then cosine decay to ``lr_min_ratio * lr`` at the last step.
+    """
+    if preset.schedule == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", patience=preset.patience,
+                                                          factor=preset.lr_factor)
+    warmup = preset.warmup_epochs * steps_per_epoch
+    total = max(preset.epochs * steps_per_epoch, warmup + 1)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total - warmup - 1))
+        return preset.lr_min_ratio + (1.0 - preset.lr_min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+
+class _Progress:
+    """Where a run stands: the state ``last.pt`` keeps besides model, optimiser and scheduler."""
+
+    def __init__(self) -> None:
+        self.epoch, self.best_ap, self.best_epoch, self.stopped = 0, -math.inf, 0, False
+        self.curves: list[dict[str, Any]] = []
+
+    def state(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "best_ap": self.best_ap, "best_epoch": self.best_epoch,
+                "curves": self.curves, "stopped": self.stopped}
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.epoch, self.best_ap, self.best_epoch = state["epoch"], state["best_ap"], state["best_epoch"]
+        self.curves, self.stopped = state["curves"], bool(state.get("stopped", False))
 
 
 def _fit(config: RunConfig, preset: Preset, data: RunData, *, store: RunStore, device: torch.device,
          compile: bool, amp: bool, channels_last: bool, callback) -> torch.nn.Module:
-    """The training loop; returns the model with the best checkpoint's weights loaded."""
+    """The training loop; returns the model with the best checkpoint's weights loaded.
+
+    Each epoch: train (:func:`_train_epoch`), validate, keep the best checkpoint, write
+    ``last.pt`` (:func:`_save_state`); stop after ``preset.epochs`` or when early stopping says so.
+    """
     torch.manual_seed(config.seed)
     n, n_frames, n_mels = data.train.x.shape
     net = build_model(config, preset, n_frames=n_frames, n_mels=n_mels).to(device)
@@ -234,63 +283,95 @@ def _fit(config: RunConfig, preset: Preset, data: RunData, *, store: RunStore, d
         net = net.to(memory_format=torch.channels_last)
     step_model = torch.compile(net) if compile else net
     opt = torch.optim.Adam(net.parameters(), lr=preset.lr)
-    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", patience=preset.patience,
-                                                       factor=preset.lr_factor)
-    first, best_ap, best_epoch, curves = 1, -math.inf, 0, []
-    if store.last_path.is_file():  # resume
-        state = torch.load(store.last_path, map_location=device, weights_only=False)
-        net.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["torch_rng"].cpu())  # map_location moved it; RNG states live on the host
-        if device.type == "cuda" and state.get("cuda_rng") is not None:
-            torch.cuda.set_rng_state(state["cuda_rng"].cpu())
-        first, best_ap, best_epoch, curves = state["epoch"] + 1, state["best_ap"], state["best_epoch"], state["curves"]
+    sched = make_scheduler(opt, preset, steps_per_epoch=math.ceil(n / preset.batch_size))
+    run = _Progress()
+    if store.last_path.is_file():
+        _resume(store.last_path, net=net, opt=opt, sched=sched, run=run, device=device)
     y_val = data.val.y.cpu().numpy()
-    for epoch in range(first, preset.epochs + 1):
-        t0 = time.perf_counter()
-        step_model.train()
-        sums = torch.zeros(3, dtype=torch.float64, device=device)  # loss, bce, mse (summed over clips)
-        order = epoch_order(n, seed=config.seed, epoch=epoch)
-        for step, (xb, yb) in enumerate(batches(data.train, batch_size=preset.batch_size, device=device, order=order)):
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                out = step_model(xb)
-            if not bool(torch.isfinite(out["clip_probs"]).all()):  # before BCE, which asserts on NaN (CUDA)
-                raise RunFailed(config.run_id, f"non-finite model output (NaN or inf) in epoch {epoch}, step {step}; "
-                                               "try a lower learning rate or check the features")
-            losses = models.sed_loss(out, target=yb, features=xb, alpha=config.alpha)
-            opt.zero_grad(set_to_none=True)
-            losses["loss"].backward()
-            opt.step()
-            sums += torch.stack([losses[k].detach().double() for k in ("loss", "bce", "mse")]) * len(xb)
-        loss, bce, mse = (sums / n).tolist()
-        if not math.isfinite(loss):
-            raise RunFailed(config.run_id, f"non-finite training loss ({loss}) in epoch {epoch}; "
-                                           "try a lower learning rate or check the features")
+    while run.epoch < preset.epochs and not run.stopped:
+        epoch, t0 = run.epoch + 1, time.perf_counter()
+        lr = opt.param_groups[0]["lr"]
+        loss, bce, mse = _train_epoch(step_model, config, preset, data, opt=opt, sched=sched, device=device,
+                                      amp=amp, epoch=epoch)
         probs, _ = predict(step_model, data.val, device=device, batch_size=preset.eval_batch_size, amp=amp)
         ap = micro_ap(y_val, probs)
         if not math.isfinite(ap):
             raise RunFailed(config.run_id, f"non-finite validation predictions in epoch {epoch}")
-        lr = opt.param_groups[0]["lr"]
-        sched.step(ap)
-        if ap > best_ap:
-            best_ap, best_epoch = ap, epoch
+        if preset.schedule == "plateau":
+            sched.step(ap)
+        run.epoch = epoch
+        if ap > run.best_ap:
+            run.best_ap, run.best_epoch = ap, epoch
             store.save_checkpoint(_checkpoint(net, config, preset, data, epoch=epoch, ap=ap), best=True)
-        curves.append({"epoch": epoch, "train_loss": loss, "train_bce": bce, "train_mse": mse,
-                       "val_micro_ap": ap, "lr": lr, "seconds": time.perf_counter() - t0})
-        store.write_curves(curves)
-        store.save_checkpoint({
-            "model": net.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-            "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state() if device.type == "cuda" else None,
-            "epoch": epoch, "best_ap": best_ap, "best_epoch": best_epoch, "curves": curves,
-        }, best=False)
+        run.stopped = preset.early_stop is not None and epoch - run.best_epoch >= preset.early_stop
+        run.curves.append({"epoch": epoch, "train_loss": loss, "train_bce": bce, "train_mse": mse,
+                           "val_micro_ap": ap, "lr": lr, "seconds": time.perf_counter() - t0})
+        store.write_curves(run.curves)
+        _save_state(store, net=net, opt=opt, sched=sched, run=run, device=device)
         if callback is not None:
             callback({"event": "epoch", "run_id": config.run_id, "epoch": epoch, "epochs": preset.epochs,
-                      "train_loss": loss, "val_micro_ap": ap, "lr": lr, "seconds": curves[-1]["seconds"]})
+                      "train_loss": loss, "val_micro_ap": ap, "lr": lr, "seconds": run.curves[-1]["seconds"],
+                      "stopped": run.stopped})
     best = torch.load(store.checkpoint_path, map_location=device, weights_only=False)
     net.load_state_dict(best["model"])
     return step_model
+
+
+def _train_epoch(step_model, config: RunConfig, preset: Preset, data: RunData, *, opt, sched,
+                 device: torch.device, amp: bool, epoch: int) -> tuple[float, float, float]:
+    """One pass over the training clips in the (seed, epoch) order; mean loss, BCE and MSE."""
+    n = len(data.train)
+    step_model.train()
+    sums = torch.zeros(3, dtype=torch.float64, device=device)  # loss, bce, mse (summed over clips)
+    order = epoch_order(n, seed=config.seed, epoch=epoch)
+    for step, (xb, yb) in enumerate(batches(data.train, batch_size=preset.batch_size, device=device, order=order)):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            out = step_model(xb)
+        if not bool(torch.isfinite(out["clip_probs"]).all()):  # before BCE, which asserts on NaN (CUDA)
+            raise RunFailed(config.run_id, f"non-finite model output (NaN or inf) in epoch {epoch}, step {step}; "
+                                           "try a lower learning rate or check the features")
+        losses = models.sed_loss(out, target=yb, features=xb, alpha=config.alpha)
+        opt.zero_grad(set_to_none=True)
+        losses["loss"].backward()
+        opt.step()
+        if preset.schedule != "plateau":
+            sched.step()
+        sums += torch.stack([losses[k].detach().double() for k in ("loss", "bce", "mse")]) * len(xb)
+    loss, bce, mse = (sums / n).tolist()
+    if not math.isfinite(loss):
+        raise RunFailed(config.run_id, f"non-finite training loss ({loss}) in epoch {epoch}; "
+                                       "try a lower learning rate or check the features")
+    return loss, bce, mse
+
+
+def _save_state(store: RunStore, *, net, opt, sched, run: _Progress, device: torch.device) -> None:
+    """``last.pt``: everything a resumed run needs to continue exactly where this one stands."""
+    store.save_checkpoint({
+        "model": net.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+        "torch_rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state() if device.type == "cuda" else None,
+        **run.state(),
+    }, best=False)
+
+
+def _resume(path: Path, *, net, opt, sched, run: _Progress, device: torch.device) -> None:
+    """Load ``last.pt`` into the model, optimiser, scheduler, RNGs and progress."""
+    state = torch.load(path, map_location=device, weights_only=False)
+    net.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    sched.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["torch_rng"].cpu())  # map_location moved it; RNG states live on the host
+    if device.type == "cuda" and state.get("cuda_rng") is not None:
+        torch.cuda.set_rng_state(state["cuda_rng"].cpu())
+    run.load(state)
+
+
+def convergence(preset: Preset, *, epochs_run: int, best_epoch: int) -> dict[str, Any]:
+    """``metrics.json``'s ``convergence`` section: epochs allowed and run, best epoch,
+    whether early stopping ended the run and whether it converged (:meth:`Preset.converged`)."""
+    return {"epochs": preset.epochs, "epochs_run": epochs_run, "best_epoch": best_epoch,
+            "stopped_early": epochs_run < preset.epochs,
+            "converged": preset.converged(best_epoch=best_epoch, epochs_run=epochs_run)}
 
 
 def _checkpoint(net, config: RunConfig, preset: Preset, data: RunData, *, epoch: int, ap: float) -> dict[str, Any]:
@@ -321,6 +402,7 @@ def _evaluate(model, data: RunData, *, store: RunStore, corpus_dir: Path, config
     events_path = corpus_dir / "manifest" / "events.parquet"
     events = pd.read_parquet(events_path) if events_path.is_file() else None
     result: dict[str, Any] = {"best_epoch": int(best["epoch"]), "best_val_micro_ap": float(best["val_micro_ap"])}
+    result["convergence"] = convergence(preset, epochs_run=len(store.read_curves()), best_epoch=int(best["epoch"]))
     for split, part in (("val", data.val), ("test", data.test)):
         if part is None:
             continue

@@ -27,7 +27,37 @@ def test_cpu_preset_uses_coarser_features_and_the_class_prior():
     assert p.features.n_mels < 64 and p.features.hop_length > 1024
     assert p.n_frames(TEN_SECONDS) * p.features.n_mels * 3 < 311 * 64  # under a third of the positions
     assert p.prior == pytest.approx(3 / 41)
-    assert p.features.sample_rate == 32000 and p.features.n_fft == 2048 and not p.features.center
+    assert p.features.sample_rate == 32000 and not p.features.center
+    # every sample of a clip reaches a window: the window is at least the hop (twice, as the paper's)
+    assert p.features.n_fft == 2 * p.features.hop_length
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_no_preset_leaves_samples_between_windows(name):
+    f = get_preset(name).features
+    assert f.n_fft >= f.hop_length
+
+
+def test_cpu_full_is_cpu_trained_until_it_levels_off():
+    cpu, full = get_preset("cpu"), get_preset("cpu-full")
+    assert (full.width, full.features, full.prior, full.lr) == (cpu.width, cpu.features, cpu.prior, cpu.lr)
+    assert full.epochs > cpu.epochs and full.schedule == "cosine" and full.warmup_epochs >= 1
+    assert full.early_stop is not None and full.early_stop < full.epochs
+
+
+def test_schedule_defaults_keep_the_paper_preset_key():
+    # settings added later enter the key only when set, so runs of the paper preset keep their ids
+    assert get_preset("paper").key() == "e3140e317a"
+    p = get_preset("paper")
+    assert dataclasses.replace(p, early_stop=5).key() != p.key()
+    assert dataclasses.replace(p, schedule="cosine").key() != p.key()
+
+
+@pytest.mark.parametrize("best,run,expected", [(54, 60, True), (55, 60, False), (60, 60, False), (58, 59, True),
+                                               (16, 16, False), (14, 16, True)])
+def test_converged_means_early_stop_or_best_epoch_outside_the_last_tenth(best, run, expected):
+    p = dataclasses.replace(get_preset("cpu-full"), epochs=60) if run > 16 else get_preset("cpu")
+    assert p.converged(best_epoch=best, epochs_run=run) is expected
 
 
 def test_to_dict_is_plain_json_with_the_features():
@@ -49,7 +79,8 @@ def test_key_follows_every_setting_but_the_note():
 
 @pytest.mark.parametrize("change,match", [
     ({"epochs": 0}, "at least 1"), ({"width": 0.0}, "must be positive"), ({"prior": 1.0}, "prior must be"),
-    ({"features": {"n_mels": 32}}, "LogMelSettings"),
+    ({"features": {"n_mels": 32}}, "LogMelSettings"), ({"schedule": "step"}, "schedule must be one of"),
+    ({"warmup_epochs": 1}, "warmup_epochs must be"), ({"early_stop": 0}, "early_stop must be"),
 ])
 def test_bad_presets_are_refused(change, match):
     with pytest.raises(BenchError, match=match):
@@ -57,5 +88,5 @@ def test_bad_presets_are_refused(change, match):
 
 
 def test_unknown_preset_lists_the_known_ones():
-    with pytest.raises(BenchError, match="unknown preset 'huge'.*paper, cpu, smoke"):
+    with pytest.raises(BenchError, match="unknown preset 'huge'.*paper, cpu, cpu-full, smoke"):
         get_preset("huge")

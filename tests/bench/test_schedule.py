@@ -1,0 +1,106 @@
+"""Learning-rate schedules, early stopping and the convergence record of a run."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+import torch
+
+from bench.grid import RunConfig
+from bench.presets import Preset
+from bench.store import RunStore
+from bench.train import RunFailed, make_scheduler, train_run
+
+
+def _lrs(preset: Preset, steps_per_epoch: int) -> list[float]:
+    opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=preset.lr)
+    sched = make_scheduler(opt, preset, steps_per_epoch=steps_per_epoch)
+    out = []
+    for _ in range(preset.epochs * steps_per_epoch):
+        out.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return out
+
+
+def test_cosine_schedule_warms_up_then_decays_to_the_floor():
+    p = Preset(name="c", epochs=10, width=0.1, lr=1e-2, schedule="cosine", warmup_epochs=2, lr_min_ratio=0.1)
+    lrs = _lrs(p, steps_per_epoch=5)
+    assert lrs[0] == pytest.approx(1e-2 / 10)  # first of the 10 warm-up steps
+    assert lrs[9] == pytest.approx(1e-2)  # warm-up reaches the peak at its last step
+    assert lrs[10] == pytest.approx(1e-2)  # the decay starts from the peak
+    assert all(a >= b for a, b in zip(lrs[10:], lrs[11:]))  # then never rises
+    assert lrs[-1] == pytest.approx(1e-3)  # and ends at lr_min_ratio * lr
+    mid = 10 + (len(lrs) - 10 - 1) // 2
+    assert lrs[mid] == pytest.approx(1e-3 + 0.5 * 9e-3, rel=0.05)
+
+
+def test_plateau_schedule_is_the_papers():
+    p = Preset(name="p", epochs=3, width=0.1)
+    opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=p.lr)
+    assert isinstance(make_scheduler(opt, p, steps_per_epoch=4), torch.optim.lr_scheduler.ReduceLROnPlateau)
+
+
+TINY = Preset(name="tiny-es", epochs=12, width=0.0625, train_clips=8, eval_batch_size=32, lr=1e-5,
+              schedule="cosine", warmup_epochs=1, early_stop=2)
+
+
+@pytest.fixture(scope="module")
+def stopped(tiny_corpus, tmp_path_factory):
+    results = tmp_path_factory.mktemp("early")
+    config = RunConfig(model="gap", alpha=0.0, snr_db=20.0, seed=3, preset="tiny-es")
+    epochs = []
+    metrics = train_run(config, corpus_dir=tiny_corpus, results_dir=results, device="cpu", preset=TINY,
+                        callback=lambda e: epochs.append((e["epoch"], e["val_micro_ap"], e["stopped"])))
+    return RunStore(results / "runs", config.run_id), metrics, epochs, config
+
+
+def test_early_stopping_ends_the_run_once_validation_stops_improving(stopped):
+    store, metrics, epochs, _ = stopped
+    best = max(range(len(epochs)), key=lambda k: (epochs[k][1], -k))  # first epoch with the best score
+    best_epoch = epochs[best][0]
+    assert metrics["best_epoch"] == best_epoch
+    # the run ends exactly early_stop epochs after its best one (or at the schedule's end)
+    assert epochs[-1][0] == min(best_epoch + TINY.early_stop, TINY.epochs)
+    assert epochs[-1][2] == (epochs[-1][0] < TINY.epochs)
+    assert store.read_curves()["epoch"].tolist() == [e for e, _, _ in epochs]
+
+
+def test_metrics_record_convergence(stopped):
+    _, metrics, epochs, _ = stopped
+    conv = metrics["convergence"]
+    assert conv["epochs"] == TINY.epochs and conv["epochs_run"] == len(epochs)
+    assert conv["best_epoch"] == metrics["best_epoch"]
+    assert conv["stopped_early"] == (len(epochs) < TINY.epochs)
+    assert conv["converged"] == TINY.converged(best_epoch=conv["best_epoch"], epochs_run=len(epochs))
+
+
+def test_a_stopped_run_is_not_trained_again_on_resume(stopped, tiny_corpus):
+    store, metrics, _, config = stopped
+    assert metrics["convergence"]["stopped_early"]  # lr 1e-5: validation stalls within 12 epochs
+    seen = []
+    train_run(config, corpus_dir=tiny_corpus, results_dir=store.path.parent.parent, device="cpu", preset=TINY,
+              callback=lambda e: seen.append(e["epoch"]))
+    assert seen == []
+
+
+def test_cosine_run_resumes_to_the_same_curve(tiny_corpus, tmp_path):
+    preset = dataclasses.replace(TINY, name="tiny-cos", epochs=3, early_stop=None, lr=1e-3)
+    config = RunConfig(model="gap", alpha=0.0, snr_db=20.0, seed=4, preset="tiny-cos")
+
+    def stop(event):
+        if event["epoch"] == 2:
+            raise KeyError("stop")
+
+    with pytest.raises(RunFailed):
+        train_run(config, corpus_dir=tiny_corpus, results_dir=tmp_path / "a", device="cpu", preset=preset,
+                  callback=stop)
+    train_run(config, corpus_dir=tiny_corpus, results_dir=tmp_path / "a", device="cpu", preset=preset)
+    train_run(config, corpus_dir=tiny_corpus, results_dir=tmp_path / "b", device="cpu", preset=preset)
+    a = RunStore(tmp_path / "a" / "runs", config.run_id).read_curves()
+    b = RunStore(tmp_path / "b" / "runs", config.run_id).read_curves()
+    assert a["lr"].tolist() == pytest.approx(b["lr"].tolist())
+    assert a["val_micro_ap"].tolist() == pytest.approx(b["val_micro_ap"].tolist(), rel=1e-5)
+    assert not math.isclose(a["lr"].iloc[0], a["lr"].iloc[-1])
