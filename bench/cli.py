@@ -32,6 +32,25 @@ def _gpu_list(gpus: str | None) -> list[int] | None:
         raise BenchError(f"--gpus takes comma-separated GPU indices such as 0,1; found {gpus!r}") from None
 
 
+def parse_options(items: list[str] | None) -> dict[str, object]:
+    """``["attention=code", "time_kernel=3"]`` -> ``{"attention": "code", "time_kernel": 3}``
+    (integers and floats are converted; BenchError for an item without ``=``)."""
+    out: dict[str, object] = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise BenchError(f"--option takes KEY=VALUE (e.g. attention=sigmoid_in_softmax); found {item!r}")
+        value: object = text.strip()
+        for convert in (int, float):
+            try:
+                value = convert(text)
+                break
+            except ValueError:
+                continue
+        out[key.strip()] = value
+    return out
+
+
 def plan_runs(
     *,
     corpus: Path,
@@ -42,6 +61,8 @@ def plan_runs(
     seeds: int,
     preset: str,
     folds: bool,
+    options: dict[str, object] | None = None,
+    ablations: bool = False,
 ):
     """The run configs a ``bench run`` asks for, validated against the corpus (BenchError/ModelError)."""
     from bench.data import check_snr, corpus_snrs, read_clips
@@ -63,12 +84,16 @@ def plan_runs(
     use_snrs = list(snrs) if snrs else corpus_snrs(clips)
     fingerprint = corpus_fingerprint(clips)
     if all_runs:
-        if alpha is not None:
-            raise BenchError("--alpha applies to --model only; --all runs the paper's alphas")
-        return paper_grid(snrs=use_snrs, seeds=seeds, preset=preset, val_folds=val_folds, corpus=fingerprint)
-    cfg = models.make_config(model, alpha=alpha)  # unknown name or impossible alpha -> ModelError
+        if alpha is not None or options:
+            raise BenchError("--alpha and --option apply to --model only; --all runs the paper's alphas "
+                             "(and, with --ablations, Table 2's ablation rows)")
+        return paper_grid(snrs=use_snrs, seeds=seeds, preset=preset, val_folds=val_folds, corpus=fingerprint,
+                          ablations=ablations)
+    if ablations:
+        raise BenchError("--ablations adds Table 2's ablation rows to --all; with --model use --option KEY=VALUE")
+    cfg = models.make_config(model, alpha=alpha, **(options or {}))  # unknown name, bad alpha/option -> ModelError
     return [RunConfig(model=model, alpha=cfg.alpha, snr_db=float(s), seed=seed, preset=preset, val_fold=f,
-                      corpus=fingerprint)
+                      corpus=fingerprint, options=options or {})
             for seed in range(seeds) for f in val_folds for s in use_snrs]
 
 
@@ -123,26 +148,37 @@ def run(
     folds: Annotated[bool, typer.Option("--folds", help="Cross-validation: each dev fold validates in turn.")] = False,
     compile: Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile the models.")] = False,
     gpus: Annotated[Optional[str], typer.Option(help="GPU indices, e.g. 0,1: one worker per GPU.")] = None,
+    jobs: Annotated[int, typer.Option(help="On a CPU: runs trained at once, one process each.")] = 1,
+    threads: Annotated[Optional[int], typer.Option(
+        help="Torch threads per training process (default: the cores divided by --jobs).")] = None,
+    option: Annotated[Optional[list[str]], typer.Option(
+        help="Model option KEY=VALUE for --model (repeatable), e.g. attention=sigmoid_in_softmax, "
+             "time_layer=conv.")] = None,
+    ablations: Annotated[bool, typer.Option(
+        "--ablations", help="With --all: also Table 2's ablation rows (2AP attention variants).")] = False,
     results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
 ) -> None:
     """Train runs (skipping finished ones, resuming interrupted ones) and evaluate them."""
-    from bench.grid import run_grid
+    from bench.grid import default_threads, run_grid
     from bench.presets import get_preset
     from bench.train import resolve_device
 
     configs = plan_runs(corpus=corpus, all_runs=all_runs, model=model, snrs=snr, alpha=alpha, seeds=seeds,
-                        preset=preset, folds=folds)
+                        preset=preset, folds=folds, options=parse_options(option), ablations=ablations)
     dev = resolve_device("cuda" if gpus else device)
     gpu_list = _gpu_list(gpus)
     p = get_preset(preset)
     prior = "original init" if p.prior is None else f"class prior {p.prior:.3g}"
+    cpu_text = ""
+    if dev.type == "cpu":
+        cpu_text = f", {jobs} process(es) x {threads or default_threads(jobs)} thread(s)"
     console.print(f"{len(configs)} run(s), preset [bold]{preset}[/] ({p.note}; log-mel {p.features.n_mels} bands, "
-                  f"hop {p.features.hop_length}; {prior}), device {dev}, corpus {corpus}, results {results}",
-                  highlight=False)
+                  f"hop {p.features.hop_length}; {prior}), device {dev}{cpu_text}, corpus {corpus}, "
+                  f"results {results}", highlight=False)
     display = _Display(p.epochs)
     with display.progress:
         summary = run_grid(configs, results_dir=results, corpus_dir=corpus, device=device, compile=compile,
-                           gpus=gpu_list, callback=display)
+                           gpus=gpu_list, jobs=jobs, threads=threads, callback=display)
     console.print(summary.line())
     for run_id, reason in summary.failed:
         err_console.print(f"[red]failed[/] {run_id}: {reason}", highlight=False)
@@ -176,21 +212,80 @@ def report(
 @app.command()
 @user_errors
 def plot(
-    run_id: Annotated[str, typer.Option("--run", help="Run id (folder name under RESULTS/runs).")],
+    run_id: Annotated[Optional[str], typer.Option("--run", help="Run id (folder name under RESULTS/runs).")] = None,
     clip: Annotated[Optional[str], typer.Option(help="Clip id for Figure 2; default: the first validation clip.")] = None,
+    curves: Annotated[bool, typer.Option(
+        "--curves", help="Every run's validation curve, one panel per SNR, in one PNG.")] = False,
+    preset: Annotated[Optional[str], typer.Option(help="With --curves: only runs of this preset.")] = None,
     results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
 ) -> None:
-    """Figure 2 for one clip and the training curves of a run, as PNG under RESULTS/plots/."""
-    from bench.plots import plot_curves, plot_figure2
+    """Figure 2 for one clip and the training curves of a run (--run), or every run's validation
+    curves (--curves), as PNG under RESULTS/plots/."""
+    from bench.plots import plot_curves, plot_figure2, plot_validation_overlay
+    from bench.store import load_runs
     from bench.train import infer_clip
     from remix.labels import EVENT_LABELS
 
-    outputs, features, info = infer_clip(results, run_id=run_id, clip_id=clip)
-    cfg = info["config"]
-    title = f"{cfg['model']} (alpha {cfg['alpha']:g}), {cfg['snr_db']:g} dB, clip {info['clip_id']}, run {run_id}"
+    if run_id is None and not curves:
+        raise BenchError("give --run RUN_ID (Figure 2 and that run's curves) or --curves (every run's curves)")
     out_dir = Path(results) / "plots"
-    fig = plot_figure2(outputs, features=features, class_names=EVENT_LABELS, labels=info["labels"],
-                       path=out_dir / f"figure2_{run_id}_{info['clip_id']}.png", title=title, hop_s=info["hop_s"])
-    curves = plot_curves([info["run_dir"]], out_dir / f"curves_{run_id}.png", title=f"run {run_id}")
-    for path in (fig, curves):
+    written = []
+    if curves:
+        runs = load_runs(results)
+        if preset is not None:
+            runs = runs[runs["preset"] == preset]
+        if runs.empty:
+            raise BenchError(f"no runs under {results}" + (f" with preset {preset!r}" if preset else "")
+                             + "; train some first (bench run ...)")
+        name = f"curves_all_{preset}.png" if preset else "curves_all.png"
+        written.append(plot_validation_overlay(runs, out_dir / name, title="validation micro-AP of every run"))
+    if run_id is not None:
+        outputs, features, info = infer_clip(results, run_id=run_id, clip_id=clip)
+        cfg = info["config"]
+        title = f"{cfg['model']} (alpha {cfg['alpha']:g}), {cfg['snr_db']:g} dB, clip {info['clip_id']}, run {run_id}"
+        written.append(plot_figure2(outputs, features=features, class_names=EVENT_LABELS, labels=info["labels"],
+                                    path=out_dir / f"figure2_{run_id}_{info['clip_id']}.png", title=title,
+                                    hop_s=info["hop_s"]))
+        written.append(plot_curves([info["run_dir"]], out_dir / f"curves_{run_id}.png", title=f"run {run_id}"))
+    for path in written:
+        console.print(f"wrote {path}", highlight=False)
+
+
+@app.command()
+@user_errors
+def probe(
+    snr: Annotated[Optional[list[float]], typer.Option(help="Only runs at this SNR in dB (repeatable).")] = None,
+    model: Annotated[Optional[list[str]], typer.Option(help="Only runs of this model (repeatable).")] = None,
+    preset: Annotated[Optional[str], typer.Option(help="Only runs of this preset.")] = None,
+    random_corpus: Annotated[Optional[Path], typer.Option(
+        help="A corpus built with --recipe random from the same sources, to score as well.")] = None,
+    shift: Annotated[Optional[list[float]], typer.Option(
+        help="Time shifts in seconds (repeatable); default 0, 0.5, ..., 2.5.")] = None,
+    results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
+) -> None:
+    """Position probe: finished runs' best checkpoints scored on time-shifted validation clips
+    (and a random-recipe fold); writes RESULTS/tables/probe.md and probe.csv."""
+    import numpy as np
+
+    from bench.probe import DEFAULT_SHIFTS_S, probe_runs, summarise, to_markdown
+    from bench.store import atomic_write_text, load_runs
+
+    runs = load_runs(results)
+    if preset is not None:
+        runs = runs[runs["preset"] == preset]
+    if model:
+        runs = runs[runs["model"].isin(model)]
+    if snr:
+        runs = runs[np.isclose(runs["snr_db"].astype(float).to_numpy()[:, None], np.asarray(snr)[None]).any(1)]
+    if runs.empty:
+        raise BenchError(f"no runs under {results} match the filters; train some first (bench run ...)")
+    raw = probe_runs(runs, shifts_s=tuple(shift) if shift else DEFAULT_SHIFTS_S, random_corpus=random_corpus)
+    summary = summarise(raw)
+    synthetic = bool(runs.get("corpus_synthetic", False).fillna(False).astype(bool).any()) \
+        if "corpus_synthetic" in runs else False
+    text = to_markdown(summary, synthetic=synthetic)
+    console.print(text, markup=False, highlight=False)
+    out_dir = Path(results) / "tables"
+    for path in (atomic_write_text(out_dir / "probe.md", text),
+                 atomic_write_text(out_dir / "probe.csv", raw.to_csv(index=False))):
         console.print(f"wrote {path}", highlight=False)

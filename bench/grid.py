@@ -48,6 +48,10 @@ class RunConfig:
         ``bench run`` fills it in). It enters the run id, so runs on two corpora (the
         stand-in and the real one, say) never share a folder and a finished run is only
         skipped for the corpus it was trained on. Empty: not pinned to a corpus.
+    options : tuple of (str, value) pairs
+        Model options handed to ``models.build`` (e.g. ``(("attention", "sigmoid_in_softmax"),)``
+        for an ablation), sorted by name; a dict is accepted. Empty (default): the
+        registered model as it is. Non-empty options enter the run id.
     """
 
     model: str
@@ -57,23 +61,32 @@ class RunConfig:
     preset: str = "cpu"
     val_fold: int = 4
     corpus: str = ""
+    options: tuple[tuple[str, Any], ...] = ()
 
     def __post_init__(self) -> None:  # 0 and 0.0 must give the same id
         object.__setattr__(self, "alpha", float(self.alpha))
         object.__setattr__(self, "snr_db", float(self.snr_db))
         object.__setattr__(self, "seed", int(self.seed))
         object.__setattr__(self, "val_fold", int(self.val_fold))
+        items = self.options.items() if isinstance(self.options, dict) else self.options
+        object.__setattr__(self, "options", tuple(sorted((str(k), v) for k, v in items)))
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["alpha"] = float(self.alpha)
         d["snr_db"] = float(self.snr_db)
+        d["options"] = dict(self.options)
         return d
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+    @property
+    def variant(self) -> str:
+        """The model options as ``key=value`` words (empty for the registered model)."""
+        return " ".join(f"{k}={v}" for k, v in self.options)
 
     @property
     def preset_key(self) -> str | None:
@@ -88,6 +101,8 @@ class RunConfig:
         data = self.to_dict()
         if not data["corpus"]:  # ids of configs not pinned to a corpus stay as they were
             del data["corpus"]
+        if not data["options"]:  # ids of the registered models stay as they were
+            del data["options"]
         key = self.preset_key
         if key is not None:
             data["preset_key"] = key
@@ -97,7 +112,8 @@ class RunConfig:
     @property
     def label(self) -> str:
         """Human-readable one-liner."""
-        return (f"{self.model} alpha={self.alpha:g} snr={self.snr_db:g} dB seed={self.seed} "
+        variant = f" {self.variant}" if self.options else ""
+        return (f"{self.model}{variant} alpha={self.alpha:g} snr={self.snr_db:g} dB seed={self.seed} "
                 f"fold={self.val_fold} [{self.preset}]")
 
 
@@ -109,6 +125,13 @@ TABLE1_MODELS: tuple[tuple[str, float], ...] = (
 TABLE2_EXTRA: tuple[tuple[str, float], ...] = (("2ap", 0.0), ("2ap_aux", 0.1))
 """(model, alpha) Table 2 adds (its alpha=0.001 row is Table 1's last)."""
 
+ABLATIONS: tuple[tuple[str, float, tuple[tuple[str, Any], ...]], ...] = (
+    ("2ap_aux", 0.001, (("attention", "sigmoid_in_softmax"),)),
+    ("2ap_aux", 0.001, (("attention", "as_printed"),)),
+)
+"""(model, alpha, options) of the ablation rows Table 2 shows below the paper's rows: the
+2AP attention read with a sigmoid inside the softmax, and the equations as printed."""
+
 
 def paper_grid(
     *,
@@ -117,6 +140,7 @@ def paper_grid(
     preset: str = "cpu",
     val_folds: Sequence[int] = (4,),
     corpus: str = "",
+    ablations: bool = False,
 ) -> list[RunConfig]:
     """Every run behind Tables 1-3 (Table 3 reuses runs of Tables 1 and 2).
 
@@ -133,6 +157,8 @@ def paper_grid(
         Validation folds; ``(1, 2, 3, 4)`` is full cross-validation.
     corpus : str
         Corpus fingerprint stored in every config (see :class:`RunConfig`).
+    ablations : bool
+        Add the runs of Table 2's ablation rows (:data:`ABLATIONS`).
     """
     get_preset(preset)
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
@@ -144,9 +170,10 @@ def paper_grid(
     for seed in seed_list:
         for fold in val_folds:
             for snr in snrs:
-                for model, alpha in TABLE1_MODELS + TABLE2_EXTRA:
+                rows = [(m, a, ()) for m, a in TABLE1_MODELS + TABLE2_EXTRA] + list(ABLATIONS if ablations else ())
+                for model, alpha, options in rows:
                     out.append(RunConfig(model=model, alpha=alpha, snr_db=float(snr), seed=int(seed),
-                                         preset=preset, val_fold=int(fold), corpus=corpus))
+                                         preset=preset, val_fold=int(fold), corpus=corpus, options=options))
     return out
 
 
@@ -181,6 +208,32 @@ def _worker_init(gpu_queue) -> None:  # pragma: no cover - runs in GPU worker pr
     os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
 
 
+def _cpu_worker_init(threads: int) -> None:  # pragma: no cover - runs in CPU worker processes
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def default_threads(jobs: int = 1) -> int:
+    """Torch threads per training process: the machine's cores shared by ``jobs`` processes."""
+    return max(1, (os.cpu_count() or 1) // max(1, jobs))
+
+
+def _prepare_features(configs: Sequence[RunConfig], *, corpus_dir: Path, device: str) -> None:
+    """Compute (or check) the feature cache of every (SNR, feature settings) the runs need,
+    once, before parallel workers read it: no two workers ever write the same cache."""
+    from bench.features import compute_features
+
+    seen = set()
+    for cfg in configs:
+        settings = get_preset(cfg.preset).features if cfg.preset in PRESETS else None
+        key = (float(cfg.snr_db), None if settings is None else settings.key())
+        if settings is None or key in seen:
+            continue
+        seen.add(key)
+        compute_features(corpus_dir, snr_db=cfg.snr_db, settings=settings, device=device, progress=False)
+
+
 def _train_one(config: RunConfig, results_dir: Path, corpus_dir: Path, device: str, compile: bool) -> tuple[str, str | None]:
     """Worker entry: train one run; returns (run_id, failure reason or None)."""
     from bench.train import RunFailed, train_run
@@ -201,6 +254,8 @@ def run_grid(
     compile: bool = False,
     gpus: Sequence[int] | None = None,
     executor: Executor | None = None,
+    jobs: int = 1,
+    threads: int | None = None,
     callback: Callable[[dict[str, Any]], None] | None = None,
 ) -> GridSummary:
     """Train every config that is not done yet.
@@ -222,6 +277,12 @@ def run_grid(
     executor : concurrent.futures.Executor, optional
         Run the configs through this executor instead (each task trains one run
         with ``device``); progress callbacks are then per run only.
+    jobs : int
+        On a CPU, independent runs trained at once, each in its own process (1: one run
+        at a time in this process, with per-epoch progress).
+    threads : int, optional
+        Torch threads of each training process (default :func:`default_threads`: the
+        cores shared by ``jobs``).
     callback : callable, optional
         Receives progress events: ``{"event": "run_start"|"epoch"|"run_end", ...}``
         with ``index`` (0-based) and ``total``.
@@ -240,6 +301,11 @@ def run_grid(
     start = time.perf_counter()
     results_dir, corpus_dir = Path(results_dir), Path(corpus_dir)
     resolve_device(device)  # a bad device is a user error: fail before anything runs
+    if jobs < 1 or (threads is not None and threads < 1):
+        raise BenchError(f"jobs and threads must be at least 1, found jobs={jobs}, threads={threads}")
+    if jobs > 1 and (gpus or executor is not None or resolve_device(device).type != "cpu"):
+        raise BenchError("--jobs runs several CPU processes; on GPUs use --gpus (one process per GPU)")
+    threads = threads or default_threads(jobs)
     unique = list(dict.fromkeys(configs))
     summary = GridSummary()
     todo = []
@@ -252,17 +318,22 @@ def run_grid(
     emit = callback or (lambda event: None)
     emit({"event": "grid_start", "total": len(todo), "skipped": len(summary.skipped)})
 
-    if gpus or executor is not None:
+    if gpus or executor is not None or (jobs > 1 and len(todo) > 1):
         own = executor is None
         if own:
             import multiprocessing as mp
 
             ctx = mp.get_context("spawn")
-            queue = ctx.Queue()
-            for g in gpus:
-                queue.put(g)
-            executor = ProcessPoolExecutor(max_workers=len(gpus), mp_context=ctx,
-                                           initializer=_worker_init, initargs=(queue,))
+            if gpus:
+                queue = ctx.Queue()
+                for g in gpus:
+                    queue.put(g)
+                executor = ProcessPoolExecutor(max_workers=len(gpus), mp_context=ctx,
+                                               initializer=_worker_init, initargs=(queue,))
+            else:
+                executor = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx,
+                                               initializer=_cpu_worker_init, initargs=(threads,))
+        _prepare_features(todo, corpus_dir=corpus_dir, device="cpu" if not gpus else "auto")
         dev = "cuda" if gpus else device
         try:
             futures = {executor.submit(_train_one, cfg, results_dir, corpus_dir, dev, compile): cfg for cfg in todo}
@@ -283,7 +354,7 @@ def run_grid(
                 executor.shutdown(cancel_futures=True)
     else:
         if resolve_device(device).type == "cpu":
-            torch.set_num_threads(os.cpu_count() or 1)
+            torch.set_num_threads(threads)
         features: dict[float, Any] = {}  # one SNR's features stay loaded across its runs
         for k, cfg in enumerate(todo):
             emit({"event": "run_start", "index": k, "total": len(todo), "run_id": cfg.run_id, "label": cfg.label})

@@ -133,3 +133,46 @@ def test_run_id_depends_on_the_corpus():
     b = dataclasses.replace(base, corpus="bbbbbbbbbbbb")
     assert len({base.run_id, a.run_id, b.run_id}) == 3
     assert all(cfg.corpus == "cccc" for cfg in paper_grid(seeds=1, preset="paper", corpus="cccc"))
+
+
+def test_model_options_enter_the_run_id_only_when_given():
+    base = RunConfig(model="2ap_aux", alpha=0.001, snr_db=20.0, preset="paper")
+    assert base.run_id == RunConfig(model="2ap_aux", alpha=0.001, snr_db=20.0, preset="paper", options={}).run_id
+    a = RunConfig(model="2ap_aux", alpha=0.001, snr_db=20.0, preset="paper",
+                  options={"time_layer": "conv", "attention": "as_printed"})
+    b = RunConfig(model="2ap_aux", alpha=0.001, snr_db=20.0, preset="paper",
+                  options=(("attention", "as_printed"), ("time_layer", "conv")))
+    assert a == b and a.run_id == b.run_id != base.run_id
+    assert a.options == (("attention", "as_printed"), ("time_layer", "conv"))  # sorted
+    assert RunConfig.from_dict(json.loads(json.dumps(a.to_dict()))).run_id == a.run_id
+    assert "attention=as_printed time_layer=conv" in a.label
+
+
+def test_paper_grid_ablations_add_the_attention_variants():
+    plain = paper_grid(seeds=1, snrs=(20,), preset="paper")
+    more = paper_grid(seeds=1, snrs=(20,), preset="paper", ablations=True)
+    extra = [c for c in more if c not in plain]
+    assert len(more) == len(plain) + 2 and all(c.model == "2ap_aux" and c.alpha == 0.001 for c in extra)
+    assert {dict(c.options)["attention"] for c in extra} == {"sigmoid_in_softmax", "as_printed"}
+
+
+def test_grid_in_parallel_processes_trains_what_one_process_trains(tiny_corpus, tmp_path):
+    configs = [RunConfig(model=m, alpha=0.0, snr_db=20.0, seed=0, preset="smoke") for m in ("gap", "gmp")]
+    parallel = run_grid(configs, results_dir=tmp_path / "par", corpus_dir=tiny_corpus, device="cpu", jobs=2,
+                        threads=1)
+    serial = run_grid(configs, results_dir=tmp_path / "ser", corpus_dir=tiny_corpus, device="cpu", threads=1)
+    assert sorted(parallel.done) == sorted(serial.done) == sorted(c.run_id for c in configs)
+    for cfg in configs:
+        a = RunStore(tmp_path / "par" / "runs", cfg.run_id).read_metrics()
+        b = RunStore(tmp_path / "ser" / "runs", cfg.run_id).read_metrics()
+        assert a["val"]["micro_ap"] == pytest.approx(b["val"]["micro_ap"], rel=1e-5)
+
+
+def test_jobs_on_a_gpu_or_below_one_is_refused(tiny_corpus, tmp_path):
+    from bench.errors import BenchError
+
+    cfg = RunConfig(model="gap", alpha=0.0, snr_db=20.0, preset="smoke")
+    with pytest.raises(BenchError, match="at least 1"):
+        run_grid([cfg], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu", jobs=0)
+    with pytest.raises(BenchError, match="--gpus"):
+        run_grid([cfg], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu", jobs=2, gpus=[0])
