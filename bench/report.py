@@ -44,6 +44,10 @@ __all__ = [
 
 SYNTHETIC_WARNING = "SYNTHETIC STAND-IN CORPUS — not comparable to the paper's numbers"
 DASH = "—"
+UNCONVERGED = "†"
+UNCONVERGED_NOTE = (f"{UNCONVERGED}: at least one run of the cell had not converged (its best validation epoch lies in "
+                    "the last 10 % of the schedule and early stopping never ended it): the number is set by the "
+                    "schedule and is not final")
 SNRS = (20.0, 10.0, 0.0)
 METRICS = (("micro_ap", "micro-AP"), ("macro_ap", "macro-AP"), ("auc", "AUC"))
 TABLE3_EVENTS = ("Bus", "Cowbell", "Gong", "Meow")
@@ -60,6 +64,11 @@ TABLE2_ROWS = (
     ("2ap", 0.0, ("α = 0.0",)),
     ("2ap_aux", 0.001, ("α = 0.001",)),
     ("2ap_aux", 0.1, ("α = 0.1",)),
+)
+# ablation rows, shown below the paper's rows when their runs exist: (model, alpha, row cells, options)
+TABLE2_ABLATIONS = (
+    ("2ap_aux", 0.001, ("α = 0.001, ablation: sigmoid inside the softmax",), (("attention", "sigmoid_in_softmax"),)),
+    ("2ap_aux", 0.001, ("α = 0.001, ablation: equations as printed",), (("attention", "as_printed"),)),
 )
 TABLE3_ROWS = (
     ("atrous_ap", 0.0, ("Atrous + AP", "no")),
@@ -173,13 +182,40 @@ def _corpus_line(runs: pd.DataFrame) -> tuple[str, bool]:
     return f"corpus '{name}' ({kind})", synthetic
 
 
-def _match(runs: pd.DataFrame, model: str, alpha: float, snr: float) -> pd.DataFrame:
+def _match(runs: pd.DataFrame, model: str, alpha: float, snr: float,
+           options: tuple[tuple[str, object], ...] = ()) -> pd.DataFrame:
+    """Runs of one model, alpha and SNR whose model options are exactly ``options``
+    (none: the registered model)."""
     if runs.empty:
         return runs
     alpha_col = pd.to_numeric(runs["alpha"], errors="coerce").fillna(0.0).to_numpy(float)
     snr_col = pd.to_numeric(runs["snr_db"], errors="coerce").to_numpy(float)
     mask = (runs["model"] == model).to_numpy() & np.isclose(alpha_col, alpha) & np.isclose(snr_col, snr)
+    wanted = {f"options.{k}": v for k, v in options}
+    for column in (c for c in runs.columns if c.startswith("options.")):
+        values = runs[column]
+        if column in wanted:
+            mask &= (values.astype(str) == str(wanted[column])).to_numpy()
+        else:
+            mask &= values.isna().to_numpy()
+    if any(column not in runs.columns for column in wanted):
+        mask &= False
     return runs[mask]
+
+
+def _converged(done: pd.DataFrame) -> pd.Series:
+    """Per finished run: did it converge (``metrics.json`` ``convergence.converged``; for runs
+    recorded before that existed, best epoch outside the last 10 % of the schedule)."""
+    if "convergence_converged" in done.columns:
+        flag = done["convergence_converged"]
+    else:
+        flag = pd.Series(np.nan, index=done.index, dtype=object)
+    if "best_epoch" in done.columns and "training.epochs" in done.columns:
+        best = pd.to_numeric(done["best_epoch"], errors="coerce")
+        epochs = pd.to_numeric(done["training.epochs"], errors="coerce")
+        fallback = best <= np.floor(0.9 * epochs)
+        flag = flag.where(flag.notna(), fallback)
+    return flag.fillna(True).astype(bool)
 
 
 def _stats(values: pd.Series) -> tuple[float | None, float | None, int]:
@@ -198,7 +234,7 @@ def _build(
     split: str,
     preset: str | None,
     row_header: list[str],
-    row_specs: Sequence[tuple[str, float, tuple[str, ...]]],
+    row_specs: Sequence[tuple],
     groups: list[tuple[str, list[tuple[str, str]]]],
     cell_spec,  # (row spec, column key) -> (snr, metric column, paper value)
     what: str,
@@ -208,17 +244,22 @@ def _build(
     records = []
     used = pd.DataFrame()
     for r, spec in enumerate(row_specs):
-        model, alpha, _ = spec
+        model, alpha, _ = spec[:3]
+        options = spec[3] if len(spec) > 3 else ()
         for _, columns in groups:
             for key, _title in columns:
                 snr, metric, paper = cell_spec(spec, key)
-                matched = _match(runs, model, alpha, snr)
+                matched = _match(runs, model, alpha, snr, options)
                 used = pd.concat([used, matched[["run_id", "status"]]]) if not matched.empty else used
                 done = matched[matched["status"] == "done"] if not matched.empty else matched
-                values = done[metric] if (not done.empty and metric in done.columns) else pd.Series(dtype=float)
-                mean, std, n = _stats(values)
+                if not done.empty and metric in done.columns:
+                    done = done[pd.to_numeric(done[metric], errors="coerce").notna()]
+                else:
+                    done = done.iloc[0:0]
+                mean, std, n = _stats(done[metric] if not done.empty else pd.Series(dtype=float))
+                unconverged = int((~_converged(done)).sum()) if not done.empty else 0
                 records.append(dict(row=r, column=key, model=model, alpha=alpha, snr_db=snr, metric=metric,
-                                    mean=mean, std=std, n=n, paper=paper))
+                                    mean=mean, std=std, n=n, paper=paper, unconverged=unconverged))
     data = pd.DataFrame(records)
     used = used.drop_duplicates("run_id") if not used.empty else used
     n_failed = int((used["status"] == "failed").sum()) if not used.empty else 0
@@ -235,12 +276,26 @@ def _build(
     if preset is not None or (not runs.empty and runs["preset"].notna().any()):
         shown = preset or str(runs["preset"].dropna().iloc[0])
         caption += f" Preset '{shown}'."
+    n_unconverged = int((data["unconverged"] > 0).sum()) if not data.empty else 0
+    if n_unconverged:
+        caption += (f" {UNCONVERGED} marks {_count(n_unconverged, 'cell')} with runs that had not converged: "
+                    "best validation epoch in the last 10 % of the schedule, so the number is set by the schedule "
+                    "and is not final.")
+        notes.append(UNCONVERGED_NOTE)
     if synthetic:
         notes.insert(0, SYNTHETIC_WARNING)
     if data["paper"].isna().all():
         notes.append("paper values not found (results/paper/paper_tableN.csv)")
     return Table(name=name, title=title, caption=caption, row_header=row_header,
                  rows=[spec[2] for spec in row_specs], groups=groups, data=data, notes=notes, synthetic=synthetic)
+
+
+def _present_ablations(runs: pd.DataFrame, ablations: Sequence[tuple]) -> list[tuple]:
+    """The ablation rows that have at least one run."""
+    if runs.empty:
+        return []
+    return [spec for spec in ablations
+            if any(not _match(runs, spec[0], spec[1], snr, spec[3]).empty for snr in SNRS)]
 
 
 def _count(n: int, noun: str) -> str:
@@ -283,11 +338,19 @@ def build_table2(runs: pd.DataFrame, *, split: str = "val", preset: str | None =
 
     def cell(spec, key):
         snr = float(key.split(":")[0])
+        if len(spec) > 3 and spec[3]:  # an ablation: the paper has no such row
+            return snr, f"{split}_micro_ap", None
         return snr, f"{split}_micro_ap", _paper_value(paper, "micro_ap", alpha=float(spec[1]), snr_db=snr)
 
+    rows = list(TABLE2_ROWS) + _present_ablations(runs, TABLE2_ABLATIONS)
+    what = "clip-level micro-AP of the 2AP model"
+    if len(rows) > len(TABLE2_ROWS):
+        what += ("; ablation rows (not in the paper) read the 2AP attention otherwise: 'sigmoid inside the "
+                 "softmax' scores sigmoid(s) x softmax(sigmoid(a)), 'equations as printed' s x softmax(sigmoid(a)); "
+                 "the other rows use the original code's sigmoid(s) x softmax(a)")
     return _build("table2", "Table 2: contribution of the auxiliary task (weight α)", runs, split=split,
-                  preset=preset, row_header=["Auxiliary task"], row_specs=TABLE2_ROWS, groups=groups,
-                  cell_spec=cell, what="clip-level micro-AP of the 2AP model")
+                  preset=preset, row_header=["Auxiliary task"], row_specs=rows, groups=groups,
+                  cell_spec=cell, what=what)
 
 
 def build_table3(runs: pd.DataFrame, *, split: str = "val", preset: str | None = None,
@@ -316,14 +379,16 @@ def build_tables(runs: pd.DataFrame, *, split: str = "val", preset: str | None =
 # --------------------------------------------------------------------------- rendering
 
 
-def format_cell(mean: float | None, std: float | None, n: int, *, digits: int = 4, pm: str = "±") -> str:
-    """``0.7829 ± 0.0123 (3)``; ``0.7829 (1)`` for a single run; "—" without one."""
+def format_cell(mean: float | None, std: float | None, n: int, *, digits: int = 4, pm: str = "±",
+                unconverged: int = 0) -> str:
+    """``0.7829 ± 0.0123 (3)``; ``0.7829 (1)`` for a single run; "—" without one; a trailing
+    "†" when any of the runs had not converged."""
     if mean is None or n == 0 or (isinstance(mean, float) and np.isnan(mean)):
         return DASH
     text = f"{mean:.{digits}f}"
     if std is not None and not (isinstance(std, float) and np.isnan(std)):
         text += f" {pm} {std:.{digits}f}"
-    return f"{text} ({n})"
+    return f"{text} ({n})" + (UNCONVERGED if unconverged else "")
 
 
 def _paper_text(value: float | None, digits: int = 4) -> str:
@@ -344,7 +409,8 @@ def _grid(table: Table, *, pm: str = "±", digits: int = 4) -> list[list[str]]:
         for _, columns in table.groups:
             for key, _ in columns:
                 c = table.cell(r, key)
-                cells.append(format_cell(_none(c["mean"]), _none(c["std"]), int(c["n"]), pm=pm, digits=digits))
+                cells.append(format_cell(_none(c["mean"]), _none(c["std"]), int(c["n"]), pm=pm, digits=digits,
+                                         unconverged=int(c.get("unconverged", 0) or 0)))
                 cells.append(_paper_text(_none(c["paper"]), digits=digits))
         body.append(cells)
     return body
@@ -371,6 +437,7 @@ def to_markdown(table: Table) -> str:
 
 
 _LATEX_SPECIAL = {
+    UNCONVERGED: r"\textsuperscript{\dag}",
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
 }
@@ -463,6 +530,8 @@ def _short_system(cells: Sequence[str]) -> str:
 
 def print_tables(tables: Sequence[Table], *, console=None) -> None:
     """Print tables (and their notes) with rich."""
+    from rich.markup import escape
+
     if console is None:
         from remix.clitools import console as default_console
 
@@ -471,7 +540,7 @@ def print_tables(tables: Sequence[Table], *, console=None) -> None:
         console.print(to_rich(table))
         for note in table.notes:
             style = "bold red" if note == SYNTHETIC_WARNING else "yellow"
-            console.print(f"[{style}]{note}[/]")
+            console.print(f"[{style}]{escape(note)}[/]")
         console.print()
 
 

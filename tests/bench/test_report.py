@@ -146,3 +146,50 @@ def test_helpers_and_terminal(results):
     print_tables([build_table1(load_runs(results))], console=console)
     text = console.export_text()
     assert "SNR 20 dB" in text and "VGGish 2AP +aux" in text and SYNTHETIC_WARNING in text
+
+
+def _run(root, run_id, *, model, alpha, snr, seed, micro, options=None, convergence=None, best_epoch=3):
+    store = RunStore(root / "runs", run_id)
+    config = {"model": model, "alpha": alpha, "snr_db": snr, "seed": seed, "preset": "cpu-full",
+              "corpus_dir": "/c", "corpus_synthetic": True, "training": {"epochs": 60}}
+    if options:
+        config["options"] = options
+    store.write_config(config)
+    store.write_status("done")
+    metrics = {"val": {"micro_ap": micro, "macro_ap": micro, "auc": micro}, "best_epoch": best_epoch}
+    if convergence is not None:
+        metrics["convergence"] = convergence
+    store.write_metrics(metrics)
+
+
+def test_unconverged_cells_are_marked_and_explained(tmp_path):
+    root = tmp_path / "r"
+    _run(root, "a", model="gap", alpha=0.0, snr=20.0, seed=0, micro=0.5,
+         convergence={"converged": True, "best_epoch": 30, "epochs_run": 42, "epochs": 60, "stopped_early": True})
+    _run(root, "b", model="gap", alpha=0.0, snr=20.0, seed=1, micro=0.6,
+         convergence={"converged": False, "best_epoch": 59, "epochs_run": 60, "epochs": 60, "stopped_early": False})
+    _run(root, "c", model="gmp", alpha=0.0, snr=20.0, seed=0, micro=0.4,
+         convergence={"converged": True, "best_epoch": 20, "epochs_run": 32, "epochs": 60, "stopped_early": True})
+    _run(root, "d", model="gwrp", alpha=0.0, snr=20.0, seed=0, micro=0.3, best_epoch=58)  # recorded before the flag
+    table = build_table1(load_runs(root))
+    assert table.cell(0, "20:micro_ap")["unconverged"] == 1  # gap: one of two runs
+    assert table.cell(1, "20:micro_ap")["unconverged"] == 0  # gmp
+    assert table.cell(2, "20:micro_ap")["unconverged"] == 1  # gwrp: best epoch 58 of 60
+    md = to_markdown(table)
+    assert "0.5500 ± 0.0707 (2)†" in md and "0.4000 (1) " in md
+    assert "not converged" in table.caption and "†" in table.caption
+    assert r"\textsuperscript{\dag}" in latex_escape(format_cell(0.5, None, 1, unconverged=1))
+
+
+def test_table2_shows_ablation_rows_only_when_they_ran(tmp_path):
+    root = tmp_path / "r"
+    _run(root, "a", model="2ap_aux", alpha=0.001, snr=20.0, seed=0, micro=0.6)
+    assert len(build_table2(load_runs(root)).rows) == 3
+    _run(root, "b", model="2ap_aux", alpha=0.001, snr=20.0, seed=0, micro=0.2,
+         options={"attention": "as_printed"})
+    table = build_table2(load_runs(root))
+    assert len(table.rows) == 4 and "equations as printed" in table.rows[3][0]
+    assert table.cell(1, "20:micro_ap")["mean"] == pytest.approx(0.6)  # the paper's row keeps its own run
+    assert table.cell(3, "20:micro_ap")["mean"] == pytest.approx(0.2)
+    assert pd.isna(table.cell(3, "20:micro_ap")["paper"])  # the paper has no such row
+    assert "ablation" in table.caption
