@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from bench.errors import BenchError
 from bench.store import CONFIG, CURVES, atomic_path
@@ -247,6 +248,60 @@ def plot_curves(run_dirs: Sequence[Path], path: Path, *, title: str | None = Non
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
     ax_ap.legend(fontsize=7, loc="lower right")
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path, dpi=dpi)
+
+
+def plot_validation_overlay(runs: pd.DataFrame, path: Path, *, title: str | None = None, dpi: int = 110) -> Path:
+    """Every run's validation micro-AP against the epoch, one panel per SNR, one colour per
+    system (model, options, alpha), a dot at each run's best epoch.
+
+    Parameters
+    ----------
+    runs : pd.DataFrame
+        Rows of :func:`bench.store.load_runs` (``run_dir``, ``model``, ``alpha``, ``snr_db``);
+        runs without ``curves.parquet`` are skipped.
+    path : Path
+        PNG to write (atomically).
+
+    Raises
+    ------
+    BenchError
+        No run has curves.
+    """
+    items = []
+    for _, run in runs.iterrows():
+        file = Path(str(run["run_dir"])) / CURVES
+        if not file.is_file():
+            continue
+        variant = " ".join(f"{c.split('.', 1)[1]}={run[c]}" for c in sorted(run.index)
+                           if c.startswith("options.") and pd.notna(run[c]))
+        alpha = float(run["alpha"]) if pd.notna(run["alpha"]) else 0.0
+        system = " ".join(w for w in (str(run["model"]), variant, f"α={alpha:g}" if alpha else "") if w)
+        items.append((float(run["snr_db"]), system, pd.read_parquet(file)))
+    if not items:
+        raise BenchError("no run has training curves yet; train some first (bench run ...)")
+    snrs = sorted({snr for snr, _, _ in items}, reverse=True)
+    systems = list(dict.fromkeys(system for _, system, _ in items))
+    fig = Figure(figsize=(5.2 * len(snrs), 4.4), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(snrs), sharey=True))
+    for ax, snr in zip(axes, snrs):
+        for snr_k, system, frame in items:
+            if snr_k != snr or "val_micro_ap" not in frame:
+                continue
+            colour = f"C{systems.index(system) % 10}"
+            epoch = frame["epoch"] if "epoch" in frame else np.arange(1, len(frame) + 1)
+            ax.plot(epoch, frame["val_micro_ap"], color=colour, linewidth=1.0, alpha=0.8)
+            best = int(np.argmax(frame["val_micro_ap"].to_numpy()))
+            ax.plot(epoch.iloc[best] if hasattr(epoch, "iloc") else epoch[best],
+                    frame["val_micro_ap"].iloc[best], "o", color=colour, markersize=4)
+        ax.set_title(f"SNR {snr:g} dB", fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("validation micro-AP (dot: best epoch)")
+    handles = [Line2D([0], [0], color=f"C{k % 10}", label=s) for k, s in enumerate(systems)]
+    axes[-1].legend(handles=handles, fontsize=7, loc="lower right")
     if title:
         fig.suptitle(title)
     return _save(fig, path, dpi=dpi)

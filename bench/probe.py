@@ -1,0 +1,195 @@
+"""Does a model learn sounds or positions? Trained checkpoints scored on moved events.
+
+The paper recipe places every event at 0.5, 3.0 or 5.5 s, and the 2AP time step is a
+dense layer with a weight per frame, so a model could learn where events sit rather
+than what they sound like. This probe needs no training: it scores a run's best
+checkpoint on
+
+- its own validation clips shifted in time by whole frames (a circular shift of the
+  standardised log-mel; in the paper recipe every event ends by 7.5 s, so shifts up to
+  2.5 s keep every event inside the clip, and what wraps round to the start is scene);
+- optionally the validation fold of a second corpus built with the random recipe from
+  the same sources (events anywhere, other durations; harder for every model, so compare
+  a model's drop with the drops of models without position-specific weights).
+
+A model that learned sounds keeps its micro-AP under a shift; one that learned the
+onset grid loses it. Results are one row per (run, probe); :func:`summarise` gives
+mean and std over seeds per model, variant, SNR and probe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from bench.data import make_split, read_clips, weak_labels
+from bench.errors import BenchError
+from bench.features import LogMelSettings, Standardizer, compute_features
+
+DEFAULT_SHIFTS_S = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5)
+"""Time shifts of the probe, in seconds (up to one onset step of the paper recipe)."""
+
+
+def shift_frames(x: np.ndarray, frames: int) -> np.ndarray:
+    """Circular shift of features along time.
+
+    Parameters
+    ----------
+    x : np.ndarray [shape=(N, T, F)]
+    frames : int
+        Positive: content moves later in the clip.
+
+    Returns
+    -------
+    np.ndarray [shape=(N, T, F)]
+    """
+    return np.roll(x, frames, axis=1)
+
+
+def _clip_scores(net: torch.nn.Module, x: np.ndarray, *, batch_size: int = 100) -> np.ndarray:
+    """Clip probabilities (N, C) of standardised features (N, T, F)."""
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(x), batch_size):
+            xb = torch.from_numpy(np.ascontiguousarray(x[start:start + batch_size], dtype=np.float32))
+            out.append(net(xb)["clip_probs"].float().numpy())
+    return np.concatenate(out)
+
+
+def _micro_ap(y: np.ndarray, p: np.ndarray) -> float:
+    from sklearn.metrics import average_precision_score
+
+    return float(average_precision_score(y, p, average="micro"))
+
+
+def _val_features(corpus_dir: Path, *, snr_db: float, val_fold: int, settings: LogMelSettings,
+                  standardizer: Standardizer) -> tuple[np.ndarray, np.ndarray]:
+    """Standardised features (N, T, F) and weak labels (N, C) of a corpus's validation fold."""
+    clips = read_clips(corpus_dir)
+    ids = make_split(clips, snr_db=snr_db, val_fold=val_fold).val
+    fs = compute_features(Path(corpus_dir), snr_db=snr_db, settings=settings, progress=False)
+    rows = fs.rows(ids)
+    x = standardizer(np.asarray(fs.features[np.sort(rows)]))[np.argsort(np.argsort(rows))]
+    return x, weak_labels(clips, ids, snr_db=snr_db)
+
+
+def probe_run(run_dir: Path, *, shifts_s: Sequence[float] = DEFAULT_SHIFTS_S,
+              random_corpus: Path | None = None) -> list[dict[str, Any]]:
+    """Score one finished run's best checkpoint on shifted and random-recipe validation clips.
+
+    Parameters
+    ----------
+    run_dir : Path
+        A run folder with ``config.json`` and ``checkpoint.pt``.
+    shifts_s : sequence of float
+        Time shifts in seconds (rounded to whole frames).
+    random_corpus : Path, optional
+        A corpus built with ``--recipe random`` at the run's SNR.
+
+    Returns
+    -------
+    list of dict
+        One row per probe: ``probe`` ("shift" or "random recipe"), ``shift_s``, ``frames``,
+        ``micro_ap``.
+    """
+    from bench.store import RunStore
+    from bench.train import load_checkpoint
+
+    run_dir = Path(run_dir)
+    store = RunStore(run_dir.parent, run_dir.name)
+    if not store.checkpoint_path.is_file():
+        raise BenchError(f"run {run_dir.name} has no checkpoint.pt; train it first (bench run ...)")
+    record = store.read_config()
+    settings = LogMelSettings.from_dict(record["features"]) if "features" in record else LogMelSettings()
+    net, state = load_checkpoint(store.checkpoint_path)
+    standardizer = Standardizer.from_dict(state["standardizer"])
+    snr, fold = float(record["snr_db"]), int(record.get("val_fold", 4))
+    x, y = _val_features(Path(record["corpus_dir"]), snr_db=snr, val_fold=fold, settings=settings,
+                         standardizer=standardizer)
+    rows = []
+    for shift in shifts_s:
+        frames = int(round(float(shift) / settings.hop_s))
+        rows.append({"probe": "shift", "shift_s": frames * settings.hop_s, "frames": frames,
+                     "micro_ap": _micro_ap(y, _clip_scores(net, shift_frames(x, frames)))})
+    if random_corpus is not None:
+        xr, yr = _val_features(Path(random_corpus), snr_db=snr, val_fold=fold, settings=settings,
+                               standardizer=standardizer)
+        if xr.shape[1:] != x.shape[1:]:
+            raise BenchError(f"the random-recipe corpus gives features of shape {xr.shape[1:]}, the run's are "
+                             f"{x.shape[1:]}; build it with the same clip length and sample rate")
+        rows.append({"probe": "random recipe", "shift_s": np.nan, "frames": 0,
+                     "micro_ap": _micro_ap(yr, _clip_scores(net, xr))})
+    return rows
+
+
+def probe_runs(runs: pd.DataFrame, *, shifts_s: Sequence[float] = DEFAULT_SHIFTS_S,
+               random_corpus: Path | None = None) -> pd.DataFrame:
+    """:func:`probe_run` over finished runs (rows of :func:`bench.store.load_runs`).
+
+    Returns
+    -------
+    pd.DataFrame
+        run_id, model, variant, alpha, snr_db, seed, probe, shift_s, frames, micro_ap.
+    """
+    done = runs[runs["status"] == "done"]
+    if done.empty:
+        raise BenchError("no finished run to probe; train some first (bench run ...)")
+    records = []
+    for _, run in done.iterrows():
+        variant = " ".join(f"{c.split('.', 1)[1]}={run[c]}" for c in sorted(run.index)
+                           if c.startswith("options.") and pd.notna(run[c]))
+        for row in probe_run(Path(run["run_dir"]), shifts_s=shifts_s, random_corpus=random_corpus):
+            records.append({"run_id": run["run_id"], "model": run["model"], "variant": variant,
+                            "alpha": float(run["alpha"]), "snr_db": float(run["snr_db"]), "seed": int(run["seed"]),
+                            **row})
+    return pd.DataFrame(records)
+
+
+def summarise(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean, std and count over seeds per (model, variant, alpha, SNR, probe, shift), with the
+    mean ratio to the unshifted score of the same run (``retained``)."""
+    base = results[(results["probe"] == "shift") & (results["frames"] == 0)].set_index("run_id")["micro_ap"]
+    results = results.assign(retained=results["micro_ap"] / results["run_id"].map(base))
+    keys = ["model", "variant", "alpha", "snr_db", "probe", "shift_s"]
+    grouped = results.groupby(keys, dropna=False, sort=False)
+    out = grouped.agg(mean=("micro_ap", "mean"), std=("micro_ap", "std"), n=("micro_ap", "size"),
+                      retained=("retained", "mean")).reset_index()
+    return out
+
+
+def to_markdown(summary: pd.DataFrame, *, synthetic: bool) -> str:
+    """The probe as one Markdown table: a row per system, a column per probe."""
+    from bench.report import SYNTHETIC_WARNING
+
+    columns = []
+    for (probe, shift), _ in summary.groupby(["probe", "shift_s"], dropna=False, sort=False):
+        columns.append((probe, shift))
+    header = ["System", "SNR"] + [f"shift {s:.2f} s" if p == "shift" else p for p, s in columns]
+    lines = ["**Position probe: validation micro-AP of the best checkpoints on moved events**", ""]
+    if synthetic:
+        lines += [f"> **{SYNTHETIC_WARNING}**", ""]
+    lines += ["Each cell: mean ± std over seeds (n), and in brackets the share of the unshifted score kept. "
+              "Shifts are circular shifts of the validation clips' log-mel by whole frames; 'random recipe' "
+              "scores a validation fold built with random onsets and durations from the same sources.", ""]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("| --- | ---: |" + " ---: |" * len(columns))
+    systems = summary.groupby(["model", "variant", "alpha", "snr_db"], dropna=False, sort=False)
+    for (model, variant, alpha, snr), group in systems:
+        name = " ".join(w for w in (model, variant, f"α={alpha:g}" if alpha else "") if w)
+        cells = [name, f"{snr:g} dB"]
+        for probe, shift in columns:
+            hit = group[(group["probe"] == probe) & ((group["shift_s"] == shift) | (pd.isna(shift)
+                                                                                   & group["shift_s"].isna()))]
+            if hit.empty:
+                cells.append("—")
+                continue
+            r = hit.iloc[0]
+            std = "" if pd.isna(r["std"]) else f" ± {r['std']:.3f}"
+            cells.append(f"{r['mean']:.3f}{std} ({int(r['n'])}) [{r['retained']:.0%}]")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
