@@ -1,6 +1,7 @@
 # Set-up, the main job on the embedded default corpus, and the tests.
-#   make demo   set up, build the stand-in corpus, train the grid (CPU preset), write Tables 1-3
-#   make test   set up and run the test suite
+#   make demo        set up, build the stand-in corpus, train the grid (cpu preset, 1 seed), write Tables 1-3
+#   make demo-full   the same with the cpu-full preset (trained until validation levels off), 3 seeds
+#   make test        set up and run the test suite
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -8,8 +9,10 @@ TORCH  ?= torch==2.13.0
 CORPUS ?= data/corpus
 CLIPS_PER_FOLD ?= 100
 SEEDS  ?= 1
+JOBS   ?= 2
+RESULTS ?= results
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo demo-full test bench clean
 
 setup: $(VENV)/.installed
 
@@ -25,8 +28,14 @@ $(VENV)/.installed: pyproject.toml
 
 demo: setup
 	$(BIN)/remix build --snr 0 10 20 --clips-per-fold $(CLIPS_PER_FOLD) --out $(CORPUS)
-	$(BIN)/bench run --all --preset cpu --seeds $(SEEDS) --corpus $(CORPUS)
-	$(BIN)/bench report --latex --markdown
+	$(BIN)/bench run --all --preset cpu --seeds $(SEEDS) --jobs $(JOBS) --corpus $(CORPUS) --results $(RESULTS)
+	$(BIN)/bench report --latex --markdown --preset cpu --results $(RESULTS)
+
+demo-full: setup
+	$(BIN)/remix build --snr 0 10 20 --clips-per-fold $(CLIPS_PER_FOLD) --out $(CORPUS)
+	$(BIN)/bench run --all --preset cpu-full --seeds 3 --jobs $(JOBS) --corpus $(CORPUS) --results $(RESULTS)
+	$(BIN)/bench report --latex --markdown --preset cpu-full --results $(RESULTS)
+	$(BIN)/bench plot --curves --preset cpu-full --results $(RESULTS)
 
 test: setup
 	$(BIN)/python -m pytest -q
@@ -35,6 +44,7 @@ bench: setup
 	$(BIN)/python benchmarks/remix_speed.py
 	$(BIN)/python benchmarks/model_speed.py
 	$(BIN)/python benchmarks/train_speed.py
+	$(BIN)/python benchmarks/grid_speed.py --corpus $(CORPUS)
 
 clean:
 	rm -rf $(VENV) data .cache results/runs results/tables results/plots
