@@ -6,10 +6,12 @@ library function (:func:`bench.grid.run_grid`, :mod:`bench.report`, :mod:`bench.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 import models
@@ -32,6 +34,14 @@ def _gpu_list(gpus: str | None) -> list[int] | None:
         raise BenchError(f"--gpus takes comma-separated GPU indices such as 0,1; found {gpus!r}") from None
 
 
+def _use_cache(cache: Path | None) -> None:
+    """``--cache DIR``: every feature cache of this command (and its workers) goes there."""
+    if cache is not None:
+        from bench.features import FEATURE_CACHE_ENV
+
+        os.environ[FEATURE_CACHE_ENV] = str(Path(cache).expanduser().resolve())
+
+
 def plan_runs(
     *,
     corpus: Path,
@@ -50,8 +60,8 @@ def plan_runs(
     from bench.train import corpus_fingerprint
 
     get_preset(preset)
-    if seeds < 1:
-        raise BenchError(f"--seeds must be at least 1, found {seeds}")
+    if not 1 <= seeds <= 1000:
+        raise BenchError(f"--seeds must be between 1 and 1000, found {seeds}")
     if all_runs == (model is not None):
         raise BenchError("give either --all (the paper's grid) or --model NAME, not both and not neither")
     clips = read_clips(corpus)
@@ -94,7 +104,7 @@ class _Display:
         elif kind == "run_start":
             self.run_done = 0
             self.progress.update(self.task, description=f"run {event['index'] + 1}/{event['total']}",
-                                 info=event["label"])
+                                 info=escape(event["label"]))
         elif kind == "epoch":
             self.progress.advance(self.task, event["epoch"] - self.run_done if self.run_done else 1)
             self.run_done = event["epoch"]
@@ -105,7 +115,8 @@ class _Display:
             done = (event["index"] + 1) * self.epochs
             self.progress.update(self.task, completed=done, description=f"run {event['index'] + 1}/{event['total']}")
             if event.get("failed"):
-                self.progress.console.print(f"[red]failed[/] {event['run_id']} {event['label']}: {event['failed']}",
+                self.progress.console.print(f"[red]failed[/] {event['run_id']} {escape(event['label'])}: "
+                                            f"{escape(str(event['failed']))}",
                                             highlight=False)
 
 
@@ -124,8 +135,12 @@ def run(
     compile: Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile the models.")] = False,
     gpus: Annotated[Optional[str], typer.Option(help="GPU indices, e.g. 0,1: one worker per GPU.")] = None,
     results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
+    cache: Annotated[Optional[Path], typer.Option(help="Feature-cache folder (default: CORPUS/features, or "
+                                                  "$SEDREMIX_FEATURE_CACHE; a read-only corpus falls back to the "
+                                                  "user cache).")] = None,
 ) -> None:
     """Train runs (skipping finished ones, resuming interrupted ones) and evaluate them."""
+    _use_cache(cache)
     from bench.grid import run_grid
     from bench.presets import get_preset
     from bench.train import resolve_device
@@ -145,7 +160,7 @@ def run(
                            gpus=gpu_list, callback=display)
     console.print(summary.line())
     for run_id, reason in summary.failed:
-        err_console.print(f"[red]failed[/] {run_id}: {reason}", highlight=False)
+        err_console.print(f"[red]failed[/] {run_id}: {escape(str(reason))}", highlight=False)
     if summary.failed:
         raise typer.Exit(code=1)
 
@@ -170,7 +185,7 @@ def report(
     if latex or markdown:
         for path in write_tables(runs, out_dir=Path(results) / "tables", latex=latex, markdown=markdown,
                                  split=split, preset=preset):
-            console.print(f"wrote {path}", highlight=False)
+            console.print(f"wrote {escape(str(path))}", highlight=False)
 
 
 @app.command()
@@ -179,8 +194,10 @@ def plot(
     run_id: Annotated[str, typer.Option("--run", help="Run id (folder name under RESULTS/runs).")],
     clip: Annotated[Optional[str], typer.Option(help="Clip id for Figure 2; default: the first validation clip.")] = None,
     results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
+    cache: Annotated[Optional[Path], typer.Option(help="Feature-cache folder (as for bench run).")] = None,
 ) -> None:
     """Figure 2 for one clip and the training curves of a run, as PNG under RESULTS/plots/."""
+    _use_cache(cache)
     from bench.plots import plot_curves, plot_figure2
     from bench.train import infer_clip
     from remix.labels import EVENT_LABELS
@@ -193,4 +210,4 @@ def plot(
                        path=out_dir / f"figure2_{run_id}_{info['clip_id']}.png", title=title, hop_s=info["hop_s"])
     curves = plot_curves([info["run_dir"]], out_dir / f"curves_{run_id}.png", title=f"run {run_id}")
     for path in (fig, curves):
-        console.print(f"wrote {path}", highlight=False)
+        console.print(f"wrote {escape(str(path))}", highlight=False)
