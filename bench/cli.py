@@ -60,8 +60,10 @@ def plan_runs(
     from bench.train import corpus_fingerprint
 
     get_preset(preset)
-    if not 1 <= seeds <= 1000:
-        raise BenchError(f"--seeds must be between 1 and 1000, found {seeds}")
+    if seeds < 1:
+        raise BenchError(f"--seeds must be at least 1, found {seeds}")
+    if seeds > 1000:
+        raise BenchError(f"--seeds must be at most 1000, found {seeds}")
     if all_runs == (model is not None):
         raise BenchError("give either --all (the paper's grid) or --model NAME, not both and not neither")
     clips = read_clips(corpus)
@@ -151,9 +153,9 @@ def run(
     gpu_list = _gpu_list(gpus)
     p = get_preset(preset)
     prior = "original init" if p.prior is None else f"class prior {p.prior:.3g}"
-    console.print(f"{len(configs)} run(s), preset [bold]{preset}[/] ({p.note}; log-mel {p.features.n_mels} bands, "
-                  f"hop {p.features.hop_length}; {prior}), device {dev}, corpus {corpus}, results {results}",
-                  highlight=False)
+    console.print(f"{len(configs)} run(s), preset [bold]{escape(preset)}[/] ({escape(p.note)}; log-mel "
+                  f"{p.features.n_mels} bands, hop {p.features.hop_length}; {prior}), device {dev}, corpus "
+                  f"{escape(str(corpus))}, results {escape(str(results))}", highlight=False)
     display = _Display(p.epochs)
     with display.progress:
         summary = run_grid(configs, results_dir=results, corpus_dir=corpus, device=device, compile=compile,
