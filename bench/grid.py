@@ -178,6 +178,9 @@ def _is_done(results_dir: Path, config: RunConfig, *, corpus: str) -> bool:
 
 
 def _worker_init(gpu_queue) -> None:  # pragma: no cover - runs in GPU worker processes
+    from remix.workers import die_with_parent
+
+    die_with_parent()  # a killed grid takes its workers with it
     gpu = gpu_queue.get()
     os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
 

@@ -12,6 +12,7 @@ the SNR holds; the factor is recorded in the clip manifest.
 from __future__ import annotations
 
 import json
+import os
 import struct
 import threading
 from collections import OrderedDict
@@ -214,6 +215,7 @@ def write_float_wav(path: Path, data: np.ndarray, *, sample_rate: int) -> None:
 
     Unlike libsndfile's float WAVs, the file carries no PEAK chunk (whose timestamp
     made identical audio differ from run to run): the same samples give the same bytes.
+    The data is synced to disk before the file is closed, as libsndfile does.
 
     Parameters
     ----------
@@ -238,6 +240,8 @@ def write_float_wav(path: Path, data: np.ndarray, *, sample_rate: int) -> None:
     with open(path, "wb") as handle:
         handle.write(header)
         handle.write(samples.tobytes())
+        handle.flush()
+        os.fsync(handle.fileno())  # as libsndfile does when it closes a file it wrote
 
 
 def render_clip(plan: ClipPlan, *, settings: RenderSettings, out_dir: Path,

@@ -145,6 +145,14 @@ def test_a_damaged_last_checkpoint_falls_back_or_restarts(tmp_path):
     assert not store.last_path.exists()
 
 
+def test_temporary_files_of_a_killed_run_are_removed(tmp_path):
+    store = RunStore(tmp_path, "abc")
+    store.write_status("running")
+    stale = store.path / ".last.partial-99999999-0000.pt"
+    stale.write_bytes(b"half a checkpoint")
+    assert store.remove_partials() == 1 and not stale.exists() and (store.path / "status.json").is_file()
+
+
 def test_a_second_grid_on_the_same_results_is_refused(tiny_corpus, tmp_path):
     code = textwrap.dedent(f"""
         import time
