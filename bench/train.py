@@ -199,6 +199,7 @@ def train_run(
                    channels_last=channels_last, callback=callback)
         metrics = _evaluate(net, data, store=store, corpus_dir=corpus_dir, config=config, preset=preset,
                             device=dev, amp=amp, frame_settings=fs.settings)
+        store.write_status("done")
     except KeyboardInterrupt:
         store.mark_failed("interrupted; run the same command again to resume from last.pt")
         raise
@@ -218,7 +219,6 @@ def train_run(
         reason = f"{type(exc).__name__}: {exc}"
         store.mark_failed(reason)
         raise RunFailed(config.run_id, reason) from exc
-    store.write_status("done")
     return metrics
 
 
