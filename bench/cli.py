@@ -6,10 +6,12 @@ library function (:func:`bench.grid.run_grid`, :mod:`bench.report`, :mod:`bench.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 import models
@@ -51,6 +53,14 @@ def parse_options(items: list[str] | None) -> dict[str, object]:
     return out
 
 
+def _use_cache(cache: Path | None) -> None:
+    """``--cache DIR``: every feature cache of this command (and its workers) goes there."""
+    if cache is not None:
+        from bench.features import FEATURE_CACHE_ENV
+
+        os.environ[FEATURE_CACHE_ENV] = str(Path(cache).expanduser().resolve())
+
+
 def plan_runs(
     *,
     corpus: Path,
@@ -73,6 +83,8 @@ def plan_runs(
     get_preset(preset)
     if seeds < 1:
         raise BenchError(f"--seeds must be at least 1, found {seeds}")
+    if seeds > 1000:
+        raise BenchError(f"--seeds must be at most 1000, found {seeds}")
     if all_runs == (model is not None):
         raise BenchError("give either --all (the paper's grid) or --model NAME, not both and not neither")
     clips = read_clips(corpus)
@@ -119,7 +131,7 @@ class _Display:
         elif kind == "run_start":
             self.run_done = 0
             self.progress.update(self.task, description=f"run {event['index'] + 1}/{event['total']}",
-                                 info=event["label"])
+                                 info=escape(event["label"]))
         elif kind == "epoch":
             self.progress.advance(self.task, event["epoch"] - self.run_done if self.run_done else 1)
             self.run_done = event["epoch"]
@@ -130,7 +142,8 @@ class _Display:
             done = (event["index"] + 1) * self.epochs
             self.progress.update(self.task, completed=done, description=f"run {event['index'] + 1}/{event['total']}")
             if event.get("failed"):
-                self.progress.console.print(f"[red]failed[/] {event['run_id']} {event['label']}: {event['failed']}",
+                self.progress.console.print(f"[red]failed[/] {event['run_id']} {escape(event['label'])}: "
+                                            f"{escape(str(event['failed']))}",
                                             highlight=False)
 
 
@@ -157,8 +170,12 @@ def run(
     ablations: Annotated[bool, typer.Option(
         "--ablations", help="With --all: also Table 2's ablation rows (2AP attention variants).")] = False,
     results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
+    cache: Annotated[Optional[Path], typer.Option(help="Feature-cache folder (default: CORPUS/features, or "
+                                                  "$SEDREMIX_FEATURE_CACHE; a read-only corpus falls back to the "
+                                                  "user cache).")] = None,
 ) -> None:
     """Train runs (skipping finished ones, resuming interrupted ones) and evaluate them."""
+    _use_cache(cache)
     from bench.grid import default_threads, run_grid
     from bench.presets import get_preset
     from bench.train import resolve_device
@@ -172,16 +189,16 @@ def run(
     cpu_text = ""
     if dev.type == "cpu":
         cpu_text = f", {jobs} process(es) x {threads or default_threads(jobs)} thread(s)"
-    console.print(f"{len(configs)} run(s), preset [bold]{preset}[/] ({p.note}; log-mel {p.features.n_mels} bands, "
-                  f"hop {p.features.hop_length}; {prior}), device {dev}{cpu_text}, corpus {corpus}, "
-                  f"results {results}", highlight=False)
+    console.print(f"{len(configs)} run(s), preset [bold]{escape(preset)}[/] ({escape(p.note)}; log-mel "
+                  f"{p.features.n_mels} bands, hop {p.features.hop_length}; {prior}), device {dev}{cpu_text}, "
+                  f"corpus {escape(str(corpus))}, results {escape(str(results))}", highlight=False)
     display = _Display(p.epochs)
     with display.progress:
         summary = run_grid(configs, results_dir=results, corpus_dir=corpus, device=device, compile=compile,
                            gpus=gpu_list, jobs=jobs, threads=threads, callback=display)
     console.print(summary.line())
     for run_id, reason in summary.failed:
-        err_console.print(f"[red]failed[/] {run_id}: {reason}", highlight=False)
+        err_console.print(f"[red]failed[/] {run_id}: {escape(str(reason))}", highlight=False)
     if summary.failed:
         raise typer.Exit(code=1)
 
@@ -206,7 +223,7 @@ def report(
     if latex or markdown:
         for path in write_tables(runs, out_dir=Path(results) / "tables", latex=latex, markdown=markdown,
                                  split=split, preset=preset):
-            console.print(f"wrote {path}", highlight=False)
+            console.print(f"wrote {escape(str(path))}", highlight=False)
 
 
 @app.command()
@@ -218,9 +235,11 @@ def plot(
         "--curves", help="Every run's validation curve, one panel per SNR, in one PNG.")] = False,
     preset: Annotated[Optional[str], typer.Option(help="With --curves: only runs of this preset.")] = None,
     results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
+    cache: Annotated[Optional[Path], typer.Option(help="Feature-cache folder (as for bench run).")] = None,
 ) -> None:
     """Figure 2 for one clip and the training curves of a run (--run), or every run's validation
     curves (--curves), as PNG under RESULTS/plots/."""
+    _use_cache(cache)
     from bench.plots import plot_curves, plot_figure2, plot_validation_overlay
     from bench.store import load_runs
     from bench.train import infer_clip
@@ -248,7 +267,7 @@ def plot(
                                     hop_s=info["hop_s"]))
         written.append(plot_curves([info["run_dir"]], out_dir / f"curves_{run_id}.png", title=f"run {run_id}"))
     for path in written:
-        console.print(f"wrote {path}", highlight=False)
+        console.print(f"wrote {escape(str(path))}", highlight=False)
 
 
 @app.command()
@@ -288,4 +307,4 @@ def probe(
     out_dir = Path(results) / "tables"
     for path in (atomic_write_text(out_dir / "probe.md", text),
                  atomic_write_text(out_dir / "probe.csv", raw.to_csv(index=False))):
-        console.print(f"wrote {path}", highlight=False)
+        console.print(f"wrote {escape(str(path))}", highlight=False)

@@ -47,7 +47,12 @@ def read_clips(corpus_dir: Path) -> pd.DataFrame:
             f"{corpus_dir} is not a built corpus: {manifest.relative_to(corpus_dir)} is missing; "
             f"build it with `remix build --out {corpus_dir}` (an interrupted build resumes)"
         )
-    clips = pd.read_parquet(manifest)
+    try:
+        clips = pd.read_parquet(manifest)
+    except (OSError, ValueError) as exc:  # truncated or not Parquet (pyarrow.ArrowInvalid is a ValueError)
+        raise BenchError(f"cannot read {manifest} ({(str(exc).splitlines() or [type(exc).__name__])[0]}); the "
+                         "corpus manifest is damaged: run the same `remix build` command again, which rewrites "
+                         "it from the finished clips") from None
     missing = {"clip_id", "snr_db", "split", "fold", "labels"} - set(clips.columns)
     if missing:
         raise BenchError(f"{manifest} lacks the columns {sorted(missing)}; rebuild the corpus with this version")

@@ -21,6 +21,14 @@ cached once per corpus and SNR as a memory-mapped float32 array::
     <corpus_dir>/features/<settings.key()>/snr<S>.f32    (N, T, F) float32, C order
     <corpus_dir>/features/<settings.key()>/snr<S>.json   clip ids, shape, settings, corpus fingerprint
 
+The array's checksum (BLAKE2b of its bytes) is recorded in the metadata when it is
+written and checked when a process first reads it: a cache changed on disk is
+recomputed with a warning, never used. ``cache_dir=`` (``bench run --cache DIR``)
+or the environment variable ``SEDREMIX_FEATURE_CACHE`` keeps the caches outside
+the corpus, under ``<cache_dir>/<corpus name>-<hash of its path>/``; a corpus that
+cannot be written (a shared, read-only copy) has its caches computed into the user
+cache (``$SEDREMIX_CACHE/features`` or ``~/.cache/sedremix/features``) instead.
+
 A cache whose settings, shape, clip ids or corpus fingerprint (a hash of that SNR's
 rows of ``manifest/clips.parquet`` and of its audio files' sizes and modification
 times) do not match is rebuilt, never reused (copying a corpus without keeping
@@ -38,6 +46,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
+import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -50,18 +60,25 @@ import soundfile as sf
 import torch
 
 from bench.errors import BenchError
-from remix.atomic import atomic_output, read_json, write_json
+from remix.atomic import atomic_output, read_json, remove_partials, write_json
 
 FEATURE_VERSION = 1
 """Bumped when the computation changes in a way the settings do not capture."""
 
+FEATURE_CACHE_ENV = "SEDREMIX_FEATURE_CACHE"
+"""Environment variable naming a folder for the feature caches (``--cache DIR`` sets it)."""
+
+_CHUNK = 16 * 2**20
+
 __all__ = [
+    "FEATURE_CACHE_ENV",
     "FEATURE_VERSION",
     "FeatureSet",
     "LogMel",
     "LogMelSettings",
     "Standardizer",
     "compute_features",
+    "feature_cache_dir",
     "feature_cache_paths",
     "log_mel",
     "mel_matrix",
@@ -355,9 +372,34 @@ def snr_tag(snr_db: float) -> str:
     return f"snr{float(snr_db):g}"
 
 
-def feature_cache_paths(corpus_dir: Path, *, snr_db: float, settings: LogMelSettings = LogMelSettings()) -> tuple[Path, Path]:
-    """(array file, metadata file) of the cache of one SNR."""
-    folder = Path(corpus_dir) / "features" / settings.key()
+def _corpus_folder_name(corpus_dir: Path) -> str:
+    resolved = Path(corpus_dir).expanduser().resolve()
+    return f"{resolved.name or 'corpus'}-{hashlib.sha1(str(resolved).encode()).hexdigest()[:10]}"
+
+
+def user_feature_cache() -> Path:
+    """``$SEDREMIX_CACHE/features``, else ``~/.cache/sedremix/features``."""
+    base = os.environ.get("SEDREMIX_CACHE")
+    return (Path(base).expanduser() if base else Path.home() / ".cache" / "sedremix") / "features"
+
+
+def feature_cache_dir(corpus_dir: Path, *, cache_dir: Path | None = None) -> Path:
+    """Folder holding a corpus's feature caches (one sub-folder per settings key).
+
+    ``cache_dir`` (else ``$SEDREMIX_FEATURE_CACHE``) given: ``<cache_dir>/<corpus name>-<path hash>``;
+    otherwise ``<corpus_dir>/features``.
+    """
+    if cache_dir is None and os.environ.get(FEATURE_CACHE_ENV):
+        cache_dir = Path(os.environ[FEATURE_CACHE_ENV])
+    if cache_dir is None:
+        return Path(corpus_dir) / "features"
+    return Path(cache_dir).expanduser() / _corpus_folder_name(corpus_dir)
+
+
+def feature_cache_paths(corpus_dir: Path, *, snr_db: float, settings: LogMelSettings = LogMelSettings(),
+                        cache_dir: Path | None = None) -> tuple[Path, Path]:
+    """(array file, metadata file) of the cache of one SNR (see :func:`feature_cache_dir`)."""
+    folder = feature_cache_dir(corpus_dir, cache_dir=cache_dir) / settings.key()
     tag = snr_tag(snr_db)
     return folder / f"{tag}.f32", folder / f"{tag}.json"
 
@@ -369,7 +411,12 @@ def _read_clips(corpus_dir: Path, snr_db: float) -> pd.DataFrame:
             f"{corpus_dir} is not a built corpus: {manifest} is missing. "
             "Build one with `remix build --out <dir>` and pass that folder."
         )
-    clips = pd.read_parquet(manifest)
+    try:
+        clips = pd.read_parquet(manifest)
+    except (OSError, ValueError) as exc:  # truncated or not Parquet (pyarrow.ArrowInvalid is a ValueError)
+        raise BenchError(f"cannot read {manifest} ({(str(exc).splitlines() or [type(exc).__name__])[0]}); "
+                         "the corpus manifest is damaged: run the same `remix build` command again, which "
+                         "rewrites it from the finished clips.") from None
     missing = {"clip_id", "snr_db", "audio_path"} - set(clips.columns)
     if missing:
         raise BenchError(f"{manifest} lacks the columns {sorted(missing)}; rebuild the corpus with this version")
@@ -400,8 +447,24 @@ def _fingerprint(clips: pd.DataFrame, paths: Sequence[Path]) -> str:
     return digest.hexdigest()[:16]
 
 
-def _load_cache(array_path: Path, meta_path: Path, *, expected: dict[str, Any]) -> np.ndarray | None:
-    """The memory map when the cache matches ``expected`` exactly, else None."""
+_VERIFIED: dict[tuple, str] = {}
+"""Checksums already verified in this process: (path, inode, size, mtime) -> checksum."""
+
+
+def _checksum_file(path: Path) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as handle:
+        while block := handle.read(_CHUNK):
+            digest.update(block)
+    return "blake2b:" + digest.hexdigest()
+
+
+def _load_cache(array_path: Path, meta_path: Path, *, expected: dict[str, Any],
+                problems: list[str] | None = None) -> np.ndarray | None:
+    """The memory map when the cache matches ``expected`` exactly and its checksum holds, else None.
+
+    A cache whose bytes differ from its recorded checksum is reported in ``problems``.
+    """
     if not (array_path.is_file() and meta_path.is_file()):
         return None
     meta = read_json(meta_path)
@@ -411,9 +474,32 @@ def _load_cache(array_path: Path, meta_path: Path, *, expected: dict[str, Any]) 
         if meta.get(key) != value:
             return None
     shape = tuple(meta["shape"])
-    if array_path.stat().st_size != int(np.prod(shape)) * 4:
+    stat = array_path.stat()
+    if stat.st_size != int(np.prod(shape)) * 4:
         return None
+    recorded = meta.get("checksum")
+    key = (str(array_path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    if not recorded:  # written before checksums were recorded: recompute once
+        return None
+    if _VERIFIED.get(key) != recorded:
+        actual = _checksum_file(array_path)
+        if actual != recorded:
+            if problems is not None:
+                problems.append(f"the feature cache {array_path} does not match its checksum (it changed on disk "
+                                "since it was written); recomputing it")
+            return None
+        _VERIFIED[key] = recorded
     return np.memmap(array_path, dtype=np.float32, mode="r", shape=shape)
+
+
+def _writable(folder: Path) -> bool:
+    """Whether files can be created in ``folder`` (created when missing)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager
@@ -430,6 +516,12 @@ def _lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _note(message: str) -> None:
+    from remix.clitools import warn
+
+    warn(message)
 
 
 def _decode(path: Path, *, sample_rate: int, n_samples: int | None) -> np.ndarray:
@@ -475,6 +567,7 @@ def compute_features(
     batch_size: int = 32,
     progress: bool = True,
     workers: int = 4,
+    cache_dir: Path | None = None,
 ) -> FeatureSet:
     """Log-mel of every clip of one SNR, from the cache or computed and cached.
 
@@ -495,6 +588,9 @@ def compute_features(
         Show a progress bar on standard error while computing.
     workers : int
         Threads decoding audio in parallel.
+    cache_dir : Path, optional
+        Folder for the caches instead of ``<corpus_dir>/features`` (default:
+        ``$SEDREMIX_FEATURE_CACHE`` when set; see :func:`feature_cache_dir`).
 
     Returns
     -------
@@ -537,13 +633,30 @@ def compute_features(
         "clip_ids": clip_ids,
         "shape": shape,
     }
-    array_path, meta_path = feature_cache_paths(corpus_dir, snr_db=snr_db, settings=settings)
-    cached = _load_cache(array_path, meta_path, expected=expected)
+    explicit = cache_dir is not None or bool(os.environ.get(FEATURE_CACHE_ENV))
+    array_path, meta_path = feature_cache_paths(corpus_dir, snr_db=snr_db, settings=settings, cache_dir=cache_dir)
+    problems: list[str] = []
+    cached = _load_cache(array_path, meta_path, expected=expected, problems=problems)
+    if cached is None and not _writable(array_path.parent):
+        if explicit:
+            raise BenchError(f"cannot write the feature cache in {array_path.parent} (read-only or no permission); "
+                             "pass --cache DIR (or set SEDREMIX_FEATURE_CACHE) to a writable folder.")
+        array_path, meta_path = feature_cache_paths(corpus_dir, snr_db=snr_db, settings=settings,
+                                                    cache_dir=user_feature_cache())
+        _note(f"the corpus {corpus_dir} cannot be written; its features are cached in {array_path.parent} "
+              "(--cache DIR chooses another folder).")
+        cached = _load_cache(array_path, meta_path, expected=expected, problems=problems)
+        if cached is None and not _writable(array_path.parent):
+            raise BenchError(f"cannot write the feature cache in {array_path.parent} either; pass --cache DIR "
+                             "(or set SEDREMIX_FEATURE_CACHE) to a writable folder.")
+    for line in problems:
+        _note(line)
     if cached is None:
-        array_path.parent.mkdir(parents=True, exist_ok=True)
         with _lock(array_path.with_suffix(".lock")):
             cached = _load_cache(array_path, meta_path, expected=expected)  # another process may have built it
             if cached is None:
+                # under the lock no other process writes this cache: any temporary file is a killed writer's
+                remove_partials(array_path.parent, recursive=False, stem=array_path.stem, keep_live=False)
                 _build_cache(paths, array_path, meta_path, expected=expected, settings=settings, device=device,
                              batch_size=batch_size, progress=progress, workers=workers,
                              n_samples=n_samples, label=f"log-mel {snr_tag(snr_db)}")
@@ -585,6 +698,7 @@ def _build_cache(
 ) -> None:
     shape = tuple(expected["shape"])
     meta_path.unlink(missing_ok=True)  # the metadata is the commit marker: drop the old one first
+    digest = hashlib.blake2b(digest_size=16)  # of the array's bytes, in file order
     with atomic_output(array_path) as tmp:
         array = np.memmap(tmp, dtype=np.float32, mode="w+", shape=shape)
         module = LogMel(settings).to(device)
@@ -598,8 +712,10 @@ def _build_cache(
                 batch = paths[start:start + batch_size]
                 waves = np.stack(list(pool.map(decode, batch)))  # (B, N)
                 feats = module(torch.from_numpy(waves).to(device))  # (B, T, F)
-                array[start:start + len(batch)] = feats.float().cpu().numpy()
+                block = np.ascontiguousarray(feats.float().cpu().numpy(), dtype="<f4")
+                array[start:start + len(batch)] = block
+                digest.update(block.tobytes())
                 bar.advance(task, len(batch))
         array.flush()
         del array
-    write_json(meta_path, dict(expected))
+    write_json(meta_path, dict(expected, checksum="blake2b:" + digest.hexdigest()))

@@ -23,6 +23,7 @@ from typing import Any
 
 from bench.errors import BenchError
 from bench.presets import PRESETS, get_preset
+from bench.store import results_locked
 
 
 @dataclass(frozen=True)
@@ -198,12 +199,15 @@ def _is_done(results_dir: Path, config: RunConfig, *, corpus: str) -> bool:
     from remix.atomic import read_json
 
     store = RunStore(runs_dir(results_dir), config.run_id)
-    if store.read_status().get("status") != "done" or not (store.path / "metrics.json").is_file():
-        return False
+    if store.read_status().get("status") != "done" or not store.metrics_ok():
+        return False  # a damaged metrics.json: the run is re-evaluated from its checkpoint
     return (read_json(store.path / CONFIG) or {}).get("corpus_fingerprint") == corpus
 
 
 def _worker_init(gpu_queue) -> None:  # pragma: no cover - runs in GPU worker processes
+    from remix.workers import die_with_parent
+
+    die_with_parent()  # a killed grid takes its workers with it
     gpu = gpu_queue.get()
     os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
 
@@ -211,6 +215,9 @@ def _worker_init(gpu_queue) -> None:  # pragma: no cover - runs in GPU worker pr
 def _cpu_worker_init(threads: int) -> None:  # pragma: no cover - runs in CPU worker processes
     import torch
 
+    from remix.workers import die_with_parent
+
+    die_with_parent()  # a killed grid takes its workers with it
     torch.set_num_threads(threads)
 
 
@@ -245,6 +252,7 @@ def _train_one(config: RunConfig, results_dir: Path, corpus_dir: Path, device: s
     return config.run_id, None
 
 
+@results_locked
 def run_grid(
     configs: Sequence[RunConfig],
     *,

@@ -5,23 +5,33 @@ Layout (``<runs_dir>`` is ``results/runs`` by default)::
     <runs_dir>/<run_id>/
         config.json               the full run config (run_id, model, alpha, snr_db, seed, preset,
                                   corpus_dir, corpus_synthetic, train_folds, val_folds, features, training ...)
-        status.json               {"status": "running"|"done"|"failed", "reason": str|None, "updated": iso time}
+        status.json               {"status": "running"|"done"|"failed", "reason": str|None, "updated": iso time,
+                                   "pid": int, "host": str}  (pid/host: the process that wrote it)
         metrics.json              {"val": {...}, "test": {...} (optional), "best_epoch": int}
         predictions.parquet       clip_id, split, score_<label> x C, label_<label> x C
         frame_probs_<split>.npy   (N, T, C) float16, rows in the order of that split's predictions
         curves.parquet            one row per epoch: epoch, train_loss, train_bce, train_mse, val_micro_ap, lr, seconds
         checkpoint.pt, last.pt    best and latest training state
+        last.prev.pt              the training state before last.pt (resume falls back to it when
+                                  last.pt is damaged)
 
 Every write goes to a hidden temporary file in the same folder and is moved into
 place with ``os.replace``, so a reader never sees half a file and an interrupted
-write leaves nothing behind. :func:`load_runs` gathers every run into one table.
+write leaves nothing behind (a temporary file of a killed process is removed by
+:meth:`RunStore.remove_partials` on the next run). :func:`load_runs` gathers every
+run into one table. A status still "running" whose process has ended (on this
+host) reads as "failed". :func:`results_locked` gives one grid at a time a results
+folder (``<runs_dir>/.lock``).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
-from collections.abc import Mapping, Sequence
+import os
+import socket
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -31,6 +41,8 @@ import pandas as pd
 
 from bench.errors import BenchError
 from remix.atomic import atomic_output as atomic_path
+from remix.atomic import pid_alive
+from remix.atomic import remove_partials as _remove_partials
 from remix.atomic import write_bytes as atomic_write_bytes
 from remix.atomic import write_json
 from remix.atomic import write_text as atomic_write_text
@@ -44,6 +56,8 @@ __all__ = [
     "atomic_write_text",
     "flatten_metrics",
     "load_runs",
+    "load_torch",
+    "results_locked",
     "runs_dir",
     "to_jsonable",
 ]
@@ -51,7 +65,7 @@ __all__ = [
 RUN_STATUSES = ("running", "done", "failed")
 CONFIG, STATUS, METRICS = "config.json", "status.json", "metrics.json"
 PREDICTIONS, CURVES = "predictions.parquet", "curves.parquet"
-CHECKPOINT, LAST = "checkpoint.pt", "last.pt"
+CHECKPOINT, LAST, LAST_PREV = "checkpoint.pt", "last.pt", "last.prev.pt"
 
 
 # --------------------------------------------------------------------------- JSON
@@ -93,13 +107,37 @@ def _atomic_parquet(path: Path, frame: pd.DataFrame) -> Path:
     return Path(path)
 
 
-def _read_json(path: Path) -> Any:
+def _read_json(path: Path, *, advice: str = "delete the run folder and run it again") -> Any:
     try:
         return json.loads(Path(path).read_text())
     except FileNotFoundError:
         raise BenchError(f"{path} is missing; the run has not written it yet (or was not started)") from None
-    except ValueError as exc:
-        raise BenchError(f"{path} is not valid JSON ({exc}); delete the run folder and run it again") from None
+    except (ValueError, OSError) as exc:
+        raise BenchError(f"{path} is not valid JSON ({exc}); {advice}") from None
+
+
+def load_torch(path: Path, *, what: str, advice: str, map_location: Any = "cpu") -> Any:
+    """``torch.load`` of a run file, with a one-line BenchError when it is missing or damaged.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    what : str
+        What it is ("the best checkpoint").
+    advice : str
+        What to do when it cannot be read.
+    """
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise BenchError(f"{what} {path} is missing; {advice}")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as exc:  # truncated zip, unpickling errors, EOF: all mean a damaged file
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BenchError(f"{what} {path} is damaged ({first}); {advice}") from None
 
 
 def _now() -> str:
@@ -175,20 +213,63 @@ class RunStore:
         """Write ``status.json``; ``status`` is one of ``running``, ``done``, ``failed``."""
         if status not in RUN_STATUSES:
             raise BenchError(f"unknown run status {status!r}; expected one of {RUN_STATUSES}")
-        return atomic_write_json(self.path / STATUS, {"status": status, "reason": reason, "updated": _now()})
+        data = {"status": status, "reason": reason, "updated": _now(), "pid": os.getpid(),
+                "host": socket.gethostname()}
+        return atomic_write_json(self.path / STATUS, data)
+
+    def mark_failed(self, reason: str) -> bool:
+        """Record ``failed`` with ``reason``, even on a full disk; True when it was written.
+
+        The atomic write needs room for a second copy; when it fails the file is
+        overwritten in place (the blocks of the old one are reused).
+        """
+        try:
+            self.write_status("failed", reason)
+            return True
+        except OSError:
+            pass
+        data = {"status": "failed", "reason": reason, "updated": _now(), "pid": os.getpid(),
+                "host": socket.gethostname()}
+        try:
+            with open(self.path / STATUS, "r+b") as handle:
+                text = json.dumps(to_jsonable(data)).encode()
+                handle.write(text)
+                handle.truncate(len(text))
+            return True
+        except OSError:
+            return False
 
     def read_status(self) -> dict[str, Any]:
-        """``status.json``, or ``{"status": "missing", ...}`` when the run never wrote one."""
+        """``status.json``, or ``{"status": "missing", ...}`` when the run never wrote one.
+
+        A ``running`` status written on this host by a process that has ended reads as
+        ``failed`` ("interrupted"); the run resumes from ``last.pt`` when run again.
+        """
         if not (self.path / STATUS).is_file():
             return {"status": "missing", "reason": None, "updated": None}
-        return _read_json(self.path / STATUS)
+        status = _read_json(self.path / STATUS, advice="run the same command again: the run is retried")
+        pid = status.get("pid") if isinstance(status, dict) else None
+        if (isinstance(status, dict) and status.get("status") == "running" and isinstance(pid, int)
+                and status.get("host") == socket.gethostname() and not pid_alive(pid)):
+            status = {**status, "status": "failed",
+                      "reason": f"interrupted (process {pid} ended without recording a result); run the same "
+                                "command again to resume it"}
+        return status
 
     def write_metrics(self, metrics: Mapping[str, Any]) -> Path:
         """Write ``metrics.json`` (``{"val": {...}, "test": {...}, "best_epoch": int}``)."""
         return atomic_write_json(self.path / METRICS, metrics)
 
     def read_metrics(self) -> dict[str, Any]:
-        return _read_json(self.path / METRICS)
+        return _read_json(self.path / METRICS, advice="run the same `bench run` command again: it re-evaluates "
+                                                      "the run from its checkpoint")
+
+    def metrics_ok(self) -> bool:
+        """Whether ``metrics.json`` exists and holds a JSON object."""
+        try:
+            return isinstance(self.read_metrics(), dict)
+        except BenchError:
+            return False
 
     # predictions
     def write_predictions(
@@ -296,7 +377,81 @@ class RunStore:
         path = self.checkpoint_path if best else self.last_path
         with atomic_path(path) as tmp:
             torch.save(dict(state), tmp)
+            if not best and path.is_file():  # keep the previous state (resume falls back to it)
+                _keep_as(path, self.last_prev_path)
         return path
+
+    def repair_resume_state(self) -> str | None:
+        """Make ``last.pt`` loadable or absent; return a one-line note when it was damaged.
+
+        A damaged ``last.pt`` (truncated by a full disk or a crash) is set aside as
+        ``last.pt.damaged`` and replaced by ``last.prev.pt`` (the state one epoch
+        earlier) when that one loads; otherwise it is removed and the run restarts.
+        """
+        import torch
+
+        def problem(path: Path) -> tuple[Any, str | None]:
+            try:
+                return torch.load(path, map_location="cpu", weights_only=False), None
+            except Exception as exc:  # truncated zip, unpickling error, EOF
+                return None, (str(exc).splitlines() or [type(exc).__name__])[0]
+
+        if not self.last_path.is_file():
+            return None
+        _, damage = problem(self.last_path)
+        if damage is None:
+            return None
+        os.replace(self.last_path, self.last_path.with_name(LAST + ".damaged"))
+        if self.last_prev_path.is_file():
+            state, prev_damage = problem(self.last_prev_path)
+            if prev_damage is None and isinstance(state, dict):
+                _keep_as(self.last_prev_path, self.last_path)
+                return (f"run {self.run_id}: last.pt is damaged ({damage}); resuming from the state before it "
+                        f"(epoch {state.get('epoch', '?')}).")
+        return (f"run {self.run_id}: last.pt is damaged ({damage}) and no earlier state is readable; restarting "
+                "the run from scratch.")
+
+    @property
+    def last_prev_path(self) -> Path:
+        """The training state saved before ``last.pt`` (``last.prev.pt``)."""
+        return self.path / LAST_PREV
+
+    def remove_partials(self) -> int:
+        """Delete temporary files of killed writers in the run folder; return how many."""
+        return _remove_partials(self.path, recursive=False)
+
+
+def _keep_as(path: Path, target: Path) -> None:
+    """Make ``target`` a copy of ``path`` (a hard link where possible), atomically; ``path`` stays."""
+    with atomic_path(target) as tmp:
+        try:
+            os.link(path, tmp)
+        except OSError:
+            import shutil
+
+            shutil.copyfile(path, tmp)
+
+
+# --------------------------------------------------------------------------- one writer
+
+
+def results_locked(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a function taking ``results_dir=``: it holds the lock of that results
+    folder while it runs, so a second grid on the same folder gets one line naming the holder."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from remix.lock import folder_lock
+
+        folder = runs_dir(Path(kwargs["results_dir"]))
+        with folder_lock(folder, what="results folder", error=ResultsBusy):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+class ResultsBusy(BenchError):
+    """Another process trains into the same results folder."""
 
 
 # --------------------------------------------------------------------------- all runs

@@ -30,7 +30,7 @@ from bench.errors import BenchError
 from bench.features import LogMelSettings, compute_features
 from bench.grid import RunConfig
 from bench.presets import Preset, get_preset
-from bench.store import CONFIG, RunStore, runs_dir
+from bench.store import CONFIG, RunStore, load_torch, runs_dir
 from remix.atomic import read_json
 from remix.labels import EVENT_LABELS
 
@@ -179,9 +179,10 @@ def train_run(
         "training": run_settings(config, preset, device=dev, compile=compile, amp=amp, channels_last=channels_last),
         "torch": torch.__version__, "python": platform.python_version(),
     }
-    store.write_config(record)
-    store.write_status("running")
     try:
+        store.write_config(record)
+        store.write_status("running")
+        store.remove_partials()  # temporary files of a killed earlier attempt
         fs = (feature_cache or {}).get(float(config.snr_db))
         if fs is not None and fs.settings != preset.features:  # cached under another preset's features
             fs = None
@@ -199,26 +200,42 @@ def train_run(
         record.update(n_train=len(data.train), n_val=len(data.val), n_test=len(data.test) if data.test else 0,
                       features=settings)
         store.write_config(record)
+        usable_resume_state(store)
         net = _fit(config, preset, data, store=store, device=dev, compile=compile, amp=amp,
                    channels_last=channels_last, callback=callback)
         metrics = _evaluate(net, data, store=store, corpus_dir=corpus_dir, config=config, preset=preset,
                             device=dev, amp=amp, frame_settings=fs.settings)
+        store.write_status("done")
     except KeyboardInterrupt:
-        store.write_status("failed", "interrupted; run the same command again to resume from last.pt")
+        store.mark_failed("interrupted; run the same command again to resume from last.pt")
         raise
     except RunFailed as exc:
-        store.write_status("failed", exc.reason)
+        store.mark_failed(exc.reason)
         raise
     except torch.cuda.OutOfMemoryError:
         reason = f"out of GPU memory (batch {preset.batch_size}, width {preset.width})"
-        store.write_status("failed", reason)
+        store.mark_failed(reason)
         raise RunFailed(config.run_id, reason) from None
+    except OSError as exc:  # disk full, permissions: every later run would fail alike, so the grid stops
+        reason = f"file system error: {exc}"
+        store.mark_failed(reason)
+        raise BenchError(f"run {config.run_id}: {reason}. The run is marked failed and finished runs are kept; "
+                         "fix the cause and run the same command again to resume.") from None
     except Exception as exc:  # bad data, a model error, anything else: recorded, the grid goes on
         reason = f"{type(exc).__name__}: {exc}"
-        store.write_status("failed", reason)
+        store.mark_failed(reason)
         raise RunFailed(config.run_id, reason) from exc
-    store.write_status("done")
     return metrics
+
+
+def usable_resume_state(store: RunStore) -> None:
+    """Leave ``last.pt`` loadable or absent before a run resumes, saying what was done in one line
+    (:meth:`bench.store.RunStore.repair_resume_state`)."""
+    from remix.clitools import warn
+
+    note = store.repair_resume_state()
+    if note:
+        warn(note)
 
 
 def build_model(config: RunConfig, preset: Preset, *, n_frames: int, n_mels: int) -> models.SEDModel:
@@ -384,7 +401,8 @@ def _checkpoint(net, config: RunConfig, preset: Preset, data: RunData, *, epoch:
 
 def load_checkpoint(path: Path, *, device: str | torch.device = "cpu") -> tuple[models.SEDModel, dict[str, Any]]:
     """Rebuild the model of a best checkpoint (eval mode) and return it with the checkpoint dict."""
-    state = torch.load(path, map_location=device, weights_only=False)
+    state = load_torch(path, what="the checkpoint", map_location=device,
+                       advice="train the run again (bench run ...) to rewrite it")
     cfg = models.ModelConfig.from_dict(state["model_config"])
     net = models.SEDModel(cfg)
     net.load_state_dict(state["model"])

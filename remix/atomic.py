@@ -66,3 +66,64 @@ def read_json(path: Path, default: Any = None) -> Any:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return default
+
+
+def partial_pid(name: str) -> int | None:
+    """The writer's process id in a temporary name of :func:`atomic_output`, or None."""
+    if not name.startswith(".") or PARTIAL_MARK not in name:
+        return None
+    head = name.split(PARTIAL_MARK, 1)[1].split("-", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process of that id exists on this machine."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_partials(folder: Path, *, recursive: bool = True, stem: str | None = None,
+                    keep_live: bool = True) -> int:
+    """Delete temporary files of :func:`atomic_output` left in ``folder`` by killed writers.
+
+    Parameters
+    ----------
+    folder : Path
+        Where to look (missing: nothing to do).
+    recursive : bool
+        Also look in sub-folders.
+    stem : str, optional
+        Only temporary files of targets of this stem (``"snr0"`` for ``snr0.f32``).
+    keep_live : bool
+        Keep files whose writer (the pid in their name) is still running.
+
+    Returns
+    -------
+    int
+        How many files were removed.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    walk = os.walk(folder) if recursive else [(str(folder), [], [p.name for p in folder.iterdir()])]
+    n = 0
+    for root, _dirs, files in walk:
+        for name in files:
+            pid = partial_pid(name)
+            if pid is None and not (name.startswith(".") and PARTIAL_MARK in name):
+                continue
+            if stem is not None and name[1:].split(PARTIAL_MARK, 1)[0] != stem:
+                continue
+            if keep_live and pid is not None and pid_alive(pid):
+                continue
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(root, name))
+                n += 1
+    return n

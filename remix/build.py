@@ -19,6 +19,7 @@ whatever the number of workers.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -26,6 +27,7 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,12 +38,14 @@ import soundfile as sf
 from remix import __version__
 from remix.atomic import read_json
 from remix.errors import RemixError
+from remix.lock import FolderBusy, folder_lock
 from remix.manifest import (
     BUILD_DIR, CLIP_SCHEMA, EVENT_SCHEMA, MANIFEST_DIR, SKIPPED_SCHEMA, corpus_card, record_path,
     remove_partials, write_dcase_tsvs, write_json, write_table, write_text,
 )
 from remix.recipe import ClipPlan, RecipeOptions, plan_corpus, plan_digest
 from remix.render import RenderSettings, render_batch
+from remix.workers import die_with_parent
 
 MIN_SCENE_FRACTION = 0.9
 """A scene recording must last at least this fraction of a clip (shorter ones are skipped)."""
@@ -49,7 +53,14 @@ MIN_SCENE_FRACTION = 0.9
 MIN_EVENT_S = 0.1
 """Shortest usable event source (s)."""
 
+LOCK_FILE = f"{BUILD_DIR}/lock"
+"""The corpus folder's lock file (see :mod:`remix.lock`)."""
+
 _OWNED = ("audio", "stems", "manifest", "metadata", "CORPUS.md", f"{BUILD_DIR}/records", f"{BUILD_DIR}/options.json")
+
+
+class CorpusBusy(FolderBusy):
+    """Another process is building into the same corpus folder."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +127,9 @@ def _prepare_out_dir(out_dir: Path, fingerprint: dict, *, overwrite: bool, claim
     if out_dir.exists() and not out_dir.is_dir():
         raise RemixError(f"--out {out_dir} is a file; give a folder (new, or an earlier build to resume).")
     options_file = out_dir / BUILD_DIR / "options.json"
-    existing = read_json(options_file, default={}) if options_file.is_file() else None
+    existing = read_json(options_file) if options_file.is_file() else None
+    if options_file.is_file() and not isinstance(existing, dict):
+        existing = _recover_options(out_dir, options_file, overwrite=overwrite, quiet=not claim)
     if existing is None:
         foreign = [p.name for p in out_dir.iterdir() if p.name != BUILD_DIR] if out_dir.is_dir() else []
         if foreign and not overwrite:
@@ -139,6 +152,85 @@ def _prepare_out_dir(out_dir: Path, fingerprint: dict, *, overwrite: bool, claim
                 path.unlink()
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(options_file, fingerprint)
+
+
+MAX_WORKERS = 256
+"""Most worker processes :func:`build_corpus` starts itself."""
+
+FLAC_RATIO = 0.6
+"""Size of a FLAC mix relative to 16-bit WAV, for the disk-space estimate (stand-in: about 0.5)."""
+
+
+def estimate_bytes(*, options: RecipeOptions, settings: RenderSettings) -> int:
+    """Bytes of audio (mixes and stems) a full build writes (an estimate for FLAC)."""
+    n_clips = 4 * options.clips_per_fold + options.n_test
+    per_mix = 2 * settings.clip_samples + 44
+    if settings.audio_format == "flac":
+        per_mix = int(per_mix * FLAC_RATIO)
+    per_clip = per_mix + (4 * settings.clip_samples + 80) * (1 + options.n_events if settings.stems else 0)
+    return n_clips * len(settings.snrs) * per_clip
+
+
+def _bytes_under(folder: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.stat(os.path.join(root, name)).st_size
+    return total
+
+
+def check_disk_space(out_dir: Path, *, options: RecipeOptions, settings: RenderSettings) -> None:
+    """Refuse, before any work, a build whose audio would not fit on the disk of ``out_dir``.
+
+    Audio already in ``out_dir`` (an interrupted build being resumed) counts as written.
+    """
+    need = estimate_bytes(options=options, settings=settings)
+    need -= sum(_bytes_under(Path(out_dir) / name) for name in ("audio", "stems"))
+    probe = Path(out_dir)
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    if need > free:
+        n_files = (4 * options.clips_per_fold + options.n_test) * len(settings.snrs)
+        raise RemixError(f"the corpus needs about {_size(need)} ({n_files:,} {settings.audio_format.upper()} "
+                         f"files{' plus stems' if settings.stems else ''}) but only {_size(free)} are free on "
+                         f"the disk of {probe}; lower --clips-per-fold or the number of SNRs, or choose another "
+                         "--out.")
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if n < 1000:
+            return f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:,.0f} PB"
+
+
+def _recover_options(out_dir: Path, options_file: Path, *, overwrite: bool, quiet: bool) -> dict | None:
+    """The options of a build whose ``options.json`` is damaged, from ``manifest/corpus.json``.
+
+    Returns None (a folder without a build) when nothing was rendered yet or with
+    ``overwrite``; raises a RemixError that deletes nothing when the options cannot
+    be known.
+    """
+    n_records = sum(1 for _ in (out_dir / BUILD_DIR / "records").glob("*.json"))
+    if overwrite or (n_records == 0 and not (out_dir / MANIFEST_DIR).exists()):
+        return None
+    info = read_json(out_dir / MANIFEST_DIR / "corpus.json")
+    if isinstance(info, dict) and isinstance(info.get("sources"), dict):
+        recovered = {"recipe": info.get("options"), "render": info.get("render"), "seed": info.get("seed"),
+                     "scenes_dir": info["sources"].get("scenes_dir"),
+                     "events_dir": info["sources"].get("events_dir"), "plan_digest": info.get("plan_digest")}
+        from remix.clitools import warn
+
+        if not quiet:
+            warn(f"{options_file} was damaged; the build's options were read back from "
+                 f"{out_dir / MANIFEST_DIR / 'corpus.json'}.")
+        return recovered
+    raise RemixError(f"{options_file} is damaged (not readable JSON), so the options that made the {n_records} "
+                     f"finished clip(s) in {out_dir} cannot be checked; nothing was changed. Build into another "
+                     "--out folder; this one is left as it is (its audio and .build/records are intact).")
 
 
 def _known_lengths(cache_file: Path | None) -> dict[str, tuple[int, int]]:
@@ -203,6 +295,10 @@ def check_sources_(paths: list[str], **kwargs) -> pd.DataFrame:
     return check_sources([Path(p) for p in paths], **kwargs)
 
 
+_MIN_AUDIO_BYTES = 45
+"""Smallest size of a finished audio file (a WAV header is 44 bytes)."""
+
+
 def _record_ok(out_dir: Path, plan: ClipPlan) -> bool:
     record = read_json(record_path(out_dir, plan.clip_id))
     if not isinstance(record, dict):
@@ -211,7 +307,13 @@ def _record_ok(out_dir: Path, plan: ClipPlan) -> bool:
     files += [r["scene_stem_path"] for r in record.get("clips", []) if r.get("scene_stem_path")]
     files += [r["stem_path"] for r in record.get("events", []) if r.get("stem_path")]
     base = str(out_dir)
-    return all(os.path.isfile(os.path.join(base, f)) for f in files)
+    for f in files:  # present and not empty (a power cut can leave an empty file behind a written record)
+        try:
+            if os.stat(os.path.join(base, f)).st_size < _MIN_AUDIO_BYTES:
+                return False
+        except OSError:
+            return False
+    return True
 
 
 def _progress(enabled: bool):
@@ -278,7 +380,7 @@ def _assemble(plans: list[ClipPlan], out_dir: Path) -> tuple[pd.DataFrame, pd.Da
 
 
 def _file_system_errors(fn: Callable[..., BuildSummary]) -> Callable[..., BuildSummary]:
-    """Report an OSError (disk full, permissions, a file vanishing) as a RemixError."""
+    """Report an OSError (disk full, permissions, a file vanishing) or a worker that died as a RemixError."""
 
     @functools.wraps(fn)
     def wrapper(**kwargs: Any) -> BuildSummary:
@@ -287,11 +389,49 @@ def _file_system_errors(fn: Callable[..., BuildSummary]) -> Callable[..., BuildS
         except OSError as exc:
             raise RemixError(f"file system error: {exc}. Finished clips are kept; fix the cause and run the "
                              "same command again to resume.") from None
+        except BrokenProcessPool:
+            raise RemixError("a worker process ended abruptly (killed, or out of memory). Finished clips are "
+                             "kept; run the same command again to resume, with fewer --workers if memory is "
+                             "short.") from None
+
+    return wrapper
+
+
+def _locked(fn: Callable[..., BuildSummary]) -> Callable[..., BuildSummary]:
+    """Hold the corpus folder's lock (``.build/lock``) for the whole build.
+
+    A second build (or ``--overwrite``) of the same folder gets one line naming the
+    holder. A lock folder this call created is removed again when the build fails
+    before writing anything else.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(**kwargs: Any) -> BuildSummary:
+        out_dir = Path(kwargs["out_dir"]).expanduser().resolve()
+        if out_dir.exists() and not out_dir.is_dir():
+            raise RemixError(f"--out {out_dir} is a file; give a folder (new, or an earlier build to resume).")
+        build_dir = out_dir / BUILD_DIR
+        fresh = [p for p in (build_dir, out_dir) if not p.exists()]
+        acquired = ok = False
+        try:
+            with folder_lock(out_dir, what="corpus folder", lock_name=LOCK_FILE, error=CorpusBusy):
+                acquired = True
+                result = fn(**kwargs)
+                ok = True
+                return result
+        finally:
+            if acquired and not ok and build_dir in fresh:
+                with contextlib.suppress(OSError):
+                    if [p.name for p in build_dir.iterdir()] == [Path(LOCK_FILE).name]:
+                        (out_dir / LOCK_FILE).unlink()
+                    for folder in fresh:
+                        folder.rmdir()  # only when empty
 
     return wrapper
 
 
 @_file_system_errors
+@_locked
 def build_corpus(
     *,
     out_dir: Path,
@@ -389,6 +529,10 @@ def build_corpus(
     settings.validate()
     if workers < 1:
         raise RemixError(f"workers must be at least 1, got {workers}.")
+    if workers > MAX_WORKERS:
+        raise RemixError(f"--workers {workers} is more processes than this builder starts (at most {MAX_WORKERS}); "
+                         "pass an executor (a cluster client) for more.")
+    check_disk_space(out_dir, options=options, settings=settings)
     if batch_size < 1:
         raise RemixError(f"batch size must be at least 1, got {batch_size}.")
     if not 0 <= int(seed) < 2**63:
@@ -403,7 +547,7 @@ def build_corpus(
 
     own_pool = None
     if executor is None and workers > 1:
-        own_pool = executor = ProcessPoolExecutor(max_workers=workers)
+        own_pool = executor = ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent)
         own_pool.submit(int).result()  # start the workers now, before any progress-bar thread exists
     try:
         fingerprint = {

@@ -15,6 +15,8 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
+from rich.markup import escape
+
 from remix.clitools import console, err_console, user_errors
 from remix.errors import RemixError
 
@@ -97,14 +99,14 @@ def build(
     )
     if summary.skipped:
         console.print(f"[yellow]skipped {summary.skipped} unusable source file(s)[/]: listed in "
-                      f"{summary.out_dir / 'manifest' / 'skipped.parquet'}")
+                      f"{escape(str(summary.out_dir / 'manifest' / 'skipped.parquet'))}")
     else:
         console.print("all source files usable (none skipped)")
     if summary.synthetic:
         console.print("[yellow]Built from the synthetic stand-in sources, not TAU 2019 and FSDKaggle2018: "
                       "numbers on this corpus are not the paper's (see CORPUS.md).[/]")
     kind = "synthetic stand-in" if summary.synthetic else "real"
-    console.print(f"[green]built[/] {summary.out_dir}: {summary.n_clips} clips x {len(summary.snrs)} SNR(s) = "
+    console.print(f"[green]built[/] {escape(str(summary.out_dir))}: {summary.n_clips} clips x {len(summary.snrs)} SNR(s) = "
                   f"{summary.n_audio_files} audio files ({kind} sources); rendered {summary.rendered}, "
                   f"kept {summary.reused} from an earlier run; {summary.seconds:.1f} s")
 
@@ -128,15 +130,16 @@ def inspect(
     for key, n in report.clips_per_fold.items():
         table.add_row(key, str(n))
     console.print(table)
-    console.print("audio files per SNR: " + ", ".join(f"{k} dB: {v}" for k, v in report.clips_per_snr.items()))
+    console.print("audio files per SNR: " + ", ".join(f"{k} dB: {v}" for k, v in report.clips_per_snr.items()),
+                  markup=False)
     console.print(f"classes: {len(report.events_per_class)} with events; " +
-                  ", ".join(f"{k} {v}" for k, v in report.events_per_class.items()))
+                  ", ".join(f"{k} {v}" for k, v in report.events_per_class.items()), markup=False)
     if report.ok:
         console.print(f"[green]ok[/]: {report.n_files_checked} files checked, no problem found")
         return
-    err_console.print(f"[bold red]{len(report.problems)} problem(s)[/] in {report.out_dir}:")
+    err_console.print(f"[bold red]{len(report.problems)} problem(s)[/] in {escape(str(report.out_dir))}:")
     for line in report.problems[:50]:
-        err_console.print(f"  - {line}", highlight=False, soft_wrap=True)
+        err_console.print(f"  - {line}", highlight=False, soft_wrap=True, markup=False)
     if len(report.problems) > 50:
         err_console.print(f"  ... and {len(report.problems) - 50} more")
     raise typer.Exit(code=1)

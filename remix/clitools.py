@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from remix.errors import RemixError
 
@@ -29,6 +30,11 @@ def register_error(kind: type[BaseException]) -> None:
         _handled.append(kind)
 
 
+def warn(message: str) -> None:
+    """One yellow ``warning:`` line on standard error (``message`` is printed as is, never as markup)."""
+    err_console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
 def user_errors(fn: F) -> F:
     """Wrap a CLI command so a domain error becomes one line and exit code 2.
 
@@ -41,7 +47,7 @@ def user_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except tuple(_handled) as exc:  # type: ignore[misc]
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=2) from None
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/]: finished work is kept; run the same command again to resume.")

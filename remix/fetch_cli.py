@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 
 from remix.catalogue import CATALOGUE
 from remix.clitools import console, user_errors
@@ -61,6 +62,6 @@ def fetch(
     skipped = len(result.outcomes) - fetched
     console.print(
         f"[green]done[/]: {fetched} archive(s) verified and unpacked, {skipped} already there, "
-        f"{result.downloaded_bytes / 1e9:.2f} GB downloaded; corpora in {result.root}",
+        f"{result.downloaded_bytes / 1e9:.2f} GB downloaded; corpora in {escape(str(result.root))}",
         highlight=False,
     )

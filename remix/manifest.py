@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from remix.atomic import PARTIAL_MARK, atomic_output, write_json, write_text  # noqa: F401  (re-exported)
+from remix.atomic import remove_partials as _remove_partials
 from remix.errors import RemixError
 
 MANIFEST_DIR = "manifest"
@@ -88,15 +89,21 @@ def write_table(path: Path, df: pd.DataFrame, schema: pa.Schema) -> None:
         pq.write_table(table, tmp, compression="zstd")
 
 
+BUILD_OWNED_DIRS = ("audio", "stems", "manifest", "metadata", BUILD_DIR)
+"""Sub-folders the corpus builder writes (``features/`` and anything else are left alone)."""
+
+
 def remove_partials(out_dir: Path) -> int:
-    """Delete temporary files left by an interrupted build; return how many."""
-    n = 0
-    for root, _dirs, files in os.walk(out_dir):
-        for name in files:
-            if name.startswith(".") and PARTIAL_MARK in name:
-                with contextlib.suppress(OSError):
-                    os.unlink(os.path.join(root, name))
-                    n += 1
+    """Delete temporary files left in the builder's own folders by an interrupted build; return how many.
+
+    Only :data:`BUILD_OWNED_DIRS` and the corpus folder's own top level are searched
+    (never ``features/``, where ``bench`` writes), and a temporary file whose writer is
+    still running is kept.
+    """
+    out_dir = Path(out_dir)
+    n = _remove_partials(out_dir, recursive=False)
+    for name in BUILD_OWNED_DIRS:
+        n += _remove_partials(out_dir / name)
     return n
 
 

@@ -12,6 +12,8 @@ the SNR holds; the factor is recorded in the clip manifest.
 from __future__ import annotations
 
 import json
+import os
+import struct
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -34,6 +36,9 @@ FULL_SCALE: float = 32767.0 / 32768.0
 """Largest positive 16-bit sample value as a float."""
 
 _PEAK_TARGET = FULL_SCALE * (1.0 - 1e-5)
+
+MAX_ABS_SNR_DB: float = 120.0
+"""Largest SNR magnitude accepted (dB)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,11 @@ class RenderSettings:
             raise RemixError(f"SNRs repeat: {list(self.snrs)}; give each once.")
         if any(not np.isfinite(s) for s in self.snrs):
             raise RemixError(f"SNRs must be finite numbers, got {list(self.snrs)}.")
+        if any(abs(s) > MAX_ABS_SNR_DB for s in self.snrs):
+            raise RemixError(f"SNRs must lie between -{MAX_ABS_SNR_DB:g} and {MAX_ABS_SNR_DB:g} dB (beyond, one "
+                             f"of the two signals is below float precision), got {[float(s) for s in self.snrs]}.")
+        if not -100.0 <= self.ref_lufs <= 0.0:
+            raise RemixError(f"the scene loudness must lie between -100 and 0 LUFS, got {self.ref_lufs:g}.")
         if self.snr_mode not in SNR_MODES:
             raise RemixError(f"unknown SNR mode {self.snr_mode!r}: expected one of {', '.join(SNR_MODES)}.")
         if self.audio_format not in AUDIO_FORMATS:
@@ -177,8 +187,61 @@ def _to_pcm16(x: np.ndarray) -> np.ndarray:
 
 def _write_audio(path: Path, data: np.ndarray, *, sample_rate: int, fmt: str, subtype: str) -> None:
     with atomic_output(path) as tmp:
+        if fmt == "WAV" and subtype == "FLOAT":
+            write_float_wav(tmp, data, sample_rate=sample_rate)
+            return
         kwargs = {"compression_level": 0.0} if fmt == "FLAC" else {}
-        sf.write(str(tmp), data, sample_rate, format=fmt, subtype=subtype, **kwargs)
+        try:
+            sf.write(str(tmp), data, sample_rate, format=fmt, subtype=subtype, **kwargs)
+        except (sf.LibsndfileError, RuntimeError) as exc:  # "System error": a full disk, mostly
+            raise _write_error(path, exc) from None
+
+
+def _write_error(path: Path, exc: BaseException) -> OSError:
+    """An OSError (reported as a file system error) for a failed write, naming a full disk when it is."""
+    import shutil
+
+    why = str(exc)
+    try:
+        if shutil.disk_usage(path.parent).free < 16 * 2**20:
+            why += "; the disk is full"
+    except OSError:
+        pass
+    return OSError(f"cannot write {path}: {why}")
+
+
+def write_float_wav(path: Path, data: np.ndarray, *, sample_rate: int) -> None:
+    """Write a mono float32 WAV (IEEE float, ``fmt`` + ``fact`` + ``data`` chunks).
+
+    Unlike libsndfile's float WAVs, the file carries no PEAK chunk (whose timestamp
+    made identical audio differ from run to run): the same samples give the same bytes.
+    The data is synced to disk before the file is closed, as libsndfile does.
+
+    Parameters
+    ----------
+    path : Path
+        Output file.
+    data : np.ndarray [shape=(n,)]
+        Samples.
+    sample_rate : int
+        Rate in Hz.
+    """
+    samples = np.ascontiguousarray(data, dtype="<f4")
+    if samples.ndim != 1:
+        raise RemixError(f"a stem must be mono (shape (n,)), got shape {samples.shape}.")
+    n_bytes = samples.nbytes
+    fmt = struct.pack("<HHIIHHH", 3, 1, sample_rate, sample_rate * 4, 4, 32, 0)  # IEEE float, mono, cbSize 0
+    header = b"".join([
+        b"RIFF", struct.pack("<I", 4 + (8 + len(fmt)) + (8 + 4) + (8 + n_bytes)), b"WAVE",
+        b"fmt ", struct.pack("<I", len(fmt)), fmt,
+        b"fact", struct.pack("<II", 4, samples.shape[0]),
+        b"data", struct.pack("<I", n_bytes),
+    ])
+    with open(path, "wb") as handle:
+        handle.write(header)
+        handle.write(samples.tobytes())
+        handle.flush()
+        os.fsync(handle.fileno())  # as libsndfile does when it closes a file it wrote
 
 
 def render_clip(plan: ClipPlan, *, settings: RenderSettings, out_dir: Path,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -79,8 +80,23 @@ def test_atomic_output_leaves_nothing_on_failure(tmp_path):
     with atomic_output(target) as tmp:
         tmp.write_text("whole")
     assert target.read_text() == "whole"
-    (tmp_path / "a" / ".y.partial-12.flac").write_text("left over")
-    assert remove_partials(tmp_path) == 1 and [p.name for p in target.parent.iterdir()] == ["x.txt"]
+    assert remove_partials(tmp_path / "a") == 0  # not a folder the builder owns
+
+
+def test_clean_up_touches_only_the_builders_dead_temporaries(tmp_path):
+    dead, live = 99999999, os.getpid()
+    files = {
+        "audio/snr0/.c1.partial-%d-aa.flac" % dead: False,  # a killed build's: removed
+        "audio/snr0/.c2.partial-%d-bb.flac" % live: True,  # a running writer's: kept
+        ".build/.source_check.partial-%d-cc.parquet" % dead: False,
+        "features/abc/.snr0.partial-%d-dd.f32" % dead: True,  # bench's folder: never touched
+        "audio/snr0/c3.flac": True,
+    }
+    for rel in files:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x")
+    assert remove_partials(tmp_path) == 2
+    assert {rel: (tmp_path / rel).exists() for rel in files} == files
 
 
 def test_reading_a_folder_without_a_corpus(tmp_path):
