@@ -159,17 +159,22 @@ def report(
     preset: Annotated[Optional[str], typer.Option(help="Only runs of this preset (when they mix presets).")] = None,
     results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
 ) -> None:
-    """Print Tables 1-3 beside the paper's and write them under RESULTS/tables/."""
-    from bench.report import build_tables, print_tables, write_tables
+    """Print Tables 1-3 beside the paper's and the localisation table, and write them under RESULTS/tables/."""
+    from bench.report import (build_localisation_table, build_tables, print_localisation_table, print_tables,
+                              write_localisation_table, write_tables)
     from bench.store import load_runs
 
     runs = load_runs(results)
     if runs.empty:
         raise BenchError(f"no runs under {results}; train some first (bench run --all --corpus DIR)")
     print_tables(build_tables(runs, split=split, preset=preset), console=console)
+    print_localisation_table(build_localisation_table(runs, split=split, preset=preset), console=console)
     if latex or markdown:
         for path in write_tables(runs, out_dir=Path(results) / "tables", latex=latex, markdown=markdown,
                                  split=split, preset=preset):
+            console.print(f"wrote {path}", highlight=False)
+        for path in write_localisation_table(runs, out_dir=Path(results) / "tables", latex=latex, markdown=markdown,
+                                             split=split, preset=preset):
             console.print(f"wrote {path}", highlight=False)
 
 
@@ -180,7 +185,8 @@ def plot(
     clip: Annotated[Optional[str], typer.Option(help="Clip id for Figure 2; default: the first validation clip.")] = None,
     results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
 ) -> None:
-    """Figure 2 for one clip and the training curves of a run, as PNG under RESULTS/plots/."""
+    """Figure 2 and the detections (reference against detected events) for one clip, and the training
+    curves of a run, as PNG under RESULTS/plots/."""
     from bench.plots import plot_curves, plot_figure2
     from bench.train import infer_clip
     from remix.labels import EVENT_LABELS
@@ -192,5 +198,28 @@ def plot(
     fig = plot_figure2(outputs, features=features, class_names=EVENT_LABELS, labels=info["labels"],
                        path=out_dir / f"figure2_{run_id}_{info['clip_id']}.png", title=title, hop_s=info["hop_s"])
     curves = plot_curves([info["run_dir"]], out_dir / f"curves_{run_id}.png", title=f"run {run_id}")
-    for path in (fig, curves):
+    written = [fig, curves]
+    written += _plot_detections(outputs, features, info, out_dir=out_dir, title=title)
+    for path in written:
         console.print(f"wrote {path}", highlight=False)
+
+
+def _plot_detections(outputs, features, info, *, out_dir: Path, title: str) -> list[Path]:
+    """The detection figure of the clip, when the run has a post-processing (runs evaluated by this version)."""
+    import pandas as pd
+
+    from bench.dcase import clip_detections
+    from bench.plots import plot_detections
+    from bench.postprocess import load_postprocessing
+    from remix.labels import EVENT_LABELS
+
+    post = load_postprocessing(info["run_dir"])
+    events_path = Path(info["config"]["corpus_dir"]) / "manifest" / "events.parquet"
+    if post is None or not events_path.is_file():
+        return []
+    reference, detected, scores = clip_detections(outputs, clip_id=info["clip_id"], post=post,
+                                                  events=pd.read_parquet(events_path), labels=EVENT_LABELS,
+                                                  snr_db=float(info["config"]["snr_db"]))
+    path = out_dir / f"detections_{info['config']['run_id']}_{info['clip_id']}.png"
+    return [plot_detections(features=features, reference=reference, detected=detected, scores=scores, path=path,
+                            hop_s=post.hop_s, frame_start_s=post.frame_start_s, title=title)]

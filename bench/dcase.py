@@ -61,6 +61,7 @@ __all__ = [
     "PSDS2",
     "SEGMENT_LENGTH_S",
     "audio_filenames",
+    "clip_detections",
     "dcase_metrics",
     "evaluate_split",
     "ground_truth_table",
@@ -538,3 +539,45 @@ def relocalise_run(run_dir: Path, *, corpus_dir: Path | None = None) -> dict[str
     metrics = merge_localisation(store.read_metrics(), result)
     store.write_metrics(metrics)
     return metrics
+
+
+def clip_detections(
+    outputs: Mapping[str, np.ndarray],
+    *,
+    clip_id: str,
+    post: PostProcessing,
+    events: pd.DataFrame,
+    labels: Sequence[str],
+    snr_db: float | None = None,
+    duration_s: float | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray]]:
+    """Reference events, detected events and post-processed scores of one clip.
+
+    Parameters
+    ----------
+    outputs : mapping
+        The model's output for the clip without a batch axis: ``clip_probs`` (C,),
+        ``frame_probs`` (T, C) (:func:`bench.train.infer_clip`).
+    clip_id : str
+    post : PostProcessing
+        The run's post-processing (:func:`bench.postprocess.load_postprocessing`).
+    events : pd.DataFrame
+        ``events.parquet``.
+    labels : sequence of str [shape=(C,)]
+    snr_db, duration_s : float, optional
+
+    Returns
+    -------
+    (reference, detected, scores)
+        Two DataFrames with ``filename``, ``onset``, ``offset``, ``event_label``, and the
+        post-processed score (T,) of each class with a reference or detected event.
+    """
+    frame = np.asarray(outputs["frame_probs"])[None]
+    clip = np.asarray(outputs["clip_probs"])[None]
+    scores = postprocessed_scores(frame, clip, post)
+    times = frame_timestamps(scores.shape[1], hop_s=post.hop_s, frame_start_s=post.frame_start_s,
+                             duration_s=duration_s)
+    detected = decisions_to_events(scores >= np.asarray(post.thresholds), [clip_id], labels=labels, timestamps=times)
+    reference = ground_truth_table(events, [clip_id], filenames=[clip_id], snr_db=snr_db).dropna(subset=["event_label"])
+    shown = set(reference["event_label"]) | set(detected["event_label"])
+    return reference, detected, {lab: scores[0, :, j] for j, lab in enumerate(labels) if lab in shown}

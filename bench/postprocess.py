@@ -235,17 +235,15 @@ def apply_frame_score(frame_probs: np.ndarray, clip_probs: np.ndarray, *, rule: 
     raise BenchError(f"unknown frame score {rule!r}; use one of {FRAME_SCORES}")
 
 
-def _median(scores: np.ndarray, frames: np.ndarray) -> np.ndarray:
-    """Median filter along time with a length per class (``mode="nearest"``)."""
-    out = scores
-    for length in np.unique(frames):
-        if length <= 1:
-            continue
-        cols = np.flatnonzero(frames == length)
-        if out is scores:
-            out = scores.copy()
-        out[:, :, cols] = median_filter(scores[:, :, cols], size=(1, int(length), 1), mode="nearest")
-    return out
+def _binary_median(active: np.ndarray, length: int) -> np.ndarray:
+    """Median filter of 0/1 rows along the last axis (``mode="nearest"``): a majority
+    vote over ``length`` (odd) frames, from a running sum in time linear in the input."""
+    if length <= 1:
+        return active
+    half = length // 2
+    padded = np.pad(active, ((0, 0), (half, half)), mode="edge").astype(np.int16)
+    running = np.pad(np.cumsum(padded, axis=1, dtype=np.int16), ((0, 0), (1, 0)))
+    return (running[:, length:] - running[:, :-length]) > half
 
 
 def postprocessed_scores(frame_probs: np.ndarray, clip_probs: np.ndarray, post: PostProcessing) -> np.ndarray:
@@ -267,12 +265,21 @@ def postprocessed_scores(frame_probs: np.ndarray, clip_probs: np.ndarray, post: 
     """
     clip_probs = np.asarray(clip_probs, dtype=np.float32)
     _check(np.asarray(frame_probs), clip_probs, post.n_classes)
-    scores = _median(apply_frame_score(frame_probs, clip_probs, rule=post.frame_score), post.median_frames())
+    scores = apply_frame_score(frame_probs, clip_probs, rule=post.frame_score)  # (N, T, C)
+    keep = np.ones(clip_probs.shape, dtype=bool)  # (N, C): the (clip, class) pairs the gate lets through
     if post.clip_gate:
-        gate = clip_probs >= _per_class(post.clip_threshold, post.n_classes, "clip_threshold").astype(np.float32)
-        scores = scores * gate[:, None, :]
+        keep = clip_probs >= _per_class(post.clip_threshold, post.n_classes, "clip_threshold").astype(np.float32)
+    out = np.zeros(scores.shape, dtype=np.float64)
+    pair_n, pair_c = np.nonzero(keep)
+    lengths = post.median_frames()[pair_c]
+    for length in np.unique(lengths):
+        pick = lengths == length
+        rows = scores[pair_n[pick], :, pair_c[pick]]  # (P, T)
+        if length > 1:
+            rows = median_filter(rows, size=(1, int(length)), mode="nearest")
+        out[pair_n[pick], :, pair_c[pick]] = rows
     scale = 10.0 ** SCORE_DECIMALS
-    return np.rint(scores.astype(np.float64) * scale) / scale
+    return np.rint(out * scale) / scale
 
 
 def decisions(frame_probs: np.ndarray, clip_probs: np.ndarray, post: PostProcessing) -> np.ndarray:
@@ -422,8 +429,9 @@ def choose_postprocessing(
     fitted on a handful of events per class in a validation fold) by collar-based event
     F1 (micro over every class; 200 ms onset collar, offset collar max(200 ms, 20 %)).
     Ties go to the shorter filter, then the higher gate, then the higher threshold.
-    Only (clip, class) pairs that pass the lowest gate are filtered and thresholded,
-    which keeps a full-size validation fold within seconds.
+    Each threshold and filter length is applied once to the (clip, class) pairs that
+    pass the lowest gate (the filter as a majority vote on the thresholded frames, which
+    is what a median filter of the scores gives); each gate then only selects pairs.
 
     Parameters
     ----------
@@ -462,44 +470,41 @@ def choose_postprocessing(
     ref_times = ref[["onset_s", "offset_s"]].to_numpy(np.float64)
     n_ref = len(ref)
 
-    gates = sorted({float(g) for g in clip_threshold_grid})
-    pair_n, pair_c = np.nonzero(clip_probs >= gates[0])  # (clip, class) pairs that may pass a gate
+    gates = sorted({float(g) for g in clip_threshold_grid}, reverse=True)
+    pair_n, pair_c = np.nonzero(clip_probs >= np.float32(gates[-1]))  # pairs that may pass a gate, sorted by key
     pair_prob = clip_probs[pair_n, pair_c]
     pair_key = pair_n.astype(np.int64) * n_classes + pair_c
-    pair_scores = scores[pair_n, :, pair_c]  # (P, T)
-    lengths = {}
+    scale = 10.0 ** SCORE_DECIMALS
+    pair_scores = np.rint(scores[pair_n, :, pair_c].astype(np.float64) * scale) / scale  # (P, T), as written
+    passes = np.stack([pair_prob >= np.float32(g) for g in gates])  # (G, P)
+    lengths: dict[int, float] = {}
     for seconds in sorted({float(s) for s in median_grid_s}):
         lengths.setdefault(int(median_frames(seconds, hop_s=hop_s)), seconds)  # shortest seconds per frame count
-    scale = 10.0 ** SCORE_DECIMALS
-    best = (-1.0, None)
-    table = []
-    for frames, seconds in sorted(lengths.items()):
-        filtered = pair_scores if frames <= 1 else median_filter(pair_scores, size=(1, frames), mode="nearest")
-        filtered = np.rint(filtered.astype(np.float64) * scale) / scale
-        for gate in sorted(gates, reverse=True):
-            keep = pair_prob >= np.float32(gate)
-            best_here = (-1.0, None)
-            for threshold in sorted({float(t) for t in threshold_grid}, reverse=True):
-                active = filtered[keep] >= threshold  # (P', T)
-                change = np.diff(np.pad(active, ((0, 0), (1, 1))).astype(np.int8), axis=1)
-                p_on, t_on = np.nonzero(change == 1)  # row-major: the k-th onset pairs the k-th offset
-                _, t_off = np.nonzero(change == -1)
-                est_key = pair_key[keep][p_on]
-                hits = match_events(ref_key, ref_times, est_key, np.stack([times[t_on], times[t_off]], axis=1),
-                                    onset_collar_s=onset_collar_s, offset_collar_s=offset_collar_s,
-                                    offset_collar_rate=offset_collar_rate)
-                denominator = n_ref + len(est_key)
-                f1 = 2 * len(hits) / denominator if denominator else 0.0
-                if f1 > best_here[0] + 1e-12:
-                    best_here = (f1, threshold)
-                if f1 > best[0] + 1e-12:
-                    best = (f1, (seconds, gate, threshold))
-            table.append({"median_filter_s": seconds, "median_frames": frames, "clip_threshold": gate,
-                          "threshold": best_here[1], "event_f1": best_here[0]})
-    seconds, gate, threshold = best[1]
+    thresholds = sorted({float(t) for t in threshold_grid}, reverse=True)
+    f1 = np.zeros((len(lengths), len(gates), len(thresholds)))
+    for k, threshold in enumerate(thresholds):
+        above = pair_scores >= threshold  # a median filter commutes with the threshold
+        for m, frames in enumerate(sorted(lengths)):
+            active = _binary_median(above, frames)
+            change = np.diff(np.pad(active, ((0, 0), (1, 1))).astype(np.int8), axis=1)
+            p_on, t_on = np.nonzero(change == 1)  # row-major: the k-th onset pairs the k-th offset
+            _, t_off = np.nonzero(change == -1)
+            hits = match_events(ref_key, ref_times, pair_key[p_on], np.stack([times[t_on], times[t_off]], axis=1),
+                                onset_collar_s=onset_collar_s, offset_collar_s=offset_collar_s,
+                                offset_collar_rate=offset_collar_rate)
+            tp = np.bincount(np.searchsorted(pair_key, hits), minlength=len(pair_key))  # matches per pair
+            n_est = np.bincount(p_on, minlength=len(pair_key))
+            denominator = n_ref + passes @ n_est  # (G,)
+            f1[m, :, k] = np.where(denominator > 0, 2 * (passes @ tp) / np.maximum(denominator, 1), 0.0)
+    # ties: shorter filter, then higher gate, then higher threshold (the first in this order)
+    m, g, k = np.unravel_index(int(np.argmax(f1)), f1.shape)
+    seconds = [lengths[f] for f in sorted(lengths)][m]
+    gate, threshold = gates[g], thresholds[k]
+    table = [{"median_filter_s": lengths[frames], "median_frames": frames, "clip_threshold": gates[j],
+              "threshold": thresholds[int(np.argmax(f1[i, j]))], "event_f1": float(f1[i, j].max())}
+             for i, frames in enumerate(sorted(lengths)) for j in range(len(gates))]
     post = PostProcessing(thresholds=(threshold,) * n_classes, hop_s=float(hop_s), frame_start_s=float(frame_start_s),
                           frame_score=frame_score, clip_gate=True, clip_threshold=gate, median_filter_s=seconds)
-    record = {"event_f1": best[0], "median_grid_s": sorted(lengths.values()),
-              "clip_threshold_grid": gates, "threshold_grid": sorted({float(t) for t in threshold_grid}),
-              "table": table}
+    record = {"event_f1": float(f1[m, g, k]), "median_grid_s": [lengths[f] for f in sorted(lengths)],
+              "clip_threshold_grid": sorted(gates), "threshold_grid": sorted(thresholds), "table": table}
     return post, record

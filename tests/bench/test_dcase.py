@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-import dcase_util  # installed with sed_scores_eval (through sed_eval)  # noqa: I001
+import dcase_util  # installed with sed_scores_eval (through sed_eval)
 import numpy as np
 import pandas as pd
 import pytest
