@@ -400,8 +400,8 @@ MEDIAN_GRID_S = (0.0, 0.15, 0.3, 0.45, 0.6, 0.9)
 """Median filter lengths tried, in seconds (turned into odd frame counts at the run's hop)."""
 CLIP_THRESHOLD_GRID = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 """Clip-gate thresholds tried."""
-THRESHOLD_GRID = tuple(round(0.05 * k, 2) for k in range(1, 19))
-"""Decision thresholds tried (0.05 to 0.9)."""
+THRESHOLD_GRID = (0.01, 0.02, 0.03) + tuple(round(0.05 * k, 2) for k in range(1, 19))
+"""Decision thresholds tried (0.01 to 0.9: a frame x clip score of a confident model's weak frames is small)."""
 
 
 def choose_postprocessing(
