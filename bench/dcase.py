@@ -184,6 +184,12 @@ def score_tables(scores: np.ndarray, clip_ids: Sequence[str], *, labels: Sequenc
             for i, cid in enumerate(clip_ids)}
 
 
+def _round_time(seconds: np.ndarray) -> np.ndarray:
+    """Times as the files hold them (:data:`~bench.postprocess.TIME_DECIMALS` decimals)."""
+    scale = 10.0 ** TIME_DECIMALS
+    return np.rint(np.asarray(seconds, dtype=np.float64) * scale) / scale
+
+
 def ground_truth_table(events: pd.DataFrame, clip_ids: Sequence[str], *, filenames: Sequence[str],
                        snr_db: float | None = None) -> pd.DataFrame:
     """The reference events of some clips as a DCASE ground-truth table.
@@ -199,8 +205,9 @@ def ground_truth_table(events: pd.DataFrame, clip_ids: Sequence[str], *, filenam
     Returns
     -------
     pd.DataFrame
-        ``filename``, ``onset``, ``offset``, ``event_label`` sorted by clip and onset; a clip
-        without events has one row with NaN fields (as DCASE files mark it).
+        ``filename``, ``onset``, ``offset``, ``event_label`` sorted by clip and onset, times
+        rounded to microseconds (the files' precision); a clip without events has one row
+        with NaN fields (as DCASE files mark it).
     """
     name_of = {str(c): f for c, f in zip(clip_ids, filenames)}
     rows = events[events["clip_id"].astype(str).isin(name_of)]
@@ -208,8 +215,8 @@ def ground_truth_table(events: pd.DataFrame, clip_ids: Sequence[str], *, filenam
         rows = rows[np.isclose(rows["snr_db"].astype(float), float(snr_db))]
     table = pd.DataFrame({
         "filename": rows["clip_id"].astype(str).map(name_of).to_numpy(object),
-        "onset": rows["onset_s"].to_numpy(float),
-        "offset": rows["offset_s"].to_numpy(float),
+        "onset": _round_time(rows["onset_s"].to_numpy(float)),
+        "offset": _round_time(rows["offset_s"].to_numpy(float)),
         "event_label": rows["event_label"].astype(str).to_numpy(object),
     })
     empty = sorted(set(name_of.values()) - set(table["filename"]))
@@ -304,7 +311,7 @@ def read_dcase_files(folder: Path) -> dict[str, Any]:
 
 
 def dcase_metrics(scores: Mapping[str, pd.DataFrame], ground_truth: Mapping[str, list], durations: Mapping[str, float],
-                  *, thresholds: Mapping[str, float]) -> dict[str, Any]:
+                  *, thresholds: Mapping[str, float], num_jobs: int = 1) -> dict[str, Any]:
     """PSDS1, PSDS2, collar-based event F1 and 1 s segment F1 with sed_scores_eval.
 
     Parameters
@@ -317,6 +324,9 @@ def dcase_metrics(scores: Mapping[str, pd.DataFrame], ground_truth: Mapping[str,
         Clip id -> seconds.
     thresholds : dict
         Label -> decision threshold (for the F1 scores).
+    num_jobs : int
+        Worker processes of sed_scores_eval (its cost grows with clips x classes: see
+        ``benchmarks/psds_speed.py``).
 
     Returns
     -------
@@ -348,12 +358,13 @@ def dcase_metrics(scores: Mapping[str, pd.DataFrame], ground_truth: Mapping[str,
     for name, scenario in (("psds1", PSDS1), ("psds2", PSDS2)):
         if len(keep) < 2:  # sed_scores_eval 0.0.4 fails on its empty cross-trigger statistics
             break
-        value, *_ = sse.intersection_based.psds(scores, ground_truth, durations, **scenario)
+        value, *_ = sse.intersection_based.psds(scores, ground_truth, durations, num_jobs=num_jobs, **scenario)
         out[name] = float(value)
-    f, p, r, _ = sse.collar_based.fscore(scores, ground_truth, threshold, **COLLAR)
+    f, p, r, _ = sse.collar_based.fscore(scores, ground_truth, threshold, num_jobs=num_jobs, **COLLAR)
     out.update(event_f1=f["micro_average"], event_precision=p["micro_average"], event_recall=r["micro_average"],
                event_macro_f1=f["macro_average"])
-    f, p, r, _ = sse.segment_based.fscore(scores, ground_truth, durations, threshold, segment_length=SEGMENT_LENGTH_S)
+    f, p, r, _ = sse.segment_based.fscore(scores, ground_truth, durations, threshold, segment_length=SEGMENT_LENGTH_S,
+                                          num_jobs=num_jobs)
     out.update(segment_f1=f["micro_average"], segment_precision=p["micro_average"],
                segment_recall=r["micro_average"], segment_macro_f1=f["macro_average"])
     return {k: (float(v) if isinstance(v, (float, np.floating)) and np.isfinite(v) else
@@ -372,6 +383,7 @@ def evaluate_split(
     duration_s: float,
     snr_db: float | None = None,
     folder: Path | None = None,
+    num_jobs: int = 1,
 ) -> dict[str, Any]:
     """Post-process one split, write its DCASE files and score them.
 
@@ -390,6 +402,8 @@ def evaluate_split(
         Reference events of this SNR.
     folder : Path, optional
         Where to write the DCASE files (``<run>/dcase/<split>``); nothing is written without it.
+    num_jobs : int
+        sed_scores_eval worker processes.
 
     Returns
     -------
@@ -416,7 +430,7 @@ def evaluate_split(
         write_dcase_files(folder, scores=tables, ground_truth=truth_table,
                           durations=pd.DataFrame({"filename": list(filenames), "duration": float(duration_s)}),
                           detections=detections)
-    out = dcase_metrics(tables, truth, durations, thresholds=dict(zip(labels, post.thresholds)))
+    out = dcase_metrics(tables, truth, durations, thresholds=dict(zip(labels, post.thresholds)), num_jobs=num_jobs)
     target = frame_targets(events, list(clip_ids), n_frames=scores.shape[1], hop_s=post.hop_s, labels=labels,
                            snr_db=snr_db, start_s=post.frame_start_s)
     tp, n_pred, n_true = int((target & active).sum()), int(active.sum()), int(target.sum())

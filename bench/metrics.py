@@ -553,5 +553,6 @@ def evaluate(
                            median_frames=median_frames, events=events, clip_ids=clip_ids, snr_db=snr_db,
                            start_s=start_s)
         ev.pop("class_f1")
+        ev.update(median_filter_s=median_frames * hop_s, hop_s=hop_s, frame_start_s=start_s)  # comparable across hops
         out["event"] = ev
     return out
