@@ -212,17 +212,22 @@ def report(
     preset: Annotated[Optional[str], typer.Option(help="Only runs of this preset (when they mix presets).")] = None,
     results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
 ) -> None:
-    """Print Tables 1-3 beside the paper's and write them under RESULTS/tables/."""
-    from bench.report import build_tables, print_tables, write_tables
+    """Print Tables 1-3 beside the paper's and the localisation table, and write them under RESULTS/tables/."""
+    from bench.report import (build_localisation_table, build_tables, print_localisation_table, print_tables,
+                              write_localisation_table, write_tables)
     from bench.store import load_runs
 
     runs = load_runs(results)
     if runs.empty:
         raise BenchError(f"no runs under {results}; train some first (bench run --all --corpus DIR)")
     print_tables(build_tables(runs, split=split, preset=preset), console=console)
+    print_localisation_table(build_localisation_table(runs, split=split, preset=preset), console=console)
     if latex or markdown:
         for path in write_tables(runs, out_dir=Path(results) / "tables", latex=latex, markdown=markdown,
                                  split=split, preset=preset):
+            console.print(f"wrote {escape(str(path))}", highlight=False)
+        for path in write_localisation_table(runs, out_dir=Path(results) / "tables", latex=latex, markdown=markdown,
+                                             split=split, preset=preset):
             console.print(f"wrote {escape(str(path))}", highlight=False)
 
 
@@ -237,8 +242,8 @@ def plot(
     results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
     cache: Annotated[Optional[Path], typer.Option(help="Feature-cache folder (as for bench run).")] = None,
 ) -> None:
-    """Figure 2 for one clip and the training curves of a run (--run), or every run's validation
-    curves (--curves), as PNG under RESULTS/plots/."""
+    """Figure 2, the detections (reference against detected events) and the training curves of a
+    run for one clip (--run), or every run's validation curves (--curves), as PNG under RESULTS/plots/."""
     _use_cache(cache)
     from bench.plots import plot_curves, plot_figure2, plot_validation_overlay
     from bench.store import load_runs
@@ -266,6 +271,7 @@ def plot(
                                     path=out_dir / f"figure2_{run_id}_{info['clip_id']}.png", title=title,
                                     hop_s=info["hop_s"]))
         written.append(plot_curves([info["run_dir"]], out_dir / f"curves_{run_id}.png", title=f"run {run_id}"))
+        written += _plot_detections(outputs, features, info, out_dir=out_dir, title=title)
     for path in written:
         console.print(f"wrote {escape(str(path))}", highlight=False)
 
@@ -308,3 +314,24 @@ def probe(
     for path in (atomic_write_text(out_dir / "probe.md", text),
                  atomic_write_text(out_dir / "probe.csv", raw.to_csv(index=False))):
         console.print(f"wrote {escape(str(path))}", highlight=False)
+
+
+def _plot_detections(outputs, features, info, *, out_dir: Path, title: str) -> list[Path]:
+    """The detection figure of the clip, when the run has a post-processing (runs evaluated by this version)."""
+    import pandas as pd
+
+    from bench.dcase import clip_detections
+    from bench.plots import plot_detections
+    from bench.postprocess import load_postprocessing
+    from remix.labels import EVENT_LABELS
+
+    post = load_postprocessing(info["run_dir"])
+    events_path = Path(info["config"]["corpus_dir"]) / "manifest" / "events.parquet"
+    if post is None or not events_path.is_file():
+        return []
+    reference, detected, scores = clip_detections(outputs, clip_id=info["clip_id"], post=post,
+                                                  events=pd.read_parquet(events_path), labels=EVENT_LABELS,
+                                                  snr_db=float(info["config"]["snr_db"]))
+    path = out_dir / f"detections_{info['config']['run_id']}_{info['clip_id']}.png"
+    return [plot_detections(features=features, reference=reference, detected=detected, scores=scores, path=path,
+                            hop_s=post.hop_s, frame_start_s=post.frame_start_s, title=title)]

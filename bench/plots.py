@@ -1,4 +1,4 @@
-"""Figures: the paper's Figure 2 for one clip, and training curves.
+"""Figures: the paper's Figure 2 for one clip, training curves, and detections against references.
 
 Figures are drawn with matplotlib's object interface on the Agg canvas (no
 ``pyplot``, no global backend change) and saved as PNG atomically.
@@ -32,7 +32,7 @@ from bench.errors import BenchError
 from bench.store import CONFIG, CURVES, atomic_path
 from remix.atomic import read_json
 
-__all__ = ["plot_curves", "plot_figure2", "top_classes"]
+__all__ = ["plot_curves", "plot_detections", "plot_figure2", "top_classes"]
 
 
 def _array(value: Any, *, ndim: int, name: str) -> np.ndarray | None:
@@ -304,4 +304,77 @@ def plot_validation_overlay(runs: pd.DataFrame, path: Path, *, title: str | None
     axes[-1].legend(handles=handles, fontsize=7, loc="lower right")
     if title:
         fig.suptitle(title)
+    return _save(fig, path, dpi=dpi)
+
+
+def plot_detections(
+    *,
+    features: Any,
+    reference: pd.DataFrame,
+    detected: pd.DataFrame,
+    path: Path,
+    hop_s: float,
+    frame_start_s: float = 0.0,
+    scores: Mapping[str, np.ndarray] | None = None,
+    title: str | None = None,
+    dpi: int = 110,
+) -> Path:
+    """Reference against detected events of one clip, per class, over its log-mel.
+
+    Parameters
+    ----------
+    features : array [shape=(T, F)]
+        The clip's (standardised) log-mel.
+    reference, detected : pd.DataFrame
+        Events of the clip with ``onset``, ``offset``, ``event_label`` (seconds), as in the
+        run's DCASE ground-truth and detections files.
+    path : Path
+        PNG to write (atomically).
+    hop_s, frame_start_s : float
+        The frame grid (frame ``t`` covers ``[frame_start_s + t hop_s, ... + hop_s)``).
+    scores : mapping of label to np.ndarray [shape=(T,)], optional
+        The post-processed score of each class, drawn under its bars.
+    title : str, optional
+    dpi : int
+
+    Returns
+    -------
+    Path
+    """
+    feats = _array(features, ndim=2, name="features")
+    for name, table in (("reference", reference), ("detected", detected)):
+        missing = {"onset", "offset", "event_label"} - set(table.columns)
+        if missing:
+            raise BenchError(f"{name} events lack the columns {sorted(missing)}")
+    classes = sorted(set(reference["event_label"].dropna()) | set(detected["event_label"].dropna()))
+    n_frames = feats.shape[0]
+    start = max(frame_start_s, 0.0)
+    end = frame_start_s + n_frames * hop_s
+    fig = Figure(figsize=(11, 3 + 0.55 * max(1, len(classes))), layout="constrained")
+    axes = fig.subplots(2, 1, height_ratios=[2, max(1.0, 0.55 * len(classes))], sharex=True)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    axes[0].imshow(feats.T, origin="lower", aspect="auto", cmap="magma", interpolation="nearest",
+                   extent=(frame_start_s, end, 0, feats.shape[1]))
+    axes[0].set_ylabel("mel bin")
+    axes[0].set_title("log-mel input", fontsize=10, loc="left")
+    ax = axes[1]
+    for row, label in enumerate(classes):
+        y = len(classes) - 1 - row
+        if scores is not None and label in scores:
+            times = frame_start_s + (np.arange(n_frames) + 0.5) * hop_s
+            ax.plot(times, y - 0.45 + 0.9 * np.clip(np.asarray(scores[label], float), 0, 1), color="0.55", lw=0.8)
+        for table, low, colour in ((reference, y + 0.05, "seagreen"), (detected, y - 0.40, "darkorange")):
+            hits = table[table["event_label"] == label]
+            ax.broken_barh([(on, off - on) for on, off in zip(hits["onset"], hits["offset"])], (low, 0.35),
+                           facecolors=colour)
+    ax.set_yticks(range(len(classes)))
+    ax.set_yticklabels(classes[::-1], fontsize=8)
+    ax.set_ylim(-0.6, len(classes) - 0.4)
+    ax.set_xlim(min(frame_start_s, start), end)
+    ax.set_xlabel("time (s)")
+    ax.set_title("reference (green, upper) and detected events (orange, lower); grey: post-processed score",
+                 fontsize=10, loc="left")
+    if not classes:
+        _missing(ax, "no reference and no detected event in this clip")
     return _save(fig, path, dpi=dpi)

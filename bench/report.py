@@ -580,3 +580,178 @@ def write_tables(
         if markdown:
             written.append(atomic_write_text(out_dir / f"{table.name}.md", to_markdown(table)))
     return written
+
+
+# --------------------------------------------------------------------------- localisation
+
+__all__ += [
+    "build_localisation_table",
+    "localisation_latex",
+    "localisation_markdown",
+    "localisation_rich",
+    "print_localisation_table",
+    "write_localisation_table",
+]
+LOCALISATION = "localisation"
+LOCALISATION_METRICS = (("psds1", "PSDS1"), ("psds2", "PSDS2"), ("event_f1", "event F1"),
+                        ("segment_f1", "segment F1"), ("frame_f1", "frame F1"))
+LOCALISATION_ROWS = (
+    ("gap", 0.0, "VGGish GAP"),
+    ("gmp", 0.0, "VGGish GMP"),
+    ("gwrp", 0.0, "VGGish GWRP"),
+    ("atrous_ap", 0.0, "VGGish (dil.) AP"),
+    ("2ap", 0.0, "VGGish 2AP, α = 0"),
+    ("2ap_aux", 0.001, "VGGish 2AP +aux, α = 0.001"),
+    ("2ap_aux", 0.1, "VGGish 2AP +aux, α = 0.1"),
+)
+
+
+def build_localisation_table(runs: pd.DataFrame, *, split: str = "val", preset: str | None = None) -> Table:
+    """The localisation table (the paper has none): PSDS1, PSDS2, event F1, segment F1
+    and frame F1 per system and SNR, mean ± std over runs.
+
+    Values come from each run's ``<split>.localisation`` metrics (:mod:`bench.dcase`):
+    the post-processing chosen on the validation split, so validation numbers are
+    optimistic and the test split is the fair one when the corpus has it. Rows without
+    a finished run with these metrics show "—"; the caption says how many classes had
+    no reference event in the split and were left out.
+
+    Parameters
+    ----------
+    runs : pd.DataFrame
+        :func:`bench.store.load_runs`.
+    split : {"val", "test"}
+    preset : str, optional
+        Keep only runs of this preset.
+    """
+    runs, notes = _select_runs(runs, split=split, preset=preset)
+    corpus, synthetic = _corpus_line(runs)
+    records, rows, used = [], [], []
+    snrs = sorted({float(s) for s in pd.to_numeric(runs["snr_db"], errors="coerce").dropna()}, reverse=True) \
+        if not runs.empty else list(SNRS)
+    for model, alpha, system in LOCALISATION_ROWS:
+        for snr in snrs:
+            matched = _match(runs, model, alpha, snr)
+            done = matched[matched["status"] == "done"] if not matched.empty else matched
+            if done.empty:
+                continue
+            used.append(done)
+            r = len(rows)
+            rows.append((system, f"{snr:g} dB"))
+            for metric, _ in LOCALISATION_METRICS:
+                column = f"{split}_{LOCALISATION}_{metric}"
+                values = done[column] if column in done.columns else pd.Series(dtype=float)
+                mean, std, n = _stats(values)
+                records.append(dict(row=r, column=metric, model=model, alpha=alpha, snr_db=snr, metric=column,
+                                    mean=mean, std=std, n=n, paper=None))
+    data = pd.DataFrame(records, columns=["row", "column", "model", "alpha", "snr_db", "metric", "mean", "std", "n",
+                                          "paper"])
+    done_runs = pd.concat(used) if used else pd.DataFrame()
+    scored = f"{split}_{LOCALISATION}_n_classes_scored"
+    left_out = ""
+    if not done_runs.empty and scored in done_runs.columns and done_runs[scored].notna().any():
+        n_left = 41 - pd.to_numeric(done_runs[scored], errors="coerce").dropna().astype(int)
+        low, high = int(n_left.min()), int(n_left.max())
+        left_out = (f" {low if low == high else f'{low}-{high}'} of 41 classes had no reference event in the split "
+                    "and were left out.")
+    split_text = ("validation fold, on which the post-processing was chosen (optimistic)" if split == "val"
+                  else "held-out test split, with the post-processing chosen on validation")
+    caption = (f"Localisation. {corpus}. Scores on the {split_text}: PSDS1 and PSDS2 (DCASE 2021-2023 scenarios), "
+               f"collar-based event F1 (200 ms, 20 %), segment F1 (1 s) and frame F1 after post-processing "
+               f"(frame x clip score, clip gate, median filter, thresholds); mean ± std over runs (n), {DASH} where "
+               f"no run has the metric. {_count(len(done_runs), 'finished run')}.{left_out}")
+    if not runs.empty and runs["preset"].notna().any():
+        caption += f" Preset '{preset or str(runs['preset'].dropna().iloc[0])}'."
+    if synthetic:
+        notes.insert(0, SYNTHETIC_WARNING)
+    return Table(name=LOCALISATION, title="Localisation: DCASE metrics per system and SNR", caption=caption,
+                 row_header=["System", "SNR"], rows=rows,
+                 groups=[("", [(m, t) for m, t in LOCALISATION_METRICS])], data=data, notes=notes,
+                 synthetic=synthetic)
+
+
+def _localisation_cells(table: Table, *, pm: str = "±", digits: int = 3) -> list[list[str]]:
+    body = []
+    for r, row in enumerate(table.rows):
+        cells = list(row)
+        for key, _ in table.groups[0][1]:
+            c = table.cell(r, key)
+            cells.append(format_cell(_none(c["mean"]), _none(c["std"]), int(c["n"]), pm=pm, digits=digits))
+        body.append(cells)
+    return body
+
+
+def localisation_markdown(table: Table) -> str:
+    """The localisation table as GitHub markdown."""
+    header = list(table.row_header) + [title for _, title in table.groups[0][1]]
+    lines = [f"**{table.title}**", ""]
+    if table.synthetic:
+        lines += [f"> **{SYNTHETIC_WARNING}**", ""]
+    lines += [table.caption, "", "| " + " | ".join(header) + " |",
+              "|" + "|".join([" --- "] * len(table.row_header) + [" ---: "] * (len(header) - len(table.row_header))) + "|"]
+    for cells in _localisation_cells(table):
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    if not table.rows:
+        lines.append("| " + " | ".join([DASH] * len(header)) + " |")
+    extra = [n for n in table.notes if n != SYNTHETIC_WARNING]
+    if extra:
+        lines += [""] + [f"- {note}" for note in extra]
+    return "\n".join(lines) + "\n"
+
+
+def localisation_latex(table: Table) -> str:
+    """The localisation table as a booktabs LaTeX float."""
+    titles = [title for _, title in table.groups[0][1]]
+    caption_tex = latex_escape(table.caption)
+    if table.synthetic:
+        warning = latex_escape(SYNTHETIC_WARNING)
+        caption_tex = caption_tex.replace(warning, r"\textbf{" + warning + "}")
+    lines = ["% Generated by bench.report from the run folders; do not edit by hand.", r"\begin{table}[t]",
+             r"\centering", r"\small", r"\caption{" + caption_tex + "}", r"\label{tab:bench-" + table.name + "}",
+             r"\begin{tabular}{" + "l" * len(table.row_header) + "r" * len(titles) + "}", r"\toprule",
+             " & ".join(latex_escape(h) for h in [*table.row_header, *titles]) + r" \\", r"\midrule"]
+    for cells in _localisation_cells(table):
+        lines.append(" & ".join(latex_escape(c) for c in cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def localisation_rich(table: Table):
+    """The localisation table for the terminal."""
+    from rich.console import Group
+    from rich.table import Table as RichTable
+    from rich.text import Text
+
+    title = table.title + (f"\n[bold red]{SYNTHETIC_WARNING}[/]" if table.synthetic else "")
+    out = RichTable(title=title)
+    for name in table.row_header:
+        out.add_column(name, no_wrap=True)
+    for _, column_title in table.groups[0][1]:
+        out.add_column(column_title, justify="right", no_wrap=True)
+    for cells in _localisation_cells(table):
+        out.add_row(*cells)
+    return Group(out, Text(table.caption, style="italic"))
+
+
+def print_localisation_table(table: Table, *, console=None) -> None:
+    """Print the localisation table (and its notes) with rich."""
+    if console is None:
+        from remix.clitools import console as default_console
+
+        console = default_console
+    console.print(localisation_rich(table))
+    for note in table.notes:
+        console.print(f"[{'bold red' if note == SYNTHETIC_WARNING else 'yellow'}]{note}[/]")
+    console.print()
+
+
+def write_localisation_table(runs: pd.DataFrame, *, out_dir: Path = Path("results/tables"), latex: bool = True,
+                             markdown: bool = True, split: str = "val", preset: str | None = None) -> list[Path]:
+    """Write ``localisation.tex`` and/or ``localisation.md`` atomically; returns the paths."""
+    table = build_localisation_table(runs, split=split, preset=preset)
+    written = []
+    if latex:
+        written.append(atomic_write_text(Path(out_dir) / f"{table.name}.tex", localisation_latex(table)))
+    if markdown:
+        written.append(atomic_write_text(Path(out_dir) / f"{table.name}.md", localisation_markdown(table)))
+    return written

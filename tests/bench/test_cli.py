@@ -50,7 +50,8 @@ def test_plot_writes_figure2_and_curves(trained):
     result = invoke("plot", "--run", run_id, "--results", results)
     assert result.exit_code == 0, result.output
     pngs = sorted(p.name for p in (results / "plots").glob("*.png"))
-    assert len(pngs) == 2 and pngs[0].startswith("curves_") and pngs[1].startswith("figure2_")
+    assert len(pngs) == 3 and pngs[0].startswith("curves_") and pngs[1].startswith("detections_")
+    assert pngs[2].startswith("figure2_")
 
 
 @pytest.mark.parametrize("args, message", [

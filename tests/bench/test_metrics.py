@@ -17,6 +17,7 @@ from bench.metrics import (
     frame_metrics,
     frame_targets,
     frames_to_events,
+    match_events,
 )
 from bench.store import RunStore
 
@@ -176,6 +177,37 @@ def test_event_metrics_and_evaluate_end_to_end():
     assert out["frame"]["f1"] == pytest.approx(1.0) and out["event"]["f1"] == pytest.approx(1.0)
     assert out["micro_ap"] == pytest.approx(1.0)
     assert "class_f1" not in out["event"]
+    assert out["event"]["median_filter_s"] == pytest.approx(5 * hop) and out["event"]["hop_s"] == hop
+
+
+def _matching_per_key(ref_key, ref, est_key, est):
+    """Reference: a maximum bipartite matching for each key separately."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import maximum_bipartite_matching
+
+    total = 0
+    for key in np.unique(est_key):
+        r, e = ref[ref_key == key], est[est_key == key]
+        if not len(r):
+            continue
+        collar = np.maximum(0.2, 0.2 * (r[:, 1] - r[:, 0]))
+        graph = (np.abs(r[:, None, 0] - e[None, :, 0]) <= 0.2 + 1e-9) & (
+            np.abs(r[:, None, 1] - e[None, :, 1]) <= collar[:, None] + 1e-9)
+        total += int(np.sum(maximum_bipartite_matching(csr_matrix(graph.astype(np.int8)), perm_type="column") >= 0))
+    return total
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_vectorised_matching_equals_a_matching_per_clip_and_class(seed):
+    rng = np.random.default_rng(seed)
+    ref_key = rng.integers(0, 30, 200)
+    onsets = rng.uniform(0, 9, 200)
+    ref = np.stack([onsets, onsets + rng.uniform(0.05, 1.5, 200)], axis=1)
+    est_key = np.concatenate([ref_key, rng.integers(0, 30, 150)])  # near copies, plus clutter
+    est = np.concatenate([ref + rng.normal(0, 0.15, ref.shape), np.sort(rng.uniform(0, 10, (150, 2)), axis=1)])
+    hits = match_events(ref_key, ref, est_key, est)
+    assert len(hits) == _matching_per_key(ref_key, ref, est_key, est) > 50
+    assert set(hits) <= set(ref_key)
 
 
 def test_frame_cells_centred_on_the_analysis_window():

@@ -1,0 +1,170 @@
+"""Cost of the DCASE localisation of one split at the paper's size.
+
+A paper-size validation fold (2,000 clips x 311 frames x 41 classes, 0.032 s hop,
+three events per clip at 0.5, 3.0 and 5.5 s) with model-like outputs: frame outputs
+high inside the true events and noisy elsewhere, clip probabilities high for the
+clip's classes and spread below 0.6 for the others. Timed, each once:
+
+- ``choose post-processing``: the search on this split
+  (:func:`bench.postprocess.choose_postprocessing`);
+- ``PSDS1 + PSDS2``: both scenarios with sed_scores_eval on the post-processed
+  (gated, filtered) scores, as a run computes them;
+- with ``--full``: the whole :func:`bench.dcase.evaluate_split` (scores, DCASE files
+  in a temporary folder, PSDS1, PSDS2, collar- and segment-based F1, frame F1);
+- with ``--ungated``: PSDS1 + PSDS2 on the raw frame x clip scores of every class
+  (every class of every clip has a score curve: the worst case).
+
+Each figure is reported as wall time and as the process's CPU time (on a shared
+machine the CPU time is the comparable figure); ``--jobs`` passes sed_scores_eval's
+``num_jobs`` (worker processes). Peak memory is the maximum resident set size of the
+process and its workers. Figures go to ``benchmarks/log.tsv``.
+
+Run from the repository root::
+
+    python benchmarks/psds_speed.py                  # the paper's size
+    python benchmarks/psds_speed.py --clips 200      # quicker
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from bench.dcase import (  # noqa: E402
+    PSDS1,
+    PSDS2,
+    evaluate_split,
+    ground_truth_events,
+    ground_truth_table,
+    import_sed_scores_eval,
+    score_tables,
+)
+from bench.postprocess import (  # noqa: E402
+    apply_frame_score,
+    choose_postprocessing,
+    frame_timestamps,
+    postprocessed_scores,
+)
+from benchlog import append  # noqa: E402
+from remix.labels import EVENT_LABELS  # noqa: E402
+
+HOP_S = 1024 / 32000
+START_S = 0.016
+
+
+def split(n_clips: int, n_frames: int, seed: int = 0):
+    """Model-like outputs and the reference events of a synthetic split."""
+    rng = np.random.default_rng(seed)
+    n_classes = len(EVENT_LABELS)
+    frame = rng.uniform(0.0, 0.5, (n_clips, n_frames, n_classes)).astype(np.float16)
+    clip = rng.uniform(0.0, 0.6, (n_clips, n_classes)).astype(np.float32)
+    rows = []
+    for i in range(n_clips):
+        for onset, j in zip((0.5, 3.0, 5.5), rng.choice(n_classes, size=3, replace=False)):
+            offset = onset + float(rng.uniform(0.5, 2.0))
+            a, b = int((onset - START_S) / HOP_S), int((offset - START_S) / HOP_S)
+            frame[i, a:b, j] = rng.uniform(0.5, 1.0, b - a)
+            clip[i, j] = rng.uniform(0.5, 1.0)
+            rows.append((f"clip{i:05d}", EVENT_LABELS[j], onset, round(offset, 3)))
+    events = pd.DataFrame(rows, columns=["clip_id", "event_label", "onset_s", "offset_s"])
+    return frame, clip, events, [f"clip{i:05d}" for i in range(n_clips)]
+
+
+def peak_mb() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024
+
+
+class Timer:
+    """Wall and CPU seconds of a block (CPU: this process and its finished workers)."""
+
+    def __enter__(self):
+        self.wall, self.cpu = time.perf_counter(), self._cpu()
+        return self
+
+    @staticmethod
+    def _cpu() -> float:
+        own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+    def __exit__(self, *exc):
+        self.wall, self.cpu = time.perf_counter() - self.wall, self._cpu() - self.cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clips", type=int, default=2000)
+    parser.add_argument("--frames", type=int, default=311)
+    parser.add_argument("--jobs", type=int, default=1, help="sed_scores_eval worker processes.")
+    parser.add_argument("--full", action="store_true", help="Also time the whole evaluate_split.")
+    parser.add_argument("--ungated", action="store_true", help="Also time PSDS on ungated scores.")
+    parser.add_argument("--no-log", action="store_true", help="Print only.")
+    args = parser.parse_args()
+    sse = import_sed_scores_eval()
+    frame, clip, events, ids = split(args.clips, args.frames)
+    filenames = [f"{c}.flac" for c in ids]
+    settings = {"clips": args.clips, "frames": args.frames, "classes": len(EVENT_LABELS), "hop_s": HOP_S,
+                "jobs": args.jobs}
+    figures = []
+
+    with Timer() as t:
+        post, record = choose_postprocessing(frame, clip, reference=events, clip_ids=ids, labels=EVENT_LABELS,
+                                             hop_s=HOP_S, frame_start_s=START_S, duration_s=10.0)
+    figures.append(("choose post-processing", t))
+    print(f"chosen: median {post.median_filter_s} s, gate {post.clip_threshold}, threshold {post.thresholds[0]}, "
+          f"event F1 {record['event_f1']:.3f}", flush=True)
+
+    truth = ground_truth_events(ground_truth_table(events, ids, filenames=filenames))
+    durations = {c: 10.0 for c in ids}
+    times = frame_timestamps(args.frames, hop_s=HOP_S, frame_start_s=START_S, duration_s=10.0)
+    present = [c for c in EVENT_LABELS if c in set(events["event_label"])]  # sed_scores_eval needs a reference event
+    tables = score_tables(postprocessed_scores(frame, clip, post), ids, labels=EVENT_LABELS, timestamps=times)
+    tables = {k: v[["onset", "offset", *present]] for k, v in tables.items()}
+    with Timer() as t:
+        values = [sse.intersection_based.psds(tables, truth, durations, num_jobs=args.jobs, **s)[0]
+                  for s in (PSDS1, PSDS2)]
+    figures.append(("PSDS1 + PSDS2", t))
+    print(f"PSDS1 {values[0]:.4f}  PSDS2 {values[1]:.4f}", flush=True)
+    del tables
+
+    if args.full:
+        with tempfile.TemporaryDirectory() as tmp, Timer() as t:
+            out = evaluate_split(frame, clip, post=post, clip_ids=ids, filenames=filenames, events=events,
+                                 labels=EVENT_LABELS, duration_s=10.0, folder=Path(tmp) / "val")
+        figures.append(("evaluate split (files, PSDS1/2, F1s)", t))
+        print(f"event F1 {out['event_f1']:.3f}  segment F1 {out['segment_f1']:.3f}  frame F1 {out['frame_f1']:.3f}  "
+              f"{out['n_detections']} detections for {out['n_ref']} events", flush=True)
+
+    if args.ungated:
+        raw = np.rint(apply_frame_score(frame, clip, rule="frame_x_clip").astype(np.float64) * 1e5) / 1e5
+        tables = score_tables(raw, ids, labels=EVENT_LABELS, timestamps=times)
+        tables = {k: v[["onset", "offset", *present]] for k, v in tables.items()}
+        with Timer() as t:
+            values = [sse.intersection_based.psds(tables, truth, durations, num_jobs=args.jobs, **s)[0]
+                      for s in (PSDS1, PSDS2)]
+        figures.append(("PSDS1 + PSDS2 ungated", t))
+        print(f"ungated: PSDS1 {values[0]:.4f}  PSDS2 {values[1]:.4f}")
+
+    for name, timer in figures:
+        print(f"{name}: {timer.wall:.1f} s wall, {timer.cpu:.1f} s CPU")
+    print(f"peak memory: {peak_mb():.0f} MB")
+    if not args.no_log:
+        for name, timer in figures:
+            append(benchmark="psds_speed", figure=f"{name} (wall)", value=timer.wall, unit="s", settings=settings)
+            append(benchmark="psds_speed", figure=f"{name} (CPU)", value=timer.cpu, unit="s", settings=settings)
+        append(benchmark="psds_speed", figure="peak memory", value=peak_mb(), unit="MB", settings=settings)
+
+
+if __name__ == "__main__":
+    main()
