@@ -58,6 +58,7 @@ __all__ = [
     "frame_metrics",
     "frame_targets",
     "frames_to_events",
+    "match_events",
 ]
 
 
@@ -325,19 +326,68 @@ def frames_to_events(
     })
 
 
-def _count_matches(ref: np.ndarray, est: np.ndarray, *, onset_collar: float, offset_collar: float,
-                   offset_rate: float) -> int:
-    """Size of a maximum matching between reference and estimated (onset, offset) pairs."""
-    if len(ref) == 0 or len(est) == 0:
-        return 0
-    onset_ok = np.abs(ref[:, None, 0] - est[None, :, 0]) <= onset_collar + 1e-9
-    collar = np.maximum(offset_collar, offset_rate * (ref[:, 1] - ref[:, 0]))
-    offset_ok = np.abs(ref[:, None, 1] - est[None, :, 1]) <= collar[:, None] + 1e-9
-    graph = onset_ok & offset_ok
-    if not graph.any():
-        return 0
-    matching = maximum_bipartite_matching(csr_matrix(graph.astype(np.int8)), perm_type="column")
-    return int(np.sum(matching >= 0))
+def match_events(
+    ref_key: np.ndarray,
+    ref_times: np.ndarray,
+    est_key: np.ndarray,
+    est_times: np.ndarray,
+    *,
+    onset_collar_s: float = 0.2,
+    offset_collar_s: float = 0.2,
+    offset_collar_rate: float = 0.2,
+) -> np.ndarray:
+    """Collar-based matches of estimated to reference events, all groups at once.
+
+    Events match when they share a key (clip and class), their onsets differ by at most
+    ``onset_collar_s`` and their offsets by at most
+    ``max(offset_collar_s, offset_collar_rate * reference length)``; each event matches
+    at most once, with a maximum matching per key. Pairs that no other candidate pair
+    touches are counted directly; only keys with competing candidates go through a
+    bipartite matching, so the cost is linear in the number of events.
+
+    Parameters
+    ----------
+    ref_key : np.ndarray [shape=(R,)], int
+    ref_times : np.ndarray [shape=(R, 2)]
+        Onset and offset of each reference event, seconds.
+    est_key : np.ndarray [shape=(E,)], int
+    est_times : np.ndarray [shape=(E, 2)]
+
+    Returns
+    -------
+    np.ndarray [shape=(M,)], int
+        The key of each match (``np.bincount`` of a class code gives per-class hits).
+    """
+    ref_key = np.asarray(ref_key, dtype=np.int64)
+    est_key = np.asarray(est_key, dtype=np.int64)
+    ref_times = np.asarray(ref_times, dtype=np.float64).reshape(-1, 2)
+    est_times = np.asarray(est_times, dtype=np.float64).reshape(-1, 2)
+    if not len(ref_key) or not len(est_key):
+        return np.empty(0, dtype=np.int64)
+    order = np.argsort(ref_key, kind="stable")
+    ref_key, ref_times = ref_key[order], ref_times[order]
+    lo = np.searchsorted(ref_key, est_key, side="left")
+    hi = np.searchsorted(ref_key, est_key, side="right")
+    count = hi - lo
+    ei = np.repeat(np.arange(len(est_key)), count)  # every candidate pair of the same key
+    ri = np.repeat(lo, count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))
+    ref_len = ref_times[ri, 1] - ref_times[ri, 0]
+    ok = (np.abs(ref_times[ri, 0] - est_times[ei, 0]) <= onset_collar_s + 1e-9) & (
+        np.abs(ref_times[ri, 1] - est_times[ei, 1]) <= np.maximum(offset_collar_s, offset_collar_rate * ref_len) + 1e-9)
+    ei, ri = ei[ok], ri[ok]
+    if not len(ei):
+        return np.empty(0, dtype=np.int64)
+    simple = (np.bincount(ei, minlength=len(est_key))[ei] == 1) & (np.bincount(ri, minlength=len(ref_key))[ri] == 1)
+    hits = [est_key[ei[simple]]]
+    for key in np.unique(est_key[ei[~simple]]):  # keys with competing candidates
+        pick = (~simple) & (est_key[ei] == key)
+        e_ids, e_local = np.unique(ei[pick], return_inverse=True)
+        r_ids, r_local = np.unique(ri[pick], return_inverse=True)
+        graph = csr_matrix((np.ones(len(e_local), dtype=np.int8), (r_local, e_local)),
+                           shape=(len(r_ids), len(e_ids)))
+        n = int(np.sum(maximum_bipartite_matching(graph, perm_type="column") >= 0))
+        hits.append(np.full(n, key, dtype=np.int64))
+    return np.concatenate(hits)
 
 
 def event_f1(
@@ -374,32 +424,34 @@ def event_f1(
         missing = set(cols) - set(frame.columns)
         if missing:
             raise BenchError(f"{name} events lack the columns {sorted(missing)}")
-    ref_groups = {k: g[["onset_s", "offset_s"]].to_numpy(float) for k, g in reference.groupby(["clip_id", "event_label"])}
-    est_groups = {k: g[["onset_s", "offset_s"]].to_numpy(float) for k, g in estimated.groupby(["clip_id", "event_label"])}
-    tp = {lab: 0 for lab in labels}
-    n_ref = {lab: 0 for lab in labels}
-    n_est = {lab: 0 for lab in labels}
-    for (cid, lab), ref in ref_groups.items():
-        if lab in n_ref:
-            n_ref[lab] += len(ref)
-    for (cid, lab), est in est_groups.items():
-        if lab in n_est:
-            n_est[lab] += len(est)
-            tp[lab] += _count_matches(ref_groups.get((cid, lab), np.empty((0, 2))), est,
-                                      onset_collar=onset_collar_s, offset_collar=offset_collar_s,
-                                      offset_rate=offset_collar_rate)
-    total_tp, total_ref, total_est = sum(tp.values()), sum(n_ref.values()), sum(n_est.values())
-    class_f1 = {lab: (2 * tp[lab] / (n_ref[lab] + n_est[lab]) if n_ref[lab] else None) for lab in labels}
+    label_index = {lab: j for j, lab in enumerate(labels)}
+    reference = reference[reference["event_label"].isin(label_index)]
+    estimated = estimated[estimated["event_label"].isin(label_index)]
+    clips, _ = pd.factorize(pd.concat([reference["clip_id"], estimated["clip_id"]]).astype(str))
+    n_classes = len(labels)
+    ref_class = reference["event_label"].map(label_index).to_numpy(np.int64)
+    est_class = estimated["event_label"].map(label_index).to_numpy(np.int64)
+    ref_key = clips[:len(reference)].astype(np.int64) * n_classes + ref_class
+    est_key = clips[len(reference):].astype(np.int64) * n_classes + est_class
+    hits = match_events(ref_key, reference[["onset_s", "offset_s"]].to_numpy(float),
+                        est_key, estimated[["onset_s", "offset_s"]].to_numpy(float),
+                        onset_collar_s=onset_collar_s, offset_collar_s=offset_collar_s,
+                        offset_collar_rate=offset_collar_rate)
+    tp = np.bincount(hits % n_classes, minlength=n_classes)
+    n_ref = np.bincount(ref_class, minlength=n_classes)
+    n_est = np.bincount(est_class, minlength=n_classes)
+    total_tp, total_ref, total_est = int(tp.sum()), int(n_ref.sum()), int(n_est.sum())
+    class_f1 = {lab: (2 * tp[j] / (n_ref[j] + n_est[j]) if n_ref[j] else None) for j, lab in enumerate(labels)}
     scored = [v for v in class_f1.values() if v is not None]
     return {
         "precision": total_tp / total_est if total_est else None,
         "recall": total_tp / total_ref if total_ref else None,
         "f1": 2 * total_tp / (total_ref + total_est) if (total_ref + total_est) else None,
         "macro_f1": float(np.mean(scored)) if scored else None,
-        "n_ref": int(total_ref),
-        "n_est": int(total_est),
-        "n_tp": int(total_tp),
-        "class_f1": class_f1,
+        "n_ref": total_ref,
+        "n_est": total_est,
+        "n_tp": total_tp,
+        "class_f1": {lab: (float(v) if v is not None else None) for lab, v in class_f1.items()},
     }
 
 

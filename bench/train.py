@@ -312,15 +312,18 @@ def load_checkpoint(path: Path, *, device: str | torch.device = "cpu") -> tuple[
 
 def _evaluate(model, data: RunData, *, store: RunStore, corpus_dir: Path, config: RunConfig, preset: Preset,
               device: torch.device, amp: bool, frame_settings: LogMelSettings) -> dict[str, Any]:
-    """Predict val (and test) with the best weights; write predictions, frame probs and metrics."""
+    """Predict val (and test) with the best weights; write predictions, frame probs and metrics;
+    choose the post-processing on val and write the DCASE files of each split (:mod:`bench.dcase`)."""
     import pandas as pd
 
+    from bench.dcase import localise_run, merge_localisation
     from bench.metrics import evaluate
 
     best = torch.load(store.checkpoint_path, map_location="cpu", weights_only=False)
     events_path = corpus_dir / "manifest" / "events.parquet"
     events = pd.read_parquet(events_path) if events_path.is_file() else None
     result: dict[str, Any] = {"best_epoch": int(best["epoch"]), "best_val_micro_ap": float(best["val_micro_ap"])}
+    outputs = {}
     for split, part in (("val", data.val), ("test", data.test)):
         if part is None:
             continue
@@ -331,6 +334,11 @@ def _evaluate(model, data: RunData, *, store: RunStore, corpus_dir: Path, config
         result[split] = evaluate(y, probs, labels=EVENT_LABELS, frame_score=frames, events=events,
                                  clip_ids=list(part.clip_ids), hop_s=frame_settings.hop_s,
                                  start_s=frame_settings.frame_start_s, snr_db=config.snr_db)
+        outputs[split] = (list(part.clip_ids), probs, frames)
+    if events is not None:
+        merge_localisation(result, localise_run(
+            store.path, outputs=outputs, events=events, clips=read_clips(corpus_dir), labels=EVENT_LABELS,
+            hop_s=frame_settings.hop_s, frame_start_s=frame_settings.frame_start_s, snr_db=config.snr_db))
     store.write_metrics(result)
     return result
 

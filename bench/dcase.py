@@ -1,0 +1,540 @@
+"""DCASE files of a run and the DCASE localisation metrics computed from them.
+
+For every evaluated split a run folder holds, under ``dcase/<split>/``::
+
+    scores/<clip_id>.tsv   onset, offset, one column per class: the post-processed frame
+                           scores (:func:`bench.postprocess.postprocessed_scores`) at the
+                           frame times the features really have; the folder is what
+                           ``sed_scores_eval.io.read_sed_scores`` reads
+    ground_truth.tsv       filename, onset, offset, event_label: the split's clips only
+                           (a clip without events has one row with empty fields)
+    durations.tsv          filename, duration
+    detections.tsv         filename, onset, offset, event_label: the events after the
+                           run's post-processing (the scores thresholded at its thresholds)
+
+``filename`` is the clip's audio file name (``<clip_id>.flac``), as in the corpus's
+``metadata/snr<S>/strong.tsv``; sed_scores_eval keys clips by the name without its
+extension, which is the clip id.
+
+The metrics (:func:`dcase_metrics`) are computed with sed_scores_eval on exactly these
+scores, ground truth and durations:
+
+- PSDS1 and PSDS2 with the DCASE 2021-2023 task 4 scenarios (:data:`PSDS1`,
+  :data:`PSDS2`): intersection-based, effective FPR per hour up to 100;
+- collar-based event F1 at the run's thresholds (200 ms onset collar, offset collar
+  max(200 ms, 20 % of the reference length));
+- segment-based F1 on 1 s segments at the run's thresholds.
+
+sed_scores_eval refuses classes without a reference event, so every metric is taken
+over the classes present in the split's ground truth; the others are listed in
+``classes_left_out``. PSDS needs at least two classes present (None otherwise).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import uuid
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bench.errors import BenchError
+from bench.postprocess import (
+    SCORE_DECIMALS,
+    TIME_DECIMALS,
+    PostProcessing,
+    decisions_to_events,
+    frame_timestamps,
+    postprocessed_scores,
+)
+
+__all__ = [
+    "COLLAR",
+    "DCASE_DIR",
+    "PSDS1",
+    "PSDS2",
+    "SEGMENT_LENGTH_S",
+    "audio_filenames",
+    "dcase_metrics",
+    "evaluate_split",
+    "ground_truth_table",
+    "ground_truth_events",
+    "import_sed_scores_eval",
+    "localise_run",
+    "merge_localisation",
+    "read_dcase_files",
+    "relocalise_run",
+    "score_tables",
+    "write_dcase_files",
+]
+
+DCASE_DIR = "dcase"
+PSDS1 = {"dtc_threshold": 0.7, "gtc_threshold": 0.7, "cttc_threshold": None, "alpha_ct": 0.0, "alpha_st": 1.0,
+         "max_efpr": 100.0, "unit_of_time": "hour"}
+"""PSDS scenario 1 of DCASE 2021-2023 task 4 (tight localisation)."""
+PSDS2 = {"dtc_threshold": 0.1, "gtc_threshold": 0.1, "cttc_threshold": 0.3, "alpha_ct": 0.5, "alpha_st": 1.0,
+         "max_efpr": 100.0, "unit_of_time": "hour"}
+"""PSDS scenario 2 of DCASE 2021-2023 task 4 (classification, cross-triggers penalised)."""
+COLLAR = {"onset_collar": 0.2, "offset_collar": 0.2, "offset_collar_rate": 0.2}
+"""Collar-based event F1: sed_eval's and DCASE's collars."""
+SEGMENT_LENGTH_S = 1.0
+
+
+# --------------------------------------------------------------------------- sed_scores_eval
+
+
+def import_sed_scores_eval():
+    """Import sed_scores_eval, made to work with the project's pandas.
+
+    sed_scores_eval 0.0.4 (its latest release) imports sed_eval -> dcase_util ->
+    ``pkg_resources``, which setuptools 81 removed (hence ``setuptools<81`` in the
+    project's dependencies), and under pandas 3 (copy-on-write) it passes the read-only
+    array that ``DataFrame.to_numpy()`` returns to its Cython onset/offset routine, which
+    fails with "buffer source array is read-only". Its development version copies such
+    arrays (upstream commit 113a7ce); until a release has that, the same copy is made
+    here by wrapping the routine it calls. The wrapper changes nothing under pandas 2.
+
+    Returns
+    -------
+    module
+        ``sed_scores_eval``.
+    """
+    try:
+        with warnings.catch_warnings():  # dcase_util's "pkg_resources is deprecated"
+            warnings.filterwarnings("ignore", message=".*pkg_resources.*")
+            import sed_scores_eval
+            from sed_scores_eval.base_modules import statistics
+    except ImportError as exc:
+        raise BenchError(f"sed_scores_eval cannot be imported ({exc}); install the project's dependencies "
+                         "(pip install -e .), which pin setuptools<81 for its pkg_resources import") from None
+    original = statistics.onset_offset_curves
+    if not getattr(original, "_writeable_copy", False):
+        def onset_offset_curves(scores, timestamps, change_point_candidates=None):
+            return original(np.require(scores, requirements="W"), timestamps, change_point_candidates)
+
+        onset_offset_curves._writeable_copy = True
+        statistics.onset_offset_curves = onset_offset_curves
+    return sed_scores_eval
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def audio_filenames(clips: pd.DataFrame, clip_ids: Sequence[str], *, snr_db: float | None = None) -> list[str]:
+    """The ``filename`` of each clip: its audio file name when that is ``<clip_id>.<ext>``,
+    else ``<clip_id>.wav``.
+
+    Parameters
+    ----------
+    clips : pd.DataFrame
+        ``clips.parquet`` (clip_id, audio_path, snr_db).
+    clip_ids : sequence of str [shape=(N,)]
+    snr_db : float, optional
+        Rows of this SNR.
+    """
+    rows = clips
+    if snr_db is not None and "snr_db" in rows.columns:
+        rows = rows[np.isclose(rows["snr_db"].astype(float), float(snr_db))]
+    names = {}
+    if "audio_path" in rows.columns:
+        names = {str(c): Path(str(p)).name for c, p in zip(rows["clip_id"], rows["audio_path"])}
+    out = []
+    for cid in clip_ids:
+        cid = str(cid)
+        if "." in cid:
+            raise BenchError(f"clip id {cid!r} holds a dot; DCASE tools take the file name up to its last dot "
+                             "as the clip id, so such ids cannot be scored")
+        name = names.get(cid, "")
+        out.append(name if name.rsplit(".", 1)[0] == cid and "." in name else f"{cid}.wav")
+    return out
+
+
+def score_tables(scores: np.ndarray, clip_ids: Sequence[str], *, labels: Sequence[str],
+                 timestamps: np.ndarray) -> dict[str, pd.DataFrame]:
+    """sed_scores_eval score DataFrames.
+
+    Parameters
+    ----------
+    scores : np.ndarray [shape=(N, T, C)]
+    clip_ids : sequence of str [shape=(N,)]
+    labels : sequence of str [shape=(C,)]
+    timestamps : np.ndarray [shape=(T + 1,)]
+        Frame boundaries (:func:`bench.postprocess.frame_timestamps`).
+
+    Returns
+    -------
+    dict
+        clip id -> DataFrame with ``onset``, ``offset`` and one column per label.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim != 3 or scores.shape[0] != len(clip_ids) or scores.shape[2] != len(labels):
+        raise BenchError(f"scores of shape ({len(clip_ids)}, T, {len(labels)}) expected, found {scores.shape}")
+    if len(timestamps) != scores.shape[1] + 1:
+        raise BenchError(f"{scores.shape[1]} frames need {scores.shape[1] + 1} timestamps, found {len(timestamps)}")
+    onset, offset = np.asarray(timestamps[:-1], float), np.asarray(timestamps[1:], float)
+    columns = ["onset", "offset", *labels]
+    return {str(cid): pd.DataFrame(np.column_stack([onset, offset, scores[i]]), columns=columns)
+            for i, cid in enumerate(clip_ids)}
+
+
+def ground_truth_table(events: pd.DataFrame, clip_ids: Sequence[str], *, filenames: Sequence[str],
+                       snr_db: float | None = None) -> pd.DataFrame:
+    """The reference events of some clips as a DCASE ground-truth table.
+
+    Parameters
+    ----------
+    events : pd.DataFrame
+        ``events.parquet`` (clip_id, event_label, onset_s, offset_s, snr_db).
+    clip_ids, filenames : sequence of str [shape=(N,)]
+    snr_db : float, optional
+        Keep the events of this SNR only.
+
+    Returns
+    -------
+    pd.DataFrame
+        ``filename``, ``onset``, ``offset``, ``event_label`` sorted by clip and onset; a clip
+        without events has one row with NaN fields (as DCASE files mark it).
+    """
+    name_of = {str(c): f for c, f in zip(clip_ids, filenames)}
+    rows = events[events["clip_id"].astype(str).isin(name_of)]
+    if snr_db is not None and "snr_db" in rows.columns:
+        rows = rows[np.isclose(rows["snr_db"].astype(float), float(snr_db))]
+    table = pd.DataFrame({
+        "filename": rows["clip_id"].astype(str).map(name_of).to_numpy(object),
+        "onset": rows["onset_s"].to_numpy(float),
+        "offset": rows["offset_s"].to_numpy(float),
+        "event_label": rows["event_label"].astype(str).to_numpy(object),
+    })
+    empty = sorted(set(name_of.values()) - set(table["filename"]))
+    if empty:
+        table = pd.concat([table, pd.DataFrame({"filename": empty, "onset": np.nan, "offset": np.nan,
+                                                "event_label": None})], ignore_index=True)
+    order = {f: i for i, f in enumerate(filenames)}
+    table["_order"] = table["filename"].map(order)
+    return table.sort_values(["_order", "onset", "event_label"], kind="stable").drop(columns="_order").reset_index(drop=True)
+
+
+def ground_truth_events(table: pd.DataFrame) -> dict[str, list[tuple[float, float, str]]]:
+    """sed_scores_eval's ground-truth form of a DCASE ground-truth table (clip id -> events)."""
+    out: dict[str, list[tuple[float, float, str]]] = {}
+    for filename, onset, offset, label in table[["filename", "onset", "offset", "event_label"]].itertuples(index=False):
+        events = out.setdefault(str(filename).rsplit(".", 1)[0], [])
+        if isinstance(label, str) and label:
+            events.append((float(onset), float(offset), label))
+    return out
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _tsv(table: pd.DataFrame) -> str:
+    buffer = io.StringIO()
+    table.to_csv(buffer, sep="\t", index=False, float_format=f"%.{TIME_DECIMALS}f")
+    return buffer.getvalue()
+
+
+def write_dcase_files(folder: Path, *, scores: Mapping[str, pd.DataFrame], ground_truth: pd.DataFrame,
+                      durations: pd.DataFrame, detections: pd.DataFrame) -> Path:
+    """Write one split's DCASE files into ``folder`` (replaced as a whole, atomically).
+
+    Scores are written with :data:`~bench.postprocess.SCORE_DECIMALS` decimals and
+    times with :data:`~bench.postprocess.TIME_DECIMALS`, the precision the in-memory
+    values were rounded to, so reading the files back gives the same numbers.
+
+    Returns
+    -------
+    Path
+        ``folder``.
+    """
+    folder = Path(folder)
+    tmp = folder.parent / f".{folder.name}.{uuid.uuid4().hex[:8]}.tmp"
+    (tmp / "scores").mkdir(parents=True)
+    try:
+        for cid, table in scores.items():
+            values = table.to_numpy(np.float64)
+            n_labels = values.shape[1] - 2
+            fmt = [f"%.{TIME_DECIMALS}f"] * 2 + [f"%.{SCORE_DECIMALS}f"] * n_labels
+            buffer = io.StringIO()
+            np.savetxt(buffer, values, fmt=fmt, delimiter="\t", header="\t".join(table.columns), comments="")
+            (tmp / "scores" / f"{cid}.tsv").write_text(buffer.getvalue())
+        (tmp / "ground_truth.tsv").write_text(_tsv(ground_truth))
+        (tmp / "durations.tsv").write_text(_tsv(durations))
+        (tmp / "detections.tsv").write_text(_tsv(detections))
+        if folder.exists():
+            old = folder.parent / f".{folder.name}.{uuid.uuid4().hex[:8]}.old"
+            os.replace(folder, old)
+            os.replace(tmp, folder)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+def read_dcase_files(folder: Path) -> dict[str, Any]:
+    """Read one split's DCASE files with sed_scores_eval's readers.
+
+    Returns
+    -------
+    dict
+        ``scores`` (clip id -> DataFrame), ``ground_truth`` (clip id -> events),
+        ``durations`` (clip id -> seconds), ``detections`` (DataFrame).
+    """
+    folder = Path(folder)
+    if not (folder / "scores").is_dir():
+        raise BenchError(f"{folder} holds no DCASE files; evaluate the run first")
+    sse = import_sed_scores_eval()
+    return {
+        "scores": sse.io.read_sed_scores(folder / "scores"),
+        "ground_truth": sse.io.read_ground_truth_events(folder / "ground_truth.tsv"),
+        "durations": sse.io.read_audio_durations(folder / "durations.tsv"),
+        "detections": pd.read_csv(folder / "detections.tsv", sep="\t"),
+    }
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def dcase_metrics(scores: Mapping[str, pd.DataFrame], ground_truth: Mapping[str, list], durations: Mapping[str, float],
+                  *, thresholds: Mapping[str, float]) -> dict[str, Any]:
+    """PSDS1, PSDS2, collar-based event F1 and 1 s segment F1 with sed_scores_eval.
+
+    Parameters
+    ----------
+    scores : dict
+        Clip id -> score DataFrame (``onset``, ``offset``, one column per class).
+    ground_truth : dict
+        Clip id -> list of (onset, offset, label).
+    durations : dict
+        Clip id -> seconds.
+    thresholds : dict
+        Label -> decision threshold (for the F1 scores).
+
+    Returns
+    -------
+    dict
+        ``psds1``, ``psds2``, ``event_f1`` / ``event_precision`` / ``event_recall``
+        (micro), ``event_macro_f1``, ``segment_f1`` / ``segment_precision`` /
+        ``segment_recall`` (micro), ``segment_macro_f1``, ``n_classes_scored``,
+        ``classes_left_out`` (labels without a reference event, not scored). Undefined
+        values are None.
+    """
+    sse = import_sed_scores_eval()
+    if not scores:
+        raise BenchError("no clips to score")
+    labels = [c for c in next(iter(scores.values())).columns if c not in ("onset", "offset")]
+    present = sorted({ev[2] for events in ground_truth.values() for ev in events})
+    unknown = sorted(set(present) - set(labels))
+    if unknown:
+        raise BenchError(f"the ground truth holds labels the scores lack: {unknown[:5]}")
+    keep = [lab for lab in labels if lab in present]
+    out: dict[str, Any] = dict.fromkeys(
+        ["psds1", "psds2", "event_f1", "event_precision", "event_recall", "event_macro_f1", "segment_f1",
+         "segment_precision", "segment_recall", "segment_macro_f1"])
+    out.update(n_classes_scored=len(keep), classes_left_out=[lab for lab in labels if lab not in present])
+    if not keep:
+        return out
+    scores = {cid: table[["onset", "offset", *keep]] for cid, table in scores.items()}
+    ground_truth = {cid: list(events) for cid, events in ground_truth.items()}
+    threshold = {lab: float(thresholds[lab]) for lab in keep}
+    for name, scenario in (("psds1", PSDS1), ("psds2", PSDS2)):
+        if len(keep) < 2:  # sed_scores_eval 0.0.4 fails on its empty cross-trigger statistics
+            break
+        value, *_ = sse.intersection_based.psds(scores, ground_truth, durations, **scenario)
+        out[name] = float(value)
+    f, p, r, _ = sse.collar_based.fscore(scores, ground_truth, threshold, **COLLAR)
+    out.update(event_f1=f["micro_average"], event_precision=p["micro_average"], event_recall=r["micro_average"],
+               event_macro_f1=f["macro_average"])
+    f, p, r, _ = sse.segment_based.fscore(scores, ground_truth, durations, threshold, segment_length=SEGMENT_LENGTH_S)
+    out.update(segment_f1=f["micro_average"], segment_precision=p["micro_average"],
+               segment_recall=r["micro_average"], segment_macro_f1=f["macro_average"])
+    return {k: (float(v) if isinstance(v, (float, np.floating)) and np.isfinite(v) else
+                (None if isinstance(v, (float, np.floating)) else v)) for k, v in out.items()}
+
+
+def evaluate_split(
+    frame_probs: np.ndarray,
+    clip_probs: np.ndarray,
+    *,
+    post: PostProcessing,
+    clip_ids: Sequence[str],
+    filenames: Sequence[str],
+    events: pd.DataFrame,
+    labels: Sequence[str],
+    duration_s: float,
+    snr_db: float | None = None,
+    folder: Path | None = None,
+) -> dict[str, Any]:
+    """Post-process one split, write its DCASE files and score them.
+
+    Parameters
+    ----------
+    frame_probs : np.ndarray [shape=(N, T, C)]
+    clip_probs : np.ndarray [shape=(N, C)]
+    post : PostProcessing
+    clip_ids, filenames : sequence of str [shape=(N,)]
+    events : pd.DataFrame
+        ``events.parquet``.
+    labels : sequence of str [shape=(C,)]
+    duration_s : float
+        Clip length.
+    snr_db : float, optional
+        Reference events of this SNR.
+    folder : Path, optional
+        Where to write the DCASE files (``<run>/dcase/<split>``); nothing is written without it.
+
+    Returns
+    -------
+    dict
+        :func:`dcase_metrics` plus frame-level ``frame_f1``, ``frame_precision``,
+        ``frame_recall`` of the decisions (micro over frames x classes), ``n_ref`` and
+        ``n_detections`` (events, every class).
+    """
+    from bench.metrics import frame_targets
+
+    scores = postprocessed_scores(frame_probs, clip_probs, post)
+    times = frame_timestamps(scores.shape[1], hop_s=post.hop_s, frame_start_s=post.frame_start_s,
+                             duration_s=duration_s)
+    tables = score_tables(scores, clip_ids, labels=labels, timestamps=times)
+    truth_table = ground_truth_table(events, clip_ids, filenames=filenames, snr_db=snr_db)
+    truth = ground_truth_events(truth_table)
+    ids = [str(f).rsplit(".", 1)[0] for f in filenames]
+    if ids != [str(c) for c in clip_ids]:
+        raise BenchError("each filename must be its clip id plus an extension (see audio_filenames)")
+    durations = {cid: float(duration_s) for cid in ids}
+    active = scores >= np.asarray(post.thresholds)
+    detections = decisions_to_events(active, filenames, labels=labels, timestamps=times)
+    if folder is not None:
+        write_dcase_files(folder, scores=tables, ground_truth=truth_table,
+                          durations=pd.DataFrame({"filename": list(filenames), "duration": float(duration_s)}),
+                          detections=detections)
+    out = dcase_metrics(tables, truth, durations, thresholds=dict(zip(labels, post.thresholds)))
+    target = frame_targets(events, list(clip_ids), n_frames=scores.shape[1], hop_s=post.hop_s, labels=labels,
+                           snr_db=snr_db, start_s=post.frame_start_s)
+    tp, n_pred, n_true = int((target & active).sum()), int(active.sum()), int(target.sum())
+    out.update(
+        frame_f1=2 * tp / (n_pred + n_true) if n_pred + n_true else None,
+        frame_precision=tp / n_pred if n_pred else None,
+        frame_recall=tp / n_true if n_true else None,
+        n_ref=int(truth_table["event_label"].notna().sum()),
+        n_detections=int(len(detections)),
+    )
+    return out
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def localise_run(
+    run_dir: Path,
+    *,
+    outputs: Mapping[str, tuple[Sequence[str], np.ndarray, np.ndarray]],
+    events: pd.DataFrame,
+    clips: pd.DataFrame,
+    labels: Sequence[str],
+    hop_s: float,
+    frame_start_s: float,
+    snr_db: float | None = None,
+) -> dict[str, Any]:
+    """Choose the post-processing on ``val``, apply it to every split, write the run's
+    ``postprocess.json`` and DCASE files, and score them.
+
+    Parameters
+    ----------
+    run_dir : Path
+        The run folder.
+    outputs : dict
+        Split -> (clip ids [N], clip probabilities (N, C), frame outputs (N, T, C)); must hold "val".
+    events, clips : pd.DataFrame
+        The corpus's ``events.parquet`` and ``clips.parquet``.
+    labels : sequence of str [shape=(C,)]
+    hop_s, frame_start_s : float
+        The run's frame grid (:class:`bench.features.LogMelSettings`).
+    snr_db : float, optional
+
+    Returns
+    -------
+    dict
+        ``{"postprocessing": PostProcessing.to_dict(), "postprocessing_search": {...},
+        "<split>": evaluate_split(...)}``.
+    """
+    from bench.postprocess import choose_postprocessing, save_postprocessing
+
+    if "val" not in outputs:
+        raise BenchError("the post-processing is chosen on the validation split, which is missing")
+    run_dir = Path(run_dir)
+    durations = clips["duration_s"].astype(float) if "duration_s" in clips.columns else pd.Series([10.0])
+    duration_s = float(durations.max())
+    val_ids, val_clip, val_frame = outputs["val"]
+    post, search = choose_postprocessing(val_frame, val_clip, reference=events if snr_db is None else
+                                         events[np.isclose(events["snr_db"].astype(float), float(snr_db))],
+                                         clip_ids=list(val_ids), labels=labels, hop_s=hop_s,
+                                         frame_start_s=frame_start_s, duration_s=duration_s)
+    save_postprocessing(run_dir, post)
+    result: dict[str, Any] = {"postprocessing": post.to_dict(), "postprocessing_search": search}
+    for split, (ids, clip_probs, frame_probs) in outputs.items():
+        ids = [str(c) for c in ids]
+        result[split] = evaluate_split(frame_probs, clip_probs, post=post, clip_ids=ids,
+                                       filenames=audio_filenames(clips, ids, snr_db=snr_db), events=events,
+                                       labels=labels, duration_s=duration_s, snr_db=snr_db,
+                                       folder=run_dir / DCASE_DIR / split)
+    return result
+
+
+def merge_localisation(metrics: dict[str, Any], localisation: Mapping[str, Any]) -> dict[str, Any]:
+    """Put :func:`localise_run`'s result into a ``metrics.json`` dict: each split's numbers
+    under ``<split>.localisation``, the post-processing and the scenario settings at the top."""
+    for key, value in localisation.items():
+        if key in ("postprocessing", "postprocessing_search"):
+            metrics[key] = value
+        else:
+            metrics.setdefault(key, {})["localisation"] = value
+    metrics["dcase_settings"] = {"psds1": PSDS1, "psds2": PSDS2, "collar": COLLAR,
+                                 "segment_length_s": SEGMENT_LENGTH_S}
+    return metrics
+
+
+def relocalise_run(run_dir: Path, *, corpus_dir: Path | None = None) -> dict[str, Any]:
+    """Redo the localisation of a finished run from its stored outputs (no model needed):
+    ``predictions.parquet``, ``frame_probs_<split>.npy``, the corpus's manifests; updates
+    ``metrics.json`` (new keys only) and returns it.
+
+    Parameters
+    ----------
+    run_dir : Path
+    corpus_dir : Path, optional
+        Default: the corpus recorded in the run's ``config.json``.
+    """
+    from bench.features import LogMelSettings
+    from bench.store import RunStore
+    from remix.labels import EVENT_LABELS
+
+    run_dir = Path(run_dir)
+    store = RunStore(run_dir.parent, run_dir.name)
+    config = store.read_config()
+    corpus_dir = Path(corpus_dir or config["corpus_dir"])
+    settings = LogMelSettings.from_dict(config["features"]) if "features" in config else LogMelSettings()
+    manifest = corpus_dir / "manifest"
+    if not (manifest / "events.parquet").is_file():
+        raise BenchError(f"{manifest / 'events.parquet'} is missing; pass the run's corpus (corpus_dir=...)")
+    events = pd.read_parquet(manifest / "events.parquet")
+    clips = pd.read_parquet(manifest / "clips.parquet")
+    outputs = {}
+    for split in ("val", "test"):
+        if not store.frame_probs_path(split).is_file():
+            continue
+        ids, _, clip_probs = store.prediction_arrays(split, labels=EVENT_LABELS)
+        outputs[split] = (ids, clip_probs, np.asarray(store.read_frame_probs(split)))
+    snr = float(config["snr_db"]) if "snr_db" in config else None
+    result = localise_run(run_dir, outputs=outputs, events=events, clips=clips, labels=EVENT_LABELS,
+                          hop_s=settings.hop_s, frame_start_s=settings.frame_start_s, snr_db=snr)
+    metrics = merge_localisation(store.read_metrics(), result)
+    store.write_metrics(metrics)
+    return metrics
