@@ -22,10 +22,10 @@ A file that cannot be decoded is reported and skipped; the others are processed.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,13 @@ import soundfile as sf
 
 from bench.errors import BenchError
 from bench.export import RunScorer, load_run_scorer
+from bench.postprocess import (
+    PostProcessing,
+    apply_frame_score,
+    decisions_to_events,
+    frame_timestamps,
+    postprocessed_scores,
+)
 from bench.store import atomic_path
 
 __all__ = [
@@ -44,10 +51,12 @@ __all__ = [
     "RecordingScores",
     "UndecodableAudio",
     "collect_audio",
+    "default_postprocessing",
     "decode_audio",
     "detect",
     "events_table",
     "plot_detections",
+    "postprocess_recording",
     "score_recording",
     "scores_table",
     "window_starts",
@@ -192,9 +201,13 @@ class RecordingScores:
     clip_probs : np.ndarray [shape=(C,)]
         Maximum over the windows of their clip probabilities.
     frame_probs : np.ndarray [shape=(T, C)]
-        Each frame's probability, the mean over the windows holding it.
+        Each frame's model output, the mean over the windows holding it.
+    frame_score : np.ndarray [shape=(T, C)]
+        Each frame's score under the post-processing's rule
+        (:func:`bench.postprocess.apply_frame_score` in each window: ``frame_x_clip``
+        multiplies by that window's clip probability), the mean over the windows holding it.
     window_clip_probs : np.ndarray [shape=(T, C)]
-        Mean clip probability of the windows holding each frame.
+        Mean clip probability of the windows holding each frame (what the clip gate reads).
     hop_s, frame_start_s : float
         Frame ``t`` stands for ``[frame_start_s + t * hop_s, frame_start_s + (t + 1) * hop_s)``.
     duration_s : float
@@ -206,6 +219,7 @@ class RecordingScores:
 
     clip_probs: np.ndarray
     frame_probs: np.ndarray
+    frame_score: np.ndarray
     window_clip_probs: np.ndarray
     hop_s: float
     frame_start_s: float
@@ -221,6 +235,7 @@ def score_recording(
     settings,
     n_frames: int,
     window_samples: int,
+    frame_score: str = "frame_x_clip",
     duration_s: float | None = None,
     overlap: float = 0.5,
     batch_size: int = 8,
@@ -231,13 +246,15 @@ def score_recording(
     ----------
     scorer : callable
         ``waves (W, window_samples) -> (clip_probs (W, C), frame_probs (W, n_frames, C))``,
-        e.g. a :class:`bench.export.RunScorer` or an exported module wrapped likewise.
+        e.g. a :class:`bench.export.RunScorer`.
     wave : np.ndarray [shape=(N,)]
         Mono recording at ``settings.sample_rate``.
     settings : LogMelSettings
         The run's features (hop, window, centre padding).
     n_frames, window_samples : int
         Frames per window and the samples that give them.
+    frame_score : {"frame_x_clip", "frame_probs"}
+        Rule of :attr:`RecordingScores.frame_score`.
     duration_s : float, optional
         Duration of the original file (default: ``N / sample_rate``).
     overlap : float
@@ -257,38 +274,36 @@ def score_recording(
     if total < 1:
         raise UndecodableAudio(f"the recording is {wave.shape[0] / settings.sample_rate * 1000:.0f} ms long, "
                                f"shorter than one analysis window ({settings.n_fft / settings.sample_rate * 1000:.0f} ms)")
+    duration = float(duration_s if duration_s is not None else wave.shape[0] / settings.sample_rate)
     padded = wave.shape[0] < window_samples
     if padded:
         wave = np.resize(wave, window_samples)  # repeated, not zero-padded
     stride = max(1, int(round(n_frames * (1.0 - overlap))))
-    starts = window_starts(max(total, n_frames), window=n_frames, stride=stride)
+    length = max(total, n_frames)
+    starts = window_starts(length, window=n_frames, stride=stride)
     hop = settings.hop_length
-    frame_sum: np.ndarray | None = None
-    clip_sum: np.ndarray | None = None
-    count = np.zeros(max(total, n_frames), dtype=np.float64)
+    sums: dict[str, np.ndarray] = {}
+    count = np.zeros(length, dtype=np.float64)
     clip_max: np.ndarray | None = None
     for b in range(0, len(starts), batch_size):
         chunk = starts[b:b + batch_size]
         windows = np.stack([wave[s * hop:s * hop + window_samples] for s in chunk])  # (W, window_samples)
         clip, frames = scorer(windows)  # (W, C), (W, n_frames, C)
-        clip, frames = np.asarray(clip, dtype=np.float64), np.asarray(frames, dtype=np.float64)
-        if frame_sum is None:
-            c = clip.shape[1]
-            frame_sum = np.zeros((count.size, c))
-            clip_sum = np.zeros((count.size, c))
-            clip_max = np.zeros(c)
-        for s, cw, fw in zip(chunk, clip, frames):
-            frame_sum[s:s + n_frames] += fw
-            clip_sum[s:s + n_frames] += cw
+        clip, frames = np.asarray(clip, dtype=np.float32), np.asarray(frames, dtype=np.float32)
+        ruled = apply_frame_score(frames, clip, rule=frame_score)  # (W, n_frames, C)
+        if not sums:
+            sums = {key: np.zeros((length, clip.shape[1])) for key in ("frame", "score", "clip")}
+            clip_max = np.zeros(clip.shape[1], dtype=np.float32)
+        for s, cw, fw, rw in zip(chunk, clip, frames, ruled):
+            sums["frame"][s:s + n_frames] += fw
+            sums["score"][s:s + n_frames] += rw
+            sums["clip"][s:s + n_frames] += cw
             count[s:s + n_frames] += 1
         clip_max = np.maximum(clip_max, clip.max(axis=0))
-    frame_probs = (frame_sum / count[:, None])[:total]
-    window_clip = (clip_sum / count[:, None])[:total]
+    mean = {key: (value / count[:, None])[:total].astype(np.float32) for key, value in sums.items()}
     return RecordingScores(
-        clip_probs=clip_max.astype(np.float32), frame_probs=frame_probs.astype(np.float32),
-        window_clip_probs=window_clip.astype(np.float32), hop_s=settings.hop_s,
-        frame_start_s=settings.frame_start_s,
-        duration_s=float(duration_s if duration_s is not None else wave.shape[0] / settings.sample_rate),
+        clip_probs=clip_max, frame_probs=mean["frame"], frame_score=mean["score"], window_clip_probs=mean["clip"],
+        hop_s=settings.hop_s, frame_start_s=settings.frame_start_s, duration_s=duration,
         n_windows=len(starts), padded=padded,
     )
 
@@ -296,79 +311,52 @@ def score_recording(
 # --------------------------------------------------------------------------- post-processing
 
 
-def default_postprocessing(*, hop_s: float, frame_start_s: float, n_classes: int) -> dict[str, Any]:
-    """What a run without ``postprocess.json`` uses: 0.5 thresholds, a 5-frame median filter."""
-    return {"frame_score": "frame_probs", "clip_gate": False, "clip_threshold": DEFAULT_THRESHOLD,
-            "median_filter_s": DEFAULT_MEDIAN_FRAMES * hop_s, "thresholds": [DEFAULT_THRESHOLD] * n_classes,
-            "hop_s": hop_s, "frame_start_s": frame_start_s, "chosen_on": None, "criterion": "default"}
+def default_postprocessing(*, hop_s: float, frame_start_s: float, n_classes: int) -> PostProcessing:
+    """What a run without ``postprocess.json`` uses: frame outputs, no clip gate, 0.5 thresholds and
+    a 5-frame median filter."""
+    return PostProcessing(thresholds=(DEFAULT_THRESHOLD,) * n_classes, hop_s=hop_s, frame_start_s=frame_start_s,
+                          frame_score="frame_probs", clip_gate=False, median_filter_s=DEFAULT_MEDIAN_FRAMES * hop_s,
+                          chosen_on="none", criterion="default")
 
 
-def _per_class(value: Any, n_classes: int, name: str) -> np.ndarray:
-    array = np.broadcast_to(np.asarray(value, dtype=np.float64), (n_classes,)) if np.ndim(value) == 0 \
-        else np.asarray(value, dtype=np.float64)
-    if array.shape != (n_classes,):
-        raise BenchError(f"post-processing {name!r} must be one number or {n_classes}, found {np.shape(value)}")
-    return array
+def postprocess_recording(scores: RecordingScores, post: PostProcessing) -> tuple[np.ndarray, np.ndarray]:
+    """Post-processed scores and decisions of one recording, as the run's evaluation makes them.
 
-
-def detection_score(scores: RecordingScores, postprocessing: dict[str, Any]) -> np.ndarray:
-    """The frame score the thresholds apply to, before the clip gate and the median filter.
-
-    ``"frame_probs"``: the stitched frame probabilities; ``"frame_x_clip"``: each frame's
-    probability times the clip probability of its windows.
-
-    Returns
-    -------
-    np.ndarray [shape=(T, C)], float32
-    """
-    kind = postprocessing.get("frame_score", "frame_probs")
-    if kind == "frame_probs":
-        return scores.frame_probs
-    if kind == "frame_x_clip":
-        return (scores.frame_probs * scores.window_clip_probs).astype(np.float32)
-    raise BenchError(f"unknown frame score {kind!r} in the run's post-processing; expected frame_probs or frame_x_clip")
-
-
-def _median_frames(median_s: np.ndarray, hop_s: float) -> np.ndarray:
-    """Odd median filter lengths in frames (1: none)."""
-    frames = np.maximum(1, np.rint(median_s / hop_s).astype(np.int64))
-    return frames + (frames % 2 == 0)
-
-
-def decisions(scores: RecordingScores, postprocessing: dict[str, Any]) -> np.ndarray:
-    """Frame decisions of one recording under a run's post-processing.
-
-    Score (:func:`detection_score`), clip gate (a class's frames kept only where its
-    windows' clip probability reaches ``clip_threshold``), median filter per class
-    (``median_filter_s``, rounded to an odd number of frames), per-class thresholds.
-
-    Returns
-    -------
-    np.ndarray [shape=(T, C)], bool
-    """
-    from scipy.ndimage import median_filter
-
-    score = detection_score(scores, postprocessing).astype(np.float64)
-    t, c = score.shape
-    if postprocessing.get("clip_gate"):
-        gate = _per_class(postprocessing.get("clip_threshold", DEFAULT_THRESHOLD), c, "clip_threshold")
-        score = np.where(scores.window_clip_probs >= gate[None, :], score, 0.0)
-    lengths = _median_frames(_per_class(postprocessing.get("median_filter_s", 0.0), c, "median_filter_s"),
-                             scores.hop_s)
-    for k in range(c):
-        if lengths[k] > 1:
-            score[:, k] = median_filter(score[:, k], size=int(lengths[k]), mode="nearest")
-    thresholds = _per_class(postprocessing.get("thresholds", DEFAULT_THRESHOLD), c, "thresholds")
-    return score >= thresholds[None, :]
-
-
-def events_table(decided: np.ndarray, *, filename: str, class_names: Sequence[str], hop_s: float,
-                 frame_start_s: float, duration_s: float) -> pd.DataFrame:
-    """DCASE events (``filename onset offset event_label``) from frame decisions.
+    The frame score was taken in each window (``scores.frame_score``); then, as
+    :func:`bench.postprocess.postprocessed_scores` does for a clip: the median filter, the
+    clip gate (here on the clip probability of the windows holding each frame) and the
+    per-class thresholds. A recording of one window gives exactly the evaluation's numbers.
 
     Parameters
     ----------
-    decided : np.ndarray [shape=(T, C)], bool
+    scores : RecordingScores
+        Made with ``frame_score=post.frame_score``.
+    post : PostProcessing
+
+    Returns
+    -------
+    scores : np.ndarray [shape=(T, C)], float64
+        What the thresholds apply to (written as the sed_scores_eval score table).
+    active : np.ndarray [shape=(T, C)], bool
+    """
+    n_classes = post.n_classes
+    if scores.frame_score.shape[1] != n_classes:
+        raise BenchError(f"the post-processing is for {n_classes} classes, the model gives {scores.frame_score.shape[1]}")
+    median_only = dataclasses.replace(post, frame_score="frame_probs", clip_gate=False)
+    out = postprocessed_scores(scores.frame_score[None], np.ones((1, n_classes), dtype=np.float32), median_only)[0]
+    if post.clip_gate:
+        gate = np.broadcast_to(np.asarray(post.clip_threshold, dtype=np.float32), (n_classes,))
+        out = out * (scores.window_clip_probs >= gate[None, :])
+    return out, out >= np.asarray(post.thresholds)[None, :]
+
+
+def events_table(active: np.ndarray, *, filename: str, class_names: Sequence[str], hop_s: float,
+                 frame_start_s: float, duration_s: float) -> pd.DataFrame:
+    """DCASE events (``filename onset offset event_label``) of one recording's frame decisions.
+
+    Parameters
+    ----------
+    active : np.ndarray [shape=(T, C)], bool
     filename : str
     class_names : sequence of str [shape=(C,)]
     hop_s, frame_start_s : float
@@ -376,37 +364,23 @@ def events_table(decided: np.ndarray, *, filename: str, class_names: Sequence[st
     duration_s : float
         Times are clipped to ``[0, duration_s]``.
     """
-    rows = []
-    padded = np.pad(np.asarray(decided, dtype=np.int8), ((1, 1), (0, 0)))
-    edges = np.diff(padded, axis=0)  # (T + 1, C): +1 at an onset frame, -1 after the last frame
-    for k, label in enumerate(class_names):
-        onsets = np.flatnonzero(edges[:, k] == 1)
-        offsets = np.flatnonzero(edges[:, k] == -1)
-        for a, b in zip(onsets, offsets):
-            onset = min(max(0.0, frame_start_s + a * hop_s), duration_s)
-            offset = min(max(0.0, frame_start_s + b * hop_s), duration_s)
-            if offset > onset:
-                rows.append((filename, round(onset, 3), round(offset, 3), label))
-    frame = pd.DataFrame(rows, columns=EVENT_COLUMNS)
-    return frame.sort_values(["onset", "event_label"], kind="stable").reset_index(drop=True)
+    times = frame_timestamps(active.shape[0], hop_s=hop_s, frame_start_s=frame_start_s, duration_s=duration_s)
+    return decisions_to_events(np.asarray(active, dtype=bool)[None], [filename], labels=list(class_names),
+                               timestamps=times)
 
 
-def scores_table(scores: RecordingScores, *, class_names: Sequence[str], postprocessing: dict[str, Any]) -> pd.DataFrame:
-    """One recording's frame scores in the sed_scores_eval layout.
+def scores_table(post_scores: np.ndarray, *, class_names: Sequence[str], hop_s: float, frame_start_s: float,
+                 duration_s: float) -> pd.DataFrame:
+    """One recording's post-processed frame scores in the sed_scores_eval layout.
 
-    Columns ``onset``, ``offset`` and one per class; one row per frame, the frames'
-    time cells clipped to the file (the first onset is 0, the last offset the file's
-    duration). The score is :func:`detection_score` (before clip gate and median filter).
+    Columns ``onset``, ``offset`` and one per class, one row per frame (the frames' time
+    cells clipped to the file), as the run's own DCASE score files.
     """
-    score = detection_score(scores, postprocessing)
-    t = score.shape[0]
-    edges = np.clip(scores.frame_start_s + np.arange(t + 1) * scores.hop_s, 0.0, scores.duration_s)
-    edges[0], edges[-1] = 0.0, scores.duration_s
-    edges = np.maximum.accumulate(edges)
-    frame = pd.DataFrame(score, columns=list(class_names))
-    frame.insert(0, "offset", np.round(edges[1:], 6))
-    frame.insert(0, "onset", np.round(edges[:-1], 6))
-    return frame[frame["offset"] > frame["onset"]].reset_index(drop=True)
+    from bench.dcase import score_tables
+
+    times = frame_timestamps(post_scores.shape[0], hop_s=hop_s, frame_start_s=frame_start_s, duration_s=duration_s)
+    return score_tables(np.asarray(post_scores)[None], ["recording"], labels=list(class_names),
+                        timestamps=times)["recording"]
 
 
 # --------------------------------------------------------------------------- plot
@@ -479,7 +453,7 @@ class DetectResult:
         (path, reason) of each recording that could not be processed.
     written : list of Path
         Files written (events table, score tables, plots).
-    postprocessing : dict
+    postprocessing : PostProcessing
         The post-processing applied.
     postprocessing_source : str
         ``"postprocess.json"`` or ``"default"``.
@@ -489,7 +463,7 @@ class DetectResult:
     processed: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
-    postprocessing: dict[str, Any] = field(default_factory=dict)
+    postprocessing: PostProcessing | None = None
     postprocessing_source: str = "default"
 
 
@@ -561,9 +535,9 @@ def detect(
     if scorer is None:
         scorer = load_run_scorer(results_dir, run_id=run_id, device=str(resolve_device(device)))
     settings = scorer.settings
-    post_source = "postprocess.json" if scorer.postprocessing else "default"
-    post = dict(scorer.postprocessing or default_postprocessing(
-        hop_s=settings.hop_s, frame_start_s=settings.frame_start_s, n_classes=len(scorer.class_names)))
+    post_source = "postprocess.json" if scorer.postprocessing is not None else "default"
+    post = scorer.postprocessing or default_postprocessing(
+        hop_s=settings.hop_s, frame_start_s=settings.frame_start_s, n_classes=len(scorer.class_names))
     result = DetectResult(events=pd.DataFrame(columns=EVENT_COLUMNS), postprocessing=post,
                           postprocessing_source=post_source)
     tables = []
@@ -571,19 +545,21 @@ def detect(
         try:
             wave, duration = decode_audio(rec.path, sample_rate=settings.sample_rate)
             scores = score_recording(scorer, wave, settings=settings, n_frames=scorer.n_frames,
-                                     window_samples=scorer.window_samples, duration_s=duration, overlap=overlap)
+                                     window_samples=scorer.window_samples, frame_score=post.frame_score,
+                                     duration_s=duration, overlap=overlap)
         except UndecodableAudio as exc:
             result.skipped.append((str(rec.path), str(exc)))
             if on_file is not None:
                 on_file(str(rec.path), str(exc))
             continue
-        events = events_table(decisions(scores, post), filename=rec.name, class_names=scorer.class_names,
-                              hop_s=scores.hop_s, frame_start_s=scores.frame_start_s, duration_s=duration)
+        post_scores, active = postprocess_recording(scores, post)
+        timing = dict(hop_s=scores.hop_s, frame_start_s=scores.frame_start_s, duration_s=duration)
+        events = events_table(active, filename=rec.name, class_names=scorer.class_names, **timing)
         tables.append(events)
         if scores_dir is not None:
-            table = scores_table(scores, class_names=scorer.class_names, postprocessing=post)
+            table = scores_table(post_scores, class_names=scorer.class_names, **timing)
             result.written.append(_write_tsv(table, Path(scores_dir) / _output_name(rec.name, ".tsv"),
-                                             float_format="%.6g"))
+                                             float_format="%.6f"))
         if plot_dir is not None:
             title = (f"{rec.name}: {scorer.config.get('model')} run {run_id}, {len(events)} event(s) "
                      f"({duration:.2f} s, {scores.n_windows} window(s))")

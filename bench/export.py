@@ -107,12 +107,12 @@ class RunScorer:
     class_names : list of str
     config : dict
         The run's ``config.json``.
-    postprocessing : dict or None
-        The run's ``postprocess.json``, when it has one.
+    postprocessing : PostProcessing or None
+        The run's ``postprocess.json`` (:func:`bench.postprocess.load_postprocessing`), when it has one.
     """
 
     def __init__(self, net: nn.Module, *, settings: LogMelSettings, standardizer: Standardizer, n_frames: int,
-                 class_names: list[str], config: dict[str, Any], postprocessing: dict[str, Any] | None,
+                 class_names: list[str], config: dict[str, Any], postprocessing: Any | None,
                  device: str = "cpu") -> None:
         self.settings = settings
         self.n_frames = int(n_frames)
@@ -157,13 +157,6 @@ def _open_run(results_dir: Path, run_id: str) -> RunStore:
     return store
 
 
-def _read_postprocessing(run_dir: Path) -> dict[str, Any] | None:
-    from remix.atomic import read_json
-
-    data = read_json(Path(run_dir) / "postprocess.json", default=None)
-    return data if isinstance(data, dict) else None
-
-
 def load_run_scorer(results_dir: Path, *, run_id: str, device: str = "cpu") -> RunScorer:
     """The best checkpoint of a run, ready to score waveform windows.
 
@@ -172,6 +165,7 @@ def load_run_scorer(results_dir: Path, *, run_id: str, device: str = "cpu") -> R
     BenchError
         No such run, or no checkpoint yet.
     """
+    from bench.postprocess import load_postprocessing
     from bench.train import load_checkpoint
     from remix.labels import EVENT_LABELS
 
@@ -185,7 +179,7 @@ def load_run_scorer(results_dir: Path, *, run_id: str, device: str = "cpu") -> R
     standardizer = Standardizer.from_dict(state["standardizer"])
     return RunScorer(net, settings=settings, standardizer=standardizer, n_frames=int(state["n_frames"]),
                      class_names=list(EVENT_LABELS), config=record,
-                     postprocessing=_read_postprocessing(store.path), device=device)
+                     postprocessing=load_postprocessing(store.path), device=device)
 
 
 def _metadata(scorer: RunScorer, run_id: str) -> dict[str, Any]:
@@ -209,7 +203,7 @@ def _metadata(scorer: RunScorer, run_id: str) -> dict[str, Any]:
         "frame_start_s": scorer.settings.frame_start_s,
         "input": "mono float32 waveform windows (B, window_samples) at sample_rate; standardisation inside",
         "outputs": ["clip_probs (B, C)", "frame_probs (B, n_frames, C)"],
-        "postprocessing": scorer.postprocessing,
+        "postprocessing": None if scorer.postprocessing is None else scorer.postprocessing.to_dict(),
         "torch": torch.__version__,
     })
 
