@@ -245,7 +245,8 @@ def export_run(results_dir: Path, *, run_id: str, out: Path) -> Path:
                              f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out) as tmp:
+    with atomic_path(out) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
         torch.jit.save(scripted, str(tmp))
     return out
 
@@ -262,7 +263,9 @@ def load_exported(path: Path) -> tuple[torch.jit.ScriptModule, dict[str, Any]]:
     if not path.is_file():
         raise BenchError(f"no exported model at {path}; write one with `bench export --run RUN_ID --out FILE`")
     try:
-        module = torch.jit.load(str(path), map_location="cpu")
+        with warnings.catch_warnings():  # TorchScript is deprecated in favour of torch.export; it still loads
+            warnings.simplefilter("ignore", DeprecationWarning)
+            module = torch.jit.load(str(path), map_location="cpu")
         meta = json.loads(module.metadata)
     except Exception as exc:
         raise BenchError(f"{path} is not a model written by `bench export` ({type(exc).__name__})") from None

@@ -360,16 +360,17 @@ def to_markdown(table: Table, *, width: int = MARKDOWN_WIDTH) -> str:
     Bold title, a warning line for synthetic corpora, the caption (wrapped), then the
     table as one or more aligned markdown tables: whole column groups (one SNR, say)
     side by side while they fit, a group that does not fit alone split over several
-    tables. Every number column has the paper's value in the column right of it. The
-    layout uses the most digits (4, then 3, then 2) and the fullest row labels that fit.
+    tables. Every number column has the paper's value in the column right of it. Of the
+    layouts that fit, the one with the fewest tables wins, then the one with the most
+    digits (4, 3, 2) and the fullest row labels (the row-describing columns, or one
+    "System" column).
     """
     import textwrap
 
-    blocks: list[list[str]] = []
-    for digits, collapse in ((4, False), (4, True), (3, False), (3, True), (2, True)):
-        blocks = _markdown_blocks(table, digits=digits, collapse=collapse, width=width)
-        if all(len(line) <= width for block in blocks for line in block):
-            break
+    layouts = [_markdown_blocks(table, digits=digits, collapse=collapse, width=width)
+               for digits, collapse in ((4, False), (4, True), (3, False), (3, True), (2, True))]
+    fitting = [blocks for blocks in layouts if all(len(line) <= width for block in blocks for line in block)]
+    blocks = min(fitting, key=len) if fitting else layouts[-1]  # fewest tables, then most digits (first)
     lines = [f"**{table.title}**", ""]
     if table.synthetic:
         lines += [f"> **{SYNTHETIC_WARNING}**", ""]
@@ -417,13 +418,15 @@ def _markdown_blocks(table: Table, *, digits: int, collapse: bool, width: int) -
 
     def render(chunk: list[tuple[int, str, str, int]]) -> list[str]:
         one_group = len({u[0] for u in chunk}) == 1
+        continued = one_group and chunk[0] != next(u for u in units if u[0] == chunk[0][0])
         header = list(row_header)
         for _, group, title, _ in chunk:
             header += [title if one_group else f"{group} {title}", "paper"]
         rows = [row_cells[r] + [cell for *_, i in chunk for cell in (body[r][i], body[r][i + 1])]
                 for r in range(len(body))]
         lines = _md_table(header, rows, len(row_header))
-        return ([f"*{chunk[0][1]}*", ""] if one_group else []) + lines
+        subtitle = f"*{chunk[0][1]}{' (continued)' if continued else ''}*"
+        return ([subtitle, ""] if one_group else []) + lines
 
     def fits(chunk) -> bool:
         return all(len(line) <= width for line in render(chunk))
