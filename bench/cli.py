@@ -276,6 +276,33 @@ def plot(
         console.print(f"wrote {escape(str(path))}", highlight=False)
 
 
+@app.command("list")
+@user_errors
+def list_command(
+    results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
+    model: Annotated[Optional[str], typer.Option(help="Only runs of this model.")] = None,
+    snr: Annotated[Optional[float], typer.Option(help="Only runs at this SNR (dB).")] = None,
+    preset: Annotated[Optional[str], typer.Option(help="Only runs of this preset.")] = None,
+    status: Annotated[Optional[str], typer.Option(help="Only runs with this status: done, running, failed.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (one object per run) instead of a table.")] = False,
+) -> None:
+    """List the runs of a results folder: what was trained, its status, best epoch, micro-AP, wall time."""
+    import json
+
+    from bench.listing import list_runs, runs_to_json, runs_to_rich
+
+    frame = list_runs(results, model=model, snr_db=snr, preset=preset, status=status)
+    if as_json:
+        typer.echo(json.dumps(runs_to_json(frame), indent=2))
+        return
+    if frame.empty:
+        console.print(f"no runs under {results} match", highlight=False)
+        return
+    counts = frame["status"].value_counts()
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items())
+    console.print(runs_to_rich(frame, title=f"{len(frame)} run(s) under {results}: {summary}"))
+
+
 @app.command()
 @user_errors
 def probe(
@@ -335,3 +362,60 @@ def _plot_detections(outputs, features, info, *, out_dir: Path, title: str) -> l
     path = out_dir / f"detections_{info['config']['run_id']}_{info['clip_id']}.png"
     return [plot_detections(features=features, reference=reference, detected=detected, scores=scores, path=path,
                             hop_s=post.hop_s, frame_start_s=post.frame_start_s, title=title)]
+
+
+@app.command()
+@user_errors
+def detect(
+    audio: Annotated[list[Path], typer.Argument(help="Audio files or folders (every audio file inside).",
+                                                show_default=False)],
+    run_id: Annotated[str, typer.Option("--run", help="Run id (`bench list` shows them).")],
+    out: Annotated[Path, typer.Option(help="Events TSV: filename, onset, offset, event_label.")],
+    results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
+    scores: Annotated[Optional[Path], typer.Option(help="Also write per-file frame-score TSVs (sed_scores_eval) here.")] = None,
+    plot: Annotated[bool, typer.Option("--plot", help="Also write one PNG per file (log-mel and events) "
+                                                      "into <OUT without suffix>_plots/.")] = False,
+    overlap: Annotated[float, typer.Option(help="Share of a window overlapping the next, in [0, 1).")] = 0.5,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+) -> None:
+    """Detect events in recordings of any rate, channel count and length with a trained run.
+
+    Exit code 1 when a file could not be decoded (the others are processed), 2 on a usage error.
+    """
+    from bench.detect import detect as run_detect
+
+    def report_file(name: str, reason: str | None) -> None:
+        if reason is not None:
+            err_console.print(f"[yellow]skipped[/] {reason}", highlight=False, soft_wrap=True)
+
+    plot_dir = out.with_name(out.stem + "_plots") if plot else None
+    result = run_detect(audio, results_dir=results, run_id=run_id, out=out, scores_dir=scores, plot_dir=plot_dir,
+                        overlap=overlap, device=device, on_file=report_file)
+    source = ("the run's post-processing (postprocess.json)" if result.postprocessing_source != "default"
+              else "default post-processing (0.5 thresholds, 5-frame median filter: the run has no postprocess.json)")
+    console.print(f"{len(result.events)} event(s) in {len(result.processed)} file(s), {source}; wrote {out}",
+                  highlight=False)
+    if scores is not None:
+        console.print(f"frame scores: {scores}", highlight=False)
+    if plot_dir is not None:
+        console.print(f"plots: {plot_dir}", highlight=False)
+    if result.skipped:
+        err_console.print(f"{len(result.skipped)} file(s) skipped", highlight=False)
+        raise typer.Exit(code=1)
+
+
+@app.command()
+@user_errors
+def export(
+    run_id: Annotated[str, typer.Option("--run", help="Run id (`bench list` shows them).")],
+    out: Annotated[Path, typer.Option(help="Destination file, e.g. model.pt (TorchScript).")],
+    results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
+) -> None:
+    """Save a run as one TorchScript file that runs with torch alone (features and class names inside)."""
+    from bench.export import export_run, load_exported
+
+    path = export_run(results, run_id=run_id, out=out)
+    _, meta = load_exported(path)
+    console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): {meta['model']} run {run_id}; input mono "
+                  f"{meta['sample_rate']} Hz windows of {meta['window_samples']} samples; "
+                  f"load with torch.jit.load, metadata in its .metadata attribute", highlight=False)

@@ -416,24 +416,112 @@ def _grid(table: Table, *, pm: str = "±", digits: int = 4) -> list[list[str]]:
     return body
 
 
-def to_markdown(table: Table) -> str:
-    """GitHub markdown: bold title, caption, a warning line for synthetic corpora."""
-    header = list(table.row_header)
-    for group, columns in table.groups:
-        for _, title in columns:
-            header += [f"{group} {title}", "paper"]
+MARKDOWN_WIDTH = 120
+"""Widest line :func:`to_markdown` writes by default (a terminal, a rendered README)."""
+
+
+def to_markdown(table: Table, *, width: int = MARKDOWN_WIDTH) -> str:
+    """GitHub markdown no wider than ``width`` characters.
+
+    Bold title, a warning line for synthetic corpora, the caption (wrapped), then the
+    table as one or more aligned markdown tables: whole column groups (one SNR, say)
+    side by side while they fit, a group that does not fit alone split over several
+    tables. Every number column has the paper's value in the column right of it. Of the
+    layouts that fit, the one with the fewest tables wins, then the one with the most
+    digits (4, 3, 2) and the fullest row labels (the row-describing columns, or one
+    "System" column).
+    """
+    import textwrap
+
+    layouts = [_markdown_blocks(table, digits=digits, collapse=collapse, width=width)
+               for digits, collapse in ((4, False), (4, True), (3, False), (3, True), (2, True))]
+    fitting = [blocks for blocks in layouts if all(len(line) <= width for block in blocks for line in block)]
+    blocks = min(fitting, key=len) if fitting else layouts[-1]  # fewest tables, then most digits (first)
     lines = [f"**{table.title}**", ""]
     if table.synthetic:
         lines += [f"> **{SYNTHETIC_WARNING}**", ""]
-    lines += [table.caption, ""]
-    lines.append("| " + " | ".join(header) + " |")
-    lines.append("|" + "|".join([" --- "] * len(table.row_header) + [" ---: "] * (len(header) - len(table.row_header))) + "|")
-    for cells in _grid(table):
-        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    lines += textwrap.wrap(table.caption, width=width, break_on_hyphens=False)
+    for block in blocks:
+        lines += [""] + block
     extra = [n for n in table.notes if n != SYNTHETIC_WARNING]
     if extra:
-        lines += [""] + [f"- {note}" for note in extra]
+        lines.append("")
+        for note in extra:
+            lines += textwrap.wrap(note, width=width, initial_indent="- ", subsequent_indent="  ",
+                                   break_on_hyphens=False)
     return "\n".join(lines) + "\n"
+
+
+def _md_row(cells: Sequence[str], widths: Sequence[int], right: Sequence[bool]) -> str:
+    padded = [c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right)]
+    return "| " + " | ".join(padded) + " |"
+
+
+def _md_table(header: list[str], rows: list[list[str]], n_left: int) -> list[str]:
+    """An aligned markdown table; the first ``n_left`` columns left-aligned, the others right."""
+    header = [h.replace("|", "\\|") for h in header]
+    rows = [[c.replace("|", "\\|") for c in row] for row in rows]
+    widths = [max(3, len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    right = [i >= n_left for i in range(len(header))]
+    rule = "|" + "|".join(("-" * (w + 1) + ":") if r else ("-" * (w + 2)) for w, r in zip(widths, right)) + "|"
+    return [_md_row(header, widths, right), rule] + [_md_row(row, widths, right) for row in rows]
+
+
+def _markdown_blocks(table: Table, *, digits: int, collapse: bool, width: int) -> list[list[str]]:
+    """Lines of each markdown table (with its italic sub-title when it holds one group)."""
+    body = _grid(table, digits=digits)
+    n_row = len(table.row_header)
+    if collapse:
+        row_header, row_cells = ["System"], [[_short_system(cells[:n_row])] for cells in body]
+    else:
+        row_header, row_cells = list(table.row_header), [list(cells[:n_row]) for cells in body]
+    units: list[tuple[int, str, str, int]] = []  # (group index, group title, column title, body index)
+    index = n_row
+    for g, (group, columns) in enumerate(table.groups):
+        for _, title in columns:
+            units.append((g, group, title, index))
+            index += 2
+
+    def render(chunk: list[tuple[int, str, str, int]]) -> list[str]:
+        one_group = len({u[0] for u in chunk}) == 1
+        continued = one_group and chunk[0] != next(u for u in units if u[0] == chunk[0][0])
+        header = list(row_header)
+        for _, group, title, _ in chunk:
+            header += [title if one_group else f"{group} {title}", "paper"]
+        rows = [row_cells[r] + [cell for *_, i in chunk for cell in (body[r][i], body[r][i + 1])]
+                for r in range(len(body))]
+        lines = _md_table(header, rows, len(row_header))
+        subtitle = f"*{chunk[0][1]}{' (continued)' if continued else ''}*"
+        return ([subtitle, ""] if one_group else []) + lines
+
+    def fits(chunk) -> bool:
+        return all(len(line) <= width for line in render(chunk))
+
+    chunks: list[list[tuple[int, str, str, int]]] = []
+    current: list[tuple[int, str, str, int]] = []
+    for g in range(len(table.groups)):
+        group_units = [u for u in units if u[0] == g]
+        if fits(group_units):
+            if current and fits(current + group_units):
+                current = current + group_units
+            else:
+                if current:
+                    chunks.append(current)
+                current = group_units
+            continue
+        if current:  # a group too wide alone: its columns over several tables
+            chunks.append(current)
+            current = []
+        part: list[tuple[int, str, str, int]] = []
+        for unit in group_units:
+            if part and not fits(part + [unit]):
+                chunks.append(part)
+                part = []
+            part.append(unit)
+        chunks.append(part)
+    if current:
+        chunks.append(current)
+    return [render(chunk) for chunk in chunks]
 
 
 _LATEX_SPECIAL = {

@@ -116,3 +116,17 @@ def tiny_corpus(tmp_path_factory) -> Path:
 def fabricated_corpus(tmp_path_factory) -> Path:
     """The builder-independent fabricated corpus (small, deterministic)."""
     return fabricate_corpus(tmp_path_factory.mktemp("fab") / "corpus", clips_per_fold=2, test_clips=1)
+
+
+@pytest.fixture(scope="session")
+def trained_2ap(tiny_corpus, tmp_path_factory):
+    """A `smoke`-preset 2AP+aux run (dense time layer) on the tiny corpus at 0 dB: (results dir, run id)."""
+    from bench.grid import RunConfig
+    from bench.train import corpus_fingerprint, train_run
+    from bench.data import read_clips
+
+    results = tmp_path_factory.mktemp("trained") / "results"
+    config = RunConfig(model="2ap_aux", alpha=0.001, snr_db=0.0, seed=0, preset="smoke",
+                       corpus=corpus_fingerprint(read_clips(tiny_corpus)))
+    train_run(config, corpus_dir=tiny_corpus, results_dir=results, device="cpu")
+    return results, config.run_id

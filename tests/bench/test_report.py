@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 
 import numpy as np
 import pandas as pd
@@ -18,6 +20,7 @@ from bench.report import (
     format_cell,
     latex_escape,
     print_tables,
+    to_latex,
     to_markdown,
     write_tables,
 )
@@ -110,7 +113,7 @@ def test_written_files(results, tmp_path):
     assert not re.search(r"(?<!\\)[_%#]", body)
     assert all(line.count("&") == 3 + 18 - 1 for line in body.strip().splitlines())
     md = (out / "table2.md").read_text()
-    assert SYNTHETIC_WARNING in md and "| α = 0.001 |" in md and "0.7603" in md
+    assert SYNTHETIC_WARNING in md and re.search(r"^\| α = 0\.001 +\|", md, re.M) and "0.7603" in md
     assert f"{expected('2ap', 0.0, 0.0)[0]:.4f} ± " in md
     assert "—" in md
     only_md = write_tables(load_runs(results), out_dir=tmp_path / "md", latex=False, markdown=True)
@@ -193,3 +196,129 @@ def test_table2_shows_ablation_rows_only_when_they_ran(tmp_path):
     assert table.cell(3, "20:micro_ap")["mean"] == pytest.approx(0.2)
     assert pd.isna(table.cell(3, "20:micro_ap")["paper"])  # the paper has no such row
     assert "ablation" in table.caption
+
+
+# --------------------------------------------------------------------------- readable markdown, LaTeX that compiles
+
+
+@pytest.fixture(scope="module")
+def ten_seeds(tmp_path_factory):
+    """10 seeds of the whole grid at 20, 10 and 0 dB: the widest cells ("(10)")."""
+    tmp_path = tmp_path_factory.mktemp("ten")
+    root = tmp_path / "results10"
+    for seed in range(10):
+        for snr in (20.0, 10.0, 0.0):
+            for model, alpha in GRID:
+                store = RunStore(root / "runs", f"{model}-{alpha}-{snr:g}-{seed}")
+                store.write_config({"model": model, "alpha": alpha, "snr_db": snr, "seed": seed, "preset": "cpu",
+                                    "corpus_dir": str(tmp_path / "a_corpus_with_a_long_name"),
+                                    "corpus_synthetic": True})
+                store.write_status("done")
+                per_class = {lab: value(model, alpha, snr, seed, 0.01 * i) for i, lab in enumerate(EVENT_LABELS)}
+                store.write_metrics({"val": {"micro_ap": value(model, alpha, snr, seed),
+                                             "macro_ap": value(model, alpha, snr, seed, 0.1),
+                                             "auc": value(model, alpha, snr, seed, 0.3), "per_class_ap": per_class}})
+    return root
+
+
+def _markdown_tables(md: str) -> list[list[list[str]]]:
+    """Each markdown table of a document as rows of stripped cells (header, rule, body)."""
+    tables, current = [], []
+    for line in md.splitlines() + [""]:
+        if line.startswith("|"):
+            assert line.endswith("|"), line
+            sep = "|" if set(line) <= set("|-:") else " | "
+            current.append([cell.strip() for cell in line[1:-1].split(sep)])
+        elif current:
+            tables.append(current)
+            current = []
+    return tables
+
+
+@pytest.mark.parametrize("build", [build_table1, build_table2, build_table3])
+def test_markdown_fits_120_columns_and_keeps_every_number(ten_seeds, build):
+    table = build(load_runs(ten_seeds))
+    md = to_markdown(table)
+    assert max(len(line) for line in md.splitlines()) <= 120
+    blocks = _markdown_tables(md)
+    assert blocks
+    digits = 4 if "0.0303 (10)" in md else 3
+    for rows in blocks:
+        assert len({len(r) for r in rows}) == 1  # every row has the header's cells
+        assert all(set(cell) <= set("-:") for cell in rows[1])  # the rule row
+        assert len(rows) == 2 + len(table.rows)
+    cells = [cell for rows in blocks for row in rows[2:] for cell in row]
+    for _, c in table.data.iterrows():  # every mean +/- std (n) and every paper value is shown
+        assert format_cell(c["mean"], c["std"], int(c["n"]), digits=digits) in cells
+        assert f"{c['paper']:.{digits}f}" in cells
+    n_values = sum(len(columns) for _, columns in table.groups)
+    shown = sum((len(rows[0]) - rows[0].index("paper") + 1) // 2 for rows in blocks)
+    assert shown == n_values  # each value column once
+    if build is build_table1:
+        assert len(blocks) == 3 and all(f"*SNR {s} dB*" in md for s in (20, 10, 0))  # one table per SNR
+
+
+def test_markdown_width_is_a_setting(ten_seeds):
+    table = build_table1(load_runs(ten_seeds))
+    narrow = to_markdown(table, width=80)
+    assert max(len(line) for line in narrow.splitlines()) <= 80
+    assert len(_markdown_tables(narrow)) > 3 and "(continued)" in narrow
+    wide = to_markdown(table, width=400)
+    assert len(_markdown_tables(wide)) == 1
+
+
+def _latex_structure(tex: str) -> None:
+    """A parser's check of a table float: balanced braces and environments, booktabs rules,
+    and every tabular row with as many cells as the column spec (\\multicolumn spans counted)."""
+    depth = 0
+    for i, ch in enumerate(tex):
+        if ch in "{}" and (i == 0 or tex[i - 1] != "\\"):
+            depth += 1 if ch == "{" else -1
+            assert depth >= 0, f"unbalanced }} at {i}"
+    assert depth == 0, "unbalanced {"
+    stack = []
+    for kind, name in re.findall(r"\\(begin|end)\{(\w+)\}", tex):
+        if kind == "begin":
+            stack.append(name)
+        else:
+            assert stack and stack.pop() == name, f"\\end{{{name}}} closes another environment"
+    assert not stack
+    assert r"\hline" not in tex
+    for rule in (r"\toprule", r"\midrule", r"\bottomrule"):
+        assert tex.count(rule) == 1, rule
+    spec = re.search(r"\\begin\{tabular\}\{([lcr]+)\}", tex).group(1)
+    body = tex.split(r"\toprule")[1].split(r"\bottomrule")[0]
+    rows = [r.strip() for r in re.split(r"\\\\", body) if r.strip() and not r.strip().startswith(r"\midrule")]
+    rows = [re.sub(r"^(\\cmidrule\(lr\)\{\d+-\d+\}\s*)+", "", r).replace(r"\midrule", "").strip() for r in rows]
+    for row in rows:
+        if not row:
+            continue
+        cells = re.split(r"(?<!\\)&", row)
+        spans = sum(int(m.group(1)) if (m := re.match(r"\s*\\multicolumn\{(\d+)\}", c)) else 1 for c in cells)
+        assert spans == len(spec), f"{spans} cells for {len(spec)} columns: {row[:80]}"
+    text_only = re.sub(r"\$[^$]*\$", "", tex)
+    assert all(ord(ch) < 128 for ch in text_only), "non-ASCII outside math: needs a unicode engine"
+
+
+@pytest.mark.parametrize("build", [build_table1, build_table2, build_table3])
+def test_latex_parses_as_a_booktabs_table(results, build):
+    _latex_structure(to_latex(build(load_runs(results))))
+
+
+LATEX_ENGINE = shutil.which("pdflatex")
+
+
+@pytest.mark.skipif(LATEX_ENGINE is None, reason="no pdflatex on this machine (Debian: apt-get install "
+                                                  "texlive-latex-base texlive-latex-recommended); the parser check ran")
+def test_latex_compiles(results, tmp_path):
+    write_tables(load_runs(results), out_dir=tmp_path, latex=True, markdown=False)
+    (tmp_path / "doc.tex").write_text(
+        "\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage{booktabs}\n"
+        "\\usepackage[landscape,margin=1cm]{geometry}\n\\begin{document}\n"
+        + "".join(f"\\input{{table{i}.tex}}\n" for i in (1, 2, 3)) + "\\end{document}\n")
+    proc = subprocess.run([LATEX_ENGINE, "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert (tmp_path / "doc.pdf").stat().st_size > 1000
+    log = (tmp_path / "doc.log").read_text(errors="replace")
+    assert "Undefined control sequence" not in log and "Missing" not in log

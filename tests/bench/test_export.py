@@ -1,0 +1,107 @@
+"""`bench export`: one TorchScript file that runs with torch alone and reproduces the run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+from typer.testing import CliRunner
+
+from bench.cli import app
+from bench.errors import BenchError
+from bench.export import export_run, load_exported, window_samples
+from bench.features import LogMelSettings
+from bench.store import RunStore, runs_dir
+from remix.labels import EVENT_LABELS
+
+runner = CliRunner()
+
+STANDALONE = """
+import json, sys
+import numpy as np, torch
+model = torch.jit.load(sys.argv[1])
+meta = json.loads(model.metadata)
+waves = torch.from_numpy(np.load(sys.argv[2]))
+clip, frames = model(waves)
+np.save(sys.argv[3], clip.detach().numpy())
+project = sorted(m for m in sys.modules if m.split(".")[0] in ("bench", "models", "remix"))
+print(json.dumps({"project_modules": project, "classes": list(model.class_names), "rate": model.sample_rate,
+                  "frames": list(frames.shape), "n_frames": model.n_frames, "meta_classes": meta["class_names"]}))
+"""
+
+
+@pytest.fixture(scope="module")
+def exported(trained_2ap, tmp_path_factory):
+    results, run_id = trained_2ap
+    out = tmp_path_factory.mktemp("export") / "model.pt"
+    result = runner.invoke(app, ["export", "--run", run_id, "--results", str(results), "--out", str(out)])
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    return results, run_id, out
+
+
+def _val_waves(results, run_id, n: int):
+    """The first n validation clips of the run as (n, samples) and their clip ids."""
+    store = RunStore(runs_dir(results), run_id)
+    config = store.read_config()
+    clip_ids = store.read_predictions("val")["clip_id"].tolist()[:n]
+    clips = pd.read_parquet(f"{config['corpus_dir']}/manifest/clips.parquet")
+    clips = clips[np.isclose(clips["snr_db"], config["snr_db"])].set_index("clip_id")
+    waves = [sf.read(f"{config['corpus_dir']}/{clips.loc[c, 'audio_path']}", dtype="float32")[0] for c in clip_ids]
+    return np.stack(waves), clip_ids
+
+
+def test_the_exported_model_reproduces_the_runs_clip_scores_with_torch_alone(exported, tmp_path):
+    results, run_id, path = exported
+    store = RunStore(runs_dir(results), run_id)
+    config = store.read_config()
+    settings = LogMelSettings.from_dict(config["features"])
+    module, meta = load_exported(path)
+    waves, clip_ids = _val_waves(results, run_id, 4)
+    waves = waves[:, :module.window_samples]  # the samples the run's frames read
+    np.save(tmp_path / "waves.npy", waves)
+    # a fresh interpreter, outside the source tree, that imports torch and numpy only
+    proc = subprocess.run([sys.executable, "-c", STANDALONE, str(path), str(tmp_path / "waves.npy"),
+                           str(tmp_path / "clip.npy")], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["project_modules"] == []
+    assert report["classes"] == list(EVENT_LABELS) == report["meta_classes"]
+    assert report["rate"] == settings.sample_rate and report["frames"] == [4, meta["n_frames"], len(EVENT_LABELS)]
+    ids, _, run_scores = store.prediction_arrays("val", labels=EVENT_LABELS)
+    assert ids[:4] == clip_ids
+    np.testing.assert_allclose(np.load(tmp_path / "clip.npy"), run_scores[:4], atol=1e-5, rtol=0)
+    # the run's frame probabilities too (stored as float16)
+    _, frames = module(__import__("torch").from_numpy(waves))
+    np.testing.assert_allclose(frames.detach().numpy(), store.read_frame_probs("val")[:4].astype(np.float32),
+                               atol=2e-3, rtol=0)
+
+
+def test_the_metadata_carries_features_classes_and_post_processing(exported):
+    results, run_id, path = exported
+    module, meta = load_exported(path)
+    config = RunStore(runs_dir(results), run_id).read_config()
+    settings = LogMelSettings.from_dict(meta["features"])
+    assert meta["features"] == config["features"] and meta["run_id"] == run_id and meta["model"] == "2ap_aux"
+    assert meta["window_samples"] == module.window_samples == window_samples(settings, meta["n_frames"])
+    assert settings.n_frames(meta["window_samples"]) == meta["n_frames"] == 311
+    assert meta["hop_s"] == pytest.approx(settings.hop_s) and meta["frame_start_s"] == pytest.approx(settings.frame_start_s)
+    post = json.loads((runs_dir(results) / run_id / "postprocess.json").read_text())
+    assert meta["postprocessing"] == post
+    with pytest.raises(Exception, match="expected mono windows"):
+        module(__import__("torch").zeros(1, 1000))
+
+
+def test_export_errors(trained_2ap, tmp_path):
+    results, _ = trained_2ap
+    with pytest.raises(BenchError, match="no run 'nope'"):
+        export_run(results, run_id="nope", out=tmp_path / "m.pt")
+    result = runner.invoke(app, ["export", "--run", "nope", "--results", str(results), "--out", str(tmp_path / "m.pt")])
+    assert result.exit_code == 2 and "Traceback" not in result.output and "bench list" in result.output
+    (tmp_path / "not.pt").write_bytes(b"nothing")
+    with pytest.raises(BenchError, match="not a model written by `bench export`"):
+        load_exported(tmp_path / "not.pt")
