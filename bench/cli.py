@@ -124,6 +124,9 @@ def run(
     compile: Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile the models.")] = False,
     gpus: Annotated[Optional[str], typer.Option(help="GPU indices, e.g. 0,1: one worker per GPU.")] = None,
     results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
+    cluster: Annotated[Optional[str], typer.Option(help="Train on a Dask cluster, one task per run: local:N or a "
+                                                   "scheduler's tcp://host:port (workers with a GPU: "
+                                                   "--resources GPU=1; corpus and results on a shared path).")] = None,
 ) -> None:
     """Train runs (skipping finished ones, resuming interrupted ones) and evaluate them."""
     from bench.grid import run_grid
@@ -132,6 +135,10 @@ def run(
 
     configs = plan_runs(corpus=corpus, all_runs=all_runs, model=model, snrs=snr, alpha=alpha, seeds=seeds,
                         preset=preset, folds=folds)
+    if cluster is not None:
+        _run_on_cluster(cluster, configs, corpus=corpus, results=results, device=device, compile=compile,
+                        gpus=gpus, preset=preset)
+        return
     dev = resolve_device("cuda" if gpus else device)
     gpu_list = _gpu_list(gpus)
     p = get_preset(preset)
@@ -143,6 +150,34 @@ def run(
     with display.progress:
         summary = run_grid(configs, results_dir=results, corpus_dir=corpus, device=device, compile=compile,
                            gpus=gpu_list, callback=display)
+    console.print(summary.line())
+    for run_id, reason in summary.failed:
+        err_console.print(f"[red]failed[/] {run_id}: {reason}", highlight=False)
+    if summary.failed:
+        raise typer.Exit(code=1)
+
+
+def _run_on_cluster(cluster: str, configs, *, corpus: Path, results: Path, device: str, compile: bool,
+                    gpus: str | None, preset: str) -> None:
+    """``bench run --cluster``: the grid through a Dask client, one task per run."""
+    from bench.grid import run_grid
+    from bench.presets import get_preset
+    from remix.cluster import cluster_client, parse_cluster
+
+    address = parse_cluster(cluster)
+    if gpus:
+        raise BenchError("--gpus and --cluster do not go together: on a cluster, start one worker per GPU with "
+                         "`dask worker ADDRESS --nthreads 1 --resources GPU=1`")
+    p = get_preset(preset)
+    with cluster_client(address) as client:
+        n = len(client.scheduler_info().get("workers", {}))
+        console.print(f"{len(configs)} run(s), preset [bold]{preset}[/] ({p.note}), device {device} on the "
+                      f"workers, Dask cluster {address} ({n} worker(s)), corpus {corpus}, results {results}",
+                      highlight=False)
+        display = _Display(p.epochs)
+        with display.progress:
+            summary = run_grid(configs, results_dir=results, corpus_dir=corpus, device=device, compile=compile,
+                               executor=client, callback=display)
     console.print(summary.line())
     for run_id, reason in summary.failed:
         err_console.print(f"[red]failed[/] {run_id}: {reason}", highlight=False)

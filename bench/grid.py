@@ -16,7 +16,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, as_completed, wait
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -192,6 +192,95 @@ def _train_one(config: RunConfig, results_dir: Path, corpus_dir: Path, device: s
     return config.run_id, None
 
 
+def _features_one(corpus_dir: Path, snr_db: float, settings: Any) -> str:
+    """Worker entry: compute one SNR's feature cache (or find it done); returns its path."""
+    from bench.features import compute_features
+
+    return str(compute_features(corpus_dir, snr_db=snr_db, settings=settings, device="auto", progress=False).path)
+
+
+def _check_device(device: str, executor: Any) -> None:
+    """A bad device is a user error: fail before anything runs. On a Dask cluster the
+    workers, not this process, must have the GPU: only the name is checked here."""
+    from bench.train import resolve_device
+    from remix.cluster import is_dask_client
+
+    if not is_dask_client(executor):
+        resolve_device(device)
+    elif device not in ("auto", "cpu") and not device.startswith("cuda"):
+        raise BenchError(f"unknown device {device!r}; use auto, cpu or cuda")
+
+
+def _run_through(
+    executor: Any,
+    todo: Sequence[RunConfig],
+    *,
+    results_dir: Path,
+    corpus_dir: Path,
+    device: str,
+    compile: bool,
+    summary: GridSummary,
+    emit: Callable[[dict[str, Any]], None],
+) -> None:
+    """Train ``todo`` through an executor or a Dask client: one task per run.
+
+    Each SNR's features (per log-mel settings) are computed first by one task, so no
+    two workers race to build the same cache, and that SNR's runs are submitted when
+    it is done. On a Dask cluster, runs on a GPU ask for one ``GPU`` resource (workers
+    started with ``--resources GPU=1``; with ``device="auto"``, GPU runs when any worker
+    offers one); a worker lost mid-run has its task rescheduled by the scheduler, and
+    the run resumes from its ``last.pt``. A run that fails is recorded; the others go on.
+    """
+    from remix.cluster import as_executor, is_dask_client, worker_resources
+
+    results_dir, corpus_dir = Path(results_dir).resolve(), Path(corpus_dir).resolve()
+    gpu = device.startswith("cuda")
+    if is_dask_client(executor) and device == "auto" and worker_resources(executor).get("GPU", 0) > 0:
+        gpu, device = True, "cuda"
+    prep = as_executor(executor)
+    runs = as_executor(executor, resources={"GPU": 1}) if gpu else prep
+    groups: dict[tuple[float, Any], list[RunConfig]] = {}
+    for cfg in todo:
+        groups.setdefault((float(cfg.snr_db), get_preset(cfg.preset).features), []).append(cfg)
+    pending: dict[Future, tuple[str, Any]] = {}
+    try:
+        for key in groups:
+            pending[prep.submit(_features_one, corpus_dir, key[0], key[1])] = ("features", key)
+        k = 0
+        while pending:
+            finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            for fut in finished:
+                kind, item = pending.pop(fut)
+                try:
+                    value, error = fut.result(), None
+                except Exception as exc:  # a crashed or lost worker fails its task, not the grid
+                    value, error = None, f"{type(exc).__name__}: {exc}"
+                if kind == "features":
+                    for cfg in groups[item]:
+                        if error is None:
+                            job = runs.submit(_train_one, cfg, results_dir, corpus_dir, device, compile)
+                            pending[job] = ("run", cfg)
+                            continue
+                        reason = f"features of SNR {item[0]:g} dB: {error}"
+                        summary.failed.append((cfg.run_id, reason))
+                        emit({"event": "run_end", "index": k, "total": len(todo), "run_id": cfg.run_id,
+                              "label": cfg.label, "failed": reason})
+                        k += 1
+                    continue
+                run_id, reason = value if error is None else (item.run_id, error)
+                if reason is None:
+                    summary.done.append(run_id)
+                else:
+                    summary.failed.append((run_id, reason))
+                emit({"event": "run_end", "index": k, "total": len(todo), "run_id": run_id,
+                      "label": item.label, "failed": reason})
+                k += 1
+    except BaseException:
+        for fut in pending:
+            fut.cancel()
+        raise
+
+
 def run_grid(
     configs: Sequence[RunConfig],
     *,
@@ -219,9 +308,13 @@ def run_grid(
         ``torch.compile`` the model (GPU).
     gpus : sequence of int, optional
         GPU indices: one worker process per GPU, runs spread over them.
-    executor : concurrent.futures.Executor, optional
+    executor : concurrent.futures.Executor or distributed.Client, optional
         Run the configs through this executor instead (each task trains one run
-        with ``device``); progress callbacks are then per run only.
+        with ``device``; each SNR's features are computed first, once); progress
+        callbacks are then per run only. With a Dask client, GPU runs ask for a
+        ``GPU`` resource and a run whose worker is lost is retried (it resumes from its
+        last checkpoint); workers must see ``corpus_dir`` and ``results_dir`` at the
+        same paths as this process.
     callback : callable, optional
         Receives progress events: ``{"event": "run_start"|"epoch"|"run_end", ...}``
         with ``index`` (0-based) and ``total``.
@@ -239,7 +332,7 @@ def run_grid(
 
     start = time.perf_counter()
     results_dir, corpus_dir = Path(results_dir), Path(corpus_dir)
-    resolve_device(device)  # a bad device is a user error: fail before anything runs
+    _check_device(device, executor)  # a bad device is a user error: fail before anything runs
     unique = list(dict.fromkeys(configs))
     summary = GridSummary()
     todo = []
@@ -265,19 +358,8 @@ def run_grid(
                                            initializer=_worker_init, initargs=(queue,))
         dev = "cuda" if gpus else device
         try:
-            futures = {executor.submit(_train_one, cfg, results_dir, corpus_dir, dev, compile): cfg for cfg in todo}
-            for k, fut in enumerate(as_completed(futures)):
-                cfg = futures[fut]
-                try:
-                    run_id, reason = fut.result()
-                except Exception as exc:  # a crashed worker fails its run, not the grid
-                    run_id, reason = cfg.run_id, f"{type(exc).__name__}: {exc}"
-                if reason is None:
-                    summary.done.append(run_id)
-                else:
-                    summary.failed.append((run_id, reason))
-                emit({"event": "run_end", "index": k, "total": len(todo), "run_id": run_id,
-                      "label": cfg.label, "failed": reason})
+            _run_through(executor, todo, results_dir=results_dir, corpus_dir=corpus_dir, device=dev,
+                         compile=compile, summary=summary, emit=emit)
         finally:
             if own:
                 executor.shutdown(cancel_futures=True)
