@@ -203,12 +203,16 @@ def _check_device(device: str, executor: Any) -> None:
     """A bad device is a user error: fail before anything runs. On a Dask cluster the
     workers, not this process, must have the GPU: only the name is checked here."""
     from bench.train import resolve_device
-    from remix.cluster import is_dask_client
+    from remix.cluster import is_dask_client, worker_resources
 
     if not is_dask_client(executor):
         resolve_device(device)
     elif device not in ("auto", "cpu") and not device.startswith("cuda"):
         raise BenchError(f"unknown device {device!r}; use auto, cpu or cuda")
+    elif device.startswith("cuda") and not worker_resources(executor).get("GPU"):
+        raise BenchError("--device cuda was asked for but no worker of the Dask cluster offers a GPU; start one "
+                         "worker per GPU with `dask worker ADDRESS --nthreads 1 --resources GPU=1`, or use "
+                         "--device cpu")
 
 
 def _run_through(
