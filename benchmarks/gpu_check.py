@@ -109,7 +109,8 @@ def short_train(corpus: Path, results: Path, *, preset, device: str, compile: bo
         raise CheckFailed(f"expected {preset.epochs} finite epochs, found {curves[['epoch', 'train_loss']].to_dict('records')}")
     if store.read_status()["status"] != "done":
         raise CheckFailed(f"run status {store.read_status()}")
-    return {"seconds": seconds, "val_micro_ap": float(curves["val_micro_ap"].iloc[-1]), "metrics": metrics}
+    return {"seconds": round(seconds, 1), "val_micro_ap": round(float(metrics["val"]["micro_ap"]), 4),
+            "amp_bf16": training["amp_bf16"], "compile": training["compile"]}
 
 
 def kill_and_resume(corpus: Path, results: Path, *, preset: str, device: str, timeout_s: float = 240.0) -> dict:

@@ -76,6 +76,31 @@ def test_a_failing_run_is_reported_and_the_grid_goes_on(tiny_corpus, loopback, t
     assert RunStore(tmp_path / "runs", bad.run_id).read_status()["status"] == "failed"
 
 
+def test_features_once_per_snr_before_its_runs(tiny_corpus, tmp_path, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import bench.grid
+
+    tiny = Preset(name="tiny", epochs=1, width=0.0625, train_clips=8, eval_batch_size=32, features=CPU_FEATURES)
+    monkeypatch.setitem(PRESETS, "tiny", tiny)
+    real, calls = bench.grid._features_one, []
+
+    def features_one(corpus_dir, snr_db, settings):
+        calls.append(snr_db)
+        if snr_db == 0:
+            raise BenchError("cannot decode clip0001.flac")
+        return real(corpus_dir, snr_db, settings)
+
+    monkeypatch.setattr(bench.grid, "_features_one", features_one)
+    at20 = [RunConfig(model=m, alpha=0.0, snr_db=20.0, preset="tiny") for m in ("gap", "gmp")]
+    at0 = RunConfig(model="gap", alpha=0.0, snr_db=0.0, preset="tiny")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        summary = run_grid([at0, *at20], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu", executor=pool)
+    assert sorted(calls) == [0.0, 20.0]  # once per SNR, not once per run
+    assert sorted(summary.done) == sorted(c.run_id for c in at20)
+    assert summary.failed == [(at0.run_id, "features of SNR 0 dB: BenchError: cannot decode clip0001.flac")]
+
+
 def test_gpu_runs_ask_for_a_gpu_resource(tiny_corpus, tmp_path):
     from distributed import Client, get_task_stream
 
@@ -97,14 +122,16 @@ def test_gpu_runs_ask_for_a_gpu_resource(tiny_corpus, tmp_path):
                 assert summary.done == [] and "no CUDA GPU" in summary.failed[0][1]
 
 
-def test_a_lost_worker_is_retried_and_the_run_resumes(tiny_corpus, tmp_path, monkeypatch):
+def test_a_lost_worker_is_retried_and_the_run_resumes(tiny_corpus, loopback, tmp_path, monkeypatch):
+    """Last of the module: it kills one of the shared cluster's workers (and starts a new one)."""
     from distributed import Client
 
     slow = Preset(name="slow", epochs=8, width=0.0625, train_clips=8, eval_batch_size=32, features=CPU_FEATURES)
     monkeypatch.setitem(PRESETS, "slow", slow)
     cfg = RunConfig(model="gap", alpha=0.0, snr_db=20.0, preset="slow")
     store = RunStore(tmp_path / "results" / "runs", cfg.run_id)
-    with loopback_cluster(tmp_path / "dask", workers=2) as cluster, Client(cluster.address) as client:
+    cluster = loopback
+    with Client(cluster.address) as client:
         client.run(register_preset, slow)
         out = {}
         grid = threading.Thread(target=lambda: out.update(summary=run_grid(
@@ -125,6 +152,8 @@ def test_a_lost_worker_is_retried_and_the_run_resumes(tiny_corpus, tmp_path, mon
         finally:
             grid.join(timeout=300)
         assert not grid.is_alive()
+        start_worker(cluster)  # back to two workers
+        client.wait_for_workers(2, timeout=120)
     assert status == "running" and 1 <= len(before) < slow.epochs
     summary = out["summary"]
     assert summary.done == [cfg.run_id] and not summary.failed
