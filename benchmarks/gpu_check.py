@@ -113,7 +113,7 @@ def short_train(corpus: Path, results: Path, *, preset, device: str, compile: bo
             "amp_bf16": training["amp_bf16"], "compile": training["compile"]}
 
 
-def kill_and_resume(corpus: Path, results: Path, *, preset: str, device: str, timeout_s: float = 240.0) -> dict:
+def kill_and_resume(corpus: Path, results: Path, *, preset: str, device: str, timeout_s: float = 900.0) -> dict:
     """``bench run`` killed after its first checkpoint, then run again: it must resume and finish."""
     from bench.store import RunStore
 
@@ -157,7 +157,7 @@ def kill_and_resume(corpus: Path, results: Path, *, preset: str, device: str, ti
     return {"killed_after_epochs": len(before), "epochs": n_epochs}
 
 
-def two_at_once(corpus: Path, results: Path, *, preset: str, timeout_s: float = 240.0) -> dict:
+def two_at_once(corpus: Path, results: Path, *, preset: str, timeout_s: float = 900.0) -> dict:
     """``bench run --gpus``: two runs (seeds 0 and 1) in two worker processes at the same time."""
     gpus = "0,1" if torch.cuda.device_count() > 1 else "0,0"
     args = _cli("bench", "run", "--model", "2ap_aux", "--snr", "0", "--seeds", "2", "--preset", preset,
