@@ -153,3 +153,10 @@ def test_resume_after_the_client_is_killed(tiny_sources, reference, loopback, tm
     result = CliRunner().invoke(app, _args(tiny_sources, out, "--cluster", loopback.address))
     assert result.exit_code == 0, result.output
     assert _hashes(out) == reference
+
+
+def test_the_cluster_helpers_need_neither_torch_nor_dask_at_import():
+    code = ("import sys, remix.cli, remix.build, remix.cluster; "
+            "assert 'torch' not in sys.modules and 'distributed' not in sys.modules, 'imported too much'")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
