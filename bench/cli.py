@@ -173,6 +173,9 @@ def run(
     cache: Annotated[Optional[Path], typer.Option(help="Feature-cache folder (default: CORPUS/features, or "
                                                   "$SEDREMIX_FEATURE_CACHE; a read-only corpus falls back to the "
                                                   "user cache).")] = None,
+    cluster: Annotated[Optional[str], typer.Option(help="Train on a Dask cluster, one task per run: local:N or a "
+                                                   "scheduler's tcp://host:port (workers with a GPU: "
+                                                   "--resources GPU=1; corpus and results on a shared path).")] = None,
 ) -> None:
     """Train runs (skipping finished ones, resuming interrupted ones) and evaluate them."""
     _use_cache(cache)
@@ -182,6 +185,10 @@ def run(
 
     configs = plan_runs(corpus=corpus, all_runs=all_runs, model=model, snrs=snr, alpha=alpha, seeds=seeds,
                         preset=preset, folds=folds, options=parse_options(option), ablations=ablations)
+    if cluster is not None:
+        _run_on_cluster(cluster, configs, corpus=corpus, results=results, device=device, compile=compile,
+                        gpus=gpus, preset=preset)
+        return
     dev = resolve_device("cuda" if gpus else device)
     gpu_list = _gpu_list(gpus)
     p = get_preset(preset)
@@ -199,6 +206,34 @@ def run(
     console.print(summary.line())
     for run_id, reason in summary.failed:
         err_console.print(f"[red]failed[/] {run_id}: {escape(str(reason))}", highlight=False)
+    if summary.failed:
+        raise typer.Exit(code=1)
+
+
+def _run_on_cluster(cluster: str, configs, *, corpus: Path, results: Path, device: str, compile: bool,
+                    gpus: str | None, preset: str) -> None:
+    """``bench run --cluster``: the grid through a Dask client, one task per run."""
+    from bench.grid import run_grid
+    from bench.presets import get_preset
+    from remix.cluster import cluster_client, parse_cluster
+
+    address = parse_cluster(cluster)
+    if gpus:
+        raise BenchError("--gpus and --cluster do not go together: on a cluster, start one worker per GPU with "
+                         "`dask worker ADDRESS --nthreads 1 --resources GPU=1`")
+    p = get_preset(preset)
+    with cluster_client(address) as client:
+        n = len(client.scheduler_info().get("workers", {}))
+        console.print(f"{len(configs)} run(s), preset [bold]{preset}[/] ({p.note}), device {device} on the "
+                      f"workers, Dask cluster {address} ({n} worker(s)), corpus {corpus}, results {results}",
+                      highlight=False)
+        display = _Display(p.epochs)
+        with display.progress:
+            summary = run_grid(configs, results_dir=results, corpus_dir=corpus, device=device, compile=compile,
+                               executor=client, callback=display)
+    console.print(summary.line())
+    for run_id, reason in summary.failed:
+        err_console.print(f"[red]failed[/] {run_id}: {reason}", highlight=False)
     if summary.failed:
         raise typer.Exit(code=1)
 

@@ -16,7 +16,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -226,21 +226,6 @@ def default_threads(jobs: int = 1) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, jobs))
 
 
-def _prepare_features(configs: Sequence[RunConfig], *, corpus_dir: Path, device: str) -> None:
-    """Compute (or check) the feature cache of every (SNR, feature settings) the runs need,
-    once, before parallel workers read it: no two workers ever write the same cache."""
-    from bench.features import compute_features
-
-    seen = set()
-    for cfg in configs:
-        settings = get_preset(cfg.preset).features if cfg.preset in PRESETS else None
-        key = (float(cfg.snr_db), None if settings is None else settings.key())
-        if settings is None or key in seen:
-            continue
-        seen.add(key)
-        compute_features(corpus_dir, snr_db=cfg.snr_db, settings=settings, device=device, progress=False)
-
-
 def _train_one(config: RunConfig, results_dir: Path, corpus_dir: Path, device: str, compile: bool) -> tuple[str, str | None]:
     """Worker entry: train one run; returns (run_id, failure reason or None)."""
     from bench.train import RunFailed, train_run
@@ -250,6 +235,99 @@ def _train_one(config: RunConfig, results_dir: Path, corpus_dir: Path, device: s
     except RunFailed as exc:
         return config.run_id, exc.reason
     return config.run_id, None
+
+
+def _features_one(corpus_dir: Path, snr_db: float, settings: Any) -> str:
+    """Worker entry: compute one SNR's feature cache (or find it done); returns its path."""
+    from bench.features import compute_features
+
+    return str(compute_features(corpus_dir, snr_db=snr_db, settings=settings, device="auto", progress=False).path)
+
+
+def _check_device(device: str, executor: Any) -> None:
+    """A bad device is a user error: fail before anything runs. On a Dask cluster the
+    workers, not this process, must have the GPU: only the name is checked here."""
+    from bench.train import resolve_device
+    from remix.cluster import is_dask_client, worker_resources
+
+    if not is_dask_client(executor):
+        resolve_device(device)
+    elif device not in ("auto", "cpu") and not device.startswith("cuda"):
+        raise BenchError(f"unknown device {device!r}; use auto, cpu or cuda")
+    elif device.startswith("cuda") and not worker_resources(executor).get("GPU"):
+        raise BenchError("--device cuda was asked for but no worker of the Dask cluster offers a GPU; start one "
+                         "worker per GPU with `dask worker ADDRESS --nthreads 1 --resources GPU=1`, or use "
+                         "--device cpu")
+
+
+def _run_through(
+    executor: Any,
+    todo: Sequence[RunConfig],
+    *,
+    results_dir: Path,
+    corpus_dir: Path,
+    device: str,
+    compile: bool,
+    summary: GridSummary,
+    emit: Callable[[dict[str, Any]], None],
+) -> None:
+    """Train ``todo`` through an executor or a Dask client: one task per run.
+
+    Each SNR's features (per log-mel settings) are computed first by one task, so no
+    two workers race to build the same cache, and that SNR's runs are submitted when
+    it is done. On a Dask cluster, runs on a GPU ask for one ``GPU`` resource (workers
+    started with ``--resources GPU=1``; with ``device="auto"``, GPU runs when any worker
+    offers one); a worker lost mid-run has its task rescheduled by the scheduler, and
+    the run resumes from its ``last.pt``. A run that fails is recorded; the others go on.
+    """
+    from remix.cluster import as_executor, is_dask_client, worker_resources
+
+    results_dir, corpus_dir = Path(results_dir).resolve(), Path(corpus_dir).resolve()
+    gpu = device.startswith("cuda")
+    if is_dask_client(executor) and device == "auto" and worker_resources(executor).get("GPU", 0) > 0:
+        gpu, device = True, "cuda"
+    prep = as_executor(executor)
+    runs = as_executor(executor, resources={"GPU": 1}) if gpu else prep
+    groups: dict[tuple[float, Any], list[RunConfig]] = {}
+    for cfg in todo:
+        groups.setdefault((float(cfg.snr_db), get_preset(cfg.preset).features), []).append(cfg)
+    pending: dict[Future, tuple[str, Any]] = {}
+    try:
+        for key in groups:
+            pending[prep.submit(_features_one, corpus_dir, key[0], key[1])] = ("features", key)
+        k = 0
+        while pending:
+            finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            for fut in finished:
+                kind, item = pending.pop(fut)
+                try:
+                    value, error = fut.result(), None
+                except Exception as exc:  # a crashed or lost worker fails its task, not the grid
+                    value, error = None, f"{type(exc).__name__}: {exc}"
+                if kind == "features":
+                    for cfg in groups[item]:
+                        if error is None:
+                            job = runs.submit(_train_one, cfg, results_dir, corpus_dir, device, compile)
+                            pending[job] = ("run", cfg)
+                            continue
+                        reason = f"features of SNR {item[0]:g} dB: {error}"
+                        summary.failed.append((cfg.run_id, reason))
+                        emit({"event": "run_end", "index": k, "total": len(todo), "run_id": cfg.run_id,
+                              "label": cfg.label, "failed": reason})
+                        k += 1
+                    continue
+                run_id, reason = value if error is None else (item.run_id, error)
+                if reason is None:
+                    summary.done.append(run_id)
+                else:
+                    summary.failed.append((run_id, reason))
+                emit({"event": "run_end", "index": k, "total": len(todo), "run_id": run_id,
+                      "label": item.label, "failed": reason})
+                k += 1
+    except BaseException:
+        for fut in pending:
+            fut.cancel()
+        raise
 
 
 @results_locked
@@ -282,9 +360,13 @@ def run_grid(
         ``torch.compile`` the model (GPU).
     gpus : sequence of int, optional
         GPU indices: one worker process per GPU, runs spread over them.
-    executor : concurrent.futures.Executor, optional
+    executor : concurrent.futures.Executor or distributed.Client, optional
         Run the configs through this executor instead (each task trains one run
-        with ``device``); progress callbacks are then per run only.
+        with ``device``; each SNR's features are computed first, once); progress
+        callbacks are then per run only. With a Dask client, GPU runs ask for a
+        ``GPU`` resource and a run whose worker is lost is retried (it resumes from its
+        last checkpoint); workers must see ``corpus_dir`` and ``results_dir`` at the
+        same paths as this process.
     jobs : int
         On a CPU, independent runs trained at once, each in its own process (1: one run
         at a time in this process, with per-epoch progress).
@@ -308,7 +390,7 @@ def run_grid(
 
     start = time.perf_counter()
     results_dir, corpus_dir = Path(results_dir), Path(corpus_dir)
-    resolve_device(device)  # a bad device is a user error: fail before anything runs
+    _check_device(device, executor)  # a bad device is a user error: fail before anything runs
     if jobs < 1 or (threads is not None and threads < 1):
         raise BenchError(f"jobs and threads must be at least 1, found jobs={jobs}, threads={threads}")
     if jobs > 1 and (gpus or executor is not None or resolve_device(device).type != "cpu"):
@@ -341,22 +423,10 @@ def run_grid(
             else:
                 executor = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx,
                                                initializer=_cpu_worker_init, initargs=(threads,))
-        _prepare_features(todo, corpus_dir=corpus_dir, device="cpu" if not gpus else "auto")
         dev = "cuda" if gpus else device
         try:
-            futures = {executor.submit(_train_one, cfg, results_dir, corpus_dir, dev, compile): cfg for cfg in todo}
-            for k, fut in enumerate(as_completed(futures)):
-                cfg = futures[fut]
-                try:
-                    run_id, reason = fut.result()
-                except Exception as exc:  # a crashed worker fails its run, not the grid
-                    run_id, reason = cfg.run_id, f"{type(exc).__name__}: {exc}"
-                if reason is None:
-                    summary.done.append(run_id)
-                else:
-                    summary.failed.append((run_id, reason))
-                emit({"event": "run_end", "index": k, "total": len(todo), "run_id": run_id,
-                      "label": cfg.label, "failed": reason})
+            _run_through(executor, todo, results_dir=results_dir, corpus_dir=corpus_dir, device=dev,
+                         compile=compile, summary=summary, emit=emit)
         finally:
             if own:
                 executor.shutdown(cancel_futures=True)

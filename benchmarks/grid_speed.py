@@ -25,7 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.data import read_clips  # noqa: E402
-from bench.grid import _prepare_features, default_threads, paper_grid, run_grid  # noqa: E402
+from bench.features import compute_features  # noqa: E402
+from bench.grid import default_threads, paper_grid, run_grid  # noqa: E402
+from bench.presets import get_preset  # noqa: E402
 from bench.train import corpus_fingerprint  # noqa: E402
 from benchlog import append  # noqa: E402
 
@@ -41,7 +43,7 @@ def main() -> None:
 
     fingerprint = corpus_fingerprint(read_clips(args.corpus))
     configs = paper_grid(snrs=(args.snr,), seeds=1, preset=args.preset, corpus=fingerprint)
-    _prepare_features(configs, corpus_dir=args.corpus, device="cpu")
+    compute_features(args.corpus, snr_db=args.snr, settings=get_preset(args.preset).features, progress=False)
     timings: dict[int, list[float]] = {1: [], args.jobs: []}
     for _ in range(args.repeats):
         for jobs in timings:

@@ -367,6 +367,20 @@ def _render(pending: list[ClipPlan], *, settings: RenderSettings, out_dir: Path,
             raise
 
 
+def _cluster_executor(executor: Any) -> Executor | None:
+    """The executor of a Dask client (any other executor as it is)."""
+    from remix.cluster import as_executor
+
+    return as_executor(executor)
+
+
+def _task_size(n_clips: int, executor: Executor | None) -> int:
+    """Clips per task when none is set: a few tasks per cluster worker, many clips each."""
+    from remix.cluster import n_workers, task_size
+
+    return task_size(n_clips, workers=n_workers(executor) if executor is not None else None)
+
+
 def _assemble(plans: list[ClipPlan], out_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     clip_rows, event_rows = [], []
     for plan in plans:
@@ -455,7 +469,7 @@ def build_corpus(
     fade_s: float | None = None,
     ref_lufs: float = -24.0,
     executor: Executor | None = None,
-    batch_size: int = 8,
+    batch_size: int | None = 8,
     progress: bool = True,
     command: str | None = None,
     synthetic_cache_dir: Path | None = None,
@@ -496,10 +510,13 @@ def build_corpus(
         Recipe options (:class:`remix.recipe.RecipeOptions`).
     ref_lufs : float
         Scene loudness in ``lufs`` mode.
-    executor : concurrent.futures.Executor, optional
-        Runs the checks and the rendering (a process pool, a cluster client...).
-    batch_size : int
-        Clips per task handed to the executor.
+    executor : concurrent.futures.Executor or distributed.Client, optional
+        Runs the checks and the rendering (a process pool, a Dask client, see
+        :mod:`remix.cluster`...). Every worker must see the sources and ``out_dir`` at the
+        same paths as this process.
+    batch_size : int, optional
+        Clips per task handed to the executor; None: about four tasks per cluster worker,
+        8 to 64 clips each (:func:`remix.cluster.task_size`).
     progress : bool
         Show progress bars (standard error).
     command : str, optional
@@ -533,7 +550,7 @@ def build_corpus(
         raise RemixError(f"--workers {workers} is more processes than this builder starts (at most {MAX_WORKERS}); "
                          "pass an executor (a cluster client) for more.")
     check_disk_space(out_dir, options=options, settings=settings)
-    if batch_size < 1:
+    if batch_size is not None and batch_size < 1:
         raise RemixError(f"batch size must be at least 1, got {batch_size}.")
     if not 0 <= int(seed) < 2**63:
         raise RemixError(f"the seed must be a non-negative integer, got {seed}.")
@@ -546,6 +563,7 @@ def build_corpus(
     events = read_fsd2018(events_dir)
 
     own_pool = None
+    executor = _cluster_executor(executor)
     if executor is None and workers > 1:
         own_pool = executor = ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent)
         own_pool.submit(int).result()  # start the workers now, before any progress-bar thread exists
@@ -573,8 +591,8 @@ def build_corpus(
 
         render_started = time.perf_counter()
         pending = [p for p in plans if not _record_ok(out_dir, p)]
-        _render(pending, settings=settings, out_dir=out_dir, executor=executor, batch_size=batch_size,
-                progress=progress, total=len(plans))
+        _render(pending, settings=settings, out_dir=out_dir, executor=executor,
+                batch_size=batch_size or _task_size(len(pending), executor), progress=progress, total=len(plans))
         render_seconds = time.perf_counter() - render_started
     finally:
         if own_pool is not None:

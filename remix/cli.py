@@ -84,12 +84,15 @@ def build(
                                                      "10 for random).")] = None,
     ref_lufs: Annotated[float, typer.Option(help="Scene loudness in lufs mode (LUFS).")] = -24.0,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    cluster: Annotated[Optional[str], typer.Option(help="Render on a Dask cluster: local:N (N worker processes "
+                                                   "here) or a scheduler's tcp://host:port; workers must see "
+                                                   "the sources and --out at the same paths.")] = None,
 ) -> None:
     """Build the noisy remix corpus (audio per SNR, Parquet manifests, DCASE TSVs, corpus card)."""
     from remix.build import build_corpus
 
     snrs = parse_snrs(snr, list(ctx.args))
-    summary = build_corpus(
+    options = dict(
         out_dir=out, snrs=snrs, scenes_dir=scenes, events_dir=events, recipe=recipe.value,
         clips_per_fold=clips_per_fold, test_clips=test_clips, seed=seed, workers=workers,
         snr_mode=snr_mode.value, audio_format=format.value, stems=stems, strict=strict, overwrite=overwrite,
@@ -97,6 +100,19 @@ def build(
         max_polyphony=max_polyphony, fade_s=None if fade_ms is None else fade_ms / 1000.0, ref_lufs=ref_lufs,
         progress=progress, command=shlex.join(["remix", *sys.argv[1:]]) if sys.argv[1:2] == ["build"] else None,
     )
+    if cluster is None:
+        summary = build_corpus(**options)
+    else:
+        from remix.cluster import cluster_client, parse_cluster
+
+        address = parse_cluster(cluster)
+        if workers != 1:
+            raise RemixError("--workers and --cluster do not go together: the cluster's workers render "
+                             "(use --cluster local:N for N processes on this machine).")
+        with cluster_client(address) as client:
+            console.print(f"rendering on the Dask cluster {address} "
+                          f"({len(client.scheduler_info().get('workers', {}))} worker(s))", highlight=False)
+            summary = build_corpus(**options, executor=client, batch_size=None)
     if summary.skipped:
         console.print(f"[yellow]skipped {summary.skipped} unusable source file(s)[/]: listed in "
                       f"{escape(str(summary.out_dir / 'manifest' / 'skipped.parquet'))}")

@@ -1,0 +1,182 @@
+"""Long jobs on a Dask cluster: the ``--cluster ADDRESS`` option and the client's lifetime.
+
+``remix build`` and ``bench run`` hand their work to a
+:class:`concurrent.futures.Executor`; with ``--cluster`` that executor is a
+`Dask distributed <https://distributed.dask.org>`_ client's
+(:meth:`distributed.Client.get_executor`), so one code path serves a laptop and
+a cluster. ``ADDRESS`` is either
+
+- ``local:N``: a :class:`distributed.LocalCluster` of N worker processes (one
+  thread each) on this machine, started by the command and closed when it ends;
+- the address of a running scheduler, ``tcp://host:port`` (``host:port`` alone
+  means ``tcp://``); the command connects to it and leaves it running.
+
+Workers read and write the corpus and results through paths they share with the
+client (a shared file system); nothing but file names and small plans travels
+through the scheduler. The Dask packages are optional (``pip install
+'sedremix[cluster]'``); nothing here imports them before a cluster is asked for,
+and nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+from collections.abc import Iterator
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+from remix.errors import RemixError
+
+LOCAL_PREFIX = "local:"
+"""``local:N`` asks for a cluster of N worker processes on this machine."""
+
+CONNECT_TIMEOUT_S = 20.0
+"""How long to wait for a scheduler to answer before giving up."""
+
+_SCHEMES = ("tcp", "tls", "ucx", "ws", "wss", "inproc")
+_HOST_PORT = re.compile(r"^(?P<scheme>[a-z]+)://(?P<host>\[[0-9a-fA-F:]+\]|[^:/\s]+):(?P<port>\d{1,5})/?$")
+_INSTALL_HINT = "install the cluster packages with: pip install 'sedremix[cluster]' (dask and distributed)"
+
+
+@dataclass(frozen=True)
+class ClusterAddress:
+    """A parsed ``--cluster`` value.
+
+    Attributes
+    ----------
+    local_workers : int or None
+        Worker processes of a local cluster (``local:N``); None for a remote scheduler.
+    scheduler : str or None
+        Scheduler address (``tcp://host:port``); None for a local cluster.
+    """
+
+    local_workers: int | None = None
+    scheduler: str | None = None
+
+    def __str__(self) -> str:
+        return f"{LOCAL_PREFIX}{self.local_workers}" if self.local_workers else str(self.scheduler)
+
+
+def parse_cluster(address: str) -> ClusterAddress:
+    """Parse ``local:N`` or a scheduler address (``tcp://host:port``, or ``host:port``).
+
+    Raises
+    ------
+    RemixError
+        For anything else, with the accepted forms.
+    """
+    text = str(address).strip()
+    usage = ("--cluster takes local:N (N worker processes on this machine) or a running scheduler's address "
+             "such as tcp://10.0.0.5:8786")
+    if text.startswith(LOCAL_PREFIX):
+        count = text[len(LOCAL_PREFIX):]
+        if not count.isdigit() or int(count) < 1:
+            raise RemixError(f"{usage}; found {text!r} (N must be a whole number, at least 1).")
+        return ClusterAddress(local_workers=int(count))
+    if "://" not in text:
+        text = f"tcp://{text}"
+    match = _HOST_PORT.match(text)
+    if match is None or match["scheme"] not in _SCHEMES or not 0 < int(match["port"]) < 65536:
+        raise RemixError(f"{usage}; found {address!r}.")
+    return ClusterAddress(scheduler=text.rstrip("/"))
+
+
+def _distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise RemixError(f"--cluster needs Dask distributed, which is not installed; {_INSTALL_HINT}.") from None
+    return distributed
+
+
+@contextlib.contextmanager
+def cluster_client(address: str | ClusterAddress, *, timeout_s: float = CONNECT_TIMEOUT_S) -> Iterator[Any]:
+    """A :class:`distributed.Client` for ``address``, closed on exit (with the local cluster it started).
+
+    Parameters
+    ----------
+    address : str or ClusterAddress
+        ``local:N`` or a scheduler address (see :func:`parse_cluster`).
+    timeout_s : float
+        Seconds to wait for a remote scheduler.
+
+    Yields
+    ------
+    distributed.Client
+
+    Raises
+    ------
+    RemixError
+        Dask is not installed, the address is malformed, or no scheduler answers there.
+    """
+    parsed = address if isinstance(address, ClusterAddress) else parse_cluster(address)
+    distributed = _distributed()
+    with contextlib.ExitStack() as stack:
+        if parsed.local_workers:
+            import logging
+
+            cluster = stack.enter_context(distributed.LocalCluster(
+                n_workers=parsed.local_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                dashboard_address=None, silence_logs=logging.ERROR))
+            client = stack.enter_context(distributed.Client(cluster))
+        else:
+            try:
+                client = distributed.Client(parsed.scheduler, timeout=timeout_s)
+            except (OSError, TimeoutError) as exc:
+                raise RemixError(f"no Dask scheduler answered at {parsed.scheduler} within {timeout_s:g} s ({exc}); "
+                                 "start one with `dask scheduler` and workers with `dask worker ADDRESS`, or use "
+                                 "--cluster local:N.") from None
+            stack.enter_context(client)
+            try:
+                client.wait_for_workers(1, timeout=timeout_s)
+            except (OSError, TimeoutError):
+                raise RemixError(f"the Dask scheduler at {parsed.scheduler} has no worker (waited {timeout_s:g} s); "
+                                 f"start some with `dask worker {parsed.scheduler}`.") from None
+        yield client
+
+
+def is_dask_client(obj: object) -> bool:
+    """Whether ``obj`` is a :class:`distributed.Client` (without importing Dask)."""
+    return type(obj).__module__.startswith("distributed") and hasattr(obj, "get_executor")
+
+
+def as_executor(obj: Any, **submit_options: Any) -> Executor | None:
+    """An Executor from a Dask client (``submit_options`` such as ``resources`` go with every
+    task), or ``obj`` itself when it is already an Executor (options are then ignored), or None."""
+    if obj is None or not is_dask_client(obj):
+        return obj
+    return obj.get_executor(pure=False, **submit_options)
+
+
+def n_workers(obj: Any) -> int | None:
+    """Worker count of a Dask client (None for other executors)."""
+    if not is_dask_client(obj):
+        executor = getattr(obj, "_client", None)  # a Dask ClientExecutor
+        return n_workers(executor) if executor is not None else None
+    return len(obj.scheduler_info().get("workers", {})) or None
+
+
+def worker_resources(obj: Any) -> dict[str, float]:
+    """Total resources (``{"GPU": 2.0}``...) the workers of a Dask client advertise; {} otherwise."""
+    client = obj if is_dask_client(obj) else getattr(obj, "_client", None)
+    if client is None or not is_dask_client(client):
+        return {}
+    totals: dict[str, float] = {}
+    for info in client.scheduler_info().get("workers", {}).values():
+        for name, amount in (info.get("resources") or {}).items():
+            totals[name] = totals.get(name, 0.0) + float(amount)
+    return totals
+
+
+def task_size(n_items: int, *, workers: int | None, least: int = 8, most: int = 64) -> int:
+    """Items per task: about four tasks per worker, between ``least`` and ``most``.
+
+    Many clips per task keep the scheduler's cost per task negligible; several tasks
+    per worker keep the load even and the progress bar moving.
+    """
+    if not workers:
+        return least
+    return max(least, min(most, math.ceil(n_items / (4 * workers))))
