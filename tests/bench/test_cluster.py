@@ -24,7 +24,7 @@ runner = CliRunner()
 def _done_runs(results) -> dict[str, str]:
     """Run id -> model of every finished run under ``results``."""
     out = {}
-    for path in sorted((results / "runs").iterdir()):
+    for path in sorted(p for p in (results / "runs").iterdir() if p.is_dir() and not p.name.startswith(".")):
         status = json.loads((path / "status.json").read_text())
         if status["status"] == "done" and (path / "metrics.json").is_file():
             out[path.name] = json.loads((path / "config.json").read_text())["model"]
