@@ -157,7 +157,7 @@ PRESETS: dict[str, Preset] = {
     "cpu": Preset(
         name="cpu", epochs=16, width=0.25, train_clips=None, lr=1e-2, patience=16, eval_batch_size=100,
         features=CPU_FEATURES, prior=CLASS_PRIOR,
-        note="a time-boxed demo schedule for a 2-core CPU (the 21-run grid in under 10 min): 16 epochs, "
+        note="a time-boxed demo schedule for a 2-core CPU (the 21-run grid in about 15 min on 2 cores): 16 epochs, "
              "1/4 width, 16 mel bands x 77 frames, class-prior init, Adam lr 1e-2 held constant; most runs "
              "are still learning when it ends (marked in the tables); use cpu-full for converged numbers",
     ),
