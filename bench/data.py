@@ -27,7 +27,8 @@ from remix.labels import EVENT_LABELS, LABEL_INDEX
 DEV_FOLDS = (1, 2, 3, 4)
 
 
-def read_clips(corpus_dir: Path) -> pd.DataFrame:
+def read_clips(corpus_dir: Path, *, required: Sequence[str] = ("clip_id", "snr_db", "split", "fold", "labels")
+               ) -> pd.DataFrame:
     """``manifest/clips.parquet`` of a built corpus, checked.
 
     Raises
@@ -53,7 +54,7 @@ def read_clips(corpus_dir: Path) -> pd.DataFrame:
         raise BenchError(f"cannot read {manifest} ({(str(exc).splitlines() or [type(exc).__name__])[0]}); the "
                          "corpus manifest is damaged: run the same `remix build` command again, which rewrites "
                          "it from the finished clips") from None
-    missing = {"clip_id", "snr_db", "split", "fold", "labels"} - set(clips.columns)
+    missing = set(required) - set(clips.columns)
     if missing:
         raise BenchError(f"{manifest} lacks the columns {sorted(missing)}; rebuild the corpus with this version")
     return clips

@@ -405,21 +405,9 @@ def feature_cache_paths(corpus_dir: Path, *, snr_db: float, settings: LogMelSett
 
 
 def _read_clips(corpus_dir: Path, snr_db: float) -> pd.DataFrame:
-    manifest = Path(corpus_dir) / "manifest" / "clips.parquet"
-    if not manifest.is_file():
-        raise BenchError(
-            f"{corpus_dir} is not a built corpus: {manifest} is missing. "
-            "Build one with `remix build --out <dir>` and pass that folder."
-        )
-    try:
-        clips = pd.read_parquet(manifest)
-    except (OSError, ValueError) as exc:  # truncated or not Parquet (pyarrow.ArrowInvalid is a ValueError)
-        raise BenchError(f"cannot read {manifest} ({(str(exc).splitlines() or [type(exc).__name__])[0]}); "
-                         "the corpus manifest is damaged: run the same `remix build` command again, which "
-                         "rewrites it from the finished clips.") from None
-    missing = {"clip_id", "snr_db", "audio_path"} - set(clips.columns)
-    if missing:
-        raise BenchError(f"{manifest} lacks the columns {sorted(missing)}; rebuild the corpus with this version")
+    from bench.data import read_clips
+
+    clips = read_clips(corpus_dir, required=("clip_id", "snr_db", "audio_path"))
     sel = clips[np.isclose(clips["snr_db"].astype(float), float(snr_db))]
     if sel.empty:
         have = sorted({float(s) for s in clips["snr_db"]})
