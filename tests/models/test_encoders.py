@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import models
-from models.blocks import scaled_channels
+from models.blocks import BoxPool2d, scaled_channels
 from models.encoders import AtrousEncoder, SharedEncoder, VggEncoder
 
 N_CLASSES, N_MELS, N_FRAMES = 41, 64, 311
@@ -81,7 +81,20 @@ def test_atrous_dilations_and_padding() -> None:
 
 
 def test_shared_encoder_average_pools_after_each_block() -> None:
-    pools = [m for m in SharedEncoder().modules() if isinstance(m, torch.nn.AvgPool2d)]
+    pools = [m for m in SharedEncoder().modules() if isinstance(m, BoxPool2d)]
     assert len(pools) == 4
-    assert all(p.kernel_size == 3 and p.stride == 1 and p.padding == 1 for p in pools)
-    assert not any(isinstance(m, torch.nn.AvgPool2d) for m in VggEncoder().modules())
+    assert not any(isinstance(m, BoxPool2d) for m in VggEncoder().modules())
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_box_pool_equals_a_3x3_stride_1_average_pool(channels_last: bool) -> None:
+    x = torch.randn(3, 5, 11, 7, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    box = BoxPool2d(5)
+    ref = torch.nn.AvgPool2d(3, stride=1, padding=1)
+    xb = x.to(memory_format=torch.channels_last) if channels_last else x
+    out = box(xb)
+    torch.testing.assert_close(out, ref(x), rtol=0, atol=1e-6)
+    (g_box,) = torch.autograd.grad(out.square().sum(), x)
+    (g_ref,) = torch.autograd.grad(ref(x).square().sum(), x)
+    torch.testing.assert_close(g_box, g_ref, rtol=0, atol=1e-5)
+    assert dict(box.state_dict()) == {}  # nothing new in checkpoints
