@@ -12,7 +12,7 @@ from models.decoder import ReconstructionDecoder
 from models.encoders import AtrousEncoder, SharedEncoder, VggEncoder
 from models.errors import ModelError
 from models.pooling import AtrousAttentionHead, GlobalPooling, TwoStepAttentionPooling
-from models.registry import ModelConfig
+from models.config import ModelConfig
 
 PRIOR_WEIGHT_SCALE = 0.05
 """Factor on the (original-initialisation) weights of the class-score convolution of the
