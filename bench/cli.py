@@ -76,7 +76,8 @@ def plan_runs(
 ):
     """The run configs a ``bench run`` asks for, validated against the corpus (BenchError/ModelError)."""
     from bench.data import check_snr, corpus_snrs, read_clips
-    from bench.grid import RunConfig, paper_grid
+    from bench.config import RunConfig
+    from bench.grid import paper_grid
     from bench.presets import get_preset
     from bench.train import corpus_fingerprint
 

@@ -28,7 +28,7 @@ import models
 from bench.data import ClipSet, RunData, batches, epoch_order, load_data, read_clips
 from bench.errors import BenchError
 from bench.features import LogMelSettings, compute_features
-from bench.grid import RunConfig
+from bench.config import RunConfig
 from bench.presets import Preset, get_preset
 from bench.store import CONFIG, RunStore, load_torch, runs_dir
 from remix.atomic import read_json

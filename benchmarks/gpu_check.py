@@ -89,7 +89,7 @@ def build_corpus(root: Path, *, clips_per_fold: int) -> Path:
 
 def short_train(corpus: Path, results: Path, *, preset, device: str, compile: bool) -> dict:
     """Train 2ap_aux for ``preset.epochs`` epochs in this process; check bf16 and finite metrics."""
-    from bench.grid import RunConfig
+    from bench.config import RunConfig
     from bench.store import RunStore
     from bench.train import train_run
 

@@ -121,7 +121,7 @@ def fabricated_corpus(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def trained_2ap(tiny_corpus, tmp_path_factory):
     """A `smoke`-preset 2AP+aux run (dense time layer) on the tiny corpus at 0 dB: (results dir, run id)."""
-    from bench.grid import RunConfig
+    from bench.config import RunConfig
     from bench.train import corpus_fingerprint, train_run
     from bench.data import read_clips
 

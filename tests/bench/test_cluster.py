@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from bench.cli import app
 from bench.errors import BenchError
-from bench.grid import RunConfig, run_grid
+from bench.config import RunConfig
+from bench.grid import run_grid
 from bench.presets import CPU_FEATURES, PRESETS, Preset
 from bench.store import RunStore
 from tests.cluster_helpers import loopback_cluster, register_preset, start_worker

@@ -214,7 +214,7 @@ def test_a_perfect_detector_scores_one_and_a_single_class_no_psds():
 
 
 def test_a_trained_run_writes_its_postprocessing_dcase_files_and_metrics(tiny_corpus, tmp_path):
-    from bench.grid import RunConfig
+    from bench.config import RunConfig
     from bench.presets import Preset
     from bench.train import train_run
 

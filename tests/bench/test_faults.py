@@ -20,7 +20,8 @@ import bench.store as store_mod
 from bench.cli import app
 from bench.errors import BenchError
 from bench.features import FEATURE_CACHE_ENV, LogMelSettings, compute_features, feature_cache_paths
-from bench.grid import RunConfig, run_grid
+from bench.config import RunConfig
+from bench.grid import run_grid
 from bench.presets import PRESETS, Preset
 from bench.store import ResultsBusy, RunStore
 

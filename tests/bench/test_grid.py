@@ -9,7 +9,8 @@ import pytest
 import torch
 
 import bench.train
-from bench.grid import RunConfig, paper_grid, run_grid
+from bench.config import RunConfig
+from bench.grid import paper_grid, run_grid
 from bench.presets import PRESETS, Preset
 from bench.store import RunStore
 

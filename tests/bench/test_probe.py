@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bench.cli import app
-from bench.grid import RunConfig
+from bench.config import RunConfig
 from bench.probe import probe_run, probe_runs, shift_frames, summarise, to_markdown
 from bench.store import RunStore, load_runs
 from bench.train import train_run

@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from bench.grid import RunConfig
+from bench.config import RunConfig
 from bench.presets import Preset
 from bench.store import RunStore
 from bench.train import RunFailed, make_scheduler, train_run

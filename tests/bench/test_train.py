@@ -8,7 +8,7 @@ import torch
 
 from bench.errors import BenchError
 from bench.features import LogMelSettings
-from bench.grid import RunConfig
+from bench.config import RunConfig
 from bench.presets import Preset
 from bench.store import RunStore
 from bench.train import RunFailed, infer_clip, load_checkpoint, resolve_device, train_run

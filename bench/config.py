@@ -1,0 +1,108 @@
+"""One training run's configuration and its id (:class:`RunConfig`).
+
+A :class:`RunConfig` names one training run; its id is a short hash of its fields and of
+its preset's settings (:meth:`bench.presets.Preset.key`), so the same config under the
+same preset always maps to the same folder ``results/runs/<id>``, and editing a preset
+starts new runs. :mod:`bench.grid` lists and runs them, :mod:`bench.train` trains one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from bench.presets import PRESETS
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One training run.
+
+    Attributes
+    ----------
+    model : str
+        Registered model name (``models.available()``).
+    alpha : float
+        Weight of the reconstruction loss (0 for models without a decoder).
+    snr_db : float
+        Corpus SNR of the clips.
+    seed : int
+        Seed of initialisation, training-clip subset and batch order.
+    preset : str
+        Training schedule (:mod:`bench.presets`).
+    val_fold : int
+        Dev fold that validates (the other dev folds train).
+    corpus : str
+        Fingerprint of the corpus the run trains on (:func:`bench.train.corpus_fingerprint`;
+        ``bench run`` fills it in). It enters the run id, so runs on two corpora (the
+        stand-in and the real one, say) never share a folder and a finished run is only
+        skipped for the corpus it was trained on. Empty: not pinned to a corpus.
+    options : tuple of (str, value) pairs
+        Model options handed to ``models.build`` (e.g. ``(("attention", "sigmoid_in_softmax"),)``
+        for an ablation), sorted by name; a dict is accepted. Empty (default): the
+        registered model as it is. Non-empty options enter the run id.
+    """
+
+    model: str
+    alpha: float
+    snr_db: float
+    seed: int = 0
+    preset: str = "cpu"
+    val_fold: int = 4
+    corpus: str = ""
+    options: tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:  # 0 and 0.0 must give the same id
+        object.__setattr__(self, "alpha", float(self.alpha))
+        object.__setattr__(self, "snr_db", float(self.snr_db))
+        object.__setattr__(self, "seed", int(self.seed))
+        object.__setattr__(self, "val_fold", int(self.val_fold))
+        items = self.options.items() if isinstance(self.options, dict) else self.options
+        object.__setattr__(self, "options", tuple(sorted((str(k), v) for k, v in items)))
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["alpha"] = float(self.alpha)
+        d["snr_db"] = float(self.snr_db)
+        d["options"] = dict(self.options)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    @property
+    def variant(self) -> str:
+        """The model options as ``key=value`` words (empty for the registered model)."""
+        return " ".join(f"{k}={v}" for k, v in self.options)
+
+    @property
+    def preset_key(self) -> str | None:
+        """:meth:`bench.presets.Preset.key` of the registered preset of that name (None when
+        the name is not registered, e.g. a preset handed to ``train_run`` directly)."""
+        preset = PRESETS.get(self.preset)
+        return None if preset is None else preset.key()
+
+    @property
+    def run_id(self) -> str:
+        """Short hash (10 hex digits) of :meth:`to_dict` and of :attr:`preset_key`."""
+        data = self.to_dict()
+        if not data["corpus"]:  # ids of configs not pinned to a corpus stay as they were
+            del data["corpus"]
+        if not data["options"]:  # ids of the registered models stay as they were
+            del data["options"]
+        key = self.preset_key
+        if key is not None:
+            data["preset_key"] = key
+        text = json.dumps(data, sort_keys=True)
+        return hashlib.sha1(text.encode()).hexdigest()[:10]
+
+    @property
+    def label(self) -> str:
+        """Human-readable one-liner."""
+        variant = f" {self.variant}" if self.options else ""
+        return (f"{self.model}{variant} alpha={self.alpha:g} snr={self.snr_db:g} dB seed={self.seed} "
+                f"fold={self.val_fold} [{self.preset}]")
