@@ -22,42 +22,21 @@ import pandas as pd
 import torch
 
 from bench.errors import BenchError
+from remix import manifest
 from remix.labels import EVENT_LABELS, LABEL_INDEX
 
 DEV_FOLDS = (1, 2, 3, 4)
 
 
-def read_clips(corpus_dir: Path, *, required: Sequence[str] = ("clip_id", "snr_db", "split", "fold", "labels")
-               ) -> pd.DataFrame:
-    """``manifest/clips.parquet`` of a built corpus, checked.
+CLIP_COLUMNS: tuple[str, ...] = ("clip_id", "snr_db", "split", "fold", "labels")
+"""Columns of the clips manifest that training reads."""
 
-    Raises
-    ------
-    BenchError
-        The folder or its manifest is missing, or required columns are absent.
-    """
-    corpus_dir = Path(corpus_dir)
-    if not corpus_dir.is_dir():
-        raise BenchError(
-            f"corpus folder {corpus_dir} does not exist; build one with "
-            f"`remix build --out {corpus_dir}` or pass --corpus DIR"
-        )
-    manifest = corpus_dir / "manifest" / "clips.parquet"
-    if not manifest.is_file():
-        raise BenchError(
-            f"{corpus_dir} is not a built corpus: {manifest.relative_to(corpus_dir)} is missing; "
-            f"build it with `remix build --out {corpus_dir}` (an interrupted build resumes)"
-        )
-    try:
-        clips = pd.read_parquet(manifest)
-    except (OSError, ValueError) as exc:  # truncated or not Parquet (pyarrow.ArrowInvalid is a ValueError)
-        raise BenchError(f"cannot read {manifest} ({(str(exc).splitlines() or [type(exc).__name__])[0]}); the "
-                         "corpus manifest is damaged: run the same `remix build` command again, which rewrites "
-                         "it from the finished clips") from None
-    missing = set(required) - set(clips.columns)
-    if missing:
-        raise BenchError(f"{manifest} lacks the columns {sorted(missing)}; rebuild the corpus with this version")
-    return clips
+
+def read_clips(corpus_dir: Path, *, required: Sequence[str] = CLIP_COLUMNS) -> pd.DataFrame:
+    """``manifest/clips.parquet`` of a built corpus, read by :func:`remix.manifest.read_clips`
+    (which raises a ``RemixError`` saying what to run when it is missing, damaged or lacks
+    a ``required`` column); training's columns are required by default."""
+    return manifest.read_clips(corpus_dir, required=required)
 
 
 def corpus_snrs(clips: pd.DataFrame) -> list[float]:

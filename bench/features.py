@@ -405,7 +405,7 @@ def feature_cache_paths(corpus_dir: Path, *, snr_db: float, settings: LogMelSett
 
 
 def _read_clips(corpus_dir: Path, snr_db: float) -> pd.DataFrame:
-    from bench.data import read_clips
+    from remix.manifest import read_clips
 
     clips = read_clips(corpus_dir, required=("clip_id", "snr_db", "audio_path"))
     sel = clips[np.isclose(clips["snr_db"].astype(float), float(snr_db))]

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -107,9 +108,40 @@ def remove_partials(out_dir: Path) -> int:
     return n
 
 
-def read_clips(out_dir: Path) -> pd.DataFrame:
-    """``manifest/clips.parquet`` of a built corpus."""
-    return _read(Path(out_dir) / MANIFEST_DIR / "clips.parquet")
+def read_clips(out_dir: Path, *, required: Sequence[str] = ()) -> pd.DataFrame:
+    """``manifest/clips.parquet`` of a built corpus, checked: the project's one reader of it.
+
+    Parameters
+    ----------
+    out_dir : Path
+        The corpus folder.
+    required : sequence of str
+        Columns the caller needs; their absence is an error naming them.
+
+    Raises
+    ------
+    RemixError
+        The folder or its manifest is missing, the manifest is damaged, or required
+        columns are absent; each message says what to run.
+    """
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise RemixError(f"corpus folder {out_dir} does not exist; build one with `remix build --out {out_dir}` "
+                         "(or point to an existing one, e.g. --corpus DIR)")
+    path = out_dir / MANIFEST_DIR / "clips.parquet"
+    if not path.is_file():
+        raise RemixError(f"{out_dir} is not a built corpus: {path.relative_to(out_dir)} is missing; build it with "
+                         f"`remix build --out {out_dir}` (an interrupted build resumes)")
+    try:
+        clips = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:  # truncated or not Parquet (pyarrow.ArrowInvalid is a ValueError)
+        raise RemixError(f"cannot read {path} ({(str(exc).splitlines() or [type(exc).__name__])[0]}); the corpus "
+                         "manifest is damaged: run the same `remix build` command again, which rewrites it from "
+                         "the finished clips") from None
+    missing = set(required) - set(clips.columns)
+    if missing:
+        raise RemixError(f"{path} lacks the columns {sorted(missing)}; rebuild the corpus with this version")
+    return clips
 
 
 def read_events(out_dir: Path) -> pd.DataFrame:

@@ -14,6 +14,7 @@ import soundfile as sf
 import torch
 
 from bench.errors import BenchError
+from remix.errors import RemixError
 from bench.features import (
     LogMel,
     LogMelSettings,
@@ -149,7 +150,7 @@ def test_wrong_sample_rate_and_missing_snr_are_domain_errors(fabricated_corpus, 
     clips.to_parquet(corpus / "manifest" / "clips.parquet", index=False)
     with pytest.raises(BenchError, match="44100 Hz"):
         compute_features(corpus, snr_db=0, progress=False)
-    with pytest.raises(BenchError, match="does not exist; build one with `remix build"):
+    with pytest.raises(RemixError, match="does not exist; build one with `remix build"):
         compute_features(tmp_path / "nowhere", snr_db=0, progress=False)
 
 
