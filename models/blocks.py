@@ -57,6 +57,7 @@ class BoxPool2d(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
         self.channels = channels
+        self.kernel: torch.Tensor
         self.register_buffer("kernel", torch.full((channels, 1, 3, 3), 1.0 / 9.0), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

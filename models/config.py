@@ -33,9 +33,16 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from models.errors import ModelError
+
+GlobalKind = Literal["gap", "gmp", "gwrp"]
+AtrousActivation = Literal["sigmoid", "log_softmax"]
+AttentionMode = Literal["code", "sigmoid_in_softmax", "as_printed"]
+TimeLayer = Literal["dense", "conv"]
+TimeInit = Literal["identity", "default"]
+DecoderOutput = Literal["linear", "relu"]
 
 
 @dataclass(frozen=True)
@@ -64,11 +71,11 @@ REGISTRY: dict[str, ModelSpec] = {
 }
 
 _CHOICES: dict[str, tuple[str, ...]] = {
-    "atrous_activation": ("sigmoid", "log_softmax"),
-    "attention": ("code", "sigmoid_in_softmax", "as_printed"),
-    "time_layer": ("dense", "conv"),
-    "time_init": ("identity", "default"),
-    "decoder_output": ("linear", "relu"),
+    "atrous_activation": get_args(AtrousActivation),
+    "attention": get_args(AttentionMode),
+    "time_layer": get_args(TimeLayer),
+    "time_init": get_args(TimeInit),
+    "decoder_output": get_args(DecoderOutput),
 }
 
 
@@ -132,12 +139,12 @@ class ModelConfig:
     n_frames: int = 311
     width: float = 1.0
     gwrp_decay: float = 0.9998
-    atrous_activation: str = "sigmoid"
-    attention: str = "code"
-    time_layer: str = "dense"
+    atrous_activation: AtrousActivation = "sigmoid"
+    attention: AttentionMode = "code"
+    time_layer: TimeLayer = "dense"
     time_kernel: int = 1
-    time_init: str = "identity"
-    decoder_output: str = "linear"
+    time_init: TimeInit = "identity"
+    decoder_output: DecoderOutput = "linear"
     prior: float | None = None
 
     def to_dict(self) -> dict[str, Any]:

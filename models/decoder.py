@@ -13,16 +13,13 @@ gives the original behaviour.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 from torch import nn
 
 from models.blocks import ConvBlock, scaled_channels
+from models.config import DecoderOutput
 
 DECODER_CHANNELS: tuple[int, ...] = (128, 64, 32)
-
-DecoderOutput = Literal["linear", "relu"]
 
 
 class ReconstructionDecoder(nn.Module):

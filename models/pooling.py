@@ -22,18 +22,15 @@ Nothing here reads tensor values on the host (no ``.item()``, no value-dependent
 from __future__ import annotations
 
 import math
-from typing import Literal
-
 import torch
 from torch import nn
 
+from models.config import AtrousActivation, AttentionMode, GlobalKind, TimeInit, TimeLayer
 from models.errors import ModelError
 
-GlobalKind = Literal["gap", "gmp", "gwrp"]
-AtrousActivation = Literal["sigmoid", "log_softmax"]
-AttentionMode = Literal["code", "sigmoid_in_softmax", "as_printed"]
-TimeLayer = Literal["dense", "conv"]
-TimeInit = Literal["identity", "default"]
+
+ScoreLayer = nn.Linear | nn.Conv1d | nn.Conv2d
+"""A layer whose sigmoid gives class scores (what a class prior initialises)."""
 
 DEFAULT_GWRP_DECAY = 0.9998
 ATTENTION_CLAMP = 0.1
@@ -216,7 +213,7 @@ class GlobalPooling(nn.Module):
             clip, frame = global_pool(maps.float(), kind=self.kind, decay=self.decay)
         return {"clip_probs": clip, "frame_probs": frame}
 
-    def score_layers(self) -> list[nn.Module]:
+    def score_layers(self) -> list[ScoreLayer]:
         """None: the head pools probability maps made before it (the model's class convolution)."""
         return []
 
@@ -252,7 +249,7 @@ class AtrousAttentionHead(nn.Module):
     def __init__(self, in_channels: int, n_classes: int, *, activation: AtrousActivation = "sigmoid") -> None:
         super().__init__()
         self.attention = nn.Conv2d(in_channels, n_classes, kernel_size=1)
-        self.attention.zero_init = True  # read by init_parameters
+        setattr(self.attention, "zero_init", True)  # read by init_parameters
         self.classifier = nn.Conv2d(in_channels, n_classes, kernel_size=1)
         self.activation = activation
 
@@ -272,7 +269,7 @@ class AtrousAttentionHead(nn.Module):
                 tf_map = scores.exp()
         return {"clip_probs": clip, "frame_probs": frame, "attention": norm_att, "tf_map": tf_map}
 
-    def score_layers(self) -> list[nn.Module]:
+    def score_layers(self) -> list[ScoreLayer]:
         """The layer whose sigmoid gives the class scores (the class convolution)."""
         return [self.classifier]
 
@@ -340,8 +337,8 @@ class TwoStepAttentionPooling(nn.Module):
         self.freq_scores = nn.Linear(n_mels, n_mels)
         self.freq_attention = nn.Linear(n_mels, n_mels)
         if time_layer == "dense":
-            self.time_scores: nn.Module = nn.Linear(n_frames, n_frames)
-            self.time_attention: nn.Module = nn.Linear(n_frames, n_frames)
+            self.time_scores: nn.Linear | nn.Conv1d = nn.Linear(n_frames, n_frames)
+            self.time_attention: nn.Linear | nn.Conv1d = nn.Linear(n_frames, n_frames)
         else:
             pad = time_kernel // 2
             self.time_scores = nn.Conv1d(n_classes, n_classes, time_kernel, padding=pad, groups=n_classes)
@@ -366,13 +363,15 @@ class TwoStepAttentionPooling(nn.Module):
         with torch.no_grad():
             for layer in (self.time_scores, self.time_attention):
                 layer.weight.zero_()
-                layer.bias.zero_()
+                if layer.bias is not None:
+                    layer.bias.zero_()
             w = self.time_scores.weight
             if self.time_layer == "dense":
                 w.copy_(torch.eye(self.n_frames, dtype=w.dtype) * gain)  # (T, T): frame t scores itself
             else:
                 w[:, 0, w.shape[-1] // 2] = gain  # (C, 1, K): centre tap
-            self.time_scores.bias.fill_(bias)
+            if self.time_scores.bias is not None:
+                self.time_scores.bias.fill_(bias)
 
     def forward(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
         t, f = z.shape[-2], z.shape[-1]
@@ -396,11 +395,12 @@ class TwoStepAttentionPooling(nn.Module):
         return {"clip_probs": clip.clamp(0.0, 1.0), "frame_probs": frame, "freq_attention": freq_att,
                 "freq_output": freq_out, "time_attention": time_att}
 
-    def score_layers(self) -> list[nn.Module]:
+    def score_layers(self) -> list[ScoreLayer]:
         """The layers whose outputs give the class scores and that a class prior initialises:
         the frequency step's (frame presence) and, under ``time_init="default"``, the time
         step's (clip presence; the identity start sets its level itself)."""
-        return [self.freq_scores] + ([self.time_scores] if self.time_init == "default" else [])
+        layers: list[ScoreLayer] = [self.freq_scores]
+        return layers + ([self.time_scores] if self.time_init == "default" else [])
 
     def extra_repr(self) -> str:
         return (f"n_mels={self.n_mels}, n_frames={self.n_frames}, attention={self.attention_mode!r}, "

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 from torch import nn
 
 from models.blocks import init_parameters
+from models.config import GlobalKind, ModelConfig
 from models.decoder import ReconstructionDecoder
 from models.encoders import AtrousEncoder, SharedEncoder, VggEncoder
 from models.errors import ModelError
-from models.pooling import AtrousAttentionHead, GlobalPooling, TwoStepAttentionPooling
-from models.config import ModelConfig
+from models.pooling import AtrousAttentionHead, GlobalPooling, ScoreLayer, TwoStepAttentionPooling
 
 PRIOR_WEIGHT_SCALE = 0.05
 """Factor on the (original-initialisation) weights of the class-score convolution of the
@@ -23,13 +24,13 @@ combinations of their probabilities, which start near the prior anyway, and shri
 stacked dense layers would only shrink the signal that reaches the encoder."""
 
 
-def init_prior(layer: nn.Module, *, prior: float, weight_scale: float = PRIOR_WEIGHT_SCALE,
+def init_prior(layer: ScoreLayer, *, prior: float, weight_scale: float = PRIOR_WEIGHT_SCALE,
                raw: bool = False) -> None:
     """Set a class-score layer's bias to ``logit(prior)`` and scale its weights, in place.
 
     Parameters
     ----------
-    layer : nn.Module
+    layer : nn.Linear, nn.Conv1d or nn.Conv2d
         A convolution or dense layer with a bias, whose output goes through a sigmoid.
     prior : float
         Target initial probability, in ``(0, 1)``.
@@ -39,7 +40,7 @@ def init_prior(layer: nn.Module, *, prior: float, weight_scale: float = PRIOR_WE
         The layer's output is used as a score without a sigmoid (2AP ``"as_printed"``):
         the bias is set to ``prior`` itself.
     """
-    if getattr(layer, "bias", None) is None:
+    if layer.bias is None:
         raise ModelError(f"class-prior initialisation needs a layer with a bias; {layer!r} has none.")
     with torch.no_grad():
         layer.weight.mul_(weight_scale)
@@ -83,10 +84,11 @@ class SEDModel(nn.Module):
         else:
             raise ModelError(f"unknown encoder {c.encoder!r} in the config; expected 'vgg', 'atrous' or 'shared'.")
         k = self.encoder.out_channels
-        self.class_conv: nn.Module | None = None
+        self.class_conv: nn.Conv2d | None = None
         if c.pooling in ("gap", "gmp", "gwrp"):
             self.class_conv = nn.Conv2d(k, c.n_classes, kernel_size=1)
-            self.head: nn.Module = GlobalPooling(c.pooling, decay=c.gwrp_decay)
+            self.head: GlobalPooling | AtrousAttentionHead | TwoStepAttentionPooling = GlobalPooling(
+                cast(GlobalKind, c.pooling), decay=c.gwrp_decay)
         elif c.pooling == "atrous_ap":
             self.head = AtrousAttentionHead(k, c.n_classes, activation=c.atrous_activation)
         elif c.pooling == "2ap":
@@ -106,10 +108,10 @@ class SEDModel(nn.Module):
             raw = c.pooling == "2ap" and c.attention == "as_printed"
             for layer in self.score_layers():
                 init_prior(layer, prior=c.prior, weight_scale=scale, raw=raw)
-        if c.pooling == "2ap":
+        if isinstance(self.head, TwoStepAttentionPooling):
             self.head.init_time_step(prior=c.prior)
 
-    def score_layers(self) -> list[nn.Module]:
+    def score_layers(self) -> list[ScoreLayer]:
         """The layers whose sigmoid gives class scores, the ones a class prior initialises.
 
         GAP / GMP / GWRP: the 1x1 class convolution before the probability map. Atrous
