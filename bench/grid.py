@@ -164,6 +164,14 @@ def _check_device(device: str, executor: Any) -> None:
                          "--device cpu")
 
 
+_RELATIVE_COST = {"gap": 1.0, "gmp": 1.0, "gwrp": 1.3, "atrous_ap": 1.9, "2ap": 2.0, "2ap_aux": 2.9}
+"""Training time per clip relative to gap (``benchmarks/model_speed.py``, CPU, width 0.25)."""
+
+
+def _relative_cost(config: RunConfig) -> float:
+    return _RELATIVE_COST.get(config.model, 1.0)
+
+
 def _run_through(
     executor: Any,
     todo: Sequence[RunConfig],
@@ -179,7 +187,8 @@ def _run_through(
 
     Each SNR's features (per log-mel settings) are computed first by one task, so no
     two workers race to build the same cache, and that SNR's runs are submitted when
-    it is done. On a Dask cluster, runs on a GPU ask for one ``GPU`` resource (workers
+    it is done, longest first (so that short runs fill the last gaps of the workers). On a
+    Dask cluster, runs on a GPU ask for one ``GPU`` resource (workers
     started with ``--resources GPU=1``; with ``device="auto"``, GPU runs when any worker
     offers one); a worker lost mid-run has its task rescheduled by the scheduler, and
     the run resumes from its ``last.pt``. A run that fails is recorded; the others go on.
@@ -209,7 +218,7 @@ def _run_through(
                 except Exception as exc:  # a crashed or lost worker fails its task, not the grid
                     value, error = None, f"{type(exc).__name__}: {exc}"
                 if kind == "features":
-                    for cfg in groups[item]:
+                    for cfg in sorted(groups[item], key=_relative_cost, reverse=True):
                         if error is None:
                             job = runs.submit(_train_one, cfg, results_dir, corpus_dir, device, compile)
                             pending[job] = ("run", cfg)

@@ -249,7 +249,7 @@ class AtrousAttentionHead(nn.Module):
     def __init__(self, in_channels: int, n_classes: int, *, activation: AtrousActivation = "sigmoid") -> None:
         super().__init__()
         self.attention = nn.Conv2d(in_channels, n_classes, kernel_size=1)
-        setattr(self.attention, "zero_init", True)  # read by init_parameters
+        setattr(self.attention, "zero_init", True)  # noqa: B010 (read by init_parameters; mypy refuses the attribute)
         self.classifier = nn.Conv2d(in_channels, n_classes, kernel_size=1)
         self.activation = activation
 
