@@ -76,7 +76,7 @@ def peak_tflops(name: str, override: float | None) -> float | None:
 def build_corpus(root: Path, *, clips_per_fold: int) -> Path:
     """A small stand-in corpus at 0 dB under ``root``."""
     from remix.build import build_corpus as build
-    from remix.sources.synthetic import write_synthetic_sources
+    from remix.standin import write_synthetic_sources
 
     sources = write_synthetic_sources(root / "sources", seed=0, scenes_per_pair=1, cities=("barcelona", "helsinki"),
                                       train_per_label=4, verified_per_label=3, test_per_label=2,

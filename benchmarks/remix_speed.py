@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlog import append  # noqa: E402
 
 from remix.build import build_corpus  # noqa: E402
-from remix.sources import default_synthetic_sources  # noqa: E402
+from remix.standin import default_synthetic_sources  # noqa: E402
 
 
 def _cpu_seconds() -> float:

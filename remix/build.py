@@ -109,7 +109,7 @@ def _is_standin(scenes_dir: Path) -> bool:
 def _resolve_sources(scenes_dir: Path | None, events_dir: Path | None, *, progress: bool,
                      synthetic_cache_dir: Path | None) -> tuple[Path, Path, bool]:
     if scenes_dir is None and events_dir is None:
-        from remix.sources import default_synthetic_sources
+        from remix.standin import default_synthetic_sources
 
         syn = default_synthetic_sources(cache_dir=synthetic_cache_dir, progress=progress)
         return Path(syn.scenes_dir), Path(syn.events_dir), True
@@ -613,7 +613,7 @@ def build_corpus(
     card_info = dict(info, command=command or _default_command(info))
     card = corpus_card(clips=clips, events=placed, skipped=bad, info=card_info)
     if synthetic:
-        from remix.sources import STANDIN_NOTICE
+        from remix.standin import STANDIN_NOTICE
 
         card += "\n## Stand-in sources\n\n" + STANDIN_NOTICE + "\n"
     write_text(out_dir / "CORPUS.md", card)

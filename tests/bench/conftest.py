@@ -90,7 +90,7 @@ def _build_with_remix(out_dir: Path, sources_root: Path) -> Path | None:
     """The real builder over tiny synthetic sources, or None when not available yet."""
     try:
         from remix.build import build_corpus
-        from remix.sources.synthetic import write_synthetic_sources
+        from remix.standin import write_synthetic_sources
     except ImportError:
         return None
     sources = write_synthetic_sources(

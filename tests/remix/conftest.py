@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from remix.sources.synthetic import SyntheticSources, write_synthetic_sources
+from remix.standin import SyntheticSources, write_synthetic_sources
 
 
 @pytest.fixture(scope="session")

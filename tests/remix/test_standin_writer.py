@@ -14,10 +14,9 @@ import soundfile as sf
 
 from remix.errors import RemixError
 from remix.labels import EVENT_LABELS, SCENE_LABELS
-from remix.sources import (
-    STANDIN_NOTICE, check_sources, read_fsd2018, read_tau2019, write_synthetic_sources,
-)
-from remix.sources.synthetic import GENERATOR_VERSION, LICENSES, default_cache_dir
+from remix.sources import check_sources, read_fsd2018, read_tau2019
+from remix.standin import STANDIN_NOTICE, write_synthetic_sources
+from remix.standin.writer import GENERATOR_VERSION, LICENSES, default_cache_dir
 
 CITIES2 = ("barcelona", "helsinki")
 
@@ -155,7 +154,7 @@ def test_default_cache_dir_follows_the_environment(monkeypatch, tmp_path):
 
 
 def test_default_stand_in_goes_to_the_cache(monkeypatch, tmp_path):
-    from remix.sources import synthetic
+    from remix.standin import writer as synthetic
 
     calls = []
     monkeypatch.setattr(synthetic, "write_synthetic_sources", lambda root, **kw: calls.append((root, kw)))

@@ -2,8 +2,8 @@
 
 Without the real TAU Urban Acoustic Scenes 2019 and FSDKaggle2018 downloads, the
 toolkit builds its corpus from procedurally generated stand-ins: acoustic scenes
-(:mod:`remix.sources.scene_synth`) and sound events
-(:mod:`remix.sources.event_synth`, partly played from the TimGM6mb General MIDI
+(:mod:`remix.standin.scene_synth`) and sound events
+(:mod:`remix.standin.event_synth`, partly played from the TimGM6mb General MIDI
 SoundFont by :mod:`remix.sources.sampler`). They are written once,
 deterministically, as::
 
@@ -35,10 +35,10 @@ import soundfile as sf
 from remix.atomic import read_json
 from remix.errors import RemixError
 from remix.labels import CITIES, EVENT_LABELS, SCENE_LABELS
-from remix.sources import event_synth, scene_synth
 from remix.sources.check import progress_bar
 from remix.sources.fsd2018 import META_DIR, TEST_CSV, TEST_DIR, TRAIN_CSV, TRAIN_DIR
 from remix.sources.tau2019 import TAU2019_DIRNAME
+from remix.standin import event_synth, scene_synth
 
 GENERATOR_VERSION = 2
 """Bumped whenever the generated audio changes; part of the stand-in's identity."""
