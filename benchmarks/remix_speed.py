@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlog import append  # noqa: E402
 
 from remix.build import build_corpus  # noqa: E402
-from remix.standin import default_synthetic_sources  # noqa: E402
+from remix.standin import ensure_sources  # noqa: E402
 
 
 def _cpu_seconds() -> float:
@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--format", default="flac", choices=["flac", "wav"])
     args = parser.parse_args()
 
-    sources = default_synthetic_sources(progress=True)
+    sources = ensure_sources(progress=True)
     work = Path(tempfile.mkdtemp(prefix="remix-speed-"))
     try:
         check_cache = None

@@ -109,9 +109,9 @@ def _is_standin(scenes_dir: Path) -> bool:
 def _resolve_sources(scenes_dir: Path | None, events_dir: Path | None, *, progress: bool,
                      synthetic_cache_dir: Path | None) -> tuple[Path, Path, bool]:
     if scenes_dir is None and events_dir is None:
-        from remix.standin import default_synthetic_sources
+        from remix.standin import ensure_sources
 
-        syn = default_synthetic_sources(cache_dir=synthetic_cache_dir, progress=progress)
+        syn = ensure_sources(synthetic_cache_dir, progress=progress)
         return Path(syn.scenes_dir), Path(syn.events_dir), True
     if scenes_dir is None or events_dir is None:
         given, missing = ("--scenes", "--events") if events_dir is None else ("--events", "--scenes")

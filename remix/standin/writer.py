@@ -259,8 +259,8 @@ the GPL-2.0 is at https://www.gnu.org/licenses/old-licenses/gpl-2.0.txt
 """
 
 
-def write_synthetic_sources(
-    root: Path,
+def ensure_sources(
+    root: Path | None = None,
     *,
     seed: int = 0,
     scenes_per_pair: int = 1,
@@ -272,13 +272,14 @@ def write_synthetic_sources(
     workers: int | None = None,
     progress: bool = False,
 ) -> SyntheticSources:
-    """Write the stand-in corpora into ``root`` (once) and return where they lie.
+    """The stand-in corpora in ``root``: written there on first use, reused afterwards.
 
     Parameters
     ----------
-    root : Path
-        Folder to create. When it already holds a stand-in written with the same
-        parameters, it is returned at once.
+    root : Path, optional
+        The stand-in folder (created when missing). When it already holds a
+        stand-in written with the same parameters, it is returned at once.
+        Default: :func:`default_cache_dir`.
     seed : int
         Seed of everything; the same seed gives byte-identical files.
     scenes_per_pair : int
@@ -294,14 +295,14 @@ def write_synthetic_sources(
         Processes used for synthesis (default: all cores); the files do not
         depend on it.
     progress : bool
-        Show a progress bar.
+        Show a progress bar while writing.
 
     Raises
     ------
     RemixError
         For impossible sizes, or a ``root`` that exists but holds something else.
     """
-    root = Path(root).expanduser()
+    root = Path(root).expanduser() if root is not None else default_cache_dir()
     if scenes_per_pair < 1 or not cities or train_per_label < 1 or test_per_label < 0:
         raise RemixError(
             "Stand-in sizes must be positive: got scenes_per_pair="
@@ -334,10 +335,16 @@ def write_synthetic_sources(
             f"{root} exists and is not a stand-in folder (no standin.json in it); "
             "choose an empty or new folder."
         )
+    _write(root, params, workers=workers or os.cpu_count() or 1, progress=progress)
+    return result
 
-    scenes = _plan_scenes(cities, scenes_per_pair)
-    events = _plan_events(seed, train_per_label=train_per_label,
-                          verified_per_label=verified_per_label, test_per_label=test_per_label)
+
+def _write(root: Path, params: dict, *, workers: int, progress: bool) -> None:
+    """Write a stand-in of ``params`` into a temporary folder beside ``root``, then rename it."""
+    seed = params["seed"]
+    scenes = _plan_scenes(params["cities"], params["scenes_per_pair"])
+    events = _plan_events(seed, train_per_label=params["train_per_label"],
+                          verified_per_label=params["verified_per_label"], test_per_label=params["test_per_label"])
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
     try:
@@ -347,10 +354,10 @@ def write_synthetic_sources(
         audio_dir = str(tmp / TAU2019_DIRNAME / "audio")
         train_dir = str(tmp / EVENTS_DIRNAME / TRAIN_DIR)
         test_dir = str(tmp / EVENTS_DIRNAME / TEST_DIR)
-        jobs: list[tuple] = [(_render_scene, s, seed, scene_duration_s, audio_dir) for s in scenes]
+        jobs: list[tuple] = [(_render_scene, s, seed, params["scene_duration_s"], audio_dir) for s in scenes]
         jobs += [(_render_event, e, seed, train_dir if e.split == "train" else test_dir) for e in events]
         started = time.perf_counter()
-        _run_all(jobs, workers=workers or os.cpu_count() or 1, progress=progress)
+        _run_all(jobs, workers=workers, progress=progress)
         _write_tables(tmp, scenes, events, seed)
         (tmp / "README.md").write_text(_readme(params, len(scenes), len(events)), encoding="utf-8")
         (tmp / "LICENSE-TimGM6mb.txt").write_text(SOUNDFONT_LICENSE_NOTE, encoding="utf-8")
@@ -362,12 +369,11 @@ def write_synthetic_sources(
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         if _existing_params(root) == params:  # another process finished the same stand-in first
-            return result
+            return
         raise RemixError(f"Could not write the stand-in sources into {root}: {exc}") from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return result
 
 
 def _existing_params(root: Path) -> dict | None:
@@ -383,17 +389,3 @@ def default_cache_dir() -> Path:
     base = os.environ.get("SEDREMIX_CACHE")
     base_path = Path(base).expanduser() if base else Path.home() / ".cache" / "sedremix"
     return base_path / CACHE_NAME
-
-
-def default_synthetic_sources(*, cache_dir: Path | None = None, progress: bool = True) -> SyntheticSources:
-    """The default stand-in, written on first use into the cache and reused afterwards.
-
-    Parameters
-    ----------
-    cache_dir : Path, optional
-        The stand-in folder itself (default :func:`default_cache_dir`).
-    progress : bool
-        Show a progress bar while writing.
-    """
-    folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-    return write_synthetic_sources(folder, progress=progress)

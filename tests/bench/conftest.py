@@ -90,10 +90,10 @@ def _build_with_remix(out_dir: Path, sources_root: Path) -> Path | None:
     """The real builder over tiny synthetic sources, or None when not available yet."""
     try:
         from remix.build import build_corpus
-        from remix.standin import write_synthetic_sources
+        from remix.standin import ensure_sources
     except ImportError:
         return None
-    sources = write_synthetic_sources(
+    sources = ensure_sources(
         sources_root, seed=0, scenes_per_pair=1, cities=CITIES[1:3],
         train_per_label=2, verified_per_label=2, test_per_label=1,
     )
