@@ -43,6 +43,7 @@ from remix.manifest import (
     BUILD_DIR, CLIP_SCHEMA, EVENT_SCHEMA, MANIFEST_DIR, SKIPPED_SCHEMA, corpus_card, record_path,
     remove_partials, write_dcase_tsvs, write_json, write_table, write_text,
 )
+from remix.progress import progress_bar
 from remix.recipe import ClipPlan, RecipeOptions, plan_corpus, plan_digest
 from remix.render import RenderSettings, render_batch
 from remix.workers import die_with_parent
@@ -316,38 +317,19 @@ def _record_ok(out_dir: Path, plan: ClipPlan) -> bool:
     return True
 
 
-def _progress(enabled: bool):
-    from contextlib import nullcontext
-
-    if not enabled:
-        return nullcontext(None)
-    from rich.progress import (
-        BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn,
-    )
-
-    from remix.clitools import err_console
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
-                    TimeRemainingColumn(), console=err_console)
-
-
 def _render(pending: list[ClipPlan], *, settings: RenderSettings, out_dir: Path, executor: Executor | None,
             batch_size: int, progress: bool, total: int) -> None:
     batches = [pending[i:i + batch_size] for i in range(0, len(pending), batch_size)]
-    with _progress(progress) as bar:
-        task = None
-        if bar is not None:
-            task = bar.add_task("rendering clips", total=total, completed=total - len(pending), rate="")
+    with progress_bar(enabled=progress, fields=("rate",)) as bar:
+        task = bar.add_task("rendering clips", total=total, completed=total - len(pending), rate="")
         started = time.perf_counter()
         done = 0
 
-        def advance(n: int) -> None:
+        def advance(n: int) -> None:  # the rate of this run's clips (not of those kept from an earlier one)
             nonlocal done
             done += n
-            if bar is not None:
-                rate = done / max(time.perf_counter() - started, 1e-9)
-                bar.update(task, advance=n, rate=f"{rate:.1f} clips/s")
+            rate = done / max(time.perf_counter() - started, 1e-9)
+            bar.update(task, advance=n, rate=f"{rate:.1f} clips/s")
 
         if executor is None:
             for batch in batches:

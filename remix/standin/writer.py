@@ -35,7 +35,7 @@ import soundfile as sf
 from remix.atomic import read_json
 from remix.errors import RemixError
 from remix.labels import CITIES, EVENT_LABELS, SCENE_LABELS
-from remix.sources.check import progress_bar
+from remix.progress import progress_bar
 from remix.sources.fsd2018 import META_DIR, TEST_CSV, TEST_DIR, TRAIN_CSV, TRAIN_DIR
 from remix.sources.tau2019 import TAU2019_DIRNAME
 from remix.standin import event_synth, scene_synth
@@ -175,18 +175,19 @@ def _render_event(item: _EventItem, seed: int, folder: str) -> None:
 
 def _run_all(jobs: list[tuple], *, workers: int, progress: bool) -> None:
     """Run ``(function, *args)`` jobs, in a process pool when ``workers > 1``."""
-    with progress_bar(len(jobs), enabled=progress, title="writing the stand-in sources") as advance:
+    with progress_bar(enabled=progress, rate="files") as bar:
+        task = bar.add_task("writing the stand-in sources", total=len(jobs))
         if workers <= 1:
             for fn, *args in jobs:
                 fn(*args)
-                advance(1)
+                bar.advance(task, 1)
             return
         with ProcessPoolExecutor(max_workers=workers) as pool:
             futures = [pool.submit(fn, *args) for fn, *args in jobs]
             try:
                 for future in futures:
                     future.result()
-                    advance(1)
+                    bar.advance(task, 1)
             except BaseException:
                 for future in futures:
                     future.cancel()
