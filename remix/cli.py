@@ -6,6 +6,7 @@ summary; errors a user can cause are one red line and exit code 2.
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import sys
 from enum import Enum
@@ -89,19 +90,28 @@ def build(
                                                    "the sources and --out at the same paths.")] = None,
 ) -> None:
     """Build the noisy remix corpus (audio per SNR, Parquet manifests, DCASE TSVs, corpus card)."""
-    from remix.build import build_corpus
+    from remix.build import RunOptions, SourceFolders, build_corpus
+    from remix.recipe import RecipeOptions
+    from remix.render import RenderSettings
 
-    snrs = parse_snrs(snr, list(ctx.args))
-    options = dict(
-        out_dir=out, snrs=snrs, scenes_dir=scenes, events_dir=events, recipe=recipe.value,
-        clips_per_fold=clips_per_fold, test_clips=test_clips, seed=seed, workers=workers,
-        snr_mode=snr_mode.value, audio_format=format.value, stems=stems, strict=strict, overwrite=overwrite,
-        events_per_clip=events_per_clip, max_event_s=max_event_s, min_event_s=min_event_s,
-        max_polyphony=max_polyphony, fade_s=None if fade_ms is None else fade_ms / 1000.0, ref_lufs=ref_lufs,
-        progress=progress, command=shlex.join(["remix", *sys.argv[1:]]) if sys.argv[1:2] == ["build"] else None,
+    recipe_options = RecipeOptions(
+        recipe=recipe.value, clips_per_fold=clips_per_fold, test_clips=test_clips, events_per_clip=events_per_clip,
+        max_event_s=max_event_s, min_event_s=min_event_s, max_polyphony=max_polyphony,
+        fade_s=None if fade_ms is None else fade_ms / 1000.0,
     )
+    render = RenderSettings(
+        snrs=tuple(parse_snrs(snr, list(ctx.args))), snr_mode=snr_mode.value, ref_lufs=ref_lufs,
+        sample_rate=recipe_options.sample_rate, clip_samples=recipe_options.clip_samples,
+        audio_format=format.value, stems=stems,
+    )
+    run = RunOptions(
+        workers=workers, progress=progress, overwrite=overwrite, strict=strict,
+        command=shlex.join(["remix", *sys.argv[1:]]) if sys.argv[1:2] == ["build"] else None,
+    )
+    corpus = dict(recipe=recipe_options, render=render, seed=seed,
+                  sources=SourceFolders(scenes_dir=scenes, events_dir=events))
     if cluster is None:
-        summary = build_corpus(**options)
+        summary = build_corpus(out, **corpus, run=run)
     else:
         from remix.cluster import cluster_client, parse_cluster
 
@@ -112,7 +122,7 @@ def build(
         with cluster_client(address) as client:
             console.print(f"rendering on the Dask cluster {address} "
                           f"({len(client.scheduler_info().get('workers', {}))} worker(s))", highlight=False)
-            summary = build_corpus(**options, executor=client, batch_size=None)
+            summary = build_corpus(out, **corpus, run=dataclasses.replace(run, executor=client, batch_size=None))
     if summary.skipped:
         console.print(f"[yellow]skipped {summary.skipped} unusable source file(s)[/]: listed in "
                       f"{escape(str(summary.out_dir / 'manifest' / 'skipped.parquet'))}")
