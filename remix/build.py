@@ -14,7 +14,9 @@ executor, progress, overwrite, strict...; none of it changes the corpus). Its st
 4. Refuse to mix with an earlier build of other options in the same folder;
    otherwise render the clips that have no resume record yet, in batches
    through an executor. Each clip writes its audio (all SNRs) then its record.
-5. Assemble the manifests, DCASE TSVs, ``corpus.json`` and the corpus card.
+5. Assemble the manifests, DCASE TSVs, ``corpus.json``, the corpus options as
+   ``build.toml`` (:mod:`remix.buildconfig`: ``remix build --config`` repeats the
+   build from it) and the corpus card.
 
 Killed at any moment and run again with the same options, a build redoes only
 the unfinished clips; the result is byte-identical to an uninterrupted build,
@@ -41,6 +43,7 @@ import soundfile as sf
 
 from remix import __version__
 from remix.atomic import read_json
+from remix.buildconfig import CONFIG_NAME, corpus_toml
 from remix.errors import RemixError
 from remix.lock import FolderBusy, folder_lock
 from remix.manifest import (
@@ -62,7 +65,8 @@ MIN_EVENT_S = 0.1
 LOCK_FILE = f"{BUILD_DIR}/lock"
 """The corpus folder's lock file (see :mod:`remix.lock`)."""
 
-_OWNED = ("audio", "stems", "manifest", "metadata", "CORPUS.md", f"{BUILD_DIR}/records", f"{BUILD_DIR}/options.json")
+_OWNED = ("audio", "stems", "manifest", "metadata", "CORPUS.md", CONFIG_NAME, f"{BUILD_DIR}/records",
+          f"{BUILD_DIR}/options.json")
 
 
 class CorpusBusy(FolderBusy):
@@ -612,12 +616,16 @@ def build_corpus(
         "render": render.to_dict(), "plan_digest": digest, "n_clips": len(plans), "n_skipped": len(bad),
         "sources": {"scenes_dir": str(scenes_dir), "events_dir": str(events_dir)},
     }
-    card_info = dict(info, command=run.command or _default_command(info))
+    given = sources.scenes_dir is not None
+    options_toml = corpus_toml(recipe, render, seed=int(seed), scenes_dir=scenes_dir if given else None,
+                               events_dir=events_dir if given else None, version=__version__)
+    card_info = dict(info, command=run.command or _default_command(info), options_toml=options_toml)
     card = corpus_card(clips=clips, events=placed, skipped=bad, info=card_info)
     if synthetic:
         from remix.standin import STANDIN_NOTICE
 
         card += "\n## Stand-in sources\n\n" + STANDIN_NOTICE + "\n"
+    write_text(out_dir / CONFIG_NAME, options_toml)
     write_text(out_dir / "CORPUS.md", card)
     write_json(manifest / "corpus.json", info)
     return BuildSummary(
