@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -199,3 +201,10 @@ def test_one_source_only_and_bad_options_are_refused(tiny_sources, tmp_path):
         build_corpus(tmp_path / "x", recipe=RecipeOptions(sample_rate=16000), render=RenderSettings(snrs=(0,)),
                      sources=SourceFolders(tiny_sources.scenes_dir, tiny_sources.events_dir), run=quiet)
     assert not (tmp_path / "x").exists()
+
+
+def test_the_builder_loads_without_the_stand_in():
+    code = ("import sys, remix.build, remix.cli, remix.inspect, remix.manifest, remix.recipe, remix.render; "
+            "print(sorted(m for m in sys.modules if m.startswith('remix.standin')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
