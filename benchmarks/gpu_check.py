@@ -75,15 +75,19 @@ def peak_tflops(name: str, override: float | None) -> float | None:
 
 def build_corpus(root: Path, *, clips_per_fold: int) -> Path:
     """A small stand-in corpus at 0 dB under ``root``."""
+    from remix.build import RunOptions, SourceFolders
     from remix.build import build_corpus as build
-    from remix.sources.synthetic import write_synthetic_sources
+    from remix.recipe import RecipeOptions
+    from remix.render import RenderSettings
+    from remix.standin import ensure_sources
 
-    sources = write_synthetic_sources(root / "sources", seed=0, scenes_per_pair=1, cities=("barcelona", "helsinki"),
-                                      train_per_label=4, verified_per_label=3, test_per_label=2,
-                                      workers=min(4, os.cpu_count() or 1))
+    sources = ensure_sources(root / "sources", seed=0, scenes_per_pair=1, cities=("barcelona", "helsinki"),
+                             train_per_label=4, verified_per_label=3, test_per_label=2,
+                             workers=min(4, os.cpu_count() or 1))
     out = root / "corpus"
-    build(out_dir=out, snrs=[0], scenes_dir=sources.scenes_dir, events_dir=sources.events_dir,
-          clips_per_fold=clips_per_fold, seed=0, workers=min(4, os.cpu_count() or 1), progress=False)
+    build(out, recipe=RecipeOptions(clips_per_fold=clips_per_fold), render=RenderSettings(snrs=(0,)), seed=0,
+          sources=SourceFolders(sources.scenes_dir, sources.events_dir),
+          run=RunOptions(workers=min(4, os.cpu_count() or 1), progress=False))
     return out
 
 

@@ -25,8 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchlog import append  # noqa: E402
 
-from remix.build import build_corpus  # noqa: E402
-from remix.sources import default_synthetic_sources  # noqa: E402
+from remix.build import RunOptions, SourceFolders, build_corpus  # noqa: E402
+from remix.recipe import RecipeOptions  # noqa: E402
+from remix.render import RenderSettings  # noqa: E402
+from remix.standin import ensure_sources  # noqa: E402
 
 
 def _cpu_seconds() -> float:
@@ -45,7 +47,7 @@ def main() -> None:
     parser.add_argument("--format", default="flac", choices=["flac", "wav"])
     args = parser.parse_args()
 
-    sources = default_synthetic_sources(progress=True)
+    sources = ensure_sources(progress=True)
     work = Path(tempfile.mkdtemp(prefix="remix-speed-"))
     try:
         check_cache = None
@@ -56,9 +58,10 @@ def main() -> None:
                 (out / ".build").mkdir(parents=True)
                 shutil.copy(check_cache, out / ".build" / "source_check.parquet")
             cpu0 = _cpu_seconds()
-            summary = build_corpus(out_dir=out, snrs=args.snr, scenes_dir=sources.scenes_dir,
-                                   events_dir=sources.events_dir, clips_per_fold=args.clips_per_fold,
-                                   workers=args.workers, audio_format=args.format, progress=False)
+            summary = build_corpus(out, recipe=RecipeOptions(clips_per_fold=args.clips_per_fold),
+                                   render=RenderSettings(snrs=tuple(args.snr), audio_format=args.format),
+                                   sources=SourceFolders(sources.scenes_dir, sources.events_dir),
+                                   run=RunOptions(workers=args.workers, progress=False))
             cpu = _cpu_seconds() - cpu0
             check_cache = work / "source_check.parquet"
             shutil.copy(out / ".build" / "source_check.parquet", check_cache)

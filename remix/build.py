@@ -1,6 +1,10 @@
 """Build a noisy remix corpus: check sources, plan, render through an executor, write manifests.
 
-The steps of :func:`build_corpus`:
+:func:`build_corpus` takes the corpus options as the objects that carry them
+(:class:`~remix.recipe.RecipeOptions` for the clip plans,
+:class:`~remix.render.RenderSettings` for the audio, and the seed), where the
+sources lie (:class:`SourceFolders`) and how to run (:class:`RunOptions`: workers,
+executor, progress, overwrite, strict...; none of it changes the corpus). Its steps:
 
 1. Resolve the sources (the real TAU 2019 + FSDKaggle2018 folders, or the
    embedded stand-in when neither is given) and read their tables.
@@ -10,7 +14,9 @@ The steps of :func:`build_corpus`:
 4. Refuse to mix with an earlier build of other options in the same folder;
    otherwise render the clips that have no resume record yet, in batches
    through an executor. Each clip writes its audio (all SNRs) then its record.
-5. Assemble the manifests, DCASE TSVs, ``corpus.json`` and the corpus card.
+5. Assemble the manifests, DCASE TSVs, ``corpus.json``, the corpus options as
+   ``build.toml`` (:mod:`remix.buildconfig`: ``remix build --config`` repeats the
+   build from it) and the corpus card.
 
 Killed at any moment and run again with the same options, a build redoes only
 the unfinished clips; the result is byte-identical to an uninterrupted build,
@@ -20,6 +26,7 @@ whatever the number of workers.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import os
@@ -28,7 +35,6 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +43,17 @@ import soundfile as sf
 
 from remix import __version__
 from remix.atomic import read_json
+from remix.buildconfig import CONFIG_NAME, corpus_toml
 from remix.errors import RemixError
 from remix.lock import FolderBusy, folder_lock
 from remix.manifest import (
     BUILD_DIR, CLIP_SCHEMA, EVENT_SCHEMA, MANIFEST_DIR, SKIPPED_SCHEMA, corpus_card, record_path,
     remove_partials, write_dcase_tsvs, write_json, write_table, write_text,
 )
+from remix.progress import progress_bar
 from remix.recipe import ClipPlan, RecipeOptions, plan_corpus, plan_digest
 from remix.render import RenderSettings, render_batch
+from remix.sources import check_sources, read_fsd2018, read_tau2019
 from remix.workers import die_with_parent
 
 MIN_SCENE_FRACTION = 0.9
@@ -56,14 +65,15 @@ MIN_EVENT_S = 0.1
 LOCK_FILE = f"{BUILD_DIR}/lock"
 """The corpus folder's lock file (see :mod:`remix.lock`)."""
 
-_OWNED = ("audio", "stems", "manifest", "metadata", "CORPUS.md", f"{BUILD_DIR}/records", f"{BUILD_DIR}/options.json")
+_OWNED = ("audio", "stems", "manifest", "metadata", "CORPUS.md", CONFIG_NAME, f"{BUILD_DIR}/records",
+          f"{BUILD_DIR}/options.json")
 
 
 class CorpusBusy(FolderBusy):
     """Another process is building into the same corpus folder."""
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class BuildSummary:
     """What a build did.
 
@@ -102,24 +112,95 @@ class BuildSummary:
     plan_digest: str
 
 
+MAX_WORKERS = 256
+"""Most worker processes :func:`build_corpus` starts itself."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceFolders:
+    """Where the source corpora lie.
+
+    Attributes
+    ----------
+    scenes_dir, events_dir : Path or None
+        TAU Urban Acoustic Scenes 2019 development folder and the folder holding
+        ``FSDKaggle2018.*``. Give both, or neither for the built-in stand-in.
+    standin_dir : Path or None
+        Where the stand-in is written (once) and read when neither folder is
+        given; default the user cache (:func:`remix.standin.writer.default_cache_dir`).
+    """
+
+    scenes_dir: Path | None = None
+    events_dir: Path | None = None
+    standin_dir: Path | None = None
+
+    def validate(self) -> None:
+        """Raise :class:`RemixError` when only one of the two folders is given."""
+        if (self.scenes_dir is None) != (self.events_dir is None):
+            given, missing = ("--scenes", "--events") if self.events_dir is None else ("--events", "--scenes")
+            raise RemixError(f"only {given} was given: the corpus needs both the scene folder (--scenes, TAU Urban "
+                             f"Acoustic Scenes 2019 development) and the event folder (--events, FSDKaggle2018); "
+                             f"add {missing}, or give neither to use the built-in stand-in.")
+
+    def resolve(self, *, progress: bool) -> tuple[Path, Path, bool]:
+        """The two folders as absolute paths, and whether they hold the stand-in (written first when needed)."""
+        self.validate()
+        if self.scenes_dir is None or self.events_dir is None:
+            from remix.standin import ensure_sources
+
+            syn = ensure_sources(self.standin_dir, progress=progress)
+            return Path(syn.scenes_dir), Path(syn.events_dir), True
+        scenes_dir = Path(self.scenes_dir).expanduser().resolve()
+        events_dir = Path(self.events_dir).expanduser().resolve()
+        return scenes_dir, events_dir, _is_standin(scenes_dir)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """How a build runs; none of it changes the corpus.
+
+    Attributes
+    ----------
+    workers : int
+        Processes for checking and rendering (ignored when ``executor`` is given).
+    executor : concurrent.futures.Executor or distributed.Client, optional
+        Runs the checks and the rendering (a process pool, a Dask client, see
+        :mod:`remix.cluster`...). Every worker must see the sources and the corpus
+        folder at the same paths as this process.
+    batch_size : int or None
+        Clips per task handed to the executor; None: about four tasks per cluster
+        worker, 8 to 64 clips each (:func:`remix.cluster.task_size`).
+    progress : bool
+        Show progress bars (standard error).
+    overwrite : bool
+        Replace an earlier build of other options in the corpus folder.
+    strict : bool
+        Fail when any source file is unusable instead of skipping it.
+    command : str, optional
+        The command line, quoted in the corpus card.
+    """
+
+    workers: int = 1
+    executor: Any = None
+    batch_size: int | None = 8
+    progress: bool = True
+    overwrite: bool = False
+    strict: bool = False
+    command: str | None = None
+
+    def validate(self) -> None:
+        """Raise :class:`RemixError` for an impossible number of workers or batch size."""
+        if self.workers < 1:
+            raise RemixError(f"workers must be at least 1, got {self.workers}.")
+        if self.workers > MAX_WORKERS:
+            raise RemixError(f"--workers {self.workers} is more processes than this builder starts (at most "
+                             f"{MAX_WORKERS}); pass an executor (a cluster client) for more.")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise RemixError(f"batch size must be at least 1, got {self.batch_size}.")
+
+
 def _is_standin(scenes_dir: Path) -> bool:
     return any((p / "standin.json").is_file() for p in (scenes_dir, scenes_dir.parent))
-
-
-def _resolve_sources(scenes_dir: Path | None, events_dir: Path | None, *, progress: bool,
-                     synthetic_cache_dir: Path | None) -> tuple[Path, Path, bool]:
-    if scenes_dir is None and events_dir is None:
-        from remix.sources import default_synthetic_sources
-
-        syn = default_synthetic_sources(cache_dir=synthetic_cache_dir, progress=progress)
-        return Path(syn.scenes_dir), Path(syn.events_dir), True
-    if scenes_dir is None or events_dir is None:
-        given, missing = ("--scenes", "--events") if events_dir is None else ("--events", "--scenes")
-        raise RemixError(f"only {given} was given: the corpus needs both the scene folder (--scenes, TAU Urban "
-                         f"Acoustic Scenes 2019 development) and the event folder (--events, FSDKaggle2018); add "
-                         f"{missing}, or give neither to use the built-in stand-in.")
-    scenes_dir, events_dir = Path(scenes_dir).expanduser().resolve(), Path(events_dir).expanduser().resolve()
-    return scenes_dir, events_dir, _is_standin(scenes_dir)
 
 
 def _prepare_out_dir(out_dir: Path, fingerprint: dict, *, overwrite: bool, claim: bool = True) -> None:
@@ -153,9 +234,6 @@ def _prepare_out_dir(out_dir: Path, fingerprint: dict, *, overwrite: bool, claim
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(options_file, fingerprint)
 
-
-MAX_WORKERS = 256
-"""Most worker processes :func:`build_corpus` starts itself."""
 
 FLAC_RATIO = 0.6
 """Size of a FLAC mix relative to 16-bit WAV, for the disk-space estimate (stand-in: about 0.5)."""
@@ -280,19 +358,12 @@ def _check(scenes: pd.DataFrame, events: pd.DataFrame, *, options: RecipeOptions
     cache = out_dir / BUILD_DIR / "source_check.parquet"
     used = events[(events["split"] == "test") | events["manually_verified"].astype(bool)]
     tables = [
-        check_sources_(list(scenes["path"]), min_duration_s=MIN_SCENE_FRACTION * options.clip_duration_s,
-                       executor=executor, cache_file=cache, progress=progress),
-        check_sources_(list(used["path"]), min_duration_s=MIN_EVENT_S, executor=executor, cache_file=cache,
-                       progress=progress),
+        check_sources([Path(p) for p in scenes["path"]], min_duration_s=MIN_SCENE_FRACTION * options.clip_duration_s,
+                      executor=executor, cache_file=cache, progress=progress),
+        check_sources([Path(p) for p in used["path"]], min_duration_s=MIN_EVENT_S, executor=executor,
+                      cache_file=cache, progress=progress),
     ]
     return pd.concat(tables, ignore_index=True)
-
-
-def check_sources_(paths: list[str], **kwargs) -> pd.DataFrame:
-    """:func:`remix.sources.check_sources` (looked up at call time, so tests can replace it)."""
-    from remix.sources import check_sources
-
-    return check_sources([Path(p) for p in paths], **kwargs)
 
 
 _MIN_AUDIO_BYTES = 45
@@ -316,38 +387,19 @@ def _record_ok(out_dir: Path, plan: ClipPlan) -> bool:
     return True
 
 
-def _progress(enabled: bool):
-    from contextlib import nullcontext
-
-    if not enabled:
-        return nullcontext(None)
-    from rich.progress import (
-        BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn,
-    )
-
-    from remix.clitools import err_console
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
-                    TimeRemainingColumn(), console=err_console)
-
-
 def _render(pending: list[ClipPlan], *, settings: RenderSettings, out_dir: Path, executor: Executor | None,
             batch_size: int, progress: bool, total: int) -> None:
     batches = [pending[i:i + batch_size] for i in range(0, len(pending), batch_size)]
-    with _progress(progress) as bar:
-        task = None
-        if bar is not None:
-            task = bar.add_task("rendering clips", total=total, completed=total - len(pending), rate="")
+    with progress_bar(enabled=progress, fields=("rate",)) as bar:
+        task = bar.add_task("rendering clips", total=total, completed=total - len(pending), rate="")
         started = time.perf_counter()
         done = 0
 
-        def advance(n: int) -> None:
+        def advance(n: int) -> None:  # the rate of this run's clips (not of those kept from an earlier one)
             nonlocal done
             done += n
-            if bar is not None:
-                rate = done / max(time.perf_counter() - started, 1e-9)
-                bar.update(task, advance=n, rate=f"{rate:.1f} clips/s")
+            rate = done / max(time.perf_counter() - started, 1e-9)
+            bar.update(task, advance=n, rate=f"{rate:.1f} clips/s")
 
         if executor is None:
             for batch in batches:
@@ -397,9 +449,9 @@ def _file_system_errors(fn: Callable[..., BuildSummary]) -> Callable[..., BuildS
     """Report an OSError (disk full, permissions, a file vanishing) or a worker that died as a RemixError."""
 
     @functools.wraps(fn)
-    def wrapper(**kwargs: Any) -> BuildSummary:
+    def wrapper(out_dir: Path, **kwargs: Any) -> BuildSummary:
         try:
-            return fn(**kwargs)
+            return fn(out_dir, **kwargs)
         except OSError as exc:
             raise RemixError(f"file system error: {exc}. Finished clips are kept; fix the cause and run the "
                              "same command again to resume.") from None
@@ -420,8 +472,8 @@ def _locked(fn: Callable[..., BuildSummary]) -> Callable[..., BuildSummary]:
     """
 
     @functools.wraps(fn)
-    def wrapper(**kwargs: Any) -> BuildSummary:
-        out_dir = Path(kwargs["out_dir"]).expanduser().resolve()
+    def wrapper(out_dir: Path, **kwargs: Any) -> BuildSummary:
+        out_dir = Path(out_dir).expanduser().resolve()
         if out_dir.exists() and not out_dir.is_dir():
             raise RemixError(f"--out {out_dir} is a file; give a folder (new, or an earlier build to resume).")
         build_dir = out_dir / BUILD_DIR
@@ -430,7 +482,7 @@ def _locked(fn: Callable[..., BuildSummary]) -> Callable[..., BuildSummary]:
         try:
             with folder_lock(out_dir, what="corpus folder", lock_name=LOCK_FILE, error=CorpusBusy):
                 acquired = True
-                result = fn(**kwargs)
+                result = fn(out_dir, **kwargs)
                 ok = True
                 return result
         finally:
@@ -444,35 +496,26 @@ def _locked(fn: Callable[..., BuildSummary]) -> Callable[..., BuildSummary]:
     return wrapper
 
 
+def _normalised(recipe: RecipeOptions, render: RenderSettings) -> tuple[RecipeOptions, RenderSettings]:
+    """The options with their numbers in one type (so that ``corpus.json`` reads the same whoever made them)."""
+    recipe = dataclasses.replace(recipe, clips_per_fold=int(recipe.clips_per_fold),
+                                 max_event_s=float(recipe.max_event_s), min_event_s=float(recipe.min_event_s),
+                                 max_polyphony=int(recipe.max_polyphony))
+    render = dataclasses.replace(render, snrs=tuple(float(s) for s in render.snrs), ref_lufs=float(render.ref_lufs),
+                                 stems=bool(render.stems))
+    return recipe, render
+
+
 @_file_system_errors
 @_locked
 def build_corpus(
-    *,
     out_dir: Path,
-    snrs: Sequence[float],
-    scenes_dir: Path | None = None,
-    events_dir: Path | None = None,
-    recipe: str = "paper",
-    clips_per_fold: int = 2000,
-    test_clips: int | None = None,
+    *,
+    recipe: RecipeOptions,
+    render: RenderSettings,
     seed: int = 0,
-    workers: int = 1,
-    snr_mode: str = "rms",
-    audio_format: str = "flac",
-    stems: bool = False,
-    strict: bool = False,
-    overwrite: bool = False,
-    events_per_clip: int | None = None,
-    max_event_s: float = 2.0,
-    min_event_s: float = 0.5,
-    max_polyphony: int = 2,
-    fade_s: float | None = None,
-    ref_lufs: float = -24.0,
-    executor: Executor | None = None,
-    batch_size: int | None = 8,
-    progress: bool = True,
-    command: str | None = None,
-    synthetic_cache_dir: Path | None = None,
+    sources: SourceFolders = SourceFolders(),
+    run: RunOptions = RunOptions(),
 ) -> BuildSummary:
     """Build (or finish building) a noisy remix corpus in ``out_dir``.
 
@@ -480,49 +523,20 @@ def build_corpus(
     ----------
     out_dir : Path
         Corpus folder (new, empty, or an earlier build of the same options to resume).
-    snrs : sequence of float
-        Event-to-scene SNRs (dB); every clip is written at each, with the same layout.
-    scenes_dir, events_dir : Path, optional
-        TAU Urban Acoustic Scenes 2019 development folder and the folder holding
-        ``FSDKaggle2018.*``. Give both, or neither for the built-in stand-in.
-    recipe : {"paper", "random"}
-        Clip layout (:mod:`remix.recipe`).
-    clips_per_fold : int
-        Clips in each of the 4 development folds.
-    test_clips : int, optional
-        Clips of the held-out test split (fold 0); default a quarter of ``clips_per_fold``, rounded up.
+    recipe : RecipeOptions
+        What decides the clip plans: recipe, clips per fold, test clips, events
+        per clip, event lengths, polyphony, fades (:mod:`remix.recipe`).
+    render : RenderSettings
+        How the plans become audio: the SNRs (every clip is written at each, with
+        the same layout), SNR definition, scene loudness, container, stems. Its
+        sample rate and clip length must be the recipe's (as they are by default).
     seed : int
         Seed of every random choice.
-    workers : int
-        Processes for checking and rendering (ignored when ``executor`` is given);
-        the output does not depend on it.
-    snr_mode : {"rms", "lufs"}
-        SNR definition (:mod:`remix.levels`).
-    audio_format : {"flac", "wav"}
-        Container of the 16-bit mixes.
-    stems : bool
-        Also write float32 WAV stems (scene and every event, as they sit in the mix).
-    strict : bool
-        Fail when any source file is unusable instead of skipping it.
-    overwrite : bool
-        Replace an earlier build of other options in ``out_dir``.
-    events_per_clip, max_event_s, min_event_s, max_polyphony, fade_s
-        Recipe options (:class:`remix.recipe.RecipeOptions`).
-    ref_lufs : float
-        Scene loudness in ``lufs`` mode.
-    executor : concurrent.futures.Executor or distributed.Client, optional
-        Runs the checks and the rendering (a process pool, a Dask client, see
-        :mod:`remix.cluster`...). Every worker must see the sources and ``out_dir`` at the
-        same paths as this process.
-    batch_size : int, optional
-        Clips per task handed to the executor; None: about four tasks per cluster worker,
-        8 to 64 clips each (:func:`remix.cluster.task_size`).
-    progress : bool
-        Show progress bars (standard error).
-    command : str, optional
-        The command line, quoted in the corpus card.
-    synthetic_cache_dir : Path, optional
-        Where the stand-in sources live (default: the user cache).
+    sources : SourceFolders
+        The source folders; default the built-in stand-in.
+    run : RunOptions
+        Workers or executor, batch size, progress bars, overwrite, strict, the
+        command line for the card. The output does not depend on any of them.
 
     Returns
     -------
@@ -532,66 +546,57 @@ def build_corpus(
     ------
     RemixError
         For impossible options, wrong source folders, unusable files under
-        ``strict``, or an ``out_dir`` holding a different build.
+        ``run.strict``, or an ``out_dir`` holding a different build.
     """
     started = time.perf_counter()
     out_dir = Path(out_dir).expanduser().resolve()
-    options = RecipeOptions(recipe=recipe, clips_per_fold=int(clips_per_fold), test_clips=test_clips,
-                            events_per_clip=events_per_clip, max_event_s=float(max_event_s),
-                            min_event_s=float(min_event_s), max_polyphony=int(max_polyphony), fade_s=fade_s)
-    options.validate()
-    settings = RenderSettings(snrs=tuple(float(s) for s in snrs), snr_mode=snr_mode, ref_lufs=float(ref_lufs),
-                              sample_rate=options.sample_rate, clip_samples=options.clip_samples,
-                              audio_format=audio_format, stems=bool(stems))
-    settings.validate()
-    if workers < 1:
-        raise RemixError(f"workers must be at least 1, got {workers}.")
-    if workers > MAX_WORKERS:
-        raise RemixError(f"--workers {workers} is more processes than this builder starts (at most {MAX_WORKERS}); "
-                         "pass an executor (a cluster client) for more.")
-    check_disk_space(out_dir, options=options, settings=settings)
-    if batch_size is not None and batch_size < 1:
-        raise RemixError(f"batch size must be at least 1, got {batch_size}.")
+    recipe.validate()
+    render.validate()
+    recipe, render = _normalised(recipe, render)
+    if (render.sample_rate, render.clip_samples) != (recipe.sample_rate, recipe.clip_samples):
+        raise RemixError(f"the render settings write {render.clip_samples} samples at {render.sample_rate} Hz "
+                         f"but the recipe plans {recipe.clip_samples} samples at {recipe.sample_rate} Hz; "
+                         "give RenderSettings the recipe's sample_rate and clip_samples.")
+    run.validate()
+    check_disk_space(out_dir, options=recipe, settings=render)
     if not 0 <= int(seed) < 2**63:
         raise RemixError(f"the seed must be a non-negative integer, got {seed}.")
 
-    scenes_dir, events_dir, synthetic = _resolve_sources(scenes_dir, events_dir, progress=progress,
-                                                         synthetic_cache_dir=synthetic_cache_dir)
-    from remix.sources import read_fsd2018, read_tau2019
-
+    progress, batch_size = run.progress, run.batch_size
+    scenes_dir, events_dir, synthetic = sources.resolve(progress=progress)
     scenes = read_tau2019(scenes_dir)
     events = read_fsd2018(events_dir)
 
     own_pool = None
-    executor = _cluster_executor(executor)
-    if executor is None and workers > 1:
-        own_pool = executor = ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent)
+    executor = _cluster_executor(run.executor)
+    if executor is None and run.workers > 1:
+        own_pool = executor = ProcessPoolExecutor(max_workers=run.workers, initializer=die_with_parent)
         own_pool.submit(int).result()  # start the workers now, before any progress-bar thread exists
     try:
         fingerprint = {
-            "recipe": options.to_dict(), "render": settings.to_dict(), "seed": int(seed),
+            "recipe": recipe.to_dict(), "render": render.to_dict(), "seed": int(seed),
             "scenes_dir": str(scenes_dir), "events_dir": str(events_dir),
         }
-        _prepare_out_dir(out_dir, fingerprint, overwrite=overwrite, claim=False)
-        checked = _check(scenes, events, options=options, out_dir=out_dir, executor=executor, progress=progress)
+        _prepare_out_dir(out_dir, fingerprint, overwrite=run.overwrite, claim=False)
+        checked = _check(scenes, events, options=recipe, out_dir=out_dir, executor=executor, progress=progress)
         bad = checked[checked["reason"].notna()].drop_duplicates("path").reset_index(drop=True)
-        if strict and len(bad):
+        if run.strict and len(bad):
             listing = "; ".join(f"{p} ({r})" for p, r in zip(bad["path"][:20], bad["reason"][:20]))
             more = f"; and {len(bad) - 20} more" if len(bad) > 20 else ""
             raise RemixError(f"{len(bad)} source file(s) are unusable and --strict is set: {listing}{more}. "
                              "Replace or remove them, or drop --strict to skip them.")
         usable = set(checked.loc[checked["reason"].isna(), "path"])
-        events = _with_lengths(events, events_dir=events_dir, usable=usable, sample_rate=options.sample_rate,
+        events = _with_lengths(events, events_dir=events_dir, usable=usable, sample_rate=recipe.sample_rate,
                                cache_file=out_dir / BUILD_DIR / "source_check.parquet")
-        plans = plan_corpus(scenes, events, options=options, seed=int(seed), usable=usable)
+        plans = plan_corpus(scenes, events, options=recipe, seed=int(seed), usable=usable)
         digest = plan_digest(plans)
         fingerprint["plan_digest"] = digest
-        _prepare_out_dir(out_dir, fingerprint, overwrite=overwrite)
+        _prepare_out_dir(out_dir, fingerprint, overwrite=run.overwrite)
         remove_partials(out_dir)
 
         render_started = time.perf_counter()
         pending = [p for p in plans if not _record_ok(out_dir, p)]
-        _render(pending, settings=settings, out_dir=out_dir, executor=executor,
+        _render(pending, settings=render, out_dir=out_dir, executor=executor,
                 batch_size=batch_size or _task_size(len(pending), executor), progress=progress, total=len(plans))
         render_seconds = time.perf_counter() - render_started
     finally:
@@ -605,21 +610,26 @@ def build_corpus(
     write_table(manifest / "skipped.parquet", bad[["path", "reason"]], SKIPPED_SCHEMA)
     write_dcase_tsvs(out_dir, clips, placed)
     info = {
-        "version": __version__, "seed": int(seed), "synthetic": synthetic, "snrs": list(settings.snrs),
-        "snr_mode": snr_mode, "audio_format": audio_format, "stems": bool(stems), "options": options.to_dict(),
-        "render": settings.to_dict(), "plan_digest": digest, "n_clips": len(plans), "n_skipped": len(bad),
+        "version": __version__, "seed": int(seed), "synthetic": synthetic, "snrs": list(render.snrs),
+        "snr_mode": render.snr_mode, "audio_format": render.audio_format, "stems": bool(render.stems),
+        "options": recipe.to_dict(),
+        "render": render.to_dict(), "plan_digest": digest, "n_clips": len(plans), "n_skipped": len(bad),
         "sources": {"scenes_dir": str(scenes_dir), "events_dir": str(events_dir)},
     }
-    card_info = dict(info, command=command or _default_command(info))
+    given = sources.scenes_dir is not None
+    options_toml = corpus_toml(recipe, render, seed=int(seed), scenes_dir=scenes_dir if given else None,
+                               events_dir=events_dir if given else None, version=__version__)
+    card_info = dict(info, command=run.command or _default_command(info), options_toml=options_toml)
     card = corpus_card(clips=clips, events=placed, skipped=bad, info=card_info)
     if synthetic:
-        from remix.sources import STANDIN_NOTICE
+        from remix.standin import STANDIN_NOTICE
 
         card += "\n## Stand-in sources\n\n" + STANDIN_NOTICE + "\n"
+    write_text(out_dir / CONFIG_NAME, options_toml)
     write_text(out_dir / "CORPUS.md", card)
     write_json(manifest / "corpus.json", info)
     return BuildSummary(
-        out_dir=out_dir, n_clips=len(plans), snrs=settings.snrs, n_audio_files=len(clips),
+        out_dir=out_dir, n_clips=len(plans), snrs=render.snrs, n_audio_files=len(clips),
         rendered=len(pending), reused=len(plans) - len(pending), skipped=len(bad), synthetic=synthetic,
         seconds=time.perf_counter() - started, render_seconds=render_seconds, plan_digest=digest,
     )

@@ -6,6 +6,7 @@ summary; errors a user can cause are one red line and exit code 2.
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import sys
 from enum import Enum
@@ -55,11 +56,39 @@ def parse_snrs(values: list[str], extra: list[str]) -> list[float]:
     return out
 
 
+def _build_options(ctx: typer.Context, config: Path | None) -> dict:
+    """The options of ``remix build``: those given on the command line, else the --config file's, else
+    the defaults (enum choices as their strings, the SNRs as floats)."""
+    from remix.buildconfig import read_config
+
+    def given(name: str) -> bool:  # by the source's name: typer may bring its own copy of click
+        source = ctx.get_parameter_source(name)
+        return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+    from_file = read_config(config) if config is not None else {}
+    options = {}
+    for name, value in ctx.params.items():
+        if name == "config":
+            continue
+        value = value if given(name) or name not in from_file else from_file[name]
+        options[name] = value.value if isinstance(value, Enum) else value
+    extra = list(ctx.args)
+    if given("snr"):
+        options["snr"] = parse_snrs(options["snr"] or [], extra)
+    elif extra:
+        raise RemixError(f"unexpected argument {extra[0]!r}: expected a known option (see remix build --help).")
+    elif not options["snr"]:
+        raise RemixError("no SNR given: pass at least one, e.g. --snr 0 10 20"
+                         + (f", or write snr = [0, 10, 20] in {config}." if config is not None else "."))
+    return options
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 @user_errors
 def build(
     ctx: typer.Context,
-    snr: Annotated[list[str], typer.Option("--snr", help="SNRs in dB: --snr 0 10 20.")],
+    snr: Annotated[Optional[list[str]], typer.Option("--snr", help="SNRs in dB: --snr 0 10 20.",
+                                                     show_default=False)] = None,
     out: Annotated[Path, typer.Option("--out", help="Corpus folder (new, or an earlier build to resume); "
                                       "`bench run` reads data/corpus by default.")] = Path("data/corpus"),
     scenes: Annotated[Optional[Path], typer.Option(help="TAU Urban Acoustic Scenes 2019 development folder.")] = None,
@@ -87,21 +116,26 @@ def build(
     cluster: Annotated[Optional[str], typer.Option(help="Render on a Dask cluster: local:N (N worker processes "
                                                    "here) or a scheduler's tcp://host:port; workers must see "
                                                    "the sources and --out at the same paths.")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="TOML file of build options, keyed by "
+                                                   "the option names (snr = [0, 10, 20], clips_per_fold = 100 "
+                                                   "...); options given here override it. Every corpus holds "
+                                                   "one, build.toml, that repeats its build.")] = None,
 ) -> None:
     """Build the noisy remix corpus (audio per SNR, Parquet manifests, DCASE TSVs, corpus card)."""
-    from remix.build import build_corpus
+    from remix.build import RunOptions, SourceFolders, build_corpus
+    from remix.buildconfig import recipe_and_render
 
-    snrs = parse_snrs(snr, list(ctx.args))
-    options = dict(
-        out_dir=out, snrs=snrs, scenes_dir=scenes, events_dir=events, recipe=recipe.value,
-        clips_per_fold=clips_per_fold, test_clips=test_clips, seed=seed, workers=workers,
-        snr_mode=snr_mode.value, audio_format=format.value, stems=stems, strict=strict, overwrite=overwrite,
-        events_per_clip=events_per_clip, max_event_s=max_event_s, min_event_s=min_event_s,
-        max_polyphony=max_polyphony, fade_s=None if fade_ms is None else fade_ms / 1000.0, ref_lufs=ref_lufs,
-        progress=progress, command=shlex.join(["remix", *sys.argv[1:]]) if sys.argv[1:2] == ["build"] else None,
+    opts = _build_options(ctx, config)
+    recipe_options, render = recipe_and_render(opts)
+    run = RunOptions(
+        workers=opts["workers"], progress=opts["progress"], overwrite=opts["overwrite"], strict=opts["strict"],
+        command=shlex.join(["remix", *sys.argv[1:]]) if sys.argv[1:2] == ["build"] else None,
     )
+    corpus = dict(recipe=recipe_options, render=render, seed=opts["seed"],
+                  sources=SourceFolders(scenes_dir=opts["scenes"], events_dir=opts["events"]))
+    out, workers, cluster = opts["out"], opts["workers"], opts["cluster"]
     if cluster is None:
-        summary = build_corpus(**options)
+        summary = build_corpus(out, **corpus, run=run)
     else:
         from remix.cluster import cluster_client, parse_cluster
 
@@ -112,7 +146,7 @@ def build(
         with cluster_client(address) as client:
             console.print(f"rendering on the Dask cluster {address} "
                           f"({len(client.scheduler_info().get('workers', {}))} worker(s))", highlight=False)
-            summary = build_corpus(**options, executor=client, batch_size=None)
+            summary = build_corpus(out, **corpus, run=dataclasses.replace(run, executor=client, batch_size=None))
     if summary.skipped:
         console.print(f"[yellow]skipped {summary.skipped} unusable source file(s)[/]: listed in "
                       f"{escape(str(summary.out_dir / 'manifest' / 'skipped.parquet'))}")

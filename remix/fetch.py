@@ -36,20 +36,14 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from rich import get_console
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+from rich.progress import Progress, TaskID
 
 from remix.atomic import read_json, write_json
 from remix.catalogue import CATALOGUE, Archive, Dataset, archive_url
 from remix.errors import RemixError
+from remix.progress import progress_bar
 
 RECORD_DIR = ".fetch"
 """Folder (inside the download folder) holding the fetch records and temporary trees."""
@@ -264,14 +258,8 @@ def _bars(enabled: bool, console: Console | None, total: int) -> Iterator[_Bars]
     if not enabled:
         yield _Bars(None, total)
         return
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console, transient=False) as progress:
+    bar = progress_bar(units="bytes", console=console if console is not None else get_console(), transient=False)
+    with bar as progress:
         yield _Bars(progress, total)
 
 

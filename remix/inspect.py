@@ -18,6 +18,7 @@ import pandas as pd
 import soundfile as sf
 
 from remix.manifest import format_snr, read_clips, read_corpus_info, read_events
+from remix.progress import progress_bar
 
 
 @dataclass(frozen=True)
@@ -158,16 +159,13 @@ def inspect_corpus(out_dir: Path, *, decode: bool = True, workers: int = 4, prog
         if pd.notna(sr):
             jobs.append((rel, int(sr), int(round(dur * sr))))
 
-    from remix.build import _progress  # the build's bar: rate and ETA
-
-    with _progress(progress) as bar, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        task = bar.add_task("checking files", total=len(jobs), rate="") if bar is not None else None
+    with progress_bar(enabled=progress) as bar, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        task = bar.add_task("checking files", total=len(jobs))
         results = pool.map(lambda j: _check_file(out_dir, *j, decode), jobs)
         for found in results:
             if found is not None:
                 problems.append(found)
-            if bar is not None:
-                bar.update(task, advance=1)
+            bar.advance(task, 1)
 
     first = clips[clips["snr_db"] == clips["snr_db"].min()] if len(clips) else clips
     ev1 = events[events["snr_db"] == clips["snr_db"].min()] if len(clips) else events

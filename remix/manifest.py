@@ -12,6 +12,7 @@ Layout under the corpus folder::
     metadata/snr<S>/strong.tsv           filename onset offset event_label
     metadata/snr<S>/weak.tsv             filename event_labels (comma-separated)
     CORPUS.md                            the corpus card
+    build.toml                           the corpus options, for ``remix build --config``
     .build/                              resume records and the source-check cache
 
 Every file is written atomically (a temporary file in the same folder, then
@@ -214,7 +215,8 @@ def corpus_card(*, clips: pd.DataFrame, events: pd.DataFrame, skipped: pd.DataFr
     clips, events, skipped : pd.DataFrame
         The three manifests.
     info : dict
-        The content of ``corpus.json`` plus ``command`` (the command line).
+        The content of ``corpus.json`` plus ``command`` (the command line) and,
+        optionally, ``options_toml`` (the build options file, quoted).
 
     Returns
     -------
@@ -239,6 +241,14 @@ def corpus_card(*, clips: pd.DataFrame, events: pd.DataFrame, skipped: pd.DataFr
         f"- skipped source files: {len(skipped)} (see manifest/skipped.parquet)",
         "",
         "Rebuild with:", "", "```", info.get("command", "remix build ..."), "```", "",
+    ]
+    if info.get("options_toml"):
+        lines += [
+            "or with the options file next to this card, `build.toml` (its content below): "
+            "`remix build --config build.toml --out NEW_FOLDER`.", "",
+            "```toml", info["options_toml"].rstrip("\n"), "```", "",
+        ]
+    lines += [
         "Splits: folds 1-4 are the development folds (events from FSDKaggle2018's manually verified training "
         "clips, scenes from disjoint groups of recordings); fold 0 is the held-out test split (FSDKaggle2018 test "
         "clips and scene recordings no fold uses).", "",

@@ -8,10 +8,9 @@ the renderer converts them. The outcome of each check is a short reason string
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import pandas as pd
 import soundfile as sf
 
 from remix.atomic import atomic_output
+from remix.progress import progress_bar
 
 SILENCE_DBFS = -60.0
 """A file whose sample peak is below this level (dBFS) counts as silent."""
@@ -232,40 +232,14 @@ def check_sources(
 def _run_probes(todo: list[str], *, executor: Executor | None, progress: bool) -> list[AudioProbe]:
     chunks = list(_chunks(todo, _CHUNK))
     results: list[AudioProbe] = []
-    with progress_bar(len(todo), enabled=progress) as advance:
+    with progress_bar(enabled=progress, rate="files") as bar:
+        task = bar.add_task("checking sources", total=len(todo))
         if executor is None:
             for chunk in chunks:
                 results.extend(_probe_many(chunk))
-                advance(len(chunk))
+                bar.advance(task, len(chunk))
         else:
             for probes in executor.map(_probe_many, chunks):
                 results.extend(probes)
-                advance(len(probes))
+                bar.advance(task, len(probes))
     return results
-
-
-@contextlib.contextmanager
-def progress_bar(total: int, *, enabled: bool, title: str = "checking sources") -> Iterator[Callable[[int], None]]:
-    """Yield ``advance(n)``; draws a rich bar (count, rate, elapsed, ETA) on stderr when enabled."""
-    if not enabled:
-        yield lambda n: None
-        return
-    from rich.progress import (
-        BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn,
-    )
-
-    from remix.clitools import err_console
-
-    bar = Progress(
-        TextColumn(title), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=err_console,
-    )
-    with bar:
-        task = bar.add_task(title, total=total, rate="")
-
-        def advance(n: int) -> None:
-            bar.advance(task, n)
-            speed = bar.tasks[0].speed
-            bar.update(task, rate=f"{speed:.1f} files/s" if speed else "")
-
-        yield advance

@@ -89,17 +89,19 @@ def fabricate_corpus(
 def _build_with_remix(out_dir: Path, sources_root: Path) -> Path | None:
     """The real builder over tiny synthetic sources, or None when not available yet."""
     try:
-        from remix.build import build_corpus
-        from remix.sources.synthetic import write_synthetic_sources
+        from remix.build import RunOptions, SourceFolders, build_corpus
+        from remix.recipe import RecipeOptions
+        from remix.render import RenderSettings
+        from remix.standin import ensure_sources
     except ImportError:
         return None
-    sources = write_synthetic_sources(
+    sources = ensure_sources(
         sources_root, seed=0, scenes_per_pair=1, cities=CITIES[1:3],
         train_per_label=2, verified_per_label=2, test_per_label=1,
     )
     build_corpus(
-        out_dir=out_dir, snrs=list(SNRS), scenes_dir=sources.scenes_dir, events_dir=sources.events_dir,
-        clips_per_fold=6, test_clips=4, seed=0, workers=1, progress=False,
+        out_dir, recipe=RecipeOptions(clips_per_fold=6, test_clips=4), render=RenderSettings(snrs=SNRS), seed=0,
+        sources=SourceFolders(sources.scenes_dir, sources.events_dir), run=RunOptions(workers=1, progress=False),
     )
     return out_dir
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -12,16 +14,18 @@ import pytest
 import soundfile as sf
 
 import remix.build as build_mod
-from remix.build import build_corpus
+from remix.build import RunOptions, SourceFolders, build_corpus
 from remix.errors import RemixError
+from remix.recipe import RecipeOptions
+from remix.render import RenderSettings
 
 SNRS = (0.0, 20.0)
 
 
-def _build(out: Path, sources, **kw):
-    kw.setdefault("clips_per_fold", 2)
-    return build_corpus(out_dir=out, snrs=SNRS, scenes_dir=sources.scenes_dir, events_dir=sources.events_dir,
-                        progress=False, **kw)
+def _build(out: Path, sources, *, seed: int = 0, **run):
+    return build_corpus(out, recipe=RecipeOptions(clips_per_fold=2), render=RenderSettings(snrs=SNRS), seed=seed,
+                        sources=SourceFolders(sources.scenes_dir, sources.events_dir),
+                        run=RunOptions(progress=False, **run))
 
 
 def _files(out: Path) -> dict[str, bytes]:
@@ -129,8 +133,9 @@ def broken_sources(tiny_sources, tmp_path_factory):
 
 def test_unusable_files_are_skipped_and_listed(broken_sources, tmp_path):
     scenes, events, victim = broken_sources
-    summary = build_corpus(out_dir=tmp_path / "c", snrs=[0], scenes_dir=scenes, events_dir=events,
-                           clips_per_fold=2, progress=False)
+    summary = build_corpus(tmp_path / "c", recipe=RecipeOptions(clips_per_fold=2),
+                           render=RenderSettings(snrs=(0,)), sources=SourceFolders(scenes, events),
+                           run=RunOptions(progress=False))
     skipped = pd.read_parquet(tmp_path / "c" / "manifest" / "skipped.parquet")
     assert summary.skipped == 1
     assert skipped["path"].tolist() == [str(victim)]
@@ -139,11 +144,30 @@ def test_unusable_files_are_skipped_and_listed(broken_sources, tmp_path):
     assert victim.name not in " ".join(placed["source_file"])
 
 
+def test_files_the_source_check_rejects_are_left_out(tiny_sources, tmp_path, monkeypatch):
+    real = build_mod.check_sources
+    rejected = []
+
+    def rejecting_the_first_scene(paths, **kw):
+        table = real(paths, **kw)
+        if kw["min_duration_s"] > build_mod.MIN_EVENT_S:  # the scene recordings
+            rejected.append(str(paths[0]))
+            table.loc[0, "reason"] = "rejected by the test"
+        return table
+
+    monkeypatch.setattr(build_mod, "check_sources", rejecting_the_first_scene)
+    summary = _build(tmp_path / "c", tiny_sources)
+    skipped = pd.read_parquet(tmp_path / "c" / "manifest" / "skipped.parquet")
+    clips = pd.read_parquet(tmp_path / "c" / "manifest" / "clips.parquet")
+    assert summary.skipped == 1 and skipped.values.tolist() == [[rejected[0], "rejected by the test"]]
+    assert Path(rejected[0]).name not in {Path(f).name for f in clips["scene_file"]}
+
+
 def test_strict_refuses_and_writes_no_corpus(broken_sources, tmp_path):
     scenes, events, victim = broken_sources
     with pytest.raises(RemixError, match=victim.name):
-        build_corpus(out_dir=tmp_path / "c", snrs=[0], scenes_dir=scenes, events_dir=events, clips_per_fold=2,
-                     strict=True, progress=False)
+        build_corpus(tmp_path / "c", recipe=RecipeOptions(clips_per_fold=2), render=RenderSettings(snrs=(0,)),
+                     sources=SourceFolders(scenes, events), run=RunOptions(progress=False, strict=True))
     assert not (tmp_path / "c" / "audio").exists() and not (tmp_path / "c" / "manifest").exists()
 
 
@@ -166,9 +190,21 @@ def test_outputs_follow_the_contract(clean, tiny_sources):
 
 
 def test_one_source_only_and_bad_options_are_refused(tiny_sources, tmp_path):
+    quiet = RunOptions(progress=False)
     with pytest.raises(RemixError, match="only --scenes"):
-        build_corpus(out_dir=tmp_path, snrs=[0], scenes_dir=tiny_sources.scenes_dir, progress=False)
+        build_corpus(tmp_path, recipe=RecipeOptions(), render=RenderSettings(snrs=(0,)),
+                     sources=SourceFolders(scenes_dir=tiny_sources.scenes_dir), run=quiet)
     with pytest.raises(RemixError, match="SNRs repeat"):
-        build_corpus(out_dir=tmp_path / "x", snrs=[0, 0], scenes_dir=tiny_sources.scenes_dir,
-                     events_dir=tiny_sources.events_dir, progress=False)
+        build_corpus(tmp_path / "x", recipe=RecipeOptions(), render=RenderSettings(snrs=(0, 0)),
+                     sources=SourceFolders(tiny_sources.scenes_dir, tiny_sources.events_dir), run=quiet)
+    with pytest.raises(RemixError, match="recipe plans 160000 samples at 16000 Hz"):
+        build_corpus(tmp_path / "x", recipe=RecipeOptions(sample_rate=16000), render=RenderSettings(snrs=(0,)),
+                     sources=SourceFolders(tiny_sources.scenes_dir, tiny_sources.events_dir), run=quiet)
     assert not (tmp_path / "x").exists()
+
+
+def test_the_builder_loads_without_the_stand_in():
+    code = ("import sys, remix.build, remix.cli, remix.inspect, remix.manifest, remix.recipe, remix.render; "
+            "print(sorted(m for m in sys.modules if m.startswith('remix.standin')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

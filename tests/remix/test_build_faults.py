@@ -17,7 +17,7 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 import remix.render as render_mod
-from remix.build import CorpusBusy, LOCK_FILE, build_corpus, estimate_bytes
+from remix.build import CorpusBusy, LOCK_FILE, RunOptions, SourceFolders, build_corpus, estimate_bytes
 from remix.cli import app
 from remix.errors import RemixError
 from remix.lock import FolderBusy, folder_lock
@@ -28,10 +28,10 @@ SNRS = (0.0, 20.0)
 runner = CliRunner()
 
 
-def _build(out: Path, sources, **kw):
-    kw.setdefault("clips_per_fold", 2)
-    return build_corpus(out_dir=out, snrs=SNRS, scenes_dir=sources.scenes_dir, events_dir=sources.events_dir,
-                        progress=False, **kw)
+def _build(out: Path, sources, *, stems: bool = False, **run):
+    return build_corpus(out, recipe=RecipeOptions(clips_per_fold=2), render=RenderSettings(snrs=SNRS, stems=stems),
+                        sources=SourceFolders(sources.scenes_dir, sources.events_dir),
+                        run=RunOptions(progress=False, **run))
 
 
 def _files(out: Path) -> dict[str, bytes]:
@@ -98,8 +98,9 @@ def test_lock_names_its_holder_and_is_released(tmp_path):
 def test_a_refused_build_leaves_no_folder_behind(tmp_path, tiny_sources):
     out = tmp_path / "new"
     with pytest.raises(RemixError, match="SNRs must lie between"):
-        build_corpus(out_dir=out, snrs=[0, 1e308], scenes_dir=tiny_sources.scenes_dir,
-                     events_dir=tiny_sources.events_dir, progress=False)
+        build_corpus(out, recipe=RecipeOptions(), render=RenderSettings(snrs=(0, 1e308)),
+                     sources=SourceFolders(tiny_sources.scenes_dir, tiny_sources.events_dir),
+                     run=RunOptions(progress=False))
     assert not out.exists()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 
@@ -117,3 +118,61 @@ def test_build_writes_to_data_corpus_by_default(tiny_sources, tmp_path, monkeypa
                       "--no-progress")
     assert code == 0, text
     assert (tmp_path / "data" / "corpus" / "manifest" / "clips.parquet").is_file()
+
+
+def _corpus_files(out) -> dict[str, bytes]:
+    """Every corpus file but the card (it quotes the command line) and the resume area."""
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file() and not p.relative_to(out).as_posix().startswith(".build") and p.name != "CORPUS.md"}
+
+
+def test_build_toml_repeats_the_build(built, tmp_path):
+    out, _ = built
+    written = (out / "build.toml").read_text()
+    assert "snr = [0.0, 10.0]" in written and "clips_per_fold = 1" in written and "scenes = " in written
+    card = (out / "CORPUS.md").read_text()
+    assert "```toml\n" + written in card and "remix build --config build.toml" in card
+    again = tmp_path / "again"
+    code, text = _run("build", "--config", out / "build.toml", "--out", again, "--no-progress")
+    assert code == 0, text
+    assert "5 clips x 2 SNR(s)" in text
+    first, second = _corpus_files(out), _corpus_files(again)
+    assert sorted(first) == sorted(second) and [k for k in first if first[k] != second[k]] == []
+
+
+def test_the_command_line_overrides_the_file(built, tmp_path):
+    out, _ = built
+    one = tmp_path / "one"
+    code, text = _run("build", "--config", out / "build.toml", "--snr", "10", "--out", one, "--no-progress")
+    assert code == 0, text
+    info = json.loads((one / "manifest" / "corpus.json").read_text())
+    first = json.loads((out / "manifest" / "corpus.json").read_text())
+    assert info["snrs"] == [10.0] and info["options"] == first["options"] and info["plan_digest"] == first["plan_digest"]
+    assert "snr = [10.0]" in (one / "build.toml").read_text()
+    assert sorted((one / "audio" / "snr10").iterdir()) and all(
+        p.read_bytes() == (out / "audio" / "snr10" / p.name).read_bytes() for p in (one / "audio" / "snr10").iterdir())
+
+
+@pytest.mark.parametrize("text, args, message", [
+    ("clip_per_fold = 3\nsnr = [0]", [], "unknown option 'clip_per_fold'; did you mean 'clips_per_fold'?"),
+    ('snr = [0]\nclips_per_fold = "1"', [], 'clips_per_fold must be an integer, found the string "1"'),
+    ("snr = [0", [], "is not valid TOML"),
+    ("clips_per_fold = 1", [], "no SNR given"),
+    ("snr = [0]\nworkers = 0", [], "workers must be at least 1, got 0"),
+    ("snr = [0]\nworkers = 0", ["--workers", "300"], "--workers 300 is more processes"),
+    ("snr = [0]", ["--clip-per-fold", "3"], "unexpected argument '--clip-per-fold'"),
+    ("snr = [0]", ["--snr", "ten"], "unexpected argument 'ten'"),
+])
+def test_config_errors_are_one_line(tiny_sources, tmp_path, text, args, message):
+    config = tmp_path / "options.toml"
+    config.write_text(text)
+    code, output = _run("build", "--config", config, "--out", tmp_path / "c", *_src(tiny_sources), *args)
+    assert code == 2 and "error:" in output and message in output
+    assert not (tmp_path / "c").exists()
+
+
+def test_a_missing_config_file(tmp_path):
+    code, text = _run("build", "--config", tmp_path / "nope.toml", "--out", tmp_path / "c")
+    assert code == 2 and "nope.toml: it does not exist" in text
+    code, text = _run("build", "--out", tmp_path / "c")
+    assert code == 2 and "no SNR given" in text

@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from remix.build import build_corpus
+from remix.build import RunOptions, SourceFolders, build_corpus
 from remix.cli import app
 from remix.cluster import ClusterAddress, cluster_client, parse_cluster, task_size
 from remix.errors import RemixError
+from remix.recipe import RecipeOptions
+from remix.render import RenderSettings
 from tests.cluster_helpers import ROOT, loopback_cluster
 
 SNRS = ("0", "20")
@@ -118,9 +120,10 @@ def test_library_takes_a_client(tiny_sources, reference, loopback, tmp_path):
 
     out = tmp_path / "corpus"
     with Client(loopback.address) as client:
-        summary = build_corpus(out_dir=out, snrs=[0, 20], scenes_dir=tiny_sources.scenes_dir,
-                               events_dir=tiny_sources.events_dir, clips_per_fold=CLIPS_PER_FOLD, seed=7,
-                               executor=client, batch_size=None, progress=False)
+        summary = build_corpus(out, recipe=RecipeOptions(clips_per_fold=CLIPS_PER_FOLD),
+                               render=RenderSettings(snrs=(0, 20)), seed=7,
+                               sources=SourceFolders(tiny_sources.scenes_dir, tiny_sources.events_dir),
+                               run=RunOptions(executor=client, batch_size=None, progress=False))
     assert summary.rendered == summary.n_clips == 13
     assert _hashes(out) == reference
 

@@ -8,19 +8,22 @@ import os
 import pandas as pd
 import pytest
 
-from remix.build import build_corpus
+from remix.build import RunOptions, SourceFolders, build_corpus
 from remix.manifest import (
     CLIP_SCHEMA, EVENT_SCHEMA, atomic_output, format_snr, read_clips, read_corpus_info, read_events,
     remove_partials,
 )
 from remix.errors import RemixError
+from remix.recipe import RecipeOptions
+from remix.render import RenderSettings
 
 
 @pytest.fixture(scope="module")
 def corpus(tiny_sources, tmp_path_factory):
     out = tmp_path_factory.mktemp("manifest") / "corpus"
-    build_corpus(out_dir=out, snrs=[-5, 0, 7.5], scenes_dir=tiny_sources.scenes_dir,
-                 events_dir=tiny_sources.events_dir, clips_per_fold=1, progress=False, command="remix build ...")
+    build_corpus(out, recipe=RecipeOptions(clips_per_fold=1), render=RenderSettings(snrs=(-5, 0, 7.5)),
+                 sources=SourceFolders(tiny_sources.scenes_dir, tiny_sources.events_dir),
+                 run=RunOptions(progress=False, command="remix build ..."))
     return out
 
 
@@ -65,6 +68,8 @@ def test_corpus_json_and_card(corpus):
     card = (corpus / "CORPUS.md").read_text()
     assert "synthetic stand-in" in card and "not comparable with the paper" in card
     assert "remix build ..." in card and "non-commercial" in card.lower()
+    options = (corpus / "build.toml").read_text()
+    assert "```toml\n" + options + "```" in card and "snr = [-5.0, 0.0, 7.5]" in options
     for heading in ("per class", "scene label", "city", "split and fold", "per SNR", "Licences"):
         assert heading in card
     json.loads((corpus / "manifest" / "corpus.json").read_text())

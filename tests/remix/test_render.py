@@ -11,17 +11,19 @@ import pytest
 import soundfile as sf
 import soxr
 
-from remix.build import build_corpus
-from remix.render import FULL_SCALE
+from remix.build import RunOptions, SourceFolders, build_corpus
+from remix.recipe import RecipeOptions
+from remix.render import FULL_SCALE, RenderSettings
 
 SR = 32000
 SNRS = (-5.0, 10.0, 30.0)
 
 
-def _build(tmp_path_factory, sources, name, **kw):
+def _build(tmp_path_factory, sources, name, *, snr_mode: str = "rms", **recipe):
     out = tmp_path_factory.mktemp(name) / "corpus"
-    build_corpus(out_dir=out, snrs=SNRS, scenes_dir=sources.scenes_dir, events_dir=sources.events_dir,
-                 clips_per_fold=1, test_clips=1, stems=True, progress=False, **kw)
+    build_corpus(out, recipe=RecipeOptions(clips_per_fold=1, test_clips=1, **recipe),
+                 render=RenderSettings(snrs=SNRS, snr_mode=snr_mode, stems=True),
+                 sources=SourceFolders(sources.scenes_dir, sources.events_dir), run=RunOptions(progress=False))
     return out
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from remix.labels import EVENT_LABELS
-from remix.sources.event_synth import GENERATORS, SAMPLED_LABELS, draw_duration, render_event
+from remix.standin.event_synth import GENERATORS, SAMPLED_LABELS, draw_duration, render_event
 
 SR = 16000
 

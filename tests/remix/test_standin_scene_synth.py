@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from remix.labels import SCENE_LABELS
-from remix.sources.scene_synth import render_scene
+from remix.standin.scene_synth import render_scene
 
 SR = 48000
 

@@ -2,8 +2,8 @@
 
 Without the real TAU Urban Acoustic Scenes 2019 and FSDKaggle2018 downloads, the
 toolkit builds its corpus from procedurally generated stand-ins: acoustic scenes
-(:mod:`remix.sources.scene_synth`) and sound events
-(:mod:`remix.sources.event_synth`, partly played from the TimGM6mb General MIDI
+(:mod:`remix.standin.scene_synth`) and sound events
+(:mod:`remix.standin.event_synth`, partly played from the TimGM6mb General MIDI
 SoundFont by :mod:`remix.sources.sampler`). They are written once,
 deterministically, as::
 
@@ -35,10 +35,10 @@ import soundfile as sf
 from remix.atomic import read_json
 from remix.errors import RemixError
 from remix.labels import CITIES, EVENT_LABELS, SCENE_LABELS
-from remix.sources import event_synth, scene_synth
-from remix.sources.check import progress_bar
+from remix.progress import progress_bar
 from remix.sources.fsd2018 import META_DIR, TEST_CSV, TEST_DIR, TRAIN_CSV, TRAIN_DIR
 from remix.sources.tau2019 import TAU2019_DIRNAME
+from remix.standin import event_synth, scene_synth
 
 GENERATOR_VERSION = 2
 """Bumped whenever the generated audio changes; part of the stand-in's identity."""
@@ -175,18 +175,19 @@ def _render_event(item: _EventItem, seed: int, folder: str) -> None:
 
 def _run_all(jobs: list[tuple], *, workers: int, progress: bool) -> None:
     """Run ``(function, *args)`` jobs, in a process pool when ``workers > 1``."""
-    with progress_bar(len(jobs), enabled=progress, title="writing the stand-in sources") as advance:
+    with progress_bar(enabled=progress, rate="files") as bar:
+        task = bar.add_task("writing the stand-in sources", total=len(jobs))
         if workers <= 1:
             for fn, *args in jobs:
                 fn(*args)
-                advance(1)
+                bar.advance(task, 1)
             return
         with ProcessPoolExecutor(max_workers=workers) as pool:
             futures = [pool.submit(fn, *args) for fn, *args in jobs]
             try:
                 for future in futures:
                     future.result()
-                    advance(1)
+                    bar.advance(task, 1)
             except BaseException:
                 for future in futures:
                     future.cancel()
@@ -259,8 +260,8 @@ the GPL-2.0 is at https://www.gnu.org/licenses/old-licenses/gpl-2.0.txt
 """
 
 
-def write_synthetic_sources(
-    root: Path,
+def ensure_sources(
+    root: Path | None = None,
     *,
     seed: int = 0,
     scenes_per_pair: int = 1,
@@ -272,13 +273,14 @@ def write_synthetic_sources(
     workers: int | None = None,
     progress: bool = False,
 ) -> SyntheticSources:
-    """Write the stand-in corpora into ``root`` (once) and return where they lie.
+    """The stand-in corpora in ``root``: written there on first use, reused afterwards.
 
     Parameters
     ----------
-    root : Path
-        Folder to create. When it already holds a stand-in written with the same
-        parameters, it is returned at once.
+    root : Path, optional
+        The stand-in folder (created when missing). When it already holds a
+        stand-in written with the same parameters, it is returned at once.
+        Default: :func:`default_cache_dir`.
     seed : int
         Seed of everything; the same seed gives byte-identical files.
     scenes_per_pair : int
@@ -294,14 +296,14 @@ def write_synthetic_sources(
         Processes used for synthesis (default: all cores); the files do not
         depend on it.
     progress : bool
-        Show a progress bar.
+        Show a progress bar while writing.
 
     Raises
     ------
     RemixError
         For impossible sizes, or a ``root`` that exists but holds something else.
     """
-    root = Path(root).expanduser()
+    root = Path(root).expanduser() if root is not None else default_cache_dir()
     if scenes_per_pair < 1 or not cities or train_per_label < 1 or test_per_label < 0:
         raise RemixError(
             "Stand-in sizes must be positive: got scenes_per_pair="
@@ -334,10 +336,16 @@ def write_synthetic_sources(
             f"{root} exists and is not a stand-in folder (no standin.json in it); "
             "choose an empty or new folder."
         )
+    _write(root, params, workers=workers or os.cpu_count() or 1, progress=progress)
+    return result
 
-    scenes = _plan_scenes(cities, scenes_per_pair)
-    events = _plan_events(seed, train_per_label=train_per_label,
-                          verified_per_label=verified_per_label, test_per_label=test_per_label)
+
+def _write(root: Path, params: dict, *, workers: int, progress: bool) -> None:
+    """Write a stand-in of ``params`` into a temporary folder beside ``root``, then rename it."""
+    seed = params["seed"]
+    scenes = _plan_scenes(params["cities"], params["scenes_per_pair"])
+    events = _plan_events(seed, train_per_label=params["train_per_label"],
+                          verified_per_label=params["verified_per_label"], test_per_label=params["test_per_label"])
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
     try:
@@ -347,10 +355,10 @@ def write_synthetic_sources(
         audio_dir = str(tmp / TAU2019_DIRNAME / "audio")
         train_dir = str(tmp / EVENTS_DIRNAME / TRAIN_DIR)
         test_dir = str(tmp / EVENTS_DIRNAME / TEST_DIR)
-        jobs: list[tuple] = [(_render_scene, s, seed, scene_duration_s, audio_dir) for s in scenes]
+        jobs: list[tuple] = [(_render_scene, s, seed, params["scene_duration_s"], audio_dir) for s in scenes]
         jobs += [(_render_event, e, seed, train_dir if e.split == "train" else test_dir) for e in events]
         started = time.perf_counter()
-        _run_all(jobs, workers=workers or os.cpu_count() or 1, progress=progress)
+        _run_all(jobs, workers=workers, progress=progress)
         _write_tables(tmp, scenes, events, seed)
         (tmp / "README.md").write_text(_readme(params, len(scenes), len(events)), encoding="utf-8")
         (tmp / "LICENSE-TimGM6mb.txt").write_text(SOUNDFONT_LICENSE_NOTE, encoding="utf-8")
@@ -362,12 +370,11 @@ def write_synthetic_sources(
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         if _existing_params(root) == params:  # another process finished the same stand-in first
-            return result
+            return
         raise RemixError(f"Could not write the stand-in sources into {root}: {exc}") from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return result
 
 
 def _existing_params(root: Path) -> dict | None:
@@ -383,17 +390,3 @@ def default_cache_dir() -> Path:
     base = os.environ.get("SEDREMIX_CACHE")
     base_path = Path(base).expanduser() if base else Path.home() / ".cache" / "sedremix"
     return base_path / CACHE_NAME
-
-
-def default_synthetic_sources(*, cache_dir: Path | None = None, progress: bool = True) -> SyntheticSources:
-    """The default stand-in, written on first use into the cache and reused afterwards.
-
-    Parameters
-    ----------
-    cache_dir : Path, optional
-        The stand-in folder itself (default :func:`default_cache_dir`).
-    progress : bool
-        Show a progress bar while writing.
-    """
-    folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-    return write_synthetic_sources(folder, progress=progress)

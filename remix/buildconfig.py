@@ -1,0 +1,311 @@
+"""Build options in a TOML file: what ``remix build --config FILE`` reads and what a build leaves behind.
+
+The keys are the options of ``remix build``, spelled as in Python (``clips_per_fold``;
+``clips-per-fold`` is read too)::
+
+    snr = [0, 10, 20]
+    clips_per_fold = 100
+    recipe = "paper"
+    scenes = "/data/TAU-urban-acoustic-scenes-2019-development"
+
+Relative paths (``out``, ``scenes``, ``events``) are taken from the file's folder.
+Options given on the command line override the file. :func:`read_config` checks
+every key and type and raises one :class:`~remix.errors.RemixError` naming the
+file, the key, what was expected and what was found.
+
+Every build writes its corpus options back (:func:`corpus_toml`) as
+``build.toml`` in the corpus folder and in the corpus card, so that
+``remix build --config CORPUS/build.toml --out NEW`` repeats it. Where the corpus
+goes and how the build runs (``out``, ``workers``, ``cluster``, ``overwrite``,
+``strict``, ``progress``) are not written: they do not change the corpus.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from remix.errors import RemixError
+from remix.levels import SNR_MODES
+from remix.recipe import RECIPES, RecipeOptions
+from remix.render import AUDIO_FORMATS, RenderSettings
+
+CONFIG_NAME = "build.toml"
+"""Name of the options file a build writes into its corpus folder."""
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """What one key holds: a name for messages and, for strings, the allowed values."""
+
+    name: str
+    choices: tuple[str, ...] = ()
+
+
+_NUMBERS = _Kind("a number or an array of numbers")
+_NUMBER = _Kind("a number")
+_INTEGER = _Kind("an integer")
+_BOOLEAN = _Kind("true or false")
+_PATH = _Kind("a path (a string)")
+_STRING = _Kind("a string")
+
+OPTIONS: dict[str, _Kind] = {
+    "snr": _NUMBERS,
+    "out": _PATH,
+    "scenes": _PATH,
+    "events": _PATH,
+    "recipe": _Kind("a string", RECIPES),
+    "clips_per_fold": _INTEGER,
+    "test_clips": _INTEGER,
+    "seed": _INTEGER,
+    "workers": _INTEGER,
+    "snr_mode": _Kind("a string", SNR_MODES),
+    "format": _Kind("a string", tuple(AUDIO_FORMATS)),
+    "stems": _BOOLEAN,
+    "strict": _BOOLEAN,
+    "overwrite": _BOOLEAN,
+    "events_per_clip": _INTEGER,
+    "max_event_s": _NUMBER,
+    "min_event_s": _NUMBER,
+    "max_polyphony": _INTEGER,
+    "fade_ms": _NUMBER,
+    "ref_lufs": _NUMBER,
+    "progress": _BOOLEAN,
+    "cluster": _STRING,
+}
+"""The keys a build options file may hold (the options of ``remix build``) and what each holds."""
+
+
+def _found(value: Any) -> str:
+    """How a TOML value reads in a message: its type and, for a scalar, itself."""
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int):
+        return f"the integer {value}"
+    if isinstance(value, float):
+        return f"the float {value!r}"
+    if isinstance(value, str):
+        return f"the string {json.dumps(value)}"
+    if isinstance(value, list):
+        return f"an array ({json.dumps(value, default=str)[:60]})"
+    if isinstance(value, dict):
+        return "a table"
+    return f"a date or time ({value})"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _value(key: str, value: Any, *, where: str, folder: Path) -> Any:
+    """``value`` checked against the kind of ``key`` and converted (floats, Paths)."""
+    kind = OPTIONS[key]
+
+    def wrong() -> RemixError:
+        return RemixError(f"{where}: {key} must be {kind.name}, found {_found(value)}.")
+
+    if kind is _NUMBERS:
+        values = value if isinstance(value, list) else [value]
+        if not all(_is_number(v) for v in values):
+            raise wrong()
+        if not values:
+            raise RemixError(f"{where}: snr is an empty array; give at least one SNR, e.g. snr = [0, 10, 20].")
+        return [float(v) for v in values]
+    if kind is _NUMBER:
+        if not _is_number(value):
+            raise wrong()
+        if not math.isfinite(value):
+            raise RemixError(f"{where}: {key} must be a finite number, found {_found(value)}.")
+        return float(value)
+    if kind is _INTEGER:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise wrong()
+        return value
+    if kind is _BOOLEAN:
+        if not isinstance(value, bool):
+            raise wrong()
+        return value
+    if not isinstance(value, str):
+        raise wrong()
+    if kind is _PATH:
+        return folder / Path(value).expanduser()
+    if kind.choices and value not in kind.choices:
+        raise RemixError(f"{where}: {key} must be one of {', '.join(json.dumps(c) for c in kind.choices)}, "
+                         f"found {_found(value)}.")
+    return value
+
+
+def _load_toml(path: Path) -> dict:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        try:
+            import tomli as tomllib  # type: ignore[no-redef]
+        except ModuleNotFoundError:
+            raise RemixError("--config needs Python 3.11 or later (for tomllib), or the tomli package; "
+                             "pass the options on the command line instead.") from None
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise RemixError(f"cannot read the options file {path}: it does not exist.") from None
+    except OSError as exc:
+        raise RemixError(f"cannot read the options file {path}: {exc.strerror or exc}.") from None
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise RemixError(f"{path} is not a TOML file: it is not UTF-8 text.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RemixError(f"{path} is not valid TOML: {exc}. Expected lines such as `snr = [0, 10, 20]` "
+                         "and `clips_per_fold = 100`.") from None
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """The options in a build options file, checked and converted.
+
+    Parameters
+    ----------
+    path : Path
+        A TOML file whose keys are options of ``remix build`` (module docstring).
+
+    Returns
+    -------
+    dict
+        Option name (with underscores) to value: SNRs as a list of floats, numbers
+        as floats, paths as :class:`~pathlib.Path` relative to the file's folder.
+
+    Raises
+    ------
+    RemixError
+        For a file that cannot be read or is not TOML, an unknown key, a key given
+        twice (``clips_per_fold`` and ``clips-per-fold``), or a value of the wrong type.
+    """
+    path = Path(path).expanduser()
+    table = _load_toml(path)
+    folder = path.resolve().parent
+    out: dict[str, Any] = {}
+    for raw_key, value in table.items():
+        key = raw_key.replace("-", "_")
+        if key not in OPTIONS:
+            close = difflib.get_close_matches(key, OPTIONS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise RemixError(f"{path}: unknown option {raw_key!r}; {hint}the keys are the options of remix build: "
+                             f"{', '.join(OPTIONS)}.")
+        if key in out:
+            raise RemixError(f"{path}: {key} is given twice (as {key!r} and with dashes); keep one.")
+        out[key] = _value(key, value, where=str(path), folder=folder)
+    return out
+
+
+def recipe_and_render(options: Mapping[str, Any]) -> tuple[RecipeOptions, RenderSettings]:
+    """The :class:`RecipeOptions` and :class:`RenderSettings` of build options (command-line names).
+
+    ``options`` holds ``snr`` (a sequence of numbers) and may hold any option of
+    :data:`OPTIONS`; a missing one takes the command's default. Nothing is
+    validated here (the build does).
+    """
+    defaults = RecipeOptions()
+    fade_ms = options.get("fade_ms")
+    recipe = RecipeOptions(
+        recipe=options.get("recipe", defaults.recipe),
+        clips_per_fold=options.get("clips_per_fold", defaults.clips_per_fold),
+        test_clips=options.get("test_clips"),
+        events_per_clip=options.get("events_per_clip"),
+        max_event_s=options.get("max_event_s", defaults.max_event_s),
+        min_event_s=options.get("min_event_s", defaults.min_event_s),
+        max_polyphony=options.get("max_polyphony", defaults.max_polyphony),
+        fade_s=None if fade_ms is None else fade_ms / 1000.0,
+    )
+    render_defaults = RenderSettings(snrs=())
+    render = RenderSettings(
+        snrs=tuple(options["snr"]),
+        snr_mode=options.get("snr_mode", render_defaults.snr_mode),
+        ref_lufs=options.get("ref_lufs", render_defaults.ref_lufs),
+        sample_rate=recipe.sample_rate,
+        clip_samples=recipe.clip_samples,
+        audio_format=options.get("format", render_defaults.audio_format),
+        stems=options.get("stems", render_defaults.stems),
+    )
+    return recipe, render
+
+
+def _ms(seconds: float) -> float:
+    """Milliseconds that give back exactly ``seconds`` when divided by 1000 (as the command does)."""
+    for digits in range(18):
+        ms = round(seconds * 1000.0, digits)
+        if ms / 1000.0 == seconds:
+            return ms
+    return seconds * 1000.0
+
+
+def corpus_options(recipe: RecipeOptions, render: RenderSettings, *, seed: int,
+                   scenes_dir: Path | None = None, events_dir: Path | None = None) -> dict[str, Any]:
+    """The build options (command-line names) that give ``recipe``, ``render`` and ``seed`` back.
+
+    Options left to their default of None (``test_clips``, ``events_per_clip``,
+    ``fade_ms``) and sources not given (the stand-in) are left out.
+    """
+    options: dict[str, Any] = {
+        "snr": [float(s) for s in render.snrs],
+        "recipe": recipe.recipe,
+        "clips_per_fold": int(recipe.clips_per_fold),
+        "test_clips": recipe.test_clips,
+        "events_per_clip": recipe.events_per_clip,
+        "max_event_s": float(recipe.max_event_s),
+        "min_event_s": float(recipe.min_event_s),
+        "max_polyphony": int(recipe.max_polyphony),
+        "fade_ms": None if recipe.fade_s is None else _ms(float(recipe.fade_s)),
+        "seed": int(seed),
+        "snr_mode": render.snr_mode,
+        "ref_lufs": float(render.ref_lufs),
+        "format": render.audio_format,
+        "stems": bool(render.stems),
+        "scenes": None if scenes_dir is None else str(scenes_dir),
+        "events": None if events_dir is None else str(events_dir),
+    }
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"no TOML form for {value!r}")
+
+
+def corpus_toml(recipe: RecipeOptions, render: RenderSettings, *, seed: int, scenes_dir: Path | None = None,
+                events_dir: Path | None = None, version: str = "") -> str:
+    """The corpus options of a build as a build options file (TOML text, with comments).
+
+    A recipe with values the command cannot set (clip length, sample rate, the
+    paper recipe's onsets) gets a comment naming them: such a build cannot be
+    repeated from the command line.
+    """
+    options = corpus_options(recipe, render, seed=seed, scenes_dir=scenes_dir, events_dir=events_dir)
+    lines = [
+        f"# Options of the remix build{f' (remix {version})' if version else ''} that made this corpus.",
+        "# Repeat it with: remix build --config build.toml --out NEW_FOLDER",
+        "# (options given on the command line override these; where the corpus goes and how the",
+        "# build runs -- out, workers, cluster, overwrite, strict, progress -- are not recorded).",
+    ]
+    if scenes_dir is None:
+        lines.append("# Sources: the built-in stand-in (no scenes and events).")
+    unset = [k for k in ("test_clips", "events_per_clip", "fade_ms") if k not in options]
+    if unset:
+        lines.append(f"# Left to their defaults: {', '.join(unset)}.")
+    defaults = RecipeOptions()
+    fixed = [f"{name} = {_toml_value(getattr(recipe, name))}" for name in ("clip_duration_s", "sample_rate", "onsets_s")
+             if getattr(recipe, name) != getattr(defaults, name)]
+    if fixed:
+        lines.append(f"# Not settable by remix build (this build cannot be repeated from it): {'; '.join(fixed)}.")
+    lines += [f"{key} = {_toml_value(value)}" for key, value in options.items()]
+    return "\n".join(lines) + "\n"
