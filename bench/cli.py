@@ -12,11 +12,11 @@ from typing import Annotated, Optional
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 import models
 from bench.errors import BenchError
 from remix.clitools import console, err_console, register_error, user_errors
+from remix.progress import progress_bar
 
 register_error(BenchError)
 register_error(models.ModelError)
@@ -115,10 +115,7 @@ class _Display:
 
     def __init__(self, epochs: int) -> None:
         self.epochs = epochs
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
-            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console, transient=False,
-        )
+        self.progress = progress_bar(units=None, fields=("info",), console=console)
         self.task = None
         self.run_done = 0
 
@@ -127,11 +124,11 @@ class _Display:
         if kind == "grid_start":
             if event["skipped"]:
                 console.print(f"{event['skipped']} run(s) already done: skipped")
-            self.task = self.progress.add_task("runs", total=max(1, event["total"] * self.epochs), info="")
+            self.task = self.progress.add_task("[bold]runs", total=max(1, event["total"] * self.epochs), info="")
             self.total = event["total"]
         elif kind == "run_start":
             self.run_done = 0
-            self.progress.update(self.task, description=f"run {event['index'] + 1}/{event['total']}",
+            self.progress.update(self.task, description=f"[bold]run {event['index'] + 1}/{event['total']}",
                                  info=escape(event["label"]))
         elif kind == "epoch":
             self.progress.advance(self.task, event["epoch"] - self.run_done if self.run_done else 1)
@@ -141,7 +138,7 @@ class _Display:
                 f"val micro-AP {event['val_micro_ap']:.3f}"))
         elif kind == "run_end":
             done = (event["index"] + 1) * self.epochs
-            self.progress.update(self.task, completed=done, description=f"run {event['index'] + 1}/{event['total']}")
+            self.progress.update(self.task, completed=done, description=f"[bold]run {event['index'] + 1}/{event['total']}")
             if event.get("failed"):
                 self.progress.console.print(f"[red]failed[/] {event['run_id']} {escape(event['label'])}: "
                                             f"{escape(str(event['failed']))}",

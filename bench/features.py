@@ -60,6 +60,7 @@ import soundfile as sf
 import torch
 
 from bench.errors import BenchError
+from remix.progress import progress_bar
 from remix.atomic import atomic_output, read_json, remove_partials, write_json
 
 FEATURE_VERSION = 1
@@ -535,17 +536,6 @@ def _decode(path: Path, *, sample_rate: int, n_samples: int | None) -> np.ndarra
     return wave
 
 
-def _progress(enabled: bool):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from remix.clitools import err_console
-
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=err_console, disable=not enabled, transient=False,
-    )
-
-
 def compute_features(
     corpus_dir: Path,
     *,
@@ -694,7 +684,7 @@ def _build_cache(
         def decode(path: Path) -> np.ndarray:
             return _decode(path, sample_rate=settings.sample_rate, n_samples=n_samples)
 
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, _progress(progress) as bar, torch.inference_mode():
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, progress_bar(enabled=progress) as bar, torch.inference_mode():
             task = bar.add_task(label, total=len(paths))
             for start in range(0, len(paths), batch_size):
                 batch = paths[start:start + batch_size]
