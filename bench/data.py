@@ -21,22 +21,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from bench.corpus import CLIP_COLUMNS, read_clips  # noqa: F401  (re-exported)
 from bench.errors import BenchError
-from remix import manifest
 from remix.labels import EVENT_LABELS, LABEL_INDEX
 
 DEV_FOLDS = (1, 2, 3, 4)
-
-
-CLIP_COLUMNS: tuple[str, ...] = ("clip_id", "snr_db", "split", "fold", "labels")
-"""Columns of the clips manifest that training reads."""
-
-
-def read_clips(corpus_dir: Path, *, required: Sequence[str] = CLIP_COLUMNS) -> pd.DataFrame:
-    """``manifest/clips.parquet`` of a built corpus, read by :func:`remix.manifest.read_clips`
-    (which raises a ``RemixError`` saying what to run when it is missing, damaged or lacks
-    a ``required`` column); training's columns are required by default."""
-    return manifest.read_clips(corpus_dir, required=required)
 
 
 def corpus_snrs(clips: pd.DataFrame) -> list[float]:
@@ -48,9 +37,7 @@ def check_snr(clips: pd.DataFrame, snr_db: float) -> None:
     """BenchError naming the corpus SNRs when ``snr_db`` is not one of them."""
     have = corpus_snrs(clips)
     if not any(np.isclose(snr_db, s) for s in have):
-        raise BenchError(
-            f"the corpus has no clips at SNR {snr_db:g} dB; it has {', '.join(f'{s:g}' for s in have)} dB"
-        )
+        raise BenchError(f"the corpus has no clips at SNR {snr_db:g} dB; it has {', '.join(f'{s:g}' for s in have)} dB")
 
 
 def clips_at(clips: pd.DataFrame, snr_db: float) -> pd.DataFrame:
@@ -115,7 +102,8 @@ def make_split(
         if train_clips < 1:
             raise BenchError(f"train_clips must be at least 1, found {train_clips}")
         pick = np.random.default_rng(np.random.SeedSequence([seed, 0x5EB5E7])).choice(
-            train.size, size=train_clips, replace=False)
+            train.size, size=train_clips, replace=False
+        )
         train = np.sort(train[pick])
     return Split(train=tuple(train), val=tuple(val), test=tuple(test))
 
@@ -238,8 +226,13 @@ def load_data(
         out = ClipSet(ids, torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y))
         return out.pin() if pin else out
 
-    return RunData(split=split, train=clipset(split.train), val=clipset(split.val),
-                   test=clipset(split.test) if split.test else None, standardizer=standardizer)
+    return RunData(
+        split=split,
+        train=clipset(split.train),
+        val=clipset(split.val),
+        test=clipset(split.test) if split.test else None,
+        standardizer=standardizer,
+    )
 
 
 def epoch_order(n: int, *, seed: int, epoch: int) -> np.ndarray:
@@ -264,9 +257,9 @@ def batches(
     idx = torch.arange(n) if order is None else torch.as_tensor(order, device=data.x.device)
     non_blocking = device.type == "cuda" and data.x.device.type == "cpu"
     for start in range(0, n, batch_size):
-        sel = idx[start:start + batch_size]
+        sel = idx[start : start + batch_size]
         if order is None:
-            xb, yb = data.x[start:start + batch_size], data.y[start:start + batch_size]
+            xb, yb = data.x[start : start + batch_size], data.y[start : start + batch_size]
         else:
             xb, yb = data.x.index_select(0, sel), data.y.index_select(0, sel)
             if non_blocking:

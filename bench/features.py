@@ -59,9 +59,10 @@ import pandas as pd
 import soundfile as sf
 import torch
 
+from bench.corpus import read_clips
 from bench.errors import BenchError
-from remix.progress import progress_bar
 from remix.atomic import atomic_output, read_json, remove_partials, write_json
+from remix.progress import progress_bar
 
 FEATURE_VERSION = 1
 """Bumped when the computation changes in a way the settings do not capture."""
@@ -190,8 +191,12 @@ def mel_matrix(settings: LogMelSettings = LogMelSettings()) -> np.ndarray:
 
     fmax = settings.sample_rate / 2 if settings.fmax is None else settings.fmax
     return librosa.filters.mel(
-        sr=settings.sample_rate, n_fft=settings.n_fft, n_mels=settings.n_mels,
-        fmin=settings.fmin, fmax=fmax, dtype=np.float64,
+        sr=settings.sample_rate,
+        n_fft=settings.n_fft,
+        n_mels=settings.n_mels,
+        fmin=settings.fmin,
+        fmax=fmax,
+        dtype=np.float64,
     )
 
 
@@ -231,8 +236,14 @@ def log_mel(
     if not center and wave.shape[1] < n_fft:
         raise BenchError(f"a clip of {wave.shape[1]} samples is shorter than one window ({n_fft})")
     spec = torch.stft(
-        wave, n_fft=n_fft, hop_length=hop_length, window=window, center=center,
-        pad_mode="reflect", onesided=True, return_complex=True,
+        wave,
+        n_fft=n_fft,
+        hop_length=hop_length,
+        window=window,
+        center=center,
+        pad_mode="reflect",
+        onesided=True,
+        return_complex=True,
     )  # (B, K, T)
     magnitude = spec.abs() / torch.sqrt(torch.sum(window * window))  # (B, K, T)
     mels = torch.matmul(mel, magnitude)  # (B, F, T)
@@ -257,8 +268,12 @@ class LogMel(torch.nn.Module):
         """(B, N) waveforms -> (B, T, F) log-mel."""
         s = self.settings
         return log_mel(
-            wave.to(self.window.dtype), window=self.window, mel=self.mel,
-            hop_length=s.hop_length, center=s.center, log_offset=s.log_offset,
+            wave.to(self.window.dtype),
+            window=self.window,
+            mel=self.mel,
+            hop_length=s.hop_length,
+            center=s.center,
+            log_offset=s.log_offset,
         )
 
 
@@ -333,7 +348,7 @@ class Standardizer:
         count = 0
         order = np.sort(rows)  # sequential reads on a memory map
         for start in range(0, order.size, chunk):
-            block = np.asarray(features[order[start:start + chunk]], dtype=np.float64).reshape(-1, n_bins)
+            block = np.asarray(features[order[start : start + chunk]], dtype=np.float64).reshape(-1, n_bins)
             total += block.sum(axis=0)
             total_sq += np.square(block).sum(axis=0)
             count += block.shape[0]
@@ -397,8 +412,9 @@ def feature_cache_dir(corpus_dir: Path, *, cache_dir: Path | None = None) -> Pat
     return Path(cache_dir).expanduser() / _corpus_folder_name(corpus_dir)
 
 
-def feature_cache_paths(corpus_dir: Path, *, snr_db: float, settings: LogMelSettings = LogMelSettings(),
-                        cache_dir: Path | None = None) -> tuple[Path, Path]:
+def feature_cache_paths(
+    corpus_dir: Path, *, snr_db: float, settings: LogMelSettings = LogMelSettings(), cache_dir: Path | None = None
+) -> tuple[Path, Path]:
     """(array file, metadata file) of the cache of one SNR (see :func:`feature_cache_dir`)."""
     folder = feature_cache_dir(corpus_dir, cache_dir=cache_dir) / settings.key()
     tag = snr_tag(snr_db)
@@ -406,8 +422,6 @@ def feature_cache_paths(corpus_dir: Path, *, snr_db: float, settings: LogMelSett
 
 
 def _read_clips(corpus_dir: Path, snr_db: float) -> pd.DataFrame:
-    from remix.manifest import read_clips
-
     clips = read_clips(corpus_dir, required=("clip_id", "snr_db", "audio_path"))
     sel = clips[np.isclose(clips["snr_db"].astype(float), float(snr_db))]
     if sel.empty:
@@ -448,8 +462,9 @@ def _checksum_file(path: Path) -> str:
     return "blake2b:" + digest.hexdigest()
 
 
-def _load_cache(array_path: Path, meta_path: Path, *, expected: dict[str, Any],
-                problems: list[str] | None = None) -> np.ndarray | None:
+def _load_cache(
+    array_path: Path, meta_path: Path, *, expected: dict[str, Any], problems: list[str] | None = None
+) -> np.ndarray | None:
     """The memory map when the cache matches ``expected`` exactly and its checksum holds, else None.
 
     A cache whose bytes differ from its recorded checksum is reported in ``problems``.
@@ -474,8 +489,10 @@ def _load_cache(array_path: Path, meta_path: Path, *, expected: dict[str, Any],
         actual = _checksum_file(array_path)
         if actual != recorded:
             if problems is not None:
-                problems.append(f"the feature cache {array_path} does not match its checksum (it changed on disk "
-                                "since it was written); recomputing it")
+                problems.append(
+                    f"the feature cache {array_path} does not match its checksum (it changed on disk "
+                    "since it was written); recomputing it"
+                )
             return None
         _VERIFIED[key] = recorded
     return np.memmap(array_path, dtype=np.float32, mode="r", shape=shape)
@@ -517,9 +534,11 @@ def _decode(path: Path, *, sample_rate: int, n_samples: int | None) -> np.ndarra
     try:
         audio, sr = sf.read(path, dtype="float32", always_2d=True)
     except (RuntimeError, sf.LibsndfileError) as exc:
-        raise BenchError(f"cannot decode {path}: {exc}. `remix inspect` on the corpus lists every damaged "
-                         "file; delete them and run the same `remix build` command again, which renders "
-                         "missing clips anew.") from None
+        raise BenchError(
+            f"cannot decode {path}: {exc}. `remix inspect` on the corpus lists every damaged "
+            "file; delete them and run the same `remix build` command again, which renders "
+            "missing clips anew."
+        ) from None
     if sr != sample_rate:
         raise BenchError(
             f"{path} is at {sr} Hz but the features expect {sample_rate} Hz; rebuild the corpus at "
@@ -596,7 +615,9 @@ def compute_features(
             )
     clip_ids = clips["clip_id"].astype(str).tolist()
     if len(set(clip_ids)) != len(clip_ids):
-        raise BenchError(f"{corpus_dir}/manifest/clips.parquet repeats clip ids at SNR {snr_db:g} dB; rebuild the corpus")
+        raise BenchError(
+            f"{corpus_dir}/manifest/clips.parquet repeats clip ids at SNR {snr_db:g} dB; rebuild the corpus"
+        )
     paths = [corpus_dir / p for p in clips["audio_path"].astype(str)]
     n_samples = _expected_samples(clips, paths, settings)
     n_frames = settings.n_frames(n_samples)
@@ -617,16 +638,23 @@ def compute_features(
     cached = _load_cache(array_path, meta_path, expected=expected, problems=problems)
     if cached is None and not _writable(array_path.parent):
         if explicit:
-            raise BenchError(f"cannot write the feature cache in {array_path.parent} (read-only or no permission); "
-                             "pass --cache DIR (or set SEDREMIX_FEATURE_CACHE) to a writable folder.")
-        array_path, meta_path = feature_cache_paths(corpus_dir, snr_db=snr_db, settings=settings,
-                                                    cache_dir=user_feature_cache())
-        _note(f"the corpus {corpus_dir} cannot be written; its features are cached in {array_path.parent} "
-              "(--cache DIR chooses another folder).")
+            raise BenchError(
+                f"cannot write the feature cache in {array_path.parent} (read-only or no permission); "
+                "pass --cache DIR (or set SEDREMIX_FEATURE_CACHE) to a writable folder."
+            )
+        array_path, meta_path = feature_cache_paths(
+            corpus_dir, snr_db=snr_db, settings=settings, cache_dir=user_feature_cache()
+        )
+        _note(
+            f"the corpus {corpus_dir} cannot be written; its features are cached in {array_path.parent} "
+            "(--cache DIR chooses another folder)."
+        )
         cached = _load_cache(array_path, meta_path, expected=expected, problems=problems)
         if cached is None and not _writable(array_path.parent):
-            raise BenchError(f"cannot write the feature cache in {array_path.parent} either; pass --cache DIR "
-                             "(or set SEDREMIX_FEATURE_CACHE) to a writable folder.")
+            raise BenchError(
+                f"cannot write the feature cache in {array_path.parent} either; pass --cache DIR "
+                "(or set SEDREMIX_FEATURE_CACHE) to a writable folder."
+            )
     for line in problems:
         _note(line)
     if cached is None:
@@ -635,9 +663,19 @@ def compute_features(
             if cached is None:
                 # under the lock no other process writes this cache: any temporary file is a killed writer's
                 remove_partials(array_path.parent, recursive=False, stem=array_path.stem, keep_live=False)
-                _build_cache(paths, array_path, meta_path, expected=expected, settings=settings, device=device,
-                             batch_size=batch_size, progress=progress, workers=workers,
-                             n_samples=n_samples, label=f"log-mel {snr_tag(snr_db)}")
+                _build_cache(
+                    paths,
+                    array_path,
+                    meta_path,
+                    expected=expected,
+                    settings=settings,
+                    device=device,
+                    batch_size=batch_size,
+                    progress=progress,
+                    workers=workers,
+                    n_samples=n_samples,
+                    label=f"log-mel {snr_tag(snr_db)}",
+                )
                 cached = _load_cache(array_path, meta_path, expected=expected)
         if cached is None:  # pragma: no cover - only on a concurrent corruption
             raise BenchError(f"the feature cache {array_path} could not be written; check the disk and retry")
@@ -684,14 +722,18 @@ def _build_cache(
         def decode(path: Path) -> np.ndarray:
             return _decode(path, sample_rate=settings.sample_rate, n_samples=n_samples)
 
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, progress_bar(enabled=progress) as bar, torch.inference_mode():
+        with (
+            ThreadPoolExecutor(max_workers=max(1, workers)) as pool,
+            progress_bar(enabled=progress) as bar,
+            torch.inference_mode(),
+        ):
             task = bar.add_task(label, total=len(paths))
             for start in range(0, len(paths), batch_size):
-                batch = paths[start:start + batch_size]
+                batch = paths[start : start + batch_size]
                 waves = np.stack(list(pool.map(decode, batch)))  # (B, N)
                 feats = module(torch.from_numpy(waves).to(device))  # (B, T, F)
                 block = np.ascontiguousarray(feats.float().cpu().numpy(), dtype="<f4")
-                array[start:start + len(batch)] = block
+                array[start : start + len(batch)] = block
                 digest.update(block.tobytes())
                 bar.advance(task, len(batch))
         array.flush()

@@ -14,7 +14,6 @@ import soundfile as sf
 import torch
 
 from bench.errors import BenchError
-from remix.errors import RemixError
 from bench.features import (
     LogMel,
     LogMelSettings,
@@ -28,11 +27,24 @@ from bench.features import (
 def reference_log_mel(wave: np.ndarray, settings: LogMelSettings) -> np.ndarray:
     """Direct float64 computation with librosa: (T, F)."""
     window = np.hamming(settings.n_fft)
-    spec = np.abs(librosa.stft(wave.astype(np.float64), n_fft=settings.n_fft, hop_length=settings.hop_length,
-                               window=window, center=settings.center, pad_mode="reflect"))
-    spec /= np.sqrt(np.sum(window ** 2))
-    mel = librosa.filters.mel(sr=settings.sample_rate, n_fft=settings.n_fft, n_mels=settings.n_mels,
-                              fmin=settings.fmin, fmax=settings.sample_rate / 2)
+    spec = np.abs(
+        librosa.stft(
+            wave.astype(np.float64),
+            n_fft=settings.n_fft,
+            hop_length=settings.hop_length,
+            window=window,
+            center=settings.center,
+            pad_mode="reflect",
+        )
+    )
+    spec /= np.sqrt(np.sum(window**2))
+    mel = librosa.filters.mel(
+        sr=settings.sample_rate,
+        n_fft=settings.n_fft,
+        n_mels=settings.n_mels,
+        fmin=settings.fmin,
+        fmax=settings.sample_rate / 2,
+    )
     return np.log(mel @ spec + settings.log_offset).T
 
 
@@ -57,8 +69,14 @@ def test_log_mel_matches_the_original_scipy_spectrogram(waves):
     """The original extraction: scipy spectrogram, magnitude mode, no centre padding."""
     settings = LogMelSettings()
     _, _, spec = scipy.signal.spectrogram(
-        waves[0].astype(np.float64), window=np.hamming(2048), nperseg=2048, noverlap=1024,
-        detrend=False, return_onesided=True, mode="magnitude")
+        waves[0].astype(np.float64),
+        window=np.hamming(2048),
+        nperseg=2048,
+        noverlap=1024,
+        detrend=False,
+        return_onesided=True,
+        mode="magnitude",
+    )
     expected = np.log(mel_matrix(settings) @ spec + 1e-8).T
     np.testing.assert_allclose(LogMel(settings)(torch.from_numpy(waves[:1])).numpy()[0], expected, atol=2e-4)
 
@@ -150,7 +168,7 @@ def test_wrong_sample_rate_and_missing_snr_are_domain_errors(fabricated_corpus, 
     clips.to_parquet(corpus / "manifest" / "clips.parquet", index=False)
     with pytest.raises(BenchError, match="44100 Hz"):
         compute_features(corpus, snr_db=0, progress=False)
-    with pytest.raises(RemixError, match="does not exist; build one with `remix build"):
+    with pytest.raises(BenchError, match="does not exist; build one with `remix build"):
         compute_features(tmp_path / "nowhere", snr_db=0, progress=False)
 
 
