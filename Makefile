@@ -2,6 +2,7 @@
 #   make demo        set up, build the stand-in corpus, train the grid (cpu preset, 1 seed), write Tables 1-3
 #   make demo-full   the same with the cpu-full preset (trained until validation levels off), 3 seeds
 #   make test        set up and run the test suite
+#   make lint        ruff (lint and format check) on everything, mypy on models/
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -12,7 +13,7 @@ SEEDS  ?= 1
 JOBS   ?= 2
 RESULTS ?= results
 
-.PHONY: setup demo demo-full test bench clean
+.PHONY: setup demo demo-full test lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -39,6 +40,11 @@ demo-full: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: setup
 	$(BIN)/python benchmarks/remix_speed.py

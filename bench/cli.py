@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -21,8 +21,11 @@ from remix.progress import progress_bar
 register_error(BenchError)
 register_error(models.ModelError)
 
-app = typer.Typer(help="Train and evaluate the weakly supervised SED benchmark on a remix corpus.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Train and evaluate the weakly supervised SED benchmark on a remix corpus.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 
 
 def _gpu_list(gpus: str | None) -> list[int] | None:
@@ -75,8 +78,8 @@ def plan_runs(
     ablations: bool = False,
 ):
     """The run configs a ``bench run`` asks for, validated against the corpus (BenchError/ModelError)."""
-    from bench.data import check_snr, corpus_snrs, read_clips
     from bench.config import RunConfig
+    from bench.data import check_snr, corpus_snrs, read_clips
     from bench.grid import paper_grid
     from bench.presets import get_preset
     from bench.train import corpus_fingerprint
@@ -98,16 +101,31 @@ def plan_runs(
     fingerprint = corpus_fingerprint(clips)
     if all_runs:
         if alpha is not None or options:
-            raise BenchError("--alpha and --option apply to --model only; --all runs the paper's alphas "
-                             "(and, with --ablations, Table 2's ablation rows)")
-        return paper_grid(snrs=use_snrs, seeds=seeds, preset=preset, val_folds=val_folds, corpus=fingerprint,
-                          ablations=ablations)
+            raise BenchError(
+                "--alpha and --option apply to --model only; --all runs the paper's alphas "
+                "(and, with --ablations, Table 2's ablation rows)"
+            )
+        return paper_grid(
+            snrs=use_snrs, seeds=seeds, preset=preset, val_folds=val_folds, corpus=fingerprint, ablations=ablations
+        )
     if ablations:
         raise BenchError("--ablations adds Table 2's ablation rows to --all; with --model use --option KEY=VALUE")
     cfg = models.make_config(model, alpha=alpha, **(options or {}))  # unknown name, bad alpha/option -> ModelError
-    return [RunConfig(model=model, alpha=cfg.alpha, snr_db=float(s), seed=seed, preset=preset, val_fold=f,
-                      corpus=fingerprint, options=options or {})
-            for seed in range(seeds) for f in val_folds for s in use_snrs]
+    return [
+        RunConfig(
+            model=model,
+            alpha=cfg.alpha,
+            snr_db=float(s),
+            seed=seed,
+            preset=preset,
+            val_fold=f,
+            corpus=fingerprint,
+            options=options or {},
+        )
+        for seed in range(seeds)
+        for f in val_folds
+        for s in use_snrs
+    ]
 
 
 class _Display:
@@ -128,52 +146,77 @@ class _Display:
             self.total = event["total"]
         elif kind == "run_start":
             self.run_done = 0
-            self.progress.update(self.task, description=f"[bold]run {event['index'] + 1}/{event['total']}",
-                                 info=escape(event["label"]))
+            self.progress.update(
+                self.task, description=f"[bold]run {event['index'] + 1}/{event['total']}", info=escape(event["label"])
+            )
         elif kind == "epoch":
             self.progress.advance(self.task, event["epoch"] - self.run_done if self.run_done else 1)
             self.run_done = event["epoch"]
-            self.progress.update(self.task, info=(
-                f"epoch {event['epoch']}/{event['epochs']}  loss {event['train_loss']:.4f}  "
-                f"val micro-AP {event['val_micro_ap']:.3f}"))
+            self.progress.update(
+                self.task,
+                info=(
+                    f"epoch {event['epoch']}/{event['epochs']}  loss {event['train_loss']:.4f}  "
+                    f"val micro-AP {event['val_micro_ap']:.3f}"
+                ),
+            )
         elif kind == "run_end":
             done = (event["index"] + 1) * self.epochs
-            self.progress.update(self.task, completed=done, description=f"[bold]run {event['index'] + 1}/{event['total']}")
+            self.progress.update(
+                self.task, completed=done, description=f"[bold]run {event['index'] + 1}/{event['total']}"
+            )
             if event.get("failed"):
-                self.progress.console.print(f"[red]failed[/] {event['run_id']} {escape(event['label'])}: "
-                                            f"{escape(str(event['failed']))}",
-                                            highlight=False)
+                self.progress.console.print(
+                    f"[red]failed[/] {event['run_id']} {escape(event['label'])}: {escape(str(event['failed']))}",
+                    highlight=False,
+                )
 
 
 @app.command()
 @user_errors
 def run(
     all_runs: Annotated[bool, typer.Option("--all", help="The paper's grid (Tables 1-3).")] = False,
-    model: Annotated[Optional[str], typer.Option(help="One model: " + ", ".join(models.available()))] = None,
-    snr: Annotated[Optional[list[float]], typer.Option(help="SNR in dB (repeatable); default: every SNR of the corpus.")] = None,
-    alpha: Annotated[Optional[float], typer.Option(help="Reconstruction-loss weight (with --model).")] = None,
+    model: Annotated[str | None, typer.Option(help="One model: " + ", ".join(models.available()))] = None,
+    snr: Annotated[
+        list[float] | None, typer.Option(help="SNR in dB (repeatable); default: every SNR of the corpus.")
+    ] = None,
+    alpha: Annotated[float | None, typer.Option(help="Reconstruction-loss weight (with --model).")] = None,
     corpus: Annotated[Path, typer.Option(help="A corpus built by `remix build`.")] = Path("data/corpus"),
     seeds: Annotated[int, typer.Option(help="Seeds per configuration (0..N-1).")] = 3,
     preset: Annotated[str, typer.Option(help="Training schedule: paper (GPU), cpu, smoke.")] = "cpu",
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     folds: Annotated[bool, typer.Option("--folds", help="Cross-validation: each dev fold validates in turn.")] = False,
     compile: Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile the models.")] = False,
-    gpus: Annotated[Optional[str], typer.Option(help="GPU indices, e.g. 0,1: one worker per GPU.")] = None,
+    gpus: Annotated[str | None, typer.Option(help="GPU indices, e.g. 0,1: one worker per GPU.")] = None,
     jobs: Annotated[int, typer.Option(help="On a CPU: runs trained at once, one process each.")] = 1,
-    threads: Annotated[Optional[int], typer.Option(
-        help="Torch threads per training process (default: the cores divided by --jobs).")] = None,
-    option: Annotated[Optional[list[str]], typer.Option(
-        help="Model option KEY=VALUE for --model (repeatable), e.g. attention=sigmoid_in_softmax, "
-             "time_layer=conv.")] = None,
-    ablations: Annotated[bool, typer.Option(
-        "--ablations", help="With --all: also Table 2's ablation rows (2AP attention variants).")] = False,
+    threads: Annotated[
+        int | None, typer.Option(help="Torch threads per training process (default: the cores divided by --jobs).")
+    ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Model option KEY=VALUE for --model (repeatable), e.g. attention=sigmoid_in_softmax, time_layer=conv."
+        ),
+    ] = None,
+    ablations: Annotated[
+        bool, typer.Option("--ablations", help="With --all: also Table 2's ablation rows (2AP attention variants).")
+    ] = False,
     results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
-    cache: Annotated[Optional[Path], typer.Option(help="Feature-cache folder (default: CORPUS/features, or "
-                                                  "$SEDREMIX_FEATURE_CACHE; a read-only corpus falls back to the "
-                                                  "user cache).")] = None,
-    cluster: Annotated[Optional[str], typer.Option(help="Train on a Dask cluster, one task per run: local:N or a "
-                                                   "scheduler's tcp://host:port (workers with a GPU: "
-                                                   "--resources GPU=1; corpus and results on a shared path).")] = None,
+    cache: Annotated[
+        Path | None,
+        typer.Option(
+            help="Feature-cache folder (default: CORPUS/features, or "
+            "$SEDREMIX_FEATURE_CACHE; a read-only corpus falls back to the "
+            "user cache)."
+        ),
+    ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            help="Train on a Dask cluster, one task per run: local:N or a "
+            "scheduler's tcp://host:port (workers with a GPU: "
+            "--resources GPU=1; corpus and results on a shared path)."
+        ),
+    ] = None,
 ) -> None:
     """Train runs (skipping finished ones, resuming interrupted ones) and evaluate them."""
     _use_cache(cache)
@@ -181,11 +224,22 @@ def run(
     from bench.presets import get_preset
     from bench.train import resolve_device
 
-    configs = plan_runs(corpus=corpus, all_runs=all_runs, model=model, snrs=snr, alpha=alpha, seeds=seeds,
-                        preset=preset, folds=folds, options=parse_options(option), ablations=ablations)
+    configs = plan_runs(
+        corpus=corpus,
+        all_runs=all_runs,
+        model=model,
+        snrs=snr,
+        alpha=alpha,
+        seeds=seeds,
+        preset=preset,
+        folds=folds,
+        options=parse_options(option),
+        ablations=ablations,
+    )
     if cluster is not None:
-        _run_on_cluster(cluster, configs, corpus=corpus, results=results, device=device, compile=compile,
-                        gpus=gpus, preset=preset)
+        _run_on_cluster(
+            cluster, configs, corpus=corpus, results=results, device=device, compile=compile, gpus=gpus, preset=preset
+        )
         return
     dev = resolve_device("cuda" if gpus else device)
     gpu_list = _gpu_list(gpus)
@@ -194,13 +248,25 @@ def run(
     cpu_text = ""
     if dev.type == "cpu":
         cpu_text = f", {jobs} process(es) x {threads or default_threads(jobs)} thread(s)"
-    console.print(f"{len(configs)} run(s), preset [bold]{escape(preset)}[/] ({escape(p.note)}; log-mel "
-                  f"{p.features.n_mels} bands, hop {p.features.hop_length}; {prior}), device {dev}{cpu_text}, "
-                  f"corpus {escape(str(corpus))}, results {escape(str(results))}", highlight=False)
+    console.print(
+        f"{len(configs)} run(s), preset [bold]{escape(preset)}[/] ({escape(p.note)}; log-mel "
+        f"{p.features.n_mels} bands, hop {p.features.hop_length}; {prior}), device {dev}{cpu_text}, "
+        f"corpus {escape(str(corpus))}, results {escape(str(results))}",
+        highlight=False,
+    )
     display = _Display(p.epochs)
     with display.progress:
-        summary = run_grid(configs, results_dir=results, corpus_dir=corpus, device=device, compile=compile,
-                           gpus=gpu_list, jobs=jobs, threads=threads, callback=display)
+        summary = run_grid(
+            configs,
+            results_dir=results,
+            corpus_dir=corpus,
+            device=device,
+            compile=compile,
+            gpus=gpu_list,
+            jobs=jobs,
+            threads=threads,
+            callback=display,
+        )
     console.print(summary.line())
     for run_id, reason in summary.failed:
         err_console.print(f"[red]failed[/] {run_id}: {escape(str(reason))}", highlight=False)
@@ -208,8 +274,9 @@ def run(
         raise typer.Exit(code=1)
 
 
-def _run_on_cluster(cluster: str, configs, *, corpus: Path, results: Path, device: str, compile: bool,
-                    gpus: str | None, preset: str) -> None:
+def _run_on_cluster(
+    cluster: str, configs, *, corpus: Path, results: Path, device: str, compile: bool, gpus: str | None, preset: str
+) -> None:
     """``bench run --cluster``: the grid through a Dask client, one task per run."""
     from bench.grid import run_grid
     from bench.presets import get_preset
@@ -217,18 +284,29 @@ def _run_on_cluster(cluster: str, configs, *, corpus: Path, results: Path, devic
 
     address = parse_cluster(cluster)
     if gpus:
-        raise BenchError("--gpus and --cluster do not go together: on a cluster, start one worker per GPU with "
-                         "`dask worker ADDRESS --nthreads 1 --resources GPU=1`")
+        raise BenchError(
+            "--gpus and --cluster do not go together: on a cluster, start one worker per GPU with "
+            "`dask worker ADDRESS --nthreads 1 --resources GPU=1`"
+        )
     p = get_preset(preset)
     with cluster_client(address) as client:
         n = len(client.scheduler_info().get("workers", {}))
-        console.print(f"{len(configs)} run(s), preset [bold]{preset}[/] ({p.note}), device {device} on the "
-                      f"workers, Dask cluster {address} ({n} worker(s)), corpus {corpus}, results {results}",
-                      highlight=False)
+        console.print(
+            f"{len(configs)} run(s), preset [bold]{preset}[/] ({p.note}), device {device} on the "
+            f"workers, Dask cluster {address} ({n} worker(s)), corpus {corpus}, results {results}",
+            highlight=False,
+        )
         display = _Display(p.epochs)
         with display.progress:
-            summary = run_grid(configs, results_dir=results, corpus_dir=corpus, device=device, compile=compile,
-                               executor=client, callback=display)
+            summary = run_grid(
+                configs,
+                results_dir=results,
+                corpus_dir=corpus,
+                device=device,
+                compile=compile,
+                executor=client,
+                callback=display,
+            )
     console.print(summary.line())
     for run_id, reason in summary.failed:
         err_console.print(f"[red]failed[/] {run_id}: {reason}", highlight=False)
@@ -242,12 +320,18 @@ def report(
     latex: Annotated[bool, typer.Option("--latex", help="Write LaTeX tables under RESULTS/tables/.")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Write Markdown tables under RESULTS/tables/.")] = False,
     split: Annotated[str, typer.Option(help="Which predictions: val or test.")] = "val",
-    preset: Annotated[Optional[str], typer.Option(help="Only runs of this preset (when they mix presets).")] = None,
+    preset: Annotated[str | None, typer.Option(help="Only runs of this preset (when they mix presets).")] = None,
     results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
 ) -> None:
     """Print Tables 1-3 beside the paper's and the localisation table, and write them under RESULTS/tables/."""
-    from bench.report import (build_localisation_table, build_tables, print_localisation_table, print_tables,
-                              write_localisation_table, write_tables)
+    from bench.report import (
+        build_localisation_table,
+        build_tables,
+        print_localisation_table,
+        print_tables,
+        write_localisation_table,
+        write_tables,
+    )
     from bench.store import load_runs
 
     runs = load_runs(results)
@@ -256,24 +340,27 @@ def report(
     print_tables(build_tables(runs, split=split, preset=preset), console=console)
     print_localisation_table(build_localisation_table(runs, split=split, preset=preset), console=console)
     if latex or markdown:
-        for path in write_tables(runs, out_dir=Path(results) / "tables", latex=latex, markdown=markdown,
-                                 split=split, preset=preset):
+        for path in write_tables(
+            runs, out_dir=Path(results) / "tables", latex=latex, markdown=markdown, split=split, preset=preset
+        ):
             console.print(f"wrote {escape(str(path))}", highlight=False)
-        for path in write_localisation_table(runs, out_dir=Path(results) / "tables", latex=latex, markdown=markdown,
-                                             split=split, preset=preset):
+        for path in write_localisation_table(
+            runs, out_dir=Path(results) / "tables", latex=latex, markdown=markdown, split=split, preset=preset
+        ):
             console.print(f"wrote {escape(str(path))}", highlight=False)
 
 
 @app.command()
 @user_errors
 def plot(
-    run_id: Annotated[Optional[str], typer.Option("--run", help="Run id (folder name under RESULTS/runs).")] = None,
-    clip: Annotated[Optional[str], typer.Option(help="Clip id for Figure 2; default: the first validation clip.")] = None,
-    curves: Annotated[bool, typer.Option(
-        "--curves", help="Every run's validation curve, one panel per SNR, in one PNG.")] = False,
-    preset: Annotated[Optional[str], typer.Option(help="With --curves: only runs of this preset.")] = None,
+    run_id: Annotated[str | None, typer.Option("--run", help="Run id (folder name under RESULTS/runs).")] = None,
+    clip: Annotated[str | None, typer.Option(help="Clip id for Figure 2; default: the first validation clip.")] = None,
+    curves: Annotated[
+        bool, typer.Option("--curves", help="Every run's validation curve, one panel per SNR, in one PNG.")
+    ] = False,
+    preset: Annotated[str | None, typer.Option(help="With --curves: only runs of this preset.")] = None,
     results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
-    cache: Annotated[Optional[Path], typer.Option(help="Feature-cache folder (as for bench run).")] = None,
+    cache: Annotated[Path | None, typer.Option(help="Feature-cache folder (as for bench run).")] = None,
 ) -> None:
     """Figure 2, the detections (reference against detected events) and the training curves of a
     run for one clip (--run), or every run's validation curves (--curves), as PNG under RESULTS/plots/."""
@@ -292,17 +379,28 @@ def plot(
         if preset is not None:
             runs = runs[runs["preset"] == preset]
         if runs.empty:
-            raise BenchError(f"no runs under {results}" + (f" with preset {preset!r}" if preset else "")
-                             + "; train some first (bench run ...)")
+            raise BenchError(
+                f"no runs under {results}"
+                + (f" with preset {preset!r}" if preset else "")
+                + "; train some first (bench run ...)"
+            )
         name = f"curves_all_{preset}.png" if preset else "curves_all.png"
         written.append(plot_validation_overlay(runs, out_dir / name, title="validation micro-AP of every run"))
     if run_id is not None:
         outputs, features, info = infer_clip(results, run_id=run_id, clip_id=clip)
         cfg = info["config"]
         title = f"{cfg['model']} (alpha {cfg['alpha']:g}), {cfg['snr_db']:g} dB, clip {info['clip_id']}, run {run_id}"
-        written.append(plot_figure2(outputs, features=features, class_names=EVENT_LABELS, labels=info["labels"],
-                                    path=out_dir / f"figure2_{run_id}_{info['clip_id']}.png", title=title,
-                                    hop_s=info["hop_s"]))
+        written.append(
+            plot_figure2(
+                outputs,
+                features=features,
+                class_names=EVENT_LABELS,
+                labels=info["labels"],
+                path=out_dir / f"figure2_{run_id}_{info['clip_id']}.png",
+                title=title,
+                hop_s=info["hop_s"],
+            )
+        )
         written.append(plot_curves([info["run_dir"]], out_dir / f"curves_{run_id}.png", title=f"run {run_id}"))
         written += _plot_detections(outputs, features, info, out_dir=out_dir, title=title)
     for path in written:
@@ -313,11 +411,13 @@ def plot(
 @user_errors
 def list_command(
     results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
-    model: Annotated[Optional[str], typer.Option(help="Only runs of this model.")] = None,
-    snr: Annotated[Optional[float], typer.Option(help="Only runs at this SNR (dB).")] = None,
-    preset: Annotated[Optional[str], typer.Option(help="Only runs of this preset.")] = None,
-    status: Annotated[Optional[str], typer.Option(help="Only runs with this status: done, running, failed.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (one object per run) instead of a table.")] = False,
+    model: Annotated[str | None, typer.Option(help="Only runs of this model.")] = None,
+    snr: Annotated[float | None, typer.Option(help="Only runs at this SNR (dB).")] = None,
+    preset: Annotated[str | None, typer.Option(help="Only runs of this preset.")] = None,
+    status: Annotated[str | None, typer.Option(help="Only runs with this status: done, running, failed.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (one object per run) instead of a table.")
+    ] = False,
 ) -> None:
     """List the runs of a results folder: what was trained, its status, best epoch, micro-AP, wall time."""
     import json
@@ -339,13 +439,16 @@ def list_command(
 @app.command()
 @user_errors
 def probe(
-    snr: Annotated[Optional[list[float]], typer.Option(help="Only runs at this SNR in dB (repeatable).")] = None,
-    model: Annotated[Optional[list[str]], typer.Option(help="Only runs of this model (repeatable).")] = None,
-    preset: Annotated[Optional[str], typer.Option(help="Only runs of this preset.")] = None,
-    random_corpus: Annotated[Optional[Path], typer.Option(
-        help="A corpus built with --recipe random from the same sources, to score as well.")] = None,
-    shift: Annotated[Optional[list[float]], typer.Option(
-        help="Time shifts in seconds (repeatable); default 0, 0.5, ..., 2.5.")] = None,
+    snr: Annotated[list[float] | None, typer.Option(help="Only runs at this SNR in dB (repeatable).")] = None,
+    model: Annotated[list[str] | None, typer.Option(help="Only runs of this model (repeatable).")] = None,
+    preset: Annotated[str | None, typer.Option(help="Only runs of this preset.")] = None,
+    random_corpus: Annotated[
+        Path | None,
+        typer.Option(help="A corpus built with --recipe random from the same sources, to score as well."),
+    ] = None,
+    shift: Annotated[
+        list[float] | None, typer.Option(help="Time shifts in seconds (repeatable); default 0, 0.5, ..., 2.5.")
+    ] = None,
     results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
 ) -> None:
     """Position probe: finished runs' best checkpoints scored on time-shifted validation clips
@@ -366,13 +469,18 @@ def probe(
         raise BenchError(f"no runs under {results} match the filters; train some first (bench run ...)")
     raw = probe_runs(runs, shifts_s=tuple(shift) if shift else DEFAULT_SHIFTS_S, random_corpus=random_corpus)
     summary = summarise(raw)
-    synthetic = bool(runs.get("corpus_synthetic", False).fillna(False).astype(bool).any()) \
-        if "corpus_synthetic" in runs else False
+    synthetic = (
+        bool(runs.get("corpus_synthetic", False).fillna(False).astype(bool).any())
+        if "corpus_synthetic" in runs
+        else False
+    )
     text = to_markdown(summary, synthetic=synthetic)
     console.print(text, markup=False, highlight=False)
     out_dir = Path(results) / "tables"
-    for path in (atomic_write_text(out_dir / "probe.md", text),
-                 atomic_write_text(out_dir / "probe.csv", raw.to_csv(index=False))):
+    for path in (
+        atomic_write_text(out_dir / "probe.md", text),
+        atomic_write_text(out_dir / "probe.csv", raw.to_csv(index=False)),
+    ):
         console.print(f"wrote {escape(str(path))}", highlight=False)
 
 
@@ -389,25 +497,47 @@ def _plot_detections(outputs, features, info, *, out_dir: Path, title: str) -> l
     events_path = Path(info["config"]["corpus_dir"]) / "manifest" / "events.parquet"
     if post is None or not events_path.is_file():
         return []
-    reference, detected, scores = clip_detections(outputs, clip_id=info["clip_id"], post=post,
-                                                  events=pd.read_parquet(events_path), labels=EVENT_LABELS,
-                                                  snr_db=float(info["config"]["snr_db"]))
+    reference, detected, scores = clip_detections(
+        outputs,
+        clip_id=info["clip_id"],
+        post=post,
+        events=pd.read_parquet(events_path),
+        labels=EVENT_LABELS,
+        snr_db=float(info["config"]["snr_db"]),
+    )
     path = out_dir / f"detections_{info['config']['run_id']}_{info['clip_id']}.png"
-    return [plot_detections(features=features, reference=reference, detected=detected, scores=scores, path=path,
-                            hop_s=post.hop_s, frame_start_s=post.frame_start_s, title=title)]
+    return [
+        plot_detections(
+            features=features,
+            reference=reference,
+            detected=detected,
+            scores=scores,
+            path=path,
+            hop_s=post.hop_s,
+            frame_start_s=post.frame_start_s,
+            title=title,
+        )
+    ]
 
 
 @app.command()
 @user_errors
 def detect(
-    audio: Annotated[list[Path], typer.Argument(help="Audio files or folders (every audio file inside).",
-                                                show_default=False)],
+    audio: Annotated[
+        list[Path], typer.Argument(help="Audio files or folders (every audio file inside).", show_default=False)
+    ],
     run_id: Annotated[str, typer.Option("--run", help="Run id (`bench list` shows them).")],
     out: Annotated[Path, typer.Option(help="Events TSV: filename, onset, offset, event_label.")],
     results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
-    scores: Annotated[Optional[Path], typer.Option(help="Also write per-file frame-score TSVs (sed_scores_eval) here.")] = None,
-    plot: Annotated[bool, typer.Option("--plot", help="Also write one PNG per file (log-mel and events) "
-                                                      "into <OUT without suffix>_plots/.")] = False,
+    scores: Annotated[
+        Path | None, typer.Option(help="Also write per-file frame-score TSVs (sed_scores_eval) here.")
+    ] = None,
+    plot: Annotated[
+        bool,
+        typer.Option(
+            "--plot", help="Also write one PNG per file (log-mel and events) into <OUT without suffix>_plots/."
+        ),
+    ] = False,
     overlap: Annotated[float, typer.Option(help="Share of a window overlapping the next, in [0, 1).")] = 0.5,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
 ) -> None:
@@ -422,12 +552,25 @@ def detect(
             err_console.print(f"[yellow]skipped[/] {reason}", highlight=False, soft_wrap=True)
 
     plot_dir = out.with_name(out.stem + "_plots") if plot else None
-    result = run_detect(audio, results_dir=results, run_id=run_id, out=out, scores_dir=scores, plot_dir=plot_dir,
-                        overlap=overlap, device=device, on_file=report_file)
-    source = ("the run's post-processing (postprocess.json)" if result.postprocessing_source != "default"
-              else "default post-processing (0.5 thresholds, 5-frame median filter: the run has no postprocess.json)")
-    console.print(f"{len(result.events)} event(s) in {len(result.processed)} file(s), {source}; wrote {out}",
-                  highlight=False)
+    result = run_detect(
+        audio,
+        results_dir=results,
+        run_id=run_id,
+        out=out,
+        scores_dir=scores,
+        plot_dir=plot_dir,
+        overlap=overlap,
+        device=device,
+        on_file=report_file,
+    )
+    source = (
+        "the run's post-processing (postprocess.json)"
+        if result.postprocessing_source != "default"
+        else "default post-processing (0.5 thresholds, 5-frame median filter: the run has no postprocess.json)"
+    )
+    console.print(
+        f"{len(result.events)} event(s) in {len(result.processed)} file(s), {source}; wrote {out}", highlight=False
+    )
     if scores is not None:
         console.print(f"frame scores: {scores}", highlight=False)
     if plot_dir is not None:
@@ -449,6 +592,9 @@ def export(
 
     path = export_run(results, run_id=run_id, out=out)
     _, meta = load_exported(path)
-    console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): {meta['model']} run {run_id}; input mono "
-                  f"{meta['sample_rate']} Hz windows of {meta['window_samples']} samples; "
-                  f"load with torch.jit.load, metadata in its .metadata attribute", highlight=False)
+    console.print(
+        f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): {meta['model']} run {run_id}; input mono "
+        f"{meta['sample_rate']} Hz windows of {meta['window_samples']} samples; "
+        f"load with torch.jit.load, metadata in its .metadata attribute",
+        highlight=False,
+    )

@@ -104,5 +104,7 @@ class RunConfig:
     def label(self) -> str:
         """Human-readable one-liner."""
         variant = f" {self.variant}" if self.options else ""
-        return (f"{self.model}{variant} alpha={self.alpha:g} snr={self.snr_db:g} dB seed={self.seed} "
-                f"fold={self.val_fold} [{self.preset}]")
+        return (
+            f"{self.model}{variant} alpha={self.alpha:g} snr={self.snr_db:g} dB seed={self.seed} "
+            f"fold={self.val_fold} [{self.preset}]"
+        )

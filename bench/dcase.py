@@ -76,11 +76,25 @@ __all__ = [
 ]
 
 DCASE_DIR = "dcase"
-PSDS1 = {"dtc_threshold": 0.7, "gtc_threshold": 0.7, "cttc_threshold": None, "alpha_ct": 0.0, "alpha_st": 1.0,
-         "max_efpr": 100.0, "unit_of_time": "hour"}
+PSDS1 = {
+    "dtc_threshold": 0.7,
+    "gtc_threshold": 0.7,
+    "cttc_threshold": None,
+    "alpha_ct": 0.0,
+    "alpha_st": 1.0,
+    "max_efpr": 100.0,
+    "unit_of_time": "hour",
+}
 """PSDS scenario 1 of DCASE 2021-2023 task 4 (tight localisation)."""
-PSDS2 = {"dtc_threshold": 0.1, "gtc_threshold": 0.1, "cttc_threshold": 0.3, "alpha_ct": 0.5, "alpha_st": 1.0,
-         "max_efpr": 100.0, "unit_of_time": "hour"}
+PSDS2 = {
+    "dtc_threshold": 0.1,
+    "gtc_threshold": 0.1,
+    "cttc_threshold": 0.3,
+    "alpha_ct": 0.5,
+    "alpha_st": 1.0,
+    "max_efpr": 100.0,
+    "unit_of_time": "hour",
+}
 """PSDS scenario 2 of DCASE 2021-2023 task 4 (classification, cross-triggers penalised)."""
 COLLAR = {"onset_collar": 0.2, "offset_collar": 0.2, "offset_collar_rate": 0.2}
 """Collar-based event F1: sed_eval's and DCASE's collars."""
@@ -112,10 +126,13 @@ def import_sed_scores_eval():
             import sed_scores_eval
             from sed_scores_eval.base_modules import statistics
     except ImportError as exc:
-        raise BenchError(f"sed_scores_eval cannot be imported ({exc}); install the project's dependencies "
-                         "(pip install -e .), which pin setuptools<81 for its pkg_resources import") from None
+        raise BenchError(
+            f"sed_scores_eval cannot be imported ({exc}); install the project's dependencies "
+            "(pip install -e .), which pin setuptools<81 for its pkg_resources import"
+        ) from None
     original = statistics.onset_offset_curves
     if not getattr(original, "_writeable_copy", False):
+
         def onset_offset_curves(scores, timestamps, change_point_candidates=None):
             return original(np.require(scores, requirements="W"), timestamps, change_point_candidates)
 
@@ -149,15 +166,18 @@ def audio_filenames(clips: pd.DataFrame, clip_ids: Sequence[str], *, snr_db: flo
     for cid in clip_ids:
         cid = str(cid)
         if "." in cid:
-            raise BenchError(f"clip id {cid!r} holds a dot; DCASE tools take the file name up to its last dot "
-                             "as the clip id, so such ids cannot be scored")
+            raise BenchError(
+                f"clip id {cid!r} holds a dot; DCASE tools take the file name up to its last dot "
+                "as the clip id, so such ids cannot be scored"
+            )
         name = names.get(cid, "")
         out.append(name if name.rsplit(".", 1)[0] == cid and "." in name else f"{cid}.wav")
     return out
 
 
-def score_tables(scores: np.ndarray, clip_ids: Sequence[str], *, labels: Sequence[str],
-                 timestamps: np.ndarray) -> dict[str, pd.DataFrame]:
+def score_tables(
+    scores: np.ndarray, clip_ids: Sequence[str], *, labels: Sequence[str], timestamps: np.ndarray
+) -> dict[str, pd.DataFrame]:
     """sed_scores_eval score DataFrames.
 
     Parameters
@@ -180,18 +200,21 @@ def score_tables(scores: np.ndarray, clip_ids: Sequence[str], *, labels: Sequenc
         raise BenchError(f"{scores.shape[1]} frames need {scores.shape[1] + 1} timestamps, found {len(timestamps)}")
     onset, offset = np.asarray(timestamps[:-1], float), np.asarray(timestamps[1:], float)
     columns = ["onset", "offset", *labels]
-    return {str(cid): pd.DataFrame(np.column_stack([onset, offset, scores[i]]), columns=columns)
-            for i, cid in enumerate(clip_ids)}
+    return {
+        str(cid): pd.DataFrame(np.column_stack([onset, offset, scores[i]]), columns=columns)
+        for i, cid in enumerate(clip_ids)
+    }
 
 
 def _round_time(seconds: np.ndarray) -> np.ndarray:
     """Times as the files hold them (:data:`~bench.postprocess.TIME_DECIMALS` decimals)."""
-    scale = 10.0 ** TIME_DECIMALS
+    scale = 10.0**TIME_DECIMALS
     return np.rint(np.asarray(seconds, dtype=np.float64) * scale) / scale
 
 
-def ground_truth_table(events: pd.DataFrame, clip_ids: Sequence[str], *, filenames: Sequence[str],
-                       snr_db: float | None = None) -> pd.DataFrame:
+def ground_truth_table(
+    events: pd.DataFrame, clip_ids: Sequence[str], *, filenames: Sequence[str], snr_db: float | None = None
+) -> pd.DataFrame:
     """The reference events of some clips as a DCASE ground-truth table.
 
     Parameters
@@ -213,19 +236,27 @@ def ground_truth_table(events: pd.DataFrame, clip_ids: Sequence[str], *, filenam
     rows = events[events["clip_id"].astype(str).isin(name_of)]
     if snr_db is not None and "snr_db" in rows.columns:
         rows = rows[np.isclose(rows["snr_db"].astype(float), float(snr_db))]
-    table = pd.DataFrame({
-        "filename": rows["clip_id"].astype(str).map(name_of).to_numpy(object),
-        "onset": _round_time(rows["onset_s"].to_numpy(float)),
-        "offset": _round_time(rows["offset_s"].to_numpy(float)),
-        "event_label": rows["event_label"].astype(str).to_numpy(object),
-    })
+    table = pd.DataFrame(
+        {
+            "filename": rows["clip_id"].astype(str).map(name_of).to_numpy(object),
+            "onset": _round_time(rows["onset_s"].to_numpy(float)),
+            "offset": _round_time(rows["offset_s"].to_numpy(float)),
+            "event_label": rows["event_label"].astype(str).to_numpy(object),
+        }
+    )
     empty = sorted(set(name_of.values()) - set(table["filename"]))
     if empty:
-        table = pd.concat([table, pd.DataFrame({"filename": empty, "onset": np.nan, "offset": np.nan,
-                                                "event_label": None})], ignore_index=True)
+        table = pd.concat(
+            [table, pd.DataFrame({"filename": empty, "onset": np.nan, "offset": np.nan, "event_label": None})],
+            ignore_index=True,
+        )
     order = {f: i for i, f in enumerate(filenames)}
     table["_order"] = table["filename"].map(order)
-    return table.sort_values(["_order", "onset", "event_label"], kind="stable").drop(columns="_order").reset_index(drop=True)
+    return (
+        table.sort_values(["_order", "onset", "event_label"], kind="stable")
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
 
 
 def ground_truth_events(table: pd.DataFrame) -> dict[str, list[tuple[float, float, str]]]:
@@ -247,8 +278,14 @@ def _tsv(table: pd.DataFrame) -> str:
     return buffer.getvalue()
 
 
-def write_dcase_files(folder: Path, *, scores: Mapping[str, pd.DataFrame], ground_truth: pd.DataFrame,
-                      durations: pd.DataFrame, detections: pd.DataFrame) -> Path:
+def write_dcase_files(
+    folder: Path,
+    *,
+    scores: Mapping[str, pd.DataFrame],
+    ground_truth: pd.DataFrame,
+    durations: pd.DataFrame,
+    detections: pd.DataFrame,
+) -> Path:
     """Write one split's DCASE files into ``folder`` (replaced as a whole, atomically).
 
     Scores are written with :data:`~bench.postprocess.SCORE_DECIMALS` decimals and
@@ -310,8 +347,14 @@ def read_dcase_files(folder: Path) -> dict[str, Any]:
 # --------------------------------------------------------------------------- metrics
 
 
-def dcase_metrics(scores: Mapping[str, pd.DataFrame], ground_truth: Mapping[str, list], durations: Mapping[str, float],
-                  *, thresholds: Mapping[str, float], num_jobs: int = 1) -> dict[str, Any]:
+def dcase_metrics(
+    scores: Mapping[str, pd.DataFrame],
+    ground_truth: Mapping[str, list],
+    durations: Mapping[str, float],
+    *,
+    thresholds: Mapping[str, float],
+    num_jobs: int = 1,
+) -> dict[str, Any]:
     """PSDS1, PSDS2, collar-based event F1 and 1 s segment F1 with sed_scores_eval.
 
     Parameters
@@ -347,8 +390,19 @@ def dcase_metrics(scores: Mapping[str, pd.DataFrame], ground_truth: Mapping[str,
         raise BenchError(f"the ground truth holds labels the scores lack: {unknown[:5]}")
     keep = [lab for lab in labels if lab in present]
     out: dict[str, Any] = dict.fromkeys(
-        ["psds1", "psds2", "event_f1", "event_precision", "event_recall", "event_macro_f1", "segment_f1",
-         "segment_precision", "segment_recall", "segment_macro_f1"])
+        [
+            "psds1",
+            "psds2",
+            "event_f1",
+            "event_precision",
+            "event_recall",
+            "event_macro_f1",
+            "segment_f1",
+            "segment_precision",
+            "segment_recall",
+            "segment_macro_f1",
+        ]
+    )
     out.update(n_classes_scored=len(keep), classes_left_out=[lab for lab in labels if lab not in present])
     if not keep:
         return out
@@ -361,14 +415,29 @@ def dcase_metrics(scores: Mapping[str, pd.DataFrame], ground_truth: Mapping[str,
         value, *_ = sse.intersection_based.psds(scores, ground_truth, durations, num_jobs=num_jobs, **scenario)
         out[name] = float(value)
     f, p, r, _ = sse.collar_based.fscore(scores, ground_truth, threshold, num_jobs=num_jobs, **COLLAR)
-    out.update(event_f1=f["micro_average"], event_precision=p["micro_average"], event_recall=r["micro_average"],
-               event_macro_f1=f["macro_average"])
-    f, p, r, _ = sse.segment_based.fscore(scores, ground_truth, durations, threshold, segment_length=SEGMENT_LENGTH_S,
-                                          num_jobs=num_jobs)
-    out.update(segment_f1=f["micro_average"], segment_precision=p["micro_average"],
-               segment_recall=r["micro_average"], segment_macro_f1=f["macro_average"])
-    return {k: (float(v) if isinstance(v, (float, np.floating)) and np.isfinite(v) else
-                (None if isinstance(v, (float, np.floating)) else v)) for k, v in out.items()}
+    out.update(
+        event_f1=f["micro_average"],
+        event_precision=p["micro_average"],
+        event_recall=r["micro_average"],
+        event_macro_f1=f["macro_average"],
+    )
+    f, p, r, _ = sse.segment_based.fscore(
+        scores, ground_truth, durations, threshold, segment_length=SEGMENT_LENGTH_S, num_jobs=num_jobs
+    )
+    out.update(
+        segment_f1=f["micro_average"],
+        segment_precision=p["micro_average"],
+        segment_recall=r["micro_average"],
+        segment_macro_f1=f["macro_average"],
+    )
+    return {
+        k: (
+            float(v)
+            if isinstance(v, (float, np.floating)) and np.isfinite(v)
+            else (None if isinstance(v, (float, np.floating)) else v)
+        )
+        for k, v in out.items()
+    }
 
 
 def evaluate_split(
@@ -415,8 +484,7 @@ def evaluate_split(
     from bench.metrics import frame_targets
 
     scores = postprocessed_scores(frame_probs, clip_probs, post)
-    times = frame_timestamps(scores.shape[1], hop_s=post.hop_s, frame_start_s=post.frame_start_s,
-                             duration_s=duration_s)
+    times = frame_timestamps(scores.shape[1], hop_s=post.hop_s, frame_start_s=post.frame_start_s, duration_s=duration_s)
     tables = score_tables(scores, clip_ids, labels=labels, timestamps=times)
     truth_table = ground_truth_table(events, clip_ids, filenames=filenames, snr_db=snr_db)
     truth = ground_truth_events(truth_table)
@@ -427,12 +495,23 @@ def evaluate_split(
     active = scores >= np.asarray(post.thresholds)
     detections = decisions_to_events(active, filenames, labels=labels, timestamps=times)
     if folder is not None:
-        write_dcase_files(folder, scores=tables, ground_truth=truth_table,
-                          durations=pd.DataFrame({"filename": list(filenames), "duration": float(duration_s)}),
-                          detections=detections)
+        write_dcase_files(
+            folder,
+            scores=tables,
+            ground_truth=truth_table,
+            durations=pd.DataFrame({"filename": list(filenames), "duration": float(duration_s)}),
+            detections=detections,
+        )
     out = dcase_metrics(tables, truth, durations, thresholds=dict(zip(labels, post.thresholds)), num_jobs=num_jobs)
-    target = frame_targets(events, list(clip_ids), n_frames=scores.shape[1], hop_s=post.hop_s, labels=labels,
-                           snr_db=snr_db, start_s=post.frame_start_s)
+    target = frame_targets(
+        events,
+        list(clip_ids),
+        n_frames=scores.shape[1],
+        hop_s=post.hop_s,
+        labels=labels,
+        snr_db=snr_db,
+        start_s=post.frame_start_s,
+    )
     tp, n_pred, n_true = int((target & active).sum()), int(active.sum()), int(target.sum())
     out.update(
         frame_f1=2 * tp / (n_pred + n_true) if n_pred + n_true else None,
@@ -488,18 +567,32 @@ def localise_run(
     durations = clips["duration_s"].astype(float) if "duration_s" in clips.columns else pd.Series([10.0])
     duration_s = float(durations.max())
     val_ids, val_clip, val_frame = outputs["val"]
-    post, search = choose_postprocessing(val_frame, val_clip, reference=events if snr_db is None else
-                                         events[np.isclose(events["snr_db"].astype(float), float(snr_db))],
-                                         clip_ids=list(val_ids), labels=labels, hop_s=hop_s,
-                                         frame_start_s=frame_start_s, duration_s=duration_s)
+    post, search = choose_postprocessing(
+        val_frame,
+        val_clip,
+        reference=events if snr_db is None else events[np.isclose(events["snr_db"].astype(float), float(snr_db))],
+        clip_ids=list(val_ids),
+        labels=labels,
+        hop_s=hop_s,
+        frame_start_s=frame_start_s,
+        duration_s=duration_s,
+    )
     save_postprocessing(run_dir, post)
     result: dict[str, Any] = {"postprocessing": post.to_dict(), "postprocessing_search": search}
     for split, (ids, clip_probs, frame_probs) in outputs.items():
         ids = [str(c) for c in ids]
-        result[split] = evaluate_split(frame_probs, clip_probs, post=post, clip_ids=ids,
-                                       filenames=audio_filenames(clips, ids, snr_db=snr_db), events=events,
-                                       labels=labels, duration_s=duration_s, snr_db=snr_db,
-                                       folder=run_dir / DCASE_DIR / split)
+        result[split] = evaluate_split(
+            frame_probs,
+            clip_probs,
+            post=post,
+            clip_ids=ids,
+            filenames=audio_filenames(clips, ids, snr_db=snr_db),
+            events=events,
+            labels=labels,
+            duration_s=duration_s,
+            snr_db=snr_db,
+            folder=run_dir / DCASE_DIR / split,
+        )
     return result
 
 
@@ -511,8 +604,7 @@ def merge_localisation(metrics: dict[str, Any], localisation: Mapping[str, Any])
             metrics[key] = value
         else:
             metrics.setdefault(key, {})["localisation"] = value
-    metrics["dcase_settings"] = {"psds1": PSDS1, "psds2": PSDS2, "collar": COLLAR,
-                                 "segment_length_s": SEGMENT_LENGTH_S}
+    metrics["dcase_settings"] = {"psds1": PSDS1, "psds2": PSDS2, "collar": COLLAR, "segment_length_s": SEGMENT_LENGTH_S}
     return metrics
 
 
@@ -548,8 +640,16 @@ def relocalise_run(run_dir: Path, *, corpus_dir: Path | None = None) -> dict[str
         ids, _, clip_probs = store.prediction_arrays(split, labels=EVENT_LABELS)
         outputs[split] = (ids, clip_probs, np.asarray(store.read_frame_probs(split)))
     snr = float(config["snr_db"]) if "snr_db" in config else None
-    result = localise_run(run_dir, outputs=outputs, events=events, clips=clips, labels=EVENT_LABELS,
-                          hop_s=settings.hop_s, frame_start_s=settings.frame_start_s, snr_db=snr)
+    result = localise_run(
+        run_dir,
+        outputs=outputs,
+        events=events,
+        clips=clips,
+        labels=EVENT_LABELS,
+        hop_s=settings.hop_s,
+        frame_start_s=settings.frame_start_s,
+        snr_db=snr,
+    )
     metrics = merge_localisation(store.read_metrics(), result)
     store.write_metrics(metrics)
     return metrics
@@ -589,8 +689,7 @@ def clip_detections(
     frame = np.asarray(outputs["frame_probs"])[None]
     clip = np.asarray(outputs["clip_probs"])[None]
     scores = postprocessed_scores(frame, clip, post)
-    times = frame_timestamps(scores.shape[1], hop_s=post.hop_s, frame_start_s=post.frame_start_s,
-                             duration_s=duration_s)
+    times = frame_timestamps(scores.shape[1], hop_s=post.hop_s, frame_start_s=post.frame_start_s, duration_s=duration_s)
     detected = decisions_to_events(scores >= np.asarray(post.thresholds), [clip_id], labels=labels, timestamps=times)
     reference = ground_truth_table(events, [clip_id], filenames=[clip_id], snr_db=snr_db).dropna(subset=["event_label"])
     shown = set(reference["event_label"]) | set(detected["event_label"])

@@ -62,8 +62,25 @@ __all__ = [
     "window_starts",
 ]
 
-AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc",
-                              ".au", ".snd", ".w64", ".rf64", ".caf", ".wv"})
+AUDIO_EXTENSIONS = frozenset(
+    {
+        ".wav",
+        ".flac",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".mp3",
+        ".aif",
+        ".aiff",
+        ".aifc",
+        ".au",
+        ".snd",
+        ".w64",
+        ".rf64",
+        ".caf",
+        ".wv",
+    }
+)
 """File name endings a folder argument picks up (case-insensitive)."""
 
 DEFAULT_THRESHOLD = 0.5
@@ -115,8 +132,13 @@ def collect_audio(paths: Sequence[Path]) -> list[Recording]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
-                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            found = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in AUDIO_EXTENSIONS
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
             if not found:
                 raise BenchError(f"{path} holds no audio files ({', '.join(sorted(AUDIO_EXTENSIONS))})")
             out += [Recording(p, p.relative_to(path).as_posix()) for p in found]
@@ -272,8 +294,10 @@ def score_recording(
     wave = np.asarray(wave, dtype=np.float32)
     total = settings.n_frames(wave.shape[0])
     if total < 1:
-        raise UndecodableAudio(f"the recording is {wave.shape[0] / settings.sample_rate * 1000:.0f} ms long, "
-                               f"shorter than one analysis window ({settings.n_fft / settings.sample_rate * 1000:.0f} ms)")
+        raise UndecodableAudio(
+            f"the recording is {wave.shape[0] / settings.sample_rate * 1000:.0f} ms long, "
+            f"shorter than one analysis window ({settings.n_fft / settings.sample_rate * 1000:.0f} ms)"
+        )
     duration = float(duration_s if duration_s is not None else wave.shape[0] / settings.sample_rate)
     padded = wave.shape[0] < window_samples
     if padded:
@@ -286,8 +310,8 @@ def score_recording(
     count = np.zeros(length, dtype=np.float64)
     clip_max: np.ndarray | None = None
     for b in range(0, len(starts), batch_size):
-        chunk = starts[b:b + batch_size]
-        windows = np.stack([wave[s * hop:s * hop + window_samples] for s in chunk])  # (W, window_samples)
+        chunk = starts[b : b + batch_size]
+        windows = np.stack([wave[s * hop : s * hop + window_samples] for s in chunk])  # (W, window_samples)
         clip, frames = scorer(windows)  # (W, C), (W, n_frames, C)
         clip, frames = np.asarray(clip, dtype=np.float32), np.asarray(frames, dtype=np.float32)
         ruled = apply_frame_score(frames, clip, rule=frame_score)  # (W, n_frames, C)
@@ -295,16 +319,22 @@ def score_recording(
             sums = {key: np.zeros((length, clip.shape[1])) for key in ("frame", "score", "clip")}
             clip_max = np.zeros(clip.shape[1], dtype=np.float32)
         for s, cw, fw, rw in zip(chunk, clip, frames, ruled):
-            sums["frame"][s:s + n_frames] += fw
-            sums["score"][s:s + n_frames] += rw
-            sums["clip"][s:s + n_frames] += cw
-            count[s:s + n_frames] += 1
+            sums["frame"][s : s + n_frames] += fw
+            sums["score"][s : s + n_frames] += rw
+            sums["clip"][s : s + n_frames] += cw
+            count[s : s + n_frames] += 1
         clip_max = np.maximum(clip_max, clip.max(axis=0))
     mean = {key: (value / count[:, None])[:total].astype(np.float32) for key, value in sums.items()}
     return RecordingScores(
-        clip_probs=clip_max, frame_probs=mean["frame"], frame_score=mean["score"], window_clip_probs=mean["clip"],
-        hop_s=settings.hop_s, frame_start_s=settings.frame_start_s, duration_s=duration,
-        n_windows=len(starts), padded=padded,
+        clip_probs=clip_max,
+        frame_probs=mean["frame"],
+        frame_score=mean["score"],
+        window_clip_probs=mean["clip"],
+        hop_s=settings.hop_s,
+        frame_start_s=settings.frame_start_s,
+        duration_s=duration,
+        n_windows=len(starts),
+        padded=padded,
     )
 
 
@@ -314,9 +344,16 @@ def score_recording(
 def default_postprocessing(*, hop_s: float, frame_start_s: float, n_classes: int) -> PostProcessing:
     """What a run without ``postprocess.json`` uses: frame outputs, no clip gate, 0.5 thresholds and
     a 5-frame median filter."""
-    return PostProcessing(thresholds=(DEFAULT_THRESHOLD,) * n_classes, hop_s=hop_s, frame_start_s=frame_start_s,
-                          frame_score="frame_probs", clip_gate=False, median_filter_s=DEFAULT_MEDIAN_FRAMES * hop_s,
-                          chosen_on="none", criterion="default")
+    return PostProcessing(
+        thresholds=(DEFAULT_THRESHOLD,) * n_classes,
+        hop_s=hop_s,
+        frame_start_s=frame_start_s,
+        frame_score="frame_probs",
+        clip_gate=False,
+        median_filter_s=DEFAULT_MEDIAN_FRAMES * hop_s,
+        chosen_on="none",
+        criterion="default",
+    )
 
 
 def postprocess_recording(scores: RecordingScores, post: PostProcessing) -> tuple[np.ndarray, np.ndarray]:
@@ -341,7 +378,9 @@ def postprocess_recording(scores: RecordingScores, post: PostProcessing) -> tupl
     """
     n_classes = post.n_classes
     if scores.frame_score.shape[1] != n_classes:
-        raise BenchError(f"the post-processing is for {n_classes} classes, the model gives {scores.frame_score.shape[1]}")
+        raise BenchError(
+            f"the post-processing is for {n_classes} classes, the model gives {scores.frame_score.shape[1]}"
+        )
     median_only = dataclasses.replace(post, frame_score="frame_probs", clip_gate=False)
     out = postprocessed_scores(scores.frame_score[None], np.ones((1, n_classes), dtype=np.float32), median_only)[0]
     if post.clip_gate:
@@ -350,8 +389,15 @@ def postprocess_recording(scores: RecordingScores, post: PostProcessing) -> tupl
     return out, out >= np.asarray(post.thresholds)[None, :]
 
 
-def events_table(active: np.ndarray, *, filename: str, class_names: Sequence[str], hop_s: float,
-                 frame_start_s: float, duration_s: float) -> pd.DataFrame:
+def events_table(
+    active: np.ndarray,
+    *,
+    filename: str,
+    class_names: Sequence[str],
+    hop_s: float,
+    frame_start_s: float,
+    duration_s: float,
+) -> pd.DataFrame:
     """DCASE events (``filename onset offset event_label``) of one recording's frame decisions.
 
     Parameters
@@ -365,12 +411,14 @@ def events_table(active: np.ndarray, *, filename: str, class_names: Sequence[str
         Times are clipped to ``[0, duration_s]``.
     """
     times = frame_timestamps(active.shape[0], hop_s=hop_s, frame_start_s=frame_start_s, duration_s=duration_s)
-    return decisions_to_events(np.asarray(active, dtype=bool)[None], [filename], labels=list(class_names),
-                               timestamps=times)
+    return decisions_to_events(
+        np.asarray(active, dtype=bool)[None], [filename], labels=list(class_names), timestamps=times
+    )
 
 
-def scores_table(post_scores: np.ndarray, *, class_names: Sequence[str], hop_s: float, frame_start_s: float,
-                 duration_s: float) -> pd.DataFrame:
+def scores_table(
+    post_scores: np.ndarray, *, class_names: Sequence[str], hop_s: float, frame_start_s: float, duration_s: float
+) -> pd.DataFrame:
     """One recording's post-processed frame scores in the sed_scores_eval layout.
 
     Columns ``onset``, ``offset`` and one per class, one row per frame (the frames' time
@@ -379,15 +427,17 @@ def scores_table(post_scores: np.ndarray, *, class_names: Sequence[str], hop_s: 
     from bench.dcase import score_tables
 
     times = frame_timestamps(post_scores.shape[0], hop_s=hop_s, frame_start_s=frame_start_s, duration_s=duration_s)
-    return score_tables(np.asarray(post_scores)[None], ["recording"], labels=list(class_names),
-                        timestamps=times)["recording"]
+    return score_tables(np.asarray(post_scores)[None], ["recording"], labels=list(class_names), timestamps=times)[
+        "recording"
+    ]
 
 
 # --------------------------------------------------------------------------- plot
 
 
-def plot_detections(wave: np.ndarray, *, settings, events: pd.DataFrame, path: Path, title: str,
-                    duration_s: float, dpi: int = 110) -> Path:
+def plot_detections(
+    wave: np.ndarray, *, settings, events: pd.DataFrame, path: Path, title: str, duration_s: float, dpi: int = 110
+) -> Path:
     """PNG of a recording's log-mel (top) and its detected events, one lane per class (bottom).
 
     Parameters
@@ -413,14 +463,20 @@ def plot_detections(wave: np.ndarray, *, settings, events: pd.DataFrame, path: P
     FigureCanvasAgg(fig)
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1 + 0.25 * len(labels)]})
     t0 = settings.frame_start_s
-    top.imshow(mel.T, origin="lower", aspect="auto", cmap="magma",
-               extent=(t0, t0 + mel.shape[0] * settings.hop_s, 0, mel.shape[1]))
+    top.imshow(
+        mel.T,
+        origin="lower",
+        aspect="auto",
+        cmap="magma",
+        extent=(t0, t0 + mel.shape[0] * settings.hop_s, 0, mel.shape[1]),
+    )
     top.set_ylabel("mel band")
     top.set_title(title, fontsize=9)
     for i, label in enumerate(labels):
         rows = events[events["event_label"] == label]
-        bottom.broken_barh([(a, b - a) for a, b in zip(rows["onset"], rows["offset"])], (i - 0.4, 0.8),
-                           color=f"C{i % 10}")
+        bottom.broken_barh(
+            [(a, b - a) for a, b in zip(rows["onset"], rows["offset"])], (i - 0.4, 0.8), color=f"C{i % 10}"
+        )
     bottom.set_yticks(range(len(labels)), labels=labels, fontsize=8)
     bottom.set_ylim(-0.6, max(0.6, len(labels) - 0.4))
     if not labels:
@@ -537,16 +593,25 @@ def detect(
     settings = scorer.settings
     post_source = "postprocess.json" if scorer.postprocessing is not None else "default"
     post = scorer.postprocessing or default_postprocessing(
-        hop_s=settings.hop_s, frame_start_s=settings.frame_start_s, n_classes=len(scorer.class_names))
-    result = DetectResult(events=pd.DataFrame(columns=EVENT_COLUMNS), postprocessing=post,
-                          postprocessing_source=post_source)
+        hop_s=settings.hop_s, frame_start_s=settings.frame_start_s, n_classes=len(scorer.class_names)
+    )
+    result = DetectResult(
+        events=pd.DataFrame(columns=EVENT_COLUMNS), postprocessing=post, postprocessing_source=post_source
+    )
     tables = []
     for rec in recordings:
         try:
             wave, duration = decode_audio(rec.path, sample_rate=settings.sample_rate)
-            scores = score_recording(scorer, wave, settings=settings, n_frames=scorer.n_frames,
-                                     window_samples=scorer.window_samples, frame_score=post.frame_score,
-                                     duration_s=duration, overlap=overlap)
+            scores = score_recording(
+                scorer,
+                wave,
+                settings=settings,
+                n_frames=scorer.n_frames,
+                window_samples=scorer.window_samples,
+                frame_score=post.frame_score,
+                duration_s=duration,
+                overlap=overlap,
+            )
         except UndecodableAudio as exc:
             result.skipped.append((str(rec.path), str(exc)))
             if on_file is not None:
@@ -558,14 +623,24 @@ def detect(
         tables.append(events)
         if scores_dir is not None:
             table = scores_table(post_scores, class_names=scorer.class_names, **timing)
-            result.written.append(_write_tsv(table, Path(scores_dir) / _output_name(rec.name, ".tsv"),
-                                             float_format="%.6f"))
+            result.written.append(
+                _write_tsv(table, Path(scores_dir) / _output_name(rec.name, ".tsv"), float_format="%.6f")
+            )
         if plot_dir is not None:
-            title = (f"{rec.name}: {scorer.config.get('model')} run {run_id}, {len(events)} event(s) "
-                     f"({duration:.2f} s, {scores.n_windows} window(s))")
-            result.written.append(plot_detections(wave, settings=settings, events=events, title=title,
-                                                  path=Path(plot_dir) / _output_name(rec.name, ".png"),
-                                                  duration_s=duration))
+            title = (
+                f"{rec.name}: {scorer.config.get('model')} run {run_id}, {len(events)} event(s) "
+                f"({duration:.2f} s, {scores.n_windows} window(s))"
+            )
+            result.written.append(
+                plot_detections(
+                    wave,
+                    settings=settings,
+                    events=events,
+                    title=title,
+                    path=Path(plot_dir) / _output_name(rec.name, ".png"),
+                    duration_s=duration,
+                )
+            )
         result.processed.append(rec.name)
         if on_file is not None:
             on_file(rec.name, None)
@@ -573,4 +648,3 @@ def detect(
         result.events = pd.concat(tables, ignore_index=True)
     result.written.insert(0, _write_tsv(result.events, out, float_format="%.3f"))
     return result
-

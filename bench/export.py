@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
-from typing import Any, Tuple
+from typing import Any, Tuple  # noqa: UP035 (TorchScript reads typing.Tuple annotations)
 
 import numpy as np
 import torch
@@ -73,8 +73,18 @@ class _Scores(nn.Module):
 class _Exported(nn.Module):
     """The scripted wrapper: checks the input and carries the metadata as attributes."""
 
-    def __init__(self, scores: nn.Module, *, class_names: list[str], sample_rate: int, window: int,
-                 n_frames: int, hop_s: float, frame_start_s: float, metadata: str) -> None:
+    def __init__(
+        self,
+        scores: nn.Module,
+        *,
+        class_names: list[str],
+        sample_rate: int,
+        window: int,
+        n_frames: int,
+        hop_s: float,
+        frame_start_s: float,
+        metadata: str,
+    ) -> None:
         super().__init__()
         self.scores = scores
         self.class_names = list(class_names)
@@ -88,8 +98,14 @@ class _Exported(nn.Module):
     def forward(self, wave: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:  # noqa: UP006
         """wave (B, window_samples) mono at sample_rate -> clip_probs (B, C), frame_probs (B, n_frames, C)."""
         if wave.dim() != 2 or wave.size(1) != self.window_samples:
-            raise ValueError("expected mono windows of shape (batch, " + str(self.window_samples) + ") at "
-                             + str(self.sample_rate) + " Hz, got shape " + str(wave.shape))
+            raise ValueError(
+                "expected mono windows of shape (batch, "
+                + str(self.window_samples)
+                + ") at "
+                + str(self.sample_rate)
+                + " Hz, got shape "
+                + str(wave.shape)
+            )
         return self.scores(wave.float())
 
 
@@ -111,9 +127,18 @@ class RunScorer:
         The run's ``postprocess.json`` (:func:`bench.postprocess.load_postprocessing`), when it has one.
     """
 
-    def __init__(self, net: nn.Module, *, settings: LogMelSettings, standardizer: Standardizer, n_frames: int,
-                 class_names: list[str], config: dict[str, Any], postprocessing: Any | None,
-                 device: str = "cpu") -> None:
+    def __init__(
+        self,
+        net: nn.Module,
+        *,
+        settings: LogMelSettings,
+        standardizer: Standardizer,
+        n_frames: int,
+        class_names: list[str],
+        config: dict[str, Any],
+        postprocessing: Any | None,
+        device: str = "cpu",
+    ) -> None:
         self.settings = settings
         self.n_frames = int(n_frames)
         self.window_samples = window_samples(settings, self.n_frames)
@@ -177,35 +202,44 @@ def load_run_scorer(results_dir: Path, *, run_id: str, device: str = "cpu") -> R
     else:
         settings = LogMelSettings.from_dict(state["preset"]["features"])
     standardizer = Standardizer.from_dict(state["standardizer"])
-    return RunScorer(net, settings=settings, standardizer=standardizer, n_frames=int(state["n_frames"]),
-                     class_names=list(EVENT_LABELS), config=record,
-                     postprocessing=load_postprocessing(store.path), device=device)
+    return RunScorer(
+        net,
+        settings=settings,
+        standardizer=standardizer,
+        n_frames=int(state["n_frames"]),
+        class_names=list(EVENT_LABELS),
+        config=record,
+        postprocessing=load_postprocessing(store.path),
+        device=device,
+    )
 
 
 def _metadata(scorer: RunScorer, run_id: str) -> dict[str, Any]:
     config = scorer.config
-    return to_jsonable({
-        "format": EXPORT_FORMAT,
-        "run_id": run_id,
-        "model": config.get("model"),
-        "alpha": config.get("alpha"),
-        "snr_db": config.get("snr_db"),
-        "seed": config.get("seed"),
-        "preset": config.get("preset"),
-        "corpus_fingerprint": config.get("corpus_fingerprint"),
-        "corpus_synthetic": config.get("corpus_synthetic"),
-        "class_names": scorer.class_names,
-        "features": scorer.settings.to_dict(),
-        "sample_rate": scorer.sample_rate,
-        "window_samples": scorer.window_samples,
-        "n_frames": scorer.n_frames,
-        "hop_s": scorer.settings.hop_s,
-        "frame_start_s": scorer.settings.frame_start_s,
-        "input": "mono float32 waveform windows (B, window_samples) at sample_rate; standardisation inside",
-        "outputs": ["clip_probs (B, C)", "frame_probs (B, n_frames, C)"],
-        "postprocessing": None if scorer.postprocessing is None else scorer.postprocessing.to_dict(),
-        "torch": torch.__version__,
-    })
+    return to_jsonable(
+        {
+            "format": EXPORT_FORMAT,
+            "run_id": run_id,
+            "model": config.get("model"),
+            "alpha": config.get("alpha"),
+            "snr_db": config.get("snr_db"),
+            "seed": config.get("seed"),
+            "preset": config.get("preset"),
+            "corpus_fingerprint": config.get("corpus_fingerprint"),
+            "corpus_synthetic": config.get("corpus_synthetic"),
+            "class_names": scorer.class_names,
+            "features": scorer.settings.to_dict(),
+            "sample_rate": scorer.sample_rate,
+            "window_samples": scorer.window_samples,
+            "n_frames": scorer.n_frames,
+            "hop_s": scorer.settings.hop_s,
+            "frame_start_s": scorer.settings.frame_start_s,
+            "input": "mono float32 waveform windows (B, window_samples) at sample_rate; standardisation inside",
+            "outputs": ["clip_probs (B, C)", "frame_probs (B, n_frames, C)"],
+            "postprocessing": None if scorer.postprocessing is None else scorer.postprocessing.to_dict(),
+            "torch": torch.__version__,
+        }
+    )
 
 
 def export_run(results_dir: Path, *, run_id: str, out: Path) -> Path:
@@ -236,13 +270,22 @@ def export_run(results_dir: Path, *, run_id: str, out: Path) -> Path:
         warnings.simplefilter("ignore")
         try:
             traced = torch.jit.trace(scorer.module, example, check_trace=False)
-            wrapper = _Exported(traced, class_names=scorer.class_names, sample_rate=scorer.sample_rate,
-                                window=scorer.window_samples, n_frames=scorer.n_frames, hop_s=scorer.settings.hop_s,
-                                frame_start_s=scorer.settings.frame_start_s, metadata=json.dumps(meta))
+            wrapper = _Exported(
+                traced,
+                class_names=scorer.class_names,
+                sample_rate=scorer.sample_rate,
+                window=scorer.window_samples,
+                n_frames=scorer.n_frames,
+                hop_s=scorer.settings.hop_s,
+                frame_start_s=scorer.settings.frame_start_s,
+                metadata=json.dumps(meta),
+            )
             scripted = torch.jit.script(wrapper)
         except Exception as exc:  # tracing errors are long; one line is enough for the user
-            raise BenchError(f"could not export run {run_id} to TorchScript: {type(exc).__name__}: "
-                             f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+            raise BenchError(
+                f"could not export run {run_id} to TorchScript: {type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else ''}"
+            ) from None
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp, warnings.catch_warnings():

@@ -21,9 +21,12 @@ from bench.errors import BenchError
 from bench.presets import get_preset
 from bench.store import results_locked
 
-
 TABLE1_MODELS: tuple[tuple[str, float], ...] = (
-    ("gap", 0.0), ("gmp", 0.0), ("gwrp", 0.0), ("atrous_ap", 0.0), ("2ap_aux", 0.001),
+    ("gap", 0.0),
+    ("gmp", 0.0),
+    ("gwrp", 0.0),
+    ("atrous_ap", 0.0),
+    ("2ap_aux", 0.001),
 )
 """(model, alpha) of Table 1's rows."""
 
@@ -77,8 +80,18 @@ def paper_grid(
             for snr in snrs:
                 rows = [(m, a, ()) for m, a in TABLE1_MODELS + TABLE2_EXTRA] + list(ABLATIONS if ablations else ())
                 for model, alpha, options in rows:
-                    out.append(RunConfig(model=model, alpha=alpha, snr_db=float(snr), seed=int(seed),
-                                         preset=preset, val_fold=int(fold), corpus=corpus, options=options))
+                    out.append(
+                        RunConfig(
+                            model=model,
+                            alpha=alpha,
+                            snr_db=float(snr),
+                            seed=int(seed),
+                            preset=preset,
+                            val_fold=int(fold),
+                            corpus=corpus,
+                            options=options,
+                        )
+                    )
     return out
 
 
@@ -92,8 +105,10 @@ class GridSummary:
     seconds: float = 0.0
 
     def line(self) -> str:
-        return (f"{len(self.done)} trained, {len(self.skipped)} skipped (already done), "
-                f"{len(self.failed)} failed in {self.seconds:.0f} s")
+        return (
+            f"{len(self.done)} trained, {len(self.skipped)} skipped (already done), "
+            f"{len(self.failed)} failed in {self.seconds:.0f} s"
+        )
 
 
 def _is_done(results_dir: Path, config: RunConfig, *, corpus: str) -> bool:
@@ -130,7 +145,9 @@ def default_threads(jobs: int = 1) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, jobs))
 
 
-def _train_one(config: RunConfig, results_dir: Path, corpus_dir: Path, device: str, compile: bool) -> tuple[str, str | None]:
+def _train_one(
+    config: RunConfig, results_dir: Path, corpus_dir: Path, device: str, compile: bool
+) -> tuple[str, str | None]:
     """Worker entry: train one run; returns (run_id, failure reason or None)."""
     from bench.train import RunFailed, train_run
 
@@ -159,9 +176,11 @@ def _check_device(device: str, executor: Any) -> None:
     elif device not in ("auto", "cpu") and not device.startswith("cuda"):
         raise BenchError(f"unknown device {device!r}; use auto, cpu or cuda")
     elif device.startswith("cuda") and not worker_resources(executor).get("GPU"):
-        raise BenchError("--device cuda was asked for but no worker of the Dask cluster offers a GPU; start one "
-                         "worker per GPU with `dask worker ADDRESS --nthreads 1 --resources GPU=1`, or use "
-                         "--device cpu")
+        raise BenchError(
+            "--device cuda was asked for but no worker of the Dask cluster offers a GPU; start one "
+            "worker per GPU with `dask worker ADDRESS --nthreads 1 --resources GPU=1`, or use "
+            "--device cpu"
+        )
 
 
 _RELATIVE_COST = {"gap": 1.0, "gmp": 1.0, "gwrp": 1.3, "atrous_ap": 1.9, "2ap": 2.0, "2ap_aux": 2.9}
@@ -225,8 +244,16 @@ def _run_through(
                             continue
                         reason = f"features of SNR {item[0]:g} dB: {error}"
                         summary.failed.append((cfg.run_id, reason))
-                        emit({"event": "run_end", "index": k, "total": len(todo), "run_id": cfg.run_id,
-                              "label": cfg.label, "failed": reason})
+                        emit(
+                            {
+                                "event": "run_end",
+                                "index": k,
+                                "total": len(todo),
+                                "run_id": cfg.run_id,
+                                "label": cfg.label,
+                                "failed": reason,
+                            }
+                        )
                         k += 1
                     continue
                 run_id, reason = value if error is None else (item.run_id, error)
@@ -234,8 +261,16 @@ def _run_through(
                     summary.done.append(run_id)
                 else:
                     summary.failed.append((run_id, reason))
-                emit({"event": "run_end", "index": k, "total": len(todo), "run_id": run_id,
-                      "label": item.label, "failed": reason})
+                emit(
+                    {
+                        "event": "run_end",
+                        "index": k,
+                        "total": len(todo),
+                        "run_id": run_id,
+                        "label": item.label,
+                        "failed": reason,
+                    }
+                )
                 k += 1
     except BaseException:
         for fut in pending:
@@ -331,15 +366,25 @@ def run_grid(
                 queue = ctx.Queue()
                 for g in gpus:
                     queue.put(g)
-                executor = ProcessPoolExecutor(max_workers=len(gpus), mp_context=ctx,
-                                               initializer=_worker_init, initargs=(queue,))
+                executor = ProcessPoolExecutor(
+                    max_workers=len(gpus), mp_context=ctx, initializer=_worker_init, initargs=(queue,)
+                )
             else:
-                executor = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx,
-                                               initializer=_cpu_worker_init, initargs=(threads,))
+                executor = ProcessPoolExecutor(
+                    max_workers=jobs, mp_context=ctx, initializer=_cpu_worker_init, initargs=(threads,)
+                )
         dev = "cuda" if gpus else device
         try:
-            _run_through(executor, todo, results_dir=results_dir, corpus_dir=corpus_dir, device=dev,
-                         compile=compile, summary=summary, emit=emit)
+            _run_through(
+                executor,
+                todo,
+                results_dir=results_dir,
+                corpus_dir=corpus_dir,
+                device=dev,
+                compile=compile,
+                summary=summary,
+                emit=emit,
+            )
         finally:
             if own:
                 executor.shutdown(cancel_futures=True)
@@ -355,16 +400,31 @@ def run_grid(
 
             reason = None
             try:
-                train_run(cfg, corpus_dir=corpus_dir, results_dir=results_dir, device=device, compile=compile,
-                          callback=relay, feature_cache=features)
+                train_run(
+                    cfg,
+                    corpus_dir=corpus_dir,
+                    results_dir=results_dir,
+                    device=device,
+                    compile=compile,
+                    callback=relay,
+                    feature_cache=features,
+                )
             except RunFailed as exc:
                 reason = exc.reason
             if reason is None:
                 summary.done.append(cfg.run_id)
             else:
                 summary.failed.append((cfg.run_id, reason))
-            emit({"event": "run_end", "index": k, "total": len(todo), "run_id": cfg.run_id,
-                  "label": cfg.label, "failed": reason})
+            emit(
+                {
+                    "event": "run_end",
+                    "index": k,
+                    "total": len(todo),
+                    "run_id": cfg.run_id,
+                    "label": cfg.label,
+                    "failed": reason,
+                }
+            )
     summary.seconds = time.perf_counter() - start
     emit({"event": "grid_end", "summary": summary})
     return summary

@@ -22,8 +22,19 @@ from bench.store import CURVES, load_runs
 
 __all__ = ["LIST_COLUMNS", "format_duration", "list_runs", "runs_to_json", "runs_to_rich"]
 
-LIST_COLUMNS = ("run_id", "model", "snr_db", "alpha", "seed", "preset", "corpus", "status", "best_epoch",
-                "val_micro_ap", "wall_s")
+LIST_COLUMNS = (
+    "run_id",
+    "model",
+    "snr_db",
+    "alpha",
+    "seed",
+    "preset",
+    "corpus",
+    "status",
+    "best_epoch",
+    "val_micro_ap",
+    "wall_s",
+)
 """Columns of :func:`list_runs`, in order (JSON output adds ``corpus_dir``,
 ``corpus_fingerprint``, ``corpus_synthetic``, ``val_fold``, ``reason`` and ``run_dir``)."""
 
@@ -117,26 +128,29 @@ def list_runs(
         if best_ap is None:
             best_ap = curve_ap
         synthetic = run.get("corpus_synthetic")
-        rows.append({
-            "run_id": str(run["run_id"]),
-            "model": run.get("model") if isinstance(run.get("model"), str) else None,
-            "snr_db": _number(run.get("snr_db")),
-            "alpha": _number(run.get("alpha")),
-            "seed": None if _number(run.get("seed")) is None else int(_number(run.get("seed"))),
-            "preset": run.get("preset") if isinstance(run.get("preset"), str) else None,
-            "corpus": _corpus_name(run),
-            "status": str(run.get("status")),
-            "best_epoch": None if best_epoch is None else int(best_epoch),
-            "val_micro_ap": best_ap,
-            "wall_s": wall,
-            "corpus_dir": run.get("corpus_dir") if isinstance(run.get("corpus_dir"), str) else None,
-            "corpus_fingerprint": (run.get("corpus_fingerprint")
-                                   if isinstance(run.get("corpus_fingerprint"), str) else None),
-            "corpus_synthetic": bool(synthetic) if isinstance(synthetic, (bool, np.bool_)) else None,
-            "val_fold": None if _number(run.get("val_fold")) is None else int(_number(run.get("val_fold"))),
-            "reason": run.get("reason") if isinstance(run.get("reason"), str) else None,
-            "run_dir": str(run["run_dir"]),
-        })
+        rows.append(
+            {
+                "run_id": str(run["run_id"]),
+                "model": run.get("model") if isinstance(run.get("model"), str) else None,
+                "snr_db": _number(run.get("snr_db")),
+                "alpha": _number(run.get("alpha")),
+                "seed": None if _number(run.get("seed")) is None else int(_number(run.get("seed"))),
+                "preset": run.get("preset") if isinstance(run.get("preset"), str) else None,
+                "corpus": _corpus_name(run),
+                "status": str(run.get("status")),
+                "best_epoch": None if best_epoch is None else int(best_epoch),
+                "val_micro_ap": best_ap,
+                "wall_s": wall,
+                "corpus_dir": run.get("corpus_dir") if isinstance(run.get("corpus_dir"), str) else None,
+                "corpus_fingerprint": (
+                    run.get("corpus_fingerprint") if isinstance(run.get("corpus_fingerprint"), str) else None
+                ),
+                "corpus_synthetic": bool(synthetic) if isinstance(synthetic, (bool, np.bool_)) else None,
+                "val_fold": None if _number(run.get("val_fold")) is None else int(_number(run.get("val_fold"))),
+                "reason": run.get("reason") if isinstance(run.get("reason"), str) else None,
+                "run_dir": str(run["run_dir"]),
+            }
+        )
     frame = pd.DataFrame(rows, columns=[*LIST_COLUMNS, *_EXTRA])
     if model is not None:
         frame = frame[frame["model"] == model]
@@ -188,23 +202,48 @@ def runs_to_rich(frame: pd.DataFrame, *, title: str | None = None):
     if one_corpus:
         title = f"{title}; corpus: {corpora[0]}" if title else f"corpus: {corpora[0]}"
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    columns = [("run id", "left"), ("model", "left"), ("SNR", "right"), ("α", "right"), ("seed", "right"),
-               ("preset", "left"), ("corpus", "left"), ("status", "left"), ("epoch", "right"),
-               ("val AP", "right"), ("wall", "right")]
+    columns = [
+        ("run id", "left"),
+        ("model", "left"),
+        ("SNR", "right"),
+        ("α", "right"),
+        ("seed", "right"),
+        ("preset", "left"),
+        ("corpus", "left"),
+        ("status", "left"),
+        ("epoch", "right"),
+        ("val AP", "right"),
+        ("wall", "right"),
+    ]
     if one_corpus:
         columns = [c for c in columns if c[0] != "corpus"]
     for name, justify in columns:
-        table.add_column(name, justify=justify, no_wrap=name not in ("corpus", "status"), overflow="fold",
-                         min_width={"status": 7, "corpus": 10, "wall": 6}.get(name))
+        table.add_column(
+            name,
+            justify=justify,
+            no_wrap=name not in ("corpus", "status"),
+            overflow="fold",
+            min_width={"status": 7, "corpus": 10, "wall": 6}.get(name),
+        )
     for row in frame.replace({np.nan: None}).to_dict("records"):
         status = str(row["status"])
         style = _STATUS_STYLE.get(status, "")
         status_text = f"[{style}]{status}[/]" if style else status
         if status == "failed" and row.get("reason"):
             status_text += f"\n[dim]{row['reason']}[/]"
-        cells = [row["run_id"], _text(row["model"]), _text(row["snr_db"], "{:g} dB"), _text(row["alpha"], "{:g}"),
-                 _text(row["seed"]), _text(row["preset"]), _text(row["corpus"]), status_text,
-                 _text(row["best_epoch"]), _text(row["val_micro_ap"], "{:.4f}"), format_duration(row["wall_s"])]
+        cells = [
+            row["run_id"],
+            _text(row["model"]),
+            _text(row["snr_db"], "{:g} dB"),
+            _text(row["alpha"], "{:g}"),
+            _text(row["seed"]),
+            _text(row["preset"]),
+            _text(row["corpus"]),
+            status_text,
+            _text(row["best_epoch"]),
+            _text(row["val_micro_ap"], "{:.4f}"),
+            format_duration(row["wall_s"]),
+        ]
         if one_corpus:
             del cells[6]
         table.add_row(*cells)

@@ -254,8 +254,10 @@ def frame_metrics(frame_true: np.ndarray, frame_score: np.ndarray, *, threshold:
     class_f1 = 2 * tp[has] / (n_pred[has] + n_true[has])
     by_class_true = np.moveaxis(truth, -1, 0)  # (C, N, T)
     by_class_score = np.moveaxis(frame_score, -1, 0)
-    class_ap = [average_precision(np.ascontiguousarray(by_class_true[c]), np.ascontiguousarray(by_class_score[c]))
-                for c in np.flatnonzero(has)]
+    class_ap = [
+        average_precision(np.ascontiguousarray(by_class_true[c]), np.ascontiguousarray(by_class_score[c]))
+        for c in np.flatnonzero(has)
+    ]
     return {
         "precision": precision,
         "recall": recall,
@@ -318,12 +320,14 @@ def frames_to_events(
     # np.nonzero walks in C order (clip, time, class); sort both by (clip, class, time) to pair them
     on = np.lexsort((t_on, c_on, n_on))
     off = np.lexsort((t_off, c_off, n_off))
-    return pd.DataFrame({
-        "clip_id": [clip_ids[i] for i in n_on[on]],
-        "event_label": [labels[c] for c in c_on[on]],
-        "onset_s": np.maximum(start_s + t_on[on] * hop_s, 0.0),
-        "offset_s": np.maximum(start_s + t_off[off] * hop_s, 0.0),
-    })
+    return pd.DataFrame(
+        {
+            "clip_id": [clip_ids[i] for i in n_on[on]],
+            "event_label": [labels[c] for c in c_on[on]],
+            "onset_s": np.maximum(start_s + t_on[on] * hop_s, 0.0),
+            "offset_s": np.maximum(start_s + t_off[off] * hop_s, 0.0),
+        }
+    )
 
 
 def match_events(
@@ -373,7 +377,8 @@ def match_events(
     ri = np.repeat(lo, count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))
     ref_len = ref_times[ri, 1] - ref_times[ri, 0]
     ok = (np.abs(ref_times[ri, 0] - est_times[ei, 0]) <= onset_collar_s + 1e-9) & (
-        np.abs(ref_times[ri, 1] - est_times[ei, 1]) <= np.maximum(offset_collar_s, offset_collar_rate * ref_len) + 1e-9)
+        np.abs(ref_times[ri, 1] - est_times[ei, 1]) <= np.maximum(offset_collar_s, offset_collar_rate * ref_len) + 1e-9
+    )
     ei, ri = ei[ok], ri[ok]
     if not len(ei):
         return np.empty(0, dtype=np.int64)
@@ -383,8 +388,7 @@ def match_events(
         pick = (~simple) & (est_key[ei] == key)
         e_ids, e_local = np.unique(ei[pick], return_inverse=True)
         r_ids, r_local = np.unique(ri[pick], return_inverse=True)
-        graph = csr_matrix((np.ones(len(e_local), dtype=np.int8), (r_local, e_local)),
-                           shape=(len(r_ids), len(e_ids)))
+        graph = csr_matrix((np.ones(len(e_local), dtype=np.int8), (r_local, e_local)), shape=(len(r_ids), len(e_ids)))
         n = int(np.sum(maximum_bipartite_matching(graph, perm_type="column") >= 0))
         hits.append(np.full(n, key, dtype=np.int64))
     return np.concatenate(hits)
@@ -431,12 +435,17 @@ def event_f1(
     n_classes = len(labels)
     ref_class = reference["event_label"].map(label_index).to_numpy(np.int64)
     est_class = estimated["event_label"].map(label_index).to_numpy(np.int64)
-    ref_key = clips[:len(reference)].astype(np.int64) * n_classes + ref_class
-    est_key = clips[len(reference):].astype(np.int64) * n_classes + est_class
-    hits = match_events(ref_key, reference[["onset_s", "offset_s"]].to_numpy(float),
-                        est_key, estimated[["onset_s", "offset_s"]].to_numpy(float),
-                        onset_collar_s=onset_collar_s, offset_collar_s=offset_collar_s,
-                        offset_collar_rate=offset_collar_rate)
+    ref_key = clips[: len(reference)].astype(np.int64) * n_classes + ref_class
+    est_key = clips[len(reference) :].astype(np.int64) * n_classes + est_class
+    hits = match_events(
+        ref_key,
+        reference[["onset_s", "offset_s"]].to_numpy(float),
+        est_key,
+        estimated[["onset_s", "offset_s"]].to_numpy(float),
+        onset_collar_s=onset_collar_s,
+        offset_collar_s=offset_collar_s,
+        offset_collar_rate=offset_collar_rate,
+    )
     tp = np.bincount(hits % n_classes, minlength=n_classes)
     n_ref = np.bincount(ref_class, minlength=n_classes)
     n_est = np.bincount(est_class, minlength=n_classes)
@@ -510,14 +519,28 @@ def event_metrics(
         reference = reference.assign(clip_id=reference["clip_id"].astype(str))
     elif frame_true is not None:
         frame_true, frame_score = _check_pair(frame_true, frame_score, "event metrics")
-        reference = frames_to_events(np.asarray(frame_true, dtype=np.uint8), ids, labels=labels, hop_s=hop_s,
-                                     threshold=0.5, median_frames=1, start_s=start_s)
+        reference = frames_to_events(
+            np.asarray(frame_true, dtype=np.uint8),
+            ids,
+            labels=labels,
+            hop_s=hop_s,
+            threshold=0.5,
+            median_frames=1,
+            start_s=start_s,
+        )
     else:
         raise BenchError("event_metrics needs frame targets or the events table with clip ids")
-    estimated = frames_to_events(frame_score, ids, labels=labels, hop_s=hop_s, threshold=threshold,
-                                 median_frames=median_frames, start_s=start_s)
-    out = event_f1(reference, estimated, labels=labels, onset_collar_s=onset_collar_s,
-                   offset_collar_s=offset_collar_s, offset_collar_rate=offset_collar_rate)
+    estimated = frames_to_events(
+        frame_score, ids, labels=labels, hop_s=hop_s, threshold=threshold, median_frames=median_frames, start_s=start_s
+    )
+    out = event_f1(
+        reference,
+        estimated,
+        labels=labels,
+        onset_collar_s=onset_collar_s,
+        offset_collar_s=offset_collar_s,
+        offset_collar_rate=offset_collar_rate,
+    )
     out.update(threshold=float(threshold), median_frames=int(median_frames))
     return out
 
@@ -546,12 +569,22 @@ def evaluate(
     out = clip_metrics(y_true, y_score, labels=labels)
     if frame_score is not None and events is not None and clip_ids is not None:
         frame_score = np.asarray(frame_score, dtype=np.float16)
-        truth = frame_targets(events, clip_ids, n_frames=frame_score.shape[1], hop_s=hop_s, labels=labels,
-                              snr_db=snr_db, start_s=start_s)
+        truth = frame_targets(
+            events, clip_ids, n_frames=frame_score.shape[1], hop_s=hop_s, labels=labels, snr_db=snr_db, start_s=start_s
+        )
         out["frame"] = frame_metrics(truth, frame_score, threshold=threshold)
-        ev = event_metrics(truth, frame_score, labels=labels, hop_s=hop_s, threshold=threshold,
-                           median_frames=median_frames, events=events, clip_ids=clip_ids, snr_db=snr_db,
-                           start_s=start_s)
+        ev = event_metrics(
+            truth,
+            frame_score,
+            labels=labels,
+            hop_s=hop_s,
+            threshold=threshold,
+            median_frames=median_frames,
+            events=events,
+            clip_ids=clip_ids,
+            snr_db=snr_db,
+            start_s=start_s,
+        )
         ev.pop("class_f1")
         ev.update(median_filter_s=median_frames * hop_s, hop_s=hop_s, frame_start_s=start_s)  # comparable across hops
         out["event"] = ev

@@ -128,8 +128,9 @@ def plot_figure2(
         fig.suptitle(title, fontsize=12)
 
     def spectro(ax, data, panel):
-        image = ax.imshow(data.T, origin="lower", aspect="auto", extent=extent_tf, cmap="magma",
-                          interpolation="nearest")
+        image = ax.imshow(
+            data.T, origin="lower", aspect="auto", extent=extent_tf, cmap="magma", interpolation="nearest"
+        )
         ax.set_ylabel("mel bin")
         ax.set_title(panel, fontsize=10, loc="left")
         fig.colorbar(image, ax=ax, pad=0.01, fraction=0.03)
@@ -223,9 +224,7 @@ def plot_curves(run_dirs: Sequence[Path], path: Path, *, title: str | None = Non
         if file.is_file():
             curves.append((_run_label(run_dir), pd.read_parquet(file)))
     if not curves:
-        raise BenchError(
-            f"none of the {len(run_dirs)} run folders has {CURVES}; train a run first (bench run ...)"
-        )
+        raise BenchError(f"none of the {len(run_dirs)} run folders has {CURVES}; train a run first (bench run ...)")
     fig = Figure(figsize=(12, 4.2), layout="constrained")
     ax_loss, ax_ap, ax_lr = fig.subplots(1, 3)
     for k, (label, frame) in enumerate(curves):
@@ -275,8 +274,9 @@ def plot_validation_overlay(runs: pd.DataFrame, path: Path, *, title: str | None
         file = Path(str(run["run_dir"])) / CURVES
         if not file.is_file():
             continue
-        variant = " ".join(f"{c.split('.', 1)[1]}={run[c]}" for c in sorted(run.index)
-                           if c.startswith("options.") and pd.notna(run[c]))
+        variant = " ".join(
+            f"{c.split('.', 1)[1]}={run[c]}" for c in sorted(run.index) if c.startswith("options.") and pd.notna(run[c])
+        )
         alpha = float(run["alpha"]) if pd.notna(run["alpha"]) else 0.0
         system = " ".join(w for w in (str(run["model"]), variant, f"α={alpha:g}" if alpha else "") if w)
         items.append((float(run["snr_db"]), system, pd.read_parquet(file)))
@@ -294,8 +294,13 @@ def plot_validation_overlay(runs: pd.DataFrame, path: Path, *, title: str | None
             epoch = frame["epoch"] if "epoch" in frame else np.arange(1, len(frame) + 1)
             ax.plot(epoch, frame["val_micro_ap"], color=colour, linewidth=1.0, alpha=0.8)
             best = int(np.argmax(frame["val_micro_ap"].to_numpy()))
-            ax.plot(epoch.iloc[best] if hasattr(epoch, "iloc") else epoch[best],
-                    frame["val_micro_ap"].iloc[best], "o", color=colour, markersize=4)
+            ax.plot(
+                epoch.iloc[best] if hasattr(epoch, "iloc") else epoch[best],
+                frame["val_micro_ap"].iloc[best],
+                "o",
+                color=colour,
+                markersize=4,
+            )
         ax.set_title(f"SNR {snr:g} dB", fontsize=10)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
@@ -354,8 +359,14 @@ def plot_detections(
     axes = fig.subplots(2, 1, height_ratios=[2, max(1.0, 0.55 * len(classes))], sharex=True)
     if title:
         fig.suptitle(title, fontsize=11)
-    axes[0].imshow(feats.T, origin="lower", aspect="auto", cmap="magma", interpolation="nearest",
-                   extent=(frame_start_s, end, 0, feats.shape[1]))
+    axes[0].imshow(
+        feats.T,
+        origin="lower",
+        aspect="auto",
+        cmap="magma",
+        interpolation="nearest",
+        extent=(frame_start_s, end, 0, feats.shape[1]),
+    )
     axes[0].set_ylabel("mel bin")
     axes[0].set_title("log-mel input", fontsize=10, loc="left")
     ax = axes[1]
@@ -366,15 +377,19 @@ def plot_detections(
             ax.plot(times, y - 0.45 + 0.9 * np.clip(np.asarray(scores[label], float), 0, 1), color="0.55", lw=0.8)
         for table, low, colour in ((reference, y + 0.05, "seagreen"), (detected, y - 0.40, "darkorange")):
             hits = table[table["event_label"] == label]
-            ax.broken_barh([(on, off - on) for on, off in zip(hits["onset"], hits["offset"])], (low, 0.35),
-                           facecolors=colour)
+            ax.broken_barh(
+                [(on, off - on) for on, off in zip(hits["onset"], hits["offset"])], (low, 0.35), facecolors=colour
+            )
     ax.set_yticks(range(len(classes)))
     ax.set_yticklabels(classes[::-1], fontsize=8)
     ax.set_ylim(-0.6, len(classes) - 0.4)
     ax.set_xlim(min(frame_start_s, start), end)
     ax.set_xlabel("time (s)")
-    ax.set_title("reference (green, upper) and detected events (orange, lower); grey: post-processed score",
-                 fontsize=10, loc="left")
+    ax.set_title(
+        "reference (green, upper) and detected events (orange, lower); grey: post-processed score",
+        fontsize=10,
+        loc="left",
+    )
     if not classes:
         _missing(ax, "no reference and no detected event in this clip")
     return _save(fig, path, dpi=dpi)

@@ -205,8 +205,10 @@ def median_frames(seconds: float | np.ndarray, *, hop_s: float) -> np.ndarray:
 
 def _check(frame_probs: np.ndarray, clip_probs: np.ndarray, n_classes: int | None = None) -> None:
     if frame_probs.ndim != 3 or clip_probs.ndim != 2 or frame_probs.shape[::2] != clip_probs.shape:
-        raise BenchError(f"frame outputs (N, T, C) and clip probabilities (N, C) expected, found "
-                         f"{frame_probs.shape} and {clip_probs.shape}")
+        raise BenchError(
+            f"frame outputs (N, T, C) and clip probabilities (N, C) expected, found "
+            f"{frame_probs.shape} and {clip_probs.shape}"
+        )
     if n_classes is not None and clip_probs.shape[1] != n_classes:
         raise BenchError(f"the post-processing is for {n_classes} classes, the outputs have {clip_probs.shape[1]}")
 
@@ -278,7 +280,7 @@ def postprocessed_scores(frame_probs: np.ndarray, clip_probs: np.ndarray, post: 
         if length > 1:
             rows = median_filter(rows, size=(1, int(length)), mode="nearest")
         out[pair_n[pick], :, pair_c[pick]] = rows
-    scale = 10.0 ** SCORE_DECIMALS
+    scale = 10.0**SCORE_DECIMALS
     return np.rint(out * scale) / scale
 
 
@@ -299,8 +301,9 @@ def decisions(frame_probs: np.ndarray, clip_probs: np.ndarray, post: PostProcess
     return scores >= np.asarray(post.thresholds)
 
 
-def frame_timestamps(n_frames: int, *, hop_s: float, frame_start_s: float = 0.0,
-                     duration_s: float | None = None) -> np.ndarray:
+def frame_timestamps(
+    n_frames: int, *, hop_s: float, frame_start_s: float = 0.0, duration_s: float | None = None
+) -> np.ndarray:
     """Boundaries of the frames' time cells in seconds.
 
     Parameters
@@ -319,16 +322,19 @@ def frame_timestamps(n_frames: int, *, hop_s: float, frame_start_s: float = 0.0,
     times = np.maximum(frame_start_s + np.arange(n_frames + 1) * hop_s, 0.0)
     if duration_s is not None:
         times = np.minimum(times, float(duration_s))
-    scale = 10.0 ** TIME_DECIMALS
+    scale = 10.0**TIME_DECIMALS
     times = np.rint(times * scale) / scale
     if n_frames and not np.all(np.diff(times) > 0):
-        raise BenchError(f"{n_frames} frames of {hop_s:g} s starting at {frame_start_s:g} s do not fit a "
-                         f"{duration_s} s clip; check the run's feature settings")
+        raise BenchError(
+            f"{n_frames} frames of {hop_s:g} s starting at {frame_start_s:g} s do not fit a "
+            f"{duration_s} s clip; check the run's feature settings"
+        )
     return times
 
 
-def decisions_to_events(active: np.ndarray, filenames: Sequence[str], *, labels: Sequence[str],
-                        timestamps: np.ndarray) -> pd.DataFrame:
+def decisions_to_events(
+    active: np.ndarray, filenames: Sequence[str], *, labels: Sequence[str], timestamps: np.ndarray
+) -> pd.DataFrame:
     """Events of per-frame decisions: every run of active frames of a class.
 
     Parameters
@@ -357,20 +363,28 @@ def decisions_to_events(active: np.ndarray, filenames: Sequence[str], *, labels:
     on = np.lexsort((t_on, c_on, n_on))  # both by (clip, class, time): the k-th onset pairs the k-th offset
     off = np.lexsort((t_off, c_off, n_off))
     names = np.asarray([str(f) for f in filenames], dtype=object)
-    events = pd.DataFrame({
-        "filename": names[n_on[on]] if len(on) else np.empty(0, dtype=object),
-        "onset": np.asarray(timestamps, dtype=np.float64)[t_on[on]],
-        "offset": np.asarray(timestamps, dtype=np.float64)[t_off[off]],
-        "event_label": np.asarray(list(labels), dtype=object)[c_on[on]] if len(on) else np.empty(0, dtype=object),
-        "_clip": n_on[on],
-    })
+    events = pd.DataFrame(
+        {
+            "filename": names[n_on[on]] if len(on) else np.empty(0, dtype=object),
+            "onset": np.asarray(timestamps, dtype=np.float64)[t_on[on]],
+            "offset": np.asarray(timestamps, dtype=np.float64)[t_off[off]],
+            "event_label": np.asarray(list(labels), dtype=object)[c_on[on]] if len(on) else np.empty(0, dtype=object),
+            "_clip": n_on[on],
+        }
+    )
     events = events.sort_values(["_clip", "onset", "event_label"], kind="stable").drop(columns="_clip")
     return events.reset_index(drop=True)
 
 
-def detect_events(frame_probs: np.ndarray, clip_probs: np.ndarray, post: PostProcessing, *,
-                  filenames: Sequence[str], labels: Sequence[str],
-                  duration_s: float | None = None) -> pd.DataFrame:
+def detect_events(
+    frame_probs: np.ndarray,
+    clip_probs: np.ndarray,
+    post: PostProcessing,
+    *,
+    filenames: Sequence[str],
+    labels: Sequence[str],
+    duration_s: float | None = None,
+) -> pd.DataFrame:
     """Detected events (DCASE detections table) of frame and clip outputs.
 
     Parameters
@@ -389,8 +403,7 @@ def detect_events(frame_probs: np.ndarray, clip_probs: np.ndarray, post: PostPro
         ``filename``, ``onset``, ``offset``, ``event_label`` in seconds.
     """
     active = decisions(frame_probs, clip_probs, post)
-    times = frame_timestamps(active.shape[1], hop_s=post.hop_s, frame_start_s=post.frame_start_s,
-                             duration_s=duration_s)
+    times = frame_timestamps(active.shape[1], hop_s=post.hop_s, frame_start_s=post.frame_start_s, duration_s=duration_s)
     return decisions_to_events(active, filenames, labels=labels, timestamps=times)
 
 
@@ -465,8 +478,9 @@ def choose_postprocessing(
     clip_index = {str(c): i for i, c in enumerate(clip_ids)}
     label_index = {lab: j for j, lab in enumerate(labels)}
     ref = reference[reference["clip_id"].astype(str).isin(clip_index) & reference["event_label"].isin(label_index)]
-    ref_key = (ref["clip_id"].astype(str).map(clip_index).to_numpy(np.int64) * n_classes
-               + ref["event_label"].map(label_index).to_numpy(np.int64))
+    ref_key = ref["clip_id"].astype(str).map(clip_index).to_numpy(np.int64) * n_classes + ref["event_label"].map(
+        label_index
+    ).to_numpy(np.int64)
     ref_times = ref[["onset_s", "offset_s"]].to_numpy(np.float64)
     n_ref = len(ref)
 
@@ -474,7 +488,7 @@ def choose_postprocessing(
     pair_n, pair_c = np.nonzero(clip_probs >= np.float32(gates[-1]))  # pairs that may pass a gate, sorted by key
     pair_prob = clip_probs[pair_n, pair_c]
     pair_key = pair_n.astype(np.int64) * n_classes + pair_c
-    scale = 10.0 ** SCORE_DECIMALS
+    scale = 10.0**SCORE_DECIMALS
     pair_scores = np.rint(scores[pair_n, :, pair_c].astype(np.float64) * scale) / scale  # (P, T), as written
     passes = np.stack([pair_prob >= np.float32(g) for g in gates])  # (G, P)
     lengths: dict[int, float] = {}
@@ -489,9 +503,15 @@ def choose_postprocessing(
             change = np.diff(np.pad(active, ((0, 0), (1, 1))).astype(np.int8), axis=1)
             p_on, t_on = np.nonzero(change == 1)  # row-major: the k-th onset pairs the k-th offset
             _, t_off = np.nonzero(change == -1)
-            hits = match_events(ref_key, ref_times, pair_key[p_on], np.stack([times[t_on], times[t_off]], axis=1),
-                                onset_collar_s=onset_collar_s, offset_collar_s=offset_collar_s,
-                                offset_collar_rate=offset_collar_rate)
+            hits = match_events(
+                ref_key,
+                ref_times,
+                pair_key[p_on],
+                np.stack([times[t_on], times[t_off]], axis=1),
+                onset_collar_s=onset_collar_s,
+                offset_collar_s=offset_collar_s,
+                offset_collar_rate=offset_collar_rate,
+            )
             tp = np.bincount(np.searchsorted(pair_key, hits), minlength=len(pair_key))  # matches per pair
             n_est = np.bincount(p_on, minlength=len(pair_key))
             denominator = n_ref + passes @ n_est  # (G,)
@@ -500,11 +520,31 @@ def choose_postprocessing(
     m, g, k = np.unravel_index(int(np.argmax(f1)), f1.shape)
     seconds = [lengths[f] for f in sorted(lengths)][m]
     gate, threshold = gates[g], thresholds[k]
-    table = [{"median_filter_s": lengths[frames], "median_frames": frames, "clip_threshold": gates[j],
-              "threshold": thresholds[int(np.argmax(f1[i, j]))], "event_f1": float(f1[i, j].max())}
-             for i, frames in enumerate(sorted(lengths)) for j in range(len(gates))]
-    post = PostProcessing(thresholds=(threshold,) * n_classes, hop_s=float(hop_s), frame_start_s=float(frame_start_s),
-                          frame_score=frame_score, clip_gate=True, clip_threshold=gate, median_filter_s=seconds)
-    record = {"event_f1": float(f1[m, g, k]), "median_grid_s": [lengths[f] for f in sorted(lengths)],
-              "clip_threshold_grid": sorted(gates), "threshold_grid": sorted(thresholds), "table": table}
+    table = [
+        {
+            "median_filter_s": lengths[frames],
+            "median_frames": frames,
+            "clip_threshold": gates[j],
+            "threshold": thresholds[int(np.argmax(f1[i, j]))],
+            "event_f1": float(f1[i, j].max()),
+        }
+        for i, frames in enumerate(sorted(lengths))
+        for j in range(len(gates))
+    ]
+    post = PostProcessing(
+        thresholds=(threshold,) * n_classes,
+        hop_s=float(hop_s),
+        frame_start_s=float(frame_start_s),
+        frame_score=frame_score,
+        clip_gate=True,
+        clip_threshold=gate,
+        median_filter_s=seconds,
+    )
+    record = {
+        "event_f1": float(f1[m, g, k]),
+        "median_grid_s": [lengths[f] for f in sorted(lengths)],
+        "clip_threshold_grid": sorted(gates),
+        "threshold_grid": sorted(thresholds),
+        "table": table,
+    }
     return post, record

@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass, field
 from bench.errors import BenchError
 from bench.features import LogMelSettings
 
-
 SCHEDULES = ("plateau", "cosine")
 """Learning-rate schedules a preset can name."""
 
@@ -99,14 +98,18 @@ class Preset:
         if self.prior is not None and not 0.0 < self.prior < 1.0:
             raise BenchError(f"preset {self.name!r}: prior must be in (0, 1) or None, found {self.prior}")
         if self.schedule not in SCHEDULES:
-            raise BenchError(f"preset {self.name!r}: schedule must be one of {', '.join(SCHEDULES)}, "
-                             f"found {self.schedule!r}")
+            raise BenchError(
+                f"preset {self.name!r}: schedule must be one of {', '.join(SCHEDULES)}, found {self.schedule!r}"
+            )
         if not 0 <= self.warmup_epochs < self.epochs or not 0.0 <= self.lr_min_ratio <= 1.0:
-            raise BenchError(f"preset {self.name!r}: warmup_epochs must be in [0, epochs) and lr_min_ratio in "
-                             f"[0, 1], found {self.warmup_epochs} and {self.lr_min_ratio}")
+            raise BenchError(
+                f"preset {self.name!r}: warmup_epochs must be in [0, epochs) and lr_min_ratio in "
+                f"[0, 1], found {self.warmup_epochs} and {self.lr_min_ratio}"
+            )
         if self.early_stop is not None and self.early_stop < 1:
-            raise BenchError(f"preset {self.name!r}: early_stop must be at least 1 epoch or None, "
-                             f"found {self.early_stop}")
+            raise BenchError(
+                f"preset {self.name!r}: early_stop must be at least 1 epoch or None, found {self.early_stop}"
+            )
         if not isinstance(self.features, LogMelSettings):
             raise BenchError(f"preset {self.name!r}: features must be a LogMelSettings, found {self.features!r}")
 
@@ -119,8 +122,11 @@ class Preset:
 
         The schedule settings enter it only when they differ from their defaults, so that
         presets defined before they existed keep their keys (and their runs)."""
-        settings = {k: v for k, v in self.to_dict().items()
-                    if k != "note" and not (k in _LATER_DEFAULTS and v == _LATER_DEFAULTS[k])}
+        settings = {
+            k: v
+            for k, v in self.to_dict().items()
+            if k != "note" and not (k in _LATER_DEFAULTS and v == _LATER_DEFAULTS[k])
+        }
         return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
 
     def converged(self, *, best_epoch: int, epochs_run: int) -> bool:
@@ -151,7 +157,10 @@ frames for 10 s), which halves the cost of every step. Chosen on the validation 
 
 PRESETS: dict[str, Preset] = {
     "paper": Preset(
-        name="paper", epochs=50, width=1.0, train_clips=None,
+        name="paper",
+        epochs=50,
+        width=1.0,
+        train_clips=None,
         note="the original schedule (50 epochs, full width, every training clip); meant for a GPU",
     ),
     # Chosen on the validation fold (fold 4), never on the test split: with 13 Adam steps per
@@ -161,25 +170,45 @@ PRESETS: dict[str, Preset] = {
     # it constant. Sixteen epochs stop while most runs are still learning: the report marks
     # such cells as not converged.
     "cpu": Preset(
-        name="cpu", epochs=16, width=0.25, train_clips=None, lr=1e-2, patience=16, eval_batch_size=100,
-        features=DEMO_FEATURES, prior=CLASS_PRIOR,
+        name="cpu",
+        epochs=16,
+        width=0.25,
+        train_clips=None,
+        lr=1e-2,
+        patience=16,
+        eval_batch_size=100,
+        features=DEMO_FEATURES,
+        prior=CLASS_PRIOR,
         note="a time-boxed demo schedule for a 2-core CPU: 16 epochs, 1/4 width, 16 mel bands x 39 frames "
-             "(hop 256 ms), class-prior init, Adam lr 1e-2 held constant; most runs are still learning when it "
-             "ends (marked in the tables); use cpu-full for converged numbers",
+        "(hop 256 ms), class-prior init, Adam lr 1e-2 held constant; most runs are still learning when it "
+        "ends (marked in the tables); use cpu-full for converged numbers",
     ),
     # The same model as "cpu", at the CPU features' finer hop, trained until validation levels off: a 2-epoch
     # linear warm-up to lr 1e-2, a cosine decay over 60 epochs, and early stopping after 12
     # epochs without a better validation micro-AP. One rule for every model.
     "cpu-full": Preset(
-        name="cpu-full", epochs=60, width=0.25, train_clips=None, lr=1e-2, eval_batch_size=100,
-        schedule="cosine", warmup_epochs=2, lr_min_ratio=0.0, early_stop=12,
-        features=CPU_FEATURES, prior=CLASS_PRIOR,
+        name="cpu-full",
+        epochs=60,
+        width=0.25,
+        train_clips=None,
+        lr=1e-2,
+        eval_batch_size=100,
+        schedule="cosine",
+        warmup_epochs=2,
+        lr_min_ratio=0.0,
+        early_stop=12,
+        features=CPU_FEATURES,
+        prior=CLASS_PRIOR,
         note="converged numbers on a 2-core CPU (about an hour per seed for the 21-run grid): as cpu, but 16 "
-             "mel bands x 77 frames (hop 128 ms) and up to 60 epochs with a 2-epoch warm-up, cosine decay from lr 1e-2 and early stopping after 12 "
-             "epochs without improvement",
+        "mel bands x 77 frames (hop 128 ms) and up to 60 epochs with a 2-epoch warm-up, cosine decay from lr "
+        "1e-2 and early stopping after 12 epochs without improvement",
     ),
     "smoke": Preset(
-        name="smoke", epochs=1, width=0.0625, train_clips=48, eval_batch_size=64,
+        name="smoke",
+        epochs=1,
+        width=0.0625,
+        train_clips=48,
+        eval_batch_size=64,
         note="a wiring check (1 epoch, 1/16 width, 48 clips); its numbers mean nothing",
     ),
 }

@@ -56,7 +56,7 @@ def _clip_scores(net: torch.nn.Module, x: np.ndarray, *, batch_size: int = 100) 
     out = []
     with torch.inference_mode():
         for start in range(0, len(x), batch_size):
-            xb = torch.from_numpy(np.ascontiguousarray(x[start:start + batch_size], dtype=np.float32))
+            xb = torch.from_numpy(np.ascontiguousarray(x[start : start + batch_size], dtype=np.float32))
             out.append(net(xb)["clip_probs"].float().numpy())
     return np.concatenate(out)
 
@@ -67,8 +67,9 @@ def _micro_ap(y: np.ndarray, p: np.ndarray) -> float:
     return float(average_precision_score(y, p, average="micro"))
 
 
-def _val_features(corpus_dir: Path, *, snr_db: float, val_fold: int, settings: LogMelSettings,
-                  standardizer: Standardizer) -> tuple[np.ndarray, np.ndarray]:
+def _val_features(
+    corpus_dir: Path, *, snr_db: float, val_fold: int, settings: LogMelSettings, standardizer: Standardizer
+) -> tuple[np.ndarray, np.ndarray]:
     """Standardised features (N, T, F) and weak labels (N, C) of a corpus's validation fold."""
     clips = read_clips(corpus_dir)
     ids = make_split(clips, snr_db=snr_db, val_fold=val_fold).val
@@ -78,8 +79,9 @@ def _val_features(corpus_dir: Path, *, snr_db: float, val_fold: int, settings: L
     return x, weak_labels(clips, ids, snr_db=snr_db)
 
 
-def probe_run(run_dir: Path, *, shifts_s: Sequence[float] = DEFAULT_SHIFTS_S,
-              random_corpus: Path | None = None) -> list[dict[str, Any]]:
+def probe_run(
+    run_dir: Path, *, shifts_s: Sequence[float] = DEFAULT_SHIFTS_S, random_corpus: Path | None = None
+) -> list[dict[str, Any]]:
     """Score one finished run's best checkpoint on shifted and random-recipe validation clips.
 
     Parameters
@@ -109,26 +111,38 @@ def probe_run(run_dir: Path, *, shifts_s: Sequence[float] = DEFAULT_SHIFTS_S,
     net, state = load_checkpoint(store.checkpoint_path)
     standardizer = Standardizer.from_dict(state["standardizer"])
     snr, fold = float(record["snr_db"]), int(record.get("val_fold", 4))
-    x, y = _val_features(Path(record["corpus_dir"]), snr_db=snr, val_fold=fold, settings=settings,
-                         standardizer=standardizer)
+    x, y = _val_features(
+        Path(record["corpus_dir"]), snr_db=snr, val_fold=fold, settings=settings, standardizer=standardizer
+    )
     rows = []
     for shift in shifts_s:
         frames = int(round(float(shift) / settings.hop_s))
-        rows.append({"probe": "shift", "shift_s": frames * settings.hop_s, "frames": frames,
-                     "micro_ap": _micro_ap(y, _clip_scores(net, shift_frames(x, frames)))})
+        rows.append(
+            {
+                "probe": "shift",
+                "shift_s": frames * settings.hop_s,
+                "frames": frames,
+                "micro_ap": _micro_ap(y, _clip_scores(net, shift_frames(x, frames))),
+            }
+        )
     if random_corpus is not None:
-        xr, yr = _val_features(Path(random_corpus), snr_db=snr, val_fold=fold, settings=settings,
-                               standardizer=standardizer)
+        xr, yr = _val_features(
+            Path(random_corpus), snr_db=snr, val_fold=fold, settings=settings, standardizer=standardizer
+        )
         if xr.shape[1:] != x.shape[1:]:
-            raise BenchError(f"the random-recipe corpus gives features of shape {xr.shape[1:]}, the run's are "
-                             f"{x.shape[1:]}; build it with the same clip length and sample rate")
-        rows.append({"probe": "random recipe", "shift_s": np.nan, "frames": 0,
-                     "micro_ap": _micro_ap(yr, _clip_scores(net, xr))})
+            raise BenchError(
+                f"the random-recipe corpus gives features of shape {xr.shape[1:]}, the run's are "
+                f"{x.shape[1:]}; build it with the same clip length and sample rate"
+            )
+        rows.append(
+            {"probe": "random recipe", "shift_s": np.nan, "frames": 0, "micro_ap": _micro_ap(yr, _clip_scores(net, xr))}
+        )
     return rows
 
 
-def probe_runs(runs: pd.DataFrame, *, shifts_s: Sequence[float] = DEFAULT_SHIFTS_S,
-               random_corpus: Path | None = None) -> pd.DataFrame:
+def probe_runs(
+    runs: pd.DataFrame, *, shifts_s: Sequence[float] = DEFAULT_SHIFTS_S, random_corpus: Path | None = None
+) -> pd.DataFrame:
     """:func:`probe_run` over finished runs (rows of :func:`bench.store.load_runs`).
 
     Returns
@@ -141,12 +155,21 @@ def probe_runs(runs: pd.DataFrame, *, shifts_s: Sequence[float] = DEFAULT_SHIFTS
         raise BenchError("no finished run to probe; train some first (bench run ...)")
     records = []
     for _, run in done.iterrows():
-        variant = " ".join(f"{c.split('.', 1)[1]}={run[c]}" for c in sorted(run.index)
-                           if c.startswith("options.") and pd.notna(run[c]))
+        variant = " ".join(
+            f"{c.split('.', 1)[1]}={run[c]}" for c in sorted(run.index) if c.startswith("options.") and pd.notna(run[c])
+        )
         for row in probe_run(Path(run["run_dir"]), shifts_s=shifts_s, random_corpus=random_corpus):
-            records.append({"run_id": run["run_id"], "model": run["model"], "variant": variant,
-                            "alpha": float(run["alpha"]), "snr_db": float(run["snr_db"]), "seed": int(run["seed"]),
-                            **row})
+            records.append(
+                {
+                    "run_id": run["run_id"],
+                    "model": run["model"],
+                    "variant": variant,
+                    "alpha": float(run["alpha"]),
+                    "snr_db": float(run["snr_db"]),
+                    "seed": int(run["seed"]),
+                    **row,
+                }
+            )
     return pd.DataFrame(records)
 
 
@@ -157,8 +180,9 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
     results = results.assign(retained=results["micro_ap"] / results["run_id"].map(base))
     keys = ["model", "variant", "alpha", "snr_db", "probe", "shift_s"]
     grouped = results.groupby(keys, dropna=False, sort=False)
-    out = grouped.agg(mean=("micro_ap", "mean"), std=("micro_ap", "std"), n=("micro_ap", "size"),
-                      retained=("retained", "mean")).reset_index()
+    out = grouped.agg(
+        mean=("micro_ap", "mean"), std=("micro_ap", "std"), n=("micro_ap", "size"), retained=("retained", "mean")
+    ).reset_index()
     return out
 
 
@@ -173,9 +197,12 @@ def to_markdown(summary: pd.DataFrame, *, synthetic: bool) -> str:
     lines = ["**Position probe: validation micro-AP of the best checkpoints on moved events**", ""]
     if synthetic:
         lines += [f"> **{SYNTHETIC_WARNING}**", ""]
-    lines += ["Each cell: mean ± std over seeds (n), and in brackets the share of the unshifted score kept. "
-              "Shifts are circular shifts of the validation clips' log-mel by whole frames; 'random recipe' "
-              "scores a validation fold built with random onsets and durations from the same sources.", ""]
+    lines += [
+        "Each cell: mean ± std over seeds (n), and in brackets the share of the unshifted score kept. "
+        "Shifts are circular shifts of the validation clips' log-mel by whole frames; 'random recipe' "
+        "scores a validation fold built with random onsets and durations from the same sources.",
+        "",
+    ]
     lines.append("| " + " | ".join(header) + " |")
     lines.append("| --- | ---: |" + " ---: |" * len(columns))
     systems = summary.groupby(["model", "variant", "alpha", "snr_db"], dropna=False, sort=False)
@@ -183,8 +210,9 @@ def to_markdown(summary: pd.DataFrame, *, synthetic: bool) -> str:
         name = " ".join(w for w in (model, variant, f"α={alpha:g}" if alpha else "") if w)
         cells = [name, f"{snr:g} dB"]
         for probe, shift in columns:
-            hit = group[(group["probe"] == probe) & ((group["shift_s"] == shift) | (pd.isna(shift)
-                                                                                   & group["shift_s"].isna()))]
+            hit = group[
+                (group["probe"] == probe) & ((group["shift_s"] == shift) | (pd.isna(shift) & group["shift_s"].isna()))
+            ]
             if hit.empty:
                 cells.append("—")
                 continue

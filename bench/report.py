@@ -45,9 +45,11 @@ __all__ = [
 SYNTHETIC_WARNING = "SYNTHETIC STAND-IN CORPUS — not comparable to the paper's numbers"
 DASH = "—"
 UNCONVERGED = "†"
-UNCONVERGED_NOTE = (f"{UNCONVERGED}: at least one run of the cell had not converged (its best validation epoch lies in "
-                    "the last 10 % of the schedule and early stopping never ended it): the number is set by the "
-                    "schedule and is not final")
+UNCONVERGED_NOTE = (
+    f"{UNCONVERGED}: at least one run of the cell had not converged (its best validation epoch lies in "
+    "the last 10 % of the schedule and early stopping never ended it): the number is set by the "
+    "schedule and is not final"
+)
 SNRS = (20.0, 10.0, 0.0)
 METRICS = (("micro_ap", "micro-AP"), ("macro_ap", "macro-AP"), ("auc", "AUC"))
 TABLE3_EVENTS = ("Bus", "Cowbell", "Gong", "Meow")
@@ -182,8 +184,9 @@ def _corpus_line(runs: pd.DataFrame) -> tuple[str, bool]:
     return f"corpus '{name}' ({kind})", synthetic
 
 
-def _match(runs: pd.DataFrame, model: str, alpha: float, snr: float,
-           options: tuple[tuple[str, object], ...] = ()) -> pd.DataFrame:
+def _match(
+    runs: pd.DataFrame, model: str, alpha: float, snr: float, options: tuple[tuple[str, object], ...] = ()
+) -> pd.DataFrame:
     """Runs of one model, alpha and SNR whose model options are exactly ``options``
     (none: the registered model)."""
     if runs.empty:
@@ -258,44 +261,69 @@ def _build(
                     done = done.iloc[0:0]
                 mean, std, n = _stats(done[metric] if not done.empty else pd.Series(dtype=float))
                 unconverged = int((~_converged(done)).sum()) if not done.empty else 0
-                records.append(dict(row=r, column=key, model=model, alpha=alpha, snr_db=snr, metric=metric,
-                                    mean=mean, std=std, n=n, paper=paper, unconverged=unconverged))
+                records.append(
+                    dict(
+                        row=r,
+                        column=key,
+                        model=model,
+                        alpha=alpha,
+                        snr_db=snr,
+                        metric=metric,
+                        mean=mean,
+                        std=std,
+                        n=n,
+                        paper=paper,
+                        unconverged=unconverged,
+                    )
+                )
     data = pd.DataFrame(records)
     used = used.drop_duplicates("run_id") if not used.empty else used
     n_failed = int((used["status"] == "failed").sum()) if not used.empty else 0
     n_open = int(used["status"].isin(["running", "missing"]).sum()) if not used.empty else 0
     n_done = int((used["status"] == "done").sum()) if not used.empty else 0
-    split_text = ("validation fold (as the paper)" if split == "val" else "held-out test split")
+    split_text = "validation fold (as the paper)" if split == "val" else "held-out test split"
     runs_text = _count(n_done, "finished run")
     if n_failed:
         runs_text += f"; {_count(n_failed, 'failed run')} not included"
     if n_open:
         runs_text += f"; {_count(n_open, 'run')} unfinished"
-    caption = (f"{title}. {corpus}. Scores on the {split_text}; {what}; "
-               f"mean ± std over runs (n), the paper's value beside it, {DASH} where no run finished. {runs_text}.")
+    caption = (
+        f"{title}. {corpus}. Scores on the {split_text}; {what}; "
+        f"mean ± std over runs (n), the paper's value beside it, {DASH} where no run finished. {runs_text}."
+    )
     if preset is not None or (not runs.empty and runs["preset"].notna().any()):
         shown = preset or str(runs["preset"].dropna().iloc[0])
         caption += f" Preset '{shown}'."
     n_unconverged = int((data["unconverged"] > 0).sum()) if not data.empty else 0
     if n_unconverged:
-        caption += (f" {UNCONVERGED} marks {_count(n_unconverged, 'cell')} with runs that had not converged: "
-                    "best validation epoch in the last 10 % of the schedule, so the number is set by the schedule "
-                    "and is not final.")
+        caption += (
+            f" {UNCONVERGED} marks {_count(n_unconverged, 'cell')} with runs that had not converged: "
+            "best validation epoch in the last 10 % of the schedule, so the number is set by the schedule "
+            "and is not final."
+        )
         notes.append(UNCONVERGED_NOTE)
     if synthetic:
         notes.insert(0, SYNTHETIC_WARNING)
     if data["paper"].isna().all():
         notes.append("paper values not found (results/paper/paper_tableN.csv)")
-    return Table(name=name, title=title, caption=caption, row_header=row_header,
-                 rows=[spec[2] for spec in row_specs], groups=groups, data=data, notes=notes, synthetic=synthetic)
+    return Table(
+        name=name,
+        title=title,
+        caption=caption,
+        row_header=row_header,
+        rows=[spec[2] for spec in row_specs],
+        groups=groups,
+        data=data,
+        notes=notes,
+        synthetic=synthetic,
+    )
 
 
 def _present_ablations(runs: pd.DataFrame, ablations: Sequence[tuple]) -> list[tuple]:
     """The ablation rows that have at least one run."""
     if runs.empty:
         return []
-    return [spec for spec in ablations
-            if any(not _match(runs, spec[0], spec[1], snr, spec[3]).empty for snr in SNRS)]
+    return [spec for spec in ablations if any(not _match(runs, spec[0], spec[1], snr, spec[3]).empty for snr in SNRS)]
 
 
 def _count(n: int, noun: str) -> str:
@@ -308,13 +336,18 @@ def _paper_value(frame: pd.DataFrame | None, column: str, **where) -> float | No
     mask = np.ones(len(frame), dtype=bool)
     for key, value in where.items():
         col = frame[key]
-        mask &= np.isclose(col.astype(float), float(value)) if isinstance(value, float) else (col.astype(str) == value).to_numpy()
+        mask &= (
+            np.isclose(col.astype(float), float(value))
+            if isinstance(value, float)
+            else (col.astype(str) == value).to_numpy()
+        )
     hit = frame[mask]
     return float(hit[column].iloc[0]) if len(hit) else None
 
 
-def build_table1(runs: pd.DataFrame, *, split: str = "val", preset: str | None = None,
-                 paper_dir: Path | None = None) -> Table:
+def build_table1(
+    runs: pd.DataFrame, *, split: str = "val", preset: str | None = None, paper_dir: Path | None = None
+) -> Table:
     """Table 1: micro-AP, macro-AP and AUC of the five systems at 20, 10 and 0 dB."""
     paper = _read_paper(paper_dir, "table1")
     groups = [(f"SNR {snr:g} dB", [(f"{snr:g}:{m}", t) for m, t in METRICS]) for snr in SNRS]
@@ -325,13 +358,23 @@ def build_table1(runs: pd.DataFrame, *, split: str = "val", preset: str | None =
         value = _paper_value(paper, metric, encoder=enc, pooling=pool, aux=aux, snr_db=float(snr))
         return float(snr), f"{split}_{metric}", value
 
-    return _build("table1", "Table 1: weakly supervised SED across SNRs", runs, split=split, preset=preset,
-                  row_header=["Encoder", "Pooling", "Aux."], row_specs=TABLE1_ROWS, groups=groups, cell_spec=cell,
-                  what="clip-level micro-AP, macro-AP and AUC over 41 classes")
+    return _build(
+        "table1",
+        "Table 1: weakly supervised SED across SNRs",
+        runs,
+        split=split,
+        preset=preset,
+        row_header=["Encoder", "Pooling", "Aux."],
+        row_specs=TABLE1_ROWS,
+        groups=groups,
+        cell_spec=cell,
+        what="clip-level micro-AP, macro-AP and AUC over 41 classes",
+    )
 
 
-def build_table2(runs: pd.DataFrame, *, split: str = "val", preset: str | None = None,
-                 paper_dir: Path | None = None) -> Table:
+def build_table2(
+    runs: pd.DataFrame, *, split: str = "val", preset: str | None = None, paper_dir: Path | None = None
+) -> Table:
     """Table 2: micro-AP of the 2AP model with alpha 0, 0.001 and 0.1 at each SNR."""
     paper = _read_paper(paper_dir, "table2")
     groups = [(f"SNR {snr:g} dB", [(f"{snr:g}:micro_ap", "micro-AP")]) for snr in SNRS]
@@ -345,16 +388,28 @@ def build_table2(runs: pd.DataFrame, *, split: str = "val", preset: str | None =
     rows = list(TABLE2_ROWS) + _present_ablations(runs, TABLE2_ABLATIONS)
     what = "clip-level micro-AP of the 2AP model"
     if len(rows) > len(TABLE2_ROWS):
-        what += ("; ablation rows (not in the paper) read the 2AP attention otherwise: 'sigmoid inside the "
-                 "softmax' scores sigmoid(s) x softmax(sigmoid(a)), 'equations as printed' s x softmax(sigmoid(a)); "
-                 "the other rows use the original code's sigmoid(s) x softmax(a)")
-    return _build("table2", "Table 2: contribution of the auxiliary task (weight α)", runs, split=split,
-                  preset=preset, row_header=["Auxiliary task"], row_specs=rows, groups=groups,
-                  cell_spec=cell, what=what)
+        what += (
+            "; ablation rows (not in the paper) read the 2AP attention otherwise: 'sigmoid inside the "
+            "softmax' scores sigmoid(s) x softmax(sigmoid(a)), 'equations as printed' s x softmax(sigmoid(a)); "
+            "the other rows use the original code's sigmoid(s) x softmax(a)"
+        )
+    return _build(
+        "table2",
+        "Table 2: contribution of the auxiliary task (weight α)",
+        runs,
+        split=split,
+        preset=preset,
+        row_header=["Auxiliary task"],
+        row_specs=rows,
+        groups=groups,
+        cell_spec=cell,
+        what=what,
+    )
 
 
-def build_table3(runs: pd.DataFrame, *, split: str = "val", preset: str | None = None,
-                 paper_dir: Path | None = None) -> Table:
+def build_table3(
+    runs: pd.DataFrame, *, split: str = "val", preset: str | None = None, paper_dir: Path | None = None
+) -> Table:
     """Table 3: per-class AP at 0 dB of Bus, Cowbell, Gong and Meow."""
     paper = _read_paper(paper_dir, "table3")
     groups = [("SNR 0 dB", [(event, event) for event in TABLE3_EVENTS])]
@@ -364,23 +419,36 @@ def build_table3(runs: pd.DataFrame, *, split: str = "val", preset: str | None =
         value = _paper_value(paper, "score", model=model_name, aux=aux, snr_db=0.0, event=key)
         return 0.0, f"{split}_ap_{key}", value
 
-    return _build("table3", "Table 3: per-class average precision at 0 dB", runs, split=split, preset=preset,
-                  row_header=["Model", "Aux."], row_specs=TABLE3_ROWS, groups=groups, cell_spec=cell,
-                  what="per-class clip-level AP")
+    return _build(
+        "table3",
+        "Table 3: per-class average precision at 0 dB",
+        runs,
+        split=split,
+        preset=preset,
+        row_header=["Model", "Aux."],
+        row_specs=TABLE3_ROWS,
+        groups=groups,
+        cell_spec=cell,
+        what="per-class clip-level AP",
+    )
 
 
-def build_tables(runs: pd.DataFrame, *, split: str = "val", preset: str | None = None,
-                 paper_dir: Path | None = None) -> list[Table]:
+def build_tables(
+    runs: pd.DataFrame, *, split: str = "val", preset: str | None = None, paper_dir: Path | None = None
+) -> list[Table]:
     """Tables 1, 2 and 3."""
-    return [build(runs, split=split, preset=preset, paper_dir=paper_dir)
-            for build in (build_table1, build_table2, build_table3)]
+    return [
+        build(runs, split=split, preset=preset, paper_dir=paper_dir)
+        for build in (build_table1, build_table2, build_table3)
+    ]
 
 
 # --------------------------------------------------------------------------- rendering
 
 
-def format_cell(mean: float | None, std: float | None, n: int, *, digits: int = 4, pm: str = "±",
-                unconverged: int = 0) -> str:
+def format_cell(
+    mean: float | None, std: float | None, n: int, *, digits: int = 4, pm: str = "±", unconverged: int = 0
+) -> str:
     """``0.7829 ± 0.0123 (3)``; ``0.7829 (1)`` for a single run; "—" without one; a trailing
     "†" when any of the runs had not converged."""
     if mean is None or n == 0 or (isinstance(mean, float) and np.isnan(mean)):
@@ -409,8 +477,16 @@ def _grid(table: Table, *, pm: str = "±", digits: int = 4) -> list[list[str]]:
         for _, columns in table.groups:
             for key, _ in columns:
                 c = table.cell(r, key)
-                cells.append(format_cell(_none(c["mean"]), _none(c["std"]), int(c["n"]), pm=pm, digits=digits,
-                                         unconverged=int(c.get("unconverged", 0) or 0)))
+                cells.append(
+                    format_cell(
+                        _none(c["mean"]),
+                        _none(c["std"]),
+                        int(c["n"]),
+                        pm=pm,
+                        digits=digits,
+                        unconverged=int(c.get("unconverged", 0) or 0),
+                    )
+                )
                 cells.append(_paper_text(_none(c["paper"]), digits=digits))
         body.append(cells)
     return body
@@ -433,8 +509,10 @@ def to_markdown(table: Table, *, width: int = MARKDOWN_WIDTH) -> str:
     """
     import textwrap
 
-    layouts = [_markdown_blocks(table, digits=digits, collapse=collapse, width=width)
-               for digits, collapse in ((4, False), (4, True), (3, False), (3, True), (2, True))]
+    layouts = [
+        _markdown_blocks(table, digits=digits, collapse=collapse, width=width)
+        for digits, collapse in ((4, False), (4, True), (3, False), (3, True), (2, True))
+    ]
     fitting = [blocks for blocks in layouts if all(len(line) <= width for block in blocks for line in block)]
     blocks = min(fitting, key=len) if fitting else layouts[-1]  # fewest tables, then most digits (first)
     lines = [f"**{table.title}**", ""]
@@ -447,8 +525,9 @@ def to_markdown(table: Table, *, width: int = MARKDOWN_WIDTH) -> str:
     if extra:
         lines.append("")
         for note in extra:
-            lines += textwrap.wrap(note, width=width, initial_indent="- ", subsequent_indent="  ",
-                                   break_on_hyphens=False)
+            lines += textwrap.wrap(
+                note, width=width, initial_indent="- ", subsequent_indent="  ", break_on_hyphens=False
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -488,8 +567,9 @@ def _markdown_blocks(table: Table, *, digits: int, collapse: bool, width: int) -
         header = list(row_header)
         for _, group, title, _ in chunk:
             header += [title if one_group else f"{group} {title}", "paper"]
-        rows = [row_cells[r] + [cell for *_, i in chunk for cell in (body[r][i], body[r][i + 1])]
-                for r in range(len(body))]
+        rows = [
+            row_cells[r] + [cell for *_, i in chunk for cell in (body[r][i], body[r][i + 1])] for r in range(len(body))
+        ]
         lines = _md_table(header, rows, len(row_header))
         subtitle = f"*{chunk[0][1]}{' (continued)' if continued else ''}*"
         return ([subtitle, ""] if one_group else []) + lines
@@ -526,8 +606,16 @@ def _markdown_blocks(table: Table, *, digits: int, collapse: bool, width: int) -
 
 _LATEX_SPECIAL = {
     UNCONVERGED: r"\textsuperscript{\dag}",
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
 }
 
 
@@ -681,8 +769,13 @@ __all__ += [
     "write_localisation_table",
 ]
 LOCALISATION = "localisation"
-LOCALISATION_METRICS = (("psds1", "PSDS1"), ("psds2", "PSDS2"), ("event_f1", "event F1"),
-                        ("segment_f1", "segment F1"), ("frame_f1", "frame F1"))
+LOCALISATION_METRICS = (
+    ("psds1", "PSDS1"),
+    ("psds2", "PSDS2"),
+    ("event_f1", "event F1"),
+    ("segment_f1", "segment F1"),
+    ("frame_f1", "frame F1"),
+)
 LOCALISATION_ROWS = (
     ("gap", 0.0, "VGGish GAP"),
     ("gmp", 0.0, "VGGish GMP"),
@@ -715,8 +808,11 @@ def build_localisation_table(runs: pd.DataFrame, *, split: str = "val", preset: 
     runs, notes = _select_runs(runs, split=split, preset=preset)
     corpus, synthetic = _corpus_line(runs)
     records, rows, used = [], [], []
-    snrs = sorted({float(s) for s in pd.to_numeric(runs["snr_db"], errors="coerce").dropna()}, reverse=True) \
-        if not runs.empty else list(SNRS)
+    snrs = (
+        sorted({float(s) for s in pd.to_numeric(runs["snr_db"], errors="coerce").dropna()}, reverse=True)
+        if not runs.empty
+        else list(SNRS)
+    )
     for model, alpha, system in LOCALISATION_ROWS:
         for snr in snrs:
             matched = _match(runs, model, alpha, snr)
@@ -730,32 +826,59 @@ def build_localisation_table(runs: pd.DataFrame, *, split: str = "val", preset: 
                 column = f"{split}_{LOCALISATION}_{metric}"
                 values = done[column] if column in done.columns else pd.Series(dtype=float)
                 mean, std, n = _stats(values)
-                records.append(dict(row=r, column=metric, model=model, alpha=alpha, snr_db=snr, metric=column,
-                                    mean=mean, std=std, n=n, paper=None))
-    data = pd.DataFrame(records, columns=["row", "column", "model", "alpha", "snr_db", "metric", "mean", "std", "n",
-                                          "paper"])
+                records.append(
+                    dict(
+                        row=r,
+                        column=metric,
+                        model=model,
+                        alpha=alpha,
+                        snr_db=snr,
+                        metric=column,
+                        mean=mean,
+                        std=std,
+                        n=n,
+                        paper=None,
+                    )
+                )
+    data = pd.DataFrame(
+        records, columns=["row", "column", "model", "alpha", "snr_db", "metric", "mean", "std", "n", "paper"]
+    )
     done_runs = pd.concat(used) if used else pd.DataFrame()
     scored = f"{split}_{LOCALISATION}_n_classes_scored"
     left_out = ""
     if not done_runs.empty and scored in done_runs.columns and done_runs[scored].notna().any():
         n_left = 41 - pd.to_numeric(done_runs[scored], errors="coerce").dropna().astype(int)
         low, high = int(n_left.min()), int(n_left.max())
-        left_out = (f" {low if low == high else f'{low}-{high}'} of 41 classes had no reference event in the split "
-                    "and were left out.")
-    split_text = ("validation fold, on which the post-processing was chosen (optimistic)" if split == "val"
-                  else "held-out test split, with the post-processing chosen on validation")
-    caption = (f"Localisation. {corpus}. Scores on the {split_text}: PSDS1 and PSDS2 (DCASE 2021-2023 scenarios), "
-               f"collar-based event F1 (200 ms, 20 %), segment F1 (1 s) and frame F1 after post-processing "
-               f"(frame x clip score, clip gate, median filter, thresholds); mean ± std over runs (n), {DASH} where "
-               f"no run has the metric. {_count(len(done_runs), 'finished run')}.{left_out}")
+        left_out = (
+            f" {low if low == high else f'{low}-{high}'} of 41 classes had no reference event in the split "
+            "and were left out."
+        )
+    split_text = (
+        "validation fold, on which the post-processing was chosen (optimistic)"
+        if split == "val"
+        else "held-out test split, with the post-processing chosen on validation"
+    )
+    caption = (
+        f"Localisation. {corpus}. Scores on the {split_text}: PSDS1 and PSDS2 (DCASE 2021-2023 scenarios), "
+        f"collar-based event F1 (200 ms, 20 %), segment F1 (1 s) and frame F1 after post-processing "
+        f"(frame x clip score, clip gate, median filter, thresholds); mean ± std over runs (n), {DASH} where "
+        f"no run has the metric. {_count(len(done_runs), 'finished run')}.{left_out}"
+    )
     if not runs.empty and runs["preset"].notna().any():
         caption += f" Preset '{preset or str(runs['preset'].dropna().iloc[0])}'."
     if synthetic:
         notes.insert(0, SYNTHETIC_WARNING)
-    return Table(name=LOCALISATION, title="Localisation: DCASE metrics per system and SNR", caption=caption,
-                 row_header=["System", "SNR"], rows=rows,
-                 groups=[("", [(m, t) for m, t in LOCALISATION_METRICS])], data=data, notes=notes,
-                 synthetic=synthetic)
+    return Table(
+        name=LOCALISATION,
+        title="Localisation: DCASE metrics per system and SNR",
+        caption=caption,
+        row_header=["System", "SNR"],
+        rows=rows,
+        groups=[("", [(m, t) for m, t in LOCALISATION_METRICS])],
+        data=data,
+        notes=notes,
+        synthetic=synthetic,
+    )
 
 
 def _localisation_cells(table: Table, *, pm: str = "±", digits: int = 3) -> list[list[str]]:
@@ -775,8 +898,12 @@ def localisation_markdown(table: Table) -> str:
     lines = [f"**{table.title}**", ""]
     if table.synthetic:
         lines += [f"> **{SYNTHETIC_WARNING}**", ""]
-    lines += [table.caption, "", "| " + " | ".join(header) + " |",
-              "|" + "|".join([" --- "] * len(table.row_header) + [" ---: "] * (len(header) - len(table.row_header))) + "|"]
+    lines += [
+        table.caption,
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join([" --- "] * len(table.row_header) + [" ---: "] * (len(header) - len(table.row_header))) + "|",
+    ]
     for cells in _localisation_cells(table):
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     if not table.rows:
@@ -794,10 +921,18 @@ def localisation_latex(table: Table) -> str:
     if table.synthetic:
         warning = latex_escape(SYNTHETIC_WARNING)
         caption_tex = caption_tex.replace(warning, r"\textbf{" + warning + "}")
-    lines = ["% Generated by bench.report from the run folders; do not edit by hand.", r"\begin{table}[t]",
-             r"\centering", r"\small", r"\caption{" + caption_tex + "}", r"\label{tab:bench-" + table.name + "}",
-             r"\begin{tabular}{" + "l" * len(table.row_header) + "r" * len(titles) + "}", r"\toprule",
-             " & ".join(latex_escape(h) for h in [*table.row_header, *titles]) + r" \\", r"\midrule"]
+    lines = [
+        "% Generated by bench.report from the run folders; do not edit by hand.",
+        r"\begin{table}[t]",
+        r"\centering",
+        r"\small",
+        r"\caption{" + caption_tex + "}",
+        r"\label{tab:bench-" + table.name + "}",
+        r"\begin{tabular}{" + "l" * len(table.row_header) + "r" * len(titles) + "}",
+        r"\toprule",
+        " & ".join(latex_escape(h) for h in [*table.row_header, *titles]) + r" \\",
+        r"\midrule",
+    ]
     for cells in _localisation_cells(table):
         lines.append(" & ".join(latex_escape(c) for c in cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
@@ -833,8 +968,15 @@ def print_localisation_table(table: Table, *, console=None) -> None:
     console.print()
 
 
-def write_localisation_table(runs: pd.DataFrame, *, out_dir: Path = Path("results/tables"), latex: bool = True,
-                             markdown: bool = True, split: str = "val", preset: str | None = None) -> list[Path]:
+def write_localisation_table(
+    runs: pd.DataFrame,
+    *,
+    out_dir: Path = Path("results/tables"),
+    latex: bool = True,
+    markdown: bool = True,
+    split: str = "val",
+    preset: str | None = None,
+) -> list[Path]:
     """Write ``localisation.tex`` and/or ``localisation.md`` atomically; returns the paths."""
     table = build_localisation_table(runs, split=split, preset=preset)
     written = []

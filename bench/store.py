@@ -32,7 +32,7 @@ import math
 import os
 import socket
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +41,9 @@ import pandas as pd
 
 from bench.errors import BenchError
 from remix.atomic import atomic_output as atomic_path
-from remix.atomic import pid_alive
+from remix.atomic import pid_alive, write_json
 from remix.atomic import remove_partials as _remove_partials
 from remix.atomic import write_bytes as atomic_write_bytes
-from remix.atomic import write_json
 from remix.atomic import write_text as atomic_write_text
 
 __all__ = [
@@ -141,7 +140,7 @@ def load_torch(path: Path, *, what: str, advice: str, map_location: Any = "cpu")
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 # --------------------------------------------------------------------------- one run
@@ -213,8 +212,7 @@ class RunStore:
         """Write ``status.json``; ``status`` is one of ``running``, ``done``, ``failed``."""
         if status not in RUN_STATUSES:
             raise BenchError(f"unknown run status {status!r}; expected one of {RUN_STATUSES}")
-        data = {"status": status, "reason": reason, "updated": _now(), "pid": os.getpid(),
-                "host": socket.gethostname()}
+        data = {"status": status, "reason": reason, "updated": _now(), "pid": os.getpid(), "host": socket.gethostname()}
         return atomic_write_json(self.path / STATUS, data)
 
     def mark_failed(self, reason: str) -> bool:
@@ -228,8 +226,13 @@ class RunStore:
             return True
         except OSError:
             pass
-        data = {"status": "failed", "reason": reason, "updated": _now(), "pid": os.getpid(),
-                "host": socket.gethostname()}
+        data = {
+            "status": "failed",
+            "reason": reason,
+            "updated": _now(),
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+        }
         try:
             with open(self.path / STATUS, "r+b") as handle:
                 text = json.dumps(to_jsonable(data)).encode()
@@ -249,11 +252,19 @@ class RunStore:
             return {"status": "missing", "reason": None, "updated": None}
         status = _read_json(self.path / STATUS, advice="run the same command again: the run is retried")
         pid = status.get("pid") if isinstance(status, dict) else None
-        if (isinstance(status, dict) and status.get("status") == "running" and isinstance(pid, int)
-                and status.get("host") == socket.gethostname() and not pid_alive(pid)):
-            status = {**status, "status": "failed",
-                      "reason": f"interrupted (process {pid} ended without recording a result); run the same "
-                                "command again to resume it"}
+        if (
+            isinstance(status, dict)
+            and status.get("status") == "running"
+            and isinstance(pid, int)
+            and status.get("host") == socket.gethostname()
+            and not pid_alive(pid)
+        ):
+            status = {
+                **status,
+                "status": "failed",
+                "reason": f"interrupted (process {pid} ended without recording a result); run the same "
+                "command again to resume it",
+            }
         return status
 
     def write_metrics(self, metrics: Mapping[str, Any]) -> Path:
@@ -261,8 +272,10 @@ class RunStore:
         return atomic_write_json(self.path / METRICS, metrics)
 
     def read_metrics(self) -> dict[str, Any]:
-        return _read_json(self.path / METRICS, advice="run the same `bench run` command again: it re-evaluates "
-                                                      "the run from its checkpoint")
+        return _read_json(
+            self.path / METRICS,
+            advice="run the same `bench run` command again: it re-evaluates the run from its checkpoint",
+        )
 
     def metrics_ok(self) -> bool:
         """Whether ``metrics.json`` exists and holds a JSON object."""
@@ -406,10 +419,14 @@ class RunStore:
             state, prev_damage = problem(self.last_prev_path)
             if prev_damage is None and isinstance(state, dict):
                 _keep_as(self.last_prev_path, self.last_path)
-                return (f"run {self.run_id}: last.pt is damaged ({damage}); resuming from the state before it "
-                        f"(epoch {state.get('epoch', '?')}).")
-        return (f"run {self.run_id}: last.pt is damaged ({damage}) and no earlier state is readable; restarting "
-                "the run from scratch.")
+                return (
+                    f"run {self.run_id}: last.pt is damaged ({damage}); resuming from the state before it "
+                    f"(epoch {state.get('epoch', '?')})."
+                )
+        return (
+            f"run {self.run_id}: last.pt is damaged ({damage}) and no earlier state is readable; restarting "
+            "the run from scratch."
+        )
 
     @property
     def last_prev_path(self) -> Path:

@@ -25,10 +25,10 @@ import numpy as np
 import torch
 
 import models
+from bench.config import RunConfig
 from bench.data import ClipSet, RunData, batches, epoch_order, load_data, read_clips
 from bench.errors import BenchError
 from bench.features import LogMelSettings, compute_features
-from bench.config import RunConfig
 from bench.presets import Preset, get_preset
 from bench.store import CONFIG, RunStore, load_torch, runs_dir
 from remix.atomic import read_json
@@ -73,8 +73,15 @@ def _read_corpus_json(corpus_dir: Path) -> dict[str, Any]:
     return read_json(Path(corpus_dir) / "manifest" / "corpus.json", default={})
 
 
-def predict(model: torch.nn.Module, data: ClipSet, *, device: torch.device, batch_size: int,
-            frames: bool = False, amp: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+def predict(
+    model: torch.nn.Module,
+    data: ClipSet,
+    *,
+    device: torch.device,
+    batch_size: int,
+    frames: bool = False,
+    amp: bool = False,
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Clip probabilities (N, C) float32 and, with ``frames``, frame probabilities (N, T, C) float16."""
     model.eval()
     clip, frame = [], []
@@ -96,18 +103,29 @@ def micro_ap(y_true: np.ndarray, y_score: np.ndarray) -> float:
     return float(average_precision_score(y_true, y_score, average="micro"))
 
 
-def run_settings(config: RunConfig, preset: Preset, *, device: torch.device, compile: bool,
-                 amp: bool, channels_last: bool) -> dict[str, Any]:
+def run_settings(
+    config: RunConfig, preset: Preset, *, device: torch.device, compile: bool, amp: bool, channels_last: bool
+) -> dict[str, Any]:
     """The ``training`` section of config.json."""
     if preset.schedule == "plateau":
         scheduler = f"reduce_on_plateau(max, val micro-AP, patience {preset.patience}, factor {preset.lr_factor})"
     else:
-        scheduler = (f"linear warm-up {preset.warmup_epochs} epochs, cosine decay to {preset.lr_min_ratio:g} x lr "
-                     f"over {preset.epochs} epochs (per step)")
+        scheduler = (
+            f"linear warm-up {preset.warmup_epochs} epochs, cosine decay to {preset.lr_min_ratio:g} x lr "
+            f"over {preset.epochs} epochs (per step)"
+        )
     stop = "none" if preset.early_stop is None else f"after {preset.early_stop} epochs without a better val micro-AP"
-    return {**preset.to_dict(), "optimizer": "adam", "scheduler": scheduler, "early_stopping": stop,
-            "checkpoint": "best val micro-AP", "device": str(device), "compile": compile,
-            "amp_bf16": amp, "channels_last": channels_last}
+    return {
+        **preset.to_dict(),
+        "optimizer": "adam",
+        "scheduler": scheduler,
+        "early_stopping": stop,
+        "checkpoint": "best val micro-AP",
+        "device": str(device),
+        "compile": compile,
+        "amp_bf16": amp,
+        "channels_last": channels_last,
+    }
 
 
 def train_run(
@@ -161,8 +179,10 @@ def train_run(
     store = RunStore(runs_dir(results_dir), config.run_id)
     fingerprint = corpus_fingerprint(clips)
     if config.corpus and config.corpus != fingerprint:
-        raise BenchError(f"run {config.run_id} was planned for corpus {config.corpus}, but {corpus_dir} is corpus "
-                         f"{fingerprint}; plan the runs against the corpus you train on (bench run --corpus DIR)")
+        raise BenchError(
+            f"run {config.run_id} was planned for corpus {config.corpus}, but {corpus_dir} is corpus "
+            f"{fingerprint}; plan the runs against the corpus you train on (bench run --corpus DIR)"
+        )
     if store.exists() and (read_json(store.path / CONFIG) or {}).get("corpus_fingerprint") != fingerprint:
         # same config, different corpus: the old state cannot be resumed
         store.last_path.unlink(missing_ok=True)
@@ -171,13 +191,20 @@ def train_run(
     corpus_info = _read_corpus_json(corpus_dir)
     val_fold = config.val_fold
     record = {
-        "run_id": config.run_id, **config.to_dict(), "preset_key": preset.key(),
-        "corpus_dir": str(corpus_dir.resolve()), "corpus_synthetic": bool(corpus_info.get("synthetic", False)),
-        "corpus_fingerprint": fingerprint, "corpus": corpus_info,
-        "train_folds": [f for f in sorted({int(f) for f in clips.loc[clips["split"] == "dev", "fold"]}) if f != val_fold],
+        "run_id": config.run_id,
+        **config.to_dict(),
+        "preset_key": preset.key(),
+        "corpus_dir": str(corpus_dir.resolve()),
+        "corpus_synthetic": bool(corpus_info.get("synthetic", False)),
+        "corpus_fingerprint": fingerprint,
+        "corpus": corpus_info,
+        "train_folds": [
+            f for f in sorted({int(f) for f in clips.loc[clips["split"] == "dev", "fold"]}) if f != val_fold
+        ],
         "val_folds": [val_fold],
         "training": run_settings(config, preset, device=dev, compile=compile, amp=amp, channels_last=channels_last),
-        "torch": torch.__version__, "python": platform.python_version(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
     }
     try:
         store.write_config(record)
@@ -187,24 +214,52 @@ def train_run(
         if fs is not None and fs.settings != preset.features:  # cached under another preset's features
             fs = None
         if fs is None:
-            fs = compute_features(corpus_dir, snr_db=config.snr_db, settings=preset.features, device=str(dev),
-                                  progress=False)
+            fs = compute_features(
+                corpus_dir, snr_db=config.snr_db, settings=preset.features, device=str(dev), progress=False
+            )
             if feature_cache is not None:
                 feature_cache.clear()  # keep one SNR in memory
                 feature_cache[float(config.snr_db)] = fs
-        data = load_data(corpus_dir, snr_db=config.snr_db, val_fold=val_fold, train_clips=preset.train_clips,
-                         seed=config.seed, clips=clips, feature_set=fs, pin=dev.type == "cuda")
+        data = load_data(
+            corpus_dir,
+            snr_db=config.snr_db,
+            val_fold=val_fold,
+            train_clips=preset.train_clips,
+            seed=config.seed,
+            clips=clips,
+            feature_set=fs,
+            pin=dev.type == "cuda",
+        )
         if dev.type == "cuda":  # small enough to live on the GPU: one asynchronous copy from pinned memory
             data.train, data.val = data.train.to(dev), data.val.to(dev)
         settings = fs.settings.to_dict()
-        record.update(n_train=len(data.train), n_val=len(data.val), n_test=len(data.test) if data.test else 0,
-                      features=settings)
+        record.update(
+            n_train=len(data.train), n_val=len(data.val), n_test=len(data.test) if data.test else 0, features=settings
+        )
         store.write_config(record)
         usable_resume_state(store)
-        net = _fit(config, preset, data, store=store, device=dev, compile=compile, amp=amp,
-                   channels_last=channels_last, callback=callback)
-        metrics = _evaluate(net, data, store=store, corpus_dir=corpus_dir, config=config, preset=preset,
-                            device=dev, amp=amp, frame_settings=fs.settings)
+        net = _fit(
+            config,
+            preset,
+            data,
+            store=store,
+            device=dev,
+            compile=compile,
+            amp=amp,
+            channels_last=channels_last,
+            callback=callback,
+        )
+        metrics = _evaluate(
+            net,
+            data,
+            store=store,
+            corpus_dir=corpus_dir,
+            config=config,
+            preset=preset,
+            device=dev,
+            amp=amp,
+            frame_settings=fs.settings,
+        )
         store.write_status("done")
     except KeyboardInterrupt:
         store.mark_failed("interrupted; run the same command again to resume from last.pt")
@@ -219,8 +274,10 @@ def train_run(
     except OSError as exc:  # disk full, permissions: every later run would fail alike, so the grid stops
         reason = f"file system error: {exc}"
         store.mark_failed(reason)
-        raise BenchError(f"run {config.run_id}: {reason}. The run is marked failed and finished runs are kept; "
-                         "fix the cause and run the same command again to resume.") from None
+        raise BenchError(
+            f"run {config.run_id}: {reason}. The run is marked failed and finished runs are kept; "
+            "fix the cause and run the same command again to resume."
+        ) from None
     except Exception as exc:  # bad data, a model error, anything else: recorded, the grid goes on
         reason = f"{type(exc).__name__}: {exc}"
         store.mark_failed(reason)
@@ -241,11 +298,21 @@ def usable_resume_state(store: RunStore) -> None:
 def build_model(config: RunConfig, preset: Preset, *, n_frames: int, n_mels: int) -> models.SEDModel:
     """The run's model, initialised from its seed, for the preset's width, prior and features."""
     if n_mels != preset.features.n_mels:
-        raise BenchError(f"the features have {n_mels} mel bins but preset {preset.name!r} asks for "
-                         f"{preset.features.n_mels}; recompute the features with the preset's settings")
-    return models.build(config.model, n_classes=len(EVENT_LABELS), n_mels=n_mels, n_frames=n_frames,
-                        width=preset.width, alpha=config.alpha, prior=preset.prior, seed=config.seed,
-                        **dict(config.options))
+        raise BenchError(
+            f"the features have {n_mels} mel bins but preset {preset.name!r} asks for "
+            f"{preset.features.n_mels}; recompute the features with the preset's settings"
+        )
+    return models.build(
+        config.model,
+        n_classes=len(EVENT_LABELS),
+        n_mels=n_mels,
+        n_frames=n_frames,
+        width=preset.width,
+        alpha=config.alpha,
+        prior=preset.prior,
+        seed=config.seed,
+        **dict(config.options),
+    )
 
 
 def make_scheduler(opt: torch.optim.Optimizer, preset: Preset, *, steps_per_epoch: int):
@@ -256,8 +323,9 @@ def make_scheduler(opt: torch.optim.Optimizer, preset: Preset, *, steps_per_epoc
     ``warmup_epochs``, then cosine decay to ``lr_min_ratio * lr`` at the last step.
     """
     if preset.schedule == "plateau":
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", patience=preset.patience,
-                                                          factor=preset.lr_factor)
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            opt, mode="max", patience=preset.patience, factor=preset.lr_factor
+        )
     warmup = preset.warmup_epochs * steps_per_epoch
     total = max(preset.epochs * steps_per_epoch, warmup + 1)
 
@@ -278,16 +346,31 @@ class _Progress:
         self.curves: list[dict[str, Any]] = []
 
     def state(self) -> dict[str, Any]:
-        return {"epoch": self.epoch, "best_ap": self.best_ap, "best_epoch": self.best_epoch,
-                "curves": self.curves, "stopped": self.stopped}
+        return {
+            "epoch": self.epoch,
+            "best_ap": self.best_ap,
+            "best_epoch": self.best_epoch,
+            "curves": self.curves,
+            "stopped": self.stopped,
+        }
 
     def load(self, state: dict[str, Any]) -> None:
         self.epoch, self.best_ap, self.best_epoch = state["epoch"], state["best_ap"], state["best_epoch"]
         self.curves, self.stopped = state["curves"], bool(state.get("stopped", False))
 
 
-def _fit(config: RunConfig, preset: Preset, data: RunData, *, store: RunStore, device: torch.device,
-         compile: bool, amp: bool, channels_last: bool, callback) -> torch.nn.Module:
+def _fit(
+    config: RunConfig,
+    preset: Preset,
+    data: RunData,
+    *,
+    store: RunStore,
+    device: torch.device,
+    compile: bool,
+    amp: bool,
+    channels_last: bool,
+    callback,
+) -> torch.nn.Module:
     """The training loop; returns the model with the best checkpoint's weights loaded.
 
     Each epoch: train (:func:`_train_epoch`), validate, keep the best checkpoint, write
@@ -308,8 +391,9 @@ def _fit(config: RunConfig, preset: Preset, data: RunData, *, store: RunStore, d
     while run.epoch < preset.epochs and not run.stopped:
         epoch, t0 = run.epoch + 1, time.perf_counter()
         lr = opt.param_groups[0]["lr"]
-        loss, bce, mse = _train_epoch(step_model, config, preset, data, opt=opt, sched=sched, device=device,
-                                      amp=amp, epoch=epoch)
+        loss, bce, mse = _train_epoch(
+            step_model, config, preset, data, opt=opt, sched=sched, device=device, amp=amp, epoch=epoch
+        )
         probs, _ = predict(step_model, data.val, device=device, batch_size=preset.eval_batch_size, amp=amp)
         ap = micro_ap(y_val, probs)
         if not math.isfinite(ap):
@@ -321,21 +405,50 @@ def _fit(config: RunConfig, preset: Preset, data: RunData, *, store: RunStore, d
             run.best_ap, run.best_epoch = ap, epoch
             store.save_checkpoint(_checkpoint(net, config, preset, data, epoch=epoch, ap=ap), best=True)
         run.stopped = preset.early_stop is not None and epoch - run.best_epoch >= preset.early_stop
-        run.curves.append({"epoch": epoch, "train_loss": loss, "train_bce": bce, "train_mse": mse,
-                           "val_micro_ap": ap, "lr": lr, "seconds": time.perf_counter() - t0})
+        run.curves.append(
+            {
+                "epoch": epoch,
+                "train_loss": loss,
+                "train_bce": bce,
+                "train_mse": mse,
+                "val_micro_ap": ap,
+                "lr": lr,
+                "seconds": time.perf_counter() - t0,
+            }
+        )
         store.write_curves(run.curves)
         _save_state(store, net=net, opt=opt, sched=sched, run=run, device=device)
         if callback is not None:
-            callback({"event": "epoch", "run_id": config.run_id, "epoch": epoch, "epochs": preset.epochs,
-                      "train_loss": loss, "val_micro_ap": ap, "lr": lr, "seconds": run.curves[-1]["seconds"],
-                      "stopped": run.stopped})
+            callback(
+                {
+                    "event": "epoch",
+                    "run_id": config.run_id,
+                    "epoch": epoch,
+                    "epochs": preset.epochs,
+                    "train_loss": loss,
+                    "val_micro_ap": ap,
+                    "lr": lr,
+                    "seconds": run.curves[-1]["seconds"],
+                    "stopped": run.stopped,
+                }
+            )
     best = torch.load(store.checkpoint_path, map_location=device, weights_only=False)
     net.load_state_dict(best["model"])
     return step_model
 
 
-def _train_epoch(step_model, config: RunConfig, preset: Preset, data: RunData, *, opt, sched,
-                 device: torch.device, amp: bool, epoch: int) -> tuple[float, float, float]:
+def _train_epoch(
+    step_model,
+    config: RunConfig,
+    preset: Preset,
+    data: RunData,
+    *,
+    opt,
+    sched,
+    device: torch.device,
+    amp: bool,
+    epoch: int,
+) -> tuple[float, float, float]:
     """One pass over the training clips in the (seed, epoch) order; mean loss, BCE and MSE."""
     n = len(data.train)
     step_model.train()
@@ -345,8 +458,11 @@ def _train_epoch(step_model, config: RunConfig, preset: Preset, data: RunData, *
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             out = step_model(xb)
         if not bool(torch.isfinite(out["clip_probs"]).all()):  # before BCE, which asserts on NaN (CUDA)
-            raise RunFailed(config.run_id, f"non-finite model output (NaN or inf) in epoch {epoch}, step {step}; "
-                                           "try a lower learning rate or check the features")
+            raise RunFailed(
+                config.run_id,
+                f"non-finite model output (NaN or inf) in epoch {epoch}, step {step}; "
+                "try a lower learning rate or check the features",
+            )
         losses = models.sed_loss(out, target=yb, features=xb, alpha=config.alpha)
         opt.zero_grad(set_to_none=True)
         losses["loss"].backward()
@@ -356,19 +472,26 @@ def _train_epoch(step_model, config: RunConfig, preset: Preset, data: RunData, *
         sums += torch.stack([losses[k].detach().double() for k in ("loss", "bce", "mse")]) * len(xb)
     loss, bce, mse = (sums / n).tolist()
     if not math.isfinite(loss):
-        raise RunFailed(config.run_id, f"non-finite training loss ({loss}) in epoch {epoch}; "
-                                       "try a lower learning rate or check the features")
+        raise RunFailed(
+            config.run_id,
+            f"non-finite training loss ({loss}) in epoch {epoch}; try a lower learning rate or check the features",
+        )
     return loss, bce, mse
 
 
 def _save_state(store: RunStore, *, net, opt, sched, run: _Progress, device: torch.device) -> None:
     """``last.pt``: everything a resumed run needs to continue exactly where this one stands."""
-    store.save_checkpoint({
-        "model": net.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-        "torch_rng": torch.get_rng_state(),
-        "cuda_rng": torch.cuda.get_rng_state() if device.type == "cuda" else None,
-        **run.state(),
-    }, best=False)
+    store.save_checkpoint(
+        {
+            "model": net.state_dict(),
+            "optimizer": opt.state_dict(),
+            "scheduler": sched.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state() if device.type == "cuda" else None,
+            **run.state(),
+        },
+        best=False,
+    )
 
 
 def _resume(path: Path, *, net, opt, sched, run: _Progress, device: torch.device) -> None:
@@ -386,31 +509,54 @@ def _resume(path: Path, *, net, opt, sched, run: _Progress, device: torch.device
 def convergence(preset: Preset, *, epochs_run: int, best_epoch: int) -> dict[str, Any]:
     """``metrics.json``'s ``convergence`` section: epochs allowed and run, best epoch,
     whether early stopping ended the run and whether it converged (:meth:`Preset.converged`)."""
-    return {"epochs": preset.epochs, "epochs_run": epochs_run, "best_epoch": best_epoch,
-            "stopped_early": epochs_run < preset.epochs,
-            "converged": preset.converged(best_epoch=best_epoch, epochs_run=epochs_run)}
+    return {
+        "epochs": preset.epochs,
+        "epochs_run": epochs_run,
+        "best_epoch": best_epoch,
+        "stopped_early": epochs_run < preset.epochs,
+        "converged": preset.converged(best_epoch=best_epoch, epochs_run=epochs_run),
+    }
 
 
 def _checkpoint(net, config: RunConfig, preset: Preset, data: RunData, *, epoch: int, ap: float) -> dict[str, Any]:
     """Everything needed to rebuild the model and its input transform (plots, inference)."""
     _, n_frames, n_mels = data.train.x.shape
-    return {"model": net.state_dict(), "model_config": net.config.to_dict(), "run_config": config.to_dict(),
-            "preset": preset.to_dict(), "n_frames": n_frames, "n_mels": n_mels, "epoch": epoch,
-            "val_micro_ap": ap, "standardizer": data.standardizer.to_dict()}
+    return {
+        "model": net.state_dict(),
+        "model_config": net.config.to_dict(),
+        "run_config": config.to_dict(),
+        "preset": preset.to_dict(),
+        "n_frames": n_frames,
+        "n_mels": n_mels,
+        "epoch": epoch,
+        "val_micro_ap": ap,
+        "standardizer": data.standardizer.to_dict(),
+    }
 
 
 def load_checkpoint(path: Path, *, device: str | torch.device = "cpu") -> tuple[models.SEDModel, dict[str, Any]]:
     """Rebuild the model of a best checkpoint (eval mode) and return it with the checkpoint dict."""
-    state = load_torch(path, what="the checkpoint", map_location=device,
-                       advice="train the run again (bench run ...) to rewrite it")
+    state = load_torch(
+        path, what="the checkpoint", map_location=device, advice="train the run again (bench run ...) to rewrite it"
+    )
     cfg = models.ModelConfig.from_dict(state["model_config"])
     net = models.SEDModel(cfg)
     net.load_state_dict(state["model"])
     return net.to(device).eval(), state
 
 
-def _evaluate(model, data: RunData, *, store: RunStore, corpus_dir: Path, config: RunConfig, preset: Preset,
-              device: torch.device, amp: bool, frame_settings: LogMelSettings) -> dict[str, Any]:
+def _evaluate(
+    model,
+    data: RunData,
+    *,
+    store: RunStore,
+    corpus_dir: Path,
+    config: RunConfig,
+    preset: Preset,
+    device: torch.device,
+    amp: bool,
+    frame_settings: LogMelSettings,
+) -> dict[str, Any]:
     """Predict val (and test) with the best weights; write predictions, frame probs and metrics;
     choose the post-processing on val and write the DCASE files of each split (:mod:`bench.dcase`)."""
     import pandas as pd
@@ -431,20 +577,39 @@ def _evaluate(model, data: RunData, *, store: RunStore, corpus_dir: Path, config
         y = part.y.cpu().numpy()
         store.write_predictions(list(part.clip_ids), split=split, y_true=y, y_score=probs, labels=EVENT_LABELS)
         store.write_frame_probs(split, frames)
-        result[split] = evaluate(y, probs, labels=EVENT_LABELS, frame_score=frames, events=events,
-                                 clip_ids=list(part.clip_ids), hop_s=frame_settings.hop_s,
-                                 start_s=frame_settings.frame_start_s, snr_db=config.snr_db)
+        result[split] = evaluate(
+            y,
+            probs,
+            labels=EVENT_LABELS,
+            frame_score=frames,
+            events=events,
+            clip_ids=list(part.clip_ids),
+            hop_s=frame_settings.hop_s,
+            start_s=frame_settings.frame_start_s,
+            snr_db=config.snr_db,
+        )
         outputs[split] = (list(part.clip_ids), probs, frames)
     if events is not None:
-        merge_localisation(result, localise_run(
-            store.path, outputs=outputs, events=events, clips=read_clips(corpus_dir), labels=EVENT_LABELS,
-            hop_s=frame_settings.hop_s, frame_start_s=frame_settings.frame_start_s, snr_db=config.snr_db))
+        merge_localisation(
+            result,
+            localise_run(
+                store.path,
+                outputs=outputs,
+                events=events,
+                clips=read_clips(corpus_dir),
+                labels=EVENT_LABELS,
+                hop_s=frame_settings.hop_s,
+                frame_start_s=frame_settings.frame_start_s,
+                snr_db=config.snr_db,
+            ),
+        )
     store.write_metrics(result)
     return result
 
 
-def infer_clip(results_dir: Path, *, run_id: str, clip_id: str | None = None,
-               device: str = "cpu") -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, Any]]:
+def infer_clip(
+    results_dir: Path, *, run_id: str, clip_id: str | None = None, device: str = "cpu"
+) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, Any]]:
     """Run a finished run's best checkpoint on one clip, features recomputed from the corpus.
 
     Parameters
@@ -485,6 +650,11 @@ def infer_clip(results_dir: Path, *, run_id: str, clip_id: str | None = None,
     with torch.inference_mode():
         out = net(torch.from_numpy(x).to(device))
     outputs = {k: v[0].float().cpu().numpy() for k, v in out.items() if isinstance(v, torch.Tensor)}
-    info = {"clip_id": clip_id, "labels": list(match["labels"].iloc[0]), "config": record,
-            "hop_s": settings.hop_s, "run_dir": store.path}
+    info = {
+        "clip_id": clip_id,
+        "labels": list(match["labels"].iloc[0]),
+        "config": record,
+        "hop_s": settings.hop_s,
+        "run_dir": store.path,
+    }
     return outputs, x[0], info

@@ -48,9 +48,21 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 PEAK_BF16_TFLOPS = (  # dense (no sparsity), by a substring of torch.cuda.get_device_name(); first match wins
-    ("H200", 989.0), ("H100 PCIe", 756.0), ("H100", 989.0), ("GH200", 989.0), ("B200", 2250.0),
-    ("A100", 312.0), ("L40S", 362.0), ("L40", 181.0), ("L4", 121.0), ("A10G", 70.0), ("A10", 125.0),
-    ("RTX 6000 Ada", 364.0), ("A6000", 155.0), ("RTX 4090", 165.0), ("RTX 3090", 71.0),
+    ("H200", 989.0),
+    ("H100 PCIe", 756.0),
+    ("H100", 989.0),
+    ("GH200", 989.0),
+    ("B200", 2250.0),
+    ("A100", 312.0),
+    ("L40S", 362.0),
+    ("L40", 181.0),
+    ("L4", 121.0),
+    ("A10G", 70.0),
+    ("A10", 125.0),
+    ("RTX 6000 Ada", 364.0),
+    ("A6000", 155.0),
+    ("RTX 4090", 165.0),
+    ("RTX 3090", 71.0),
 )
 """Vendor peak dense bf16 tensor throughput (TFLOP/s) of common GPUs."""
 
@@ -81,13 +93,25 @@ def build_corpus(root: Path, *, clips_per_fold: int) -> Path:
     from remix.render import RenderSettings
     from remix.standin import ensure_sources
 
-    sources = ensure_sources(root / "sources", seed=0, scenes_per_pair=1, cities=("barcelona", "helsinki"),
-                             train_per_label=4, verified_per_label=3, test_per_label=2,
-                             workers=min(4, os.cpu_count() or 1))
+    sources = ensure_sources(
+        root / "sources",
+        seed=0,
+        scenes_per_pair=1,
+        cities=("barcelona", "helsinki"),
+        train_per_label=4,
+        verified_per_label=3,
+        test_per_label=2,
+        workers=min(4, os.cpu_count() or 1),
+    )
     out = root / "corpus"
-    build(out, recipe=RecipeOptions(clips_per_fold=clips_per_fold), render=RenderSettings(snrs=(0,)), seed=0,
-          sources=SourceFolders(sources.scenes_dir, sources.events_dir),
-          run=RunOptions(workers=min(4, os.cpu_count() or 1), progress=False))
+    build(
+        out,
+        recipe=RecipeOptions(clips_per_fold=clips_per_fold),
+        render=RenderSettings(snrs=(0,)),
+        seed=0,
+        sources=SourceFolders(sources.scenes_dir, sources.events_dir),
+        run=RunOptions(workers=min(4, os.cpu_count() or 1), progress=False),
+    )
     return out
 
 
@@ -99,8 +123,7 @@ def short_train(corpus: Path, results: Path, *, preset, device: str, compile: bo
 
     config = RunConfig(model="2ap_aux", alpha=0.001, snr_db=0.0, seed=0, preset=preset.name)
     started = time.perf_counter()
-    metrics = train_run(config, corpus_dir=corpus, results_dir=results, device=device, compile=compile,
-                        preset=preset)
+    metrics = train_run(config, corpus_dir=corpus, results_dir=results, device=device, compile=compile, preset=preset)
     seconds = time.perf_counter() - started
     store = RunStore(results / "runs", config.run_id)
     training = store.read_config()["training"]
@@ -110,19 +133,41 @@ def short_train(corpus: Path, results: Path, *, preset, device: str, compile: bo
     if training["compile"] != compile:
         raise CheckFailed(f"config.json says compile={training['compile']}, expected {compile}")
     if len(curves) != preset.epochs or not all(math.isfinite(v) for v in curves["train_loss"]):
-        raise CheckFailed(f"expected {preset.epochs} finite epochs, found {curves[['epoch', 'train_loss']].to_dict('records')}")
+        raise CheckFailed(
+            f"expected {preset.epochs} finite epochs, found {curves[['epoch', 'train_loss']].to_dict('records')}"
+        )
     if store.read_status()["status"] != "done":
         raise CheckFailed(f"run status {store.read_status()}")
-    return {"seconds": round(seconds, 1), "val_micro_ap": round(float(metrics["val"]["micro_ap"]), 4),
-            "amp_bf16": training["amp_bf16"], "compile": training["compile"]}
+    return {
+        "seconds": round(seconds, 1),
+        "val_micro_ap": round(float(metrics["val"]["micro_ap"]), 4),
+        "amp_bf16": training["amp_bf16"],
+        "compile": training["compile"],
+    }
 
 
 def kill_and_resume(corpus: Path, results: Path, *, preset: str, device: str, timeout_s: float = 900.0) -> dict:
     """``bench run`` killed after its first checkpoint, then run again: it must resume and finish."""
     from bench.store import RunStore
 
-    args = _cli("bench", "run", "--model", "2ap_aux", "--snr", "0", "--seeds", "1", "--preset", preset,
-                "--device", device, "--corpus", str(corpus), "--results", str(results))
+    args = _cli(
+        "bench",
+        "run",
+        "--model",
+        "2ap_aux",
+        "--snr",
+        "0",
+        "--seeds",
+        "1",
+        "--preset",
+        preset,
+        "--device",
+        device,
+        "--corpus",
+        str(corpus),
+        "--results",
+        str(results),
+    )
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     runs = results / "runs"
     deadline = time.monotonic() + timeout_s
@@ -135,8 +180,10 @@ def kill_and_resume(corpus: Path, results: Path, *, preset: str, device: str, ti
                 break
             time.sleep(0.05)
         if proc.poll() is not None:
-            raise CheckFailed(f"bench run ended before its first checkpoint (exit {proc.returncode}): "
-                              f"{proc.stdout.read().decode(errors='replace')[-2000:]}")
+            raise CheckFailed(
+                f"bench run ended before its first checkpoint (exit {proc.returncode}): "
+                f"{proc.stdout.read().decode(errors='replace')[-2000:]}"
+            )
         if last is None:
             raise CheckFailed(f"no last.pt within {timeout_s:g} s")
         os.killpg(proc.pid, signal.SIGKILL)
@@ -149,12 +196,14 @@ def kill_and_resume(corpus: Path, results: Path, *, preset: str, device: str, ti
     before = store.read_curves()
     again = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=timeout_s)
     if again.returncode != 0:
-        raise CheckFailed(f"the resumed bench run failed (exit {again.returncode}): {again.stdout[-2000:]}{again.stderr[-2000:]}")
+        raise CheckFailed(
+            f"the resumed bench run failed (exit {again.returncode}): {again.stdout[-2000:]}{again.stderr[-2000:]}"
+        )
     after = store.read_curves()
     n_epochs = store.read_config()["training"]["epochs"]
     if list(after["epoch"]) != list(range(1, n_epochs + 1)):
         raise CheckFailed(f"epochs after resuming: {list(after['epoch'])}")
-    if not after.iloc[:len(before)].equals(before):
+    if not after.iloc[: len(before)].equals(before):
         raise CheckFailed("the epochs before the kill were trained again: the run did not resume from last.pt")
     if store.read_status()["status"] != "done":
         raise CheckFailed(f"resumed run status {store.read_status()}")
@@ -164,29 +213,52 @@ def kill_and_resume(corpus: Path, results: Path, *, preset: str, device: str, ti
 def two_at_once(corpus: Path, results: Path, *, preset: str, timeout_s: float = 900.0) -> dict:
     """``bench run --gpus``: two runs (seeds 0 and 1) in two worker processes at the same time."""
     gpus = "0,1" if torch.cuda.device_count() > 1 else "0,0"
-    args = _cli("bench", "run", "--model", "2ap_aux", "--snr", "0", "--seeds", "2", "--preset", preset,
-                "--gpus", gpus, "--corpus", str(corpus), "--results", str(results))
+    args = _cli(
+        "bench",
+        "run",
+        "--model",
+        "2ap_aux",
+        "--snr",
+        "0",
+        "--seeds",
+        "2",
+        "--preset",
+        preset,
+        "--gpus",
+        gpus,
+        "--corpus",
+        str(corpus),
+        "--results",
+        str(results),
+    )
     started = time.perf_counter()
     done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=timeout_s)
     seconds = time.perf_counter() - started
     if done.returncode != 0 or "2 trained" not in done.stdout:
-        raise CheckFailed(f"bench run --gpus {gpus} (exit {done.returncode}): {done.stdout[-2000:]}{done.stderr[-2000:]}")
+        raise CheckFailed(
+            f"bench run --gpus {gpus} (exit {done.returncode}): {done.stdout[-2000:]}{done.stderr[-2000:]}"
+        )
     return {"gpus": gpus, "seconds": seconds}
 
 
-def model_speed(name: str, *, preset, device: torch.device, batch: int, steps: int, warmup: int,
-                compile: bool) -> tuple[float, float]:
+def model_speed(
+    name: str, *, preset, device: torch.device, batch: int, steps: int, warmup: int, compile: bool
+) -> tuple[float, float]:
     """(training clips/s, FLOPs of one training step) of one model built as ``preset`` builds it."""
-    import models
     from torch.utils.flop_counter import FlopCounterMode
+
+    import models
 
     n_frames = preset.n_frames(10 * preset.features.sample_rate)
     n_mels = preset.features.n_mels
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(batch, n_frames, n_mels, generator=gen).to(device)  # (B, T, F)
     y = (torch.rand(batch, 41, generator=gen) < 3 / 41).float().to(device)  # (B, C)
-    net = models.build(name, width=preset.width, n_frames=n_frames, n_mels=n_mels, prior=preset.prior,
-                       seed=0).to(device).to(memory_format=torch.channels_last)
+    net = (
+        models.build(name, width=preset.width, n_frames=n_frames, n_mels=n_mels, prior=preset.prior, seed=0)
+        .to(device)
+        .to(memory_format=torch.channels_last)
+    )
     step_net = torch.compile(net) if compile else net
     opt = torch.optim.Adam(net.parameters(), lr=preset.lr)
     amp = device.type == "cuda"
@@ -221,17 +293,31 @@ def model_speed(name: str, *, preset, device: torch.device, batch: int, steps: i
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--peak-tflops", type=float, default=None, help="peak dense bf16 TFLOP/s of the GPU "
-                        "(default: from a table of common GPUs)")
+    parser.add_argument(
+        "--peak-tflops",
+        type=float,
+        default=None,
+        help="peak dense bf16 TFLOP/s of the GPU (default: from a table of common GPUs)",
+    )
     parser.add_argument("--steps", type=int, default=20, help="timed training steps per model")
     parser.add_argument("--warmup", type=int, default=5, help="untimed first steps (compilation happens there)")
     parser.add_argument("--batch", type=int, default=24, help="training batch (the paper's: 24)")
-    parser.add_argument("--compile-all", action="store_true", help="also time every model compiled (default: "
-                        "only 2ap_aux; each compilation takes tens of seconds)")
-    parser.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it (default: a "
-                        "temporary folder, removed at the end)")
-    parser.add_argument("--cpu-dry-run", action="store_true", help="run the steps on the CPU with tiny settings "
-                        "(cpu preset, no compile, no --gpus); nothing is logged")
+    parser.add_argument(
+        "--compile-all",
+        action="store_true",
+        help="also time every model compiled (default: only 2ap_aux; each compilation takes tens of seconds)",
+    )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="work in this folder and keep it (default: a temporary folder, removed at the end)",
+    )
+    parser.add_argument(
+        "--cpu-dry-run",
+        action="store_true",
+        help="run the steps on the CPU with tiny settings (cpu preset, no compile, no --gpus); nothing is logged",
+    )
     args = parser.parse_args()
 
     dry = args.cpu_dry_run
@@ -268,17 +354,37 @@ def main() -> int:
         work.mkdir(parents=True, exist_ok=True)
         corpus = check("build a small corpus", build_corpus, work, clips_per_fold=4 if dry else 20)
         if corpus is not None:
-            eager = check("2ap_aux, 2 epochs, bf16", short_train, corpus, work / "eager", preset=two_epochs,
-                          device=device.type, compile=False)
+            eager = check(
+                "2ap_aux, 2 epochs, bf16",
+                short_train,
+                corpus,
+                work / "eager",
+                preset=two_epochs,
+                device=device.type,
+                compile=False,
+            )
             if eager:
                 figures.append(("check_2ap_aux_2_epochs_s", eager["seconds"], "s", {"compile": False}))
             if not dry:
-                compiled = check("2ap_aux, 2 epochs, bf16, torch.compile", short_train, corpus, work / "compiled",
-                                 preset=two_epochs, device="cuda", compile=True)
+                compiled = check(
+                    "2ap_aux, 2 epochs, bf16, torch.compile",
+                    short_train,
+                    corpus,
+                    work / "compiled",
+                    preset=two_epochs,
+                    device="cuda",
+                    compile=True,
+                )
                 if compiled:
                     figures.append(("check_2ap_aux_2_epochs_s", compiled["seconds"], "s", {"compile": True}))
-            check("kill a run after its first checkpoint and resume it", kill_and_resume, corpus, work / "resume",
-                  preset=base.name, device=device.type)
+            check(
+                "kill a run after its first checkpoint and resume it",
+                kill_and_resume,
+                corpus,
+                work / "resume",
+                preset=base.name,
+                device=device.type,
+            )
             if not dry:
                 both = check("two runs at once with --gpus", two_at_once, corpus, work / "gpus", preset=base.name)
                 if both:
@@ -289,35 +395,63 @@ def main() -> int:
     import models
 
     print(f"  training speed, batch {args.batch}, width {base.width}, {args.steps} timed steps after {args.warmup}:")
-    for compile in ((False,) if dry else (False, True)):
+    for compile in (False,) if dry else (False, True):
         for name in models.available():
             if compile and not args.compile_all and name != "2ap_aux":
                 continue
-            result = check(f"{name}{' compiled' if compile else ''} speed", model_speed, name, preset=base,
-                           device=device, batch=args.batch, steps=2 if dry else args.steps,
-                           warmup=1 if dry else args.warmup, compile=compile)
+            result = check(
+                f"{name}{' compiled' if compile else ''} speed",
+                model_speed,
+                name,
+                preset=base,
+                device=device,
+                batch=args.batch,
+                steps=2 if dry else args.steps,
+                warmup=1 if dry else args.warmup,
+                compile=compile,
+            )
             if result is None:
                 continue
             rate, flops = result
             achieved = rate / args.batch * flops  # FLOP/s
             mfu = achieved / (peak * 1e12) if peak else float("nan")
-            print(f"       {name:10s} {rate:9.1f} clips/s  {flops / args.batch / 1e9:7.2f} GFLOP/clip  "
-                  f"{achieved / 1e12:7.2f} TFLOP/s  MFU {mfu:.1%}")
-            settings = {"model": name, "compile": compile, "batch": args.batch, "width": base.width,
-                        "preset": base.name, "amp_bf16": device.type == "cuda", "channels_last": True,
-                        "flops_per_step": flops, "peak_tflops": peak, "gpu": gpu_name, "torch": torch.__version__}
+            print(
+                f"       {name:10s} {rate:9.1f} clips/s  {flops / args.batch / 1e9:7.2f} GFLOP/clip  "
+                f"{achieved / 1e12:7.2f} TFLOP/s  MFU {mfu:.1%}"
+            )
+            settings = {
+                "model": name,
+                "compile": compile,
+                "batch": args.batch,
+                "width": base.width,
+                "preset": base.name,
+                "amp_bf16": device.type == "cuda",
+                "channels_last": True,
+                "flops_per_step": flops,
+                "peak_tflops": peak,
+                "gpu": gpu_name,
+                "torch": torch.__version__,
+            }
             figures.append((f"train_clips_per_s_{name}", rate, "clips/s", settings))
             if peak:
                 figures.append((f"mfu_{name}", mfu, "fraction", settings))
     total = time.perf_counter() - started
-    print(f"gpu_check: {total:.0f} s on {machine()}" + (f" (over the {BUDGET_S:.0f} s budget)" if total > BUDGET_S else ""))
+    print(
+        f"gpu_check: {total:.0f} s on {machine()}"
+        + (f" (over the {BUDGET_S:.0f} s budget)" if total > BUDGET_S else "")
+    )
     if dry:
         print("gpu_check: CPU dry run; figures not logged")
     else:
         for figure, value, unit, settings in figures:
             append(benchmark="gpu_check", figure=figure, value=value, unit=unit, settings=settings)
-        append(benchmark="gpu_check", figure="check_total_s", value=total, unit="s",
-               settings={"failures": len(failures), "gpu": gpu_name})
+        append(
+            benchmark="gpu_check",
+            figure="check_total_s",
+            value=total,
+            unit="s",
+            settings={"failures": len(failures), "gpu": gpu_name},
+        )
         print(f"gpu_check: {len(figures) + 1} figure(s) appended to benchmarks/log.tsv")
     if failures:
         print(f"gpu_check: {len(failures)} check(s) failed:")

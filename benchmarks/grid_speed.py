@@ -24,12 +24,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchlog import append  # noqa: E402
+
 from bench.data import read_clips  # noqa: E402
 from bench.features import compute_features  # noqa: E402
 from bench.grid import default_threads, paper_grid, run_grid  # noqa: E402
 from bench.presets import get_preset  # noqa: E402
 from bench.train import corpus_fingerprint  # noqa: E402
-from benchlog import append  # noqa: E402
 
 
 def main() -> None:
@@ -54,15 +55,32 @@ def main() -> None:
                 if summary.failed:
                     raise SystemExit(f"runs failed: {summary.failed}")
     serial, parallel = (statistics.median(timings[j]) for j in timings)
-    settings = {"preset": args.preset, "snr": args.snr, "runs": len(configs), "repeats": args.repeats,
-                "corpus_clips": int(len(read_clips(args.corpus)))}
-    print(f"{len(configs)} runs, preset {args.preset}: jobs=1 x {default_threads(1)} threads {serial:.0f} s, "
-          f"jobs={args.jobs} x {default_threads(args.jobs)} threads {parallel:.0f} s "
-          f"({serial / parallel:.2f}x)")
-    append(benchmark="grid_speed", figure=f"grid wall time, jobs=1 x {default_threads(1)} threads",
-           value=serial, unit="s", settings=settings)
-    append(benchmark="grid_speed", figure=f"grid wall time, jobs={args.jobs} x {default_threads(args.jobs)} threads",
-           value=parallel, unit="s", settings=settings)
+    settings = {
+        "preset": args.preset,
+        "snr": args.snr,
+        "runs": len(configs),
+        "repeats": args.repeats,
+        "corpus_clips": int(len(read_clips(args.corpus))),
+    }
+    print(
+        f"{len(configs)} runs, preset {args.preset}: jobs=1 x {default_threads(1)} threads {serial:.0f} s, "
+        f"jobs={args.jobs} x {default_threads(args.jobs)} threads {parallel:.0f} s "
+        f"({serial / parallel:.2f}x)"
+    )
+    append(
+        benchmark="grid_speed",
+        figure=f"grid wall time, jobs=1 x {default_threads(1)} threads",
+        value=serial,
+        unit="s",
+        settings=settings,
+    )
+    append(
+        benchmark="grid_speed",
+        figure=f"grid wall time, jobs={args.jobs} x {default_threads(args.jobs)} threads",
+        value=parallel,
+        unit="s",
+        settings=settings,
+    )
 
 
 if __name__ == "__main__":

@@ -33,9 +33,21 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_model(name: str, *, device: torch.device, width: float, batch: int, frames: int, mels: int,
-               iters: int, warmup: int, amp: bool, channels_last: bool, compile_model: bool, seed: int = 0
-               ) -> tuple[float, int]:
+def time_model(
+    name: str,
+    *,
+    device: torch.device,
+    width: float,
+    batch: int,
+    frames: int,
+    mels: int,
+    iters: int,
+    warmup: int,
+    amp: bool,
+    channels_last: bool,
+    compile_model: bool,
+    seed: int = 0,
+) -> tuple[float, int]:
     """Median seconds of one forward + backward step, and the parameter count."""
     model = models.build(name, n_mels=mels, n_frames=frames, width=width, seed=seed).to(device)
     n_params = sum(p.numel() for p in model.parameters())
@@ -71,42 +83,80 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iters", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--device", default="auto", help="auto (cuda when available), cpu or cuda")
-    parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
-                        help="bf16 autocast (default: on for CUDA, off for CPU)")
-    parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
-                        help="channels-last memory format (default: on for CUDA, off for CPU)")
+    parser.add_argument(
+        "--amp",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="bf16 autocast (default: on for CUDA, off for CPU)",
+    )
+    parser.add_argument(
+        "--channels-last",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="channels-last memory format (default: on for CUDA, off for CPU)",
+    )
     parser.add_argument("--compile", action="store_true", help="wrap the model in torch.compile")
-    parser.add_argument("--log", action=argparse.BooleanOptionalAction, default=True,
-                        help="append the figures to benchmarks/log.tsv")
+    parser.add_argument(
+        "--log", action=argparse.BooleanOptionalAction, default=True, help="append the figures to benchmarks/log.tsv"
+    )
     args = parser.parse_args(argv)
 
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
-                          else ("cpu" if args.device == "auto" else args.device))
+    device = torch.device(
+        "cuda"
+        if args.device == "auto" and torch.cuda.is_available()
+        else ("cpu" if args.device == "auto" else args.device)
+    )
     amp = device.type == "cuda" if args.amp is None else args.amp
     channels_last = device.type == "cuda" if args.channels_last is None else args.channels_last
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-    settings = {"device": str(device), "width": args.width, "batch": args.batch, "frames": args.frames,
-                "mels": args.mels, "iters": args.iters, "warmup": args.warmup, "amp_bf16": amp,
-                "channels_last": channels_last, "compile": args.compile, "torch": torch.__version__,
-                "threads": torch.get_num_threads()}
-    print(f"forward + backward, input ({args.batch}, {args.frames}, {args.mels}), " +
-          ", ".join(f"{k}={v}" for k, v in settings.items() if k not in ("batch", "frames", "mels")))
+    settings = {
+        "device": str(device),
+        "width": args.width,
+        "batch": args.batch,
+        "frames": args.frames,
+        "mels": args.mels,
+        "iters": args.iters,
+        "warmup": args.warmup,
+        "amp_bf16": amp,
+        "channels_last": channels_last,
+        "compile": args.compile,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }
+    print(
+        f"forward + backward, input ({args.batch}, {args.frames}, {args.mels}), "
+        + ", ".join(f"{k}={v}" for k, v in settings.items() if k not in ("batch", "frames", "mels"))
+    )
     print(f"{'model':<10} {'params':>10} {'ms/step':>10} {'clips/s':>10}")
     for name in args.models:
-        seconds, n_params = time_model(name, device=device, width=args.width, batch=args.batch,
-                                       frames=args.frames, mels=args.mels, iters=args.iters,
-                                       warmup=args.warmup, amp=amp, channels_last=channels_last,
-                                       compile_model=args.compile)
+        seconds, n_params = time_model(
+            name,
+            device=device,
+            width=args.width,
+            batch=args.batch,
+            frames=args.frames,
+            mels=args.mels,
+            iters=args.iters,
+            warmup=args.warmup,
+            amp=amp,
+            channels_last=channels_last,
+            compile_model=args.compile,
+        )
         clips = args.batch / seconds
         print(f"{name:<10} {n_params:>10,} {seconds * 1e3:>10.1f} {clips:>10.2f}", flush=True)
         if args.log:
             from benchlog import append
 
-            append(benchmark="model_speed", figure=f"{name} train step", value=clips, unit="clips/s",
-                   settings={**settings, "model": name, "params": n_params})
+            append(
+                benchmark="model_speed",
+                figure=f"{name} train step",
+                value=clips,
+                unit="clips/s",
+                settings={**settings, "model": name, "params": n_params},
+            )
     return 0
 
 

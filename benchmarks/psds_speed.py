@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from benchlog import append  # noqa: E402
 
 from bench.dcase import (  # noqa: E402
     PSDS1,
@@ -55,7 +56,6 @@ from bench.postprocess import (  # noqa: E402
     frame_timestamps,
     postprocessed_scores,
 )
-from benchlog import append  # noqa: E402
 from remix.labels import EVENT_LABELS  # noqa: E402
 
 HOP_S = 1024 / 32000
@@ -114,16 +114,32 @@ def main() -> None:
     sse = import_sed_scores_eval()
     frame, clip, events, ids = split(args.clips, args.frames)
     filenames = [f"{c}.flac" for c in ids]
-    settings = {"clips": args.clips, "frames": args.frames, "classes": len(EVENT_LABELS), "hop_s": HOP_S,
-                "jobs": args.jobs}
+    settings = {
+        "clips": args.clips,
+        "frames": args.frames,
+        "classes": len(EVENT_LABELS),
+        "hop_s": HOP_S,
+        "jobs": args.jobs,
+    }
     figures = []
 
     with Timer() as t:
-        post, record = choose_postprocessing(frame, clip, reference=events, clip_ids=ids, labels=EVENT_LABELS,
-                                             hop_s=HOP_S, frame_start_s=START_S, duration_s=10.0)
+        post, record = choose_postprocessing(
+            frame,
+            clip,
+            reference=events,
+            clip_ids=ids,
+            labels=EVENT_LABELS,
+            hop_s=HOP_S,
+            frame_start_s=START_S,
+            duration_s=10.0,
+        )
     figures.append(("choose post-processing", t))
-    print(f"chosen: median {post.median_filter_s} s, gate {post.clip_threshold}, threshold {post.thresholds[0]}, "
-          f"event F1 {record['event_f1']:.3f}", flush=True)
+    print(
+        f"chosen: median {post.median_filter_s} s, gate {post.clip_threshold}, threshold {post.thresholds[0]}, "
+        f"event F1 {record['event_f1']:.3f}",
+        flush=True,
+    )
 
     truth = ground_truth_events(ground_truth_table(events, ids, filenames=filenames))
     durations = {c: 10.0 for c in ids}
@@ -132,27 +148,42 @@ def main() -> None:
     tables = score_tables(postprocessed_scores(frame, clip, post), ids, labels=EVENT_LABELS, timestamps=times)
     tables = {k: v[["onset", "offset", *present]] for k, v in tables.items()}
     with Timer() as t:
-        values = [sse.intersection_based.psds(tables, truth, durations, num_jobs=args.jobs, **s)[0]
-                  for s in (PSDS1, PSDS2)]
+        values = [
+            sse.intersection_based.psds(tables, truth, durations, num_jobs=args.jobs, **s)[0] for s in (PSDS1, PSDS2)
+        ]
     figures.append(("PSDS1 + PSDS2", t))
     print(f"PSDS1 {values[0]:.4f}  PSDS2 {values[1]:.4f}", flush=True)
     del tables
 
     if args.full:
         with tempfile.TemporaryDirectory() as tmp, Timer() as t:
-            out = evaluate_split(frame, clip, post=post, clip_ids=ids, filenames=filenames, events=events,
-                                 labels=EVENT_LABELS, duration_s=10.0, folder=Path(tmp) / "val")
+            out = evaluate_split(
+                frame,
+                clip,
+                post=post,
+                clip_ids=ids,
+                filenames=filenames,
+                events=events,
+                labels=EVENT_LABELS,
+                duration_s=10.0,
+                folder=Path(tmp) / "val",
+            )
         figures.append(("evaluate split (files, PSDS1/2, F1s)", t))
-        print(f"event F1 {out['event_f1']:.3f}  segment F1 {out['segment_f1']:.3f}  frame F1 {out['frame_f1']:.3f}  "
-              f"{out['n_detections']} detections for {out['n_ref']} events", flush=True)
+        print(
+            f"event F1 {out['event_f1']:.3f}  segment F1 {out['segment_f1']:.3f}  frame F1 {out['frame_f1']:.3f}  "
+            f"{out['n_detections']} detections for {out['n_ref']} events",
+            flush=True,
+        )
 
     if args.ungated:
         raw = np.rint(apply_frame_score(frame, clip, rule="frame_x_clip").astype(np.float64) * 1e5) / 1e5
         tables = score_tables(raw, ids, labels=EVENT_LABELS, timestamps=times)
         tables = {k: v[["onset", "offset", *present]] for k, v in tables.items()}
         with Timer() as t:
-            values = [sse.intersection_based.psds(tables, truth, durations, num_jobs=args.jobs, **s)[0]
-                      for s in (PSDS1, PSDS2)]
+            values = [
+                sse.intersection_based.psds(tables, truth, durations, num_jobs=args.jobs, **s)[0]
+                for s in (PSDS1, PSDS2)
+            ]
         figures.append(("PSDS1 + PSDS2 ungated", t))
         print(f"ungated: PSDS1 {values[0]:.4f}  PSDS2 {values[1]:.4f}")
 

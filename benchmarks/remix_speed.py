@@ -58,20 +58,24 @@ def main() -> None:
                 (out / ".build").mkdir(parents=True)
                 shutil.copy(check_cache, out / ".build" / "source_check.parquet")
             cpu0 = _cpu_seconds()
-            summary = build_corpus(out, recipe=RecipeOptions(clips_per_fold=args.clips_per_fold),
-                                   render=RenderSettings(snrs=tuple(args.snr), audio_format=args.format),
-                                   sources=SourceFolders(sources.scenes_dir, sources.events_dir),
-                                   run=RunOptions(workers=args.workers, progress=False))
+            summary = build_corpus(
+                out,
+                recipe=RecipeOptions(clips_per_fold=args.clips_per_fold),
+                render=RenderSettings(snrs=tuple(args.snr), audio_format=args.format),
+                sources=SourceFolders(sources.scenes_dir, sources.events_dir),
+                run=RunOptions(workers=args.workers, progress=False),
+            )
             cpu = _cpu_seconds() - cpu0
             check_cache = work / "source_check.parquet"
             shutil.copy(out / ".build" / "source_check.parquet", check_cache)
             n_out = summary.n_clips * len(summary.snrs)
             ms = summary.render_seconds * 1000.0 * args.workers / n_out
             cpu_ms = cpu * 1000.0 / n_out
-            print(f"run {k}: {n_out} output clips, render {summary.render_seconds:.2f} s, "
-                  f"whole build {summary.seconds:.2f} s -> {ms:.2f} ms per output clip per core (wall), "
-                  f"{cpu_ms:.2f} ms CPU per output clip (whole build)"
-                  + (" (warm-up, not counted)" if k == 0 else ""))
+            print(
+                f"run {k}: {n_out} output clips, render {summary.render_seconds:.2f} s, "
+                f"whole build {summary.seconds:.2f} s -> {ms:.2f} ms per output clip per core (wall), "
+                f"{cpu_ms:.2f} ms CPU per output clip (whole build)" + (" (warm-up, not counted)" if k == 0 else "")
+            )
             if k > 0:
                 figures.append(ms)
                 cpu_figures.append(cpu_ms)
@@ -82,20 +86,45 @@ def main() -> None:
     median = statistics.median(figures)
     cpu_median = statistics.median(cpu_figures)
     load = os.getloadavg()[0]
-    print(f"median: {median:.2f} ms per output clip per core, wall clock of the rendering step "
-          f"(Scaper 1.6.5: about 57 ms per soundscape; {57.0 / median:.1f}x)")
-    print(f"median: {cpu_median:.2f} ms CPU time per output clip, whole build ({57.0 / cpu_median:.1f}x); "
-          f"load average {load:.1f} on {os.cpu_count()} cores (wall figures grow on a busy machine)")
-    append(benchmark="remix_speed", figure="render_ms_per_output_clip_per_core", value=median, unit="ms",
-           settings={"clips_per_fold": args.clips_per_fold, "snrs": args.snr, "workers": args.workers,
-                     "repeats": args.repeats, "format": args.format,
-                     "sources": f"synthetic stand-in ({sources.root.name})",
-                     "median_build_s": round(statistics.median(walls), 3), "load_average": round(load, 2)})
-    append(benchmark="remix_speed", figure="build_cpu_ms_per_output_clip", value=cpu_median, unit="ms",
-           settings={"clips_per_fold": args.clips_per_fold, "snrs": args.snr, "workers": args.workers,
-                     "repeats": args.repeats, "format": args.format,
-                     "sources": f"synthetic stand-in ({sources.root.name})",
-                     "load_average": round(load, 2)})
+    print(
+        f"median: {median:.2f} ms per output clip per core, wall clock of the rendering step "
+        f"(Scaper 1.6.5: about 57 ms per soundscape; {57.0 / median:.1f}x)"
+    )
+    print(
+        f"median: {cpu_median:.2f} ms CPU time per output clip, whole build ({57.0 / cpu_median:.1f}x); "
+        f"load average {load:.1f} on {os.cpu_count()} cores (wall figures grow on a busy machine)"
+    )
+    append(
+        benchmark="remix_speed",
+        figure="render_ms_per_output_clip_per_core",
+        value=median,
+        unit="ms",
+        settings={
+            "clips_per_fold": args.clips_per_fold,
+            "snrs": args.snr,
+            "workers": args.workers,
+            "repeats": args.repeats,
+            "format": args.format,
+            "sources": f"synthetic stand-in ({sources.root.name})",
+            "median_build_s": round(statistics.median(walls), 3),
+            "load_average": round(load, 2),
+        },
+    )
+    append(
+        benchmark="remix_speed",
+        figure="build_cpu_ms_per_output_clip",
+        value=cpu_median,
+        unit="ms",
+        settings={
+            "clips_per_fold": args.clips_per_fold,
+            "snrs": args.snr,
+            "workers": args.workers,
+            "repeats": args.repeats,
+            "format": args.format,
+            "sources": f"synthetic stand-in ({sources.root.name})",
+            "load_average": round(load, 2),
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -27,19 +27,31 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
+from benchlog import append  # noqa: E402
 
 import models  # noqa: E402
 from bench.grid import paper_grid  # noqa: E402
 from bench.presets import get_preset  # noqa: E402
-from benchlog import append  # noqa: E402
 
 
-def clips_per_second(name: str, *, preset, batch: torch.Tensor, target: torch.Tensor, device: torch.device,
-                     steps: int, warmup: int, compile: bool = False) -> float:
+def clips_per_second(
+    name: str,
+    *,
+    preset,
+    batch: torch.Tensor,
+    target: torch.Tensor,
+    device: torch.device,
+    steps: int,
+    warmup: int,
+    compile: bool = False,
+) -> float:
     """Median training throughput (clips/s) of one model, built as ``preset`` builds it."""
     n_frames, n_mels = batch.shape[1], batch.shape[2]
-    net = models.build(name, width=preset.width, n_frames=n_frames, n_mels=n_mels, prior=preset.prior,
-                       seed=0).to(device).to(memory_format=torch.channels_last)
+    net = (
+        models.build(name, width=preset.width, n_frames=n_frames, n_mels=n_mels, prior=preset.prior, seed=0)
+        .to(device)
+        .to(memory_format=torch.channels_last)
+    )
     step_net = torch.compile(net) if compile else net
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     amp = device.type == "cuda"
@@ -68,7 +80,13 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2, help="untimed first steps")
     parser.add_argument("--batch", type=int, default=24)
     parser.add_argument("--seeds", type=int, default=1, help="seeds of the projected paper grid")
-    parser.add_argument("--train-clips", type=int, default=6000, help="training clips per run when the preset uses every clip (default: the paper corpus's 3 folds, 6000; the demo corpus has 300)")
+    parser.add_argument(
+        "--train-clips",
+        type=int,
+        default=6000,
+        help="training clips per run when the preset uses every clip "
+        "(default: the paper corpus's 3 folds, 6000; the demo corpus has 300)",
+    )
     parser.add_argument("--corpus", type=Path, default=None, help="use this corpus's cached 0 dB features")
     parser.add_argument("--compile", action="store_true")
     args = parser.parse_args()
@@ -79,8 +97,7 @@ def main() -> None:
     if args.corpus is not None:
         from bench.features import compute_features
 
-        feats = compute_features(args.corpus, snr_db=0, settings=preset.features,
-                                 progress=False).features[: args.batch]
+        feats = compute_features(args.corpus, snr_db=0, settings=preset.features, progress=False).features[: args.batch]
         x = torch.as_tensor(feats.copy())
         x = (x - x.mean(dim=(0, 1))) / x.std(dim=(0, 1))
     else:
@@ -88,37 +105,79 @@ def main() -> None:
         x = torch.randn(args.batch, n_frames, preset.features.n_mels, generator=gen)
     y = (torch.rand(args.batch, 41, generator=gen) < 3 / 41).float()
     x, y = x.to(device), y.to(device)
-    print(f"device {device}, threads {torch.get_num_threads()}, preset {preset.name} (width {preset.width}), "
-          f"batch {args.batch}, {args.steps} timed steps after {args.warmup} warm-up")
+    print(
+        f"device {device}, threads {torch.get_num_threads()}, preset {preset.name} (width {preset.width}), "
+        f"batch {args.batch}, {args.steps} timed steps after {args.warmup} warm-up"
+    )
     rates = {}
     for name in models.available():
-        rate = clips_per_second(name, preset=preset, batch=x, target=y, device=device, steps=args.steps,
-                                warmup=args.warmup, compile=args.compile)
+        rate = clips_per_second(
+            name,
+            preset=preset,
+            batch=x,
+            target=y,
+            device=device,
+            steps=args.steps,
+            warmup=args.warmup,
+            compile=args.compile,
+        )
         rates[name] = rate
         print(f"  {name:10s} {rate:8.1f} clips/s")
-        append(benchmark="train_speed", figure=f"train_clips_per_s_{name}", value=rate, unit="clips/s",
-               settings={"model": name, "preset": preset.name, "width": preset.width, "batch": args.batch,
-                         "frames": int(x.shape[1]), "mels": int(x.shape[2]), "device": str(device),
-                         "compile": args.compile, "steps": args.steps, "real_features": args.corpus is not None})
+        append(
+            benchmark="train_speed",
+            figure=f"train_clips_per_s_{name}",
+            value=rate,
+            unit="clips/s",
+            settings={
+                "model": name,
+                "preset": preset.name,
+                "width": preset.width,
+                "batch": args.batch,
+                "frames": int(x.shape[1]),
+                "mels": int(x.shape[2]),
+                "device": str(device),
+                "compile": args.compile,
+                "steps": args.steps,
+                "real_features": args.corpus is not None,
+            },
+        )
     paper = get_preset("paper")
     grid = paper_grid(seeds=args.seeds, preset="paper")
     if preset.width == paper.width:
         seconds = sum(paper.epochs * args.train_clips / rates[c.model] for c in grid)
-        print(f"projected `bench run --all --preset paper --seeds {args.seeds}`: {len(grid)} runs x "
-              f"{paper.epochs} epochs x {args.train_clips} clips = {seconds / 3600:.1f} h of training on this machine")
-        append(benchmark="train_speed", figure="paper_grid_projected_hours", value=seconds / 3600, unit="h",
-               settings={"seeds": args.seeds, "runs": len(grid), "epochs": paper.epochs,
-                         "train_clips": args.train_clips, "device": str(device)})
+        print(
+            f"projected `bench run --all --preset paper --seeds {args.seeds}`: {len(grid)} runs x "
+            f"{paper.epochs} epochs x {args.train_clips} clips = {seconds / 3600:.1f} h of training on this machine"
+        )
+        append(
+            benchmark="train_speed",
+            figure="paper_grid_projected_hours",
+            value=seconds / 3600,
+            unit="h",
+            settings={
+                "seeds": args.seeds,
+                "runs": len(grid),
+                "epochs": paper.epochs,
+                "train_clips": args.train_clips,
+                "device": str(device),
+            },
+        )
     else:
         print(f"(the paper-grid projection needs --preset paper: width {paper.width})")
         clips = preset.train_clips or args.train_clips
         per_run = {c.model: preset.epochs * clips / rates[c.model] for c in grid}
         total = sum(per_run[c.model] for c in paper_grid(seeds=args.seeds, preset=preset.name))
-        print(f"projected training time of `bench run --all --preset {preset.name} --seeds {args.seeds}` "
-              f"(training steps only, {clips} training clips per run): {total / 60:.1f} min")
-        append(benchmark="train_speed", figure=f"{preset.name}_grid_projected_train_minutes", value=total / 60,
-               unit="min", settings={"seeds": args.seeds, "epochs": preset.epochs,
-                                     "train_clips": clips, "device": str(device)})
+        print(
+            f"projected training time of `bench run --all --preset {preset.name} --seeds {args.seeds}` "
+            f"(training steps only, {clips} training clips per run): {total / 60:.1f} min"
+        )
+        append(
+            benchmark="train_speed",
+            figure=f"{preset.name}_grid_projected_train_minutes",
+            value=total / 60,
+            unit="min",
+            settings={"seeds": args.seeds, "epochs": preset.epochs, "train_clips": clips, "device": str(device)},
+        )
 
 
 if __name__ == "__main__":

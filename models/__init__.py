@@ -13,5 +13,14 @@ from models.loss import sed_loss
 from models.registry import REGISTRY, ModelConfig, available, build, from_config, make_config
 from models.sed import SEDModel
 
-__all__ = ["ModelError", "ModelConfig", "REGISTRY", "SEDModel", "available", "build", "from_config",
-           "make_config", "sed_loss"]
+__all__ = [
+    "ModelError",
+    "ModelConfig",
+    "REGISTRY",
+    "SEDModel",
+    "available",
+    "build",
+    "from_config",
+    "make_config",
+    "sed_loss",
+]

@@ -29,8 +29,10 @@ def scaled_channels(channels: int, width: float, *, minimum: int = 4) -> int:
         ``max(minimum, round(channels * width))``.
     """
     if not (width > 0 and math.isfinite(width)):
-        raise ModelError(f"width must be a positive number, got {width!r}; use e.g. width=1.0 (the paper's) "
-                         "or width=0.25 for a small model.")
+        raise ModelError(
+            f"width must be a positive number, got {width!r}; use e.g. width=1.0 (the paper's) "
+            "or width=0.25 for a small model."
+        )
     return max(minimum, int(round(channels * width)))
 
 

@@ -17,7 +17,8 @@ Where the paper and the original code differ, the paper's reading is the default
 the code's a named option, with one exception: the 2AP attention defaults to the code's
 ``attention="code"`` (sigmoid on the class scores, softmax of the raw attention logits),
 because that is what produced the paper's numbers; ``"sigmoid_in_softmax"`` and the
-printed equations (``"as_printed"``) are named options. Others: ``decoder_output="relu"`` (ReLU on the reconstruction), ``atrous_activation="log_softmax"``
+printed equations (``"as_printed"``) are named options. Others: ``decoder_output="relu"``
+(ReLU on the reconstruction), ``atrous_activation="log_softmax"``
 (the atrous head's class log-softmax followed by a sigmoid, which caps the outputs at 0.5;
 the default is the multi-label sigmoid head). ``time_layer="conv"`` is an addition: a 2AP
 time step that takes clips of any length instead of the dense layer over ``n_frames``.
@@ -63,11 +64,16 @@ REGISTRY: dict[str, ModelSpec] = {
     "gap": ModelSpec("vgg", "gap", False, 0.0, (), "Table 1: VGGish + GAP"),
     "gmp": ModelSpec("vgg", "gmp", False, 0.0, (), "Table 1: VGGish + GMP"),
     "gwrp": ModelSpec("vgg", "gwrp", False, 0.0, ("gwrp_decay",), "Table 1: VGGish + GWRP"),
-    "atrous_ap": ModelSpec("atrous", "atrous_ap", False, 0.0, ("atrous_activation",),
-                           "Table 1: VGGish (dil.) + AP"),
+    "atrous_ap": ModelSpec("atrous", "atrous_ap", False, 0.0, ("atrous_activation",), "Table 1: VGGish (dil.) + AP"),
     "2ap": ModelSpec("shared", "2ap", False, 0.0, _2AP_OPTIONS, "Table 2: 2AP, alpha = 0"),
-    "2ap_aux": ModelSpec("shared", "2ap", True, 0.001, (*_2AP_OPTIONS, "decoder_output"),
-                         "Table 1 / 2: 2AP + reconstruction task, alpha = 0.001"),
+    "2ap_aux": ModelSpec(
+        "shared",
+        "2ap",
+        True,
+        0.001,
+        (*_2AP_OPTIONS, "decoder_output"),
+        "Table 1 / 2: 2AP + reconstruction task, alpha = 0.001",
+    ),
 }
 
 _CHOICES: dict[str, tuple[str, ...]] = {
@@ -163,12 +169,13 @@ class ModelConfig:
         spec = _spec(name)
         for key in ("encoder", "pooling", "decoder"):
             if key in data and data.pop(key) != getattr(spec, key):
-                raise ModelError(f"config of model {name!r}: {key} is fixed by the name to "
-                                 f"{getattr(spec, key)!r}; found another value.")
+                raise ModelError(
+                    f"config of model {name!r}: {key} is fixed by the name to "
+                    f"{getattr(spec, key)!r}; found another value."
+                )
         base = {k: data.pop(k) for k in ("n_classes", "n_mels", "n_frames", "width", "alpha", "prior") if k in data}
         defaults = {f.name: f.default for f in dataclasses.fields(cls)}
-        options = {k: v for k, v in data.items()
-                   if k in spec.options or k not in defaults or v != defaults[k]}
+        options = {k: v for k, v in data.items() if k in spec.options or k not in defaults or v != defaults[k]}
         return make_config(name, **base, **options)
 
 
@@ -184,8 +191,17 @@ def _spec(name: str) -> ModelSpec:
         raise ModelError(f"unknown model {name!r}; known models: {', '.join(REGISTRY)}.") from None
 
 
-def make_config(name: str, *, n_classes: int = 41, n_mels: int = 64, n_frames: int = 311, width: float = 1.0,
-                alpha: float | None = None, prior: float | None = None, **options: Any) -> ModelConfig:
+def make_config(
+    name: str,
+    *,
+    n_classes: int = 41,
+    n_mels: int = 64,
+    n_frames: int = 311,
+    width: float = 1.0,
+    alpha: float | None = None,
+    prior: float | None = None,
+    **options: Any,
+) -> ModelConfig:
     """Validated configuration of a registered model.
 
     Parameters
@@ -219,22 +235,27 @@ def make_config(name: str, *, n_classes: int = 41, n_mels: int = 64, n_frames: i
         raise ModelError(f"alpha must be a finite number >= 0, got {alpha!r}.")
     if alpha > 0 and not spec.decoder:
         with_decoder = [n for n, s in REGISTRY.items() if s.decoder]
-        raise ModelError(f"model {name!r} has no reconstruction decoder, so alpha must be 0; got alpha={alpha}. "
-                         f"Use {', '.join(repr(n) for n in with_decoder)} for alpha > 0.")
+        raise ModelError(
+            f"model {name!r} has no reconstruction decoder, so alpha must be 0; got alpha={alpha}. "
+            f"Use {', '.join(repr(n) for n in with_decoder)} for alpha > 0."
+        )
     if prior is not None:
         if isinstance(prior, bool) or not isinstance(prior, (int, float)) or not 0.0 < prior < 1.0:
-            raise ModelError(f"prior must be a probability strictly between 0 and 1 (or None), got {prior!r}; "
-                             "e.g. 3/41 for clips holding 3 of 41 events.")
+            raise ModelError(
+                f"prior must be a probability strictly between 0 and 1 (or None), got {prior!r}; "
+                "e.g. 3/41 for clips holding 3 of 41 events."
+            )
         prior = float(prior)
         if options.get("atrous_activation") == "log_softmax":
-            raise ModelError("prior does not apply to atrous_activation='log_softmax' (its classes share a "
-                             "softmax, so a per-class bias cannot set their level); use prior=None or the "
-                             "default 'sigmoid' activation.")
+            raise ModelError(
+                "prior does not apply to atrous_activation='log_softmax' (its classes share a "
+                "softmax, so a per-class bias cannot set their level); use prior=None or the "
+                "default 'sigmoid' activation."
+            )
     unknown = [k for k in options if k not in spec.options]
     if unknown:
         applies = ", ".join(spec.options) if spec.options else "none"
-        raise ModelError(f"option(s) {', '.join(unknown)} do not apply to model {name!r}; "
-                         f"its options are: {applies}.")
+        raise ModelError(f"option(s) {', '.join(unknown)} do not apply to model {name!r}; its options are: {applies}.")
     for key, value in options.items():
         if key in _CHOICES and value not in _CHOICES[key]:
             raise ModelError(f"{key} must be one of {', '.join(repr(c) for c in _CHOICES[key])}; got {value!r}.")
@@ -247,6 +268,16 @@ def make_config(name: str, *, n_classes: int = 41, n_mels: int = 64, n_frames: i
         k = options["time_kernel"]
         if isinstance(k, bool) or not isinstance(k, int) or k < 1 or k % 2 == 0:
             raise ModelError(f"time_kernel must be an odd positive integer, got {k!r}.")
-    return ModelConfig(name=name, encoder=spec.encoder, pooling=spec.pooling, decoder=spec.decoder,
-                       alpha=float(alpha), n_classes=n_classes, n_mels=n_mels, n_frames=n_frames,
-                       width=float(width), prior=prior, **options)
+    return ModelConfig(
+        name=name,
+        encoder=spec.encoder,
+        pooling=spec.pooling,
+        decoder=spec.decoder,
+        alpha=float(alpha),
+        n_classes=n_classes,
+        n_mels=n_mels,
+        n_frames=n_frames,
+        width=float(width),
+        prior=prior,
+        **options,
+    )

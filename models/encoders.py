@@ -91,8 +91,11 @@ class AtrousEncoder(nn.Module):
         channels = [scaled_channels(c, width) for c in ATROUS_CHANNELS]
         layers: list[nn.Module] = []
         for cin, cout, d in zip((1, *channels[:-1]), channels, ATROUS_DILATIONS):
-            layers += [nn.Conv2d(cin, cout, kernel_size=5, dilation=d, padding=2 * d, bias=False),
-                       nn.BatchNorm2d(cout), nn.ReLU()]
+            layers += [
+                nn.Conv2d(cin, cout, kernel_size=5, dilation=d, padding=2 * d, bias=False),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(),
+            ]
         self.layers = nn.Sequential(*layers)
         self.out_channels = channels[-1]
 

@@ -10,8 +10,9 @@ import torch.nn.functional as F
 from models.errors import ModelError
 
 
-def sed_loss(out: Mapping[str, torch.Tensor], *, target: torch.Tensor, features: torch.Tensor,
-             alpha: float) -> dict[str, torch.Tensor]:
+def sed_loss(
+    out: Mapping[str, torch.Tensor], *, target: torch.Tensor, features: torch.Tensor, alpha: float
+) -> dict[str, torch.Tensor]:
     """Combined loss of the primary (SED) and the auxiliary (reconstruction) task.
 
     Both terms are mean-reduced and computed in float32 with autocast disabled, so the
@@ -43,15 +44,21 @@ def sed_loss(out: Mapping[str, torch.Tensor], *, target: torch.Tensor, features:
     """
     probs = out["clip_probs"]
     if tuple(target.shape) != tuple(probs.shape):
-        raise ModelError(f"target must have the clip probabilities' shape {tuple(probs.shape)} (batch, classes); "
-                         f"got {tuple(target.shape)}.")
+        raise ModelError(
+            f"target must have the clip probabilities' shape {tuple(probs.shape)} (batch, classes); "
+            f"got {tuple(target.shape)}."
+        )
     recon = out.get("reconstruction")
     if recon is None and alpha > 0:
-        raise ModelError(f"alpha={alpha} weights a reconstruction loss, but the model output has no "
-                         "'reconstruction'; use a model with a decoder (e.g. '2ap_aux') or alpha=0.")
+        raise ModelError(
+            f"alpha={alpha} weights a reconstruction loss, but the model output has no "
+            "'reconstruction'; use a model with a decoder (e.g. '2ap_aux') or alpha=0."
+        )
     if recon is not None and tuple(recon.shape) != tuple(features.shape):
-        raise ModelError(f"reconstruction shape {tuple(recon.shape)} differs from the features' "
-                         f"{tuple(features.shape)}; pass the model's own input as features.")
+        raise ModelError(
+            f"reconstruction shape {tuple(recon.shape)} differs from the features' "
+            f"{tuple(features.shape)}; pass the model's own input as features."
+        )
     with torch.autocast(device_type=probs.device.type, enabled=False):
         bce = F.binary_cross_entropy(probs.float(), target.float())
         if recon is None:

@@ -22,12 +22,12 @@ Nothing here reads tensor values on the host (no ``.item()``, no value-dependent
 from __future__ import annotations
 
 import math
+
 import torch
 from torch import nn
 
 from models.config import AtrousActivation, AttentionMode, GlobalKind, TimeInit, TimeLayer
 from models.errors import ModelError
-
 
 ScoreLayer = nn.Linear | nn.Conv1d | nn.Conv2d
 """A layer whose sigmoid gives class scores (what a class prior initialises)."""
@@ -48,6 +48,7 @@ def full_precision(x: torch.Tensor) -> torch.autocast:
 # ---------------------------------------------------------------------------
 # pure functions
 # ---------------------------------------------------------------------------
+
 
 def rank_weights(n: int, *, decay: float, device: torch.device | None = None) -> torch.Tensor:
     """Weights of global weighted rank pooling: ``decay ** i`` for ranks ``i = 0 .. n-1``, float32, shape (n,).
@@ -79,8 +80,9 @@ def rank_pool(x: torch.Tensor, *, decay: float = DEFAULT_GWRP_DECAY) -> torch.Te
     return (ranked @ w) / w.sum()
 
 
-def global_pool(maps: torch.Tensor, *, kind: GlobalKind, decay: float = DEFAULT_GWRP_DECAY
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+def global_pool(
+    maps: torch.Tensor, *, kind: GlobalKind, decay: float = DEFAULT_GWRP_DECAY
+) -> tuple[torch.Tensor, torch.Tensor]:
     """GAP, GMP or GWRP of per-class probability maps, for the clip and for each frame.
 
     Parameters
@@ -107,8 +109,9 @@ def global_pool(maps: torch.Tensor, *, kind: GlobalKind, decay: float = DEFAULT_
     raise ModelError(f"unknown global pooling {kind!r}; expected one of 'gap', 'gmp', 'gwrp'.")
 
 
-def attention_pool_2d(attention: torch.Tensor, scores: torch.Tensor, *, clamp: float = ATTENTION_CLAMP
-                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def attention_pool_2d(
+    attention: torch.Tensor, scores: torch.Tensor, *, clamp: float = ATTENTION_CLAMP
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """2-D attention pooling (Ren et al., 2019; Kong et al., 2019).
 
     The attention is clamped to ``[clamp, 1 - clamp]`` and normalised to sum to one over
@@ -138,8 +141,9 @@ def attention_pool_2d(attention: torch.Tensor, scores: torch.Tensor, *, clamp: f
     return clip, frame, norm_att
 
 
-def attention_step(score_logits: torch.Tensor, attention_logits: torch.Tensor, *, dim: int,
-                   attention: AttentionMode = "code") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def attention_step(
+    score_logits: torch.Tensor, attention_logits: torch.Tensor, *, dim: int, attention: AttentionMode = "code"
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One step of the two-step attention pooling along one axis.
 
     Three readings of the step, named by ``attention``:
@@ -194,6 +198,7 @@ def identity_gain(level: float) -> float:
 # ---------------------------------------------------------------------------
 # modules
 # ---------------------------------------------------------------------------
+
 
 class GlobalPooling(nn.Module):
     """GAP, GMP or GWRP head over per-class probability maps (no parameters).
@@ -326,8 +331,17 @@ class TwoStepAttentionPooling(nn.Module):
     "freq_attention": (B, C, T, F), "freq_output": (B, C, T), "time_attention": (B, C, T)}``.
     """
 
-    def __init__(self, n_classes: int, *, n_mels: int, n_frames: int, attention: AttentionMode = "code",
-                 time_layer: TimeLayer = "dense", time_kernel: int = 1, time_init: TimeInit = "identity") -> None:
+    def __init__(
+        self,
+        n_classes: int,
+        *,
+        n_mels: int,
+        n_frames: int,
+        attention: AttentionMode = "code",
+        time_layer: TimeLayer = "dense",
+        time_kernel: int = 1,
+        time_init: TimeInit = "identity",
+    ) -> None:
         super().__init__()
         self.n_mels = n_mels
         self.n_frames = n_frames
@@ -376,24 +390,35 @@ class TwoStepAttentionPooling(nn.Module):
     def forward(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
         t, f = z.shape[-2], z.shape[-1]
         if f != self.n_mels:
-            raise ModelError(f"the 2AP frequency step is a dense layer over exactly {self.n_mels} mel bins; "
-                             f"got maps with {f}. Build the model with n_mels={f}.")
+            raise ModelError(
+                f"the 2AP frequency step is a dense layer over exactly {self.n_mels} mel bins; "
+                f"got maps with {f}. Build the model with n_mels={f}."
+            )
         if self.time_layer == "dense" and t != self.n_frames:
-            raise ModelError(f"the 2AP time step is a dense layer over exactly {self.n_frames} frames "
-                             f"(time_layer='dense'); got clips of {t} frames. Build the model with "
-                             f"n_frames={t}, cut or pad the clips to {self.n_frames} frames, or use "
-                             "time_layer='conv' for a step that takes any length.")
+            raise ModelError(
+                f"the 2AP time step is a dense layer over exactly {self.n_frames} frames "
+                f"(time_layer='dense'); got clips of {t} frames. Build the model with "
+                f"n_frames={t}, cut or pad the clips to {self.n_frames} frames, or use "
+                "time_layer='conv' for a step that takes any length."
+            )
         with full_precision(z):
             z = z.float()
             # frequency step: attend over F
-            freq_out, freq_att, _ = attention_step(self.freq_scores(z), self.freq_attention(z), dim=-1,
-                                                   attention=self.attention_mode)  # (B, C, T), (B, C, T, F)
+            freq_out, freq_att, _ = attention_step(
+                self.freq_scores(z), self.freq_attention(z), dim=-1, attention=self.attention_mode
+            )  # (B, C, T), (B, C, T, F)
             # time step: attend over T
-            clip, time_att, _ = attention_step(self.time_scores(freq_out), self.time_attention(freq_out), dim=-1,
-                                               attention=self.attention_mode)  # (B, C), (B, C, T)
+            clip, time_att, _ = attention_step(
+                self.time_scores(freq_out), self.time_attention(freq_out), dim=-1, attention=self.attention_mode
+            )  # (B, C), (B, C, T)
         frame = freq_out.clamp(0.0, 1.0) if self.attention_mode == "as_printed" else freq_out  # (B, C, T)
-        return {"clip_probs": clip.clamp(0.0, 1.0), "frame_probs": frame, "freq_attention": freq_att,
-                "freq_output": freq_out, "time_attention": time_att}
+        return {
+            "clip_probs": clip.clamp(0.0, 1.0),
+            "frame_probs": frame,
+            "freq_attention": freq_att,
+            "freq_output": freq_out,
+            "time_attention": time_att,
+        }
 
     def score_layers(self) -> list[ScoreLayer]:
         """The layers whose outputs give the class scores and that a class prior initialises:
@@ -403,5 +428,7 @@ class TwoStepAttentionPooling(nn.Module):
         return layers + ([self.time_scores] if self.time_init == "default" else [])
 
     def extra_repr(self) -> str:
-        return (f"n_mels={self.n_mels}, n_frames={self.n_frames}, attention={self.attention_mode!r}, "
-                f"time_layer={self.time_layer!r}, time_init={self.time_init!r}")
+        return (
+            f"n_mels={self.n_mels}, n_frames={self.n_frames}, attention={self.attention_mode!r}, "
+            f"time_layer={self.time_layer!r}, time_init={self.time_init!r}"
+        )

@@ -14,9 +14,18 @@ from models.sed import SEDModel
 __all__ = ["REGISTRY", "ModelConfig", "ModelSpec", "available", "build", "from_config", "make_config"]
 
 
-def build(name: str, *, n_classes: int = 41, n_mels: int = 64, n_frames: int = 311, width: float = 1.0,
-          alpha: float | None = None, prior: float | None = None, seed: int | None = None,
-          **options: Any) -> SEDModel:
+def build(
+    name: str,
+    *,
+    n_classes: int = 41,
+    n_mels: int = 64,
+    n_frames: int = 311,
+    width: float = 1.0,
+    alpha: float | None = None,
+    prior: float | None = None,
+    seed: int | None = None,
+    **options: Any,
+) -> SEDModel:
     """Build a registered model.
 
     Parameters
@@ -38,8 +47,9 @@ def build(name: str, *, n_classes: int = 41, n_mels: int = 64, n_frames: int = 3
     ModelError
         Unknown name (the message lists the known ones) or a bad option.
     """
-    config = make_config(name, n_classes=n_classes, n_mels=n_mels, n_frames=n_frames, width=width,
-                         alpha=alpha, prior=prior, **options)
+    config = make_config(
+        name, n_classes=n_classes, n_mels=n_mels, n_frames=n_frames, width=width, alpha=alpha, prior=prior, **options
+    )
     return SEDModel(config, seed=seed)
 
 

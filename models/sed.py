@@ -24,8 +24,7 @@ combinations of their probabilities, which start near the prior anyway, and shri
 stacked dense layers would only shrink the signal that reaches the encoder."""
 
 
-def init_prior(layer: ScoreLayer, *, prior: float, weight_scale: float = PRIOR_WEIGHT_SCALE,
-               raw: bool = False) -> None:
+def init_prior(layer: ScoreLayer, *, prior: float, weight_scale: float = PRIOR_WEIGHT_SCALE, raw: bool = False) -> None:
     """Set a class-score layer's bias to ``logit(prior)`` and scale its weights, in place.
 
     Parameters
@@ -88,14 +87,21 @@ class SEDModel(nn.Module):
         if c.pooling in ("gap", "gmp", "gwrp"):
             self.class_conv = nn.Conv2d(k, c.n_classes, kernel_size=1)
             self.head: GlobalPooling | AtrousAttentionHead | TwoStepAttentionPooling = GlobalPooling(
-                cast(GlobalKind, c.pooling), decay=c.gwrp_decay)
+                cast(GlobalKind, c.pooling), decay=c.gwrp_decay
+            )
         elif c.pooling == "atrous_ap":
             self.head = AtrousAttentionHead(k, c.n_classes, activation=c.atrous_activation)
         elif c.pooling == "2ap":
             self.class_conv = nn.Conv2d(k, c.n_classes, kernel_size=1)
-            self.head = TwoStepAttentionPooling(c.n_classes, n_mels=c.n_mels, n_frames=c.n_frames,
-                                                attention=c.attention, time_layer=c.time_layer,
-                                                time_kernel=c.time_kernel, time_init=c.time_init)
+            self.head = TwoStepAttentionPooling(
+                c.n_classes,
+                n_mels=c.n_mels,
+                n_frames=c.n_frames,
+                attention=c.attention,
+                time_layer=c.time_layer,
+                time_kernel=c.time_kernel,
+                time_init=c.time_init,
+            )
         else:
             raise ModelError(f"unknown pooling {c.pooling!r} in the config.")
         self.decoder = ReconstructionDecoder(k, width=c.width, output=c.decoder_output) if c.decoder else None
@@ -144,8 +150,10 @@ class SEDModel(nn.Module):
         if x.dim() != 3:
             raise ModelError(f"expected log-mel input of shape (batch, frames, mel bins), got shape {tuple(x.shape)}.")
         if x.shape[-1] != self.config.n_mels:
-            raise ModelError(f"model {self.config.name!r} was built for {self.config.n_mels} mel bins; got input "
-                             f"with {x.shape[-1]} (shape {tuple(x.shape)}). Build it with n_mels={x.shape[-1]}.")
+            raise ModelError(
+                f"model {self.config.name!r} was built for {self.config.n_mels} mel bins; got input "
+                f"with {x.shape[-1]} (shape {tuple(x.shape)}). Build it with n_mels={x.shape[-1]}."
+            )
         h = self.encoder(x.unsqueeze(1))  # (B, K, T, F)
         if self.class_conv is not None:
             z = self.class_conv(h)  # (B, C, T, F)

@@ -89,8 +89,7 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def remove_partials(folder: Path, *, recursive: bool = True, stem: str | None = None,
-                    keep_live: bool = True) -> int:
+def remove_partials(folder: Path, *, recursive: bool = True, stem: str | None = None, keep_live: bool = True) -> int:
     """Delete temporary files of :func:`atomic_output` left in ``folder`` by killed writers.
 
     Parameters

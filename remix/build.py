@@ -32,7 +32,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -47,8 +47,18 @@ from remix.buildconfig import CONFIG_NAME, corpus_toml
 from remix.errors import RemixError
 from remix.lock import FolderBusy, folder_lock
 from remix.manifest import (
-    BUILD_DIR, CLIP_SCHEMA, EVENT_SCHEMA, MANIFEST_DIR, SKIPPED_SCHEMA, corpus_card, record_path,
-    remove_partials, write_dcase_tsvs, write_json, write_table, write_text,
+    BUILD_DIR,
+    CLIP_SCHEMA,
+    EVENT_SCHEMA,
+    MANIFEST_DIR,
+    SKIPPED_SCHEMA,
+    corpus_card,
+    record_path,
+    remove_partials,
+    write_dcase_tsvs,
+    write_json,
+    write_table,
+    write_text,
 )
 from remix.progress import progress_bar
 from remix.recipe import ClipPlan, RecipeOptions, plan_corpus, plan_digest
@@ -65,8 +75,16 @@ MIN_EVENT_S = 0.1
 LOCK_FILE = f"{BUILD_DIR}/lock"
 """The corpus folder's lock file (see :mod:`remix.lock`)."""
 
-_OWNED = ("audio", "stems", "manifest", "metadata", "CORPUS.md", CONFIG_NAME, f"{BUILD_DIR}/records",
-          f"{BUILD_DIR}/options.json")
+_OWNED = (
+    "audio",
+    "stems",
+    "manifest",
+    "metadata",
+    "CORPUS.md",
+    CONFIG_NAME,
+    f"{BUILD_DIR}/records",
+    f"{BUILD_DIR}/options.json",
+)
 
 
 class CorpusBusy(FolderBusy):
@@ -138,9 +156,11 @@ class SourceFolders:
         """Raise :class:`RemixError` when only one of the two folders is given."""
         if (self.scenes_dir is None) != (self.events_dir is None):
             given, missing = ("--scenes", "--events") if self.events_dir is None else ("--events", "--scenes")
-            raise RemixError(f"only {given} was given: the corpus needs both the scene folder (--scenes, TAU Urban "
-                             f"Acoustic Scenes 2019 development) and the event folder (--events, FSDKaggle2018); "
-                             f"add {missing}, or give neither to use the built-in stand-in.")
+            raise RemixError(
+                f"only {given} was given: the corpus needs both the scene folder (--scenes, TAU Urban "
+                f"Acoustic Scenes 2019 development) and the event folder (--events, FSDKaggle2018); "
+                f"add {missing}, or give neither to use the built-in stand-in."
+            )
 
     def resolve(self, *, progress: bool) -> tuple[Path, Path, bool]:
         """The two folders as absolute paths, and whether they hold the stand-in (written first when needed)."""
@@ -193,8 +213,10 @@ class RunOptions:
         if self.workers < 1:
             raise RemixError(f"workers must be at least 1, got {self.workers}.")
         if self.workers > MAX_WORKERS:
-            raise RemixError(f"--workers {self.workers} is more processes than this builder starts (at most "
-                             f"{MAX_WORKERS}); pass an executor (a cluster client) for more.")
+            raise RemixError(
+                f"--workers {self.workers} is more processes than this builder starts (at most "
+                f"{MAX_WORKERS}); pass an executor (a cluster client) for more."
+            )
         if self.batch_size is not None and self.batch_size < 1:
             raise RemixError(f"batch size must be at least 1, got {self.batch_size}.")
 
@@ -214,14 +236,18 @@ def _prepare_out_dir(out_dir: Path, fingerprint: dict, *, overwrite: bool, claim
     if existing is None:
         foreign = [p.name for p in out_dir.iterdir() if p.name != BUILD_DIR] if out_dir.is_dir() else []
         if foreign and not overwrite:
-            raise RemixError(f"{out_dir} is not empty ({', '.join(sorted(foreign)[:5])}) and holds no remix build; "
-                             "choose a new or empty folder, or pass --overwrite to replace its corpus files.")
+            raise RemixError(
+                f"{out_dir} is not empty ({', '.join(sorted(foreign)[:5])}) and holds no remix build; "
+                "choose a new or empty folder, or pass --overwrite to replace its corpus files."
+            )
     elif {k: existing.get(k) for k in fingerprint} != fingerprint and not overwrite:
         keys = sorted(k for k in fingerprint if existing.get(k) != fingerprint.get(k))
         why = "; the source files changed since" if keys == ["plan_digest"] else ""
-        raise RemixError(f"{out_dir} holds a build made with other options or sources (differing: "
-                         f"{', '.join(keys)}{why}); use another --out folder, the same options to resume, or "
-                         "--overwrite to replace it.")
+        raise RemixError(
+            f"{out_dir} holds a build made with other options or sources (differing: "
+            f"{', '.join(keys)}{why}); use another --out folder, the same options to resume, or "
+            "--overwrite to replace it."
+        )
     if not claim:
         return
     if overwrite and (existing is None or existing != fingerprint):
@@ -271,10 +297,12 @@ def check_disk_space(out_dir: Path, *, options: RecipeOptions, settings: RenderS
     free = shutil.disk_usage(probe).free
     if need > free:
         n_files = (4 * options.clips_per_fold + options.n_test) * len(settings.snrs)
-        raise RemixError(f"the corpus needs about {_size(need)} ({n_files:,} {settings.audio_format.upper()} "
-                         f"files{' plus stems' if settings.stems else ''}) but only {_size(free)} are free on "
-                         f"the disk of {probe}; lower --clips-per-fold or the number of SNRs, or choose another "
-                         "--out.")
+        raise RemixError(
+            f"the corpus needs about {_size(need)} ({n_files:,} {settings.audio_format.upper()} "
+            f"files{' plus stems' if settings.stems else ''}) but only {_size(free)} are free on "
+            f"the disk of {probe}; lower --clips-per-fold or the number of SNRs, or choose another "
+            "--out."
+        )
 
 
 def _size(n: float) -> str:
@@ -297,18 +325,27 @@ def _recover_options(out_dir: Path, options_file: Path, *, overwrite: bool, quie
         return None
     info = read_json(out_dir / MANIFEST_DIR / "corpus.json")
     if isinstance(info, dict) and isinstance(info.get("sources"), dict):
-        recovered = {"recipe": info.get("options"), "render": info.get("render"), "seed": info.get("seed"),
-                     "scenes_dir": info["sources"].get("scenes_dir"),
-                     "events_dir": info["sources"].get("events_dir"), "plan_digest": info.get("plan_digest")}
+        recovered = {
+            "recipe": info.get("options"),
+            "render": info.get("render"),
+            "seed": info.get("seed"),
+            "scenes_dir": info["sources"].get("scenes_dir"),
+            "events_dir": info["sources"].get("events_dir"),
+            "plan_digest": info.get("plan_digest"),
+        }
         from remix.clitools import warn
 
         if not quiet:
-            warn(f"{options_file} was damaged; the build's options were read back from "
-                 f"{out_dir / MANIFEST_DIR / 'corpus.json'}.")
+            warn(
+                f"{options_file} was damaged; the build's options were read back from "
+                f"{out_dir / MANIFEST_DIR / 'corpus.json'}."
+            )
         return recovered
-    raise RemixError(f"{options_file} is damaged (not readable JSON), so the options that made the {n_records} "
-                     f"finished clip(s) in {out_dir} cannot be checked; nothing was changed. Build into another "
-                     "--out folder; this one is left as it is (its audio and .build/records are intact).")
+    raise RemixError(
+        f"{options_file} is damaged (not readable JSON), so the options that made the {n_records} "
+        f"finished clip(s) in {out_dir} cannot be checked; nothing was changed. Build into another "
+        "--out folder; this one is left as it is (its audio and .build/records are intact)."
+    )
 
 
 def _known_lengths(cache_file: Path | None) -> dict[str, tuple[int, int]]:
@@ -330,8 +367,9 @@ def _known_lengths(cache_file: Path | None) -> dict[str, tuple[int, int]]:
     return known
 
 
-def _with_lengths(events: pd.DataFrame, *, events_dir: Path, usable: set[str], sample_rate: int,
-                  cache_file: Path | None = None) -> pd.DataFrame:
+def _with_lengths(
+    events: pd.DataFrame, *, events_dir: Path, usable: set[str], sample_rate: int, cache_file: Path | None = None
+) -> pd.DataFrame:
     """Add ``n_samples`` (length at the output rate; 0 for unusable files) and ``source_file``."""
     events = events.copy()
     known = _known_lengths(cache_file)
@@ -348,20 +386,38 @@ def _with_lengths(events: pd.DataFrame, *, events_dir: Path, usable: set[str], s
             n_samples.append(0)
     events["n_samples"] = n_samples
     prefix = str(events_dir).rstrip(os.sep) + os.sep
-    events["source_file"] = [p[len(prefix):] if p.startswith(prefix) else os.path.relpath(p, events_dir)
-                             for p in events["path"]]
+    events["source_file"] = [
+        p[len(prefix) :] if p.startswith(prefix) else os.path.relpath(p, events_dir) for p in events["path"]
+    ]
     return events
 
 
-def _check(scenes: pd.DataFrame, events: pd.DataFrame, *, options: RecipeOptions, out_dir: Path,
-           executor: Executor | None, progress: bool) -> pd.DataFrame:
+def _check(
+    scenes: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    options: RecipeOptions,
+    out_dir: Path,
+    executor: Executor | None,
+    progress: bool,
+) -> pd.DataFrame:
     cache = out_dir / BUILD_DIR / "source_check.parquet"
     used = events[(events["split"] == "test") | events["manually_verified"].astype(bool)]
     tables = [
-        check_sources([Path(p) for p in scenes["path"]], min_duration_s=MIN_SCENE_FRACTION * options.clip_duration_s,
-                      executor=executor, cache_file=cache, progress=progress),
-        check_sources([Path(p) for p in used["path"]], min_duration_s=MIN_EVENT_S, executor=executor,
-                      cache_file=cache, progress=progress),
+        check_sources(
+            [Path(p) for p in scenes["path"]],
+            min_duration_s=MIN_SCENE_FRACTION * options.clip_duration_s,
+            executor=executor,
+            cache_file=cache,
+            progress=progress,
+        ),
+        check_sources(
+            [Path(p) for p in used["path"]],
+            min_duration_s=MIN_EVENT_S,
+            executor=executor,
+            cache_file=cache,
+            progress=progress,
+        ),
     ]
     return pd.concat(tables, ignore_index=True)
 
@@ -387,9 +443,17 @@ def _record_ok(out_dir: Path, plan: ClipPlan) -> bool:
     return True
 
 
-def _render(pending: list[ClipPlan], *, settings: RenderSettings, out_dir: Path, executor: Executor | None,
-            batch_size: int, progress: bool, total: int) -> None:
-    batches = [pending[i:i + batch_size] for i in range(0, len(pending), batch_size)]
+def _render(
+    pending: list[ClipPlan],
+    *,
+    settings: RenderSettings,
+    out_dir: Path,
+    executor: Executor | None,
+    batch_size: int,
+    progress: bool,
+    total: int,
+) -> None:
+    batches = [pending[i : i + batch_size] for i in range(0, len(pending), batch_size)]
     with progress_bar(enabled=progress, fields=("rate",)) as bar:
         task = bar.add_task("rendering clips", total=total, completed=total - len(pending), rate="")
         started = time.perf_counter()
@@ -441,7 +505,8 @@ def _assemble(plans: list[ClipPlan], out_dir: Path) -> tuple[pd.DataFrame, pd.Da
         event_rows.extend(record["events"])
     clips = pd.DataFrame(clip_rows, columns=CLIP_SCHEMA.names).sort_values(["clip_id", "snr_db"], kind="stable")
     events = pd.DataFrame(event_rows, columns=EVENT_SCHEMA.names).sort_values(
-        ["clip_id", "snr_db", "event_index"], kind="stable")
+        ["clip_id", "snr_db", "event_index"], kind="stable"
+    )
     return clips.reset_index(drop=True), events.reset_index(drop=True)
 
 
@@ -453,12 +518,16 @@ def _file_system_errors(fn: Callable[..., BuildSummary]) -> Callable[..., BuildS
         try:
             return fn(out_dir, **kwargs)
         except OSError as exc:
-            raise RemixError(f"file system error: {exc}. Finished clips are kept; fix the cause and run the "
-                             "same command again to resume.") from None
+            raise RemixError(
+                f"file system error: {exc}. Finished clips are kept; fix the cause and run the "
+                "same command again to resume."
+            ) from None
         except BrokenProcessPool:
-            raise RemixError("a worker process ended abruptly (killed, or out of memory). Finished clips are "
-                             "kept; run the same command again to resume, with fewer --workers if memory is "
-                             "short.") from None
+            raise RemixError(
+                "a worker process ended abruptly (killed, or out of memory). Finished clips are "
+                "kept; run the same command again to resume, with fewer --workers if memory is "
+                "short."
+            ) from None
 
     return wrapper
 
@@ -498,11 +567,16 @@ def _locked(fn: Callable[..., BuildSummary]) -> Callable[..., BuildSummary]:
 
 def _normalised(recipe: RecipeOptions, render: RenderSettings) -> tuple[RecipeOptions, RenderSettings]:
     """The options with their numbers in one type (so that ``corpus.json`` reads the same whoever made them)."""
-    recipe = dataclasses.replace(recipe, clips_per_fold=int(recipe.clips_per_fold),
-                                 max_event_s=float(recipe.max_event_s), min_event_s=float(recipe.min_event_s),
-                                 max_polyphony=int(recipe.max_polyphony))
-    render = dataclasses.replace(render, snrs=tuple(float(s) for s in render.snrs), ref_lufs=float(render.ref_lufs),
-                                 stems=bool(render.stems))
+    recipe = dataclasses.replace(
+        recipe,
+        clips_per_fold=int(recipe.clips_per_fold),
+        max_event_s=float(recipe.max_event_s),
+        min_event_s=float(recipe.min_event_s),
+        max_polyphony=int(recipe.max_polyphony),
+    )
+    render = dataclasses.replace(
+        render, snrs=tuple(float(s) for s in render.snrs), ref_lufs=float(render.ref_lufs), stems=bool(render.stems)
+    )
     return recipe, render
 
 
@@ -554,9 +628,11 @@ def build_corpus(
     render.validate()
     recipe, render = _normalised(recipe, render)
     if (render.sample_rate, render.clip_samples) != (recipe.sample_rate, recipe.clip_samples):
-        raise RemixError(f"the render settings write {render.clip_samples} samples at {render.sample_rate} Hz "
-                         f"but the recipe plans {recipe.clip_samples} samples at {recipe.sample_rate} Hz; "
-                         "give RenderSettings the recipe's sample_rate and clip_samples.")
+        raise RemixError(
+            f"the render settings write {render.clip_samples} samples at {render.sample_rate} Hz "
+            f"but the recipe plans {recipe.clip_samples} samples at {recipe.sample_rate} Hz; "
+            "give RenderSettings the recipe's sample_rate and clip_samples."
+        )
     run.validate()
     check_disk_space(out_dir, options=recipe, settings=render)
     if not 0 <= int(seed) < 2**63:
@@ -574,8 +650,11 @@ def build_corpus(
         own_pool.submit(int).result()  # start the workers now, before any progress-bar thread exists
     try:
         fingerprint = {
-            "recipe": recipe.to_dict(), "render": render.to_dict(), "seed": int(seed),
-            "scenes_dir": str(scenes_dir), "events_dir": str(events_dir),
+            "recipe": recipe.to_dict(),
+            "render": render.to_dict(),
+            "seed": int(seed),
+            "scenes_dir": str(scenes_dir),
+            "events_dir": str(events_dir),
         }
         _prepare_out_dir(out_dir, fingerprint, overwrite=run.overwrite, claim=False)
         checked = _check(scenes, events, options=recipe, out_dir=out_dir, executor=executor, progress=progress)
@@ -583,11 +662,18 @@ def build_corpus(
         if run.strict and len(bad):
             listing = "; ".join(f"{p} ({r})" for p, r in zip(bad["path"][:20], bad["reason"][:20]))
             more = f"; and {len(bad) - 20} more" if len(bad) > 20 else ""
-            raise RemixError(f"{len(bad)} source file(s) are unusable and --strict is set: {listing}{more}. "
-                             "Replace or remove them, or drop --strict to skip them.")
+            raise RemixError(
+                f"{len(bad)} source file(s) are unusable and --strict is set: {listing}{more}. "
+                "Replace or remove them, or drop --strict to skip them."
+            )
         usable = set(checked.loc[checked["reason"].isna(), "path"])
-        events = _with_lengths(events, events_dir=events_dir, usable=usable, sample_rate=recipe.sample_rate,
-                               cache_file=out_dir / BUILD_DIR / "source_check.parquet")
+        events = _with_lengths(
+            events,
+            events_dir=events_dir,
+            usable=usable,
+            sample_rate=recipe.sample_rate,
+            cache_file=out_dir / BUILD_DIR / "source_check.parquet",
+        )
         plans = plan_corpus(scenes, events, options=recipe, seed=int(seed), usable=usable)
         digest = plan_digest(plans)
         fingerprint["plan_digest"] = digest
@@ -596,8 +682,15 @@ def build_corpus(
 
         render_started = time.perf_counter()
         pending = [p for p in plans if not _record_ok(out_dir, p)]
-        _render(pending, settings=render, out_dir=out_dir, executor=executor,
-                batch_size=batch_size or _task_size(len(pending), executor), progress=progress, total=len(plans))
+        _render(
+            pending,
+            settings=render,
+            out_dir=out_dir,
+            executor=executor,
+            batch_size=batch_size or _task_size(len(pending), executor),
+            progress=progress,
+            total=len(plans),
+        )
         render_seconds = time.perf_counter() - render_started
     finally:
         if own_pool is not None:
@@ -610,15 +703,29 @@ def build_corpus(
     write_table(manifest / "skipped.parquet", bad[["path", "reason"]], SKIPPED_SCHEMA)
     write_dcase_tsvs(out_dir, clips, placed)
     info = {
-        "version": __version__, "seed": int(seed), "synthetic": synthetic, "snrs": list(render.snrs),
-        "snr_mode": render.snr_mode, "audio_format": render.audio_format, "stems": bool(render.stems),
+        "version": __version__,
+        "seed": int(seed),
+        "synthetic": synthetic,
+        "snrs": list(render.snrs),
+        "snr_mode": render.snr_mode,
+        "audio_format": render.audio_format,
+        "stems": bool(render.stems),
         "options": recipe.to_dict(),
-        "render": render.to_dict(), "plan_digest": digest, "n_clips": len(plans), "n_skipped": len(bad),
+        "render": render.to_dict(),
+        "plan_digest": digest,
+        "n_clips": len(plans),
+        "n_skipped": len(bad),
         "sources": {"scenes_dir": str(scenes_dir), "events_dir": str(events_dir)},
     }
     given = sources.scenes_dir is not None
-    options_toml = corpus_toml(recipe, render, seed=int(seed), scenes_dir=scenes_dir if given else None,
-                               events_dir=events_dir if given else None, version=__version__)
+    options_toml = corpus_toml(
+        recipe,
+        render,
+        seed=int(seed),
+        scenes_dir=scenes_dir if given else None,
+        events_dir=events_dir if given else None,
+        version=__version__,
+    )
     card_info = dict(info, command=run.command or _default_command(info), options_toml=options_toml)
     card = corpus_card(clips=clips, events=placed, skipped=bad, info=card_info)
     if synthetic:
@@ -629,16 +736,30 @@ def build_corpus(
     write_text(out_dir / "CORPUS.md", card)
     write_json(manifest / "corpus.json", info)
     return BuildSummary(
-        out_dir=out_dir, n_clips=len(plans), snrs=render.snrs, n_audio_files=len(clips),
-        rendered=len(pending), reused=len(plans) - len(pending), skipped=len(bad), synthetic=synthetic,
-        seconds=time.perf_counter() - started, render_seconds=render_seconds, plan_digest=digest,
+        out_dir=out_dir,
+        n_clips=len(plans),
+        snrs=render.snrs,
+        n_audio_files=len(clips),
+        rendered=len(pending),
+        reused=len(plans) - len(pending),
+        skipped=len(bad),
+        synthetic=synthetic,
+        seconds=time.perf_counter() - started,
+        render_seconds=render_seconds,
+        plan_digest=digest,
     )
 
 
 def _default_command(info: dict) -> str:
     o = info["options"]
-    parts = ["remix build", "--snr " + " ".join(f"{s:g}" for s in info["snrs"]), f"--recipe {o['recipe']}",
-             f"--clips-per-fold {o['clips_per_fold']}", f"--seed {info['seed']}", f"--snr-mode {info['snr_mode']}"]
+    parts = [
+        "remix build",
+        "--snr " + " ".join(f"{s:g}" for s in info["snrs"]),
+        f"--recipe {o['recipe']}",
+        f"--clips-per-fold {o['clips_per_fold']}",
+        f"--seed {info['seed']}",
+        f"--snr-mode {info['snr_mode']}",
+    ]
     if not info["synthetic"]:
         parts += [f"--scenes {info['sources']['scenes_dir']}", f"--events {info['sources']['events_dir']}"]
     return " ".join(parts)

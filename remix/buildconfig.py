@@ -135,8 +135,9 @@ def _value(key: str, value: Any, *, where: str, folder: Path) -> Any:
     if kind is _PATH:
         return folder / Path(value).expanduser()
     if kind.choices and value not in kind.choices:
-        raise RemixError(f"{where}: {key} must be one of {', '.join(json.dumps(c) for c in kind.choices)}, "
-                         f"found {_found(value)}.")
+        raise RemixError(
+            f"{where}: {key} must be one of {', '.join(json.dumps(c) for c in kind.choices)}, found {_found(value)}."
+        )
     return value
 
 
@@ -147,8 +148,10 @@ def _load_toml(path: Path) -> dict:
         try:
             import tomli as tomllib  # type: ignore[no-redef]
         except ModuleNotFoundError:
-            raise RemixError("--config needs Python 3.11 or later (for tomllib), or the tomli package; "
-                             "pass the options on the command line instead.") from None
+            raise RemixError(
+                "--config needs Python 3.11 or later (for tomllib), or the tomli package; "
+                "pass the options on the command line instead."
+            ) from None
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -160,8 +163,9 @@ def _load_toml(path: Path) -> dict:
     except UnicodeDecodeError:
         raise RemixError(f"{path} is not a TOML file: it is not UTF-8 text.") from None
     except tomllib.TOMLDecodeError as exc:
-        raise RemixError(f"{path} is not valid TOML: {exc}. Expected lines such as `snr = [0, 10, 20]` "
-                         "and `clips_per_fold = 100`.") from None
+        raise RemixError(
+            f"{path} is not valid TOML: {exc}. Expected lines such as `snr = [0, 10, 20]` and `clips_per_fold = 100`."
+        ) from None
 
 
 def read_config(path: Path) -> dict[str, Any]:
@@ -193,8 +197,10 @@ def read_config(path: Path) -> dict[str, Any]:
         if key not in OPTIONS:
             close = difflib.get_close_matches(key, OPTIONS, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
-            raise RemixError(f"{path}: unknown option {raw_key!r}; {hint}the keys are the options of remix build: "
-                             f"{', '.join(OPTIONS)}.")
+            raise RemixError(
+                f"{path}: unknown option {raw_key!r}; {hint}the keys are the options of remix build: "
+                f"{', '.join(OPTIONS)}."
+            )
         if key in out:
             raise RemixError(f"{path}: {key} is given twice (as {key!r} and with dashes); keep one.")
         out[key] = _value(key, value, where=str(path), folder=folder)
@@ -242,8 +248,14 @@ def _ms(seconds: float) -> float:
     return seconds * 1000.0
 
 
-def corpus_options(recipe: RecipeOptions, render: RenderSettings, *, seed: int,
-                   scenes_dir: Path | None = None, events_dir: Path | None = None) -> dict[str, Any]:
+def corpus_options(
+    recipe: RecipeOptions,
+    render: RenderSettings,
+    *,
+    seed: int,
+    scenes_dir: Path | None = None,
+    events_dir: Path | None = None,
+) -> dict[str, Any]:
     """The build options (command-line names) that give ``recipe``, ``render`` and ``seed`` back.
 
     Options left to their default of None (``test_clips``, ``events_per_clip``,
@@ -282,8 +294,15 @@ def _toml_value(value: Any) -> str:
     raise TypeError(f"no TOML form for {value!r}")
 
 
-def corpus_toml(recipe: RecipeOptions, render: RenderSettings, *, seed: int, scenes_dir: Path | None = None,
-                events_dir: Path | None = None, version: str = "") -> str:
+def corpus_toml(
+    recipe: RecipeOptions,
+    render: RenderSettings,
+    *,
+    seed: int,
+    scenes_dir: Path | None = None,
+    events_dir: Path | None = None,
+    version: str = "",
+) -> str:
     """The corpus options of a build as a build options file (TOML text, with comments).
 
     A recipe with values the command cannot set (clip length, sample rate, the
@@ -303,8 +322,11 @@ def corpus_toml(recipe: RecipeOptions, render: RenderSettings, *, seed: int, sce
     if unset:
         lines.append(f"# Left to their defaults: {', '.join(unset)}.")
     defaults = RecipeOptions()
-    fixed = [f"{name} = {_toml_value(getattr(recipe, name))}" for name in ("clip_duration_s", "sample_rate", "onsets_s")
-             if getattr(recipe, name) != getattr(defaults, name)]
+    fixed = [
+        f"{name} = {_toml_value(getattr(recipe, name))}"
+        for name in ("clip_duration_s", "sample_rate", "onsets_s")
+        if getattr(recipe, name) != getattr(defaults, name)
+    ]
     if fixed:
         lines.append(f"# Not settable by remix build (this build cannot be repeated from it): {'; '.join(fixed)}.")
     lines += [f"{key} = {_toml_value(value)}" for key, value in options.items()]

@@ -11,18 +11,18 @@ import shlex
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
-from rich.table import Table
-
 from rich.markup import escape
+from rich.table import Table
 
 from remix.clitools import console, err_console, user_errors
 from remix.errors import RemixError
 
-app = typer.Typer(help="Noisy remix corpus for weakly supervised sound event detection.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Noisy remix corpus for weakly supervised sound event detection.", no_args_is_help=True, add_completion=False
+)
 
 
 class Recipe(str, Enum):
@@ -49,8 +49,10 @@ def parse_snrs(values: list[str], extra: list[str]) -> list[float]:
             try:
                 out.append(float(part))
             except ValueError:
-                raise RemixError(f"unexpected argument {part!r}: expected SNR values in dB after --snr "
-                                 "(e.g. --snr 0 10 20) or a known option (see remix build --help).") from None
+                raise RemixError(
+                    f"unexpected argument {part!r}: expected SNR values in dB after --snr "
+                    "(e.g. --snr 0 10 20) or a known option (see remix build --help)."
+                ) from None
     if not out:
         raise RemixError("no SNR given: pass at least one, e.g. --snr 0 10 20.")
     return out
@@ -78,8 +80,10 @@ def _build_options(ctx: typer.Context, config: Path | None) -> dict:
     elif extra:
         raise RemixError(f"unexpected argument {extra[0]!r}: expected a known option (see remix build --help).")
     elif not options["snr"]:
-        raise RemixError("no SNR given: pass at least one, e.g. --snr 0 10 20"
-                         + (f", or write snr = [0, 10, 20] in {config}." if config is not None else "."))
+        raise RemixError(
+            "no SNR given: pass at least one, e.g. --snr 0 10 20"
+            + (f", or write snr = [0, 10, 20] in {config}." if config is not None else ".")
+        )
     return options
 
 
@@ -87,16 +91,23 @@ def _build_options(ctx: typer.Context, config: Path | None) -> dict:
 @user_errors
 def build(
     ctx: typer.Context,
-    snr: Annotated[Optional[list[str]], typer.Option("--snr", help="SNRs in dB: --snr 0 10 20.",
-                                                     show_default=False)] = None,
-    out: Annotated[Path, typer.Option("--out", help="Corpus folder (new, or an earlier build to resume); "
-                                      "`bench run` reads data/corpus by default.")] = Path("data/corpus"),
-    scenes: Annotated[Optional[Path], typer.Option(help="TAU Urban Acoustic Scenes 2019 development folder.")] = None,
-    events: Annotated[Optional[Path], typer.Option(help="Folder holding FSDKaggle2018.audio_train/ etc.")] = None,
+    snr: Annotated[
+        list[str] | None, typer.Option("--snr", help="SNRs in dB: --snr 0 10 20.", show_default=False)
+    ] = None,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Corpus folder (new, or an earlier build to resume); `bench run` reads data/corpus by default.",
+        ),
+    ] = Path("data/corpus"),
+    scenes: Annotated[Path | None, typer.Option(help="TAU Urban Acoustic Scenes 2019 development folder.")] = None,
+    events: Annotated[Path | None, typer.Option(help="Folder holding FSDKaggle2018.audio_train/ etc.")] = None,
     recipe: Annotated[Recipe, typer.Option(help="paper: the original layout; random: random layout.")] = Recipe.paper,
     clips_per_fold: Annotated[int, typer.Option(help="Clips in each of the 4 folds.")] = 2000,
-    test_clips: Annotated[Optional[int], typer.Option(help="Clips of the held-out test split "
-                                                      "(default: clips-per-fold / 4, rounded up).")] = None,
+    test_clips: Annotated[
+        int | None, typer.Option(help="Clips of the held-out test split (default: clips-per-fold / 4, rounded up).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
     workers: Annotated[int, typer.Option(help="Processes (the output does not depend on it).")] = 1,
     snr_mode: Annotated[SnrMode, typer.Option(help="rms (the original) or lufs (Scaper's).")] = SnrMode.rms,
@@ -104,22 +115,35 @@ def build(
     stems: Annotated[bool, typer.Option(help="Also write float32 stems of the scene and every event.")] = False,
     strict: Annotated[bool, typer.Option(help="Fail on any unusable source file instead of skipping it.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace a build of other options in --out.")] = False,
-    events_per_clip: Annotated[Optional[int], typer.Option(help="Events per clip (default: 3; the paper "
-                                                           "recipe has exactly 3).")] = None,
+    events_per_clip: Annotated[
+        int | None, typer.Option(help="Events per clip (default: 3; the paper recipe has exactly 3).")
+    ] = None,
     max_event_s: Annotated[float, typer.Option(help="Longest placed event (s).")] = 2.0,
     min_event_s: Annotated[float, typer.Option(help="Shortest placed event, random recipe (s).")] = 0.5,
     max_polyphony: Annotated[int, typer.Option(help="Most events at once, random recipe.")] = 2,
-    fade_ms: Annotated[Optional[float], typer.Option(help="Fade at cuts in ms (default: 0 for paper, "
-                                                     "10 for random).")] = None,
+    fade_ms: Annotated[
+        float | None, typer.Option(help="Fade at cuts in ms (default: 0 for paper, 10 for random).")
+    ] = None,
     ref_lufs: Annotated[float, typer.Option(help="Scene loudness in lufs mode (LUFS).")] = -24.0,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
-    cluster: Annotated[Optional[str], typer.Option(help="Render on a Dask cluster: local:N (N worker processes "
-                                                   "here) or a scheduler's tcp://host:port; workers must see "
-                                                   "the sources and --out at the same paths.")] = None,
-    config: Annotated[Optional[Path], typer.Option("--config", help="TOML file of build options, keyed by "
-                                                   "the option names (snr = [0, 10, 20], clips_per_fold = 100 "
-                                                   "...); options given here override it. Every corpus holds "
-                                                   "one, build.toml, that repeats its build.")] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            help="Render on a Dask cluster: local:N (N worker processes "
+            "here) or a scheduler's tcp://host:port; workers must see "
+            "the sources and --out at the same paths."
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="TOML file of build options, keyed by "
+            "the option names (snr = [0, 10, 20], clips_per_fold = 100 "
+            "...); options given here override it. Every corpus holds "
+            "one, build.toml, that repeats its build.",
+        ),
+    ] = None,
 ) -> None:
     """Build the noisy remix corpus (audio per SNR, Parquet manifests, DCASE TSVs, corpus card)."""
     from remix.build import RunOptions, SourceFolders, build_corpus
@@ -128,11 +152,18 @@ def build(
     opts = _build_options(ctx, config)
     recipe_options, render = recipe_and_render(opts)
     run = RunOptions(
-        workers=opts["workers"], progress=opts["progress"], overwrite=opts["overwrite"], strict=opts["strict"],
+        workers=opts["workers"],
+        progress=opts["progress"],
+        overwrite=opts["overwrite"],
+        strict=opts["strict"],
         command=shlex.join(["remix", *sys.argv[1:]]) if sys.argv[1:2] == ["build"] else None,
     )
-    corpus = dict(recipe=recipe_options, render=render, seed=opts["seed"],
-                  sources=SourceFolders(scenes_dir=opts["scenes"], events_dir=opts["events"]))
+    corpus = dict(
+        recipe=recipe_options,
+        render=render,
+        seed=opts["seed"],
+        sources=SourceFolders(scenes_dir=opts["scenes"], events_dir=opts["events"]),
+    )
     out, workers, cluster = opts["out"], opts["workers"], opts["cluster"]
     if cluster is None:
         summary = build_corpus(out, **corpus, run=run)
@@ -141,24 +172,35 @@ def build(
 
         address = parse_cluster(cluster)
         if workers != 1:
-            raise RemixError("--workers and --cluster do not go together: the cluster's workers render "
-                             "(use --cluster local:N for N processes on this machine).")
+            raise RemixError(
+                "--workers and --cluster do not go together: the cluster's workers render "
+                "(use --cluster local:N for N processes on this machine)."
+            )
         with cluster_client(address) as client:
-            console.print(f"rendering on the Dask cluster {address} "
-                          f"({len(client.scheduler_info().get('workers', {}))} worker(s))", highlight=False)
+            console.print(
+                f"rendering on the Dask cluster {address} "
+                f"({len(client.scheduler_info().get('workers', {}))} worker(s))",
+                highlight=False,
+            )
             summary = build_corpus(out, **corpus, run=dataclasses.replace(run, executor=client, batch_size=None))
     if summary.skipped:
-        console.print(f"[yellow]skipped {summary.skipped} unusable source file(s)[/]: listed in "
-                      f"{escape(str(summary.out_dir / 'manifest' / 'skipped.parquet'))}")
+        console.print(
+            f"[yellow]skipped {summary.skipped} unusable source file(s)[/]: listed in "
+            f"{escape(str(summary.out_dir / 'manifest' / 'skipped.parquet'))}"
+        )
     else:
         console.print("all source files usable (none skipped)")
     if summary.synthetic:
-        console.print("[yellow]Built from the synthetic stand-in sources, not TAU 2019 and FSDKaggle2018: "
-                      "numbers on this corpus are not the paper's (see CORPUS.md).[/]")
+        console.print(
+            "[yellow]Built from the synthetic stand-in sources, not TAU 2019 and FSDKaggle2018: "
+            "numbers on this corpus are not the paper's (see CORPUS.md).[/]"
+        )
     kind = "synthetic stand-in" if summary.synthetic else "real"
-    console.print(f"[green]built[/] {escape(str(summary.out_dir))}: {summary.n_clips} clips x {len(summary.snrs)} SNR(s) = "
-                  f"{summary.n_audio_files} audio files ({kind} sources); rendered {summary.rendered}, "
-                  f"kept {summary.reused} from an earlier run; {summary.seconds:.1f} s")
+    console.print(
+        f"[green]built[/] {escape(str(summary.out_dir))}: {summary.n_clips} clips x {len(summary.snrs)} SNR(s) = "
+        f"{summary.n_audio_files} audio files ({kind} sources); rendered {summary.rendered}, "
+        f"kept {summary.reused} from an earlier run; {summary.seconds:.1f} s"
+    )
 
 
 @app.command()
@@ -180,10 +222,14 @@ def inspect(
     for key, n in report.clips_per_fold.items():
         table.add_row(key, str(n))
     console.print(table)
-    console.print("audio files per SNR: " + ", ".join(f"{k} dB: {v}" for k, v in report.clips_per_snr.items()),
-                  markup=False)
-    console.print(f"classes: {len(report.events_per_class)} with events; " +
-                  ", ".join(f"{k} {v}" for k, v in report.events_per_class.items()), markup=False)
+    console.print(
+        "audio files per SNR: " + ", ".join(f"{k} dB: {v}" for k, v in report.clips_per_snr.items()), markup=False
+    )
+    console.print(
+        f"classes: {len(report.events_per_class)} with events; "
+        + ", ".join(f"{k} {v}" for k, v in report.events_per_class.items()),
+        markup=False,
+    )
     if report.ok:
         console.print(f"[green]ok[/]: {report.n_files_checked} files checked, no problem found")
         return

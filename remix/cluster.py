@@ -69,10 +69,12 @@ def parse_cluster(address: str) -> ClusterAddress:
         For anything else, with the accepted forms.
     """
     text = str(address).strip()
-    usage = ("--cluster takes local:N (N worker processes on this machine) or a running scheduler's address "
-             "such as tcp://10.0.0.5:8786")
+    usage = (
+        "--cluster takes local:N (N worker processes on this machine) or a running scheduler's address "
+        "such as tcp://10.0.0.5:8786"
+    )
     if text.startswith(LOCAL_PREFIX):
-        count = text[len(LOCAL_PREFIX):]
+        count = text[len(LOCAL_PREFIX) :]
         if not count.isdigit() or int(count) < 1:
             raise RemixError(f"{usage}; found {text!r} (N must be a whole number, at least 1).")
         return ClusterAddress(local_workers=int(count))
@@ -118,23 +120,34 @@ def cluster_client(address: str | ClusterAddress, *, timeout_s: float = CONNECT_
         if parsed.local_workers:
             import logging
 
-            cluster = stack.enter_context(distributed.LocalCluster(
-                n_workers=parsed.local_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                dashboard_address=None, silence_logs=logging.ERROR))
+            cluster = stack.enter_context(
+                distributed.LocalCluster(
+                    n_workers=parsed.local_workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
+            )
             client = stack.enter_context(distributed.Client(cluster))
         else:
             try:
                 client = distributed.Client(parsed.scheduler, timeout=timeout_s)
             except (OSError, TimeoutError) as exc:
-                raise RemixError(f"no Dask scheduler answered at {parsed.scheduler} within {timeout_s:g} s ({exc}); "
-                                 "start one with `dask scheduler` and workers with `dask worker ADDRESS`, or use "
-                                 "--cluster local:N.") from None
+                raise RemixError(
+                    f"no Dask scheduler answered at {parsed.scheduler} within {timeout_s:g} s ({exc}); "
+                    "start one with `dask scheduler` and workers with `dask worker ADDRESS`, or use "
+                    "--cluster local:N."
+                ) from None
             stack.enter_context(client)
             try:
                 client.wait_for_workers(1, timeout=timeout_s)
             except (OSError, TimeoutError):
-                raise RemixError(f"the Dask scheduler at {parsed.scheduler} has no worker (waited {timeout_s:g} s); "
-                                 f"start some with `dask worker {parsed.scheduler}`.") from None
+                raise RemixError(
+                    f"the Dask scheduler at {parsed.scheduler} has no worker (waited {timeout_s:g} s); "
+                    f"start some with `dask worker {parsed.scheduler}`."
+                ) from None
         yield client
 
 

@@ -32,7 +32,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -475,7 +475,7 @@ def _verify(path: Path, archive: Archive, dataset: Dataset, *, server_size: int 
         "size_checked_against": size_source,
         "md5": actual,
         "md5_checked_against": md5_source,
-        "verified_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "verified_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "extracted": False,
     }
 
@@ -624,7 +624,7 @@ def _fetch_archive(
     finally:
         bars.finish()
     new_entry["extracted"] = True
-    new_entry["extracted_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    new_entry["extracted_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     new_entry["archive_kept"] = keep_archives
     record["archives"][archive.name] = new_entry
     _save_record(root, dataset, record)
@@ -634,9 +634,7 @@ def _fetch_archive(
 
 
 def _check_layout(root: Path, dataset: Dataset) -> None:
-    missing = [
-        p for p in dataset.expected if not ((root / p).is_dir() if p.endswith("/") else (root / p).is_file())
-    ]
+    missing = [p for p in dataset.expected if not ((root / p).is_dir() if p.endswith("/") else (root / p).is_file())]
     if missing:
         raise RemixError(
             f"every {dataset.title} archive was verified and unpacked, but {', '.join(missing)} "

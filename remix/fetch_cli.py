@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -18,23 +18,31 @@ _KNOWN = ", ".join(sorted(CATALOGUE))
 
 @user_errors
 def fetch(
-    datasets: Annotated[list[str], typer.Argument(help=f"Datasets to fetch: one or more of {_KNOWN}.", show_default=False)],
+    datasets: Annotated[
+        list[str], typer.Argument(help=f"Datasets to fetch: one or more of {_KNOWN}.", show_default=False)
+    ],
     to: Annotated[Path, typer.Option("--to", help="Download folder; the unpacked corpora land directly in it.")],
     keep_archives: Annotated[
         bool, typer.Option("--keep-archives", help="Keep each archive after a verified unpacking (default: delete it).")
     ] = False,
     mirror: Annotated[
-        Optional[str],
-        typer.Option("--mirror", help="Base URL replacing the Zenodo record's: archives are read from <URL>/<archive name>."),
+        str | None,
+        typer.Option(
+            "--mirror", help="Base URL replacing the Zenodo record's: archives are read from <URL>/<archive name>."
+        ),
     ] = None,
     md5: Annotated[
-        Optional[list[str]],
-        typer.Option("--md5", help="NAME=MD5: expected md5 of one archive, replacing the built-in figure (repeatable)."),
+        list[str] | None,
+        typer.Option(
+            "--md5", help="NAME=MD5: expected md5 of one archive, replacing the built-in figure (repeatable)."
+        ),
     ] = None,
     retries: Annotated[
         int, typer.Option("--retries", min=0, help="Failed attempts in a row allowed per archive before giving up.")
     ] = 5,
-    timeout: Annotated[float, typer.Option("--timeout", min=1.0, help="Network timeout per request, in seconds.")] = 60.0,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1.0, help="Network timeout per request, in seconds.")
+    ] = 60.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Download, verify (size, md5) and unpack TAU Urban Acoustic Scenes 2019 and FSDKaggle2018.

@@ -103,8 +103,11 @@ def _consistency(clips: pd.DataFrame, events: pd.DataFrame) -> Iterable[str]:
     if len(bad_time):
         yield f"{len(bad_time)} event(s) with impossible onset/offset, e.g. {bad_time['clip_id'].iloc[0]}"
     dur = clips.set_index(["clip_id", "snr_db"])["duration_s"]
-    late = [k for k, off in zip(zip(events["clip_id"], events["snr_db"]), events["offset_s"])
-            if k in dur.index and off > dur[k] + 1e-9]
+    late = [
+        k
+        for k, off in zip(zip(events["clip_id"], events["snr_db"]), events["offset_s"])
+        if k in dur.index and off > dur[k] + 1e-9
+    ]
     if late:
         yield f"{len(late)} event(s) end after their clip, e.g. {late[0][0]}"
     bad_scale = clips[(clips["peak_scale"] <= 0) | (clips["peak_scale"] > 1)]
@@ -154,7 +157,8 @@ def inspect_corpus(out_dir: Path, *, decode: bool = True, workers: int = 4, prog
         if isinstance(rel, str):
             jobs.append((rel, int(sr), int(round(dur * sr))))
     stem_rows = events[events["stem_path"].notna()].merge(
-        clips[["clip_id", "snr_db", "sample_rate", "duration_s"]], on=["clip_id", "snr_db"], how="left")
+        clips[["clip_id", "snr_db", "sample_rate", "duration_s"]], on=["clip_id", "snr_db"], how="left"
+    )
     for rel, sr, dur in zip(stem_rows["stem_path"], stem_rows["sample_rate"], stem_rows["duration_s"]):
         if pd.notna(sr):
             jobs.append((rel, int(sr), int(round(dur * sr))))
@@ -171,10 +175,12 @@ def inspect_corpus(out_dir: Path, *, decode: bool = True, workers: int = 4, prog
     ev1 = events[events["snr_db"] == clips["snr_db"].min()] if len(clips) else events
     keys = first["split"] + " fold " + first["fold"].astype(str)
     return CorpusReport(
-        out_dir=out_dir, synthetic=bool(info.get("synthetic", False)),
+        out_dir=out_dir,
+        synthetic=bool(info.get("synthetic", False)),
         snrs=tuple(sorted(float(s) for s in clips["snr_db"].unique())),
         clips_per_fold={k: int(v) for k, v in keys.value_counts().sort_index().items()},
         clips_per_snr={format_snr(k): int(v) for k, v in clips["snr_db"].value_counts().sort_index().items()},
         events_per_class={k: int(v) for k, v in ev1["event_label"].value_counts().sort_index().items()},
-        n_files_checked=len(jobs), problems=problems,
+        n_files_checked=len(jobs),
+        problems=problems,
     )

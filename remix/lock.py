@@ -45,8 +45,9 @@ def _holder(handle) -> str:
 
 
 @contextlib.contextmanager
-def folder_lock(folder: Path, *, what: str, lock_name: str = LOCK_NAME,
-                error: type[Exception] = FolderBusy) -> Iterator[Path]:
+def folder_lock(
+    folder: Path, *, what: str, lock_name: str = LOCK_NAME, error: type[Exception] = FolderBusy
+) -> Iterator[Path]:
     """Hold the exclusive lock of ``folder`` (created when missing) for the ``with`` block.
 
     Parameters
@@ -79,10 +80,15 @@ def folder_lock(folder: Path, *, what: str, lock_name: str = LOCK_NAME,
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = _holder(handle)
-            raise error(f"the {what} {folder} is in use by {holder}; wait for it to finish (or stop it), or "
-                        "use another folder.") from None
-        info = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(),
-                "command": " ".join(Path(sys.argv[0]).name.split() + sys.argv[1:])[:300]}
+            raise error(
+                f"the {what} {folder} is in use by {holder}; wait for it to finish (or stop it), or use another folder."
+            ) from None
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "since": time.time(),
+            "command": " ".join(Path(sys.argv[0]).name.split() + sys.argv[1:])[:300],
+        }
         handle.seek(0)
         handle.truncate()
         handle.write(json.dumps(info))

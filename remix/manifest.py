@@ -21,9 +21,7 @@ Every file is written atomically (a temporary file in the same folder, then
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -38,22 +36,47 @@ from remix.errors import RemixError
 MANIFEST_DIR = "manifest"
 BUILD_DIR = ".build"
 
-CLIP_SCHEMA = pa.schema([
-    ("clip_id", pa.string()), ("snr_db", pa.float64()), ("split", pa.string()), ("fold", pa.int64()),
-    ("audio_path", pa.string()), ("sample_rate", pa.int64()), ("duration_s", pa.float64()),
-    ("scene_file", pa.string()), ("scene_label", pa.string()), ("city", pa.string()),
-    ("scene_identifier", pa.string()), ("labels", pa.list_(pa.string())), ("n_events", pa.int64()),
-    ("scene_gain_db", pa.float64()), ("peak_scale", pa.float64()), ("scene_stem_path", pa.string()),
-])
+CLIP_SCHEMA = pa.schema(
+    [
+        ("clip_id", pa.string()),
+        ("snr_db", pa.float64()),
+        ("split", pa.string()),
+        ("fold", pa.int64()),
+        ("audio_path", pa.string()),
+        ("sample_rate", pa.int64()),
+        ("duration_s", pa.float64()),
+        ("scene_file", pa.string()),
+        ("scene_label", pa.string()),
+        ("city", pa.string()),
+        ("scene_identifier", pa.string()),
+        ("labels", pa.list_(pa.string())),
+        ("n_events", pa.int64()),
+        ("scene_gain_db", pa.float64()),
+        ("peak_scale", pa.float64()),
+        ("scene_stem_path", pa.string()),
+    ]
+)
 """Columns of ``manifest/clips.parquet``."""
 
-EVENT_SCHEMA = pa.schema([
-    ("clip_id", pa.string()), ("snr_db", pa.float64()), ("event_index", pa.int64()),
-    ("event_label", pa.string()), ("onset_s", pa.float64()), ("offset_s", pa.float64()),
-    ("source_file", pa.string()), ("source_start_s", pa.float64()), ("gain_db", pa.float64()),
-    ("level", pa.float64()), ("fade_in_s", pa.float64()), ("fade_out_s", pa.float64()),
-    ("license", pa.string()), ("freesound_id", pa.int64()), ("stem_path", pa.string()),
-])
+EVENT_SCHEMA = pa.schema(
+    [
+        ("clip_id", pa.string()),
+        ("snr_db", pa.float64()),
+        ("event_index", pa.int64()),
+        ("event_label", pa.string()),
+        ("onset_s", pa.float64()),
+        ("offset_s", pa.float64()),
+        ("source_file", pa.string()),
+        ("source_start_s", pa.float64()),
+        ("gain_db", pa.float64()),
+        ("level", pa.float64()),
+        ("fade_in_s", pa.float64()),
+        ("fade_out_s", pa.float64()),
+        ("license", pa.string()),
+        ("freesound_id", pa.int64()),
+        ("stem_path", pa.string()),
+    ]
+)
 """Columns of ``manifest/events.parquet``. ``gain_db`` is the gain applied to the
 resampled mono source segment to give the event exactly as it sits in the mix
 (peak scaling included); ``level`` the event's measured level (source RMS in
@@ -127,18 +150,24 @@ def read_clips(out_dir: Path, *, required: Sequence[str] = ()) -> pd.DataFrame:
     """
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
-        raise RemixError(f"corpus folder {out_dir} does not exist; build one with `remix build --out {out_dir}` "
-                         "(or point to an existing one, e.g. --corpus DIR)")
+        raise RemixError(
+            f"corpus folder {out_dir} does not exist; build one with `remix build --out {out_dir}` "
+            "(or point to an existing one, e.g. --corpus DIR)"
+        )
     path = out_dir / MANIFEST_DIR / "clips.parquet"
     if not path.is_file():
-        raise RemixError(f"{out_dir} is not a built corpus: {path.relative_to(out_dir)} is missing; build it with "
-                         f"`remix build --out {out_dir}` (an interrupted build resumes)")
+        raise RemixError(
+            f"{out_dir} is not a built corpus: {path.relative_to(out_dir)} is missing; build it with "
+            f"`remix build --out {out_dir}` (an interrupted build resumes)"
+        )
     try:
         clips = pd.read_parquet(path)
     except (OSError, ValueError) as exc:  # truncated or not Parquet (pyarrow.ArrowInvalid is a ValueError)
-        raise RemixError(f"cannot read {path} ({(str(exc).splitlines() or [type(exc).__name__])[0]}); the corpus "
-                         "manifest is damaged: run the same `remix build` command again, which rewrites it from "
-                         "the finished clips") from None
+        raise RemixError(
+            f"cannot read {path} ({(str(exc).splitlines() or [type(exc).__name__])[0]}); the corpus "
+            "manifest is damaged: run the same `remix build` command again, which rewrites it from "
+            "the finished clips"
+        ) from None
     missing = set(required) - set(clips.columns)
     if missing:
         raise RemixError(f"{path} lacks the columns {sorted(missing)}; rebuild the corpus with this version")
@@ -154,8 +183,10 @@ def read_corpus_info(out_dir: Path) -> dict:
     """``manifest/corpus.json`` of a built corpus."""
     path = Path(out_dir) / MANIFEST_DIR / "corpus.json"
     if not path.is_file():
-        raise RemixError(f"{out_dir} is not a finished corpus: {path} is missing; run `remix build` "
-                         "(again, with the same options, to finish an interrupted build).")
+        raise RemixError(
+            f"{out_dir} is not a finished corpus: {path} is missing; run `remix build` "
+            "(again, with the same options, to finish an interrupted build)."
+        )
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -164,8 +195,10 @@ def read_corpus_info(out_dir: Path) -> dict:
 
 def _read(path: Path) -> pd.DataFrame:
     if not path.is_file():
-        raise RemixError(f"{path} is missing: expected a corpus built by `remix build`; run it (again, with the "
-                         "same options, to finish an interrupted build).")
+        raise RemixError(
+            f"{path} is missing: expected a corpus built by `remix build`; run it (again, with the "
+            "same options, to finish an interrupted build)."
+        )
     try:
         return pd.read_parquet(path)
     except (OSError, ValueError) as exc:
@@ -189,11 +222,12 @@ def write_dcase_tsvs(out_dir: Path, clips: pd.DataFrame, events: pd.DataFrame) -
         names = dict(zip(group["clip_id"], [Path(p).name for p in group["audio_path"]]))
         ev = events[events["snr_db"] == snr].sort_values(["clip_id", "onset_s", "event_label"])
         strong = ["filename\tonset\toffset\tevent_label"]
-        strong += [f"{names[c]}\t{on:.6f}\t{off:.6f}\t{lab}" for c, on, off, lab in
-                   zip(ev["clip_id"], ev["onset_s"], ev["offset_s"], ev["event_label"])]
+        strong += [
+            f"{names[c]}\t{on:.6f}\t{off:.6f}\t{lab}"
+            for c, on, off, lab in zip(ev["clip_id"], ev["onset_s"], ev["offset_s"], ev["event_label"])
+        ]
         weak = ["filename\tevent_labels"]
-        weak += [f"{names[c]}\t{','.join(labs)}" for c, labs in
-                 zip(group["clip_id"], group["labels"])]
+        weak += [f"{names[c]}\t{','.join(labs)}" for c, labs in zip(group["clip_id"], group["labels"])]
         for name, lines in (("strong.tsv", strong), ("weak.tsv", weak)):
             write_text(folder / name, "\n".join(lines) + "\n")
             written.append(folder / name)
@@ -229,9 +263,12 @@ def corpus_card(*, clips: pd.DataFrame, events: pd.DataFrame, skipped: pd.DataFr
     opts = info.get("options", {})
     lines = ["# Noisy remix corpus", ""]
     if info.get("synthetic"):
-        lines += ["> **Built from the embedded synthetic stand-in sources, not from TAU Urban Acoustic Scenes 2019 "
-                  "and FSDKaggle2018.** Numbers obtained on this corpus are not comparable with the paper's; "
-                  "they show that the pipeline runs. Build with `--scenes` and `--events` for the real corpus.", ""]
+        lines += [
+            "> **Built from the embedded synthetic stand-in sources, not from TAU Urban Acoustic Scenes 2019 "
+            "and FSDKaggle2018.** Numbers obtained on this corpus are not comparable with the paper's; "
+            "they show that the pipeline runs. Build with `--scenes` and `--events` for the real corpus.",
+            "",
+        ]
     lines += [
         f"- clips: {first['clip_id'].nunique()} per SNR ({len(clips)} audio files) at SNR "
         f"{', '.join(format_snr(s) for s in snrs)} dB ({info.get('snr_mode', 'rms')} definition)",
@@ -240,19 +277,30 @@ def corpus_card(*, clips: pd.DataFrame, events: pd.DataFrame, skipped: pd.DataFr
         f"- seed: {info.get('seed')}; remix version {info.get('version')}; plan digest {info.get('plan_digest')}",
         f"- skipped source files: {len(skipped)} (see manifest/skipped.parquet)",
         "",
-        "Rebuild with:", "", "```", info.get("command", "remix build ..."), "```", "",
+        "Rebuild with:",
+        "",
+        "```",
+        info.get("command", "remix build ..."),
+        "```",
+        "",
     ]
     if info.get("options_toml"):
         lines += [
             "or with the options file next to this card, `build.toml` (its content below): "
-            "`remix build --config build.toml --out NEW_FOLDER`.", "",
-            "```toml", info["options_toml"].rstrip("\n"), "```", "",
+            "`remix build --config build.toml --out NEW_FOLDER`.",
+            "",
+            "```toml",
+            info["options_toml"].rstrip("\n"),
+            "```",
+            "",
         ]
     lines += [
         "Splits: folds 1-4 are the development folds (events from FSDKaggle2018's manually verified training "
         "clips, scenes from disjoint groups of recordings); fold 0 is the held-out test split (FSDKaggle2018 test "
-        "clips and scene recordings no fold uses).", "",
-        "## Clips per split and fold (each SNR)", "",
+        "clips and scene recordings no fold uses).",
+        "",
+        "## Clips per split and fold (each SNR)",
+        "",
     ]
     lines += _count_table(first["split"] + " / fold " + first["fold"].astype(str), "split / fold")
     lines += ["", "## Clips per SNR", ""]
@@ -268,12 +316,19 @@ def corpus_card(*, clips: pd.DataFrame, events: pd.DataFrame, skipped: pd.DataFr
     lines += [f"Distinct event files: {len(per_file)}.", ""]
     lines += _count_table(per_file["license"].replace("", "unknown"), "licence (distinct files)")
     nc = int(per_file["license"].str.contains("Noncommercial", case=False).sum())
-    lines += ["", f"{nc} event file(s) carry a non-commercial licence (Attribution Noncommercial): a corpus that "
-              "holds them may not be used commercially; manifest/events.parquet lists the licence and Freesound "
-              "id of every placed event, for attribution.", ""]
+    lines += [
+        "",
+        f"{nc} event file(s) carry a non-commercial licence (Attribution Noncommercial): a corpus that "
+        "holds them may not be used commercially; manifest/events.parquet lists the licence and Freesound "
+        "id of every placed event, for attribution.",
+        "",
+    ]
     if info.get("synthetic"):
         lines += ["The stand-in sources are generated by this toolkit and carry no third-party licence.", ""]
     else:
-        lines += ["Scenes: TAU Urban Acoustic Scenes 2019 (Tampere University), see its licence terms; events: "
-                  "FSDKaggle2018 (Freesound), licence per clip as above.", ""]
+        lines += [
+            "Scenes: TAU Urban Acoustic Scenes 2019 (Tampere University), see its licence terms; events: "
+            "FSDKaggle2018 (Freesound), licence per clip as above.",
+            "",
+        ]
     return "\n".join(lines)

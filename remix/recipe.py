@@ -134,34 +134,46 @@ class RecipeOptions:
         if self.clip_duration_s <= 0:
             raise RemixError(f"clip duration must be positive, got {self.clip_duration_s} s.")
         if not 0 < self.max_event_s <= self.clip_duration_s:
-            raise RemixError(f"the longest event must be above 0 and at most the clip length "
-                             f"({self.clip_duration_s:g} s), got {self.max_event_s:g} s.")
+            raise RemixError(
+                f"the longest event must be above 0 and at most the clip length "
+                f"({self.clip_duration_s:g} s), got {self.max_event_s:g} s."
+            )
         if self.fade < 0:
             raise RemixError(f"the fade must be 0 s or more, got {self.fade:g} s.")
         if self.recipe == "paper":
             if self.n_events != len(self.onsets_s):
-                raise RemixError(f"the paper recipe places {len(self.onsets_s)} events per clip (one per onset "
-                                 f"{', '.join(f'{o:g}' for o in self.onsets_s)} s), not {self.n_events}; "
-                                 "use --recipe random for another number.")
+                raise RemixError(
+                    f"the paper recipe places {len(self.onsets_s)} events per clip (one per onset "
+                    f"{', '.join(f'{o:g}' for o in self.onsets_s)} s), not {self.n_events}; "
+                    "use --recipe random for another number."
+                )
             if max(self.onsets_s) + self.max_event_s > self.clip_duration_s:
-                raise RemixError(f"events of {self.max_event_s:g} s at onset {max(self.onsets_s):g} s run past "
-                                 f"the end of a {self.clip_duration_s:g} s clip; lower --max-event-s.")
+                raise RemixError(
+                    f"events of {self.max_event_s:g} s at onset {max(self.onsets_s):g} s run past "
+                    f"the end of a {self.clip_duration_s:g} s clip; lower --max-event-s."
+                )
             onsets = sorted(self.onsets_s)
             gap = min((b - a for a, b in zip(onsets, onsets[1:])), default=self.max_event_s)
             if self.max_event_s > gap:
-                raise RemixError(f"events of {self.max_event_s:g} s would overlap: the paper recipe's onsets "
-                                 f"are {gap:g} s apart; use --max-event-s {gap:g} or less, or --recipe random "
-                                 "for overlapping events.")
+                raise RemixError(
+                    f"events of {self.max_event_s:g} s would overlap: the paper recipe's onsets "
+                    f"are {gap:g} s apart; use --max-event-s {gap:g} or less, or --recipe random "
+                    "for overlapping events."
+                )
         else:
             if self.max_polyphony < 1:
                 raise RemixError(f"max polyphony must be at least 1, got {self.max_polyphony}.")
             if not 0 < self.min_event_s <= self.max_event_s:
-                raise RemixError(f"the shortest event must be above 0 and at most the longest "
-                                 f"({self.max_event_s:g} s), got {self.min_event_s:g} s.")
+                raise RemixError(
+                    f"the shortest event must be above 0 and at most the longest "
+                    f"({self.max_event_s:g} s), got {self.min_event_s:g} s."
+                )
             if self.n_events * self.min_event_s > self.max_polyphony * self.clip_duration_s:
-                raise RemixError(f"{self.n_events} events of at least {self.min_event_s:g} s cannot fit in "
-                                 f"{self.clip_duration_s:g} s with at most {self.max_polyphony} at once; lower "
-                                 "--events-per-clip or raise --max-polyphony.")
+                raise RemixError(
+                    f"{self.n_events} events of at least {self.min_event_s:g} s cannot fit in "
+                    f"{self.clip_duration_s:g} s with at most {self.max_polyphony} at once; lower "
+                    "--events-per-clip or raise --max-polyphony."
+                )
 
     def to_dict(self) -> dict:
         """Plain dict (JSON-ready)."""
@@ -276,9 +288,11 @@ def assign_scene_groups(scenes: pd.DataFrame, *, weights: dict[int, float], seed
     groups = [g for g, w in sorted(weights.items()) if w > 0]
     ids = scenes.groupby("identifier", sort=True)["scene_label"].first()
     if len(ids) < len(groups):
-        raise RemixError(f"the scene corpus holds {len(ids)} recording(s) (identifiers) but the corpus needs "
-                         f"{len(groups)} disjoint groups (4 folds{' and a test split' if 0 in groups else ''}); "
-                         "give a scene folder with more recordings, or --test-clips 0.")
+        raise RemixError(
+            f"the scene corpus holds {len(ids)} recording(s) (identifiers) but the corpus needs "
+            f"{len(groups)} disjoint groups (4 folds{' and a test split' if 0 in groups else ''}); "
+            "give a scene folder with more recordings, or --test-clips 0."
+        )
     order = _rng(seed, 2).permutation(len(ids))
     table = pd.DataFrame({"identifier": ids.index[order], "scene_label": ids.to_numpy()[order]})
     table = table.sort_values("scene_label", kind="stable")
@@ -291,12 +305,15 @@ def assign_scene_groups(scenes: pd.DataFrame, *, weights: dict[int, float], seed
     return scenes["identifier"].map(assigned).astype("int64")
 
 
-def _pick_events(pool: dict[str, list[dict]], labels: list[str], rng: np.random.Generator,
-                 n: int, fold: int) -> list[dict]:
+def _pick_events(
+    pool: dict[str, list[dict]], labels: list[str], rng: np.random.Generator, n: int, fold: int
+) -> list[dict]:
     if len(labels) < n:
         where = "the test split" if fold == 0 else f"fold {fold}"
-        raise RemixError(f"{where} has usable events of only {len(labels)} label(s) but each clip needs {n} "
-                         "distinct labels; give more event files or lower --events-per-clip.")
+        raise RemixError(
+            f"{where} has usable events of only {len(labels)} label(s) but each clip needs {n} "
+            "distinct labels; give more event files or lower --events-per-clip."
+        )
     chosen = rng.choice(len(labels), size=n, replace=False)
     rows = []
     for k in chosen:
@@ -305,12 +322,10 @@ def _pick_events(pool: dict[str, list[dict]], labels: list[str], rng: np.random.
     return rows
 
 
-def _free_onsets(intervals: list[tuple[int, int]], length: int, n_clip: int,
-                 max_poly: int) -> list[tuple[int, int]]:
+def _free_onsets(intervals: list[tuple[int, int]], length: int, n_clip: int, max_poly: int) -> list[tuple[int, int]]:
     """Half-open ranges of onsets where an event of ``length`` keeps polyphony within ``max_poly``."""
     points = sorted({0, n_clip, *(s for s, _ in intervals), *(e for _, e in intervals)})
-    full = [(a, b) for a, b in zip(points[:-1], points[1:])
-            if sum(1 for s, e in intervals if s <= a < e) >= max_poly]
+    full = [(a, b) for a, b in zip(points[:-1], points[1:]) if sum(1 for s, e in intervals if s <= a < e) >= max_poly]
     allowed = [(0, n_clip - length + 1)]
     for a, b in full:  # onsets o with o < b and o + length > a are forbidden
         lo, hi = a - length + 1, b
@@ -321,15 +336,22 @@ def _free_onsets(intervals: list[tuple[int, int]], length: int, n_clip: int,
 def _event(row: dict, *, onset: int, length: int, start: int, src_len: int, fade: int) -> EventPlan:
     fade = min(fade, length // 2)
     return EventPlan(
-        label=str(row["label"]), source_path=str(row["path"]), source_file=str(row["source_file"]),
-        onset=int(onset), length=int(length), source_start=int(start),
-        fade_in=fade if start > 0 else 0, fade_out=fade if start + length < src_len else 0,
-        license=str(row.get("license", "")), freesound_id=int(row.get("freesound_id", -1)),
+        label=str(row["label"]),
+        source_path=str(row["path"]),
+        source_file=str(row["source_file"]),
+        onset=int(onset),
+        length=int(length),
+        source_start=int(start),
+        fade_in=fade if start > 0 else 0,
+        fade_out=fade if start + length < src_len else 0,
+        license=str(row.get("license", "")),
+        freesound_id=int(row.get("freesound_id", -1)),
     )
 
 
-def _plan_events(rows: list[dict], rng: np.random.Generator, options: RecipeOptions,
-                 clip_id: str) -> tuple[EventPlan, ...]:
+def _plan_events(
+    rows: list[dict], rng: np.random.Generator, options: RecipeOptions, clip_id: str
+) -> tuple[EventPlan, ...]:
     sr = options.sample_rate
     fade = int(round(options.fade * sr))
     max_len = int(round(options.max_event_s * sr))
@@ -338,8 +360,7 @@ def _plan_events(rows: list[dict], rng: np.random.Generator, options: RecipeOpti
         for row, onset_s in zip(rows, options.onsets_s):
             src_len = int(row["n_samples"])
             length = min(max_len, src_len)
-            out.append(_event(row, onset=int(round(onset_s * sr)), length=length, start=0,
-                              src_len=src_len, fade=fade))
+            out.append(_event(row, onset=int(round(onset_s * sr)), length=length, start=0, src_len=src_len, fade=fade))
         return tuple(out)
     n_clip = options.clip_samples
     intervals: list[tuple[int, int]] = []
@@ -353,9 +374,11 @@ def _plan_events(rows: list[dict], rng: np.random.Generator, options: RecipeOpti
             length = lo
             free = _free_onsets(intervals, length, n_clip, options.max_polyphony)
         if not free:
-            raise RemixError(f"could not place {options.n_events} events in clip {clip_id} with at most "
-                             f"{options.max_polyphony} at once; lower --events-per-clip or --max-event-s, or "
-                             "raise --max-polyphony.")
+            raise RemixError(
+                f"could not place {options.n_events} events in clip {clip_id} with at most "
+                f"{options.max_polyphony} at once; lower --events-per-clip or --max-event-s, or "
+                "raise --max-polyphony."
+            )
         start = int(rng.integers(0, src_len - length + 1))
         k = int(rng.integers(sum(b - a for a, b in free)))
         for a, b in free:
@@ -368,8 +391,9 @@ def _plan_events(rows: list[dict], rng: np.random.Generator, options: RecipeOpti
     return tuple(sorted(out, key=lambda e: (e.onset, e.label)))
 
 
-def plan_corpus(scenes: pd.DataFrame, events: pd.DataFrame, *, options: RecipeOptions, seed: int,
-                usable: set[str] | None = None) -> list[ClipPlan]:
+def plan_corpus(
+    scenes: pd.DataFrame, events: pd.DataFrame, *, options: RecipeOptions, seed: int, usable: set[str] | None = None
+) -> list[ClipPlan]:
     """Plan every clip of a corpus.
 
     Parameters
@@ -410,7 +434,8 @@ def plan_corpus(scenes: pd.DataFrame, events: pd.DataFrame, *, options: RecipeOp
 
     plans: list[ClipPlan] = []
     for split, fold, n_clips in [("dev", k, options.clips_per_fold) for k in range(1, N_FOLDS + 1)] + [
-            ("test", 0, n_test)]:
+        ("test", 0, n_test)
+    ]:
         if n_clips == 0:
             continue
         where = "the test split" if split == "test" else f"fold {fold}"
@@ -421,20 +446,29 @@ def plan_corpus(scenes: pd.DataFrame, events: pd.DataFrame, *, options: RecipeOp
         labels = sorted(pool)
         fold_scenes = scenes[(scene_group == fold) & sc_ok]
         if fold_scenes.empty:
-            raise RemixError(f"no usable scene recording is left for {where}; give a scene folder with more "
-                             "recordings (or fewer unusable files).")
+            raise RemixError(
+                f"no usable scene recording is left for {where}; give a scene folder with more "
+                "recordings (or fewer unusable files)."
+            )
         scene_rows = fold_scenes.iloc[_rng(seed, 3, fold).permutation(len(fold_scenes))].to_dict("records")
         for i in range(n_clips):
             clip_id = f"test_{i:05d}" if split == "test" else f"fold{fold}_{i:05d}"
             rng = np.random.default_rng(clip_seed(seed, split=split, fold=fold, index=i))
             scene = scene_rows[i % len(scene_rows)]
             rows = _pick_events(pool, labels, rng, options.n_events, fold)
-            plans.append(ClipPlan(
-                clip_id=clip_id, split=split, fold=fold, scene_path=str(scene["path"]),
-                scene_file=str(scene["filename"]), scene_label=str(scene["scene_label"]), city=str(scene["city"]),
-                scene_identifier=str(scene["identifier"]),
-                events=_plan_events(rows, rng, options, clip_id),
-            ))
+            plans.append(
+                ClipPlan(
+                    clip_id=clip_id,
+                    split=split,
+                    fold=fold,
+                    scene_path=str(scene["path"]),
+                    scene_file=str(scene["filename"]),
+                    scene_label=str(scene["scene_label"]),
+                    city=str(scene["city"]),
+                    scene_identifier=str(scene["identifier"]),
+                    events=_plan_events(rows, rng, options, clip_id),
+                )
+            )
     plans.sort(key=lambda p: p.clip_id)
     return plans
 

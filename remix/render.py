@@ -80,15 +80,16 @@ class RenderSettings:
         if any(not np.isfinite(s) for s in self.snrs):
             raise RemixError(f"SNRs must be finite numbers, got {list(self.snrs)}.")
         if any(abs(s) > MAX_ABS_SNR_DB for s in self.snrs):
-            raise RemixError(f"SNRs must lie between -{MAX_ABS_SNR_DB:g} and {MAX_ABS_SNR_DB:g} dB (beyond, one "
-                             f"of the two signals is below float precision), got {[float(s) for s in self.snrs]}.")
+            raise RemixError(
+                f"SNRs must lie between -{MAX_ABS_SNR_DB:g} and {MAX_ABS_SNR_DB:g} dB (beyond, one "
+                f"of the two signals is below float precision), got {[float(s) for s in self.snrs]}."
+            )
         if not -100.0 <= self.ref_lufs <= 0.0:
             raise RemixError(f"the scene loudness must lie between -100 and 0 LUFS, got {self.ref_lufs:g}.")
         if self.snr_mode not in SNR_MODES:
             raise RemixError(f"unknown SNR mode {self.snr_mode!r}: expected one of {', '.join(SNR_MODES)}.")
         if self.audio_format not in AUDIO_FORMATS:
-            raise RemixError(f"unknown audio format {self.audio_format!r}: expected one of "
-                             f"{', '.join(AUDIO_FORMATS)}.")
+            raise RemixError(f"unknown audio format {self.audio_format!r}: expected one of {', '.join(AUDIO_FORMATS)}.")
 
     def to_dict(self) -> dict:
         """Plain dict (JSON-ready)."""
@@ -115,8 +116,9 @@ def load_mono(path: str | Path, *, sample_rate: int) -> np.ndarray:
     try:
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, ValueError, OSError) as exc:
-        raise RemixError(f"cannot decode {path}: {exc}; the file changed after the source check, "
-                         "run the build again to re-check it.") from None
+        raise RemixError(
+            f"cannot decode {path}: {exc}; the file changed after the source check, run the build again to re-check it."
+        ) from None
     mono = data[:, 0].copy()
     for c in range(1, data.shape[1]):  # column sums: much faster than mean(axis=1) on interleaved data
         mono += data[:, c]
@@ -166,14 +168,14 @@ _CACHE = SourceCache()
 
 
 def _segment(signal: np.ndarray, ev: EventPlan) -> np.ndarray:
-    seg = signal[ev.source_start:ev.source_start + ev.length]
+    seg = signal[ev.source_start : ev.source_start + ev.length]
     if seg.shape[0] < ev.length:  # resampler rounding: at most a sample or two
         seg = np.pad(seg, (0, ev.length - seg.shape[0]))
     seg = np.array(seg, dtype=np.float32)
     if ev.fade_in:
-        seg[:ev.fade_in] *= np.linspace(0.0, 1.0, ev.fade_in, endpoint=False, dtype=np.float32)
+        seg[: ev.fade_in] *= np.linspace(0.0, 1.0, ev.fade_in, endpoint=False, dtype=np.float32)
     if ev.fade_out:
-        seg[-ev.fade_out:] *= np.linspace(0.0, 1.0, ev.fade_out, endpoint=False, dtype=np.float32)[::-1]
+        seg[-ev.fade_out :] *= np.linspace(0.0, 1.0, ev.fade_out, endpoint=False, dtype=np.float32)[::-1]
     return seg
 
 
@@ -231,12 +233,20 @@ def write_float_wav(path: Path, data: np.ndarray, *, sample_rate: int) -> None:
         raise RemixError(f"a stem must be mono (shape (n,)), got shape {samples.shape}.")
     n_bytes = samples.nbytes
     fmt = struct.pack("<HHIIHHH", 3, 1, sample_rate, sample_rate * 4, 4, 32, 0)  # IEEE float, mono, cbSize 0
-    header = b"".join([
-        b"RIFF", struct.pack("<I", 4 + (8 + len(fmt)) + (8 + 4) + (8 + n_bytes)), b"WAVE",
-        b"fmt ", struct.pack("<I", len(fmt)), fmt,
-        b"fact", struct.pack("<II", 4, samples.shape[0]),
-        b"data", struct.pack("<I", n_bytes),
-    ])
+    header = b"".join(
+        [
+            b"RIFF",
+            struct.pack("<I", 4 + (8 + len(fmt)) + (8 + 4) + (8 + n_bytes)),
+            b"WAVE",
+            b"fmt ",
+            struct.pack("<I", len(fmt)),
+            fmt,
+            b"fact",
+            struct.pack("<II", 4, samples.shape[0]),
+            b"data",
+            struct.pack("<I", n_bytes),
+        ]
+    )
     with open(path, "wb") as handle:
         handle.write(header)
         handle.write(samples.tobytes())
@@ -244,8 +254,7 @@ def write_float_wav(path: Path, data: np.ndarray, *, sample_rate: int) -> None:
         os.fsync(handle.fileno())  # as libsndfile does when it closes a file it wrote
 
 
-def render_clip(plan: ClipPlan, *, settings: RenderSettings, out_dir: Path,
-                cache: SourceCache | None = None) -> dict:
+def render_clip(plan: ClipPlan, *, settings: RenderSettings, out_dir: Path, cache: SourceCache | None = None) -> dict:
     """Render one clip at every SNR, write its audio (and stems), return its manifest rows.
 
     Parameters
@@ -288,7 +297,7 @@ def render_clip(plan: ClipPlan, *, settings: RenderSettings, out_dir: Path,
         gains = [event_gain(lv, snr_db=snr, mode=settings.snr_mode, ref_lufs=settings.ref_lufs) for lv in levels]
         mix = scene.copy()
         for ev, seg, g in zip(plan.events, segments, gains):
-            mix[ev.onset:ev.onset + ev.length] += np.float32(g) * seg
+            mix[ev.onset : ev.onset + ev.length] += np.float32(g) * seg
         peak = max(float(mix.max()), -float(mix.min())) if mix.size else 0.0
         scale = _PEAK_TARGET / peak if peak > _PEAK_TARGET else 1.0
         if scale != 1.0:
@@ -305,26 +314,49 @@ def render_clip(plan: ClipPlan, *, settings: RenderSettings, out_dir: Path,
             _write_audio(out_dir / scene_stem_path, scene_stem, sample_rate=sr, fmt="WAV", subtype="FLOAT")
             for k, (ev, stem) in enumerate(zip(plan.events, event_stems)):
                 full = np.zeros(n, dtype=np.float32)
-                full[ev.onset:ev.onset + ev.length] = stem
+                full[ev.onset : ev.onset + ev.length] = stem
                 stem_paths[k] = stem_relpath(plan.clip_id, snr, f"event{k}")
                 _write_audio(out_dir / stem_paths[k], full, sample_rate=sr, fmt="WAV", subtype="FLOAT")
-        clip_rows.append({
-            "clip_id": plan.clip_id, "snr_db": float(snr), "split": plan.split, "fold": plan.fold,
-            "audio_path": audio_path, "sample_rate": sr, "duration_s": n / sr,
-            "scene_file": plan.scene_file, "scene_label": plan.scene_label, "city": plan.city,
-            "scene_identifier": plan.scene_identifier, "labels": plan.labels, "n_events": len(plan.events),
-            "scene_gain_db": gain_to_db(g_scene * scale), "peak_scale": float(scale),
-            "scene_stem_path": scene_stem_path,
-        })
+        clip_rows.append(
+            {
+                "clip_id": plan.clip_id,
+                "snr_db": float(snr),
+                "split": plan.split,
+                "fold": plan.fold,
+                "audio_path": audio_path,
+                "sample_rate": sr,
+                "duration_s": n / sr,
+                "scene_file": plan.scene_file,
+                "scene_label": plan.scene_label,
+                "city": plan.city,
+                "scene_identifier": plan.scene_identifier,
+                "labels": plan.labels,
+                "n_events": len(plan.events),
+                "scene_gain_db": gain_to_db(g_scene * scale),
+                "peak_scale": float(scale),
+                "scene_stem_path": scene_stem_path,
+            }
+        )
         for k, (ev, g, lv) in enumerate(zip(plan.events, gains, levels)):
-            event_rows.append({
-                "clip_id": plan.clip_id, "snr_db": float(snr), "event_index": k, "event_label": ev.label,
-                "onset_s": ev.onset / sr, "offset_s": (ev.onset + ev.length) / sr,
-                "source_file": ev.source_file, "source_start_s": ev.source_start / sr,
-                "gain_db": gain_to_db(g * scale), "level": float(lv),
-                "fade_in_s": ev.fade_in / sr, "fade_out_s": ev.fade_out / sr,
-                "license": ev.license, "freesound_id": ev.freesound_id, "stem_path": stem_paths[k],
-            })
+            event_rows.append(
+                {
+                    "clip_id": plan.clip_id,
+                    "snr_db": float(snr),
+                    "event_index": k,
+                    "event_label": ev.label,
+                    "onset_s": ev.onset / sr,
+                    "offset_s": (ev.onset + ev.length) / sr,
+                    "source_file": ev.source_file,
+                    "source_start_s": ev.source_start / sr,
+                    "gain_db": gain_to_db(g * scale),
+                    "level": float(lv),
+                    "fade_in_s": ev.fade_in / sr,
+                    "fade_out_s": ev.fade_out / sr,
+                    "license": ev.license,
+                    "freesound_id": ev.freesound_id,
+                    "stem_path": stem_paths[k],
+                }
+            )
     return {"clip_id": plan.clip_id, "clips": clip_rows, "events": event_rows}
 
 

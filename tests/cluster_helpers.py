@@ -47,15 +47,33 @@ def _stop(proc: subprocess.Popen, *, grace_s: float = 10.0) -> None:
 def _spawn(args: list[str], log: Path) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
     with open(log, "wb") as out:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen([sys.executable, "-m", *args], stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
-                                env=env, start_new_session=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+        )
 
 
 def start_worker(cluster: Loopback, *, resources: str | None = None) -> subprocess.Popen:
     """Start one more ``dask worker`` process on 127.0.0.1 for ``cluster``."""
     n = len(cluster.workers)
-    args = ["distributed.cli.dask_worker", cluster.address, "--host", "127.0.0.1", "--nthreads", "1",
-            "--no-nanny", "--no-dashboard", "--name", f"w{n}", "--death-timeout", "60"]
+    args = [
+        "distributed.cli.dask_worker",
+        cluster.address,
+        "--host",
+        "127.0.0.1",
+        "--nthreads",
+        "1",
+        "--no-nanny",
+        "--no-dashboard",
+        "--name",
+        f"w{n}",
+        "--death-timeout",
+        "60",
+    ]
     if resources:
         args += ["--resources", resources]
     proc = _spawn(args, cluster.log_dir / f"worker{n}.log")
@@ -68,8 +86,19 @@ def loopback_cluster(tmp: Path, *, workers: int = 2, timeout_s: float = 60.0) ->
     """A scheduler and ``workers`` worker processes on 127.0.0.1; all stopped on exit."""
     tmp.mkdir(parents=True, exist_ok=True)
     info = tmp / "scheduler.json"
-    scheduler = _spawn(["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
-                        "--no-dashboard", "--scheduler-file", str(info)], tmp / "scheduler.log")
+    scheduler = _spawn(
+        [
+            "distributed.cli.dask_scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--no-dashboard",
+            "--scheduler-file",
+            str(info),
+        ],
+        tmp / "scheduler.log",
+    )
     cluster = Loopback(address="", scheduler=scheduler, log_dir=tmp)
     try:
         deadline = time.monotonic() + timeout_s

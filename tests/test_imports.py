@@ -32,7 +32,8 @@ def _modules() -> dict[str, Path]:
 def _is_type_checking(node: ast.If) -> bool:
     test = node.test
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _imports(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
@@ -59,8 +60,9 @@ def import_graph() -> dict[str, set[str]]:
                 if node.level:
                     anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
                     base = ".".join([*anchor, base] if base else anchor)
-                targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
-                           for alias in node.names]
+                targets = [
+                    f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names
+                ]
             for target in targets:
                 while target and target not in modules:  # `import a.b.c` of a name: its module
                     target = target.rpartition(".")[0]
@@ -122,6 +124,11 @@ def test_no_import_cycles() -> None:
 
 @pytest.mark.parametrize(("package", "forbidden"), [("models", ("remix", "bench")), ("remix", ("bench",))])
 def test_layers_point_one_way(package: str, forbidden: tuple[str, ...]) -> None:
-    bad = sorted(f"{m} -> {t}" for m, targets in import_graph().items() if m.split(".")[0] == package
-                 for t in targets if t.split(".")[0] in forbidden)
+    bad = sorted(
+        f"{m} -> {t}"
+        for m, targets in import_graph().items()
+        if m.split(".")[0] == package
+        for t in targets
+        if t.split(".")[0] in forbidden
+    )
     assert not bad, f"{package} must not import {' or '.join(forbidden)}: " + ", ".join(bad)

@@ -145,8 +145,13 @@ def _load_cache(cache_file: Path | None) -> dict[str, AudioProbe]:
     for row in table.itertuples(index=False):
         error = row.error if isinstance(row.error, str) else None
         cache[row.path] = AudioProbe(
-            row.path, int(row.size), int(row.mtime_ns), error, int(row.frames),
-            int(row.sample_rate), float(row.peak_dbfs),
+            row.path,
+            int(row.size),
+            int(row.mtime_ns),
+            error,
+            int(row.frames),
+            int(row.sample_rate),
+            float(row.peak_dbfs),
         )
     return cache
 
@@ -172,7 +177,7 @@ def _save_cache(cache_file: Path, probes: dict[str, AudioProbe]) -> None:
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
-        yield list(items[start:start + size])
+        yield list(items[start : start + size])
 
 
 def check_sources(

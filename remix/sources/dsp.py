@@ -11,8 +11,17 @@ from scipy import fft as sfft
 from scipy import signal
 
 
-def shaped_noise(rng: np.random.Generator, n: int, sample_rate: int, *, lo: float = 20.0,
-                 hi: float | None = None, tilt_db_oct: float = 0.0, peaks=(), channels: int = 1) -> np.ndarray:
+def shaped_noise(
+    rng: np.random.Generator,
+    n: int,
+    sample_rate: int,
+    *,
+    lo: float = 20.0,
+    hi: float | None = None,
+    tilt_db_oct: float = 0.0,
+    peaks=(),
+    channels: int = 1,
+) -> np.ndarray:
     """Gaussian noise shaped in the frequency domain, unit RMS.
 
     Parameters
@@ -85,8 +94,9 @@ def smooth_env(rng: np.random.Generator, n: int, sample_rate: int, *, rate_hz: f
     return np.exp(curve)
 
 
-def modal(rng: np.random.Generator, n: int, sample_rate: int, freqs, t60s, amps=None,
-          *, attack: float = 0.0005) -> np.ndarray:
+def modal(
+    rng: np.random.Generator, n: int, sample_rate: int, freqs, t60s, amps=None, *, attack: float = 0.0005
+) -> np.ndarray:
     """Sum of exponentially decaying sinusoids (a struck object), random phases."""
     t = np.arange(n) / sample_rate
     out = np.zeros(n)
@@ -115,19 +125,20 @@ def add_at(out: np.ndarray, x: np.ndarray, start: int) -> None:
     if start >= len(out) or start + len(x) <= 0:
         return
     s0 = max(start, 0)
-    x = x[s0 - start:]
+    x = x[s0 - start :]
     m = min(len(x), len(out) - s0)
-    out[s0:s0 + m] += x[:m]
+    out[s0 : s0 + m] += x[:m]
 
 
-def room(rng: np.random.Generator, x: np.ndarray, sample_rate: int, *, rt60: float, wet: float,
-         damping_hz: float = 6000.0) -> np.ndarray:
+def room(
+    rng: np.random.Generator, x: np.ndarray, sample_rate: int, *, rt60: float, wet: float, damping_hz: float = 6000.0
+) -> np.ndarray:
     """Add a diffuse reverberant tail (noise impulse response), same length as ``x`` (axis 0)."""
     m = max(16, int(rt60 * sample_rate))
     t = np.arange(m) / sample_rate
     ir = rng.standard_normal(m) * np.exp(-6.91 * t / rt60)
     ir = lowpass(ir, sample_rate, damping_hz, order=1)
-    ir /= np.sqrt(np.sum(ir ** 2)) + 1e-12
+    ir /= np.sqrt(np.sum(ir**2)) + 1e-12
     if x.ndim == 1:
         tail = signal.fftconvolve(x, ir)[: len(x)]
     else:
@@ -162,7 +173,7 @@ def formant_filter(x: np.ndarray, sample_rate: int, tracks, *, hop_s: float = 0.
             fc = min(freq[s], sample_rate * 0.45)
             a = [1.0, -2 * r * np.cos(2 * np.pi * fc / sample_rate), r * r]
             b = [(1 - r * r) * np.sin(2 * np.pi * fc / sample_rate) + 1e-9]
-            y[s:s + hop], zi = signal.lfilter(b, a, x[s:s + hop], zi=zi)
+            y[s : s + hop], zi = signal.lfilter(b, a, x[s : s + hop], zi=zi)
         out += gain * y
     return out
 

@@ -34,7 +34,13 @@ TEST_COLUMNS: tuple[str, ...] = ("fname", "label", "usage", "freesound_id", "lic
 """Header of ``test_post_competition_scoring_clips.csv``."""
 
 COLUMNS: tuple[str, ...] = (
-    "path", "fname", "label", "split", "manually_verified", "freesound_id", "license",
+    "path",
+    "fname",
+    "label",
+    "split",
+    "manually_verified",
+    "freesound_id",
+    "license",
 )
 """Columns of the table returned by :func:`read_fsd2018`."""
 
@@ -47,8 +53,10 @@ def _check_layout(root: Path) -> None:
             "download FSDKaggle2018 or omit the option to use the built-in stand-in."
         )
     present = [
-        (root / TRAIN_DIR).is_dir(), (root / TEST_DIR).is_dir(),
-        (root / META_DIR / TRAIN_CSV).is_file(), (root / META_DIR / TEST_CSV).is_file(),
+        (root / TRAIN_DIR).is_dir(),
+        (root / TEST_DIR).is_dir(),
+        (root / META_DIR / TRAIN_CSV).is_file(),
+        (root / META_DIR / TEST_CSV).is_file(),
     ]
     if not all(present):
         lacking = [name for name, ok in zip(expected, present) if not ok]
@@ -77,10 +85,7 @@ def _to_int(values: pd.Series, *, path: Path, column: str) -> pd.Series:
     parsed = pd.to_numeric(values, errors="coerce")
     bad = values[parsed.isna()]
     if len(bad):
-        raise RemixError(
-            f"{path}: column {column} must hold integers, found {bad.iloc[0]!r} "
-            f"({len(bad)} such row(s))."
-        )
+        raise RemixError(f"{path}: column {column} must hold integers, found {bad.iloc[0]!r} ({len(bad)} such row(s)).")
     return parsed.astype("int64")
 
 
@@ -116,24 +121,28 @@ def read_fsd2018(root: Path) -> pd.DataFrame:
     test = _read_csv(test_csv, TEST_COLUMNS)
 
     verified = _to_int(train["manually_verified"], path=train_csv, column="manually_verified")
-    train = pd.DataFrame({
-        "path": [str(root / TRAIN_DIR / f) for f in train["fname"]],
-        "fname": train["fname"],
-        "label": train["label"],
-        "split": "train",
-        "manually_verified": verified.astype(bool),
-        "freesound_id": _to_int(train["freesound_id"], path=train_csv, column="freesound_id"),
-        "license": train["license"],
-    })
-    test = pd.DataFrame({
-        "path": [str(root / TEST_DIR / f) for f in test["fname"]],
-        "fname": test["fname"],
-        "label": test["label"],
-        "split": "test",
-        "manually_verified": True,
-        "freesound_id": _to_int(test["freesound_id"], path=test_csv, column="freesound_id"),
-        "license": test["license"],
-    })
+    train = pd.DataFrame(
+        {
+            "path": [str(root / TRAIN_DIR / f) for f in train["fname"]],
+            "fname": train["fname"],
+            "label": train["label"],
+            "split": "train",
+            "manually_verified": verified.astype(bool),
+            "freesound_id": _to_int(train["freesound_id"], path=train_csv, column="freesound_id"),
+            "license": train["license"],
+        }
+    )
+    test = pd.DataFrame(
+        {
+            "path": [str(root / TEST_DIR / f) for f in test["fname"]],
+            "fname": test["fname"],
+            "label": test["label"],
+            "split": "test",
+            "manually_verified": True,
+            "freesound_id": _to_int(test["freesound_id"], path=test_csv, column="freesound_id"),
+            "license": test["license"],
+        }
+    )
     table = pd.concat([train, test], ignore_index=True)
     known = set(EVENT_LABELS)
     unknown = sorted(set(table["label"]) - known)

@@ -152,8 +152,18 @@ class SoundFont:
         n = int(sample.duration)
         ls, le = int(sample.start_loop), int(sample.end_loop)
         loop = bool(ibag.sample_loop) and 0 <= ls < le <= n and le - ls >= 8
-        return Zone(klo, khi, vlo, vhi, wave, float(base) - cents / 100.0, int(sample.sample_rate),
-                    loop, ls if loop else 0, le if loop else n)
+        return Zone(
+            klo,
+            khi,
+            vlo,
+            vhi,
+            wave,
+            float(base) - cents / 100.0,
+            int(sample.sample_rate),
+            loop,
+            ls if loop else 0,
+            le if loop else n,
+        )
 
     def zones(self, bank: int, program: int, key: int, velocity: int = 100) -> list[Zone]:
         """Zones sounding for a key (all layers), nearest key range when none covers it."""
@@ -169,9 +179,18 @@ class SoundFont:
         return hit
 
     def note(
-        self, program: int, key: int, *, duration_s: float, sample_rate: int, bank: int = 0,
-        velocity: int = 100, envelope: Envelope = Envelope(), vibrato_hz: float = 0.0,
-        vibrato_cents: float = 0.0, detune_cents: float = 0.0,
+        self,
+        program: int,
+        key: int,
+        *,
+        duration_s: float,
+        sample_rate: int,
+        bank: int = 0,
+        velocity: int = 100,
+        envelope: Envelope = Envelope(),
+        vibrato_hz: float = 0.0,
+        vibrato_cents: float = 0.0,
+        detune_cents: float = 0.0,
     ) -> np.ndarray:
         """Play one note.
 
@@ -207,7 +226,7 @@ class SoundFont:
                 span = zone.loop_end - zone.loop_start
                 beyond = pos >= zone.loop_end
                 pos = np.where(beyond, zone.loop_start + np.mod(pos - zone.loop_start, span), pos)
-                src = np.append(wave[:zone.loop_end], wave[zone.loop_start])
+                src = np.append(wave[: zone.loop_end], wave[zone.loop_start])
             else:
                 src = np.append(wave, 0.0)
             valid = pos < len(src) - 1

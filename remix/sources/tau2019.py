@@ -125,9 +125,7 @@ def read_tau2019(root: Path) -> pd.DataFrame:
     folder = resolve_tau2019_root(root)
     meta_path = folder / "meta.csv"
     try:
-        meta = pd.read_csv(
-            meta_path, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE
-        )
+        meta = pd.read_csv(meta_path, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise RemixError(
             f"{meta_path} cannot be read as a TAB-separated table ({exc}); "

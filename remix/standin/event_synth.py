@@ -23,13 +23,36 @@ from remix.sources.sampler import Envelope, general_midi
 # --------------------------------------------------------------------------- durations
 
 _MEDIAN_S: dict[str, float] = {
-    "Bass_drum": 0.7, "Snare_drum": 0.9, "Hi-hat": 0.9, "Cowbell": 0.9, "Knock": 1.3,
-    "Finger_snapping": 1.2, "Gunshot_or_gunfire": 1.4, "Cough": 1.1, "Bark": 1.3, "Squeak": 0.9,
-    "Shatter": 1.4, "Drawer_open_or_close": 1.3, "Burping_or_eructation": 1.1, "Fart": 1.0,
-    "Scissors": 1.6, "Tambourine": 1.6, "Meow": 1.1, "Chime": 2.6, "Glockenspiel": 1.8,
-    "Applause": 3.5, "Bus": 4.0, "Microwave_oven": 4.0, "Fireworks": 3.0, "Tearing": 1.6,
-    "Writing": 2.5, "Computer_keyboard": 2.5, "Keys_jangling": 1.8, "Telephone": 2.8,
-    "Laughter": 2.2, "Gong": 3.5,
+    "Bass_drum": 0.7,
+    "Snare_drum": 0.9,
+    "Hi-hat": 0.9,
+    "Cowbell": 0.9,
+    "Knock": 1.3,
+    "Finger_snapping": 1.2,
+    "Gunshot_or_gunfire": 1.4,
+    "Cough": 1.1,
+    "Bark": 1.3,
+    "Squeak": 0.9,
+    "Shatter": 1.4,
+    "Drawer_open_or_close": 1.3,
+    "Burping_or_eructation": 1.1,
+    "Fart": 1.0,
+    "Scissors": 1.6,
+    "Tambourine": 1.6,
+    "Meow": 1.1,
+    "Chime": 2.6,
+    "Glockenspiel": 1.8,
+    "Applause": 3.5,
+    "Bus": 4.0,
+    "Microwave_oven": 4.0,
+    "Fireworks": 3.0,
+    "Tearing": 1.6,
+    "Writing": 2.5,
+    "Computer_keyboard": 2.5,
+    "Keys_jangling": 1.8,
+    "Telephone": 2.8,
+    "Laughter": 2.2,
+    "Gong": 3.5,
 }
 _DEFAULT_MEDIAN_S = 2.2  # the instruments
 
@@ -43,8 +66,11 @@ def draw_duration(label: str, rng: np.random.Generator) -> float:
 # --------------------------------------------------------------------------- helpers
 
 _SCALES = {
-    "major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10),
-    "pentatonic": (0, 2, 4, 7, 9), "blues": (0, 3, 5, 6, 7, 10), "dorian": (0, 2, 3, 5, 7, 9, 10),
+    "major": (0, 2, 4, 5, 7, 9, 11),
+    "minor": (0, 2, 3, 5, 7, 8, 10),
+    "pentatonic": (0, 2, 4, 7, 9),
+    "blues": (0, 3, 5, 6, 7, 10),
+    "dorian": (0, 2, 3, 5, 7, 9, 10),
 }
 
 
@@ -55,8 +81,23 @@ def _scale_keys(rng: np.random.Generator, lo: int, hi: int) -> np.ndarray:
     return np.array(keys or [lo])
 
 
-def _melody(rng, n, sr, program, lo, hi, *, bank=0, note_s=(0.15, 0.7), legato=0.9, env=Envelope(),
-            vibrato=(0.0, 0.0), chord_p=0.0, single_p=0.35, vel=(60, 120)) -> np.ndarray:
+def _melody(
+    rng,
+    n,
+    sr,
+    program,
+    lo,
+    hi,
+    *,
+    bank=0,
+    note_s=(0.15, 0.7),
+    legato=0.9,
+    env=Envelope(),
+    vibrato=(0.0, 0.0),
+    chord_p=0.0,
+    single_p=0.35,
+    vel=(60, 120),
+) -> np.ndarray:
     """A phrase (or one long note) of a GM program within keys lo..hi."""
     sf = general_midi()
     out = np.zeros(n)
@@ -76,9 +117,18 @@ def _melody(rng, n, sr, program, lo, hi, *, bank=0, note_s=(0.15, 0.7), legato=0
             chord += [k for k in (keys[min(idx + 2, len(keys) - 1)], keys[min(idx + 4, len(keys) - 1)])]
         v = int(rng.integers(vel[0], vel[1] + 1))
         for k in sorted(set(int(c) for c in chord)):
-            x = sf.note(program, k, bank=bank, duration_s=length * legato, sample_rate=sr, velocity=v,
-                        envelope=env, vibrato_hz=vib_hz, vibrato_cents=vib_c,
-                        detune_cents=rng.normal(0, 4))
+            x = sf.note(
+                program,
+                k,
+                bank=bank,
+                duration_s=length * legato,
+                sample_rate=sr,
+                velocity=v,
+                envelope=env,
+                vibrato_hz=vib_hz,
+                vibrato_cents=vib_c,
+                detune_cents=rng.normal(0, 4),
+            )
             dsp.add_at(out, x, int(t * sr))
         if single:
             break
@@ -88,8 +138,18 @@ def _melody(rng, n, sr, program, lo, hi, *, bank=0, note_s=(0.15, 0.7), legato=0
     return out
 
 
-def _hits(rng, n, sr, play: Callable[[float], np.ndarray], *, rate_hz=(2.0, 6.0), jitter=0.1,
-          single_p=0.3, burst=(1, 12), accent=0.4) -> np.ndarray:
+def _hits(
+    rng,
+    n,
+    sr,
+    play: Callable[[float], np.ndarray],
+    *,
+    rate_hz=(2.0, 6.0),
+    jitter=0.1,
+    single_p=0.3,
+    burst=(1, 12),
+    accent=0.4,
+) -> np.ndarray:
     """Repeat a hit at a steady rate with timing jitter and accents (or play it once)."""
     out = np.zeros(n)
     dur = n / sr
@@ -105,8 +165,9 @@ def _hits(rng, n, sr, play: Callable[[float], np.ndarray], *, rate_hz=(2.0, 6.0)
     return out
 
 
-def _drum(rng, n, sr, keys, *, rate_hz=(2.0, 6.0), single_p=0.35, burst=(2, 10), pitch_st=2.0,
-          tail_t60=(0.1, 0.5)) -> np.ndarray:
+def _drum(
+    rng, n, sr, keys, *, rate_hz=(2.0, 6.0), single_p=0.35, burst=(2, 10), pitch_st=2.0, tail_t60=(0.1, 0.5)
+) -> np.ndarray:
     sf = general_midi()
     shift = rng.uniform(-pitch_st, pitch_st)
     tail = rng.uniform(*tail_t60)
@@ -114,8 +175,16 @@ def _drum(rng, n, sr, keys, *, rate_hz=(2.0, 6.0), single_p=0.35, burst=(2, 10),
     def play(u: float) -> np.ndarray:
         key = int(keys[int(u * len(keys)) % len(keys)])
         v = int(rng.integers(70, 128))
-        x = sf.note(0, key, bank=128, duration_s=tail, sample_rate=sr, velocity=v,
-                    envelope=Envelope(0.0005, tail, 0.0, 0.02), detune_cents=100 * shift)
+        x = sf.note(
+            0,
+            key,
+            bank=128,
+            duration_s=tail,
+            sample_rate=sr,
+            velocity=v,
+            envelope=Envelope(0.0005, tail, 0.0, 0.02),
+            detune_cents=100 * shift,
+        )
         return x
 
     return _hits(rng, n, sr, play, rate_hz=rate_hz, single_p=single_p, burst=burst)
@@ -150,6 +219,7 @@ def _syllable_env(n, sr, start, length, attack=0.02, release=0.06) -> np.ndarray
 
 # --------------------------------------------------------------------------- sampled classes
 
+
 def _acoustic_guitar(rng, n, sr):
     prog = int(rng.choice([24, 25, 24, 25, 26]))
     env = Envelope(0.002, rng.uniform(0.4, 1.2), 0.0, 0.2)
@@ -176,8 +246,9 @@ def _double_bass(rng, n, sr):
 
 def _electric_piano(rng, n, sr):
     env = Envelope(0.003, rng.uniform(0.6, 1.8), rng.uniform(0.0, 0.3), 0.3)
-    return _melody(rng, n, sr, int(rng.choice([4, 5])), 45, 84, note_s=(0.15, 0.8), legato=1.2, env=env,
-                   chord_p=0.5, single_p=0.25)
+    return _melody(
+        rng, n, sr, int(rng.choice([4, 5])), 45, 84, note_s=(0.15, 0.8), legato=1.2, env=env, chord_p=0.5, single_p=0.25
+    )
 
 
 def _flute(rng, n, sr):
@@ -193,8 +264,7 @@ def _glockenspiel(rng, n, sr):
 
 def _harmonica(rng, n, sr):
     env = Envelope(rng.uniform(0.02, 0.06), 0.3, 0.8, 0.1)
-    return _melody(rng, n, sr, 22, 60, 86, note_s=(0.12, 0.6), env=env, vibrato=(6, 15), chord_p=0.4,
-                   single_p=0.25)
+    return _melody(rng, n, sr, 22, 60, 86, note_s=(0.12, 0.6), env=env, vibrato=(6, 15), chord_p=0.4, single_p=0.25)
 
 
 def _oboe(rng, n, sr):
@@ -292,8 +362,10 @@ def _knock(rng, n, sr):
 
     def play(u):
         m = int(0.25 * sr)
-        return dsp.mix(dsp.modal(rng, m, sr, freqs, t60 * np.array([1, 0.8, 0.6, 0.5, 0.3])),
-                       0.3 * _noise_burst(rng, sr, 0.02, 500, 4000, 0.01))
+        return dsp.mix(
+            dsp.modal(rng, m, sr, freqs, t60 * np.array([1, 0.8, 0.6, 0.5, 0.3])),
+            0.3 * _noise_burst(rng, sr, 0.02, 500, 4000, 0.01),
+        )
 
     return _hits(rng, n, sr, play, rate_hz=(3, 7), single_p=0.15, burst=(2, 6), jitter=0.08)
 
@@ -304,8 +376,14 @@ def _gunshot(rng, n, sr):
     rate = (8, 15) if rng.random() < 0.35 else (1.0, 3.0)
 
     def play(u):
-        x = sf.note(127, key + int(rng.integers(-2, 3)), duration_s=0.6, sample_rate=sr, velocity=120,
-                    envelope=Envelope(0.0005, 0.4, 0.0, 0.1))
+        x = sf.note(
+            127,
+            key + int(rng.integers(-2, 3)),
+            duration_s=0.6,
+            sample_rate=sr,
+            velocity=120,
+            envelope=Envelope(0.0005, 0.4, 0.0, 0.1),
+        )
         boom = _noise_burst(rng, sr, (len(x) + 1) / sr, 40, 1500, rng.uniform(0.15, 0.4), tilt=-3)[: len(x)]
         return x + rng.uniform(0.2, 0.6) * boom * np.abs(x).max()
 
@@ -355,6 +433,7 @@ def _telephone(rng, n, sr):
 
 
 # --------------------------------------------------------------------------- synthesised classes
+
 
 def _gong(rng, n, sr):
     f = rng.uniform(60, 220)
@@ -439,14 +518,15 @@ def _writing(rng, n, sr):
 
 
 def _tearing(rng, n, sr):
-    tex = dsp.shaped_noise(rng, n, sr, lo=rng.uniform(300, 1200), hi=rng.uniform(4000, 12000),
-                           tilt_db_oct=rng.uniform(-2, 1))
+    tex = dsp.shaped_noise(
+        rng, n, sr, lo=rng.uniform(300, 1200), hi=rng.uniform(4000, 12000), tilt_db_oct=rng.uniform(-2, 1)
+    )
     crackle_rate = rng.uniform(200, 1500)
     crack = (rng.random(n) < crackle_rate / sr) * rng.uniform(0.5, 3.0, n)
     crack = dsp.bandpass(crack, sr, 800, 8000)
     pulls = int(rng.integers(1, 4))
     env = np.zeros(n)
-    for k in range(pulls):
+    for _ in range(pulls):
         start, length = rng.uniform(0, max(n / sr - 0.3, 0.01)), rng.uniform(0.5, 1.0) * n / sr
         env = np.maximum(env, _syllable_env(n, sr, start, length, attack=0.03, release=0.05))
     return (0.6 * tex + crack * 4) * env * dsp.smooth_env(rng, n, sr, rate_hz=12, depth=0.5)
@@ -482,8 +562,9 @@ def _drawer(rng, n, sr):
     if rng.random() < 0.4:  # rattling contents
         for _ in range(int(rng.integers(3, 12))):
             f = rng.uniform(1500, 6000)
-            dsp.add_at(out, 0.2 * dsp.modal(rng, int(0.1 * sr), sr, [f], [0.05]),
-                       start + m + int(rng.uniform(0, 0.3) * sr))
+            dsp.add_at(
+                out, 0.2 * dsp.modal(rng, int(0.1 * sr), sr, [f], [0.05]), start + m + int(rng.uniform(0, 0.3) * sr)
+            )
     return out
 
 
@@ -509,8 +590,7 @@ def _fireworks(rng, n, sr):
     out = np.zeros(n)
     t = rng.uniform(0, 0.2)
     while t < n / sr - 0.05:
-        boom = _noise_burst(rng, sr, rng.uniform(0.4, 1.5), 30, rng.uniform(800, 3000),
-                            rng.uniform(0.3, 1.2), tilt=-4)
+        boom = _noise_burst(rng, sr, rng.uniform(0.4, 1.5), 30, rng.uniform(800, 3000), rng.uniform(0.3, 1.2), tilt=-4)
         dsp.add_at(out, rng.uniform(0.5, 1.0) * boom, int(t * sr))
         if rng.random() < 0.6:  # crackle after the burst
             cm = int(rng.uniform(0.3, 1.5) * sr)
@@ -524,10 +604,16 @@ def _fireworks(rng, n, sr):
 def _microwave(rng, n, sr):
     t = np.arange(n) / sr
     mains = 50.0 if rng.random() < 0.5 else 60.0
-    hum = sum(np.sin(2 * np.pi * mains * k * t + rng.uniform(0, 6)) * rng.uniform(0.2, 1.0) / k
-              for k in range(1, 8))
-    fan = dsp.shaped_noise(rng, n, sr, lo=100, hi=rng.uniform(2000, 6000), tilt_db_oct=-3,
-                           peaks=[(rng.uniform(150, 600), 0.3, rng.uniform(6, 14))])
+    hum = sum(np.sin(2 * np.pi * mains * k * t + rng.uniform(0, 6)) * rng.uniform(0.2, 1.0) / k for k in range(1, 8))
+    fan = dsp.shaped_noise(
+        rng,
+        n,
+        sr,
+        lo=100,
+        hi=rng.uniform(2000, 6000),
+        tilt_db_oct=-3,
+        peaks=[(rng.uniform(150, 600), 0.3, rng.uniform(6, 14))],
+    )
     turntable = 1 + 0.1 * np.sin(2 * np.pi * rng.uniform(0.1, 0.3) * t)
     x = (rng.uniform(0.3, 0.8) * hum + fan) * turntable
     if rng.random() < 0.6:  # the beeps at the end
@@ -543,10 +629,11 @@ def _microwave(rng, n, sr):
 
 def _bus(rng, n, sr):
     t = np.arange(n) / sr
-    rpm = dsp.glide(n, [(0, rng.uniform(25, 40)), (rng.uniform(0.3, 0.7), rng.uniform(30, 60)),
-                        (1, rng.uniform(20, 45))])
+    rpm = dsp.glide(
+        n, [(0, rng.uniform(25, 40)), (rng.uniform(0.3, 0.7), rng.uniform(30, 60)), (1, rng.uniform(20, 45))]
+    )
     phase = 2 * np.pi * np.cumsum(rpm) / sr
-    engine = sum(np.sin(k * phase + rng.uniform(0, 6)) * rng.uniform(0.3, 1.0) / k ** 0.7 for k in range(1, 12))
+    engine = sum(np.sin(k * phase + rng.uniform(0, 6)) * rng.uniform(0.3, 1.0) / k**0.7 for k in range(1, 12))
     rumble = dsp.shaped_noise(rng, n, sr, lo=30, hi=rng.uniform(800, 2500), tilt_db_oct=-5)
     x = engine * rng.uniform(0.3, 0.7) + rumble
     if rng.random() < 0.5:  # air brakes
@@ -566,11 +653,25 @@ def _cough(rng, n, sr):
     t = rng.uniform(0, 0.1)
     for _ in range(count):
         m = int(rng.uniform(0.2, 0.45) * sr)
-        burst = dsp.shaped_noise(rng, m, sr, lo=200, hi=6000, tilt_db_oct=-2,
-                                 peaks=[(rng.uniform(400, 900), 0.5, 10), (rng.uniform(1200, 2500), 0.5, 8)])
+        burst = dsp.shaped_noise(
+            rng,
+            m,
+            sr,
+            lo=200,
+            hi=6000,
+            tilt_db_oct=-2,
+            peaks=[(rng.uniform(400, 900), 0.5, 10), (rng.uniform(1200, 2500), 0.5, 8)],
+        )
         burst *= dsp.decay_env(m, sr, attack=0.005, t60=rng.uniform(0.15, 0.35))
-        voiced = _voice(rng, m, sr, np.full(m, f0) * dsp.glide(m, [(0, 1.2), (1, 0.8)]),
-                        [(0, (700, 1200, 2500)), (1, (500, 1000, 2400))], breath=1.5, jitter=0.05)
+        voiced = _voice(
+            rng,
+            m,
+            sr,
+            np.full(m, f0) * dsp.glide(m, [(0, 1.2), (1, 0.8)]),
+            [(0, (700, 1200, 2500)), (1, (500, 1000, 2400))],
+            breath=1.5,
+            jitter=0.05,
+        )
         voiced *= dsp.decay_env(m, sr, attack=0.01, t60=0.25)
         x = burst + rng.uniform(0.2, 0.7) * voiced / (np.abs(voiced).max() + 1e-9)
         dsp.add_at(out, x, int(t * sr))
@@ -590,8 +691,14 @@ def _laughter(rng, n, sr):
         length = rng.uniform(0.08, 0.18)
         m = int(length * sr) + int(0.05 * sr)
         pitch = f0 * (1 - 0.03 * k) * rng.uniform(0.9, 1.15)
-        x = _voice(rng, m, sr, dsp.glide(m, [(0, pitch * 1.1), (1, pitch * 0.85)]),
-                   [(0, vowel), (1, tuple(v * 0.95 for v in vowel))], breath=rng.uniform(0.3, 1.2))
+        x = _voice(
+            rng,
+            m,
+            sr,
+            dsp.glide(m, [(0, pitch * 1.1), (1, pitch * 0.85)]),
+            [(0, vowel), (1, tuple(v * 0.95 for v in vowel))],
+            breath=rng.uniform(0.3, 1.2),
+        )
         h = dsp.shaped_noise(rng, m, sr, lo=500, hi=5000) * 0.3  # the breathy "h"
         x = x / (np.abs(x).max() + 1e-9) + h * np.exp(-np.arange(m) / sr / 0.03)
         x *= _syllable_env(m, sr, 0.0, length, attack=0.015, release=0.04)
@@ -612,8 +719,9 @@ def _meow(rng, n, sr):
         length = min(rng.uniform(0.4, 1.2), max(n / sr - t, 0.2))
         m = int(length * sr)
         peak = rng.uniform(500, 1000)
-        f0 = dsp.glide(m, [(0, peak * rng.uniform(0.6, 0.8)), (rng.uniform(0.25, 0.5), peak),
-                           (1, peak * rng.uniform(0.5, 0.75))])
+        f0 = dsp.glide(
+            m, [(0, peak * rng.uniform(0.6, 0.8)), (rng.uniform(0.25, 0.5), peak), (1, peak * rng.uniform(0.5, 0.75))]
+        )
         vowels = [(0, (600, 1700, 3200)), (0.4, (1100, 1800, 3500)), (1, (500, 900, 3000))]  # "i-a-u"
         x = _voice(rng, m, sr, f0, vowels, breath=rng.uniform(0.05, 0.4), jitter=0.02, oq=0.5)
         x *= _syllable_env(m, sr, 0, length, attack=0.04, release=0.12)
@@ -632,9 +740,16 @@ def _bark(rng, n, sr):
     for _ in range(count):
         length = rng.uniform(0.08, 0.3)
         m = int(length * sr)
-        x = _voice(rng, m, sr, dsp.glide(m, [(0, f0 * 1.2), (0.3, f0 * 1.3), (1, f0 * 0.8)]),
-                   [(0, formants), (1, tuple(f * 0.85 for f in formants))],
-                   breath=rng.uniform(0.5, 1.5), jitter=0.06, oq=0.4)
+        x = _voice(
+            rng,
+            m,
+            sr,
+            dsp.glide(m, [(0, f0 * 1.2), (0.3, f0 * 1.3), (1, f0 * 0.8)]),
+            [(0, formants), (1, tuple(f * 0.85 for f in formants))],
+            breath=rng.uniform(0.5, 1.5),
+            jitter=0.06,
+            oq=0.4,
+        )
         x = np.tanh(2.5 * x / (np.abs(x).max() + 1e-9))  # rough, harsh voice
         x *= dsp.decay_env(m, sr, attack=0.01, t60=length * 1.5)
         dsp.add_at(out, x, int(t * sr))
@@ -647,8 +762,16 @@ def _burping(rng, n, sr):
     m = int(length * sr)
     f0 = dsp.glide(m, [(0, rng.uniform(70, 130)), (0.5, rng.uniform(60, 120)), (1, rng.uniform(45, 90))])
     vowel = (rng.uniform(350, 650), rng.uniform(800, 1200), 2400)
-    x = _voice(rng, m, sr, f0, [(0, vowel), (1, (vowel[0] * 0.8, vowel[1] * 0.85, 2300))],
-               breath=rng.uniform(0.3, 1.0), jitter=0.25, oq=0.35)
+    x = _voice(
+        rng,
+        m,
+        sr,
+        f0,
+        [(0, vowel), (1, (vowel[0] * 0.8, vowel[1] * 0.85, 2300))],
+        breath=rng.uniform(0.3, 1.0),
+        jitter=0.25,
+        oq=0.35,
+    )
     x *= dsp.smooth_env(rng, m, sr, rate_hz=rng.uniform(8, 25), depth=0.6)  # gurgle
     x *= _syllable_env(m, sr, 0, length, attack=0.03, release=0.1)
     out = np.zeros(n)
@@ -663,8 +786,9 @@ def _fart(rng, n, sr):
     for _ in range(count):
         length = min(rng.uniform(0.2, 1.2), max(n / sr - t, 0.15))
         m = int(length * sr)
-        f0 = dsp.glide(m, [(0, rng.uniform(80, 220)), (rng.uniform(0.2, 0.8), rng.uniform(60, 260)),
-                           (1, rng.uniform(50, 150))])
+        f0 = dsp.glide(
+            m, [(0, rng.uniform(80, 220)), (rng.uniform(0.2, 0.8), rng.uniform(60, 260)), (1, rng.uniform(50, 150))]
+        )
         flutter = 1 + 0.3 * dsp.smooth_env(rng, m, sr, rate_hz=30, depth=0.5)
         src = dsp.glottal(f0 * flutter, sr, open_quotient=rng.uniform(0.25, 0.5))
         src = src / (np.std(src) + 1e-12) + rng.uniform(0.2, 1.0) * rng.standard_normal(m)
@@ -678,25 +802,76 @@ def _fart(rng, n, sr):
 # --------------------------------------------------------------------------- registry
 
 GENERATORS: dict[str, Callable[[np.random.Generator, int, int], np.ndarray]] = {
-    "Acoustic_guitar": _acoustic_guitar, "Applause": _applause, "Bark": _bark, "Bass_drum": _bass_drum,
-    "Burping_or_eructation": _burping, "Bus": _bus, "Cello": _cello, "Chime": _chime, "Clarinet": _clarinet,
-    "Computer_keyboard": _computer_keyboard, "Cough": _cough, "Cowbell": _cowbell,
-    "Double_bass": _double_bass, "Drawer_open_or_close": _drawer, "Electric_piano": _electric_piano,
-    "Fart": _fart, "Finger_snapping": _finger_snapping, "Fireworks": _fireworks, "Flute": _flute,
-    "Glockenspiel": _glockenspiel, "Gong": _gong, "Gunshot_or_gunfire": _gunshot, "Harmonica": _harmonica,
-    "Hi-hat": _hi_hat, "Keys_jangling": _keys_jangling, "Knock": _knock, "Laughter": _laughter,
-    "Meow": _meow, "Microwave_oven": _microwave, "Oboe": _oboe, "Saxophone": _saxophone,
-    "Scissors": _scissors, "Shatter": _shatter, "Snare_drum": _snare_drum, "Squeak": _squeak,
-    "Tambourine": _tambourine, "Tearing": _tearing, "Telephone": _telephone, "Trumpet": _trumpet,
-    "Violin_or_fiddle": _violin, "Writing": _writing,
+    "Acoustic_guitar": _acoustic_guitar,
+    "Applause": _applause,
+    "Bark": _bark,
+    "Bass_drum": _bass_drum,
+    "Burping_or_eructation": _burping,
+    "Bus": _bus,
+    "Cello": _cello,
+    "Chime": _chime,
+    "Clarinet": _clarinet,
+    "Computer_keyboard": _computer_keyboard,
+    "Cough": _cough,
+    "Cowbell": _cowbell,
+    "Double_bass": _double_bass,
+    "Drawer_open_or_close": _drawer,
+    "Electric_piano": _electric_piano,
+    "Fart": _fart,
+    "Finger_snapping": _finger_snapping,
+    "Fireworks": _fireworks,
+    "Flute": _flute,
+    "Glockenspiel": _glockenspiel,
+    "Gong": _gong,
+    "Gunshot_or_gunfire": _gunshot,
+    "Harmonica": _harmonica,
+    "Hi-hat": _hi_hat,
+    "Keys_jangling": _keys_jangling,
+    "Knock": _knock,
+    "Laughter": _laughter,
+    "Meow": _meow,
+    "Microwave_oven": _microwave,
+    "Oboe": _oboe,
+    "Saxophone": _saxophone,
+    "Scissors": _scissors,
+    "Shatter": _shatter,
+    "Snare_drum": _snare_drum,
+    "Squeak": _squeak,
+    "Tambourine": _tambourine,
+    "Tearing": _tearing,
+    "Telephone": _telephone,
+    "Trumpet": _trumpet,
+    "Violin_or_fiddle": _violin,
+    "Writing": _writing,
 }
 """One generator per label: ``(rng, n_samples, sample_rate) -> (n_samples,)`` audio (any scale)."""
 
-SAMPLED_LABELS: frozenset[str] = frozenset({
-    "Acoustic_guitar", "Applause", "Bass_drum", "Cello", "Chime", "Clarinet", "Cowbell", "Double_bass",
-    "Electric_piano", "Flute", "Glockenspiel", "Gunshot_or_gunfire", "Harmonica", "Hi-hat", "Knock",
-    "Oboe", "Saxophone", "Snare_drum", "Tambourine", "Telephone", "Trumpet", "Violin_or_fiddle",
-})
+SAMPLED_LABELS: frozenset[str] = frozenset(
+    {
+        "Acoustic_guitar",
+        "Applause",
+        "Bass_drum",
+        "Cello",
+        "Chime",
+        "Clarinet",
+        "Cowbell",
+        "Double_bass",
+        "Electric_piano",
+        "Flute",
+        "Glockenspiel",
+        "Gunshot_or_gunfire",
+        "Harmonica",
+        "Hi-hat",
+        "Knock",
+        "Oboe",
+        "Saxophone",
+        "Snare_drum",
+        "Tambourine",
+        "Telephone",
+        "Trumpet",
+        "Violin_or_fiddle",
+    }
+)
 """Labels whose clips are (wholly or partly) played from the TimGM6mb SoundFont."""
 
 assert set(GENERATORS) == set(EVENT_LABELS)

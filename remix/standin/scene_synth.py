@@ -20,7 +20,6 @@ import soxr
 from remix.labels import CITIES, SCENE_LABELS
 from remix.sources import dsp
 
-
 SYNTHESIS_RATE = 32_000
 """Scenes are synthesised at this rate and resampled to the file rate: the corpus is
 mixed at 32 kHz, so content above 16 kHz would never reach it."""
@@ -30,31 +29,32 @@ mixed at 32 kHz, so content above 16 kHz would never reach it."""
 class _Profile:
     """Character of one city (and one location within it)."""
 
-    tilt: float       # dB/oct added to every bed
-    level_db: float   # overall level offset
-    busy: float       # multiplier of event rates (traffic, voices, steps)
-    room: float       # reverberation time scale
-    f0_shift: float   # voice pitch scale of the local babble
-    hum_hz: float     # mains / machinery hum
+    tilt: float  # dB/oct added to every bed
+    level_db: float  # overall level offset
+    busy: float  # multiplier of event rates (traffic, voices, steps)
+    room: float  # reverberation time scale
+    f0_shift: float  # voice pitch scale of the local babble
+    hum_hz: float  # mains / machinery hum
     coherence: float  # inter-channel coherence of beds
 
 
 def _profile(city: str, location: int, seed: int) -> _Profile:
     code = CITIES.index(city) if city in CITIES else sum(map(ord, city))
     c = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(3, code)))
-    l = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(3, code, location)))
+    loc = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(3, code, location)))
     return _Profile(
-        tilt=c.uniform(-1.5, 1.5) + l.normal(0, 0.5),
-        level_db=c.uniform(-3, 3) + l.normal(0, 1.5),
-        busy=float(np.exp(c.normal(0, 0.3) + l.normal(0, 0.25))),
-        room=float(np.exp(c.normal(0, 0.2) + l.normal(0, 0.3))),
+        tilt=c.uniform(-1.5, 1.5) + loc.normal(0, 0.5),
+        level_db=c.uniform(-3, 3) + loc.normal(0, 1.5),
+        busy=float(np.exp(c.normal(0, 0.3) + loc.normal(0, 0.25))),
+        room=float(np.exp(c.normal(0, 0.2) + loc.normal(0, 0.3))),
         f0_shift=float(np.exp(c.normal(0, 0.08))),
         hum_hz=50.0 if c.random() < 0.8 else 60.0,
-        coherence=float(np.clip(c.uniform(0.3, 0.7) + l.normal(0, 0.1), 0.1, 0.9)),
+        coherence=float(np.clip(c.uniform(0.3, 0.7) + loc.normal(0, 0.1), 0.1, 0.9)),
     )
 
 
 # --------------------------------------------------------------------------- building blocks
+
 
 def _bed(rng, n, sr, p: _Profile, *, lo=20.0, hi=None, tilt=-3.0, peaks=()) -> np.ndarray:
     """Diffuse stereo noise, (n, 2), unit RMS per channel."""
@@ -99,8 +99,16 @@ def _syllables(rng, n, sr, *, rate=4.5, talk=0.6, control_rate=1000) -> np.ndarr
 def _babble(rng, n, sr, p: _Profile, *, talkers: int, spread=1.0) -> np.ndarray:
     """Crowd of talkers: speech-shaped noise and voiced pulses under syllable envelopes, (n, 2)."""
     streams = min(talkers, 4)
-    noise = dsp.shaped_noise(rng, n, sr, lo=150, hi=5000, tilt_db_oct=-2,
-                             peaks=[(500, 0.6, 8), (1500, 0.5, 5), (2600, 0.4, 3)], channels=streams).reshape(n, -1)
+    noise = dsp.shaped_noise(
+        rng,
+        n,
+        sr,
+        lo=150,
+        hi=5000,
+        tilt_db_oct=-2,
+        peaks=[(500, 0.6, 8), (1500, 0.5, 5), (2600, 0.4, 3)],
+        channels=streams,
+    ).reshape(n, -1)
     out = np.zeros((n, 2))
     for s in range(streams):
         env = sum(_syllables(rng, n, sr, rate=rng.uniform(3.5, 5.5)) for _ in range(max(1, talkers // streams)))
@@ -135,8 +143,9 @@ def _cars(rng, n, sr, p: _Profile, *, rate: float, near: float = 1.0) -> np.ndar
     """Passing vehicles: tyre noise and engine harmonics swelling and panning across, (n, 2)."""
     dur = n / sr
     t = np.arange(n) / sr
-    tyre = dsp.shaped_noise(rng, n, sr, lo=60, hi=rng.uniform(2500, 5000), tilt_db_oct=-3,
-                            peaks=[(rng.uniform(600, 1100), 0.6, 6)])
+    tyre = dsp.shaped_noise(
+        rng, n, sr, lo=60, hi=rng.uniform(2500, 5000), tilt_db_oct=-3, peaks=[(rng.uniform(600, 1100), 0.6, 6)]
+    )
     out = np.zeros((n, 2))
     count = rng.poisson(rate * p.busy * (dur + 4))
     for _ in range(count):
@@ -146,7 +155,7 @@ def _cars(rng, n, sr, p: _Profile, *, rate: float, near: float = 1.0) -> np.ndar
         if hi_i <= lo_i:
             continue
         tt = (t[lo_i:hi_i] - tc) / width
-        gain = rng.uniform(0.3, 1.0) / (1 + tt ** 2)
+        gain = rng.uniform(0.3, 1.0) / (1 + tt**2)
         pos = rng.choice([-1, 1]) * np.tanh(tt)
         fe = rng.uniform(25, 70) * (1 - 0.03 * np.tanh(2 * tt))  # Doppler drop as it passes
         engine = np.tanh(rng.uniform(1.5, 4.0) * np.sin(2 * np.pi * np.cumsum(fe) / sr))  # odd harmonics
@@ -243,6 +252,7 @@ def _screech(rng, n, sr, *, strength: float) -> np.ndarray:
 
 # --------------------------------------------------------------------------- scenes
 
+
 def _airport(rng, n, sr, p):
     x = 0.6 * _bed(rng, n, sr, p, lo=40, hi=8000, tilt=-4, peaks=[(120, 0.5, 8)])
     x += 0.25 * _hum(rng, n, sr, rng.uniform(90, 130))
@@ -312,8 +322,9 @@ def _street_traffic(rng, n, sr, p):
 
 def _tram(rng, n, sr, p):
     x = 0.8 * _bed(rng, n, sr, p, lo=25, hi=5000, tilt=-5, peaks=[(rng.uniform(80, 200), 0.5, 8)])
-    speed = dsp.glide(n, [(0, rng.uniform(0.3, 1)), (rng.uniform(0.3, 0.7), rng.uniform(0.5, 1)),
-                          (1, rng.uniform(0.2, 1))])
+    speed = dsp.glide(
+        n, [(0, rng.uniform(0.3, 1)), (rng.uniform(0.3, 0.7), rng.uniform(0.5, 1)), (1, rng.uniform(0.2, 1))]
+    )
     whine_f = rng.uniform(250, 500) * speed
     ph = 2 * np.pi * np.cumsum(whine_f) / sr
     whine = sum(np.sin(k * ph) / k for k in (1, 2, 3, 5))
@@ -329,10 +340,11 @@ def _tram(rng, n, sr, p):
 
 def _bus(rng, n, sr, p):
     x = 0.9 * _bed(rng, n, sr, p, lo=20, hi=4000, tilt=-6, peaks=[(rng.uniform(60, 120), 0.5, 10)])
-    rpm = dsp.glide(n, [(0, rng.uniform(25, 35)), (rng.uniform(0.2, 0.8), rng.uniform(30, 50)),
-                        (1, rng.uniform(22, 40))])
+    rpm = dsp.glide(
+        n, [(0, rng.uniform(25, 35)), (rng.uniform(0.2, 0.8), rng.uniform(30, 50)), (1, rng.uniform(22, 40))]
+    )
     ph = 2 * np.pi * np.cumsum(rpm) / sr
-    engine = sum(np.sin(k * ph + rng.uniform(0, 6)) * rng.uniform(0.3, 1.0) / k ** 0.8 for k in range(1, 10))
+    engine = sum(np.sin(k * ph + rng.uniform(0, 6)) * rng.uniform(0.3, 1.0) / k**0.8 for k in range(1, 10))
     x += 0.4 * _pan(engine, rng.uniform(-0.5, 0.5))
     rattles = np.zeros(n)
     for _ in range(rng.poisson(4 * n / sr)):
@@ -370,15 +382,30 @@ def _park(rng, n, sr, p):
 
 
 _SCENES: dict[str, Callable] = {
-    "airport": _airport, "shopping_mall": _shopping_mall, "metro_station": _metro_station,
-    "street_pedestrian": _street_pedestrian, "public_square": _public_square,
-    "street_traffic": _street_traffic, "tram": _tram, "bus": _bus, "metro": _metro, "park": _park,
+    "airport": _airport,
+    "shopping_mall": _shopping_mall,
+    "metro_station": _metro_station,
+    "street_pedestrian": _street_pedestrian,
+    "public_square": _public_square,
+    "street_traffic": _street_traffic,
+    "tram": _tram,
+    "bus": _bus,
+    "metro": _metro,
+    "park": _park,
 }
 assert set(_SCENES) == set(SCENE_LABELS)
 
 
-def render_scene(scene: str, *, city: str, location: int, seed: np.random.SeedSequence,
-                 sample_rate: int, duration_s: float, city_seed: int = 0) -> np.ndarray:
+def render_scene(
+    scene: str,
+    *,
+    city: str,
+    location: int,
+    seed: np.random.SeedSequence,
+    sample_rate: int,
+    duration_s: float,
+    city_seed: int = 0,
+) -> np.ndarray:
     """Render one stand-in scene recording.
 
     Parameters
@@ -410,7 +437,7 @@ def render_scene(scene: str, *, city: str, location: int, seed: np.random.SeedSe
         x = np.pad(x, ((0, max(0, n - len(x))), (0, 0)))[:n]
     x = dsp.highpass(x, sample_rate, 15.0, order=1)
     x -= x.mean(axis=0, keepdims=True)
-    rms = np.sqrt(np.mean(x ** 2)) + 1e-12
+    rms = np.sqrt(np.mean(x**2)) + 1e-12
     x *= 10 ** ((level_db + p.level_db + rng.normal(0, 1.5)) / 20) / rms
     peak = np.abs(x).max()
     if peak > 0.89:

@@ -120,15 +120,14 @@ def _plan_scenes(cities: Sequence[str], scenes_per_pair: int) -> list[_SceneItem
                 segment = k % 2
                 name = f"audio/{scene}-{city}-{location}-{segment}-a.wav"
                 city_code = CITIES.index(city) if city in CITIES else 100 + ci
-                items.append(_SceneItem(name, scene, city, f"{city}-{location}", location, segment,
-                                        (0, city_code, si, k)))
+                items.append(
+                    _SceneItem(name, scene, city, f"{city}-{location}", location, segment, (0, city_code, si, k))
+                )
             location += 1
     return items
 
 
-def _plan_events(
-    seed: int, *, train_per_label: int, verified_per_label: int, test_per_label: int
-) -> list[_EventItem]:
+def _plan_events(seed: int, *, train_per_label: int, verified_per_label: int, test_per_label: int) -> list[_EventItem]:
     """Event clips with their metadata; each drawn from its own child seed."""
     items = []
     used: set[str] = set()
@@ -161,8 +160,13 @@ def _write_wav(path: Path, audio: np.ndarray, rate: int, subtype: str) -> None:
 def _render_scene(item: _SceneItem, seed: int, duration_s: float, audio_dir: str) -> None:
     ss = np.random.SeedSequence(seed, spawn_key=item.spawn_key)
     audio = scene_synth.render_scene(
-        item.scene, city=item.city, location=item.location, seed=ss,
-        sample_rate=SCENE_RATE, duration_s=duration_s, city_seed=seed,
+        item.scene,
+        city=item.city,
+        location=item.location,
+        seed=ss,
+        sample_rate=SCENE_RATE,
+        duration_s=duration_s,
+        city_seed=seed,
     )  # (N, 2)
     _write_wav(Path(audio_dir) / Path(item.filename).name, audio, SCENE_RATE, "PCM_24")
 
@@ -196,12 +200,14 @@ def _run_all(jobs: list[tuple], *, workers: int, progress: bool) -> None:
 
 def _write_tables(tmp: Path, scenes: list[_SceneItem], events: list[_EventItem], seed: int) -> None:
     sdir = tmp / TAU2019_DIRNAME
-    meta = pd.DataFrame({
-        "filename": [s.filename for s in scenes],
-        "scene_label": [s.scene for s in scenes],
-        "identifier": [s.identifier for s in scenes],
-        "source_label": "a",
-    })
+    meta = pd.DataFrame(
+        {
+            "filename": [s.filename for s in scenes],
+            "scene_label": [s.scene for s in scenes],
+            "identifier": [s.identifier for s in scenes],
+            "source_label": "a",
+        }
+    )
     meta.to_csv(sdir / "meta.csv", sep="\t", index=False, lineterminator="\n")
     # fold 1: per scene label, about 30 % of the recordings (identifiers) evaluate, the rest train
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2,)))
@@ -214,11 +220,12 @@ def _write_tables(tmp: Path, scenes: list[_SceneItem], events: list[_EventItem],
     setup = sdir / "evaluation_setup"
     setup.mkdir()
     meta.loc[~is_test, ["filename", "scene_label"]].to_csv(
-        setup / "fold1_train.csv", sep="\t", index=False, lineterminator="\n")
+        setup / "fold1_train.csv", sep="\t", index=False, lineterminator="\n"
+    )
     meta.loc[is_test, ["filename", "scene_label"]].to_csv(
-        setup / "fold1_evaluate.csv", sep="\t", index=False, lineterminator="\n")
-    meta.loc[is_test, ["filename"]].to_csv(
-        setup / "fold1_test.csv", sep="\t", index=False, lineterminator="\n")
+        setup / "fold1_evaluate.csv", sep="\t", index=False, lineterminator="\n"
+    )
+    meta.loc[is_test, ["filename"]].to_csv(setup / "fold1_test.csv", sep="\t", index=False, lineterminator="\n")
 
     edir = tmp / EVENTS_DIRNAME / META_DIR
     ev = pd.DataFrame([asdict(e) for e in events])
@@ -226,9 +233,11 @@ def _write_tables(tmp: Path, scenes: list[_SceneItem], events: list[_EventItem],
     train = ev[ev["split"] == "train"]
     test = ev[ev["split"] == "test"]
     train[["fname", "label", "manually_verified", "freesound_id", "license"]].to_csv(
-        edir / TRAIN_CSV, index=False, lineterminator="\n")
+        edir / TRAIN_CSV, index=False, lineterminator="\n"
+    )
     test[["fname", "label", "usage", "freesound_id", "license"]].to_csv(
-        edir / TEST_CSV, index=False, lineterminator="\n")
+        edir / TEST_CSV, index=False, lineterminator="\n"
+    )
 
 
 def _readme(params: dict, n_scenes: int, n_events: int) -> str:
@@ -317,9 +326,13 @@ def ensure_sources(
     if scene_duration_s <= 0:
         raise RemixError(f"scene_duration_s must be positive, got {scene_duration_s}.")
     params = {
-        "generator_version": GENERATOR_VERSION, "seed": int(seed), "scenes_per_pair": int(scenes_per_pair),
-        "cities": list(cities), "train_per_label": int(train_per_label),
-        "verified_per_label": int(verified_per_label), "test_per_label": int(test_per_label),
+        "generator_version": GENERATOR_VERSION,
+        "seed": int(seed),
+        "scenes_per_pair": int(scenes_per_pair),
+        "cities": list(cities),
+        "train_per_label": int(train_per_label),
+        "verified_per_label": int(verified_per_label),
+        "test_per_label": int(test_per_label),
         "scene_duration_s": float(scene_duration_s),
     }
     result = SyntheticSources(root / TAU2019_DIRNAME, root / EVENTS_DIRNAME)
@@ -333,8 +346,7 @@ def ensure_sources(
         )
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise RemixError(
-            f"{root} exists and is not a stand-in folder (no standin.json in it); "
-            "choose an empty or new folder."
+            f"{root} exists and is not a stand-in folder (no standin.json in it); choose an empty or new folder."
         )
     _write(root, params, workers=workers or os.cpu_count() or 1, progress=progress)
     return result
@@ -344,8 +356,12 @@ def _write(root: Path, params: dict, *, workers: int, progress: bool) -> None:
     """Write a stand-in of ``params`` into a temporary folder beside ``root``, then rename it."""
     seed = params["seed"]
     scenes = _plan_scenes(params["cities"], params["scenes_per_pair"])
-    events = _plan_events(seed, train_per_label=params["train_per_label"],
-                          verified_per_label=params["verified_per_label"], test_per_label=params["test_per_label"])
+    events = _plan_events(
+        seed,
+        train_per_label=params["train_per_label"],
+        verified_per_label=params["verified_per_label"],
+        test_per_label=params["test_per_label"],
+    )
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
     try:

@@ -61,28 +61,49 @@ def fabricate_corpus(
                 mask = (t >= onset) & (t < onset + length)
                 gain = 0.05 * 10 ** (snr / 20)
                 wave[mask] += gain * np.sin(2 * np.pi * freq * t[mask])
-                event_rows.append(dict(
-                    clip_id=cid, snr_db=float(snr), event_label=label, onset_s=float(onset),
-                    offset_s=float(onset + length), source_file=f"src/{label}_{k}.wav",
-                    source_start_s=0.0, gain_db=float(20 * np.log10(gain)), stem_path=None,
-                ))
+                event_rows.append(
+                    dict(
+                        clip_id=cid,
+                        snr_db=float(snr),
+                        event_label=label,
+                        onset_s=float(onset),
+                        offset_s=float(onset + length),
+                        source_file=f"src/{label}_{k}.wav",
+                        source_start_s=0.0,
+                        gain_db=float(20 * np.log10(gain)),
+                        stem_path=None,
+                    )
+                )
             peak = max(1.0, np.abs(wave).max() / 0.99)
             rel = f"audio/snr{snr:g}/{cid}.flac"
             (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
             sf.write(out_dir / rel, (wave / peak).astype(np.float32), sample_rate, format="FLAC")
-            clip_rows.append(dict(
-                clip_id=cid, snr_db=float(snr), split="dev" if fold else "test", fold=fold,
-                audio_path=rel, sample_rate=sample_rate, duration_s=DURATION_S,
-                scene_file=f"audio/scene-{cid}.wav", scene_label="park", city=CITIES[1],
-                labels=sorted(labels), peak_scale=float(1 / peak), scene_stem_path=None,
-            ))
+            clip_rows.append(
+                dict(
+                    clip_id=cid,
+                    snr_db=float(snr),
+                    split="dev" if fold else "test",
+                    fold=fold,
+                    audio_path=rel,
+                    sample_rate=sample_rate,
+                    duration_s=DURATION_S,
+                    scene_file=f"audio/scene-{cid}.wav",
+                    scene_label="park",
+                    city=CITIES[1],
+                    labels=sorted(labels),
+                    peak_scale=float(1 / peak),
+                    scene_stem_path=None,
+                )
+            )
     (out_dir / "manifest").mkdir(parents=True, exist_ok=True)
     pd.DataFrame(clip_rows).to_parquet(out_dir / "manifest" / "clips.parquet", index=False)
     pd.DataFrame(event_rows).to_parquet(out_dir / "manifest" / "events.parquet", index=False)
     pd.DataFrame({"path": pd.Series(dtype=str), "reason": pd.Series(dtype=str)}).to_parquet(
-        out_dir / "manifest" / "skipped.parquet", index=False)
-    (out_dir / "manifest" / "corpus.json").write_text(json.dumps(
-        {"recipe": "paper", "seed": seed, "snrs": list(snrs), "synthetic": True, "version": "fabricated"}))
+        out_dir / "manifest" / "skipped.parquet", index=False
+    )
+    (out_dir / "manifest" / "corpus.json").write_text(
+        json.dumps({"recipe": "paper", "seed": seed, "snrs": list(snrs), "synthetic": True, "version": "fabricated"})
+    )
     return out_dir
 
 
@@ -96,12 +117,21 @@ def _build_with_remix(out_dir: Path, sources_root: Path) -> Path | None:
     except ImportError:
         return None
     sources = ensure_sources(
-        sources_root, seed=0, scenes_per_pair=1, cities=CITIES[1:3],
-        train_per_label=2, verified_per_label=2, test_per_label=1,
+        sources_root,
+        seed=0,
+        scenes_per_pair=1,
+        cities=CITIES[1:3],
+        train_per_label=2,
+        verified_per_label=2,
+        test_per_label=1,
     )
     build_corpus(
-        out_dir, recipe=RecipeOptions(clips_per_fold=6, test_clips=4), render=RenderSettings(snrs=SNRS), seed=0,
-        sources=SourceFolders(sources.scenes_dir, sources.events_dir), run=RunOptions(workers=1, progress=False),
+        out_dir,
+        recipe=RecipeOptions(clips_per_fold=6, test_clips=4),
+        render=RenderSettings(snrs=SNRS),
+        seed=0,
+        sources=SourceFolders(sources.scenes_dir, sources.events_dir),
+        run=RunOptions(workers=1, progress=False),
     )
     return out_dir
 
@@ -124,11 +154,17 @@ def fabricated_corpus(tmp_path_factory) -> Path:
 def trained_2ap(tiny_corpus, tmp_path_factory):
     """A `smoke`-preset 2AP+aux run (dense time layer) on the tiny corpus at 0 dB: (results dir, run id)."""
     from bench.config import RunConfig
-    from bench.train import corpus_fingerprint, train_run
     from bench.data import read_clips
+    from bench.train import corpus_fingerprint, train_run
 
     results = tmp_path_factory.mktemp("trained") / "results"
-    config = RunConfig(model="2ap_aux", alpha=0.001, snr_db=0.0, seed=0, preset="smoke",
-                       corpus=corpus_fingerprint(read_clips(tiny_corpus)))
+    config = RunConfig(
+        model="2ap_aux",
+        alpha=0.001,
+        snr_db=0.0,
+        seed=0,
+        preset="smoke",
+        corpus=corpus_fingerprint(read_clips(tiny_corpus)),
+    )
     train_run(config, corpus_dir=tiny_corpus, results_dir=results, device="cpu")
     return results, config.run_id

@@ -20,8 +20,23 @@ def invoke(*args):
 @pytest.fixture(scope="module")
 def trained(tiny_corpus, tmp_path_factory):
     results = tmp_path_factory.mktemp("cli") / "results"
-    result = invoke("run", "--model", "gap", "--snr", 0, "--seeds", 1, "--preset", "smoke", "--device", "cpu",
-                    "--corpus", tiny_corpus, "--results", results)
+    result = invoke(
+        "run",
+        "--model",
+        "gap",
+        "--snr",
+        0,
+        "--seeds",
+        1,
+        "--preset",
+        "smoke",
+        "--device",
+        "cpu",
+        "--corpus",
+        tiny_corpus,
+        "--results",
+        results,
+    )
     return results, result
 
 
@@ -39,8 +54,23 @@ def test_run_trains_and_report_writes_latex(trained):
 
 def test_rerun_skips_finished_runs(trained, tiny_corpus):
     results, _ = trained
-    again = invoke("run", "--model", "gap", "--snr", 0, "--seeds", 1, "--preset", "smoke", "--device", "cpu",
-                   "--corpus", tiny_corpus, "--results", results)
+    again = invoke(
+        "run",
+        "--model",
+        "gap",
+        "--snr",
+        0,
+        "--seeds",
+        1,
+        "--preset",
+        "smoke",
+        "--device",
+        "cpu",
+        "--corpus",
+        tiny_corpus,
+        "--results",
+        results,
+    )
     assert again.exit_code == 0 and "0 trained, 1 skipped" in again.output
 
 
@@ -54,15 +84,18 @@ def test_plot_writes_figure2_and_curves(trained):
     assert pngs[2].startswith("figure2_")
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--model", "nope"], "known models: gap, gmp"),
-    (["--model", "gap", "--seeds", 0], "--seeds must be at least 1"),
-    (["--model", "gap", "--snr", 5], "it has 0, 20 dB"),
-    (["--model", "gap", "--alpha", 0.1], "alpha must be 0"),
-    (["--all", "--model", "gap"], "either --all"),
-    ([], "either --all"),
-    (["--model", "gap", "--preset", "huge"], "unknown preset"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--model", "nope"], "known models: gap, gmp"),
+        (["--model", "gap", "--seeds", 0], "--seeds must be at least 1"),
+        (["--model", "gap", "--snr", 5], "it has 0, 20 dB"),
+        (["--model", "gap", "--alpha", 0.1], "alpha must be 0"),
+        (["--all", "--model", "gap"], "either --all"),
+        ([], "either --all"),
+        (["--model", "gap", "--preset", "huge"], "unknown preset"),
+    ],
+)
 def test_run_option_errors(tiny_corpus, tmp_path, args, message):
     result = invoke("run", *args, "--corpus", tiny_corpus, "--results", tmp_path)
     assert result.exit_code == 2
@@ -96,6 +129,7 @@ def test_runs_are_pinned_to_their_corpus(tiny_corpus):
     from bench.data import read_clips
     from bench.train import corpus_fingerprint
 
-    configs = plan_runs(corpus=tiny_corpus, all_runs=True, model=None, snrs=None, alpha=None, seeds=1,
-                        preset="smoke", folds=False)
+    configs = plan_runs(
+        corpus=tiny_corpus, all_runs=True, model=None, snrs=None, alpha=None, seeds=1, preset="smoke", folds=False
+    )
     assert {cfg.corpus for cfg in configs} == {corpus_fingerprint(read_clips(tiny_corpus))}

@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from bench.cli import app
-from bench.errors import BenchError
 from bench.config import RunConfig
+from bench.errors import BenchError
 from bench.grid import run_grid
 from bench.presets import CPU_FEATURES, PRESETS, Preset
 from bench.store import RunStore
@@ -41,23 +41,53 @@ def loopback(tmp_path_factory):
 def test_grid_on_a_loopback_scheduler_trains_the_local_grids_runs(tiny_corpus, loopback, tmp_path):
     from bench.cli import plan_runs
 
-    common = ["run", "--all", "--preset", "smoke", "--seeds", "1", "--snr", "20", "--device", "cpu",
-              "--corpus", str(tiny_corpus), "--results", str(tmp_path), "--cluster", loopback.address]
+    common = [
+        "run",
+        "--all",
+        "--preset",
+        "smoke",
+        "--seeds",
+        "1",
+        "--snr",
+        "20",
+        "--device",
+        "cpu",
+        "--corpus",
+        str(tiny_corpus),
+        "--results",
+        str(tmp_path),
+        "--cluster",
+        loopback.address,
+    ]
     result = runner.invoke(app, common)
     assert result.exit_code == 0, result.output
     assert "Traceback" not in result.output and "(2 worker(s))" in result.output
     assert "7 trained, 0 skipped" in result.output
     # the runs a local grid trains for the same options (the local path is tested in test_grid and test_cli)
-    local = plan_runs(corpus=tiny_corpus, all_runs=True, model=None, snrs=[20.0], alpha=None, seeds=1,
-                      preset="smoke", folds=False)
+    local = plan_runs(
+        corpus=tiny_corpus, all_runs=True, model=None, snrs=[20.0], alpha=None, seeds=1, preset="smoke", folds=False
+    )
     assert _done_runs(tmp_path) == {c.run_id: c.model for c in local}
     again = runner.invoke(app, common)
     assert again.exit_code == 0 and "0 trained, 7 skipped" in again.output  # finished runs are skipped
 
 
 def test_cluster_option_errors_are_one_line(tiny_corpus, tmp_path):
-    base = ["run", "--model", "gap", "--snr", "0", "--seeds", "1", "--preset", "smoke", "--corpus", str(tiny_corpus),
-            "--results", str(tmp_path)]
+    base = [
+        "run",
+        "--model",
+        "gap",
+        "--snr",
+        "0",
+        "--seeds",
+        "1",
+        "--preset",
+        "smoke",
+        "--corpus",
+        str(tiny_corpus),
+        "--results",
+        str(tmp_path),
+    ]
     bad = runner.invoke(app, [*base, "--cluster", "local:none"])
     assert bad.exit_code == 2 and "--cluster takes local:N" in bad.output
     both = runner.invoke(app, [*base, "--cluster", "local:1", "--gpus", "0"])
@@ -115,8 +145,9 @@ def test_gpu_runs_ask_for_a_gpu_resource(tiny_corpus, tmp_path):
             gpu_worker = next(a for a, w in client.scheduler_info()["workers"].items() if w.get("resources"))
             for device in ("cuda", "auto"):  # auto: GPU runs as soon as a worker offers a GPU
                 with get_task_stream(client) as stream:
-                    summary = run_grid([cfg], results_dir=tmp_path / device, corpus_dir=tiny_corpus, device=device,
-                                       executor=client)
+                    summary = run_grid(
+                        [cfg], results_dir=tmp_path / device, corpus_dir=tiny_corpus, device=device, executor=client
+                    )
                 trained_on = {t["worker"] for t in stream.data if t["key"].startswith("_train_one")}
                 assert trained_on == {gpu_worker}
                 # the worker has no CUDA after all: the run is reported failed, with the reason
@@ -135,8 +166,13 @@ def test_a_lost_worker_is_retried_and_the_run_resumes(tiny_corpus, loopback, tmp
     with Client(cluster.address) as client:
         client.run(register_preset, slow)
         out = {}
-        grid = threading.Thread(target=lambda: out.update(summary=run_grid(
-            [cfg], results_dir=tmp_path / "results", corpus_dir=tiny_corpus, device="cpu", executor=client)))
+        grid = threading.Thread(
+            target=lambda: out.update(
+                summary=run_grid(
+                    [cfg], results_dir=tmp_path / "results", corpus_dir=tiny_corpus, device="cpu", executor=client
+                )
+            )
+        )
         grid.start()
         try:
             deadline = time.monotonic() + 180
@@ -161,4 +197,4 @@ def test_a_lost_worker_is_retried_and_the_run_resumes(tiny_corpus, loopback, tmp
     after = store.read_curves()
     assert list(after["epoch"]) == list(range(1, slow.epochs + 1))
     # resumed from last.pt: the epochs trained before the loss are kept as they were, not trained again
-    assert after.iloc[:len(before)].equals(before)
+    assert after.iloc[: len(before)].equals(before)

@@ -28,7 +28,6 @@ from bench.postprocess import PostProcessing, load_postprocessing
 from bench.store import RunStore, load_runs
 from remix.labels import EVENT_LABELS
 
-
 HOP = 0.125  # exact in binary: sed_eval turns times into frames without a tolerance
 LABELS = ["alpha", "beta", "gamma", "delta", "absent"]  # "absent" never has a reference event
 
@@ -46,8 +45,15 @@ def split():
             continue  # a clip without events
         for j in rng.choice(4, size=2, replace=False):
             onset = round(float(rng.uniform(0.0, 7.0)), 3)
-            rows.append(dict(clip_id=cid, snr_db=20.0, event_label=LABELS[j], onset_s=onset,
-                             offset_s=round(onset + float(rng.uniform(0.5, 2.5)), 3)))
+            rows.append(
+                dict(
+                    clip_id=cid,
+                    snr_db=20.0,
+                    event_label=LABELS[j],
+                    onset_s=onset,
+                    offset_s=round(onset + float(rng.uniform(0.5, 2.5)), 3),
+                )
+            )
     events = pd.DataFrame(rows)
     truth = frame_targets(events, ids, n_frames=t, hop_s=HOP, labels=LABELS)
     frame = np.clip(truth * 0.7 + rng.normal(0.15, 0.2, truth.shape), 0, 1).astype(np.float16)
@@ -55,24 +61,36 @@ def split():
     return dict(ids=ids, events=events, frame=frame, clip=clip, filenames=[f"{c}.flac" for c in ids])
 
 
-POST = PostProcessing(thresholds=(0.3, 0.35, 0.4, 0.3, 0.3), hop_s=HOP, frame_start_s=0.0,
-                      clip_threshold=0.5, median_filter_s=0.3)
+POST = PostProcessing(
+    thresholds=(0.3, 0.35, 0.4, 0.3, 0.3), hop_s=HOP, frame_start_s=0.0, clip_threshold=0.5, median_filter_s=0.3
+)
 
 
 @pytest.fixture(scope="module")
 def scored(split, tmp_path_factory):
     folder = tmp_path_factory.mktemp("dcase") / "val"
-    out = evaluate_split(split["frame"], split["clip"], post=POST, clip_ids=split["ids"],
-                         filenames=split["filenames"], events=split["events"], labels=LABELS, duration_s=10.0,
-                         folder=folder)
+    out = evaluate_split(
+        split["frame"],
+        split["clip"],
+        post=POST,
+        clip_ids=split["ids"],
+        filenames=split["filenames"],
+        events=split["events"],
+        labels=LABELS,
+        duration_s=10.0,
+        folder=folder,
+    )
     return out, folder
 
 
 def _container(table: pd.DataFrame):
     return dcase_util.containers.MetaDataContainer(
-        [dict(filename=f, event_label=lab, onset=float(on), offset=float(off))
-         for f, on, off, lab in table[["filename", "onset", "offset", "event_label"]].itertuples(index=False)
-         if isinstance(lab, str)])
+        [
+            dict(filename=f, event_label=lab, onset=float(on), offset=float(off))
+            for f, on, off, lab in table[["filename", "onset", "offset", "event_label"]].itertuples(index=False)
+            if isinstance(lab, str)
+        ]
+    )
 
 
 def test_files_are_what_dcase_tools_read(scored, split):
@@ -111,19 +129,21 @@ def test_event_f1_agrees_with_sed_eval_and_with_the_detections(scored, split):
     reference = _container(ground_truth_table(split["events"], split["ids"], filenames=split["filenames"]))
     detections = files["detections"][files["detections"]["event_label"].isin(present)]
     estimated = _container(detections)
-    metric = sed_eval.sound_event.EventBasedMetrics(event_label_list=present, t_collar=0.2,
-                                                    percentage_of_length=0.2)
+    metric = sed_eval.sound_event.EventBasedMetrics(event_label_list=present, t_collar=0.2, percentage_of_length=0.2)
     segments = sed_eval.sound_event.SegmentBasedMetrics(event_label_list=present, time_resolution=1.0)
     for filename in split["filenames"]:
         ref, est = reference.filter(filename=filename), estimated.filter(filename=filename)
         metric.evaluate(reference_event_list=ref, estimated_event_list=est)
         segments.evaluate(reference_event_list=ref, estimated_event_list=est)
     assert out["event_f1"] == pytest.approx(metric.results_overall_metrics()["f_measure"]["f_measure"], abs=1e-12)
-    assert out["segment_f1"] == pytest.approx(segments.results_overall_metrics()["f_measure"]["f_measure"],
-                                              abs=1e-12)
-    ours = event_f1(split["events"], detections.rename(columns={"filename": "clip_id", "onset": "onset_s",
-                                                                "offset": "offset_s"})
-                    .assign(clip_id=lambda d: d["clip_id"].str.replace(".flac", "")), labels=present)
+    assert out["segment_f1"] == pytest.approx(segments.results_overall_metrics()["f_measure"]["f_measure"], abs=1e-12)
+    ours = event_f1(
+        split["events"],
+        detections.rename(columns={"filename": "clip_id", "onset": "onset_s", "offset": "offset_s"}).assign(
+            clip_id=lambda d: d["clip_id"].str.replace(".flac", "")
+        ),
+        labels=present,
+    )
     assert ours["f1"] == pytest.approx(out["event_f1"], abs=1e-12)
     assert 0.2 < out["event_f1"] < 1.0  # a case that can fail either way
 
@@ -134,8 +154,10 @@ def test_frame_f1_agrees_with_sed_eval_at_the_frame_resolution(scored, split):
     reference = _container(ground_truth_table(split["events"], split["ids"], filenames=split["filenames"]))
     frames = sed_eval.sound_event.SegmentBasedMetrics(event_label_list=LABELS, time_resolution=HOP)
     for filename in split["filenames"]:
-        frames.evaluate(reference_event_list=reference.filter(filename=filename),
-                        estimated_event_list=_container(files["detections"]).filter(filename=filename))
+        frames.evaluate(
+            reference_event_list=reference.filter(filename=filename),
+            estimated_event_list=_container(files["detections"]).filter(filename=filename),
+        )
     assert out["frame_f1"] == pytest.approx(frames.results_overall_metrics()["f_measure"]["f_measure"], abs=1e-9)
 
 
@@ -143,8 +165,9 @@ def test_no_reference_event_at_all_gives_none_not_a_crash(split):
     table = ground_truth_table(split["events"].iloc[:0], split["ids"], filenames=split["filenames"])
     assert table["event_label"].isna().all() and len(table) == len(split["ids"])
     scores = {cid: pd.DataFrame({"onset": [0.0], "offset": [1.0], "a": [0.5]}) for cid in split["ids"]}
-    out = dcase_metrics(scores, {cid: [] for cid in split["ids"]}, {cid: 10.0 for cid in split["ids"]},
-                        thresholds={"a": 0.5})
+    out = dcase_metrics(
+        scores, {cid: [] for cid in split["ids"]}, {cid: 10.0 for cid in split["ids"]}, thresholds={"a": 0.5}
+    )
     assert out["psds1"] is None and out["event_f1"] is None and out["classes_left_out"] == ["a"]
 
 
@@ -161,18 +184,34 @@ def test_relocalise_a_stored_run_keeps_old_metrics_and_adds_the_new(fabricated_c
     clips = pd.read_parquet(fabricated_corpus / "manifest" / "clips.parquet")
     events = pd.read_parquet(fabricated_corpus / "manifest" / "events.parquet")
     store = RunStore(tmp_path / "runs", "r1")
-    settings = {"sample_rate": 32000, "n_fft": 2048, "hop_length": 4096, "n_mels": 16, "fmin": 50.0, "fmax": None,
-                "log_offset": 1e-8, "center": False}
-    store.write_config({"model": "2ap", "alpha": 0.0, "snr_db": 20.0, "seed": 0, "preset": "cpu",
-                        "corpus_dir": str(fabricated_corpus), "features": settings})
+    settings = {
+        "sample_rate": 32000,
+        "n_fft": 2048,
+        "hop_length": 4096,
+        "n_mels": 16,
+        "fmin": 50.0,
+        "fmax": None,
+        "log_offset": 1e-8,
+        "center": False,
+    }
+    store.write_config(
+        {
+            "model": "2ap",
+            "alpha": 0.0,
+            "snr_db": 20.0,
+            "seed": 0,
+            "preset": "cpu",
+            "corpus_dir": str(fabricated_corpus),
+            "features": settings,
+        }
+    )
     store.write_status("done")
     rng = np.random.default_rng(0)
     old = {"best_epoch": 2}
     at20 = clips[clips["snr_db"] == 20.0]
     for split, rows in (("val", at20[at20["fold"] == 4]), ("test", at20[at20["split"] == "test"])):
         ids = rows["clip_id"].tolist()
-        truth = frame_targets(events, ids, n_frames=78, hop_s=0.128, labels=EVENT_LABELS, snr_db=20.0,
-                              start_s=-0.032)
+        truth = frame_targets(events, ids, n_frames=78, hop_s=0.128, labels=EVENT_LABELS, snr_db=20.0, start_s=-0.032)
         y = truth.any(axis=1).astype(int)
         probs = np.clip(y * 0.8 + rng.uniform(0, 0.2, y.shape), 0, 1)
         store.write_predictions(ids, split=split, y_true=y, y_score=probs, labels=EVENT_LABELS)
@@ -201,15 +240,16 @@ def test_a_perfect_detector_scores_one_and_a_single_class_no_psds():
     for cid, events in truth.items():
         on = {"a": np.zeros(10), "b": np.zeros(10)}
         for start, stop, label in events:
-            on[label][int(start):int(stop)] = 1.0
+            on[label][int(start) : int(stop)] = 1.0
         scores[cid] = pd.DataFrame({"onset": timestamps[:-1], "offset": timestamps[1:], **on})
     durations = {"c0": 10.0, "c1": 10.0}
     out = dcase_metrics(scores, truth, durations, thresholds={"a": 0.5, "b": 0.5})
     assert out["psds1"] == pytest.approx(1.0) and out["psds2"] == pytest.approx(1.0)
     assert out["event_f1"] == 1.0 and out["segment_f1"] == 1.0 and out["classes_left_out"] == []
     only_a = {cid: [e for e in events if e[2] == "a"] for cid, events in truth.items()}
-    single = dcase_metrics({k: v[["onset", "offset", "a"]] for k, v in scores.items()}, only_a, durations,
-                           thresholds={"a": 0.5})
+    single = dcase_metrics(
+        {k: v[["onset", "offset", "a"]] for k, v in scores.items()}, only_a, durations, thresholds={"a": 0.5}
+    )
     assert single["psds1"] is None and single["event_f1"] == 1.0 and single["n_classes_scored"] == 1
 
 
@@ -233,8 +273,12 @@ def test_a_trained_run_writes_its_postprocessing_dcase_files_and_metrics(tiny_co
         files = read_dcase_files(folder)
         assert len(files["detections"]) == loc["n_detections"]
         present = [c for c in EVENT_LABELS if c not in loc["classes_left_out"]]
-        again = dcase_metrics({k: v[["onset", "offset", *present]] for k, v in files["scores"].items()},
-                              files["ground_truth"], files["durations"], thresholds=dict(zip(EVENT_LABELS, post["thresholds"])))
+        again = dcase_metrics(
+            {k: v[["onset", "offset", *present]] for k, v in files["scores"].items()},
+            files["ground_truth"],
+            files["durations"],
+            thresholds=dict(zip(EVENT_LABELS, post["thresholds"])),
+        )
         for key in ("psds1", "psds2", "event_f1", "segment_f1"):
             assert again[key] == loc[key]
     assert {"micro_ap", "frame", "event"} <= set(metrics["val"])  # the earlier keys stay

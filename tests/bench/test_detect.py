@@ -36,19 +36,22 @@ def invoke(*args):
     return result
 
 
-@pytest.mark.parametrize("n_frames, window, stride, expected", [
-    (10, 10, 5, [0]),
-    (3, 10, 5, [0]),
-    (20, 10, 5, [0, 5, 10]),
-    (22, 10, 5, [0, 5, 10, 12]),
-    (11, 10, 10, [0, 1]),
-])
+@pytest.mark.parametrize(
+    "n_frames, window, stride, expected",
+    [
+        (10, 10, 5, [0]),
+        (3, 10, 5, [0]),
+        (20, 10, 5, [0, 5, 10]),
+        (22, 10, 5, [0, 5, 10, 12]),
+        (11, 10, 10, [0, 1]),
+    ],
+)
 def test_window_starts_cover_every_frame_and_end_on_the_last(n_frames, window, stride, expected):
     starts = window_starts(n_frames, window=window, stride=stride)
     assert starts.tolist() == expected
     covered = np.zeros(max(n_frames, window), dtype=bool)
     for s in starts:
-        covered[s:s + window] = True
+        covered[s : s + window] = True
     assert covered.all()
 
 
@@ -77,15 +80,23 @@ def test_stitched_frames_equal_the_whole_file_frames():
     wave = rng.standard_normal(200_000).astype(np.float32) * np.linspace(0.01, 1, 200_000, dtype=np.float32)
     window = SETTINGS.n_fft + (N_FRAMES - 1) * SETTINGS.hop_length
     scorer = EnergyScorer()
-    scores = score_recording(scorer, wave, settings=SETTINGS, n_frames=N_FRAMES, window_samples=window,
-                             frame_score="frame_probs", overlap=0.5)
+    scores = score_recording(
+        scorer,
+        wave,
+        settings=SETTINGS,
+        n_frames=N_FRAMES,
+        window_samples=window,
+        frame_score="frame_probs",
+        overlap=0.5,
+    )
     _, whole = scorer(wave[None])
     assert scores.frame_probs.shape == (SETTINGS.n_frames(wave.size), 3) == whole[0].shape
     np.testing.assert_allclose(scores.frame_probs, whole[0], atol=1e-5)
     assert scores.n_windows == len(window_starts(whole.shape[1], window=N_FRAMES, stride=20)) and not scores.padded
     np.testing.assert_allclose(scores.clip_probs, whole[0].max(axis=0), atol=1e-5)  # max over windows
-    x_clip = score_recording(scorer, wave, settings=SETTINGS, n_frames=N_FRAMES, window_samples=window,
-                             frame_score="frame_x_clip")
+    x_clip = score_recording(
+        scorer, wave, settings=SETTINGS, n_frames=N_FRAMES, window_samples=window, frame_score="frame_x_clip"
+    )
     assert np.all(x_clip.frame_score <= x_clip.frame_probs + 1e-6) and np.all(x_clip.window_clip_probs > 0)
 
 
@@ -93,8 +104,9 @@ def test_a_short_recording_is_repeated_to_one_window_and_its_own_frames_kept():
     wave = np.random.default_rng(1).standard_normal(30_000).astype(np.float32)
     window = SETTINGS.n_fft + (N_FRAMES - 1) * SETTINGS.hop_length
     scorer = EnergyScorer()
-    scores = score_recording(scorer, wave, settings=SETTINGS, n_frames=N_FRAMES, window_samples=window,
-                             duration_s=30_000 / 32000)
+    scores = score_recording(
+        scorer, wave, settings=SETTINGS, n_frames=N_FRAMES, window_samples=window, duration_s=30_000 / 32000
+    )
     assert scores.padded and scores.n_windows == 1 and scorer.calls == 1
     assert scores.frame_probs.shape[0] == SETTINGS.n_frames(30_000)
     _, whole = scorer(wave[None])
@@ -150,19 +162,21 @@ def test_a_corpus_clip_gets_the_runs_own_scores_and_post_processing(trained_2ap,
     assert post is not None and post.n_classes == len(EVENT_LABELS)  # chosen on val by the evaluation
     path, clip_id = _val_clip(results, run_id)
     wave, duration = decode_audio(path, sample_rate=scorer.sample_rate)
-    clip, frames = scorer(wave[None, :scorer.window_samples])
+    clip, frames = scorer(wave[None, : scorer.window_samples])
     store = RunStore(runs_dir(results), run_id)
     _, _, run_scores = store.prediction_arrays("val", labels=EVENT_LABELS)
     np.testing.assert_allclose(clip[0], run_scores[0], atol=1e-5)  # the run's clip scores
     np.testing.assert_allclose(frames[0], store.read_frame_probs("val")[0].astype(np.float32), atol=2e-3)
     # a 10 s clip is one window: detect gives what bench.postprocess gives for the clip
     shutil.copy(path, tmp_path / "clip.flac")
-    result = detect([tmp_path / "clip.flac"], results_dir=results, run_id=run_id, out=tmp_path / "ev.tsv",
-                    scorer=scorer)
+    result = detect(
+        [tmp_path / "clip.flac"], results_dir=results, run_id=run_id, out=tmp_path / "ev.tsv", scorer=scorer
+    )
     expected = detect_events(frames, clip, post, filenames=["clip.flac"], labels=EVENT_LABELS, duration_s=duration)
     assert result.postprocessing_source == "postprocess.json" and result.processed == ["clip.flac"]
-    pd.testing.assert_frame_equal(result.events.reset_index(drop=True), expected.reset_index(drop=True),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(
+        result.events.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False
+    )
     written = pd.read_csv(tmp_path / "ev.tsv", sep="\t")
     assert list(written.columns) == ["filename", "onset", "offset", "event_label"] and len(written) == len(expected)
 
@@ -199,8 +213,9 @@ def test_detect_cli_on_own_recordings(trained_2ap, own_recordings, tmp_path):
     results, run_id = trained_2ap
     folder, durations = own_recordings
     out = tmp_path / "out" / "events.tsv"
-    result = invoke("detect", folder, "--run", run_id, "--results", results, "--out", out,
-                    "--scores", tmp_path / "scores", "--plot")
+    result = invoke(
+        "detect", folder, "--run", run_id, "--results", results, "--out", out, "--scores", tmp_path / "scores", "--plot"
+    )
     assert result.exit_code == 1, result.output  # one file skipped
     skipped = [line for line in result.output.splitlines() if "corrupt.wav" in line]
     assert len(skipped) == 1 and "cannot decode" in skipped[0]
@@ -227,7 +242,9 @@ def test_detect_cli_errors(trained_2ap, own_recordings, tmp_path):
     folder, _ = own_recordings
     nope = invoke("detect", folder / "street.wav", "--run", "nope", "--results", results, "--out", tmp_path / "e.tsv")
     assert nope.exit_code == 2 and "bench list" in nope.output
-    missing = invoke("detect", tmp_path / "none.wav", "--run", run_id, "--results", results, "--out", tmp_path / "e.tsv")
+    missing = invoke(
+        "detect", tmp_path / "none.wav", "--run", run_id, "--results", results, "--out", tmp_path / "e.tsv"
+    )
     assert missing.exit_code == 2 and "does not exist" in missing.output
     ok = invoke("detect", folder / "short.flac", "--run", run_id, "--results", results, "--out", tmp_path / "e.tsv")
     assert ok.exit_code == 0, ok.output

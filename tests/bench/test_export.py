@@ -62,11 +62,16 @@ def test_the_exported_model_reproduces_the_runs_clip_scores_with_torch_alone(exp
     settings = LogMelSettings.from_dict(config["features"])
     module, meta = load_exported(path)
     waves, clip_ids = _val_waves(results, run_id, 4)
-    waves = waves[:, :module.window_samples]  # the samples the run's frames read
+    waves = waves[:, : module.window_samples]  # the samples the run's frames read
     np.save(tmp_path / "waves.npy", waves)
     # a fresh interpreter, outside the source tree, that imports torch and numpy only
-    proc = subprocess.run([sys.executable, "-c", STANDALONE, str(path), str(tmp_path / "waves.npy"),
-                           str(tmp_path / "clip.npy")], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", STANDALONE, str(path), str(tmp_path / "waves.npy"), str(tmp_path / "clip.npy")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["project_modules"] == []
@@ -77,8 +82,9 @@ def test_the_exported_model_reproduces_the_runs_clip_scores_with_torch_alone(exp
     np.testing.assert_allclose(np.load(tmp_path / "clip.npy"), run_scores[:4], atol=1e-5, rtol=0)
     # the run's frame probabilities too (stored as float16)
     _, frames = module(__import__("torch").from_numpy(waves))
-    np.testing.assert_allclose(frames.detach().numpy(), store.read_frame_probs("val")[:4].astype(np.float32),
-                               atol=2e-3, rtol=0)
+    np.testing.assert_allclose(
+        frames.detach().numpy(), store.read_frame_probs("val")[:4].astype(np.float32), atol=2e-3, rtol=0
+    )
 
 
 def test_the_metadata_carries_features_classes_and_post_processing(exported):
@@ -89,7 +95,9 @@ def test_the_metadata_carries_features_classes_and_post_processing(exported):
     assert meta["features"] == config["features"] and meta["run_id"] == run_id and meta["model"] == "2ap_aux"
     assert meta["window_samples"] == module.window_samples == window_samples(settings, meta["n_frames"])
     assert settings.n_frames(meta["window_samples"]) == meta["n_frames"] == 311
-    assert meta["hop_s"] == pytest.approx(settings.hop_s) and meta["frame_start_s"] == pytest.approx(settings.frame_start_s)
+    assert meta["hop_s"] == pytest.approx(settings.hop_s) and meta["frame_start_s"] == pytest.approx(
+        settings.frame_start_s
+    )
     post = json.loads((runs_dir(results) / run_id / "postprocess.json").read_text())
     assert meta["postprocessing"] == post
     with pytest.raises(Exception, match="expected mono windows"):

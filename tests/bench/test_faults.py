@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,9 +17,9 @@ from typer.testing import CliRunner
 import bench.features as features_mod
 import bench.store as store_mod
 from bench.cli import app
+from bench.config import RunConfig
 from bench.errors import BenchError
 from bench.features import FEATURE_CACHE_ENV, LogMelSettings, compute_features, feature_cache_paths
-from bench.config import RunConfig
 from bench.grid import run_grid
 from bench.presets import PRESETS, Preset
 from bench.store import ResultsBusy, RunStore
@@ -100,8 +99,9 @@ def test_a_truncated_manifest_is_one_line(corpus, tmp_path):
     manifest.write_bytes(manifest.read_bytes()[:200])
     with pytest.raises(BenchError, match="damaged"):
         compute_features(corpus, snr_db=0, settings=SMALL, progress=False)
-    result = runner.invoke(app, ["run", "--model", "gap", "--corpus", str(corpus), "--results",
-                                 str(tmp_path / "r"), "--preset", "smoke"])
+    result = runner.invoke(
+        app, ["run", "--model", "gap", "--corpus", str(corpus), "--results", str(tmp_path / "r"), "--preset", "smoke"]
+    )
     assert result.exit_code == 2 and "Traceback" not in result.output and "remix build" in result.output
 
 
@@ -166,8 +166,9 @@ def test_a_second_grid_on_the_same_results_is_refused(tiny_corpus, tmp_path):
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(ResultsBusy, match=f"process {holder.pid}"):
-            run_grid([RunConfig(model="gap", alpha=0, snr_db=0)], results_dir=tmp_path, corpus_dir=tiny_corpus,
-                     device="cpu")
+            run_grid(
+                [RunConfig(model="gap", alpha=0, snr_db=0)], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu"
+            )
     finally:
         holder.kill()
         holder.wait()
@@ -196,8 +197,9 @@ def test_damaged_run_files_are_handled_on_the_next_run(tiny_corpus, tmp_path, ti
     assert store.read_metrics() == metrics and store.read_status()["status"] == "done"
 
 
-def test_a_full_disk_in_the_results_stops_with_one_line_and_marks_the_run(tiny_corpus, tmp_path, tiny_preset,
-                                                                          monkeypatch):
+def test_a_full_disk_in_the_results_stops_with_one_line_and_marks_the_run(
+    tiny_corpus, tmp_path, tiny_preset, monkeypatch
+):
     cfg = RunConfig(model="gap", alpha=0.0, snr_db=0.0, seed=1, preset="tiny")
 
     def full(self, state, *, best):

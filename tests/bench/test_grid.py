@@ -14,7 +14,6 @@ from bench.grid import paper_grid, run_grid
 from bench.presets import PRESETS, Preset
 from bench.store import RunStore
 
-
 TINY = Preset(name="tiny", epochs=1, width=0.0625, train_clips=8, eval_batch_size=32)
 
 
@@ -44,9 +43,17 @@ def test_run_id_follows_the_registered_presets_settings(monkeypatch):
     assert unregistered.preset_key is None and len(unregistered.run_id) == 10
 
 
-@pytest.mark.parametrize("change", [
-    {"model": "gmp"}, {"alpha": 0.1}, {"snr_db": 10.0}, {"seed": 1}, {"preset": "paper"}, {"val_fold": 1},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"model": "gmp"},
+        {"alpha": 0.1},
+        {"snr_db": 10.0},
+        {"seed": 1},
+        {"preset": "paper"},
+        {"val_fold": 1},
+    ],
+)
 def test_run_id_changes_with_every_field(change):
     cfg = RunConfig(model="gap", alpha=0.0, snr_db=0.0)
     assert dataclasses.replace(cfg, **change).run_id != cfg.run_id
@@ -58,8 +65,15 @@ def test_paper_grid_covers_tables_1_and_2():
     one = {(c.model, c.alpha, c.snr_db) for c in grid if c.seed == 0}
     assert len(one) == 21
     for snr in (0.0, 10.0, 20.0):
-        for row in [("gap", 0.0), ("gmp", 0.0), ("gwrp", 0.0), ("atrous_ap", 0.0), ("2ap_aux", 0.001),
-                    ("2ap", 0.0), ("2ap_aux", 0.1)]:
+        for row in [
+            ("gap", 0.0),
+            ("gmp", 0.0),
+            ("gwrp", 0.0),
+            ("atrous_ap", 0.0),
+            ("2ap_aux", 0.001),
+            ("2ap", 0.0),
+            ("2ap_aux", 0.1),
+        ]:
             assert (*row, snr) in one
     assert {c.seed for c in grid} == {0, 1, 2}
     assert [c.seed for c in grid[:21]] == [0] * 21  # a whole seed first
@@ -82,8 +96,7 @@ def test_grid_skips_done_runs_and_survives_a_failed_one(tiny_corpus, tmp_path, t
 
     monkeypatch.setattr(bench.train, "build_model", build)
     events = []
-    summary = run_grid([bad, good], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu",
-                       callback=events.append)
+    summary = run_grid([bad, good], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu", callback=events.append)
     assert summary.done == [good.run_id]
     assert [r for r, _ in summary.failed] == [bad.run_id]
     assert "non-finite" in summary.failed[0][1]
@@ -94,8 +107,9 @@ def test_grid_skips_done_runs_and_survives_a_failed_one(tiny_corpus, tmp_path, t
 
     # second pass: the done run is skipped (no training at all), the failed one is retried
     calls = []
-    monkeypatch.setattr(bench.train, "_fit", lambda *a, **k: calls.append(a[0].run_id) or (_ for _ in ()).throw(
-        RuntimeError("retried")))
+    monkeypatch.setattr(
+        bench.train, "_fit", lambda *a, **k: calls.append(a[0].run_id) or (_ for _ in ()).throw(RuntimeError("retried"))
+    )
     summary = run_grid([good, bad], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu")
     assert summary.skipped == [good.run_id]
     assert calls == [bad.run_id] and summary.failed[0][1] == "RuntimeError: retried"
@@ -114,8 +128,9 @@ def test_cuda_without_gpu_is_a_user_error(tmp_path, tiny_corpus):
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
     with pytest.raises(BenchError, match="no CUDA GPU"):
-        run_grid([RunConfig(model="gap", alpha=0, snr_db=0)], results_dir=tmp_path, corpus_dir=tiny_corpus,
-                 device="cuda")
+        run_grid(
+            [RunConfig(model="gap", alpha=0, snr_db=0)], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cuda"
+        )
 
 
 def test_grid_through_an_executor(tiny_corpus, tmp_path, tiny_preset):
@@ -139,10 +154,20 @@ def test_run_id_depends_on_the_corpus():
 def test_model_options_enter_the_run_id_only_when_given():
     base = RunConfig(model="2ap_aux", alpha=0.001, snr_db=20.0, preset="paper")
     assert base.run_id == RunConfig(model="2ap_aux", alpha=0.001, snr_db=20.0, preset="paper", options={}).run_id
-    a = RunConfig(model="2ap_aux", alpha=0.001, snr_db=20.0, preset="paper",
-                  options={"time_layer": "conv", "attention": "as_printed"})
-    b = RunConfig(model="2ap_aux", alpha=0.001, snr_db=20.0, preset="paper",
-                  options=(("attention", "as_printed"), ("time_layer", "conv")))
+    a = RunConfig(
+        model="2ap_aux",
+        alpha=0.001,
+        snr_db=20.0,
+        preset="paper",
+        options={"time_layer": "conv", "attention": "as_printed"},
+    )
+    b = RunConfig(
+        model="2ap_aux",
+        alpha=0.001,
+        snr_db=20.0,
+        preset="paper",
+        options=(("attention", "as_printed"), ("time_layer", "conv")),
+    )
     assert a == b and a.run_id == b.run_id != base.run_id
     assert a.options == (("attention", "as_printed"), ("time_layer", "conv"))  # sorted
     assert RunConfig.from_dict(json.loads(json.dumps(a.to_dict()))).run_id == a.run_id
@@ -159,8 +184,7 @@ def test_paper_grid_ablations_add_the_attention_variants():
 
 def test_grid_in_parallel_processes_trains_what_one_process_trains(tiny_corpus, tmp_path):
     configs = [RunConfig(model=m, alpha=0.0, snr_db=20.0, seed=0, preset="smoke") for m in ("gap", "gmp")]
-    parallel = run_grid(configs, results_dir=tmp_path / "par", corpus_dir=tiny_corpus, device="cpu", jobs=2,
-                        threads=1)
+    parallel = run_grid(configs, results_dir=tmp_path / "par", corpus_dir=tiny_corpus, device="cpu", jobs=2, threads=1)
     serial = run_grid(configs, results_dir=tmp_path / "ser", corpus_dir=tiny_corpus, device="cpu", threads=1)
     assert sorted(parallel.done) == sorted(serial.done) == sorted(c.run_id for c in configs)
     for cfg in configs:

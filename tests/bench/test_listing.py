@@ -18,15 +18,26 @@ runner = CliRunner()
 
 def _run(root, run_id, *, model, snr, seed=0, preset="cpu", status="done", ap=None, epochs=(), corpus="corpus"):
     store = RunStore(root / "runs", run_id)
-    store.write_config({"model": model, "alpha": 0.001 if model == "2ap_aux" else 0.0, "snr_db": snr, "seed": seed,
-                        "preset": preset, "val_fold": 4, "corpus_dir": f"/data/{corpus}", "corpus_synthetic": True,
-                        "corpus_fingerprint": "abc123"})
+    store.write_config(
+        {
+            "model": model,
+            "alpha": 0.001 if model == "2ap_aux" else 0.0,
+            "snr_db": snr,
+            "seed": seed,
+            "preset": preset,
+            "val_fold": 4,
+            "corpus_dir": f"/data/{corpus}",
+            "corpus_synthetic": True,
+            "corpus_fingerprint": "abc123",
+        }
+    )
     store.write_status(status, "non-finite training loss" if status == "failed" else None)
     if ap is not None:
         store.write_metrics({"best_epoch": 3, "best_val_micro_ap": ap, "val": {"micro_ap": ap}})
     if epochs:
-        store.write_curves([{"epoch": e + 1, "train_loss": 1.0, "val_micro_ap": v, "seconds": 10.0}
-                            for e, v in enumerate(epochs)])
+        store.write_curves(
+            [{"epoch": e + 1, "train_loss": 1.0, "val_micro_ap": v, "seconds": 10.0} for e, v in enumerate(epochs)]
+        )
     return store
 
 
@@ -54,14 +65,17 @@ def test_every_run_is_listed_with_best_epoch_ap_and_wall_time(results):
     assert row.loc["broken", "status"] == "failed" and "not valid JSON" in row.loc["broken", "reason"]
 
 
-@pytest.mark.parametrize("filters, expected", [
-    ({"model": "gap"}, ["a1", "a2"]),
-    ({"snr_db": 0}, ["b1", "a1"]),
-    ({"preset": "smoke"}, ["c1"]),
-    ({"model": "gap", "snr_db": 20.0}, ["a2"]),
-    ({"status": "done"}, ["a1", "a2"]),
-    ({"model": "nope"}, []),
-])
+@pytest.mark.parametrize(
+    "filters, expected",
+    [
+        ({"model": "gap"}, ["a1", "a2"]),
+        ({"snr_db": 0}, ["b1", "a1"]),
+        ({"preset": "smoke"}, ["c1"]),
+        ({"model": "gap", "snr_db": 20.0}, ["a2"]),
+        ({"status": "done"}, ["a1", "a2"]),
+        ({"model": "nope"}, []),
+    ],
+)
 def test_filters(results, filters, expected):
     assert list_runs(results, **filters)["run_id"].tolist() == expected
 

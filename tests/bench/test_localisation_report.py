@@ -36,8 +36,17 @@ def results(tmp_path):
         for snr in (20.0, 0.0):
             for model, alpha in (("gap", 0.0), ("atrous_ap", 0.0), ("2ap_aux", 0.001)):
                 store = RunStore(root / "runs", f"{model}-{snr:g}-{seed}")
-                store.write_config({"model": model, "alpha": alpha, "snr_db": snr, "seed": seed, "preset": "cpu",
-                                    "corpus_dir": str(tmp_path / "corpus"), "corpus_synthetic": True})
+                store.write_config(
+                    {
+                        "model": model,
+                        "alpha": alpha,
+                        "snr_db": snr,
+                        "seed": seed,
+                        "preset": "cpu",
+                        "corpus_dir": str(tmp_path / "corpus"),
+                        "corpus_synthetic": True,
+                    }
+                )
                 if (model, snr, seed) == ("gap", 0.0, 2):
                     store.write_status("failed", "diverged")
                     continue
@@ -95,16 +104,36 @@ def test_test_split_and_no_runs(results, tmp_path):
 
 def test_detection_figure(tmp_path):
     features = np.random.default_rng(0).normal(size=(78, 16))
-    reference = pd.DataFrame({"filename": "a.flac", "onset": [0.5, 3.0], "offset": [2.0, 4.0],
-                              "event_label": ["Bus", "Meow"]})
-    detected = pd.DataFrame({"filename": "a.flac", "onset": [0.6, 6.0], "offset": [1.9, 7.0],
-                             "event_label": ["Bus", "Gong"]})
-    path = plot_detections(features=features, reference=reference, detected=detected, path=tmp_path / "d.png",
-                           hop_s=0.128, frame_start_s=-0.032, scores={"Bus": np.linspace(0, 1, 78)}, title="t")
+    reference = pd.DataFrame(
+        {"filename": "a.flac", "onset": [0.5, 3.0], "offset": [2.0, 4.0], "event_label": ["Bus", "Meow"]}
+    )
+    detected = pd.DataFrame(
+        {"filename": "a.flac", "onset": [0.6, 6.0], "offset": [1.9, 7.0], "event_label": ["Bus", "Gong"]}
+    )
+    path = plot_detections(
+        features=features,
+        reference=reference,
+        detected=detected,
+        path=tmp_path / "d.png",
+        hop_s=0.128,
+        frame_start_s=-0.032,
+        scores={"Bus": np.linspace(0, 1, 78)},
+        title="t",
+    )
     assert path.is_file() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    none = plot_detections(features=features, reference=reference.iloc[:0], detected=detected.iloc[:0],
-                           path=tmp_path / "e.png", hop_s=0.128)
+    none = plot_detections(
+        features=features,
+        reference=reference.iloc[:0],
+        detected=detected.iloc[:0],
+        path=tmp_path / "e.png",
+        hop_s=0.128,
+    )
     assert none.is_file()
     with pytest.raises(BenchError, match="lack the columns"):
-        plot_detections(features=features, reference=reference.drop(columns="onset"), detected=detected,
-                        path=tmp_path / "f.png", hop_s=0.128)
+        plot_detections(
+            features=features,
+            reference=reference.drop(columns="onset"),
+            detected=detected,
+            path=tmp_path / "f.png",
+            hop_s=0.128,
+        )

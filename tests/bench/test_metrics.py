@@ -84,11 +84,15 @@ def test_average_precision_equals_scikit_learn(ties):
 
 
 def test_frame_targets_hand_case():
-    events = pd.DataFrame({
-        "clip_id": ["a", "a", "b", "b"], "snr_db": [0.0, 0.0, 0.0, 20.0],
-        "event_label": ["Bus", "Gong", "Meow", "Meow"],
-        "onset_s": [0.5, 9.9, 0.0, 0.0], "offset_s": [1.0, 12.0, 0.032, 0.032],
-    })
+    events = pd.DataFrame(
+        {
+            "clip_id": ["a", "a", "b", "b"],
+            "snr_db": [0.0, 0.0, 0.0, 20.0],
+            "event_label": ["Bus", "Gong", "Meow", "Meow"],
+            "onset_s": [0.5, 9.9, 0.0, 0.0],
+            "offset_s": [1.0, 12.0, 0.032, 0.032],
+        }
+    )
     hop = 1024 / 32000
     t = frame_targets(events, ["b", "a", "c"], n_frames=311, hop_s=hop, labels=LABELS, snr_db=0)
     assert t.shape == (3, 311, 5) and t.dtype == bool
@@ -125,7 +129,9 @@ def test_frames_to_events_hand_case():
     assert got == [("Bus", 0.2, 0.4), ("Bus", 0.5, 0.7), ("Gong", 0.0, 0.2), ("Gong", 0.7, 1.0)]
     smooth = frames_to_events(score, ["a"], labels=["Bus", "Gong"], hop_s=0.1, median_frames=3)
     bus = smooth[smooth["event_label"] == "Bus"]
-    assert len(bus) == 1 and bus["onset_s"].iloc[0] == pytest.approx(0.2) and bus["offset_s"].iloc[0] == pytest.approx(0.7)
+    assert (
+        len(bus) == 1 and bus["onset_s"].iloc[0] == pytest.approx(0.2) and bus["offset_s"].iloc[0] == pytest.approx(0.7)
+    )
     with pytest.raises(BenchError, match="odd"):
         frames_to_events(score, ["a"], labels=["Bus", "Gong"], hop_s=0.1, median_frames=4)
 
@@ -137,10 +143,14 @@ def ev(rows):
 def test_event_f1_collars_hand_cases():
     ref = ev([("a", "Bus", 1.0, 3.0), ("a", "Gong", 5.0, 5.5), ("b", "Bus", 1.0, 3.0)])
     # onset within 0.2 s and offset within max(0.2, 0.2 * 2.0 = 0.4) s: a match
-    est = ev([("a", "Bus", 1.15, 3.35),
-              ("a", "Gong", 5.0, 5.75),   # offset off by 0.25 > max(0.2, 0.1): no match
-              ("b", "Bus", 1.25, 3.0),    # onset off by 0.25: no match
-              ("b", "Gong", 1.0, 3.0)])   # wrong label: no match
+    est = ev(
+        [
+            ("a", "Bus", 1.15, 3.35),
+            ("a", "Gong", 5.0, 5.75),  # offset off by 0.25 > max(0.2, 0.1): no match
+            ("b", "Bus", 1.25, 3.0),  # onset off by 0.25: no match
+            ("b", "Gong", 1.0, 3.0),
+        ]
+    )  # wrong label: no match
     m = event_f1(ref, est, labels=["Bus", "Gong"])
     assert (m["n_ref"], m["n_est"], m["n_tp"]) == (3, 4, 1)
     assert m["precision"] == pytest.approx(1 / 4) and m["recall"] == pytest.approx(1 / 3)
@@ -160,8 +170,15 @@ def test_event_f1_uses_an_optimal_matching():
 
 def test_event_metrics_and_evaluate_end_to_end():
     hop = 1024 / 32000
-    events = pd.DataFrame({"clip_id": ["a", "a", "b"], "snr_db": 0.0, "event_label": ["Bus", "Gong", "Meow"],
-                           "onset_s": [0.5, 3.0, 5.5], "offset_s": [2.5, 4.0, 7.5]})
+    events = pd.DataFrame(
+        {
+            "clip_id": ["a", "a", "b"],
+            "snr_db": 0.0,
+            "event_label": ["Bus", "Gong", "Meow"],
+            "onset_s": [0.5, 3.0, 5.5],
+            "offset_s": [2.5, 4.0, 7.5],
+        }
+    )
     truth = frame_targets(events, ["a", "b"], n_frames=311, hop_s=hop, labels=LABELS)
     perfect = truth.astype(np.float32)
     m = event_metrics(None, perfect, events=events, clip_ids=["a", "b"], labels=LABELS, hop_s=hop)
@@ -192,7 +209,8 @@ def _matching_per_key(ref_key, ref, est_key, est):
             continue
         collar = np.maximum(0.2, 0.2 * (r[:, 1] - r[:, 0]))
         graph = (np.abs(r[:, None, 0] - e[None, :, 0]) <= 0.2 + 1e-9) & (
-            np.abs(r[:, None, 1] - e[None, :, 1]) <= collar[:, None] + 1e-9)
+            np.abs(r[:, None, 1] - e[None, :, 1]) <= collar[:, None] + 1e-9
+        )
         total += int(np.sum(maximum_bipartite_matching(csr_matrix(graph.astype(np.int8)), perm_type="column") >= 0))
     return total
 

@@ -35,8 +35,17 @@ def _post(**kw) -> PostProcessing:
 def test_settings_round_trip_and_contract_keys(tmp_path):
     post = _post(clip_threshold=(0.2, 0.3, 0.4), median_filter_s=0.3, frame_score="frame_probs")
     data = post.to_dict()
-    assert set(data) == {"frame_score", "clip_gate", "clip_threshold", "median_filter_s", "thresholds", "hop_s",
-                         "frame_start_s", "chosen_on", "criterion"}
+    assert set(data) == {
+        "frame_score",
+        "clip_gate",
+        "clip_threshold",
+        "median_filter_s",
+        "thresholds",
+        "hop_s",
+        "frame_start_s",
+        "chosen_on",
+        "criterion",
+    }
     assert data["clip_threshold"] == [0.2, 0.3, 0.4] and data["chosen_on"] == "val"
     assert PostProcessing.from_dict(data) == post
     assert load_postprocessing(tmp_path) is None
@@ -47,12 +56,15 @@ def test_settings_round_trip_and_contract_keys(tmp_path):
         load_postprocessing(tmp_path)
 
 
-@pytest.mark.parametrize("kw, message", [
-    (dict(frame_score="softmax"), "unknown frame score"),
-    (dict(hop_s=0.0), "hop_s"),
-    (dict(median_filter_s=-0.1), "negative"),
-    (dict(clip_threshold=(0.1, 0.2)), "one value or 3"),
-])
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        (dict(frame_score="softmax"), "unknown frame score"),
+        (dict(hop_s=0.0), "hop_s"),
+        (dict(median_filter_s=-0.1), "negative"),
+        (dict(clip_threshold=(0.1, 0.2)), "one value or 3"),
+    ],
+)
 def test_bad_settings_are_refused(kw, message):
     with pytest.raises(BenchError, match=message):
         _post(**kw)
@@ -82,7 +94,9 @@ def test_frame_score_gate_filter_and_threshold_by_hand():
     assert not active[0, :, 1].any() and not active[1].any()
     events = detect_events(frame, clip, post, filenames=["x.flac", "y.flac"], labels=LABELS, duration_s=0.7)
     assert events.to_dict("records") == [{"filename": "x.flac", "onset": 0.1, "offset": 0.6, "event_label": "a"}]
-    ungated = detect_events(frame, clip, _post(clip_gate=False, frame_score="frame_probs"), filenames=["x", "y"], labels=LABELS)
+    ungated = detect_events(
+        frame, clip, _post(clip_gate=False, frame_score="frame_probs"), filenames=["x", "y"], labels=LABELS
+    )
     assert (ungated["event_label"] == "c").sum() == 1 and (ungated["event_label"] == "b").sum() == 1
 
 
@@ -90,7 +104,9 @@ def test_median_filter_commutes_with_the_threshold():
     rng = np.random.default_rng(0)
     frame = rng.random((4, 50, 3)).astype(np.float32)
     clip = np.ones((4, 3), np.float32)
-    post = _post(median_filter_s=(0.0, 0.5, 0.9), thresholds=(0.3, 0.5, 0.7), clip_gate=False, frame_score="frame_probs")
+    post = _post(
+        median_filter_s=(0.0, 0.5, 0.9), thresholds=(0.3, 0.5, 0.7), clip_gate=False, frame_score="frame_probs"
+    )
     active = decisions(frame, clip, post)
     for c, (size, thr) in enumerate(zip(post.median_frames(), post.thresholds)):
         binary = median_filter((frame[:, :, c] >= thr).astype(np.uint8), size=(1, size), mode="nearest")
@@ -128,7 +144,7 @@ def _synthetic_split(seed: int = 0, n: int = 30, t: int = 100, hop: float = 0.1)
         for j in rng.choice(5, size=2, replace=False):
             start = int(rng.integers(0, t - 30))
             length = int(rng.integers(10, 25))
-            frame[i, start:start + length, j] = rng.uniform(0.6, 1.0, size=length)
+            frame[i, start : start + length, j] = rng.uniform(0.6, 1.0, size=length)
             frame[i, start + length // 2, j] = 0.05  # a dip inside the event
             clip[i, j] = rng.uniform(0.6, 1.0)
             rows.append((f"c{i:03d}", labels[j], start * hop, (start + length) * hop))
@@ -140,8 +156,9 @@ def _synthetic_split(seed: int = 0, n: int = 30, t: int = 100, hop: float = 0.1)
 
 def test_choice_on_validation_beats_the_fixed_rule_and_is_reproduced():
     frame, clip, ref, ids, labels, hop = _synthetic_split()
-    post, record = choose_postprocessing(frame, clip, reference=ref, clip_ids=ids, labels=labels, hop_s=hop,
-                                         duration_s=10.0)
+    post, record = choose_postprocessing(
+        frame, clip, reference=ref, clip_ids=ids, labels=labels, hop_s=hop, duration_s=10.0
+    )
     assert post.clip_gate and post.median_filter_s > 0 and post.chosen_on == "val"
     assert len(post.thresholds) == 5 and len(set(post.thresholds)) == 1
 
@@ -152,8 +169,9 @@ def test_choice_on_validation_beats_the_fixed_rule_and_is_reproduced():
 
     chosen = f1_of(post)
     assert chosen == pytest.approx(record["event_f1"])  # the search scores exactly what detection does
-    fixed = f1_of(_post(thresholds=(0.5,) * 5, hop_s=hop, clip_gate=False, frame_score="frame_probs",
-                        median_filter_s=0.0))
+    fixed = f1_of(
+        _post(thresholds=(0.5,) * 5, hop_s=hop, clip_gate=False, frame_score="frame_probs", median_filter_s=0.0)
+    )
     assert chosen > fixed + 0.2
     best_rows = max(record["table"], key=lambda r: r["event_f1"])
     assert best_rows["event_f1"] == pytest.approx(chosen)

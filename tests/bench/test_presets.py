@@ -53,8 +53,10 @@ def test_schedule_defaults_keep_the_paper_preset_key():
     assert dataclasses.replace(p, schedule="cosine").key() != p.key()
 
 
-@pytest.mark.parametrize("best,run,expected", [(54, 60, True), (55, 60, False), (60, 60, False), (58, 59, True),
-                                               (16, 16, False), (14, 16, True)])
+@pytest.mark.parametrize(
+    "best,run,expected",
+    [(54, 60, True), (55, 60, False), (60, 60, False), (58, 59, True), (16, 16, False), (14, 16, True)],
+)
 def test_converged_means_early_stop_or_best_epoch_outside_the_last_tenth(best, run, expected):
     p = dataclasses.replace(get_preset("cpu-full"), epochs=60) if run > 16 else get_preset("cpu")
     assert p.converged(best_epoch=best, epochs_run=run) is expected
@@ -71,17 +73,30 @@ def test_key_follows_every_setting_but_the_note():
     p = PRESETS["cpu"]
     assert p.key() == get_preset("cpu").key() and len(p.key()) == 10
     assert dataclasses.replace(p, note="another note").key() == p.key()
-    for change in ({"epochs": p.epochs + 1}, {"width": 0.5}, {"lr": 0.5}, {"prior": None},
-                   {"features": LogMelSettings()}, {"train_clips": 7}):
+    for change in (
+        {"epochs": p.epochs + 1},
+        {"width": 0.5},
+        {"lr": 0.5},
+        {"prior": None},
+        {"features": LogMelSettings()},
+        {"train_clips": 7},
+    ):
         assert dataclasses.replace(p, **change).key() != p.key(), change
     assert len({q.key() for q in PRESETS.values()}) == len(PRESETS)
 
 
-@pytest.mark.parametrize("change,match", [
-    ({"epochs": 0}, "at least 1"), ({"width": 0.0}, "must be positive"), ({"prior": 1.0}, "prior must be"),
-    ({"features": {"n_mels": 32}}, "LogMelSettings"), ({"schedule": "step"}, "schedule must be one of"),
-    ({"warmup_epochs": 1}, "warmup_epochs must be"), ({"early_stop": 0}, "early_stop must be"),
-])
+@pytest.mark.parametrize(
+    "change,match",
+    [
+        ({"epochs": 0}, "at least 1"),
+        ({"width": 0.0}, "must be positive"),
+        ({"prior": 1.0}, "prior must be"),
+        ({"features": {"n_mels": 32}}, "LogMelSettings"),
+        ({"schedule": "step"}, "schedule must be one of"),
+        ({"warmup_epochs": 1}, "warmup_epochs must be"),
+        ({"early_stop": 0}, "early_stop must be"),
+    ],
+)
 def test_bad_presets_are_refused(change, match):
     with pytest.raises(BenchError, match=match):
         Preset(**{"name": "x", "epochs": 1, "width": 0.1, **change})

@@ -51,8 +51,9 @@ def test_summary_and_table(trained):
 
 
 def test_probe_command_writes_its_table(trained):
-    result = CliRunner().invoke(app, ["probe", "--results", str(trained), "--model", "gap", "--shift", "0",
-                                      "--shift", "2.5"])
+    result = CliRunner().invoke(
+        app, ["probe", "--results", str(trained), "--model", "gap", "--shift", "0", "--shift", "2.5"]
+    )
     assert result.exit_code == 0, result.output
     assert (trained / "tables" / "probe.md").is_file() and "shift 2.50 s" in result.output
     bad = CliRunner().invoke(app, ["probe", "--results", str(trained), "--model", "gmp"])

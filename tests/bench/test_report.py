@@ -27,8 +27,15 @@ from bench.report import (
 from bench.store import RunStore, load_runs
 from remix.labels import EVENT_LABELS
 
-GRID = [("gap", 0.0), ("gmp", 0.0), ("gwrp", 0.0), ("atrous_ap", 0.0), ("2ap_aux", 0.001), ("2ap", 0.0),
-        ("2ap_aux", 0.1)]
+GRID = [
+    ("gap", 0.0),
+    ("gmp", 0.0),
+    ("gwrp", 0.0),
+    ("atrous_ap", 0.0),
+    ("2ap_aux", 0.001),
+    ("2ap", 0.0),
+    ("2ap_aux", 0.1),
+]
 
 
 def value(model: str, alpha: float, snr: float, seed: int, offset: float = 0.0) -> float:
@@ -45,18 +52,33 @@ def results(tmp_path):
         for snr in (20.0, 0.0):
             for model, alpha in GRID:
                 store = RunStore(root / "runs", f"{model}-{alpha}-{snr:g}-{seed}")
-                store.write_config({"model": model, "alpha": alpha, "snr_db": snr, "seed": seed, "preset": "cpu",
-                                    "corpus_dir": str(tmp_path / "corpus"), "corpus_synthetic": True})
+                store.write_config(
+                    {
+                        "model": model,
+                        "alpha": alpha,
+                        "snr_db": snr,
+                        "seed": seed,
+                        "preset": "cpu",
+                        "corpus_dir": str(tmp_path / "corpus"),
+                        "corpus_synthetic": True,
+                    }
+                )
                 if (model, snr, seed) == ("gmp", 20.0, 2):
                     store.write_status("failed", "diverged")
                     continue
                 store.write_status("done")
                 per_class = {lab: value(model, alpha, snr, seed, 0.01 * i) for i, lab in enumerate(EVENT_LABELS)}
-                store.write_metrics({"val": {"micro_ap": value(model, alpha, snr, seed),
-                                             "macro_ap": value(model, alpha, snr, seed, 0.1),
-                                             "auc": value(model, alpha, snr, seed, 0.3),
-                                             "per_class_ap": per_class},
-                                     "best_epoch": 3})
+                store.write_metrics(
+                    {
+                        "val": {
+                            "micro_ap": value(model, alpha, snr, seed),
+                            "macro_ap": value(model, alpha, snr, seed, 0.1),
+                            "auc": value(model, alpha, snr, seed, 0.3),
+                            "per_class_ap": per_class,
+                        },
+                        "best_epoch": 3,
+                    }
+                )
     return root
 
 
@@ -153,8 +175,16 @@ def test_helpers_and_terminal(results):
 
 def _run(root, run_id, *, model, alpha, snr, seed, micro, options=None, convergence=None, best_epoch=3):
     store = RunStore(root / "runs", run_id)
-    config = {"model": model, "alpha": alpha, "snr_db": snr, "seed": seed, "preset": "cpu-full",
-              "corpus_dir": "/c", "corpus_synthetic": True, "training": {"epochs": 60}}
+    config = {
+        "model": model,
+        "alpha": alpha,
+        "snr_db": snr,
+        "seed": seed,
+        "preset": "cpu-full",
+        "corpus_dir": "/c",
+        "corpus_synthetic": True,
+        "training": {"epochs": 60},
+    }
     if options:
         config["options"] = options
     store.write_config(config)
@@ -167,12 +197,36 @@ def _run(root, run_id, *, model, alpha, snr, seed, micro, options=None, converge
 
 def test_unconverged_cells_are_marked_and_explained(tmp_path):
     root = tmp_path / "r"
-    _run(root, "a", model="gap", alpha=0.0, snr=20.0, seed=0, micro=0.5,
-         convergence={"converged": True, "best_epoch": 30, "epochs_run": 42, "epochs": 60, "stopped_early": True})
-    _run(root, "b", model="gap", alpha=0.0, snr=20.0, seed=1, micro=0.6,
-         convergence={"converged": False, "best_epoch": 59, "epochs_run": 60, "epochs": 60, "stopped_early": False})
-    _run(root, "c", model="gmp", alpha=0.0, snr=20.0, seed=0, micro=0.4,
-         convergence={"converged": True, "best_epoch": 20, "epochs_run": 32, "epochs": 60, "stopped_early": True})
+    _run(
+        root,
+        "a",
+        model="gap",
+        alpha=0.0,
+        snr=20.0,
+        seed=0,
+        micro=0.5,
+        convergence={"converged": True, "best_epoch": 30, "epochs_run": 42, "epochs": 60, "stopped_early": True},
+    )
+    _run(
+        root,
+        "b",
+        model="gap",
+        alpha=0.0,
+        snr=20.0,
+        seed=1,
+        micro=0.6,
+        convergence={"converged": False, "best_epoch": 59, "epochs_run": 60, "epochs": 60, "stopped_early": False},
+    )
+    _run(
+        root,
+        "c",
+        model="gmp",
+        alpha=0.0,
+        snr=20.0,
+        seed=0,
+        micro=0.4,
+        convergence={"converged": True, "best_epoch": 20, "epochs_run": 32, "epochs": 60, "stopped_early": True},
+    )
     _run(root, "d", model="gwrp", alpha=0.0, snr=20.0, seed=0, micro=0.3, best_epoch=58)  # recorded before the flag
     table = build_table1(load_runs(root))
     assert table.cell(0, "20:micro_ap")["unconverged"] == 1  # gap: one of two runs
@@ -188,8 +242,7 @@ def test_table2_shows_ablation_rows_only_when_they_ran(tmp_path):
     root = tmp_path / "r"
     _run(root, "a", model="2ap_aux", alpha=0.001, snr=20.0, seed=0, micro=0.6)
     assert len(build_table2(load_runs(root)).rows) == 3
-    _run(root, "b", model="2ap_aux", alpha=0.001, snr=20.0, seed=0, micro=0.2,
-         options={"attention": "as_printed"})
+    _run(root, "b", model="2ap_aux", alpha=0.001, snr=20.0, seed=0, micro=0.2, options={"attention": "as_printed"})
     table = build_table2(load_runs(root))
     assert len(table.rows) == 4 and "equations as printed" in table.rows[3][0]
     assert table.cell(1, "20:micro_ap")["mean"] == pytest.approx(0.6)  # the paper's row keeps its own run
@@ -210,14 +263,29 @@ def ten_seeds(tmp_path_factory):
         for snr in (20.0, 10.0, 0.0):
             for model, alpha in GRID:
                 store = RunStore(root / "runs", f"{model}-{alpha}-{snr:g}-{seed}")
-                store.write_config({"model": model, "alpha": alpha, "snr_db": snr, "seed": seed, "preset": "cpu",
-                                    "corpus_dir": str(tmp_path / "a_corpus_with_a_long_name"),
-                                    "corpus_synthetic": True})
+                store.write_config(
+                    {
+                        "model": model,
+                        "alpha": alpha,
+                        "snr_db": snr,
+                        "seed": seed,
+                        "preset": "cpu",
+                        "corpus_dir": str(tmp_path / "a_corpus_with_a_long_name"),
+                        "corpus_synthetic": True,
+                    }
+                )
                 store.write_status("done")
                 per_class = {lab: value(model, alpha, snr, seed, 0.01 * i) for i, lab in enumerate(EVENT_LABELS)}
-                store.write_metrics({"val": {"micro_ap": value(model, alpha, snr, seed),
-                                             "macro_ap": value(model, alpha, snr, seed, 0.1),
-                                             "auc": value(model, alpha, snr, seed, 0.3), "per_class_ap": per_class}})
+                store.write_metrics(
+                    {
+                        "val": {
+                            "micro_ap": value(model, alpha, snr, seed),
+                            "macro_ap": value(model, alpha, snr, seed, 0.1),
+                            "auc": value(model, alpha, snr, seed, 0.3),
+                            "per_class_ap": per_class,
+                        }
+                    }
+                )
     return root
 
 
@@ -308,16 +376,26 @@ def test_latex_parses_as_a_booktabs_table(results, build):
 LATEX_ENGINE = shutil.which("pdflatex")
 
 
-@pytest.mark.skipif(LATEX_ENGINE is None, reason="no pdflatex on this machine (Debian: apt-get install "
-                                                  "texlive-latex-base texlive-latex-recommended); the parser check ran")
+@pytest.mark.skipif(
+    LATEX_ENGINE is None,
+    reason="no pdflatex on this machine (Debian: apt-get install "
+    "texlive-latex-base texlive-latex-recommended); the parser check ran",
+)
 def test_latex_compiles(results, tmp_path):
     write_tables(load_runs(results), out_dir=tmp_path, latex=True, markdown=False)
     (tmp_path / "doc.tex").write_text(
         "\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage{booktabs}\n"
         "\\usepackage[landscape,margin=1cm]{geometry}\n\\begin{document}\n"
-        + "".join(f"\\input{{table{i}.tex}}\n" for i in (1, 2, 3)) + "\\end{document}\n")
-    proc = subprocess.run([LATEX_ENGINE, "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=300)
+        + "".join(f"\\input{{table{i}.tex}}\n" for i in (1, 2, 3))
+        + "\\end{document}\n"
+    )
+    proc = subprocess.run(
+        [LATEX_ENGINE, "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:]
     assert (tmp_path / "doc.pdf").stat().st_size > 1000
     log = (tmp_path / "doc.log").read_text(errors="replace")

@@ -43,8 +43,17 @@ def test_plateau_schedule_is_the_papers():
     assert isinstance(make_scheduler(opt, p, steps_per_epoch=4), torch.optim.lr_scheduler.ReduceLROnPlateau)
 
 
-TINY = Preset(name="tiny-es", epochs=12, width=0.0625, train_clips=8, eval_batch_size=32, lr=1e-5,
-              schedule="cosine", warmup_epochs=1, early_stop=2)
+TINY = Preset(
+    name="tiny-es",
+    epochs=12,
+    width=0.0625,
+    train_clips=8,
+    eval_batch_size=32,
+    lr=1e-5,
+    schedule="cosine",
+    warmup_epochs=1,
+    early_stop=2,
+)
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +61,14 @@ def stopped(tiny_corpus, tmp_path_factory):
     results = tmp_path_factory.mktemp("early")
     config = RunConfig(model="gap", alpha=0.0, snr_db=20.0, seed=3, preset="tiny-es")
     epochs = []
-    metrics = train_run(config, corpus_dir=tiny_corpus, results_dir=results, device="cpu", preset=TINY,
-                        callback=lambda e: epochs.append((e["epoch"], e["val_micro_ap"], e["stopped"])))
+    metrics = train_run(
+        config,
+        corpus_dir=tiny_corpus,
+        results_dir=results,
+        device="cpu",
+        preset=TINY,
+        callback=lambda e: epochs.append((e["epoch"], e["val_micro_ap"], e["stopped"])),
+    )
     return RunStore(results / "runs", config.run_id), metrics, epochs, config
 
 
@@ -81,8 +96,14 @@ def test_a_stopped_run_is_not_trained_again_on_resume(stopped, tiny_corpus):
     store, metrics, _, config = stopped
     assert metrics["convergence"]["stopped_early"]  # lr 1e-5: validation stalls within 12 epochs
     seen = []
-    train_run(config, corpus_dir=tiny_corpus, results_dir=store.path.parent.parent, device="cpu", preset=TINY,
-              callback=lambda e: seen.append(e["epoch"]))
+    train_run(
+        config,
+        corpus_dir=tiny_corpus,
+        results_dir=store.path.parent.parent,
+        device="cpu",
+        preset=TINY,
+        callback=lambda e: seen.append(e["epoch"]),
+    )
     assert seen == []
 
 
@@ -95,8 +116,9 @@ def test_cosine_run_resumes_to_the_same_curve(tiny_corpus, tmp_path):
             raise KeyError("stop")
 
     with pytest.raises(RunFailed):
-        train_run(config, corpus_dir=tiny_corpus, results_dir=tmp_path / "a", device="cpu", preset=preset,
-                  callback=stop)
+        train_run(
+            config, corpus_dir=tiny_corpus, results_dir=tmp_path / "a", device="cpu", preset=preset, callback=stop
+        )
     train_run(config, corpus_dir=tiny_corpus, results_dir=tmp_path / "a", device="cpu", preset=preset)
     train_run(config, corpus_dir=tiny_corpus, results_dir=tmp_path / "b", device="cpu", preset=preset)
     a = RunStore(tmp_path / "a" / "runs", config.run_id).read_curves()

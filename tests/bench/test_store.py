@@ -21,9 +21,18 @@ def no_temp_files(folder) -> bool:
 
 def test_round_trip(tmp_path):
     store = RunStore(tmp_path / "runs", "abc123")
-    config = {"model": "2ap_aux", "alpha": 0.001, "snr_db": 0.0, "seed": np.int64(1), "preset": "cpu",
-              "corpus_dir": tmp_path, "corpus_synthetic": True, "train_folds": (1, 2, 3), "val_folds": [4],
-              "features": {"n_mels": 64}}
+    config = {
+        "model": "2ap_aux",
+        "alpha": 0.001,
+        "snr_db": 0.0,
+        "seed": np.int64(1),
+        "preset": "cpu",
+        "corpus_dir": tmp_path,
+        "corpus_synthetic": True,
+        "train_folds": (1, 2, 3),
+        "val_folds": [4],
+        "features": {"n_mels": 64},
+    }
     store.write_config(config)
     assert store.exists()
     back = store.read_config()
@@ -38,8 +47,16 @@ def test_round_trip(tmp_path):
     with pytest.raises(BenchError, match="unknown run status"):
         store.write_status("weird")
 
-    metrics = {"val": {"micro_ap": np.float32(0.5), "auc": float("nan"), "per_class_ap": {"Bus": 0.25, "Gong": None},
-                       "absent_classes": ["Gong"], "frame": {"f1": 0.4}}, "best_epoch": 7}
+    metrics = {
+        "val": {
+            "micro_ap": np.float32(0.5),
+            "auc": float("nan"),
+            "per_class_ap": {"Bus": 0.25, "Gong": None},
+            "absent_classes": ["Gong"],
+            "frame": {"f1": 0.4},
+        },
+        "best_epoch": 7,
+    }
     store.write_metrics(metrics)
     got = store.read_metrics()
     assert got["val"]["micro_ap"] == pytest.approx(0.5) and got["val"]["auc"] is None
@@ -51,8 +68,9 @@ def test_round_trip(tmp_path):
     store.write_predictions(["c3"], split="test", y_true=y_true[:1], y_score=y_score[:1], labels=LABELS)
     store.write_predictions(["c2", "c1"], split="val", y_true=y_true[::-1], y_score=y_score[::-1], labels=LABELS)
     frame = store.read_predictions()
-    assert sorted(frame.columns) == sorted(["clip_id", "split"] + [f"score_{l}" for l in LABELS]
-                                           + [f"label_{l}" for l in LABELS])
+    assert sorted(frame.columns) == sorted(
+        ["clip_id", "split"] + [f"score_{lab}" for lab in LABELS] + [f"label_{lab}" for lab in LABELS]
+    )
     assert len(frame) == 3  # the val split was replaced, not appended
     ids, t, s = store.prediction_arrays("val", labels=LABELS)
     assert ids == ["c2", "c1"]
@@ -101,10 +119,19 @@ def test_missing_files_are_domain_errors(tmp_path):
 
 
 def test_flatten_metrics():
-    flat = flatten_metrics({"val": {"micro_ap": 0.7, "per_class_ap": {"Bus": 0.2}, "frame": {"f1": 0.5},
-                                    "absent_classes": ["Gong"]}, "best_epoch": 3})
-    assert flat == {"val_micro_ap": 0.7, "val_ap_Bus": 0.2, "val_frame_f1": 0.5,
-                    "val_absent_classes": ["Gong"], "best_epoch": 3}
+    flat = flatten_metrics(
+        {
+            "val": {"micro_ap": 0.7, "per_class_ap": {"Bus": 0.2}, "frame": {"f1": 0.5}, "absent_classes": ["Gong"]},
+            "best_epoch": 3,
+        }
+    )
+    assert flat == {
+        "val_micro_ap": 0.7,
+        "val_ap_Bus": 0.2,
+        "val_frame_f1": 0.5,
+        "val_absent_classes": ["Gong"],
+        "best_epoch": 3,
+    }
 
 
 def test_load_runs(tmp_path):
@@ -112,12 +139,22 @@ def test_load_runs(tmp_path):
     assert load_runs(root).empty
     for i, (model, status) in enumerate([("gap", "done"), ("2ap_aux", "failed"), ("gmp", "running")]):
         store = RunStore(root / "runs", f"run{i}")
-        store.write_config({"model": model, "alpha": 0.0, "snr_db": 0.0, "seed": i, "preset": "cpu",
-                            "corpus_synthetic": True, "features": {"n_mels": 64}})
+        store.write_config(
+            {
+                "model": model,
+                "alpha": 0.0,
+                "snr_db": 0.0,
+                "seed": i,
+                "preset": "cpu",
+                "corpus_synthetic": True,
+                "features": {"n_mels": 64},
+            }
+        )
         store.write_status(status, "boom" if status == "failed" else None)
         if status == "done":
-            store.write_metrics({"val": {"micro_ap": 0.5, "macro_ap": 0.4, "auc": 0.9,
-                                         "per_class_ap": {"Bus": 0.3}}, "best_epoch": 2})
+            store.write_metrics(
+                {"val": {"micro_ap": 0.5, "macro_ap": 0.4, "auc": 0.9, "per_class_ap": {"Bus": 0.3}}, "best_epoch": 2}
+            )
     (root / "runs" / "broken").mkdir()
     (root / "runs" / "broken" / "config.json").write_text("{not json")
     (root / "runs" / "empty").mkdir()  # no config: not a run

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from bench.config import RunConfig
 from bench.errors import BenchError
 from bench.features import LogMelSettings
-from bench.config import RunConfig
 from bench.presets import Preset
 from bench.store import RunStore
 from bench.train import RunFailed, infer_clip, load_checkpoint, resolve_device, train_run
@@ -32,13 +32,25 @@ def resumed(tiny_corpus, tmp_path_factory):
     """A run stopped after epoch 1, then run again."""
     results = tmp_path_factory.mktemp("resume")
     with pytest.raises(RunFailed, match="injected interruption"):
-        train_run(CONFIG, corpus_dir=tiny_corpus, results_dir=results, device="cpu", preset=TWO_EPOCHS,
-                  callback=_stop_after_first)
+        train_run(
+            CONFIG,
+            corpus_dir=tiny_corpus,
+            results_dir=results,
+            device="cpu",
+            preset=TWO_EPOCHS,
+            callback=_stop_after_first,
+        )
     store = RunStore(results / "runs", CONFIG.run_id)
     first_status = store.read_status()
     seen = []
-    train_run(CONFIG, corpus_dir=tiny_corpus, results_dir=results, device="cpu", preset=TWO_EPOCHS,
-              callback=lambda e: seen.append(e["epoch"]))
+    train_run(
+        CONFIG,
+        corpus_dir=tiny_corpus,
+        results_dir=results,
+        device="cpu",
+        preset=TWO_EPOCHS,
+        callback=lambda e: seen.append(e["epoch"]),
+    )
     return store, first_status, seen
 
 
@@ -98,8 +110,15 @@ def test_device_choice():
             resolve_device("cuda")
 
 
-COARSE = Preset(name="coarse", epochs=1, width=0.0625, train_clips=8, eval_batch_size=32,
-                features=LogMelSettings(n_mels=16, hop_length=4096), prior=3 / 41)
+COARSE = Preset(
+    name="coarse",
+    epochs=1,
+    width=0.0625,
+    train_clips=8,
+    eval_batch_size=32,
+    features=LogMelSettings(n_mels=16, hop_length=4096),
+    prior=3 / 41,
+)
 
 
 def test_preset_features_and_prior_reach_the_model_and_the_run_record(tiny_corpus, tmp_path):

@@ -21,6 +21,16 @@ def test_linear_output_reaches_negative_values_relu_does_not() -> None:
     assert float(out_linear.detach().min()) < 0  # batch-normed output: about half negative
     assert float(out_relu.detach().min()) >= 0
     # the ReLU variant is the same network with the ReLU before the last average pool
-    pooled = torch.nn.functional.avg_pool2d(torch.relu(linear.blocks[-1].bn2(linear.blocks[-1].conv2(
-        torch.relu(linear.blocks[-1].bn1(linear.blocks[-1].conv1(linear.blocks[:-1](z))))))), 3, 1, 1)
+    pooled = torch.nn.functional.avg_pool2d(
+        torch.relu(
+            linear.blocks[-1].bn2(
+                linear.blocks[-1].conv2(
+                    torch.relu(linear.blocks[-1].bn1(linear.blocks[-1].conv1(linear.blocks[:-1](z))))
+                )
+            )
+        ),
+        3,
+        1,
+        1,
+    )
     assert torch.allclose(out_relu, pooled[:, 0], atol=1e-6)

@@ -32,10 +32,21 @@ def dense(n_in: int, n_out: int) -> int:
 
 EXPECTED = {
     "gap": blocks([1, 32, 64, 128, 128]) + conv(1, 128, N_CLASSES, bias=True),
-    "atrous_ap": (conv(5, 1, 64) + bn(64) + conv(5, 64, 128) + bn(128) + conv(5, 128, 256) + bn(256)
-                  + 2 * conv(1, 256, N_CLASSES, bias=True)),
-    "2ap": (blocks([1, 32, 64, 128, 256]) + conv(1, 256, N_CLASSES, bias=True)
-            + 2 * dense(N_MELS, N_MELS) + 2 * dense(N_FRAMES, N_FRAMES)),
+    "atrous_ap": (
+        conv(5, 1, 64)
+        + bn(64)
+        + conv(5, 64, 128)
+        + bn(128)
+        + conv(5, 128, 256)
+        + bn(256)
+        + 2 * conv(1, 256, N_CLASSES, bias=True)
+    ),
+    "2ap": (
+        blocks([1, 32, 64, 128, 256])
+        + conv(1, 256, N_CLASSES, bias=True)
+        + 2 * dense(N_MELS, N_MELS)
+        + 2 * dense(N_FRAMES, N_FRAMES)
+    ),
 }
 EXPECTED["gmp"] = EXPECTED["gwrp"] = EXPECTED["gap"]
 EXPECTED["2ap_aux"] = EXPECTED["2ap"] + blocks([256, 128, 64, 32, 1])

@@ -6,8 +6,16 @@ import pytest
 import torch
 
 from models.errors import ModelError
-from models.pooling import (AtrousAttentionHead, GlobalPooling, TwoStepAttentionPooling, attention_pool_2d,
-                            attention_step, global_pool, rank_pool, rank_weights)
+from models.pooling import (
+    AtrousAttentionHead,
+    GlobalPooling,
+    TwoStepAttentionPooling,
+    attention_pool_2d,
+    attention_step,
+    global_pool,
+    rank_pool,
+    rank_weights,
+)
 
 
 def _maps(*shape: int, seed: int = 0) -> torch.Tensor:
@@ -29,8 +37,8 @@ def test_rank_pool_matches_direct_formula() -> None:
     for b in range(2):
         for c in range(3):
             values = sorted(x[b, c].tolist(), reverse=True)
-            num = sum(v * d ** i for i, v in enumerate(values))
-            den = sum(d ** i for i in range(len(values)))
+            num = sum(v * d**i for i, v in enumerate(values))
+            den = sum(d**i for i in range(len(values)))
             assert math.isclose(float(got[b, c]), num / den, rel_tol=1e-5)
 
 
@@ -54,10 +62,10 @@ def test_global_pool_clip_and_frame(kind: str) -> None:
                 ref_clip, ref_frame = flat.max(), maps[b, c].max(-1).values
             else:
                 s = flat.sort(descending=True).values
-                w = torch.tensor([0.9 ** i for i in range(flat.numel())])
+                w = torch.tensor([0.9**i for i in range(flat.numel())])
                 ref_clip = (s * w).sum() / w.sum()
                 sf = maps[b, c].sort(-1, descending=True).values
-                wf = torch.tensor([0.9 ** i for i in range(5)])
+                wf = torch.tensor([0.9**i for i in range(5)])
                 ref_frame = (sf * wf).sum(-1) / wf.sum()
             assert torch.allclose(clip[b, c], ref_clip, atol=1e-6)
             assert torch.allclose(frame[b, c], ref_frame, atol=1e-6)
@@ -168,10 +176,12 @@ def test_atrous_head_sigmoid_matches_formula() -> None:
     head = AtrousAttentionHead(4, 3)
     z = torch.randn(2, 4, 5, 6)
     out = head(z)
-    att = torch.sigmoid(torch.einsum("bkft,ck->bcft", z, head.attention.weight[:, :, 0, 0])
-                        + head.attention.bias[None, :, None, None]).clamp(0.1, 0.9)
-    cla = torch.sigmoid(torch.einsum("bkft,ck->bcft", z, head.classifier.weight[:, :, 0, 0])
-                        + head.classifier.bias[None, :, None, None])
+    att = torch.sigmoid(
+        torch.einsum("bkft,ck->bcft", z, head.attention.weight[:, :, 0, 0]) + head.attention.bias[None, :, None, None]
+    ).clamp(0.1, 0.9)
+    cla = torch.sigmoid(
+        torch.einsum("bkft,ck->bcft", z, head.classifier.weight[:, :, 0, 0]) + head.classifier.bias[None, :, None, None]
+    )
     ref = (att * cla).sum((-2, -1)) / att.sum((-2, -1))
     assert torch.allclose(out["clip_probs"], ref, atol=1e-5)
     assert torch.allclose(out["attention"].sum((-2, -1)), torch.ones(2, 3), atol=1e-5)

@@ -19,8 +19,10 @@ def test_unknown_name_lists_known_names() -> None:
     assert issubclass(ModelError, ValueError)
 
 
-@pytest.mark.parametrize("name,alpha,decoder", [("gap", 0.0, False), ("atrous_ap", 0.0, False),
-                                                ("2ap", 0.0, False), ("2ap_aux", 0.001, True)])
+@pytest.mark.parametrize(
+    "name,alpha,decoder",
+    [("gap", 0.0, False), ("atrous_ap", 0.0, False), ("2ap", 0.0, False), ("2ap_aux", 0.001, True)],
+)
 def test_default_alpha_and_decoder(name: str, alpha: float, decoder: bool) -> None:
     config = models.make_config(name)
     assert config.alpha == alpha and config.decoder is decoder and config.name == name
@@ -37,17 +39,20 @@ def test_alpha_needs_a_decoder(name: str) -> None:
         models.make_config(name, alpha=0.01)
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    ({"alpha": -1.0}, "alpha must be"),
-    ({"width": 0}, "width must be"),
-    ({"n_frames": 0}, "n_frames must be"),
-    ({"n_mels": 2.5}, "n_mels must be"),
-    ({"attention": "softmax"}, "attention must be one of 'code', 'sigmoid_in_softmax', 'as_printed'"),
-    ({"time_init": "xavier"}, "time_init must be one of 'identity', 'default'"),
-    ({"time_layer": "gru"}, "time_layer must be one of"),
-    ({"time_kernel": 2}, "time_kernel must be an odd"),
-    ({"gwrp_decay": 0.9}, "do not apply to model '2ap_aux'"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"alpha": -1.0}, "alpha must be"),
+        ({"width": 0}, "width must be"),
+        ({"n_frames": 0}, "n_frames must be"),
+        ({"n_mels": 2.5}, "n_mels must be"),
+        ({"attention": "softmax"}, "attention must be one of 'code', 'sigmoid_in_softmax', 'as_printed'"),
+        ({"time_init": "xavier"}, "time_init must be one of 'identity', 'default'"),
+        ({"time_layer": "gru"}, "time_layer must be one of"),
+        ({"time_kernel": 2}, "time_kernel must be an odd"),
+        ({"gwrp_decay": 0.9}, "do not apply to model '2ap_aux'"),
+    ],
+)
 def test_bad_options(kwargs: dict, match: str) -> None:
     with pytest.raises(ModelError, match=match):
         models.make_config("2ap_aux", **kwargs)
@@ -62,8 +67,16 @@ def test_option_of_another_model_is_refused() -> None:
 
 
 def test_config_is_frozen_and_round_trips() -> None:
-    config = models.make_config("2ap_aux", n_classes=10, width=0.5, alpha=0.1, attention="code",
-                                time_layer="conv", time_kernel=3, decoder_output="relu")
+    config = models.make_config(
+        "2ap_aux",
+        n_classes=10,
+        width=0.5,
+        alpha=0.1,
+        attention="code",
+        time_layer="conv",
+        time_kernel=3,
+        decoder_output="relu",
+    )
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.alpha = 1.0  # type: ignore[misc]
     d = config.to_dict()

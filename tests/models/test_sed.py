@@ -28,9 +28,16 @@ def test_output_shapes_dtypes_and_ranges(name: str, small: dict, features: torch
         out = model(features)
     b, t, f, c = 2, small["n_frames"], small["n_mels"], small["n_classes"]
     assert set(out) == _expected_keys(name)
-    shapes = {"clip_probs": (b, c), "frame_probs": (b, t, c), "tf_map": (b, c, t, f), "attention": (b, c, t, f),
-              "freq_attention": (b, c, t, f), "freq_output": (b, c, t), "time_attention": (b, c, t),
-              "reconstruction": (b, t, f)}
+    shapes = {
+        "clip_probs": (b, c),
+        "frame_probs": (b, t, c),
+        "tf_map": (b, c, t, f),
+        "attention": (b, c, t, f),
+        "freq_attention": (b, c, t, f),
+        "freq_output": (b, c, t),
+        "time_attention": (b, c, t),
+        "reconstruction": (b, t, f),
+    }
     for key, value in out.items():
         assert value.shape == shapes[key], key
         assert value.dtype == torch.float32, key
@@ -40,8 +47,9 @@ def test_output_shapes_dtypes_and_ranges(name: str, small: dict, features: torch
 
 
 @pytest.mark.parametrize("name,alpha", [(n, None) for n in NAMES] + [("2ap_aux", 0.1)])
-def test_gradients_reach_every_parameter(name: str, alpha: float | None, small: dict, features: torch.Tensor,
-                                         target: torch.Tensor) -> None:
+def test_gradients_reach_every_parameter(
+    name: str, alpha: float | None, small: dict, features: torch.Tensor, target: torch.Tensor
+) -> None:
     model = models.build(name, seed=0, alpha=alpha, **small)
     out = model(features)
     models.sed_loss(out, target=target, features=features, alpha=model.config.alpha)["loss"].backward()
@@ -108,8 +116,9 @@ def test_input_errors(shape: tuple, match: str, small: dict) -> None:
 
 
 @pytest.mark.parametrize("name", ["gwrp", "atrous_ap", "2ap_aux"])
-def test_bf16_autocast_forward_and_backward(name: str, small: dict, features: torch.Tensor,
-                                            target: torch.Tensor) -> None:
+def test_bf16_autocast_forward_and_backward(
+    name: str, small: dict, features: torch.Tensor, target: torch.Tensor
+) -> None:
     model = models.build(name, seed=0, **small).eval()
     with torch.no_grad():
         ref = model(features)["clip_probs"]

@@ -23,9 +23,14 @@ SNRS = (0.0, 20.0)
 
 
 def _build(out: Path, sources, *, seed: int = 0, **run):
-    return build_corpus(out, recipe=RecipeOptions(clips_per_fold=2), render=RenderSettings(snrs=SNRS), seed=seed,
-                        sources=SourceFolders(sources.scenes_dir, sources.events_dir),
-                        run=RunOptions(progress=False, **run))
+    return build_corpus(
+        out,
+        recipe=RecipeOptions(clips_per_fold=2),
+        render=RenderSettings(snrs=SNRS),
+        seed=seed,
+        sources=SourceFolders(sources.scenes_dir, sources.events_dir),
+        run=RunOptions(progress=False, **run),
+    )
 
 
 def _files(out: Path) -> dict[str, bytes]:
@@ -133,9 +138,13 @@ def broken_sources(tiny_sources, tmp_path_factory):
 
 def test_unusable_files_are_skipped_and_listed(broken_sources, tmp_path):
     scenes, events, victim = broken_sources
-    summary = build_corpus(tmp_path / "c", recipe=RecipeOptions(clips_per_fold=2),
-                           render=RenderSettings(snrs=(0,)), sources=SourceFolders(scenes, events),
-                           run=RunOptions(progress=False))
+    summary = build_corpus(
+        tmp_path / "c",
+        recipe=RecipeOptions(clips_per_fold=2),
+        render=RenderSettings(snrs=(0,)),
+        sources=SourceFolders(scenes, events),
+        run=RunOptions(progress=False),
+    )
     skipped = pd.read_parquet(tmp_path / "c" / "manifest" / "skipped.parquet")
     assert summary.skipped == 1
     assert skipped["path"].tolist() == [str(victim)]
@@ -166,8 +175,13 @@ def test_files_the_source_check_rejects_are_left_out(tiny_sources, tmp_path, mon
 def test_strict_refuses_and_writes_no_corpus(broken_sources, tmp_path):
     scenes, events, victim = broken_sources
     with pytest.raises(RemixError, match=victim.name):
-        build_corpus(tmp_path / "c", recipe=RecipeOptions(clips_per_fold=2), render=RenderSettings(snrs=(0,)),
-                     sources=SourceFolders(scenes, events), run=RunOptions(progress=False, strict=True))
+        build_corpus(
+            tmp_path / "c",
+            recipe=RecipeOptions(clips_per_fold=2),
+            render=RenderSettings(snrs=(0,)),
+            sources=SourceFolders(scenes, events),
+            run=RunOptions(progress=False, strict=True),
+        )
     assert not (tmp_path / "c" / "audio").exists() and not (tmp_path / "c" / "manifest").exists()
 
 
@@ -192,19 +206,36 @@ def test_outputs_follow_the_contract(clean, tiny_sources):
 def test_one_source_only_and_bad_options_are_refused(tiny_sources, tmp_path):
     quiet = RunOptions(progress=False)
     with pytest.raises(RemixError, match="only --scenes"):
-        build_corpus(tmp_path, recipe=RecipeOptions(), render=RenderSettings(snrs=(0,)),
-                     sources=SourceFolders(scenes_dir=tiny_sources.scenes_dir), run=quiet)
+        build_corpus(
+            tmp_path,
+            recipe=RecipeOptions(),
+            render=RenderSettings(snrs=(0,)),
+            sources=SourceFolders(scenes_dir=tiny_sources.scenes_dir),
+            run=quiet,
+        )
     with pytest.raises(RemixError, match="SNRs repeat"):
-        build_corpus(tmp_path / "x", recipe=RecipeOptions(), render=RenderSettings(snrs=(0, 0)),
-                     sources=SourceFolders(tiny_sources.scenes_dir, tiny_sources.events_dir), run=quiet)
+        build_corpus(
+            tmp_path / "x",
+            recipe=RecipeOptions(),
+            render=RenderSettings(snrs=(0, 0)),
+            sources=SourceFolders(tiny_sources.scenes_dir, tiny_sources.events_dir),
+            run=quiet,
+        )
     with pytest.raises(RemixError, match="recipe plans 160000 samples at 16000 Hz"):
-        build_corpus(tmp_path / "x", recipe=RecipeOptions(sample_rate=16000), render=RenderSettings(snrs=(0,)),
-                     sources=SourceFolders(tiny_sources.scenes_dir, tiny_sources.events_dir), run=quiet)
+        build_corpus(
+            tmp_path / "x",
+            recipe=RecipeOptions(sample_rate=16000),
+            render=RenderSettings(snrs=(0,)),
+            sources=SourceFolders(tiny_sources.scenes_dir, tiny_sources.events_dir),
+            run=quiet,
+        )
     assert not (tmp_path / "x").exists()
 
 
 def test_the_builder_loads_without_the_stand_in():
-    code = ("import sys, remix.build, remix.cli, remix.inspect, remix.manifest, remix.recipe, remix.render; "
-            "print(sorted(m for m in sys.modules if m.startswith('remix.standin')))")
+    code = (
+        "import sys, remix.build, remix.cli, remix.inspect, remix.manifest, remix.recipe, remix.render; "
+        "print(sorted(m for m in sys.modules if m.startswith('remix.standin')))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

@@ -17,7 +17,7 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 import remix.render as render_mod
-from remix.build import CorpusBusy, LOCK_FILE, RunOptions, SourceFolders, build_corpus, estimate_bytes
+from remix.build import LOCK_FILE, CorpusBusy, RunOptions, SourceFolders, build_corpus, estimate_bytes
 from remix.cli import app
 from remix.errors import RemixError
 from remix.lock import FolderBusy, folder_lock
@@ -29,14 +29,21 @@ runner = CliRunner()
 
 
 def _build(out: Path, sources, *, stems: bool = False, **run):
-    return build_corpus(out, recipe=RecipeOptions(clips_per_fold=2), render=RenderSettings(snrs=SNRS, stems=stems),
-                        sources=SourceFolders(sources.scenes_dir, sources.events_dir),
-                        run=RunOptions(progress=False, **run))
+    return build_corpus(
+        out,
+        recipe=RecipeOptions(clips_per_fold=2),
+        render=RenderSettings(snrs=SNRS, stems=stems),
+        sources=SourceFolders(sources.scenes_dir, sources.events_dir),
+        run=RunOptions(progress=False, **run),
+    )
 
 
 def _files(out: Path) -> dict[str, bytes]:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and not p.relative_to(out).as_posix().startswith(".build") and p.name != "CORPUS.md"}
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and not p.relative_to(out).as_posix().startswith(".build") and p.name != "CORPUS.md"
+    }
 
 
 def _cli(*args: str):
@@ -74,8 +81,21 @@ def test_a_second_build_of_the_same_folder_is_refused_and_nothing_is_touched(bui
         for overwrite in (False, True):
             with pytest.raises(CorpusBusy, match=f"in use by process {holder.pid}"):
                 _build(built, tiny_sources, overwrite=overwrite)
-        result = _cli("build", "--snr", "0", "20", "--out", str(built), "--scenes", str(tiny_sources.scenes_dir),
-                      "--events", str(tiny_sources.events_dir), "--clips-per-fold", "2", "--overwrite")
+        result = _cli(
+            "build",
+            "--snr",
+            "0",
+            "20",
+            "--out",
+            str(built),
+            "--scenes",
+            str(tiny_sources.scenes_dir),
+            "--events",
+            str(tiny_sources.events_dir),
+            "--clips-per-fold",
+            "2",
+            "--overwrite",
+        )
         assert result.exit_code == 2 and "Traceback" not in result.output
         assert f"process {holder.pid}" in result.output
     finally:
@@ -98,9 +118,13 @@ def test_lock_names_its_holder_and_is_released(tmp_path):
 def test_a_refused_build_leaves_no_folder_behind(tmp_path, tiny_sources):
     out = tmp_path / "new"
     with pytest.raises(RemixError, match="SNRs must lie between"):
-        build_corpus(out, recipe=RecipeOptions(), render=RenderSettings(snrs=(0, 1e308)),
-                     sources=SourceFolders(tiny_sources.scenes_dir, tiny_sources.events_dir),
-                     run=RunOptions(progress=False))
+        build_corpus(
+            out,
+            recipe=RecipeOptions(),
+            render=RenderSettings(snrs=(0, 1e308)),
+            sources=SourceFolders(tiny_sources.scenes_dir, tiny_sources.events_dir),
+            run=RunOptions(progress=False),
+        )
     assert not out.exists()
 
 
@@ -140,8 +164,20 @@ def test_damaged_options_of_an_interrupted_build_delete_nothing(tiny_sources, tm
     shutil.rmtree(out / "manifest")  # as if interrupted before the manifests
     (out / ".build" / "options.json").write_bytes(b"\x00" * 10)
     before = _files(out)
-    result = _cli("build", "--snr", "0", "20", "--out", str(out), "--scenes", str(tiny_sources.scenes_dir),
-                  "--events", str(tiny_sources.events_dir), "--clips-per-fold", "2")
+    result = _cli(
+        "build",
+        "--snr",
+        "0",
+        "20",
+        "--out",
+        str(out),
+        "--scenes",
+        str(tiny_sources.scenes_dir),
+        "--events",
+        str(tiny_sources.events_dir),
+        "--clips-per-fold",
+        "2",
+    )
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "damaged" in result.output and "nothing was changed" in result.output
     assert "--overwrite" not in result.output
@@ -163,8 +199,20 @@ def test_disk_full_while_writing_audio_is_one_line(tiny_sources, tmp_path, monke
 
     monkeypatch.setattr(render_mod.sf, "write", full)
     out = tmp_path / "corpus"
-    result = _cli("build", "--snr", "0", "20", "--out", str(out), "--scenes", str(tiny_sources.scenes_dir),
-                  "--events", str(tiny_sources.events_dir), "--clips-per-fold", "2")
+    result = _cli(
+        "build",
+        "--snr",
+        "0",
+        "20",
+        "--out",
+        str(out),
+        "--scenes",
+        str(tiny_sources.scenes_dir),
+        "--events",
+        str(tiny_sources.events_dir),
+        "--clips-per-fold",
+        "2",
+    )
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "file system error" in result.output and "System error" in result.output
     assert not [p for p in out.rglob("*") if ".partial-" in p.name]  # nothing half-written left
@@ -182,8 +230,7 @@ def test_impossible_snrs_are_one_line_with_brackets_kept(tmp_path, snr, shown):
 
 
 def test_a_corpus_that_cannot_fit_on_the_disk_is_refused_up_front(tmp_path):
-    result = _cli("build", "--snr", "0", "10", "20", "--out", str(tmp_path / "c"), "--clips-per-fold",
-                  "100000000")
+    result = _cli("build", "--snr", "0", "10", "20", "--out", str(tmp_path / "c"), "--clips-per-fold", "100000000")
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "needs about" in result.output and "TB" in result.output and "free" in result.output
     assert not (tmp_path / "c").exists()

@@ -20,34 +20,42 @@ def _config(tmp_path: Path, text: str) -> Path:
 
 
 def test_values_are_checked_and_converted(tmp_path):
-    path = _config(tmp_path, 'snr = 5\nclips-per-fold = 3\nmax_event_s = 1\nrecipe = "random"\nstems = true\n'
-                             'scenes = "src/tau"\nevents = "/abs/fsd"\nout = "~/corpus"\n')
+    path = _config(
+        tmp_path,
+        'snr = 5\nclips-per-fold = 3\nmax_event_s = 1\nrecipe = "random"\nstems = true\n'
+        'scenes = "src/tau"\nevents = "/abs/fsd"\nout = "~/corpus"\n',
+    )
     options = read_config(path)
     assert options["snr"] == [5.0] and isinstance(options["snr"][0], float)
-    assert options["clips_per_fold"] == 3 and options["max_event_s"] == 1.0 and isinstance(options["max_event_s"], float)
+    assert (
+        options["clips_per_fold"] == 3 and options["max_event_s"] == 1.0 and isinstance(options["max_event_s"], float)
+    )
     assert options["recipe"] == "random" and options["stems"] is True
     assert options["scenes"] == tmp_path.resolve() / "src" / "tau"  # relative to the file's folder
     assert options["events"] == Path("/abs/fsd") and options["out"] == Path("~/corpus").expanduser()
     assert read_config(_config(tmp_path, "snr = [0, 2.5]"))["snr"] == [0.0, 2.5]
 
 
-@pytest.mark.parametrize("text, message", [
-    ("clip_per_fold = 3", "unknown option 'clip_per_fold'; did you mean 'clips_per_fold'?"),
-    ("[build]\nsnr = [0]", "unknown option 'build'"),
-    ('clips_per_fold = "100"', 'clips_per_fold must be an integer, found the string "100"'),
-    ("clips_per_fold = 100.0", "clips_per_fold must be an integer, found the float 100.0"),
-    ('snr = ["ten"]', "snr must be a number or an array of numbers, found an array"),
-    ("snr = []", "snr is an empty array"),
-    ("snr = true", "snr must be a number or an array of numbers, found the boolean true"),
-    ('recipe = "papr"', 'recipe must be one of "paper", "random", found the string "papr"'),
-    ('format = "mp3"', 'format must be one of "flac", "wav"'),
-    ("stems = 1", "stems must be true or false, found the integer 1"),
-    ("ref_lufs = nan", "ref_lufs must be a finite number"),
-    ("scenes = 3", "scenes must be a path (a string), found the integer 3"),
-    ("seed = 1\nseed = 2", "is not valid TOML"),
-    ("snr = [0", "is not valid TOML"),
-    ("clips_per_fold = 1\nclips-per-fold = 2", "clips_per_fold is given twice"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("clip_per_fold = 3", "unknown option 'clip_per_fold'; did you mean 'clips_per_fold'?"),
+        ("[build]\nsnr = [0]", "unknown option 'build'"),
+        ('clips_per_fold = "100"', 'clips_per_fold must be an integer, found the string "100"'),
+        ("clips_per_fold = 100.0", "clips_per_fold must be an integer, found the float 100.0"),
+        ('snr = ["ten"]', "snr must be a number or an array of numbers, found an array"),
+        ("snr = []", "snr is an empty array"),
+        ("snr = true", "snr must be a number or an array of numbers, found the boolean true"),
+        ('recipe = "papr"', 'recipe must be one of "paper", "random", found the string "papr"'),
+        ('format = "mp3"', 'format must be one of "flac", "wav"'),
+        ("stems = 1", "stems must be true or false, found the integer 1"),
+        ("ref_lufs = nan", "ref_lufs must be a finite number"),
+        ("scenes = 3", "scenes must be a path (a string), found the integer 3"),
+        ("seed = 1\nseed = 2", "is not valid TOML"),
+        ("snr = [0", "is not valid TOML"),
+        ("clips_per_fold = 1\nclips-per-fold = 2", "clips_per_fold is given twice"),
+    ],
+)
 def test_wrong_files_give_one_clear_error(tmp_path, text, message):
     path = _config(tmp_path, text)
     with pytest.raises(RemixError, match=re.escape(message)) as info:
@@ -65,12 +73,26 @@ def test_unreadable_files(tmp_path):
         read_config(tmp_path / "latin1.toml")
 
 
-@pytest.mark.parametrize("recipe, render, seed", [
-    (RecipeOptions(), RenderSettings(snrs=(0.0, 10.0, 20.0)), 0),
-    (RecipeOptions(recipe="random", clips_per_fold=7, test_clips=0, events_per_clip=5, max_event_s=3.5,
-                   min_event_s=0.25, max_polyphony=3, fade_s=0.0003),
-     RenderSettings(snrs=(-5.0, 7.5), snr_mode="lufs", ref_lufs=-30.0, audio_format="wav", stems=True), 2**40),
-])
+@pytest.mark.parametrize(
+    "recipe, render, seed",
+    [
+        (RecipeOptions(), RenderSettings(snrs=(0.0, 10.0, 20.0)), 0),
+        (
+            RecipeOptions(
+                recipe="random",
+                clips_per_fold=7,
+                test_clips=0,
+                events_per_clip=5,
+                max_event_s=3.5,
+                min_event_s=0.25,
+                max_polyphony=3,
+                fade_s=0.0003,
+            ),
+            RenderSettings(snrs=(-5.0, 7.5), snr_mode="lufs", ref_lufs=-30.0, audio_format="wav", stems=True),
+            2**40,
+        ),
+    ],
+)
 def test_written_options_read_back_to_the_same_objects(tmp_path, recipe, render, seed):
     text = corpus_toml(recipe, render, seed=seed, scenes_dir=Path("/data/tau"), events_dir=Path("/data/fsd"))
     options = read_config(_config(tmp_path, text))

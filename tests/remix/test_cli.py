@@ -29,8 +29,9 @@ def _src(sources):
 @pytest.fixture(scope="module")
 def built(tiny_sources, tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "corpus"
-    code, text = _run("build", "--snr", "0", "10", "--out", out, *_src(tiny_sources), "--clips-per-fold", "1",
-                      "--no-progress")
+    code, text = _run(
+        "build", "--snr", "0", "10", "--out", out, *_src(tiny_sources), "--clips-per-fold", "1", "--no-progress"
+    )
     assert code == 0, text
     return out, text
 
@@ -64,13 +65,16 @@ def test_inspect_of_a_folder_without_corpus(tmp_path):
     assert code == 2 and "not a finished corpus" in text
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--clips-per-fold", "0"], "clips per fold must be at least 1"),
-    (["--recipe", "random", "--max-polyphony", "0"], "max polyphony must be at least 1"),
-    (["--workers", "0"], "workers must be at least 1"),
-    (["--clip-per-fold", "3"], "unexpected argument '--clip-per-fold'"),
-    (["--snr", "ten"], "unexpected argument 'ten'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--clips-per-fold", "0"], "clips per fold must be at least 1"),
+        (["--recipe", "random", "--max-polyphony", "0"], "max polyphony must be at least 1"),
+        (["--workers", "0"], "workers must be at least 1"),
+        (["--clip-per-fold", "3"], "unexpected argument '--clip-per-fold'"),
+        (["--snr", "ten"], "unexpected argument 'ten'"),
+    ],
+)
 def test_impossible_options(tiny_sources, tmp_path, args, message):
     code, text = _run("build", "--snr", "0", "--out", tmp_path / "c", *_src(tiny_sources), *args)
     assert code == 2 and message in text
@@ -78,13 +82,31 @@ def test_impossible_options(tiny_sources, tmp_path, args, message):
 
 
 def test_wrong_folders_and_one_source_only(tiny_sources, tmp_path):
-    code, text = _run("build", "--snr", "0", "--out", tmp_path / "c", "--scenes", tmp_path / "nowhere",
-                      "--events", tiny_sources.events_dir)
+    code, text = _run(
+        "build",
+        "--snr",
+        "0",
+        "--out",
+        tmp_path / "c",
+        "--scenes",
+        tmp_path / "nowhere",
+        "--events",
+        tiny_sources.events_dir,
+    )
     assert code == 2 and "error:" in text and "nowhere" in text
     code, text = _run("build", "--snr", "0", "--out", tmp_path / "c", "--events", tiny_sources.events_dir)
     assert code == 2 and "only --events was given" in text
-    code, text = _run("build", "--snr", "0", "--out", tmp_path / "c", "--scenes", tiny_sources.events_dir,
-                      "--events", tiny_sources.scenes_dir)
+    code, text = _run(
+        "build",
+        "--snr",
+        "0",
+        "--out",
+        tmp_path / "c",
+        "--scenes",
+        tiny_sources.events_dir,
+        "--events",
+        tiny_sources.scenes_dir,
+    )
     assert code == 2 and "error:" in text
 
 
@@ -95,8 +117,20 @@ def test_strict_with_a_corrupt_file(tiny_sources, tmp_path):
     victim = events / "FSDKaggle2018.audio_test" / meta["fname"].iloc[0]
     victim.unlink()
     victim.write_bytes(b"")
-    args = ["build", "--snr", "0", "--out", tmp_path / "c", "--scenes", tiny_sources.scenes_dir, "--events", events,
-            "--clips-per-fold", "1", "--no-progress"]
+    args = [
+        "build",
+        "--snr",
+        "0",
+        "--out",
+        tmp_path / "c",
+        "--scenes",
+        tiny_sources.scenes_dir,
+        "--events",
+        events,
+        "--clips-per-fold",
+        "1",
+        "--no-progress",
+    ]
     code, text = _run(*args, "--strict")
     assert code == 2 and "--strict" in text and victim.name in text
     code, text = _run(*args)
@@ -105,8 +139,20 @@ def test_strict_with_a_corrupt_file(tiny_sources, tmp_path):
 
 def test_existing_build_with_other_options(built, tiny_sources):
     out, _ = built
-    code, text = _run("build", "--snr", "0", "10", "--out", out, *_src(tiny_sources), "--clips-per-fold", "1",
-                      "--seed", "3", "--no-progress")
+    code, text = _run(
+        "build",
+        "--snr",
+        "0",
+        "10",
+        "--out",
+        out,
+        *_src(tiny_sources),
+        "--clips-per-fold",
+        "1",
+        "--seed",
+        "3",
+        "--no-progress",
+    )
     assert code == 2 and "other options" in text and "seed" in text and "--overwrite" in text
     clips = pd.read_parquet(out / "manifest" / "clips.parquet")
     assert len(clips) == 10
@@ -114,16 +160,20 @@ def test_existing_build_with_other_options(built, tiny_sources):
 
 def test_build_writes_to_data_corpus_by_default(tiny_sources, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    code, text = _run("build", "--snr", "0", *_src(tiny_sources), "--clips-per-fold", "1", "--test-clips", "1",
-                      "--no-progress")
+    code, text = _run(
+        "build", "--snr", "0", *_src(tiny_sources), "--clips-per-fold", "1", "--test-clips", "1", "--no-progress"
+    )
     assert code == 0, text
     assert (tmp_path / "data" / "corpus" / "manifest" / "clips.parquet").is_file()
 
 
 def _corpus_files(out) -> dict[str, bytes]:
     """Every corpus file but the card (it quotes the command line) and the resume area."""
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and not p.relative_to(out).as_posix().startswith(".build") and p.name != "CORPUS.md"}
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and not p.relative_to(out).as_posix().startswith(".build") and p.name != "CORPUS.md"
+    }
 
 
 def test_build_toml_repeats_the_build(built, tmp_path):
@@ -147,22 +197,28 @@ def test_the_command_line_overrides_the_file(built, tmp_path):
     assert code == 0, text
     info = json.loads((one / "manifest" / "corpus.json").read_text())
     first = json.loads((out / "manifest" / "corpus.json").read_text())
-    assert info["snrs"] == [10.0] and info["options"] == first["options"] and info["plan_digest"] == first["plan_digest"]
+    assert (
+        info["snrs"] == [10.0] and info["options"] == first["options"] and info["plan_digest"] == first["plan_digest"]
+    )
     assert "snr = [10.0]" in (one / "build.toml").read_text()
     assert sorted((one / "audio" / "snr10").iterdir()) and all(
-        p.read_bytes() == (out / "audio" / "snr10" / p.name).read_bytes() for p in (one / "audio" / "snr10").iterdir())
+        p.read_bytes() == (out / "audio" / "snr10" / p.name).read_bytes() for p in (one / "audio" / "snr10").iterdir()
+    )
 
 
-@pytest.mark.parametrize("text, args, message", [
-    ("clip_per_fold = 3\nsnr = [0]", [], "unknown option 'clip_per_fold'; did you mean 'clips_per_fold'?"),
-    ('snr = [0]\nclips_per_fold = "1"', [], 'clips_per_fold must be an integer, found the string "1"'),
-    ("snr = [0", [], "is not valid TOML"),
-    ("clips_per_fold = 1", [], "no SNR given"),
-    ("snr = [0]\nworkers = 0", [], "workers must be at least 1, got 0"),
-    ("snr = [0]\nworkers = 0", ["--workers", "300"], "--workers 300 is more processes"),
-    ("snr = [0]", ["--clip-per-fold", "3"], "unexpected argument '--clip-per-fold'"),
-    ("snr = [0]", ["--snr", "ten"], "unexpected argument 'ten'"),
-])
+@pytest.mark.parametrize(
+    "text, args, message",
+    [
+        ("clip_per_fold = 3\nsnr = [0]", [], "unknown option 'clip_per_fold'; did you mean 'clips_per_fold'?"),
+        ('snr = [0]\nclips_per_fold = "1"', [], 'clips_per_fold must be an integer, found the string "1"'),
+        ("snr = [0", [], "is not valid TOML"),
+        ("clips_per_fold = 1", [], "no SNR given"),
+        ("snr = [0]\nworkers = 0", [], "workers must be at least 1, got 0"),
+        ("snr = [0]\nworkers = 0", ["--workers", "300"], "--workers 300 is more processes"),
+        ("snr = [0]", ["--clip-per-fold", "3"], "unexpected argument '--clip-per-fold'"),
+        ("snr = [0]", ["--snr", "ten"], "unexpected argument 'ten'"),
+    ],
+)
 def test_config_errors_are_one_line(tiny_sources, tmp_path, text, args, message):
     config = tmp_path / "options.toml"
     config.write_text(text)

@@ -37,8 +37,23 @@ def _hashes(out: Path) -> dict[str, str]:
 
 
 def _args(sources, out: Path, *extra: str) -> list[str]:
-    return ["build", "--snr", *SNRS, "--clips-per-fold", str(CLIPS_PER_FOLD), "--seed", "7", "--scenes",
-            str(sources.scenes_dir), "--events", str(sources.events_dir), "--out", str(out), "--no-progress", *extra]
+    return [
+        "build",
+        "--snr",
+        *SNRS,
+        "--clips-per-fold",
+        str(CLIPS_PER_FOLD),
+        "--seed",
+        "7",
+        "--scenes",
+        str(sources.scenes_dir),
+        "--events",
+        str(sources.events_dir),
+        "--out",
+        str(out),
+        "--no-progress",
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -58,12 +73,15 @@ def loopback(tmp_path_factory):
         yield cluster
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("local:2", ClusterAddress(local_workers=2)),
-    ("tcp://127.0.0.1:8786", ClusterAddress(scheduler="tcp://127.0.0.1:8786")),
-    ("127.0.0.1:8786", ClusterAddress(scheduler="tcp://127.0.0.1:8786")),
-    ("tls://scheduler.lab:8786/", ClusterAddress(scheduler="tls://scheduler.lab:8786")),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("local:2", ClusterAddress(local_workers=2)),
+        ("tcp://127.0.0.1:8786", ClusterAddress(scheduler="tcp://127.0.0.1:8786")),
+        ("127.0.0.1:8786", ClusterAddress(scheduler="tcp://127.0.0.1:8786")),
+        ("tls://scheduler.lab:8786/", ClusterAddress(scheduler="tls://scheduler.lab:8786")),
+    ],
+)
 def test_cluster_addresses(text, expected):
     assert parse_cluster(text) == expected
     assert str(parse_cluster(text)) == (text if text.startswith("local") else expected.scheduler)
@@ -120,20 +138,27 @@ def test_library_takes_a_client(tiny_sources, reference, loopback, tmp_path):
 
     out = tmp_path / "corpus"
     with Client(loopback.address) as client:
-        summary = build_corpus(out, recipe=RecipeOptions(clips_per_fold=CLIPS_PER_FOLD),
-                               render=RenderSettings(snrs=(0, 20)), seed=7,
-                               sources=SourceFolders(tiny_sources.scenes_dir, tiny_sources.events_dir),
-                               run=RunOptions(executor=client, batch_size=None, progress=False))
+        summary = build_corpus(
+            out,
+            recipe=RecipeOptions(clips_per_fold=CLIPS_PER_FOLD),
+            render=RenderSettings(snrs=(0, 20)),
+            seed=7,
+            sources=SourceFolders(tiny_sources.scenes_dir, tiny_sources.events_dir),
+            run=RunOptions(executor=client, batch_size=None, progress=False),
+        )
     assert summary.rendered == summary.n_clips == 13
     assert _hashes(out) == reference
 
 
 def test_resume_after_the_client_is_killed(tiny_sources, reference, loopback, tmp_path):
     out = tmp_path / "corpus"
-    cmd = [sys.executable, "-c", "from remix.cli import app; app()",
-           *_args(tiny_sources, out, "--cluster", loopback.address)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-c",
+        "from remix.cli import app; app()",
+        *_args(tiny_sources, out, "--cluster", loopback.address),
+    ]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     records = out / ".build" / "records"
     try:
         deadline = time.monotonic() + 120
@@ -159,7 +184,9 @@ def test_resume_after_the_client_is_killed(tiny_sources, reference, loopback, tm
 
 
 def test_the_cluster_helpers_need_neither_torch_nor_dask_at_import():
-    code = ("import sys, remix.cli, remix.build, remix.cluster; "
-            "assert 'torch' not in sys.modules and 'distributed' not in sys.modules, 'imported too much'")
+    code = (
+        "import sys, remix.cli, remix.build, remix.cluster; "
+        "assert 'torch' not in sys.modules and 'distributed' not in sys.modules, 'imported too much'"
+    )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr

@@ -48,7 +48,9 @@ def _noise(n: int, seed: int) -> bytes:
 
 def _archives() -> dict[str, bytes]:
     """Small archives in the real layouts (the FSD audio ones without a top folder)."""
-    tau_meta = "filename\tscene_label\tidentifier\tsource_label\naudio/airport-barcelona-0-0-a.wav\tairport\tbarcelona-0\ta\n"
+    tau_meta = (
+        "filename\tscene_label\tidentifier\tsource_label\naudio/airport-barcelona-0-0-a.wav\tairport\tbarcelona-0\ta\n"
+    )
     return {
         f"{TAU}.meta.zip": _zip(
             {
@@ -350,8 +352,12 @@ def test_corrupted_archive_is_moved_aside_and_not_extracted(served, tmp_path: Pa
 def test_md5_override_replaces_an_unconfirmed_figure(served, tmp_path: Path) -> None:
     state, mirror, catalogue = served
     name = f"{FSD}.meta.zip"
-    wrong = {"fsd2018": replace(catalogue["fsd2018"], archives=tuple(
-        replace(a, md5="0" * 32) if a.name == name else a for a in catalogue["fsd2018"].archives))}
+    wrong = {
+        "fsd2018": replace(
+            catalogue["fsd2018"],
+            archives=tuple(replace(a, md5="0" * 32) if a.name == name else a for a in catalogue["fsd2018"].archives),
+        )
+    }
     with pytest.raises(RemixError, match=rf"unconfirmed.*--md5 {re.escape(name)}="):
         _run(["fsd2018"], tmp_path, mirror, wrong)
     assert (tmp_path / f"{name}.corrupt").is_file() and not (tmp_path / f"{FSD}.meta").exists()

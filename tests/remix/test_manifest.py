@@ -9,11 +9,17 @@ import pandas as pd
 import pytest
 
 from remix.build import RunOptions, SourceFolders, build_corpus
+from remix.errors import RemixError
 from remix.manifest import (
-    CLIP_SCHEMA, EVENT_SCHEMA, atomic_output, format_snr, read_clips, read_corpus_info, read_events,
+    CLIP_SCHEMA,
+    EVENT_SCHEMA,
+    atomic_output,
+    format_snr,
+    read_clips,
+    read_corpus_info,
+    read_events,
     remove_partials,
 )
-from remix.errors import RemixError
 from remix.recipe import RecipeOptions
 from remix.render import RenderSettings
 
@@ -21,9 +27,13 @@ from remix.render import RenderSettings
 @pytest.fixture(scope="module")
 def corpus(tiny_sources, tmp_path_factory):
     out = tmp_path_factory.mktemp("manifest") / "corpus"
-    build_corpus(out, recipe=RecipeOptions(clips_per_fold=1), render=RenderSettings(snrs=(-5, 0, 7.5)),
-                 sources=SourceFolders(tiny_sources.scenes_dir, tiny_sources.events_dir),
-                 run=RunOptions(progress=False, command="remix build ..."))
+    build_corpus(
+        out,
+        recipe=RecipeOptions(clips_per_fold=1),
+        render=RenderSettings(snrs=(-5, 0, 7.5)),
+        sources=SourceFolders(tiny_sources.scenes_dir, tiny_sources.events_dir),
+        run=RunOptions(progress=False, command="remix build ..."),
+    )
     return out
 
 
@@ -35,8 +45,21 @@ def test_format_snr(snr, text):
 def test_tables_carry_the_contract_columns(corpus):
     clips, events = read_clips(corpus), read_events(corpus)
     assert list(clips.columns) == CLIP_SCHEMA.names and list(events.columns) == EVENT_SCHEMA.names
-    for col in ("clip_id", "snr_db", "split", "fold", "audio_path", "sample_rate", "duration_s", "scene_file",
-                "scene_label", "city", "labels", "peak_scale", "scene_stem_path"):
+    for col in (
+        "clip_id",
+        "snr_db",
+        "split",
+        "fold",
+        "audio_path",
+        "sample_rate",
+        "duration_s",
+        "scene_file",
+        "scene_label",
+        "city",
+        "labels",
+        "peak_scale",
+        "scene_stem_path",
+    ):
         assert col in clips.columns
     assert clips["snr_db"].dtype == "float64" and clips["fold"].dtype == "int64"
     assert all(isinstance(list(v), list) and len(v) == 3 for v in clips["labels"])
@@ -91,10 +114,10 @@ def test_atomic_output_leaves_nothing_on_failure(tmp_path):
 def test_clean_up_touches_only_the_builders_dead_temporaries(tmp_path):
     dead, live = 99999999, os.getpid()
     files = {
-        "audio/snr0/.c1.partial-%d-aa.flac" % dead: False,  # a killed build's: removed
-        "audio/snr0/.c2.partial-%d-bb.flac" % live: True,  # a running writer's: kept
-        ".build/.source_check.partial-%d-cc.parquet" % dead: False,
-        "features/abc/.snr0.partial-%d-dd.f32" % dead: True,  # bench's folder: never touched
+        f"audio/snr0/.c1.partial-{dead}-aa.flac": False,  # a killed build's: removed
+        f"audio/snr0/.c2.partial-{live}-bb.flac": True,  # a running writer's: kept
+        f".build/.source_check.partial-{dead}-cc.parquet": False,
+        f"features/abc/.snr0.partial-{dead}-dd.f32": True,  # bench's folder: never touched
         "audio/snr0/c3.flac": True,
     }
     for rel in files:

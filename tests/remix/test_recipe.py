@@ -81,8 +81,15 @@ def test_unusable_files_are_not_planned(tables):
 
 @pytest.mark.parametrize("poly", [1, 2])
 def test_random_recipe_respects_its_limits(tables, poly):
-    plans = _plan(tables, recipe="random", clips_per_fold=5, events_per_clip=4, max_polyphony=poly,
-                  max_event_s=3.0, min_event_s=0.5)
+    plans = _plan(
+        tables,
+        recipe="random",
+        clips_per_fold=5,
+        events_per_clip=4,
+        max_polyphony=poly,
+        max_event_s=3.0,
+        min_event_s=0.5,
+    )
     lengths = dict(zip(tables[1]["path"], tables[1]["n_samples"]))
     fade = int(0.01 * SR)
     for p in plans:
@@ -98,16 +105,19 @@ def test_random_recipe_respects_its_limits(tables, poly):
             assert sounding <= poly
 
 
-@pytest.mark.parametrize("kw, match", [
-    ({"clips_per_fold": 0}, "clips per fold"),
-    ({"recipe": "random", "max_polyphony": 0}, "max polyphony"),
-    ({"events_per_clip": 4}, "paper recipe places 3"),
-    ({"recipe": "random", "events_per_clip": 30, "max_polyphony": 1, "min_event_s": 0.5}, "cannot fit"),
-    ({"recipe": "jazz"}, "unknown recipe"),
-    ({"max_event_s": 5.0}, "run past the end"),
-    ({"max_event_s": 3.0}, "would overlap"),
-    ({"test_clips": -1}, "test clips"),
-])
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"clips_per_fold": 0}, "clips per fold"),
+        ({"recipe": "random", "max_polyphony": 0}, "max polyphony"),
+        ({"events_per_clip": 4}, "paper recipe places 3"),
+        ({"recipe": "random", "events_per_clip": 30, "max_polyphony": 1, "min_event_s": 0.5}, "cannot fit"),
+        ({"recipe": "jazz"}, "unknown recipe"),
+        ({"max_event_s": 5.0}, "run past the end"),
+        ({"max_event_s": 3.0}, "would overlap"),
+        ({"test_clips": -1}, "test clips"),
+    ],
+)
 def test_impossible_options_are_refused(kw, match):
     with pytest.raises(RemixError, match=match):
         RecipeOptions(**kw).validate()

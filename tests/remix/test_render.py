@@ -21,9 +21,13 @@ SNRS = (-5.0, 10.0, 30.0)
 
 def _build(tmp_path_factory, sources, name, *, snr_mode: str = "rms", **recipe):
     out = tmp_path_factory.mktemp(name) / "corpus"
-    build_corpus(out, recipe=RecipeOptions(clips_per_fold=1, test_clips=1, **recipe),
-                 render=RenderSettings(snrs=SNRS, snr_mode=snr_mode, stems=True),
-                 sources=SourceFolders(sources.scenes_dir, sources.events_dir), run=RunOptions(progress=False))
+    build_corpus(
+        out,
+        recipe=RecipeOptions(clips_per_fold=1, test_clips=1, **recipe),
+        render=RenderSettings(snrs=SNRS, snr_mode=snr_mode, stems=True),
+        sources=SourceFolders(sources.scenes_dir, sources.events_dir),
+        run=RunOptions(progress=False),
+    )
     return out
 
 
@@ -81,7 +85,7 @@ def test_rms_snr_is_achieved(rms_corpus, tiny_sources):
         on, off = round(ev.onset_s * SR), round(ev.offset_s * SR)
         start = round(ev.source_start_s * SR)
         placed = _read(rms_corpus / ev.stem_path)[on:off]
-        gain = _rms(placed) / _rms(src[start:start + off - on])
+        gain = _rms(placed) / _rms(src[start : start + off - on])
         snr = 20 * np.log10(gain * _rms(src) / scene_rms[(ev.clip_id, ev.snr_db)])
         assert snr == pytest.approx(ev.snr_db, abs=0.2)
         checked += 1
@@ -120,8 +124,9 @@ def test_clipping_scales_the_whole_clip(rms_corpus):
 
 def test_same_layout_at_every_snr(rms_corpus):
     clips, events = _manifests(rms_corpus)
-    by_snr = [g.drop(columns=["snr_db", "gain_db", "stem_path"]).reset_index(drop=True)
-              for _, g in events.groupby("snr_db")]
+    by_snr = [
+        g.drop(columns=["snr_db", "gain_db", "stem_path"]).reset_index(drop=True) for _, g in events.groupby("snr_db")
+    ]
     for other in by_snr[1:]:
         pd.testing.assert_frame_equal(by_snr[0], other)
     scenes = clips.groupby("clip_id")["scene_file"].nunique()
@@ -136,4 +141,4 @@ def test_random_recipe_fades_at_cuts(lufs_corpus):
         stem = _read(lufs_corpus / ev.stem_path)
         on = round(ev.onset_s * SR)
         assert stem[on] == 0.0  # the fade starts from silence
-        assert np.abs(stem[on:on + 8]).max() < np.abs(stem[on:round(ev.offset_s * SR)]).max()
+        assert np.abs(stem[on : on + 8]).max() < np.abs(stem[on : round(ev.offset_s * SR)]).max()

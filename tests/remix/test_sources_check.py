@@ -19,9 +19,14 @@ from remix.sources.check import check_audio, check_sources
 def files(tmp_path) -> dict[str, Path]:
     rng = np.random.default_rng(0)
     made = {
-        "good": tmp_path / "good.wav", "corrupt": tmp_path / "corrupt.wav", "empty": tmp_path / "empty.wav",
-        "silent": tmp_path / "silent.wav", "quiet": tmp_path / "quiet.wav", "short": tmp_path / "short.wav",
-        "missing": tmp_path / "missing.wav", "stereo48k": tmp_path / "stereo48k.flac",
+        "good": tmp_path / "good.wav",
+        "corrupt": tmp_path / "corrupt.wav",
+        "empty": tmp_path / "empty.wav",
+        "silent": tmp_path / "silent.wav",
+        "quiet": tmp_path / "quiet.wav",
+        "short": tmp_path / "short.wav",
+        "missing": tmp_path / "missing.wav",
+        "stereo48k": tmp_path / "stereo48k.flac",
     }
     sf.write(str(made["good"]), 0.3 * rng.standard_normal(22050), 44100, subtype="PCM_16")
     made["corrupt"].write_bytes(bytes(rng.integers(0, 256, 2000, dtype=np.uint8)))

@@ -12,13 +12,17 @@ from remix.errors import RemixError
 from remix.sources import read_fsd2018
 from remix.sources.fsd2018 import COLUMNS, META_DIR, TEST_CSV, TEST_DIR, TRAIN_CSV, TRAIN_DIR
 
-TRAIN = "fname,label,manually_verified,freesound_id,license\n" \
-        "00044347.wav,Hi-hat,0,28739,Attribution\n" \
-        "001ca53d.wav,Saxophone,1,358827,Attribution\n" \
-        "002d256b.wav,Trumpet,0,10897,Creative Commons 0\n"
-TEST = "fname,label,usage,freesound_id,license\n" \
-       "00326aa9.wav,Oboe,Private,355125,Attribution\n" \
-       "0038a046.wav,Bass_drum,Public,90621,Attribution Noncommercial\n"
+TRAIN = (
+    "fname,label,manually_verified,freesound_id,license\n"
+    "00044347.wav,Hi-hat,0,28739,Attribution\n"
+    "001ca53d.wav,Saxophone,1,358827,Attribution\n"
+    "002d256b.wav,Trumpet,0,10897,Creative Commons 0\n"
+)
+TEST = (
+    "fname,label,usage,freesound_id,license\n"
+    "00326aa9.wav,Oboe,Private,355125,Attribution\n"
+    "0038a046.wav,Bass_drum,Public,90621,Attribution Noncommercial\n"
+)
 
 
 def _make_fsd(root: Path, *, train: str = TRAIN, test: str = TEST) -> Path:

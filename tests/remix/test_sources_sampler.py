@@ -21,14 +21,14 @@ def _peak_hz(x: np.ndarray, lo: float, hi: float) -> float:
 def test_notes_sound_at_their_pitch(program, key):
     x = general_midi().note(program, key, duration_s=0.8, sample_rate=SR, envelope=Envelope(0.01, 1.0, 1.0, 0.05))
     expected = 440.0 * 2 ** ((key - 69) / 12)
-    assert abs(_peak_hz(x[SR // 10:], expected / 1.5, expected * 1.4) / expected - 1) < 0.02
+    assert abs(_peak_hz(x[SR // 10 :], expected / 1.5, expected * 1.4) / expected - 1) < 0.02
 
 
 def test_looped_note_lasts_as_long_as_held():
     held = general_midi().note(42, 48, duration_s=2.0, sample_rate=SR, envelope=Envelope(0.01, 1.0, 1.0, 0.1))
     assert len(held) == int(2.1 * SR)
-    late = held[int(1.7 * SR):int(1.9 * SR)]
-    assert np.sqrt(np.mean(late ** 2)) > 0.1 * np.sqrt(np.mean(held[:SR] ** 2))  # still sounding
+    late = held[int(1.7 * SR) : int(1.9 * SR)]
+    assert np.sqrt(np.mean(late**2)) > 0.1 * np.sqrt(np.mean(held[:SR] ** 2))  # still sounding
     assert np.abs(held[-50:]).max() < 0.05 * np.abs(held).max()  # released
 
 

@@ -21,8 +21,9 @@ ROWS = [
 ]
 
 
-def _make_tau(parent: Path, rows=ROWS, *, header="filename\tscene_label\tidentifier\tsource_label",
-              skip_audio=()) -> Path:
+def _make_tau(
+    parent: Path, rows=ROWS, *, header="filename\tscene_label\tidentifier\tsource_label", skip_audio=()
+) -> Path:
     root = parent / TAU2019_DIRNAME
     (root / "audio").mkdir(parents=True)
     lines = [header] + ["\t".join(r) for r in rows]
@@ -97,7 +98,12 @@ def test_listed_but_missing_audio_is_kept_and_marked_by_the_check(tmp_path):
 
 def test_parse_scene_filename():
     assert parse_scene_filename("audio/street_traffic-london-271-8252-a.wav") == (
-        "street_traffic", "london", "271", "8252", "a")
+        "street_traffic",
+        "london",
+        "271",
+        "8252",
+        "a",
+    )
 
 
 def test_empty_meta_gives_an_empty_table(tmp_path):

@@ -12,8 +12,12 @@ SR = 16000
 
 
 def _render(label: str, k: int, duration: float = 1.5) -> np.ndarray:
-    return render_event(label, seed=np.random.SeedSequence(7, spawn_key=(EVENT_LABELS.index(label), k)),
-                        sample_rate=SR, duration_s=duration)
+    return render_event(
+        label,
+        seed=np.random.SeedSequence(7, spawn_key=(EVENT_LABELS.index(label), k)),
+        sample_rate=SR,
+        duration_s=duration,
+    )
 
 
 def _centroid(x: np.ndarray) -> float:
@@ -41,8 +45,10 @@ def test_clips_of_a_class_differ(label):
 
 
 def test_classes_differ_in_spectrum():
-    mean_centroid = {label: np.mean([_centroid(_render(label, k)) for k in range(3)])
-                     for label in ("Bass_drum", "Gong", "Double_bass", "Keys_jangling", "Hi-hat", "Squeak")}
+    mean_centroid = {
+        label: np.mean([_centroid(_render(label, k)) for k in range(3)])
+        for label in ("Bass_drum", "Gong", "Double_bass", "Keys_jangling", "Hi-hat", "Squeak")
+    }
     low = max(mean_centroid[label] for label in ("Bass_drum", "Gong", "Double_bass"))
     high = min(mean_centroid[label] for label in ("Keys_jangling", "Hi-hat", "Squeak"))
     assert high > 2 * low, mean_centroid

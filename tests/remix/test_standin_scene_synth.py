@@ -11,8 +11,14 @@ SR = 48000
 
 
 def _scene(label: str, *, city: str = "lyon", location: int = 0, k: int = 0) -> np.ndarray:
-    return render_scene(label, city=city, location=location, seed=np.random.SeedSequence(3, spawn_key=(k,)),
-                        sample_rate=SR, duration_s=2.0)
+    return render_scene(
+        label,
+        city=city,
+        location=location,
+        seed=np.random.SeedSequence(3, spawn_key=(k,)),
+        sample_rate=SR,
+        duration_s=2.0,
+    )
 
 
 def test_every_scene_renders_stereo_related_but_not_identical():

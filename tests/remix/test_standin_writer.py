@@ -95,16 +95,24 @@ def test_card_and_licence_note(tiny_sources):
 def test_second_call_returns_at_once_without_rewriting(tiny_sources):
     marker = tiny_sources.root / "standin.json"
     before = marker.stat().st_mtime_ns
-    again = ensure_sources(tiny_sources.root, seed=0, scenes_per_pair=1, cities=CITIES2,
-                           train_per_label=4, verified_per_label=3, test_per_label=2)
+    again = ensure_sources(
+        tiny_sources.root,
+        seed=0,
+        scenes_per_pair=1,
+        cities=CITIES2,
+        train_per_label=4,
+        verified_per_label=3,
+        test_per_label=2,
+    )
     assert again == tiny_sources
     assert marker.stat().st_mtime_ns == before
 
 
 def test_other_parameters_on_the_same_folder_are_refused(tiny_sources):
     with pytest.raises(RemixError, match="other parameters"):
-        ensure_sources(tiny_sources.root, seed=1, cities=CITIES2, train_per_label=4,
-                       verified_per_label=3, test_per_label=2)
+        ensure_sources(
+            tiny_sources.root, seed=1, cities=CITIES2, train_per_label=4, verified_per_label=3, test_per_label=2
+        )
 
 
 def test_foreign_folder_is_refused(tmp_path):
@@ -113,8 +121,15 @@ def test_foreign_folder_is_refused(tmp_path):
         ensure_sources(tmp_path, cities=("lyon",), train_per_label=1, verified_per_label=1, test_per_label=0)
 
 
-@pytest.mark.parametrize("kwargs", [dict(train_per_label=0), dict(verified_per_label=5, train_per_label=2),
-                                    dict(scenes_per_pair=0), dict(scene_duration_s=0.0)])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(train_per_label=0),
+        dict(verified_per_label=5, train_per_label=2),
+        dict(scenes_per_pair=0),
+        dict(scene_duration_s=0.0),
+    ],
+)
 def test_impossible_sizes(tmp_path, kwargs):
     with pytest.raises(RemixError):
         ensure_sources(tmp_path / "s", **kwargs)
@@ -122,20 +137,35 @@ def test_impossible_sizes(tmp_path, kwargs):
 
 def test_deterministic_whatever_the_workers_and_sizes(tmp_path, tiny_sources):
     # the fixture was written by 2 processes; this one by 1, with one city and fewer events
-    small = ensure_sources(tmp_path / "a", seed=0, cities=("helsinki",), train_per_label=1,
-                           verified_per_label=1, test_per_label=1, workers=1)
+    small = ensure_sources(
+        tmp_path / "a",
+        seed=0,
+        cities=("helsinki",),
+        train_per_label=1,
+        verified_per_label=1,
+        test_per_label=1,
+        workers=1,
+    )
     assert sorted(p.name for p in small.root.iterdir()) == sorted(p.name for p in tiny_sources.root.iterdir())
     audio = sorted(p.relative_to(small.root) for p in small.root.rglob("*.wav"))
     assert len(audio) == 10 + 41 * 2
     for rel in audio:  # every item has its own seed: the same file in any stand-in of this seed
         assert _digest(small.root / rel) == _digest(tiny_sources.root / rel), rel
     assert (small.scenes_dir / "meta.csv").read_text().splitlines()[1] in (
-        tiny_sources.scenes_dir / "meta.csv").read_text().splitlines()
+        tiny_sources.scenes_dir / "meta.csv"
+    ).read_text().splitlines()
 
 
 def test_different_seeds_differ(tmp_path, tiny_sources):
-    other = ensure_sources(tmp_path / "c", seed=1, cities=("barcelona",), train_per_label=1,
-                           verified_per_label=1, test_per_label=0, scene_duration_s=1.0)
+    other = ensure_sources(
+        tmp_path / "c",
+        seed=1,
+        cities=("barcelona",),
+        train_per_label=1,
+        verified_per_label=1,
+        test_per_label=0,
+        scene_duration_s=1.0,
+    )
     ev_a, ev_c = read_fsd2018(tiny_sources.events_dir), read_fsd2018(other.events_dir)
     assert set(ev_a["fname"]).isdisjoint(ev_c["fname"])
     sc_a = read_tau2019(tiny_sources.scenes_dir).set_index("filename")
@@ -161,7 +191,17 @@ def test_default_stand_in_goes_to_the_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("SEDREMIX_CACHE", str(tmp_path))
     ensure_sources(progress=False)
     ensure_sources(tmp_path / "elsewhere", progress=True)
-    defaults = {"generator_version": GENERATOR_VERSION, "seed": 0, "scenes_per_pair": 1, "cities": list(CITIES),
-                "train_per_label": 30, "verified_per_label": 20, "test_per_label": 8, "scene_duration_s": 10.0}
+    defaults = {
+        "generator_version": GENERATOR_VERSION,
+        "seed": 0,
+        "scenes_per_pair": 1,
+        "cities": list(CITIES),
+        "train_per_label": 30,
+        "verified_per_label": 20,
+        "test_per_label": 8,
+        "scene_duration_s": 10.0,
+    }
     assert [(root, params, kw["progress"]) for root, params, kw in calls] == [
-        (tmp_path / f"synthetic-v{GENERATOR_VERSION}", defaults, False), (tmp_path / "elsewhere", defaults, True)]
+        (tmp_path / f"synthetic-v{GENERATOR_VERSION}", defaults, False),
+        (tmp_path / "elsewhere", defaults, True),
+    ]
