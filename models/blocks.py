@@ -41,9 +41,10 @@ class BoxPool2d(nn.Module):
     (padding counted in the divisor, so every output is a sum of 9 inputs / 9), computed as a
     depthwise convolution with a fixed kernel.
 
-    The result equals ``AvgPool2d``'s up to float rounding; on a CPU the depthwise
-    convolution runs forward + backward 5-10x faster (``benchmarks/model_speed.py``), and
-    the pooling was a third of the proposed model's training step. The kernel is a
+    The result equals ``AvgPool2d``'s up to float rounding. On one CPU thread, at the demo's
+    input size (batch 24, 77 x 16), forward + backward of the layer alone took 2.1 ms
+    against 12.8 ms at 8 channels and 12 ms against 92 ms at 64, and ``AvgPool2d`` had
+    been about 30 % of the proposed model's training step (torch 2.13). The kernel is a
     non-persistent buffer: state dicts are the same as with ``AvgPool2d``.
 
     Parameters
