@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bench.corpus import read_clips
 from bench.errors import BenchError
 from bench.postprocess import (
     SCORE_DECIMALS,
@@ -632,7 +633,7 @@ def relocalise_run(run_dir: Path, *, corpus_dir: Path | None = None) -> dict[str
     if not (manifest / "events.parquet").is_file():
         raise BenchError(f"{manifest / 'events.parquet'} is missing; pass the run's corpus (corpus_dir=...)")
     events = pd.read_parquet(manifest / "events.parquet")
-    clips = pd.read_parquet(manifest / "clips.parquet")
+    clips = read_clips(corpus_dir, required=("clip_id", "snr_db", "audio_path"))
     outputs = {}
     for split in ("val", "test"):
         if not store.frame_probs_path(split).is_file():

@@ -373,8 +373,10 @@ def _fit(
 ) -> torch.nn.Module:
     """The training loop; returns the model with the best checkpoint's weights loaded.
 
-    Each epoch: train (:func:`_train_epoch`), validate, keep the best checkpoint, write
-    ``last.pt`` (:func:`_save_state`); stop after ``preset.epochs`` or when early stopping says so.
+    After :func:`_resume`, each epoch: train (:func:`_train_epoch`), validate
+    (:func:`_validate`), keep the best checkpoint and decide early stopping (:func:`_keep_best`),
+    write the curves and ``last.pt`` (:func:`_save_state`); stop after ``preset.epochs`` or
+    when early stopping says so.
     """
     torch.manual_seed(config.seed)
     n, n_frames, n_mels = data.train.x.shape
@@ -387,24 +389,18 @@ def _fit(
     run = _Progress()
     if store.last_path.is_file():
         _resume(store.last_path, net=net, opt=opt, sched=sched, run=run, device=device)
-    y_val = data.val.y.cpu().numpy()
     while run.epoch < preset.epochs and not run.stopped:
         epoch, t0 = run.epoch + 1, time.perf_counter()
         lr = opt.param_groups[0]["lr"]
         loss, bce, mse = _train_epoch(
             step_model, config, preset, data, opt=opt, sched=sched, device=device, amp=amp, epoch=epoch
         )
-        probs, _ = predict(step_model, data.val, device=device, batch_size=preset.eval_batch_size, amp=amp)
-        ap = micro_ap(y_val, probs)
-        if not math.isfinite(ap):
-            raise RunFailed(config.run_id, f"non-finite validation predictions in epoch {epoch}")
+        ap = _validate(step_model, config, preset, data, device=device, amp=amp, epoch=epoch)
         if preset.schedule == "plateau":
             sched.step(ap)
         run.epoch = epoch
-        if ap > run.best_ap:
-            run.best_ap, run.best_epoch = ap, epoch
-            store.save_checkpoint(_checkpoint(net, config, preset, data, epoch=epoch, ap=ap), best=True)
-        run.stopped = preset.early_stop is not None and epoch - run.best_epoch >= preset.early_stop
+        _keep_best(run, store=store, net=net, config=config, preset=preset, data=data, epoch=epoch, ap=ap)
+        seconds = time.perf_counter() - t0
         run.curves.append(
             {
                 "epoch": epoch,
@@ -413,7 +409,7 @@ def _fit(
                 "train_mse": mse,
                 "val_micro_ap": ap,
                 "lr": lr,
-                "seconds": time.perf_counter() - t0,
+                "seconds": seconds,
             }
         )
         store.write_curves(run.curves)
@@ -423,18 +419,50 @@ def _fit(
                 {
                     "event": "epoch",
                     "run_id": config.run_id,
-                    "epoch": epoch,
                     "epochs": preset.epochs,
-                    "train_loss": loss,
-                    "val_micro_ap": ap,
-                    "lr": lr,
-                    "seconds": run.curves[-1]["seconds"],
                     "stopped": run.stopped,
+                    **{k: run.curves[-1][k] for k in ("epoch", "train_loss", "val_micro_ap", "lr", "seconds")},
                 }
             )
     best = torch.load(store.checkpoint_path, map_location=device, weights_only=False)
     net.load_state_dict(best["model"])
     return step_model
+
+
+def _validate(
+    model: torch.nn.Module,
+    config: RunConfig,
+    preset: Preset,
+    data: RunData,
+    *,
+    device: torch.device,
+    amp: bool,
+    epoch: int,
+) -> float:
+    """Validation micro-AP of ``model`` after ``epoch``; RunFailed on non-finite predictions."""
+    probs, _ = predict(model, data.val, device=device, batch_size=preset.eval_batch_size, amp=amp)
+    ap = micro_ap(data.val.y.cpu().numpy(), probs)
+    if not math.isfinite(ap):
+        raise RunFailed(config.run_id, f"non-finite validation predictions in epoch {epoch}")
+    return ap
+
+
+def _keep_best(
+    run: _Progress,
+    *,
+    store: RunStore,
+    net: torch.nn.Module,
+    config: RunConfig,
+    preset: Preset,
+    data: RunData,
+    epoch: int,
+    ap: float,
+) -> None:
+    """Save the best checkpoint when ``ap`` beats the best so far; decide early stopping."""
+    if ap > run.best_ap:
+        run.best_ap, run.best_epoch = ap, epoch
+        store.save_checkpoint(_checkpoint(net, config, preset, data, epoch=epoch, ap=ap), best=True)
+    run.stopped = preset.early_stop is not None and epoch - run.best_epoch >= preset.early_stop
 
 
 def _train_epoch(
