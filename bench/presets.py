@@ -150,7 +150,7 @@ of twice the hop as the paper's (2048 / 1024), so every sample of a clip reaches
 1/16 of the paper's 311 x 64 time-frequency positions. Band edges and log as the paper's."""
 
 DEMO_FEATURES = LogMelSettings(n_mels=16, n_fft=16384, hop_length=8192)
-"""The ``cpu`` preset's log-mel: as :data:`CPU_FEATURES` at twice the hop (8192, 256 ms; 39
+"""The ``cpu`` preset's log-mel: as :data:`CPU_FEATURES` at twice the hop (8192, 256 ms; 38
 frames for 10 s), which halves the cost of every step. Chosen on the validation fold: at
 20 dB, 16 epochs, seed 0, validation micro-AP gap / atrous_ap / 2ap_aux 0.185 / 0.419 /
 0.571 (mean 0.392) against 0.152 / 0.507 / 0.504 (mean 0.388) at hop 4096."""
@@ -179,7 +179,7 @@ PRESETS: dict[str, Preset] = {
         eval_batch_size=100,
         features=DEMO_FEATURES,
         prior=CLASS_PRIOR,
-        note="a time-boxed demo schedule for a 2-core CPU: 16 epochs, 1/4 width, 16 mel bands x 39 frames "
+        note="a time-boxed demo schedule for a 2-core CPU: 16 epochs, 1/4 width, 16 mel bands x 38 frames "
         "(hop 256 ms), class-prior init, Adam lr 1e-2 held constant; most runs are still learning when it "
         "ends (marked in the tables); use cpu-full for converged numbers",
     ),
