@@ -484,6 +484,57 @@ def probe(
         console.print(f"wrote {escape(str(path))}", highlight=False)
 
 
+@app.command()
+@user_errors
+def localise(
+    run: Annotated[list[str] | None, typer.Option(help="Run id (repeatable); default: every finished run.")] = None,
+    snr: Annotated[list[float] | None, typer.Option(help="Only runs at this SNR in dB (repeatable).")] = None,
+    model: Annotated[list[str] | None, typer.Option(help="Only runs of this model (repeatable).")] = None,
+    preset: Annotated[str | None, typer.Option(help="Only runs of this preset.")] = None,
+    corpus: Annotated[Path | None, typer.Option(help="The runs' corpus (default: each run's own).")] = None,
+    results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
+) -> None:
+    """Redo finished runs' localisation from their stored outputs (no model needed): choose the
+    post-processing on validation, rewrite the DCASE files, PSDS and F1 scores in metrics.json."""
+    import numpy as np
+
+    from bench.dcase import relocalise_runs
+    from bench.store import load_runs
+
+    runs = load_runs(results)
+    runs = runs[runs["status"] == "done"] if "status" in runs else runs.iloc[0:0]
+    if run:
+        unknown = sorted(set(run) - set(runs["run_id"]))
+        if unknown:
+            raise BenchError(f"no finished run {', '.join(unknown)} under {results}; `bench list` shows the runs")
+        runs = runs[runs["run_id"].isin(run)]
+    if preset is not None:
+        runs = runs[runs["preset"] == preset]
+    if model:
+        runs = runs[runs["model"].isin(model)]
+    if snr:
+        runs = runs[np.isclose(runs["snr_db"].astype(float).to_numpy()[:, None], np.asarray(snr)[None]).any(1)]
+    if runs.empty:
+        raise BenchError(f"no finished runs under {results} match the filters; train some first (bench run ...)")
+
+    def line(run_id: str, metrics: dict | None, error: str | None) -> None:
+        if error is not None:
+            console.print(f"[red]failed[/] {run_id}: {escape(error)}", highlight=False)
+            return
+        loc = (metrics or {}).get("val", {}).get("localisation", {})
+        psds1, f1 = loc.get("psds1"), loc.get("event_f1")
+        console.print(
+            f"{run_id}  val PSDS1 {'-' if psds1 is None else f'{psds1:.3f}'}  "
+            f"event F1 {'-' if f1 is None else f'{f1:.3f}'}",
+            highlight=False,
+        )
+
+    failed = relocalise_runs(results_dir=results, run_ids=list(runs["run_id"]), corpus_dir=corpus, on_run=line)
+    console.print(f"{len(runs) - len(failed)} run(s) localised, {len(failed)} failed")
+    if failed:
+        raise typer.Exit(code=1)
+
+
 def _plot_detections(outputs, features, info, *, out_dir: Path, title: str) -> list[Path]:
     """The detection figure of the clip, when the run has a post-processing (runs evaluated by this version)."""
     import pandas as pd

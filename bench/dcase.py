@@ -37,7 +37,7 @@ import os
 import shutil
 import uuid
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,8 @@ from bench.postprocess import (
     frame_timestamps,
     postprocessed_scores,
 )
+from bench.store import results_locked
+from remix.errors import RemixError
 
 __all__ = [
     "COLLAR",
@@ -654,6 +656,46 @@ def relocalise_run(run_dir: Path, *, corpus_dir: Path | None = None) -> dict[str
     metrics = merge_localisation(store.read_metrics(), result)
     store.write_metrics(metrics)
     return metrics
+
+
+@results_locked
+def relocalise_runs(
+    *,
+    results_dir: Path,
+    run_ids: Sequence[str],
+    corpus_dir: Path | None = None,
+    on_run: Callable[[str, dict[str, Any] | None, str | None], None] | None = None,
+) -> list[tuple[str, str]]:
+    """:func:`relocalise_run` for several runs of one results folder, holding its lock.
+
+    Parameters
+    ----------
+    results_dir : Path
+    run_ids : sequence of str
+        Finished runs of ``results_dir``.
+    corpus_dir : Path, optional
+        Default: each run's own corpus.
+    on_run : callable, optional
+        Called after each run with ``(run_id, metrics, error)``.
+
+    Returns
+    -------
+    list of (run_id, reason)
+        The runs that could not be localised (a missing corpus, damaged outputs...);
+        the others are done.
+    """
+    from bench.store import runs_dir
+
+    failed = []
+    for run_id in run_ids:
+        try:
+            metrics, error = relocalise_run(runs_dir(Path(results_dir)) / run_id, corpus_dir=corpus_dir), None
+        except (BenchError, RemixError, OSError, ValueError) as exc:
+            metrics, error = None, str(exc)
+            failed.append((run_id, error))
+        if on_run is not None:
+            on_run(run_id, metrics, error)
+    return failed
 
 
 def clip_detections(

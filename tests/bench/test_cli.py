@@ -133,3 +133,31 @@ def test_runs_are_pinned_to_their_corpus(tiny_corpus):
         corpus=tiny_corpus, all_runs=True, model=None, snrs=None, alpha=None, seeds=1, preset="smoke", folds=False
     )
     assert {cfg.corpus for cfg in configs} == {corpus_fingerprint(read_clips(tiny_corpus))}
+
+
+def test_localise_redoes_a_runs_localisation_from_its_stored_outputs(trained_2ap, tmp_path):
+    import json
+    import shutil
+
+    results, run_id = trained_2ap
+    copy = tmp_path / "results"
+    shutil.copytree(results, copy)
+    run_dir = copy / "runs" / run_id
+    (run_dir / "postprocess.json").unlink()
+    shutil.rmtree(run_dir / "dcase")
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    for split in ("val", "test"):
+        metrics.get(split, {}).pop("localisation", None)
+    metrics.pop("postprocessing", None)
+    (run_dir / "metrics.json").write_text(json.dumps(metrics))
+
+    result = runner.invoke(app, ["localise", "--results", str(copy), "--run", run_id])
+    assert result.exit_code == 0, result.output
+    assert "1 run(s) localised, 0 failed" in result.output
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert "psds1" in metrics["val"]["localisation"] and "postprocessing" in metrics
+    assert (run_dir / "postprocess.json").is_file() and (run_dir / "dcase" / "val" / "detections.tsv").is_file()
+
+    result = runner.invoke(app, ["localise", "--results", str(copy), "--run", "0000000000"])
+    assert result.exit_code == 2 and "no finished run 0000000000" in result.output
+    assert "Traceback" not in result.output
