@@ -11,6 +11,7 @@ CORPUS ?= data/corpus
 CLIPS_PER_FOLD ?= 100
 SEEDS  ?= 1
 JOBS   ?= 2
+WORKERS ?= 2
 RESULTS ?= results
 
 .PHONY: setup demo demo-full test lint bench clean
@@ -28,12 +29,12 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: setup
-	$(BIN)/remix build --snr 0 10 20 --clips-per-fold $(CLIPS_PER_FOLD) --out $(CORPUS)
+	$(BIN)/remix build --snr 0 10 20 --clips-per-fold $(CLIPS_PER_FOLD) --workers $(WORKERS) --out $(CORPUS)
 	$(BIN)/bench run --all --preset cpu --seeds $(SEEDS) --jobs $(JOBS) --corpus $(CORPUS) --results $(RESULTS)
 	$(BIN)/bench report --latex --markdown --preset cpu --results $(RESULTS)
 
 demo-full: setup
-	$(BIN)/remix build --snr 0 10 20 --clips-per-fold $(CLIPS_PER_FOLD) --out $(CORPUS)
+	$(BIN)/remix build --snr 0 10 20 --clips-per-fold $(CLIPS_PER_FOLD) --workers $(WORKERS) --out $(CORPUS)
 	$(BIN)/bench run --all --preset cpu-full --seeds 3 --jobs $(JOBS) --corpus $(CORPUS) --results $(RESULTS)
 	$(BIN)/bench report --latex --markdown --preset cpu-full --results $(RESULTS)
 	$(BIN)/bench plot --curves --preset cpu-full --results $(RESULTS)

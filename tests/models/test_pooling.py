@@ -233,3 +233,18 @@ def test_default_time_start_starves_the_frames_of_gradient() -> None:
     clip, _, _ = attention_step(head.time_scores(freq), head.time_attention(freq), dim=-1)
     clip.sum().backward()
     assert float(freq.grad.abs().mean()) < 0.2 / 311  # against 1/311 under average pooling
+
+
+def test_rank_pool_fast_cpu_path_matches_torch_sort_and_traces_faithfully():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(3, 4, 50, generator=g, requires_grad=True)
+    w = 0.9 ** torch.arange(50.0)
+    ref = (torch.sort(x, dim=-1, descending=True).values @ w) / w.sum()
+    out = rank_pool(x, decay=0.9)
+    torch.testing.assert_close(out, ref)
+    (g_out,) = torch.autograd.grad(out.sum(), x)
+    (g_ref,) = torch.autograd.grad(ref.sum(), x)
+    torch.testing.assert_close(g_out, g_ref)
+    traced = torch.jit.trace(lambda t: rank_pool(t, decay=0.9), torch.zeros(3, 4, 50))
+    other = torch.rand(3, 4, 50, generator=g)
+    torch.testing.assert_close(traced(other), rank_pool(other, decay=0.9))
