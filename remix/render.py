@@ -37,6 +37,11 @@ FULL_SCALE: float = 32767.0 / 32768.0
 
 _PEAK_TARGET = FULL_SCALE * (1.0 - 1e-5)
 
+FLAC_COMPRESSION_LEVEL: float = 0.0
+"""soundfile's FLAC compression level (0 to 1, libFLAC levels 0 to 8): 0, the fastest.
+On 10 s mono 32 kHz mixes, libFLAC levels 1 and 2 give the same sizes as 0 and
+levels 3 to 8 files 6 to 7 % smaller at up to three times the encoding time."""
+
 MAX_ABS_SNR_DB: float = 120.0
 """Largest SNR magnitude accepted (dB)."""
 
@@ -279,7 +284,7 @@ def _write_audio(path: Path, data: np.ndarray, *, sample_rate: int, fmt: str, su
             except OSError as exc:
                 raise _write_error(path, exc) from None
             return
-        kwargs = {"compression_level": 0.0} if fmt == "FLAC" else {}
+        kwargs = {"compression_level": FLAC_COMPRESSION_LEVEL} if fmt == "FLAC" else {}
         try:
             sf.write(str(tmp), data, sample_rate, format=fmt, subtype=subtype, **kwargs)
         except (sf.LibsndfileError, RuntimeError) as exc:  # "System error": a full disk, mostly
