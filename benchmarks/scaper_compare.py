@@ -19,11 +19,14 @@ process with one worker. An output clip is one clip at one SNR.
   ``ref_db``), remix's the default RMS one: the gains differ, the work does not.
 
 CPU time is user + sys of the child process and of its children (``os.wait4``), so
-start-up and imports count, as they do for anyone who runs either tool. Each tool
-runs once unmeasured (warming the page cache), then ``--repeats`` times into fresh
-folders; the medians are printed and appended to ``benchmarks/log.tsv``. The FLAC
+start-up and imports count, as they do for anyone who runs either tool. remix builds
+once unmeasured (its source check reads every source file, warming the page cache
+for both tools) and Scaper is imported once, then each runs ``--repeats`` times into
+fresh folders; the medians are printed and appended to ``benchmarks/log.tsv``. The FLAC
 figure is also split into the encoder (re-encoding the built corpus's clips at the
-build's compression level, timed on their own) and the rest.
+build's compression level into memory, timed on their own) and the rest, which is
+to cost what the whole WAV build costs; the cost of writing a WAV file (header,
+samples, fsync) is timed the same way.
 
 Scaper environment, outside the repository (Scaper 1.6.5 fails on NumPy 2 and its
 ``soxbindings`` build needs the sox headers)::
@@ -186,6 +189,27 @@ def flac_encode_ms(corpus: Path, *, limit: int = 120) -> float:
     return statistics.median(times) * 1000.0
 
 
+def wav_write_ms(corpus: Path, *, work: Path, limit: int = 120) -> float:
+    """CPU ms to write one 16-bit clip as a WAV file as the build does (header, samples, fsync), median."""
+    import numpy as np
+    import soundfile as sf
+
+    from remix.render import write_wav
+
+    files = sorted((corpus / "audio").rglob("*.flac"))
+    step = max(1, len(files) // limit)
+    times = []
+    target = work / "wav_write_probe.wav"
+    for path in files[::step]:
+        pcm, rate = sf.read(str(path), dtype="int16")
+        pcm = np.ascontiguousarray(pcm)
+        t0 = time.process_time()
+        write_wav(target, pcm, sample_rate=rate, subtype="PCM_16")
+        times.append(time.process_time() - t0)
+    target.unlink()
+    return statistics.median(times) * 1000.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips-per-fold", type=int, default=50)
@@ -225,9 +249,12 @@ def main() -> None:
                     per[f"remix_{fmt}"].append(cpu * 1000.0 / n_out)
                 if fmt == "flac" and k == args.repeats:
                     figures["flac_encode"] = flac_encode_ms(out)
+                    figures["wav_write"] = wav_write_ms(out, work=work)
                     figures["flac_bytes"] = sum(p.stat().st_size for p in (out / "audio").rglob("*.flac")) / n_out
                 shutil.rmtree(out)
-            if spec is not None:
+            if spec is not None and k == 0:  # the sources are in the page cache already (remix read them)
+                run_child([str(scaper_python), "-c", "import scaper"])
+            elif spec is not None:
                 scaper_out = work / "scaper_out"
                 shutil.rmtree(scaper_out, ignore_errors=True)
                 scaper_out.mkdir()
@@ -235,12 +262,12 @@ def main() -> None:
                 written = len(list(scaper_out.glob("*.wav")))
                 if written != n_out:
                     raise SystemExit(f"Scaper wrote {written} clips, expected {n_out}")
-                if k:
-                    per["scaper"].append(cpu * 1000.0 / n_out)
+                per["scaper"].append(cpu * 1000.0 / n_out)
             print(
                 f"run {k}: "
                 + ", ".join(f"{name} {vals[-1]:.2f} ms" for name, vals in per.items() if vals and k)
-                + (" (warm-up, not counted)" if k == 0 else "")
+                + (" (warm-up, not counted)" if k == 0 else ""),
+                flush=True,
             )
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -250,7 +277,10 @@ def main() -> None:
             figures[name] = statistics.median(vals)
     load = os.getloadavg()[0]
     print(f"\n{n_out} output clips per build ({args.clips_per_fold} clips per fold x {len(args.snr)} SNRs), one worker")
-    print(f"remix, WAV:   {figures['remix_wav']:.2f} ms CPU per output clip (median of {args.repeats})")
+    print(
+        f"remix, WAV:   {figures['remix_wav']:.2f} ms CPU per output clip (median of {args.repeats}); "
+        f"writing one WAV file {figures['wav_write']:.2f} ms of it"
+    )
     flac_rest = figures["remix_flac"] - figures["flac_encode"]
     print(
         f"remix, FLAC:  {figures['remix_flac']:.2f} ms CPU per output clip: FLAC encoding "
@@ -280,6 +310,7 @@ def main() -> None:
         ("remix_wav", "remix_wav_cpu_ms_per_output_clip"),
         ("remix_flac", "remix_flac_cpu_ms_per_output_clip"),
         ("flac_encode", "flac_encode_cpu_ms_per_clip"),
+        ("wav_write", "wav_write_cpu_ms_per_clip"),
         ("scaper", "scaper_1.6.5_cpu_ms_per_output_clip"),
     ):
         if key in figures:
