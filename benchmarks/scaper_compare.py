@@ -219,6 +219,8 @@ def main() -> None:
     parser.add_argument("--no-log", action="store_true", help="Print the figures only.")
     args = parser.parse_args()
 
+    import pandas as pd
+
     from remix.standin import ensure_sources
 
     sources = ensure_sources(progress=True)
@@ -236,7 +238,7 @@ def main() -> None:
         warm = work / "warm"
         remix_build(warm, fmt="wav", args=args, sources=sources, check_cache=None)  # writes the check cache
         shutil.copy(warm / ".build" / "source_check.parquet", check_cache)
-        n_out = len(__import__("pandas").read_parquet(warm / "manifest" / "clips.parquet"))
+        n_out = len(pd.read_parquet(warm / "manifest" / "clips.parquet"))
         per: dict[str, list[float]] = {"remix_wav": [], "remix_flac": [], "scaper": []}
         spec = None
         if have_scaper:
