@@ -5,7 +5,9 @@ stand-in sources (written once into the user cache beforehand, not timed) with
 one worker, several times into fresh folders; the source check is warmed
 first so that the figure measures rendering and writing. For reference,
 Scaper 1.6.5 takes about 57 ms per soundscape for the same job (3 events into
-one 48 kHz scene, 32 kHz mono out) on this machine class.
+one 48 kHz scene, 32 kHz mono out) on this machine class (the ratios printed
+below use that figure); ``scaper_compare.py`` runs both tools side by side on the
+same sources, each as a whole process, and measures Scaper's figure.
 
 Run from the repository root: ``python benchmarks/remix_speed.py``.
 """

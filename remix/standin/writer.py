@@ -39,6 +39,7 @@ from remix.progress import progress_bar
 from remix.sources.fsd2018 import META_DIR, TEST_CSV, TEST_DIR, TRAIN_CSV, TRAIN_DIR
 from remix.sources.tau2019 import TAU2019_DIRNAME
 from remix.standin import event_synth, scene_synth
+from remix.standin.notice import STANDIN_NOTICE
 
 GENERATOR_VERSION = 2
 """Bumped whenever the generated audio changes; part of the stand-in's identity."""
@@ -51,16 +52,6 @@ EVENT_RATE = 44_100
 EVENTS_DIRNAME = "FSDKaggle2018"
 LICENSES: tuple[str, ...] = ("Attribution", "Attribution Noncommercial", "Creative Commons 0")
 _LICENSE_P = (0.55, 0.15, 0.30)
-
-STANDIN_NOTICE = (
-    "The sources of this corpus are the toolkit's built-in stand-in: procedurally generated "
-    "acoustic scenes and sound events laid out like TAU Urban Acoustic Scenes 2019 and "
-    "FSDKaggle2018, not the real recordings. Results on it are not comparable with the "
-    "paper's numbers. Part of the event audio is played from the TimGM6mb General MIDI "
-    "SoundFont (shipped with pretty_midi; GPL-2.0), so audio derived from those events "
-    "falls under that licence."
-)
-"""One paragraph a corpus card quotes when the stand-in sources were used."""
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 import soxr
 
+import remix.render as render_mod
 from remix.build import RunOptions, SourceFolders, build_corpus
 from remix.recipe import RecipeOptions
 from remix.render import FULL_SCALE, RenderSettings
@@ -142,3 +143,55 @@ def test_random_recipe_fades_at_cuts(lufs_corpus):
         on = round(ev.onset_s * SR)
         assert stem[on] == 0.0  # the fade starts from silence
         assert np.abs(stem[on : on + 8]).max() < np.abs(stem[on : round(ev.offset_s * SR)]).max()
+
+
+# ------------------------------------------------------ own WAV reader and writer: libsndfile's samples and bytes
+
+
+def _libsndfile_mono(path: Path) -> np.ndarray:
+    data, _ = sf.read(str(path), dtype="float32", always_2d=True)
+    mono = data[:, 0].copy()
+    for c in range(1, data.shape[1]):
+        mono += data[:, c]
+    if data.shape[1] > 1:
+        mono *= np.float32(1.0 / data.shape[1])
+    return mono
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24"])
+@pytest.mark.parametrize("channels", [1, 2, 3])
+def test_wav_reader_gives_libsndfiles_samples(tmp_path, monkeypatch, subtype, channels):
+    monkeypatch.setattr(render_mod, "_BLOCK_FRAMES", 1000)  # several blocks and a partial last one
+    full = 2 ** (15 if subtype == "PCM_16" else 23)
+    ints = np.random.default_rng(channels).integers(-full, full, size=(2345, channels))
+    ints[:4, 0] = [-full, full - 1, 0, -1]
+    ints[:4, -1] = [-full, full - 1, -full, full - 1]  # sums that round in float32
+    path = tmp_path / "x.wav"
+    sf.write(str(path), ints / full, 44100, subtype=subtype)
+    mono, rate = render_mod._wav_pcm_mono(path)
+    ref = _libsndfile_mono(path)
+    assert rate == 44100 and mono.dtype == np.float32
+    assert mono.tobytes() == ref.tobytes()
+    cut = tmp_path / "cut.wav"  # a data chunk longer than the file: read to its end, the partial frame dropped
+    cut.write_bytes(path.read_bytes()[:-5])
+    assert render_mod._wav_pcm_mono(cut)[0].tobytes() == _libsndfile_mono(cut).tobytes()
+    resampled = soxr.resample(ref, 44100, 32000, quality="HQ")
+    assert render_mod.load_mono(path, sample_rate=32000).tobytes() == resampled.tobytes()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "subtype"), [("WAV", "FLOAT"), ("WAVEX", "PCM_24"), ("FLAC", "PCM_16"), ("WAV", "PCM_U8")]
+)
+def test_other_files_go_to_libsndfile(tmp_path, fmt, subtype):
+    path = tmp_path / ("x.flac" if fmt == "FLAC" else "x.wav")
+    sf.write(str(path), 0.1 * np.random.default_rng(0).standard_normal((500, 2)), 8000, format=fmt, subtype=subtype)
+    assert render_mod._wav_pcm_mono(path) is None
+    assert render_mod.load_mono(path, sample_rate=8000).tobytes() == _libsndfile_mono(path).tobytes()
+
+
+def test_pcm16_wav_writer_writes_libsndfiles_bytes(tmp_path):
+    pcm = np.random.default_rng(0).integers(-32768, 32768, size=32001).astype(np.int16)
+    ours, theirs = tmp_path / "ours.wav", tmp_path / "theirs.wav"
+    render_mod.write_wav(ours, pcm, sample_rate=32000, subtype="PCM_16")
+    sf.write(str(theirs), pcm, 32000, format="WAV", subtype="PCM_16")
+    assert ours.read_bytes() == theirs.read_bytes()
