@@ -220,7 +220,7 @@ def run(
 ) -> None:
     """Train runs (skipping finished ones, resuming interrupted ones) and evaluate them."""
     _use_cache(cache)
-    from bench.grid import default_threads, run_grid
+    from bench.grid import default_threads
     from bench.presets import get_preset
     from bench.train import resolve_device
 
@@ -254,19 +254,27 @@ def run(
         f"corpus {escape(str(corpus))}, results {escape(str(results))}",
         highlight=False,
     )
-    display = _Display(p.epochs)
+    _grid_with_display(
+        configs,
+        epochs=p.epochs,
+        results_dir=results,
+        corpus_dir=corpus,
+        device=device,
+        compile=compile,
+        gpus=gpu_list,
+        jobs=jobs,
+        threads=threads,
+    )
+
+
+def _grid_with_display(configs, *, epochs: int, **grid_options) -> None:
+    """:func:`bench.grid.run_grid` under the progress display; the summary line, one line per
+    failed run, and exit code 1 when any failed."""
+    from bench.grid import run_grid
+
+    display = _Display(epochs)
     with display.progress:
-        summary = run_grid(
-            configs,
-            results_dir=results,
-            corpus_dir=corpus,
-            device=device,
-            compile=compile,
-            gpus=gpu_list,
-            jobs=jobs,
-            threads=threads,
-            callback=display,
-        )
+        summary = run_grid(configs, callback=display, **grid_options)
     console.print(summary.line())
     for run_id, reason in summary.failed:
         err_console.print(f"[red]failed[/] {run_id}: {escape(str(reason))}", highlight=False)
@@ -278,7 +286,6 @@ def _run_on_cluster(
     cluster: str, configs, *, corpus: Path, results: Path, device: str, compile: bool, gpus: str | None, preset: str
 ) -> None:
     """``bench run --cluster``: the grid through a Dask client, one task per run."""
-    from bench.grid import run_grid
     from bench.presets import get_preset
     from remix.cluster import cluster_client, parse_cluster
 
@@ -292,26 +299,20 @@ def _run_on_cluster(
     with cluster_client(address) as client:
         n = len(client.scheduler_info().get("workers", {}))
         console.print(
-            f"{len(configs)} run(s), preset [bold]{preset}[/] ({p.note}), device {device} on the "
-            f"workers, Dask cluster {address} ({n} worker(s)), corpus {corpus}, results {results}",
+            f"{len(configs)} run(s), preset [bold]{escape(preset)}[/] ({escape(p.note)}), device {device} on the "
+            f"workers, Dask cluster {escape(str(address))} ({n} worker(s)), corpus {escape(str(corpus))}, "
+            f"results {escape(str(results))}",
             highlight=False,
         )
-        display = _Display(p.epochs)
-        with display.progress:
-            summary = run_grid(
-                configs,
-                results_dir=results,
-                corpus_dir=corpus,
-                device=device,
-                compile=compile,
-                executor=client,
-                callback=display,
-            )
-    console.print(summary.line())
-    for run_id, reason in summary.failed:
-        err_console.print(f"[red]failed[/] {run_id}: {reason}", highlight=False)
-    if summary.failed:
-        raise typer.Exit(code=1)
+        _grid_with_display(
+            configs,
+            epochs=p.epochs,
+            results_dir=results,
+            corpus_dir=corpus,
+            device=device,
+            compile=compile,
+            executor=client,
+        )
 
 
 @app.command()
@@ -436,6 +437,19 @@ def list_command(
     console.print(runs_to_rich(frame, title=f"{len(frame)} run(s) under {results}: {summary}"))
 
 
+def _filter_runs(runs, *, snr: list[float] | None, model: list[str] | None, preset: str | None):
+    """The rows of ``runs`` (:func:`bench.store.load_runs`) of that preset, those models and those SNRs."""
+    import numpy as np
+
+    if preset is not None:
+        runs = runs[runs["preset"] == preset]
+    if model:
+        runs = runs[runs["model"].isin(model)]
+    if snr:
+        runs = runs[np.isclose(runs["snr_db"].astype(float).to_numpy()[:, None], np.asarray(snr)[None]).any(1)]
+    return runs
+
+
 @app.command()
 @user_errors
 def probe(
@@ -453,18 +467,12 @@ def probe(
 ) -> None:
     """Position probe: finished runs' best checkpoints scored on time-shifted validation clips
     (and a random-recipe fold); writes RESULTS/tables/probe.md and probe.csv."""
-    import numpy as np
 
     from bench.probe import DEFAULT_SHIFTS_S, probe_runs, summarise, to_markdown
     from bench.store import atomic_write_text, load_runs
 
     runs = load_runs(results)
-    if preset is not None:
-        runs = runs[runs["preset"] == preset]
-    if model:
-        runs = runs[runs["model"].isin(model)]
-    if snr:
-        runs = runs[np.isclose(runs["snr_db"].astype(float).to_numpy()[:, None], np.asarray(snr)[None]).any(1)]
+    runs = _filter_runs(runs, snr=snr, model=model, preset=preset)
     if runs.empty:
         raise BenchError(f"no runs under {results} match the filters; train some first (bench run ...)")
     raw = probe_runs(runs, shifts_s=tuple(shift) if shift else DEFAULT_SHIFTS_S, random_corpus=random_corpus)
@@ -496,7 +504,6 @@ def localise(
 ) -> None:
     """Redo finished runs' localisation from their stored outputs (no model needed): choose the
     post-processing on validation, rewrite the DCASE files, PSDS and F1 scores in metrics.json."""
-    import numpy as np
 
     from bench.dcase import relocalise_runs
     from bench.store import load_runs
@@ -508,12 +515,7 @@ def localise(
         if unknown:
             raise BenchError(f"no finished run {', '.join(unknown)} under {results}; `bench list` shows the runs")
         runs = runs[runs["run_id"].isin(run)]
-    if preset is not None:
-        runs = runs[runs["preset"] == preset]
-    if model:
-        runs = runs[runs["model"].isin(model)]
-    if snr:
-        runs = runs[np.isclose(runs["snr_db"].astype(float).to_numpy()[:, None], np.asarray(snr)[None]).any(1)]
+    runs = _filter_runs(runs, snr=snr, model=model, preset=preset)
     if runs.empty:
         raise BenchError(f"no finished runs under {results} match the filters; train some first (bench run ...)")
 
