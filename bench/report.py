@@ -958,13 +958,15 @@ def localisation_rich(table: Table):
 
 def print_localisation_table(table: Table, *, console=None) -> None:
     """Print the localisation table (and its notes) with rich."""
+    from rich.markup import escape
+
     if console is None:
         from remix.clitools import console as default_console
 
         console = default_console
     console.print(localisation_rich(table))
     for note in table.notes:
-        console.print(f"[{'bold red' if note == SYNTHETIC_WARNING else 'yellow'}]{note}[/]")
+        console.print(f"[{'bold red' if note == SYNTHETIC_WARNING else 'yellow'}]{escape(note)}[/]")
     console.print()
 
 
