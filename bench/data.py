@@ -21,30 +21,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from bench.corpus import CLIP_COLUMNS, read_clips  # noqa: F401  (re-exported)
+from bench.corpus import CLIP_COLUMNS, check_snr, clips_at, corpus_snrs, read_clips  # noqa: F401  (re-exported)
 from bench.errors import BenchError
 from remix.labels import EVENT_LABELS, LABEL_INDEX
 
 DEV_FOLDS = (1, 2, 3, 4)
-
-
-def corpus_snrs(clips: pd.DataFrame) -> list[float]:
-    """The SNRs (dB) present in a clips table, ascending."""
-    return sorted({float(s) for s in clips["snr_db"]})
-
-
-def check_snr(clips: pd.DataFrame, snr_db: float) -> None:
-    """BenchError naming the corpus SNRs when ``snr_db`` is not one of them."""
-    have = corpus_snrs(clips)
-    if not any(np.isclose(snr_db, s) for s in have):
-        raise BenchError(f"the corpus has no clips at SNR {snr_db:g} dB; it has {', '.join(f'{s:g}' for s in have)} dB")
-
-
-def clips_at(clips: pd.DataFrame, snr_db: float) -> pd.DataFrame:
-    """Rows of one SNR, sorted by clip id."""
-    check_snr(clips, snr_db)
-    rows = clips[np.isclose(clips["snr_db"].astype(float), float(snr_db))]
-    return rows.sort_values("clip_id", kind="stable").reset_index(drop=True)
 
 
 @dataclass(frozen=True)

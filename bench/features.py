@@ -59,7 +59,7 @@ import pandas as pd
 import soundfile as sf
 import torch
 
-from bench.corpus import read_clips
+from bench.corpus import clips_at, read_clips
 from bench.errors import BenchError
 from remix.atomic import atomic_output, read_json, remove_partials, write_json
 from remix.progress import progress_bar
@@ -422,15 +422,7 @@ def feature_cache_paths(
 
 
 def _read_clips(corpus_dir: Path, snr_db: float) -> pd.DataFrame:
-    clips = read_clips(corpus_dir, required=("clip_id", "snr_db", "audio_path"))
-    sel = clips[np.isclose(clips["snr_db"].astype(float), float(snr_db))]
-    if sel.empty:
-        have = sorted({float(s) for s in clips["snr_db"]})
-        raise BenchError(
-            f"the corpus {corpus_dir} has no clips at SNR {snr_db:g} dB; it holds SNRs {have}. "
-            "Pick one of those or build the corpus with that SNR."
-        )
-    return sel.sort_values("clip_id", kind="stable").reset_index(drop=True)
+    return clips_at(read_clips(corpus_dir, required=("clip_id", "snr_db", "audio_path")), snr_db)
 
 
 def _fingerprint(clips: pd.DataFrame, paths: Sequence[Path]) -> str:
