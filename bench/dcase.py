@@ -64,6 +64,7 @@ __all__ = [
     "PSDS2",
     "SEGMENT_LENGTH_S",
     "audio_filenames",
+    "available_cores",
     "clip_detections",
     "dcase_metrics",
     "evaluate_split",
@@ -72,9 +73,11 @@ __all__ = [
     "import_sed_scores_eval",
     "localise_run",
     "merge_localisation",
+    "psds_values",
     "read_dcase_files",
     "relocalise_run",
     "score_tables",
+    "stored_outputs",
     "write_dcase_files",
 ]
 
@@ -347,6 +350,149 @@ def read_dcase_files(folder: Path) -> dict[str, Any]:
     }
 
 
+# --------------------------------------------------------------------------- PSDS
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the platform has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+_SHARD_CLIPS = 250
+"""Clips per block of PSDS work at most: bounds the per-clip statistics held at once."""
+_FORKED_SCORES: Mapping[str, pd.DataFrame] = {}
+"""The score tables a PSDS worker process inherits from its parent (set before forking)."""
+
+
+def _concat_deltas(parts: Sequence[Mapping[str, tuple]]) -> dict[str, tuple]:
+    """Join sed_scores_eval's per-clip deltas (class -> (change-point scores, flat dict of
+    deltas)) of several clips into one entry per class, in the order given."""
+    classes = list(parts[0])
+    return {
+        c: (
+            np.concatenate([p[c][0] for p in parts]),
+            {key: np.concatenate([p[c][1][key] for p in parts]) for key in parts[0][c][1]},
+        )
+        for c in classes
+    }
+
+
+def _shard_deltas(
+    clip_ids: Sequence[str], ground_truth: Mapping[str, list], scenarios: Sequence[Mapping[str, Any]]
+) -> list[dict[str, tuple]]:
+    """sed_scores_eval's intersection-based deltas of some clips, for each scenario, joined
+    per class in the order of ``clip_ids`` (:func:`_concat_deltas`). Reads the scores
+    from :data:`_FORKED_SCORES`."""
+    sse = import_sed_scores_eval()
+    scores = {cid: _FORKED_SCORES[cid] for cid in clip_ids}
+    truth = {cid: list(ground_truth[cid]) for cid in clip_ids}
+    first = scores[clip_ids[0]]
+    classes = [c for c in first.columns if c not in ("onset", "offset")]
+    present = {event[2] for cid in clip_ids for event in truth[cid]}
+    missing = [c for c in classes if c not in present]
+    if missing:
+        # sed_scores_eval refuses clips where some class has no reference event; each clip's
+        # statistics depend on that clip alone, so a clip of zero scores holding one event of
+        # each missing class is added to the block and its statistics are dropped
+        holder = "\x00" + "-".join(clip_ids)
+        scores[holder] = first.assign(**dict.fromkeys(classes, 0.0))
+        truth[holder] = [(0.0, 1.0, c) for c in missing]
+    out = []
+    for scenario in scenarios:
+        deltas = sse.intersection_based.intermediate_statistics_deltas(
+            scores,
+            truth,
+            dtc_threshold=scenario["dtc_threshold"],
+            gtc_threshold=scenario["gtc_threshold"],
+            cttc_threshold=scenario["cttc_threshold"],
+        )
+        out.append(_concat_deltas([deltas[cid] for cid in clip_ids]))
+    return out
+
+
+def psds_values(
+    scores: Mapping[str, pd.DataFrame],
+    ground_truth: Mapping[str, list],
+    durations: Mapping[str, float],
+    *,
+    scenarios: Sequence[Mapping[str, Any]] = (PSDS1, PSDS2),
+    num_jobs: int = 1,
+) -> list[float]:
+    """PSDS of several scenarios with sed_scores_eval, in bounded memory and over
+    ``num_jobs`` processes.
+
+    ``sed_scores_eval.intersection_based.psds`` gives the same values; it keeps every
+    clip's statistics until the end (tens of small arrays per clip and class, over 1 GB
+    for a paper-size fold) and its own ``num_jobs`` sends them all between processes.
+    Here sed_scores_eval's ``intermediate_statistics_deltas`` runs on blocks of at most
+    :data:`_SHARD_CLIPS` clips (in forked worker processes when ``num_jobs > 1``), each
+    block's statistics are joined per class as they arrive, and the joined statistics go
+    to ``psds(deltas=...)`` under the first clip's id (every other clip holds empty
+    statistics). sed_scores_eval sums the statistics over clips, so the values are
+    identical (``tests/bench/test_dcase.py`` checks this against the plain call).
+
+    Parameters
+    ----------
+    scores : dict
+        Clip id -> score DataFrame (``onset``, ``offset``, one column per class).
+    ground_truth : dict
+        Clip id -> list of (onset, offset, label); every clip of ``scores``.
+    durations : dict
+        Clip id -> seconds.
+    scenarios : sequence of dict
+        ``psds`` keyword arguments (:data:`PSDS1`, :data:`PSDS2`).
+    num_jobs : int
+        Worker processes (fork); 1 computes in this process.
+
+    Returns
+    -------
+    list of float
+        One PSDS per scenario.
+    """
+    global _FORKED_SCORES
+    import multiprocessing
+
+    sse = import_sed_scores_eval()
+    if num_jobs < 1:
+        raise BenchError(f"num_jobs must be at least 1, found {num_jobs}")
+    ids = [str(c) for c in scores]
+    n_blocks = -(-len(ids) // _SHARD_CLIPS)
+    if num_jobs > 1:  # a multiple of the processes, so that they finish together
+        n_blocks = min(len(ids), -(-n_blocks // num_jobs) * num_jobs)
+    blocks = [list(b) for b in np.array_split(np.asarray(ids, dtype=object), max(1, n_blocks))]
+    joined: list[list[dict[str, tuple]]] = [[] for _ in scenarios]
+    _FORKED_SCORES = scores
+    try:
+        # a daemonic process (a cluster worker) may not start processes of its own
+        if num_jobs > 1 and len(blocks) > 1 and not multiprocessing.current_process().daemon:
+            from concurrent.futures import ProcessPoolExecutor
+
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=min(num_jobs, len(blocks)), mp_context=context) as pool:
+                results = pool.map(_shard_deltas, blocks, [ground_truth] * len(blocks), [scenarios] * len(blocks))
+                for result in results:
+                    for k, deltas in enumerate(result):
+                        joined[k].append(deltas)
+        else:
+            for block in blocks:
+                for k, deltas in enumerate(_shard_deltas(block, ground_truth, scenarios)):
+                    joined[k].append(deltas)
+    finally:
+        _FORKED_SCORES = {}
+    values = []
+    for scenario, parts in zip(scenarios, joined):
+        merged = _concat_deltas(parts)
+        empty = {c: (v[0][:0], {key: a[:0] for key, a in v[1].items()}) for c, v in merged.items()}
+        deltas = {cid: empty for cid in ids}
+        deltas[ids[0]] = merged
+        value, *_ = sse.intersection_based.psds(None, dict(ground_truth), dict(durations), deltas=deltas, **scenario)
+        values.append(float(value))
+    return values
+
+
 # --------------------------------------------------------------------------- metrics
 
 
@@ -371,8 +517,8 @@ def dcase_metrics(
     thresholds : dict
         Label -> decision threshold (for the F1 scores).
     num_jobs : int
-        Worker processes of sed_scores_eval (its cost grows with clips x classes: see
-        ``benchmarks/psds_speed.py``).
+        Processes for PSDS (:func:`psds_values`; its cost grows with clips x classes: see
+        ``benchmarks/psds_speed.py``). The F1 scores, at one threshold each, take one.
 
     Returns
     -------
@@ -412,21 +558,16 @@ def dcase_metrics(
     scores = {cid: table[["onset", "offset", *keep]] for cid, table in scores.items()}
     ground_truth = {cid: list(events) for cid, events in ground_truth.items()}
     threshold = {lab: float(thresholds[lab]) for lab in keep}
-    for name, scenario in (("psds1", PSDS1), ("psds2", PSDS2)):
-        if len(keep) < 2:  # sed_scores_eval 0.0.4 fails on its empty cross-trigger statistics
-            break
-        value, *_ = sse.intersection_based.psds(scores, ground_truth, durations, num_jobs=num_jobs, **scenario)
-        out[name] = float(value)
-    f, p, r, _ = sse.collar_based.fscore(scores, ground_truth, threshold, num_jobs=num_jobs, **COLLAR)
+    if len(keep) >= 2:  # sed_scores_eval 0.0.4 fails on its empty cross-trigger statistics
+        out["psds1"], out["psds2"] = psds_values(scores, ground_truth, durations, num_jobs=num_jobs)
+    f, p, r, _ = sse.collar_based.fscore(scores, ground_truth, threshold, **COLLAR)
     out.update(
         event_f1=f["micro_average"],
         event_precision=p["micro_average"],
         event_recall=r["micro_average"],
         event_macro_f1=f["macro_average"],
     )
-    f, p, r, _ = sse.segment_based.fscore(
-        scores, ground_truth, durations, threshold, segment_length=SEGMENT_LENGTH_S, num_jobs=num_jobs
-    )
+    f, p, r, _ = sse.segment_based.fscore(scores, ground_truth, durations, threshold, segment_length=SEGMENT_LENGTH_S)
     out.update(
         segment_f1=f["micro_average"],
         segment_precision=p["micro_average"],
@@ -475,7 +616,7 @@ def evaluate_split(
     folder : Path, optional
         Where to write the DCASE files (``<run>/dcase/<split>``); nothing is written without it.
     num_jobs : int
-        sed_scores_eval worker processes.
+        Processes for PSDS (:func:`psds_values`).
 
     Returns
     -------
@@ -539,6 +680,7 @@ def localise_run(
     hop_s: float,
     frame_start_s: float,
     snr_db: float | None = None,
+    num_jobs: int = 1,
 ) -> dict[str, Any]:
     """Choose the post-processing on ``val``, apply it to every split, write the run's
     ``postprocess.json`` and DCASE files, and score them.
@@ -555,6 +697,8 @@ def localise_run(
     hop_s, frame_start_s : float
         The run's frame grid (:class:`bench.features.LogMelSettings`).
     snr_db : float, optional
+    num_jobs : int
+        Processes for PSDS (:func:`psds_values`).
 
     Returns
     -------
@@ -595,6 +739,7 @@ def localise_run(
             duration_s=duration_s,
             snr_db=snr_db,
             folder=run_dir / DCASE_DIR / split,
+            num_jobs=num_jobs,
         )
     return result
 
@@ -611,16 +756,22 @@ def merge_localisation(metrics: dict[str, Any], localisation: Mapping[str, Any])
     return metrics
 
 
-def relocalise_run(run_dir: Path, *, corpus_dir: Path | None = None) -> dict[str, Any]:
-    """Redo the localisation of a finished run from its stored outputs (no model needed):
-    ``predictions.parquet``, ``frame_probs_<split>.npy``, the corpus's manifests; updates
-    ``metrics.json`` (new keys only) and returns it.
+def stored_outputs(run_dir: Path, *, corpus_dir: Path | None = None) -> dict[str, Any]:
+    """What a finished run's localisation is computed from, read back from its folder.
 
     Parameters
     ----------
     run_dir : Path
     corpus_dir : Path, optional
         Default: the corpus recorded in the run's ``config.json``.
+
+    Returns
+    -------
+    dict
+        ``outputs`` (split -> (clip ids, clip probabilities (N, C), frame outputs (N, T, C))
+        for each split with stored frame outputs), ``events`` and ``clips`` (the corpus's
+        manifests), ``hop_s``, ``frame_start_s``, ``snr_db`` and ``config`` (the run's
+        ``config.json``): the keyword arguments of :func:`localise_run` plus ``config``.
     """
     from bench.features import LogMelSettings
     from bench.store import RunStore
@@ -634,25 +785,44 @@ def relocalise_run(run_dir: Path, *, corpus_dir: Path | None = None) -> dict[str
     manifest = corpus_dir / "manifest"
     if not (manifest / "events.parquet").is_file():
         raise BenchError(f"{manifest / 'events.parquet'} is missing; pass the run's corpus (corpus_dir=...)")
-    events = pd.read_parquet(manifest / "events.parquet")
-    clips = read_clips(corpus_dir, required=("clip_id", "snr_db", "audio_path"))
     outputs = {}
     for split in ("val", "test"):
         if not store.frame_probs_path(split).is_file():
             continue
         ids, _, clip_probs = store.prediction_arrays(split, labels=EVENT_LABELS)
         outputs[split] = (ids, clip_probs, np.asarray(store.read_frame_probs(split)))
-    snr = float(config["snr_db"]) if "snr_db" in config else None
-    result = localise_run(
-        run_dir,
-        outputs=outputs,
-        events=events,
-        clips=clips,
-        labels=EVENT_LABELS,
-        hop_s=settings.hop_s,
-        frame_start_s=settings.frame_start_s,
-        snr_db=snr,
-    )
+    return {
+        "outputs": outputs,
+        "events": pd.read_parquet(manifest / "events.parquet"),
+        "clips": read_clips(corpus_dir, required=("clip_id", "snr_db", "audio_path")),
+        "labels": EVENT_LABELS,
+        "hop_s": settings.hop_s,
+        "frame_start_s": settings.frame_start_s,
+        "snr_db": float(config["snr_db"]) if "snr_db" in config else None,
+        "config": config,
+    }
+
+
+def relocalise_run(run_dir: Path, *, corpus_dir: Path | None = None, num_jobs: int | None = None) -> dict[str, Any]:
+    """Redo the localisation of a finished run from its stored outputs (no model needed):
+    ``predictions.parquet``, ``frame_probs_<split>.npy``, the corpus's manifests; updates
+    ``metrics.json`` (new keys only) and returns it.
+
+    Parameters
+    ----------
+    run_dir : Path
+    corpus_dir : Path, optional
+        Default: the corpus recorded in the run's ``config.json``.
+    num_jobs : int, optional
+        Processes for PSDS; default: the cores this process may use.
+    """
+    from bench.store import RunStore
+
+    run_dir = Path(run_dir)
+    stored = stored_outputs(run_dir, corpus_dir=corpus_dir)
+    stored.pop("config")
+    result = localise_run(run_dir, **stored, num_jobs=num_jobs or available_cores())
+    store = RunStore(run_dir.parent, run_dir.name)
     metrics = merge_localisation(store.read_metrics(), result)
     store.write_metrics(metrics)
     return metrics

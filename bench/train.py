@@ -629,6 +629,7 @@ def _evaluate(
                 hop_s=frame_settings.hop_s,
                 frame_start_s=frame_settings.frame_start_s,
                 snr_db=config.snr_db,
+                num_jobs=torch.get_num_threads(),  # this run's share of the cores (see bench.grid)
             ),
         )
     store.write_metrics(result)

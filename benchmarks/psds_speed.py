@@ -7,17 +7,21 @@ clip's classes and spread below 0.6 for the others. Timed, each once:
 
 - ``choose post-processing``: the search on this split
   (:func:`bench.postprocess.choose_postprocessing`);
-- ``PSDS1 + PSDS2``: both scenarios with sed_scores_eval on the post-processed
-  (gated, filtered) scores, as a run computes them;
+- ``PSDS1 + PSDS2``: both scenarios on the post-processed (gated, filtered) scores,
+  as a run computes them (:func:`bench.dcase.psds_values`: sed_scores_eval on blocks
+  of clips, ``--jobs`` processes);
+- with ``--plain``: the same with sed_scores_eval's own ``psds`` call per scenario
+  (its ``num_jobs`` = ``--jobs``), for comparison;
 - with ``--full``: the whole :func:`bench.dcase.evaluate_split` (scores, DCASE files
   in a temporary folder, PSDS1, PSDS2, collar- and segment-based F1, frame F1);
 - with ``--ungated``: PSDS1 + PSDS2 on the raw frame x clip scores of every class
   (every class of every clip has a score curve: the worst case).
 
-Each figure is reported as wall time and as the process's CPU time (on a shared
-machine the CPU time is the comparable figure); ``--jobs`` passes sed_scores_eval's
-``num_jobs`` (worker processes). Peak memory is the maximum resident set size of the
-process and its workers. Figures go to ``benchmarks/log.tsv``.
+Each figure is reported as wall time and as CPU time of the process and its worker
+processes (on a shared machine the CPU time is the comparable figure). Memory is the
+peak, sampled every 50 ms during each step, of the proportional set size (PSS) of the
+process plus its worker processes: pages that forked workers share with the parent
+are counted once. Figures go to ``benchmarks/log.tsv``.
 
 Run from the repository root::
 
@@ -28,9 +32,11 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -48,6 +54,7 @@ from bench.dcase import (  # noqa: E402
     ground_truth_events,
     ground_truth_table,
     import_sed_scores_eval,
+    psds_values,
     score_tables,
 )
 from bench.postprocess import (  # noqa: E402
@@ -80,18 +87,42 @@ def split(n_clips: int, n_frames: int, seed: int = 0):
     return frame, clip, events, [f"clip{i:05d}" for i in range(n_clips)]
 
 
-def peak_mb() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, children) / 1024
+def _pss_kb(pid: int) -> int:
+    """Proportional set size of one process (kB), 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
+    except (OSError, StopIteration, ValueError):
+        return 0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(c) for c in f.read().split()]
+    except OSError:
+        return []
 
 
 class Timer:
-    """Wall and CPU seconds of a block (CPU: this process and its finished workers)."""
+    """Wall and CPU seconds of a block, and the peak PSS (MB) of this process plus its
+    child processes, sampled every 50 ms. CPU counts the children once they have ended
+    (they all have, when a step returns)."""
 
     def __enter__(self):
+        self.peak_mb, self._stop = 0.0, threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
         self.wall, self.cpu = time.perf_counter(), self._cpu()
         return self
+
+    def _sample(self) -> None:
+        pid = os.getpid()
+        while True:
+            total = _pss_kb(pid) + sum(_pss_kb(c) for c in _children(pid))
+            self.peak_mb = max(self.peak_mb, total / 1024)
+            if self._stop.wait(0.05):
+                return
 
     @staticmethod
     def _cpu() -> float:
@@ -99,14 +130,20 @@ class Timer:
         return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
     def __exit__(self, *exc):
+        import multiprocessing
+
+        multiprocessing.active_children()  # reap ended workers, so that their CPU time counts
         self.wall, self.cpu = time.perf_counter() - self.wall, self._cpu() - self.cpu
+        self._stop.set()
+        self._sampler.join()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clips", type=int, default=2000)
     parser.add_argument("--frames", type=int, default=311)
-    parser.add_argument("--jobs", type=int, default=1, help="sed_scores_eval worker processes.")
+    parser.add_argument("--jobs", type=int, default=1, help="PSDS worker processes.")
+    parser.add_argument("--plain", action="store_true", help="Also time sed_scores_eval's own psds call.")
     parser.add_argument("--full", action="store_true", help="Also time the whole evaluate_split.")
     parser.add_argument("--ungated", action="store_true", help="Also time PSDS on ungated scores.")
     parser.add_argument("--no-log", action="store_true", help="Print only.")
@@ -148,11 +185,17 @@ def main() -> None:
     tables = score_tables(postprocessed_scores(frame, clip, post), ids, labels=EVENT_LABELS, timestamps=times)
     tables = {k: v[["onset", "offset", *present]] for k, v in tables.items()}
     with Timer() as t:
-        values = [
-            sse.intersection_based.psds(tables, truth, durations, num_jobs=args.jobs, **s)[0] for s in (PSDS1, PSDS2)
-        ]
+        values = psds_values(tables, truth, durations, num_jobs=args.jobs)
     figures.append(("PSDS1 + PSDS2", t))
     print(f"PSDS1 {values[0]:.4f}  PSDS2 {values[1]:.4f}", flush=True)
+    if args.plain:
+        with Timer() as t:
+            plain = [
+                sse.intersection_based.psds(tables, truth, durations, num_jobs=args.jobs, **s)[0]
+                for s in (PSDS1, PSDS2)
+            ]
+        figures.append(("PSDS1 + PSDS2 with sed_scores_eval's psds", t))
+        print(f"sed_scores_eval's psds: PSDS1 {plain[0]:.4f}  PSDS2 {plain[1]:.4f}", flush=True)
     del tables
 
     if args.full:
@@ -180,21 +223,21 @@ def main() -> None:
         tables = score_tables(raw, ids, labels=EVENT_LABELS, timestamps=times)
         tables = {k: v[["onset", "offset", *present]] for k, v in tables.items()}
         with Timer() as t:
-            values = [
-                sse.intersection_based.psds(tables, truth, durations, num_jobs=args.jobs, **s)[0]
-                for s in (PSDS1, PSDS2)
-            ]
+            values = psds_values(tables, truth, durations, num_jobs=args.jobs)
         figures.append(("PSDS1 + PSDS2 ungated", t))
         print(f"ungated: PSDS1 {values[0]:.4f}  PSDS2 {values[1]:.4f}")
 
     for name, timer in figures:
-        print(f"{name}: {timer.wall:.1f} s wall, {timer.cpu:.1f} s CPU")
-    print(f"peak memory: {peak_mb():.0f} MB")
+        print(f"{name}: {timer.wall:.1f} s wall, {timer.cpu:.1f} s CPU, peak PSS {timer.peak_mb:.0f} MB")
+    print(f"peak resident set of the process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     if not args.no_log:
+        settings["load_average"] = round(os.getloadavg()[0], 2)
         for name, timer in figures:
             append(benchmark="psds_speed", figure=f"{name} (wall)", value=timer.wall, unit="s", settings=settings)
             append(benchmark="psds_speed", figure=f"{name} (CPU)", value=timer.cpu, unit="s", settings=settings)
-        append(benchmark="psds_speed", figure="peak memory", value=peak_mb(), unit="MB", settings=settings)
+            append(
+                benchmark="psds_speed", figure=f"{name} (peak PSS)", value=timer.peak_mb, unit="MB", settings=settings
+            )
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from bench.dcase import (
     evaluate_split,
     ground_truth_table,
     import_sed_scores_eval,
+    psds_values,
     read_dcase_files,
     relocalise_run,
 )
@@ -120,6 +121,24 @@ def test_psds_from_the_files_equals_the_reported_psds(scored):
         assert out[name] == pytest.approx(value, abs=1e-12)
         assert 0.0 < out[name] <= 1.0
     assert out["psds1"] != out["psds2"]
+
+
+@pytest.mark.parametrize("num_jobs", [1, 2])
+def test_psds_in_blocks_and_processes_equals_the_plain_call_exactly(scored, monkeypatch, num_jobs):
+    _, folder = scored
+    sse = import_sed_scores_eval()
+    files = read_dcase_files(folder)
+    present = ["alpha", "beta", "gamma", "delta"]
+    scores = {k: v[["onset", "offset", *present]] for k, v in files["scores"].items()}
+    plain = [
+        float(sse.intersection_based.psds(scores, files["ground_truth"], files["durations"], **s)[0])
+        for s in (PSDS1, PSDS2)
+    ]
+    monkeypatch.setattr("bench.dcase._SHARD_CLIPS", 5)  # 12 clips: blocks of 5, 5 and 2
+    got = psds_values(scores, files["ground_truth"], files["durations"], num_jobs=num_jobs)
+    assert got == plain and 0.0 < min(got)
+    with pytest.raises(BenchError, match="num_jobs"):
+        psds_values(scores, files["ground_truth"], files["durations"], num_jobs=0)
 
 
 def test_event_f1_agrees_with_sed_eval_and_with_the_detections(scored, split):
