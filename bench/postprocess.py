@@ -243,9 +243,26 @@ def _binary_median(active: np.ndarray, length: int) -> np.ndarray:
     if length <= 1:
         return active
     half = length // 2
-    padded = np.pad(active, ((0, 0), (half, half)), mode="edge").astype(np.int16)
-    running = np.pad(np.cumsum(padded, axis=1, dtype=np.int16), ((0, 0), (1, 0)))
+    padded = np.concatenate([active[:, :1].repeat(half, axis=1), active, active[:, -1:].repeat(half, axis=1)], axis=1)
+    running = np.zeros((padded.shape[0], padded.shape[1] + 1), dtype=np.int32)
+    np.cumsum(padded, axis=1, dtype=np.int32, out=running[:, 1:])
     return (running[:, length:] - running[:, :-length]) > half
+
+
+def _runs(active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of True along the rows of a 2-D boolean array, in row-major order.
+
+    Returns
+    -------
+    (row, start, stop) : np.ndarray [shape=(R,)] each
+        Row of each run, its first frame and one past its last frame.
+    """
+    active = np.ascontiguousarray(active, dtype=bool)
+    width = active.shape[1] + 1
+    edges = np.diff(active.view(np.int8), axis=1, prepend=np.int8(0), append=np.int8(0))  # (N, T + 1)
+    flat = np.flatnonzero(edges)
+    rising = edges.ravel()[flat] > 0
+    return flat[rising] // width, flat[rising] % width, flat[~rising] % width
 
 
 def postprocessed_scores(frame_probs: np.ndarray, clip_probs: np.ndarray, post: PostProcessing) -> np.ndarray:
@@ -498,11 +515,11 @@ def choose_postprocessing(
     f1 = np.zeros((len(lengths), len(gates), len(thresholds)))
     for k, threshold in enumerate(thresholds):
         above = pair_scores >= threshold  # a median filter commutes with the threshold
+        rows = np.flatnonzero(above.any(axis=1))  # a pair without an active frame has no event at any length
+        above = above[rows]
         for m, frames in enumerate(sorted(lengths)):
-            active = _binary_median(above, frames)
-            change = np.diff(np.pad(active, ((0, 0), (1, 1))).astype(np.int8), axis=1)
-            p_on, t_on = np.nonzero(change == 1)  # row-major: the k-th onset pairs the k-th offset
-            _, t_off = np.nonzero(change == -1)
+            p_on, t_on, t_off = _runs(_binary_median(above, frames))
+            p_on = rows[p_on]
             hits = match_events(
                 ref_key,
                 ref_times,

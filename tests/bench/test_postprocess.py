@@ -175,3 +175,11 @@ def test_choice_on_validation_beats_the_fixed_rule_and_is_reproduced():
     assert chosen > fixed + 0.2
     best_rows = max(record["table"], key=lambda r: r["event_f1"])
     assert best_rows["event_f1"] == pytest.approx(chosen)
+    for row in record["table"]:  # every setting of the search scores what detection with it does
+        setting = _post(
+            thresholds=(row["threshold"],) * 5,
+            hop_s=hop,
+            clip_threshold=row["clip_threshold"],
+            median_filter_s=row["median_filter_s"],
+        )
+        assert f1_of(setting) == pytest.approx(row["event_f1"]), row
