@@ -397,7 +397,7 @@ def _shard_deltas(
         # sed_scores_eval refuses clips where some class has no reference event; each clip's
         # statistics depend on that clip alone, so a clip of zero scores holding one event of
         # each missing class is added to the block and its statistics are dropped
-        holder = "\x00" + "-".join(clip_ids)
+        holder = "\x00missing classes"  # no clip id starts with a NUL
         scores[holder] = first.assign(**dict.fromkeys(classes, 0.0))
         truth[holder] = [(0.0, 1.0, c) for c in missing]
     out = []
@@ -445,7 +445,8 @@ def psds_values(
     scenarios : sequence of dict
         ``psds`` keyword arguments (:data:`PSDS1`, :data:`PSDS2`).
     num_jobs : int
-        Worker processes (fork); 1 computes in this process.
+        Worker processes (forked; where a process cannot fork, or is itself a daemonic
+        worker, everything is computed in this process); 1 computes in this process.
 
     Returns
     -------
@@ -458,7 +459,7 @@ def psds_values(
     sse = import_sed_scores_eval()
     if num_jobs < 1:
         raise BenchError(f"num_jobs must be at least 1, found {num_jobs}")
-    ids = [str(c) for c in scores]
+    ids = list(scores)
     n_blocks = -(-len(ids) // _SHARD_CLIPS)
     if num_jobs > 1:  # a multiple of the processes, so that they finish together
         n_blocks = min(len(ids), -(-n_blocks // num_jobs) * num_jobs)
@@ -467,7 +468,8 @@ def psds_values(
     _FORKED_SCORES = scores
     try:
         # a daemonic process (a cluster worker) may not start processes of its own
-        if num_jobs > 1 and len(blocks) > 1 and not multiprocessing.current_process().daemon:
+        forked = "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
+        if num_jobs > 1 and len(blocks) > 1 and forked:
             from concurrent.futures import ProcessPoolExecutor
 
             context = multiprocessing.get_context("fork")
