@@ -508,6 +508,8 @@ def localise(
     from bench.dcase import relocalise_runs
     from bench.store import load_runs
 
+    if not results.is_dir():
+        raise BenchError(f"results folder {results} does not exist; pass --results with the folder `bench run` wrote")
     runs = load_runs(results)
     runs = runs[runs["status"] == "done"] if "status" in runs else runs.iloc[0:0]
     if run:

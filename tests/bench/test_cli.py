@@ -161,3 +161,5 @@ def test_localise_redoes_a_runs_localisation_from_its_stored_outputs(trained_2ap
     result = runner.invoke(app, ["localise", "--results", str(copy), "--run", "0000000000"])
     assert result.exit_code == 2 and "no finished run 0000000000" in result.output
     assert "Traceback" not in result.output
+    result = runner.invoke(app, ["localise", "--results", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2 and "nowhere does not exist" in result.output
