@@ -1,8 +1,9 @@
 """Render planned clips: decode, resample, place, mix at every SNR, guard against clipping, write.
 
 One call renders one clip at all SNRs: the scene and the events are decoded
-and resampled once (events through a per-process cache, as many clips share
-them), the levels are measured once, and only the gains change per SNR.
+and resampled once (through per-process caches, as clips share event files and
+a fold with more clips than scenes reuses its scenes), the levels are measured
+once, and only the gains change per SNR.
 
 Clipping: when a mix at some SNR would exceed 16-bit full scale, the whole clip
 at that SNR (scene and every event alike) is scaled by ``peak_scale`` < 1, so
@@ -219,7 +220,11 @@ def load_mono(path: str | Path, *, sample_rate: int) -> np.ndarray:
 
 
 class SourceCache:
-    """Least-recently-used cache of decoded, resampled event sources and their RMS (thread-safe).
+    """Least-recently-used cache of decoded, resampled sources (thread-safe).
+
+    Entries are keyed by path, output rate, file size and modification time, so
+    a file that changes is decoded again. The cached signals are read-only and
+    shared: a caller that changes one works on a copy.
 
     Parameters
     ----------
@@ -229,31 +234,52 @@ class SourceCache:
 
     def __init__(self, *, max_bytes: int = 256 * 2**20) -> None:
         self.max_bytes = max_bytes
-        self._items: OrderedDict[tuple[str, int], tuple[np.ndarray, float]] = OrderedDict()
+        self._items: OrderedDict[tuple[str, int, int, int], list] = OrderedDict()  # [signal, RMS or None]
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, path: str, *, sample_rate: int) -> tuple[np.ndarray, float]:
-        """Signal (shape (n,), float32, at ``sample_rate``) and RMS of a whole source file."""
-        key = (path, sample_rate)
+    def _entry(self, path: str, sample_rate: int) -> list:
+        try:
+            st = os.stat(path)
+        except OSError:  # load_mono words the error
+            return [load_mono(path, sample_rate=sample_rate), None]
+        key = (str(path), sample_rate, st.st_size, st.st_mtime_ns)
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:
                 self._items.move_to_end(key)
                 return hit
         signal = load_mono(path, sample_rate=sample_rate)  # decoded outside the lock
-        item = (signal, rms(signal))
+        signal.flags.writeable = False
+        item = [signal, None]
         with self._lock:
-            if key not in self._items:
-                self._items[key] = item
-                self._bytes += signal.nbytes
+            if key in self._items:
+                return self._items[key]
+            self._items[key] = item
+            self._bytes += signal.nbytes
             while self._bytes > self.max_bytes and len(self._items) > 1:
                 _, (old, _) = self._items.popitem(last=False)
                 self._bytes -= old.nbytes
         return item
 
+    def signal(self, path: str, *, sample_rate: int) -> np.ndarray:
+        """Signal of a whole source file (shape (n,), float32, at ``sample_rate``; read-only)."""
+        return self._entry(path, sample_rate)[0]
+
+    def get(self, path: str, *, sample_rate: int) -> tuple[np.ndarray, float]:
+        """Signal (shape (n,), float32, at ``sample_rate``; read-only) and RMS of a whole source file."""
+        item = self._entry(path, sample_rate)
+        if item[1] is None:
+            item[1] = rms(item[0])
+        return item[0], item[1]
+
 
 _CACHE = SourceCache()
+"""Event sources of this process (many clips share an event file)."""
+
+_SCENE_CACHE = SourceCache(max_bytes=64 * 2**20)
+"""Scene recordings of this process: a recipe cycles through a fold's scenes when a
+fold has more clips than scenes, and 64 MiB holds 52 scenes of 10 s at 32 kHz."""
 
 
 def _segment(signal: np.ndarray, ev: EventPlan) -> np.ndarray:
@@ -381,7 +407,14 @@ def write_float_wav(path: Path, data: np.ndarray, *, sample_rate: int) -> None:
     write_wav(path, data, sample_rate=sample_rate, subtype="FLOAT")
 
 
-def render_clip(plan: ClipPlan, *, settings: RenderSettings, out_dir: Path, cache: SourceCache | None = None) -> dict:
+def render_clip(
+    plan: ClipPlan,
+    *,
+    settings: RenderSettings,
+    out_dir: Path,
+    cache: SourceCache | None = None,
+    scene_cache: SourceCache | None = None,
+) -> dict:
     """Render one clip at every SNR, write its audio (and stems), return its manifest rows.
 
     Parameters
@@ -394,6 +427,8 @@ def render_clip(plan: ClipPlan, *, settings: RenderSettings, out_dir: Path, cach
         Corpus folder.
     cache : SourceCache, optional
         Event cache (the process-wide one when None).
+    scene_cache : SourceCache, optional
+        Scene cache (the process-wide one when None).
 
     Returns
     -------
@@ -403,13 +438,14 @@ def render_clip(plan: ClipPlan, *, settings: RenderSettings, out_dir: Path, cach
         :data:`remix.manifest.EVENT_SCHEMA`.
     """
     cache = _CACHE if cache is None else cache
+    scene_cache = _SCENE_CACHE if scene_cache is None else scene_cache
     sr, n = settings.sample_rate, settings.clip_samples
     out_dir = Path(out_dir)
-    scene = load_mono(plan.scene_path, sample_rate=sr)
+    scene = scene_cache.signal(plan.scene_path, sample_rate=sr)  # shared: not changed in place
     if scene.shape[0] != n:
         scene = np.pad(scene[:n], (0, max(0, n - scene.shape[0])))
     g_scene = scene_gain(scene, mode=settings.snr_mode, sample_rate=sr, ref_lufs=settings.ref_lufs)
-    scene *= np.float32(g_scene)
+    scene = scene * np.float32(g_scene)
 
     segments, levels = [], []
     for ev in plan.events:
