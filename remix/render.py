@@ -147,11 +147,14 @@ def _wav_pcm_mono(path: str | Path) -> tuple[np.ndarray, int] | None:
         if tag != 1 or bits not in (16, 24) or channels < 1 or rate < 1 or block != channels * bits // 8:
             return None
         frames = max(0, min(size, os.fstat(handle.fileno()).st_size - handle.tell())) // block
-        scale = np.float32(1.0 / 2**15 if bits == 16 else 1.0 / 2**31)
+        scale = np.float32(1.0 / 2 ** (bits - 1))
+        block_frames = min(frames, _BLOCK_FRAMES)
         mono = np.empty(frames, dtype=np.float32)
-        buf = bytearray(min(frames, _BLOCK_FRAMES) * block + 1)  # the samples from byte 1 on
+        buf = bytearray(block_frames * block + 1)  # the samples from byte 1 on
         view = memoryview(buf)
-        column = np.empty(min(frames, _BLOCK_FRAMES), dtype=np.float32)
+        wide = np.empty(block_frames * channels if bits == 24 else 0, dtype=np.int32)
+        pair = np.empty(block_frames if channels > 1 else 0, dtype=np.int32)
+        column = np.empty(block_frames if channels > 2 else 0, dtype=np.float32)
         for start in range(0, frames, _BLOCK_FRAMES):
             m = min(_BLOCK_FRAMES, frames - start)
             got = handle.readinto(view[1 : 1 + m * block])
@@ -161,13 +164,19 @@ def _wav_pcm_mono(path: str | Path) -> tuple[np.ndarray, int] | None:
                 ints = np.frombuffer(buf, dtype="<i2", count=m * channels, offset=1).reshape(m, channels)
             else:
                 # Sample k is bytes 3k+1..3k+3 of buf: the little-endian int32 at byte 3k holds it
-                # in its top three bytes over one stray low byte, which the mask clears. That is
-                # the sample times 2**8, as libsndfile reads it.
-                ints = np.ndarray(shape=(m * channels,), dtype="<i4", buffer=buf, strides=(3,))
-                ints = (ints & np.int32(-256)).reshape(m, channels)
+                # in its top three bytes over one stray low byte, which the arithmetic shift drops:
+                # the sample itself, sign extended.
+                packed = np.ndarray(shape=(m * channels,), dtype="<i4", buffer=buf, strides=(3,))
+                ints = np.right_shift(packed, 8, out=wide[: m * channels]).reshape(m, channels)
             out = mono[start : start + m]
-            np.multiply(ints[:, 0], scale, out=out, dtype=np.float32)  # a power of two: exact
-            for c in range(1, channels):  # summed in channel order, as load_mono sums
+            if channels == 1:
+                np.multiply(ints[:, 0], scale, out=out, dtype=np.float32)  # a power of two: exact
+                continue
+            # The first two channels summed as integers (exact) and converted to float32 once:
+            # one rounding to nearest, the same as of the float32 sum of the two exact products.
+            np.add(ints[:, 0], ints[:, 1], out=pair[:m], dtype=np.int32)
+            np.multiply(pair[:m], scale, out=out, dtype=np.float32)
+            for c in range(2, channels):  # summed in channel order, as load_mono sums
                 col = column[:m]
                 np.multiply(ints[:, c], scale, out=col, dtype=np.float32)
                 out += col
