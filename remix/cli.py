@@ -15,7 +15,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from remix.clitools import console, err_console, user_errors
 from remix.errors import RemixError
@@ -211,6 +210,8 @@ def inspect(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Summarise a built corpus and check every listed file; exit 1 when something is wrong."""
+    from rich.table import Table
+
     from remix.inspect import inspect_corpus
 
     report = inspect_corpus(corpus, decode=not quick, progress=progress)
