@@ -242,3 +242,15 @@ def test_the_cli_leaves_the_download_modules_unimported():
     code = "import sys, remix.cli; print(sorted({'remix.fetch', 'http.client', 'ssl'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_loading_the_build_modules_leaves_the_collector_on():
+    import gc
+
+    import remix.cli as cli
+
+    try:
+        cli._load_build_modules()
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
