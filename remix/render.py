@@ -450,11 +450,16 @@ def render_clip(
     scene_cache = _SCENE_CACHE if scene_cache is None else scene_cache
     sr, n = settings.sample_rate, settings.clip_samples
     out_dir = Path(out_dir)
-    scene = scene_cache.signal(plan.scene_path, sample_rate=sr)  # shared: not changed in place
+    scene_rms: float | None = None  # of the whole recording, kept with it in the cache (rms mode)
+    if settings.snr_mode == "rms":
+        scene, scene_rms = scene_cache.get(plan.scene_path, sample_rate=sr)  # shared: not changed in place
+    else:
+        scene = scene_cache.signal(plan.scene_path, sample_rate=sr)
     if scene.shape[0] != n:
         scene = np.pad(scene[:n], (0, max(0, n - scene.shape[0])))
-    g_scene = scene_gain(scene, mode=settings.snr_mode, sample_rate=sr, ref_lufs=settings.ref_lufs)
-    scene = scene * np.float32(g_scene)
+        scene_rms = None  # measured on the clip's length
+    g_scene = scene_gain(scene, mode=settings.snr_mode, sample_rate=sr, ref_lufs=settings.ref_lufs, level=scene_rms)
+    scene = scene * np.float32(g_scene)  # this clip's own array from here on
 
     segments, levels = [], []
     for ev in plan.events:
@@ -465,9 +470,10 @@ def render_clip(
 
     fmt = AUDIO_FORMATS[settings.audio_format]
     clip_rows, event_rows = [], []
-    for snr in settings.snrs:
+    for k_snr, snr in enumerate(settings.snrs):
         gains = [event_gain(lv, snr_db=snr, mode=settings.snr_mode, ref_lufs=settings.ref_lufs) for lv in levels]
-        mix = scene.copy()
+        last_use = k_snr == len(settings.snrs) - 1 and not settings.stems  # the scene is not needed after
+        mix = scene if last_use else scene.copy()
         for ev, seg, g in zip(plan.events, segments, gains):
             mix[ev.onset : ev.onset + ev.length] += np.float32(g) * seg
         peak = max(float(mix.max()), -float(mix.min())) if mix.size else 0.0
