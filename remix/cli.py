@@ -7,6 +7,8 @@ summary; errors a user can cause are one red line and exit code 2.
 from __future__ import annotations
 
 import dataclasses
+import gc
+import os
 import shlex
 import sys
 from enum import Enum
@@ -15,7 +17,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from remix.clitools import console, err_console, user_errors
 from remix.errors import RemixError
@@ -56,6 +57,30 @@ def parse_snrs(values: list[str], extra: list[str]) -> list[float]:
     if not out:
         raise RemixError("no SNR given: pass at least one, e.g. --snr 0 10 20.")
     return out
+
+
+def _load_build_modules() -> None:
+    """Import the build's modules (NumPy, pandas, pyarrow, soxr ...) the cheap way, once per process.
+
+    When NumPy is not loaded yet, its BLAS gets one thread unless ``OPENBLAS_NUM_THREADS``
+    says otherwise: remix does no linear algebra, and an idle OpenBLAS pool spins for
+    about 0.1 s of CPU after start-up (2 % of a 639-clip build's CPU time, ``perf``).
+    The modules load with the cyclic garbage collector paused (loading them makes
+    little cyclic garbage, and the collector's passes over their many objects cost
+    about 3 % of the same build) and are then frozen out of its later passes
+    (``gc.freeze``).
+    """
+    if "numpy" not in sys.modules:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        import remix.build  # noqa: F401
+        import remix.buildconfig  # noqa: F401
+    finally:
+        if was_enabled:
+            gc.enable()
+    gc.freeze()
 
 
 def _build_options(ctx: typer.Context, config: Path | None) -> dict:
@@ -146,6 +171,7 @@ def build(
     ] = None,
 ) -> None:
     """Build the noisy remix corpus (audio per SNR, Parquet manifests, DCASE TSVs, corpus card)."""
+    _load_build_modules()
     from remix.build import RunOptions, SourceFolders, build_corpus
     from remix.buildconfig import recipe_and_render
 
@@ -211,6 +237,8 @@ def inspect(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Summarise a built corpus and check every listed file; exit 1 when something is wrong."""
+    from rich.table import Table
+
     from remix.inspect import inspect_corpus
 
     report = inspect_corpus(corpus, decode=not quick, progress=progress)

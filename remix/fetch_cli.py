@@ -11,7 +11,6 @@ from rich.markup import escape
 from remix.catalogue import CATALOGUE
 from remix.clitools import console, user_errors
 from remix.errors import RemixError
-from remix.fetch import fetch as fetch_datasets
 
 _KNOWN = ", ".join(sorted(CATALOGUE))
 
@@ -49,6 +48,8 @@ def fetch(
 
     Resumes partial downloads; a rerun skips what is already verified.
     """
+    from remix.fetch import fetch as fetch_datasets  # here: its network modules cost every remix command
+
     md5s: dict[str, str] = {}
     for item in md5 or []:
         name, sep, value = item.partition("=")

@@ -99,7 +99,9 @@ def lufs(x: np.ndarray, *, sample_rate: int) -> float:
     return max(value, LUFS_FLOOR)
 
 
-def scene_gain(scene: np.ndarray, *, mode: str, sample_rate: int, ref_lufs: float = -24.0) -> float:
+def scene_gain(
+    scene: np.ndarray, *, mode: str, sample_rate: int, ref_lufs: float = -24.0, level: float | None = None
+) -> float:
     """Amplitude factor that sets the scene at the reference level.
 
     Parameters
@@ -112,6 +114,8 @@ def scene_gain(scene: np.ndarray, *, mode: str, sample_rate: int, ref_lufs: floa
         Rate of ``scene`` (Hz).
     ref_lufs : float
         Reference loudness of the scene in ``lufs`` mode.
+    level : float, optional
+        ``rms(scene)`` when it is known already (``rms`` mode; measured when None).
 
     Returns
     -------
@@ -119,7 +123,7 @@ def scene_gain(scene: np.ndarray, *, mode: str, sample_rate: int, ref_lufs: floa
         The factor (1.0 for a silent scene, which the source checks exclude).
     """
     if mode == "rms":
-        level = rms(scene)
+        level = rms(scene) if level is None else level
         return 1.0 / level if level > 0 else 1.0
     if mode == "lufs":
         return db_to_gain(ref_lufs - lufs(scene, sample_rate=sample_rate))

@@ -1,8 +1,9 @@
 """Render planned clips: decode, resample, place, mix at every SNR, guard against clipping, write.
 
 One call renders one clip at all SNRs: the scene and the events are decoded
-and resampled once (events through a per-process cache, as many clips share
-them), the levels are measured once, and only the gains change per SNR.
+and resampled once (through per-process caches, as clips share event files and
+a fold with more clips than scenes reuses its scenes), the levels are measured
+once, and only the gains change per SNR.
 
 Clipping: when a mix at some SNR would exceed 16-bit full scale, the whole clip
 at that SNR (scene and every event alike) is scaled by ``peak_scale`` < 1, so
@@ -146,11 +147,14 @@ def _wav_pcm_mono(path: str | Path) -> tuple[np.ndarray, int] | None:
         if tag != 1 or bits not in (16, 24) or channels < 1 or rate < 1 or block != channels * bits // 8:
             return None
         frames = max(0, min(size, os.fstat(handle.fileno()).st_size - handle.tell())) // block
-        scale = np.float32(1.0 / 2**15 if bits == 16 else 1.0 / 2**31)
+        scale = np.float32(1.0 / 2 ** (bits - 1))
+        block_frames = min(frames, _BLOCK_FRAMES)
         mono = np.empty(frames, dtype=np.float32)
-        buf = bytearray(min(frames, _BLOCK_FRAMES) * block + 1)  # the samples from byte 1 on
+        buf = bytearray(block_frames * block + 1)  # the samples from byte 1 on
         view = memoryview(buf)
-        column = np.empty(min(frames, _BLOCK_FRAMES), dtype=np.float32)
+        wide = np.empty(block_frames * channels if bits == 24 else 0, dtype=np.int32)
+        pair = np.empty(block_frames if channels > 1 else 0, dtype=np.int32)
+        column = np.empty(block_frames if channels > 2 else 0, dtype=np.float32)
         for start in range(0, frames, _BLOCK_FRAMES):
             m = min(_BLOCK_FRAMES, frames - start)
             got = handle.readinto(view[1 : 1 + m * block])
@@ -160,13 +164,19 @@ def _wav_pcm_mono(path: str | Path) -> tuple[np.ndarray, int] | None:
                 ints = np.frombuffer(buf, dtype="<i2", count=m * channels, offset=1).reshape(m, channels)
             else:
                 # Sample k is bytes 3k+1..3k+3 of buf: the little-endian int32 at byte 3k holds it
-                # in its top three bytes over one stray low byte, which the mask clears. That is
-                # the sample times 2**8, as libsndfile reads it.
-                ints = np.ndarray(shape=(m * channels,), dtype="<i4", buffer=buf, strides=(3,))
-                ints = (ints & np.int32(-256)).reshape(m, channels)
+                # in its top three bytes over one stray low byte, which the arithmetic shift drops:
+                # the sample itself, sign extended.
+                packed = np.ndarray(shape=(m * channels,), dtype="<i4", buffer=buf, strides=(3,))
+                ints = np.right_shift(packed, 8, out=wide[: m * channels]).reshape(m, channels)
             out = mono[start : start + m]
-            np.multiply(ints[:, 0], scale, out=out, dtype=np.float32)  # a power of two: exact
-            for c in range(1, channels):  # summed in channel order, as load_mono sums
+            if channels == 1:
+                np.multiply(ints[:, 0], scale, out=out, dtype=np.float32)  # a power of two: exact
+                continue
+            # The first two channels summed as integers (exact) and converted to float32 once:
+            # one rounding to nearest, the same as of the float32 sum of the two exact products.
+            np.add(ints[:, 0], ints[:, 1], out=pair[:m], dtype=np.int32)
+            np.multiply(pair[:m], scale, out=out, dtype=np.float32)
+            for c in range(2, channels):  # summed in channel order, as load_mono sums
                 col = column[:m]
                 np.multiply(ints[:, c], scale, out=col, dtype=np.float32)
                 out += col
@@ -219,7 +229,11 @@ def load_mono(path: str | Path, *, sample_rate: int) -> np.ndarray:
 
 
 class SourceCache:
-    """Least-recently-used cache of decoded, resampled event sources and their RMS (thread-safe).
+    """Least-recently-used cache of decoded, resampled sources (thread-safe).
+
+    Entries are keyed by path, output rate, file size and modification time, so
+    a file that changes is decoded again. The cached signals are read-only and
+    shared: a caller that changes one works on a copy.
 
     Parameters
     ----------
@@ -229,31 +243,52 @@ class SourceCache:
 
     def __init__(self, *, max_bytes: int = 256 * 2**20) -> None:
         self.max_bytes = max_bytes
-        self._items: OrderedDict[tuple[str, int], tuple[np.ndarray, float]] = OrderedDict()
+        self._items: OrderedDict[tuple[str, int, int, int], list] = OrderedDict()  # [signal, RMS or None]
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, path: str, *, sample_rate: int) -> tuple[np.ndarray, float]:
-        """Signal (shape (n,), float32, at ``sample_rate``) and RMS of a whole source file."""
-        key = (path, sample_rate)
+    def _entry(self, path: str, sample_rate: int) -> list:
+        try:
+            st = os.stat(path)
+        except OSError:  # load_mono words the error
+            return [load_mono(path, sample_rate=sample_rate), None]
+        key = (str(path), sample_rate, st.st_size, st.st_mtime_ns)
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:
                 self._items.move_to_end(key)
                 return hit
         signal = load_mono(path, sample_rate=sample_rate)  # decoded outside the lock
-        item = (signal, rms(signal))
+        signal.flags.writeable = False
+        item = [signal, None]
         with self._lock:
-            if key not in self._items:
-                self._items[key] = item
-                self._bytes += signal.nbytes
+            if key in self._items:
+                return self._items[key]
+            self._items[key] = item
+            self._bytes += signal.nbytes
             while self._bytes > self.max_bytes and len(self._items) > 1:
                 _, (old, _) = self._items.popitem(last=False)
                 self._bytes -= old.nbytes
         return item
 
+    def signal(self, path: str, *, sample_rate: int) -> np.ndarray:
+        """Signal of a whole source file (shape (n,), float32, at ``sample_rate``; read-only)."""
+        return self._entry(path, sample_rate)[0]
+
+    def get(self, path: str, *, sample_rate: int) -> tuple[np.ndarray, float]:
+        """Signal (shape (n,), float32, at ``sample_rate``; read-only) and RMS of a whole source file."""
+        item = self._entry(path, sample_rate)
+        if item[1] is None:
+            item[1] = rms(item[0])
+        return item[0], item[1]
+
 
 _CACHE = SourceCache()
+"""Event sources of this process (many clips share an event file)."""
+
+_SCENE_CACHE = SourceCache(max_bytes=64 * 2**20)
+"""Scene recordings of this process: a recipe cycles through a fold's scenes when a
+fold has more clips than scenes, and 64 MiB holds 52 scenes of 10 s at 32 kHz."""
 
 
 def _segment(signal: np.ndarray, ev: EventPlan) -> np.ndarray:
@@ -381,7 +416,14 @@ def write_float_wav(path: Path, data: np.ndarray, *, sample_rate: int) -> None:
     write_wav(path, data, sample_rate=sample_rate, subtype="FLOAT")
 
 
-def render_clip(plan: ClipPlan, *, settings: RenderSettings, out_dir: Path, cache: SourceCache | None = None) -> dict:
+def render_clip(
+    plan: ClipPlan,
+    *,
+    settings: RenderSettings,
+    out_dir: Path,
+    cache: SourceCache | None = None,
+    scene_cache: SourceCache | None = None,
+) -> dict:
     """Render one clip at every SNR, write its audio (and stems), return its manifest rows.
 
     Parameters
@@ -394,6 +436,8 @@ def render_clip(plan: ClipPlan, *, settings: RenderSettings, out_dir: Path, cach
         Corpus folder.
     cache : SourceCache, optional
         Event cache (the process-wide one when None).
+    scene_cache : SourceCache, optional
+        Scene cache (the process-wide one when None).
 
     Returns
     -------
@@ -403,13 +447,19 @@ def render_clip(plan: ClipPlan, *, settings: RenderSettings, out_dir: Path, cach
         :data:`remix.manifest.EVENT_SCHEMA`.
     """
     cache = _CACHE if cache is None else cache
+    scene_cache = _SCENE_CACHE if scene_cache is None else scene_cache
     sr, n = settings.sample_rate, settings.clip_samples
     out_dir = Path(out_dir)
-    scene = load_mono(plan.scene_path, sample_rate=sr)
+    scene_rms: float | None = None  # of the whole recording, kept with it in the cache (rms mode)
+    if settings.snr_mode == "rms":
+        scene, scene_rms = scene_cache.get(plan.scene_path, sample_rate=sr)  # shared: not changed in place
+    else:
+        scene = scene_cache.signal(plan.scene_path, sample_rate=sr)
     if scene.shape[0] != n:
         scene = np.pad(scene[:n], (0, max(0, n - scene.shape[0])))
-    g_scene = scene_gain(scene, mode=settings.snr_mode, sample_rate=sr, ref_lufs=settings.ref_lufs)
-    scene *= np.float32(g_scene)
+        scene_rms = None  # measured on the clip's length
+    g_scene = scene_gain(scene, mode=settings.snr_mode, sample_rate=sr, ref_lufs=settings.ref_lufs, level=scene_rms)
+    scene = scene * np.float32(g_scene)  # this clip's own array from here on
 
     segments, levels = [], []
     for ev in plan.events:
@@ -420,9 +470,10 @@ def render_clip(plan: ClipPlan, *, settings: RenderSettings, out_dir: Path, cach
 
     fmt = AUDIO_FORMATS[settings.audio_format]
     clip_rows, event_rows = [], []
-    for snr in settings.snrs:
+    for k_snr, snr in enumerate(settings.snrs):
         gains = [event_gain(lv, snr_db=snr, mode=settings.snr_mode, ref_lufs=settings.ref_lufs) for lv in levels]
-        mix = scene.copy()
+        last_use = k_snr == len(settings.snrs) - 1 and not settings.stems  # the scene is not needed after
+        mix = scene if last_use else scene.copy()
         for ev, seg, g in zip(plan.events, segments, gains):
             mix[ev.onset : ev.onset + ev.length] += np.float32(g) * seg
         peak = max(float(mix.max()), -float(mix.min())) if mix.size else 0.0

@@ -232,3 +232,25 @@ def test_a_missing_config_file(tmp_path):
     assert code == 2 and "nope.toml: it does not exist" in text
     code, text = _run("build", "--out", tmp_path / "c")
     assert code == 2 and "no SNR given" in text
+
+
+def test_the_cli_leaves_the_download_modules_unimported():
+    """`remix build` starts without the network modules `remix fetch` needs (start-up time)."""
+    import subprocess
+    import sys
+
+    code = "import sys, remix.cli; print(sorted({'remix.fetch', 'http.client', 'ssl'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_loading_the_build_modules_leaves_the_collector_on():
+    import gc
+
+    import remix.cli as cli
+
+    try:
+        cli._load_build_modules()
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()

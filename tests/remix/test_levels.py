@@ -47,6 +47,8 @@ def test_silence_is_floored():
 def test_scene_gain_rms_sets_rms_one():
     scene = _sine(0.05, 2.0)
     assert rms(scene * scene_gain(scene, mode="rms", sample_rate=SR)) == pytest.approx(1.0, rel=1e-5)
+    known = scene_gain(scene, mode="rms", sample_rate=SR, level=rms(scene))  # a level measured before
+    assert known == scene_gain(scene, mode="rms", sample_rate=SR)
 
 
 def test_scene_gain_lufs_sets_the_reference_loudness():

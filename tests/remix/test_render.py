@@ -195,3 +195,47 @@ def test_pcm16_wav_writer_writes_libsndfiles_bytes(tmp_path):
     render_mod.write_wav(ours, pcm, sample_rate=32000, subtype="PCM_16")
     sf.write(str(theirs), pcm, 32000, format="WAV", subtype="PCM_16")
     assert ours.read_bytes() == theirs.read_bytes()
+
+
+def test_source_cache_shares_read_only_signals_and_rereads_a_changed_file(tmp_path):
+    path = tmp_path / "x.wav"
+    sf.write(str(path), 0.1 * np.random.default_rng(0).standard_normal(4410), 44100, subtype="PCM_16")
+    cache = render_mod.SourceCache(max_bytes=2**20)
+    signal, level = cache.get(str(path), sample_rate=SR)
+    assert cache.signal(str(path), sample_rate=SR) is signal  # decoded once
+    assert not signal.flags.writeable
+    assert signal.tobytes() == render_mod.load_mono(path, sample_rate=SR).tobytes()
+    assert level == render_mod.rms(signal)
+    sf.write(str(path), 0.2 * np.random.default_rng(1).standard_normal(8820), 44100, subtype="PCM_16")
+    changed = cache.signal(str(path), sample_rate=SR)  # a new size: decoded again
+    assert changed.tobytes() == render_mod.load_mono(path, sample_rate=SR).tobytes()
+    small = render_mod.SourceCache(max_bytes=1)  # over budget: only the newest entry stays
+    small.signal(str(path), sample_rate=SR)
+    small.signal(str(path), sample_rate=16000)
+    assert len(small._items) == 1
+
+
+def test_cached_scenes_render_the_same_bytes(tiny_sources, tmp_path):
+    from remix.recipe import plan_corpus
+    from remix.sources import read_fsd2018, read_tau2019
+
+    scenes = read_tau2019(tiny_sources.scenes_dir)
+    events = read_fsd2018(tiny_sources.events_dir)
+    events["n_samples"] = 2 * SR
+    events["source_file"] = [str(Path(p).relative_to(tiny_sources.events_dir)) for p in events["path"]]
+    plan = plan_corpus(scenes, events, options=RecipeOptions(clips_per_fold=1, test_clips=0), seed=0)[0]
+    settings = RenderSettings(snrs=(0.0,), audio_format="wav")
+    scene_cache = render_mod.SourceCache()
+    for name in ("first", "cached", "fresh"):
+        render_mod.render_clip(
+            plan,
+            settings=settings,
+            out_dir=tmp_path / name,
+            cache=render_mod.SourceCache(),
+            scene_cache=render_mod.SourceCache() if name == "fresh" else scene_cache,
+        )
+    files = sorted(p.relative_to(tmp_path / "fresh") for p in (tmp_path / "fresh").rglob("*.wav"))
+    assert files
+    for rel in files:
+        fresh = (tmp_path / "fresh" / rel).read_bytes()
+        assert (tmp_path / "first" / rel).read_bytes() == fresh == (tmp_path / "cached" / rel).read_bytes()
