@@ -71,6 +71,7 @@ __all__ = [
     "ground_truth_table",
     "ground_truth_events",
     "import_sed_scores_eval",
+    "joined_deltas",
     "localise_run",
     "merge_localisation",
     "psds_values",
@@ -309,11 +310,9 @@ def write_dcase_files(
     try:
         for cid, table in scores.items():
             values = table.to_numpy(np.float64)
-            n_labels = values.shape[1] - 2
-            fmt = [f"%.{TIME_DECIMALS}f"] * 2 + [f"%.{SCORE_DECIMALS}f"] * n_labels
-            buffer = io.StringIO()
-            np.savetxt(buffer, values, fmt=fmt, delimiter="\t", header="\t".join(table.columns), comments="")
-            (tmp / "scores" / f"{cid}.tsv").write_text(buffer.getvalue())
+            row = "\t".join([f"%.{TIME_DECIMALS}f"] * 2 + [f"%.{SCORE_DECIMALS}f"] * (values.shape[1] - 2)) + "\n"
+            text = "\t".join(table.columns) + "\n" + (row * len(values)) % tuple(values.ravel().tolist())
+            (tmp / "scores" / f"{cid}.tsv").write_text(text)  # what np.savetxt writes, formatted in one pass
         (tmp / "ground_truth.tsv").write_text(_tsv(ground_truth))
         (tmp / "durations.tsv").write_text(_tsv(durations))
         (tmp / "detections.tsv").write_text(_tsv(detections))
@@ -362,9 +361,41 @@ def available_cores() -> int:
 
 
 _SHARD_CLIPS = 250
-"""Clips per block of PSDS work at most: bounds the per-clip statistics held at once."""
+"""Clips per block of statistics at most: bounds the per-clip statistics held at once."""
 _FORKED_SCORES: Mapping[str, pd.DataFrame] = {}
-"""The score tables a PSDS worker process inherits from its parent (set before forking)."""
+"""The score tables a worker process inherits from its parent (set before forking)."""
+
+Statistic = tuple[str, Mapping[str, Any]]
+"""One of sed_scores_eval's intermediate statistics: ``("intersection", {dtc_threshold,
+gtc_threshold, cttc_threshold, ...})`` (PSDS), ``("collar", {onset_collar, offset_collar,
+offset_collar_rate})`` (collar-based F1) or ``("segment", {segment_length})``
+(segment-based F1); other keys of the mapping are ignored."""
+
+
+def _statistic_deltas(sse, statistic: Statistic, scores, truth, durations) -> dict:
+    """sed_scores_eval's per-clip deltas of one statistic (clip id -> class -> deltas)."""
+    kind, p = statistic
+    if kind == "intersection":
+        return sse.intersection_based.intermediate_statistics_deltas(
+            scores,
+            truth,
+            dtc_threshold=p["dtc_threshold"],
+            gtc_threshold=p["gtc_threshold"],
+            cttc_threshold=p["cttc_threshold"],
+        )
+    if kind == "collar":
+        return sse.collar_based.intermediate_statistics_deltas(
+            scores,
+            truth,
+            onset_collar=p["onset_collar"],
+            offset_collar=p["offset_collar"],
+            offset_collar_rate=p["offset_collar_rate"],
+        )
+    if kind == "segment":  # not exported by the package, unlike the two above
+        from sed_scores_eval.segment_based.intermediate_statistics import intermediate_statistics_deltas
+
+        return intermediate_statistics_deltas(scores, truth, durations, segment_length=p["segment_length"])
+    raise BenchError(f"unknown statistic {kind!r}; use intersection, collar or segment")
 
 
 def _concat_deltas(parts: Sequence[Mapping[str, tuple]]) -> dict[str, tuple]:
@@ -380,15 +411,19 @@ def _concat_deltas(parts: Sequence[Mapping[str, tuple]]) -> dict[str, tuple]:
     }
 
 
-def _shard_deltas(
-    clip_ids: Sequence[str], ground_truth: Mapping[str, list], scenarios: Sequence[Mapping[str, Any]]
+def _block_deltas(
+    clip_ids: Sequence[str],
+    ground_truth: Mapping[str, list],
+    durations: Mapping[str, float],
+    statistics: Sequence[Statistic],
 ) -> list[dict[str, tuple]]:
-    """sed_scores_eval's intersection-based deltas of some clips, for each scenario, joined
-    per class in the order of ``clip_ids`` (:func:`_concat_deltas`). Reads the scores
-    from :data:`_FORKED_SCORES`."""
+    """sed_scores_eval's deltas of some clips for each statistic, joined per class in the
+    order of ``clip_ids`` (:func:`_concat_deltas`). Reads the scores from
+    :data:`_FORKED_SCORES`."""
     sse = import_sed_scores_eval()
     scores = {cid: _FORKED_SCORES[cid] for cid in clip_ids}
     truth = {cid: list(ground_truth[cid]) for cid in clip_ids}
+    seconds = {cid: durations[cid] for cid in clip_ids}
     first = scores[clip_ids[0]]
     classes = [c for c in first.columns if c not in ("onset", "offset")]
     present = {event[2] for cid in clip_ids for event in truth[cid]}
@@ -400,16 +435,94 @@ def _shard_deltas(
         holder = "\x00missing classes"  # no clip id starts with a NUL
         scores[holder] = first.assign(**dict.fromkeys(classes, 0.0))
         truth[holder] = [(0.0, 1.0, c) for c in missing]
+        seconds[holder] = seconds[clip_ids[0]]
     out = []
-    for scenario in scenarios:
-        deltas = sse.intersection_based.intermediate_statistics_deltas(
-            scores,
-            truth,
-            dtc_threshold=scenario["dtc_threshold"],
-            gtc_threshold=scenario["gtc_threshold"],
-            cttc_threshold=scenario["cttc_threshold"],
-        )
+    for statistic in statistics:
+        deltas = _statistic_deltas(sse, statistic, scores, truth, seconds)
         out.append(_concat_deltas([deltas[cid] for cid in clip_ids]))
+    return out
+
+
+def joined_deltas(
+    scores: Mapping[str, pd.DataFrame],
+    ground_truth: Mapping[str, list],
+    durations: Mapping[str, float],
+    *,
+    statistics: Sequence[Statistic],
+    num_jobs: int = 1,
+) -> list[dict[str, dict[str, tuple]]]:
+    """sed_scores_eval's intermediate statistics of a split, in bounded memory and over
+    ``num_jobs`` processes, in the form its metric functions take as ``deltas=``.
+
+    sed_scores_eval's metric functions (``psds``, ``fscore``) compute the same statistics
+    themselves; they keep every clip's statistics until the end (tens of small arrays per
+    clip and class, over 1 GB for a paper-size fold) and their own ``num_jobs`` sends them
+    all between processes. Here sed_scores_eval's ``intermediate_statistics_deltas`` runs
+    on blocks of at most :data:`_SHARD_CLIPS` clips (in forked worker processes when
+    ``num_jobs > 1``), each block's statistics are joined per class as it arrives, and the
+    joined statistics are put under the first clip's id, every other clip holding empty
+    ones. sed_scores_eval sums the statistics over clips, so a metric computed from them
+    is identical to its plain call (``tests/bench/test_dcase.py`` checks this).
+
+    Parameters
+    ----------
+    scores : dict
+        Clip id -> score DataFrame (``onset``, ``offset``, one column per class).
+    ground_truth : dict
+        Clip id -> list of (onset, offset, label); every clip of ``scores``.
+    durations : dict
+        Clip id -> seconds; every clip of ``scores``.
+    statistics : sequence of Statistic
+        What to compute (:data:`Statistic`).
+    num_jobs : int
+        Worker processes (forked; where a process cannot fork, or is itself a daemonic
+        worker, everything is computed in this process); 1 computes in this process.
+
+    Returns
+    -------
+    list of dict
+        For each statistic, clip id -> class -> (change-point scores, deltas).
+    """
+    global _FORKED_SCORES
+    import multiprocessing
+
+    if num_jobs < 1:
+        raise BenchError(f"num_jobs must be at least 1, found {num_jobs}")
+    if not scores:
+        raise BenchError("no clips to score")
+    ids = list(scores)
+    n_blocks = -(-len(ids) // _SHARD_CLIPS)
+    if num_jobs > 1:  # a multiple of the processes, so that they finish together
+        n_blocks = min(len(ids), -(-n_blocks // num_jobs) * num_jobs)
+    blocks = [list(b) for b in np.array_split(np.asarray(ids, dtype=object), n_blocks)]
+    parts: list[list[dict[str, tuple]]] = [[] for _ in statistics]
+    _FORKED_SCORES = scores
+    try:
+        # a daemonic process (a cluster worker) may not start processes of its own
+        forked = "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
+        if num_jobs > 1 and len(blocks) > 1 and forked:
+            from concurrent.futures import ProcessPoolExecutor
+
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=min(num_jobs, len(blocks)), mp_context=context) as pool:
+                n = len(blocks)
+                results = pool.map(_block_deltas, blocks, [ground_truth] * n, [durations] * n, [statistics] * n)
+                for result in results:
+                    for k, deltas in enumerate(result):
+                        parts[k].append(deltas)
+        else:
+            for block in blocks:
+                for k, deltas in enumerate(_block_deltas(block, ground_truth, durations, statistics)):
+                    parts[k].append(deltas)
+    finally:
+        _FORKED_SCORES = {}
+    out = []
+    for blocks_deltas in parts:
+        merged = _concat_deltas(blocks_deltas)
+        empty = {c: (v[0][:0], {key: a[:0] for key, a in v[1].items()}) for c, v in merged.items()}
+        deltas = dict.fromkeys(ids, empty)
+        deltas[ids[0]] = merged
+        out.append(deltas)
     return out
 
 
@@ -421,78 +534,30 @@ def psds_values(
     scenarios: Sequence[Mapping[str, Any]] = (PSDS1, PSDS2),
     num_jobs: int = 1,
 ) -> list[float]:
-    """PSDS of several scenarios with sed_scores_eval, in bounded memory and over
-    ``num_jobs`` processes.
-
-    ``sed_scores_eval.intersection_based.psds`` gives the same values; it keeps every
-    clip's statistics until the end (tens of small arrays per clip and class, over 1 GB
-    for a paper-size fold) and its own ``num_jobs`` sends them all between processes.
-    Here sed_scores_eval's ``intermediate_statistics_deltas`` runs on blocks of at most
-    :data:`_SHARD_CLIPS` clips (in forked worker processes when ``num_jobs > 1``), each
-    block's statistics are joined per class as they arrive, and the joined statistics go
-    to ``psds(deltas=...)`` under the first clip's id (every other clip holds empty
-    statistics). sed_scores_eval sums the statistics over clips, so the values are
-    identical (``tests/bench/test_dcase.py`` checks this against the plain call).
+    """PSDS of several scenarios with sed_scores_eval, from :func:`joined_deltas`
+    (identical to ``sed_scores_eval.intersection_based.psds``, in bounded memory and over
+    ``num_jobs`` processes).
 
     Parameters
     ----------
-    scores : dict
-        Clip id -> score DataFrame (``onset``, ``offset``, one column per class).
-    ground_truth : dict
-        Clip id -> list of (onset, offset, label); every clip of ``scores``.
-    durations : dict
-        Clip id -> seconds.
+    scores, ground_truth, durations : dict
+        As :func:`joined_deltas`.
     scenarios : sequence of dict
         ``psds`` keyword arguments (:data:`PSDS1`, :data:`PSDS2`).
     num_jobs : int
-        Worker processes (forked; where a process cannot fork, or is itself a daemonic
-        worker, everything is computed in this process); 1 computes in this process.
 
     Returns
     -------
     list of float
         One PSDS per scenario.
     """
-    global _FORKED_SCORES
-    import multiprocessing
-
     sse = import_sed_scores_eval()
-    if num_jobs < 1:
-        raise BenchError(f"num_jobs must be at least 1, found {num_jobs}")
-    ids = list(scores)
-    n_blocks = -(-len(ids) // _SHARD_CLIPS)
-    if num_jobs > 1:  # a multiple of the processes, so that they finish together
-        n_blocks = min(len(ids), -(-n_blocks // num_jobs) * num_jobs)
-    blocks = [list(b) for b in np.array_split(np.asarray(ids, dtype=object), max(1, n_blocks))]
-    joined: list[list[dict[str, tuple]]] = [[] for _ in scenarios]
-    _FORKED_SCORES = scores
-    try:
-        # a daemonic process (a cluster worker) may not start processes of its own
-        forked = "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
-        if num_jobs > 1 and len(blocks) > 1 and forked:
-            from concurrent.futures import ProcessPoolExecutor
-
-            context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(max_workers=min(num_jobs, len(blocks)), mp_context=context) as pool:
-                results = pool.map(_shard_deltas, blocks, [ground_truth] * len(blocks), [scenarios] * len(blocks))
-                for result in results:
-                    for k, deltas in enumerate(result):
-                        joined[k].append(deltas)
-        else:
-            for block in blocks:
-                for k, deltas in enumerate(_shard_deltas(block, ground_truth, scenarios)):
-                    joined[k].append(deltas)
-    finally:
-        _FORKED_SCORES = {}
-    values = []
-    for scenario, parts in zip(scenarios, joined):
-        merged = _concat_deltas(parts)
-        empty = {c: (v[0][:0], {key: a[:0] for key, a in v[1].items()}) for c, v in merged.items()}
-        deltas = {cid: empty for cid in ids}
-        deltas[ids[0]] = merged
-        value, *_ = sse.intersection_based.psds(None, dict(ground_truth), dict(durations), deltas=deltas, **scenario)
-        values.append(float(value))
-    return values
+    statistics = [("intersection", scenario) for scenario in scenarios]
+    deltas = joined_deltas(scores, ground_truth, durations, statistics=statistics, num_jobs=num_jobs)
+    return [
+        float(sse.intersection_based.psds(None, dict(ground_truth), dict(durations), deltas=d, **scenario)[0])
+        for scenario, d in zip(scenarios, deltas)
+    ]
 
 
 # --------------------------------------------------------------------------- metrics
@@ -519,8 +584,8 @@ def dcase_metrics(
     thresholds : dict
         Label -> decision threshold (for the F1 scores).
     num_jobs : int
-        Processes for PSDS (:func:`psds_values`; its cost grows with clips x classes: see
-        ``benchmarks/psds_speed.py``). The F1 scores, at one threshold each, take one.
+        Processes for the statistics (:func:`joined_deltas`; their cost grows with clips x
+        classes: see ``benchmarks/psds_speed.py``).
 
     Returns
     -------
@@ -559,17 +624,26 @@ def dcase_metrics(
         return out
     scores = {cid: table[["onset", "offset", *keep]] for cid, table in scores.items()}
     ground_truth = {cid: list(events) for cid, events in ground_truth.items()}
+    durations = dict(durations)
     threshold = {lab: float(thresholds[lab]) for lab in keep}
+    statistics: list[Statistic] = [("collar", COLLAR), ("segment", {"segment_length": SEGMENT_LENGTH_S})]
     if len(keep) >= 2:  # sed_scores_eval 0.0.4 fails on its empty cross-trigger statistics
-        out["psds1"], out["psds2"] = psds_values(scores, ground_truth, durations, num_jobs=num_jobs)
-    f, p, r, _ = sse.collar_based.fscore(scores, ground_truth, threshold, **COLLAR)
+        statistics += [("intersection", PSDS1), ("intersection", PSDS2)]
+    collar, segment, *intersection = joined_deltas(
+        scores, ground_truth, durations, statistics=statistics, num_jobs=num_jobs
+    )
+    for name, scenario, deltas in zip(("psds1", "psds2"), (PSDS1, PSDS2), intersection):
+        out[name] = float(sse.intersection_based.psds(None, ground_truth, durations, deltas=deltas, **scenario)[0])
+    f, p, r, _ = sse.collar_based.fscore(None, ground_truth, threshold, deltas=collar, **COLLAR)
     out.update(
         event_f1=f["micro_average"],
         event_precision=p["micro_average"],
         event_recall=r["micro_average"],
         event_macro_f1=f["macro_average"],
     )
-    f, p, r, _ = sse.segment_based.fscore(scores, ground_truth, durations, threshold, segment_length=SEGMENT_LENGTH_S)
+    f, p, r, _ = sse.segment_based.fscore(
+        None, ground_truth, durations, threshold, deltas=segment, segment_length=SEGMENT_LENGTH_S
+    )
     out.update(
         segment_f1=f["micro_average"],
         segment_precision=p["micro_average"],
@@ -618,7 +692,7 @@ def evaluate_split(
     folder : Path, optional
         Where to write the DCASE files (``<run>/dcase/<split>``); nothing is written without it.
     num_jobs : int
-        Processes for PSDS (:func:`psds_values`).
+        Processes for the DCASE statistics (:func:`joined_deltas`).
 
     Returns
     -------
@@ -700,7 +774,7 @@ def localise_run(
         The run's frame grid (:class:`bench.features.LogMelSettings`).
     snr_db : float, optional
     num_jobs : int
-        Processes for PSDS (:func:`psds_values`).
+        Processes for the DCASE statistics (:func:`joined_deltas`).
 
     Returns
     -------
@@ -816,7 +890,7 @@ def relocalise_run(run_dir: Path, *, corpus_dir: Path | None = None, num_jobs: i
     corpus_dir : Path, optional
         Default: the corpus recorded in the run's ``config.json``.
     num_jobs : int, optional
-        Processes for PSDS; default: the cores this process may use.
+        Processes for the DCASE statistics; default: the cores this process may use.
     """
     from bench.store import RunStore
 

@@ -19,9 +19,9 @@ clip's classes and spread below 0.6 for the others. Timed, each once:
 
 Each figure is reported as wall time and as CPU time of the process and its worker
 processes (on a shared machine the CPU time is the comparable figure). Memory is the
-peak, sampled every 50 ms during each step, of the proportional set size (PSS) of the
-process plus its worker processes: pages that forked workers share with the parent
-are counted once. Figures go to ``benchmarks/log.tsv``.
+peak, sampled every 50 ms during each step by a separate process, of the proportional
+set size (PSS) of the process plus its worker processes: pages that forked workers
+share with the parent are counted once. Figures go to ``benchmarks/log.tsv``.
 
 Run from the repository root::
 
@@ -34,9 +34,9 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -87,8 +87,13 @@ def split(n_clips: int, n_frames: int, seed: int = 0):
     return frame, clip, events, [f"clip{i:05d}" for i in range(n_clips)]
 
 
-def _pss_kb(pid: int) -> int:
-    """Proportional set size of one process (kB), 0 when it is gone."""
+_SAMPLER = r"""
+import os, select, sys
+
+parent, me = int(sys.argv[1]), os.getpid()
+
+
+def pss_kb(pid):
     try:
         with open(f"/proc/{pid}/smaps_rollup") as f:
             return next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
@@ -96,33 +101,38 @@ def _pss_kb(pid: int) -> int:
         return 0
 
 
-def _children(pid: int) -> list[int]:
+def children(pid):
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(c) for c in f.read().split()]
+            return [int(c) for c in f.read().split() if int(c) != me]
     except OSError:
         return []
 
 
+peak = 0
+while True:
+    peak = max(peak, pss_kb(parent) + sum(pss_kb(c) for c in children(parent)))
+    if select.select([sys.stdin], [], [], 0.05)[0]:  # the parent closed our stdin: done
+        break
+print(peak)
+"""
+
+
 class Timer:
     """Wall and CPU seconds of a block, and the peak PSS (MB) of this process plus its
-    child processes, sampled every 50 ms. CPU counts the children once they have ended
-    (they all have, when a step returns)."""
+    worker processes, sampled every 50 ms by a separate process (a sampling thread here
+    would contend for the interpreter lock and slow the measured work). CPU counts the
+    workers once they have ended (they all have, when a step returns), not the sampler."""
 
     def __enter__(self):
-        self.peak_mb, self._stop = 0.0, threading.Event()
-        self._sampler = threading.Thread(target=self._sample, daemon=True)
-        self._sampler.start()
+        self._sampler = subprocess.Popen(
+            [sys.executable, "-c", _SAMPLER, str(os.getpid())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         self.wall, self.cpu = time.perf_counter(), self._cpu()
         return self
-
-    def _sample(self) -> None:
-        pid = os.getpid()
-        while True:
-            total = _pss_kb(pid) + sum(_pss_kb(c) for c in _children(pid))
-            self.peak_mb = max(self.peak_mb, total / 1024)
-            if self._stop.wait(0.05):
-                return
 
     @staticmethod
     def _cpu() -> float:
@@ -134,8 +144,8 @@ class Timer:
 
         multiprocessing.active_children()  # reap ended workers, so that their CPU time counts
         self.wall, self.cpu = time.perf_counter() - self.wall, self._cpu() - self.cpu
-        self._stop.set()
-        self._sampler.join()
+        out, _ = self._sampler.communicate("")  # closes its stdin; reaped after the CPU figure
+        self.peak_mb = int(out) / 1024
 
 
 def main() -> None:

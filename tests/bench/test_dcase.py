@@ -12,6 +12,7 @@ import pytest
 import sed_eval
 
 from bench.dcase import (
+    COLLAR,
     PSDS1,
     PSDS2,
     audio_filenames,
@@ -124,7 +125,7 @@ def test_psds_from_the_files_equals_the_reported_psds(scored):
 
 
 @pytest.mark.parametrize("num_jobs", [1, 2])
-def test_psds_in_blocks_and_processes_equals_the_plain_call_exactly(scored, monkeypatch, num_jobs):
+def test_statistics_in_blocks_and_processes_equal_the_plain_calls_exactly(scored, monkeypatch, num_jobs):
     _, folder = scored
     sse = import_sed_scores_eval()
     files = read_dcase_files(folder)
@@ -134,9 +135,17 @@ def test_psds_in_blocks_and_processes_equals_the_plain_call_exactly(scored, monk
         float(sse.intersection_based.psds(scores, files["ground_truth"], files["durations"], **s)[0])
         for s in (PSDS1, PSDS2)
     ]
-    monkeypatch.setattr("bench.dcase._SHARD_CLIPS", 5)  # 12 clips: blocks of 5, 5 and 2
+    threshold = dict.fromkeys(present, 0.35)
+    collar = sse.collar_based.fscore(scores, files["ground_truth"], threshold, **COLLAR)
+    segment = sse.segment_based.fscore(scores, files["ground_truth"], files["durations"], threshold, segment_length=1.0)
+    monkeypatch.setattr("bench.dcase._SHARD_CLIPS", 5)  # 12 clips: blocks of 5, 5 and 2 (or 3 x 4 with 2 jobs)
     got = psds_values(scores, files["ground_truth"], files["durations"], num_jobs=num_jobs)
     assert got == plain and 0.0 < min(got)
+    out = dcase_metrics(scores, files["ground_truth"], files["durations"], thresholds=threshold, num_jobs=num_jobs)
+    assert [out["psds1"], out["psds2"]] == plain
+    assert (out["event_f1"], out["event_macro_f1"]) == (collar[0]["micro_average"], collar[0]["macro_average"])
+    assert (out["segment_f1"], out["segment_recall"]) == (segment[0]["micro_average"], segment[2]["micro_average"])
+    assert 0.0 < out["event_f1"] < 1.0 and 0.0 < out["segment_f1"] < 1.0
     with pytest.raises(BenchError, match="num_jobs"):
         psds_values(scores, files["ground_truth"], files["durations"], num_jobs=0)
 
