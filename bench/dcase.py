@@ -38,6 +38,7 @@ import shutil
 import uuid
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -362,8 +363,36 @@ def available_cores() -> int:
 
 _SHARD_CLIPS = 250
 """Clips per block of statistics at most: bounds the per-clip statistics held at once."""
-_FORKED_SCORES: Mapping[str, pd.DataFrame] = {}
-"""The score tables a worker process inherits from its parent (set before forking)."""
+_FORKED_CALLS: Sequence[Callable[[], Any]] = ()
+"""The calls a worker process inherits from its parent (set before forking, so that
+neither they nor their arguments are pickled)."""
+
+
+def _forked_call(index: int) -> Any:
+    return _FORKED_CALLS[index]()
+
+
+def _run_calls(calls: Sequence[Callable[[], Any]], *, num_jobs: int) -> list[Any]:
+    """The results of argument-less calls, in order; over ``num_jobs`` forked worker
+    processes when ``num_jobs > 1`` (only the results are pickled), else in this
+    process. A process that cannot fork, or is itself a daemonic worker (a cluster
+    worker may not start processes of its own), runs them in this process."""
+    global _FORKED_CALLS
+    import multiprocessing
+
+    forked = "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
+    if num_jobs <= 1 or len(calls) <= 1 or not forked:
+        return [call() for call in calls]
+    from concurrent.futures import ProcessPoolExecutor
+
+    _FORKED_CALLS = calls
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=min(num_jobs, len(calls)), mp_context=context) as pool:
+            return list(pool.map(_forked_call, range(len(calls))))
+    finally:
+        _FORKED_CALLS = ()
+
 
 Statistic = tuple[str, Mapping[str, Any]]
 """One of sed_scores_eval's intermediate statistics: ``("intersection", {dtc_threshold,
@@ -413,15 +442,15 @@ def _concat_deltas(parts: Sequence[Mapping[str, tuple]]) -> dict[str, tuple]:
 
 def _block_deltas(
     clip_ids: Sequence[str],
+    scores: Mapping[str, pd.DataFrame],
     ground_truth: Mapping[str, list],
     durations: Mapping[str, float],
     statistics: Sequence[Statistic],
 ) -> list[dict[str, tuple]]:
     """sed_scores_eval's deltas of some clips for each statistic, joined per class in the
-    order of ``clip_ids`` (:func:`_concat_deltas`). Reads the scores from
-    :data:`_FORKED_SCORES`."""
+    order of ``clip_ids`` (:func:`_concat_deltas`)."""
     sse = import_sed_scores_eval()
-    scores = {cid: _FORKED_SCORES[cid] for cid in clip_ids}
+    scores = {cid: scores[cid] for cid in clip_ids}
     truth = {cid: list(ground_truth[cid]) for cid in clip_ids}
     seconds = {cid: durations[cid] for cid in clip_ids}
     first = scores[clip_ids[0]]
@@ -459,9 +488,9 @@ def joined_deltas(
     clip and class, over 1 GB for a paper-size fold) and their own ``num_jobs`` sends them
     all between processes. Here sed_scores_eval's ``intermediate_statistics_deltas`` runs
     on blocks of at most :data:`_SHARD_CLIPS` clips (in forked worker processes when
-    ``num_jobs > 1``), each block's statistics are joined per class as it arrives, and the
-    joined statistics are put under the first clip's id, every other clip holding empty
-    ones. sed_scores_eval sums the statistics over clips, so a metric computed from them
+    ``num_jobs > 1``), each block returns its statistics joined per class (a few arrays
+    per class instead of a few per clip and class), and the blocks' statistics, joined
+    in turn, are put under the first clip's id, every other clip holding empty ones. sed_scores_eval sums the statistics over clips, so a metric computed from them
     is identical to its plain call (``tests/bench/test_dcase.py`` checks this).
 
     Parameters
@@ -483,9 +512,6 @@ def joined_deltas(
     list of dict
         For each statistic, clip id -> class -> (change-point scores, deltas).
     """
-    global _FORKED_SCORES
-    import multiprocessing
-
     if num_jobs < 1:
         raise BenchError(f"num_jobs must be at least 1, found {num_jobs}")
     if not scores:
@@ -495,27 +521,8 @@ def joined_deltas(
     if num_jobs > 1:  # a multiple of the processes, so that they finish together
         n_blocks = min(len(ids), -(-n_blocks // num_jobs) * num_jobs)
     blocks = [list(b) for b in np.array_split(np.asarray(ids, dtype=object), n_blocks)]
-    parts: list[list[dict[str, tuple]]] = [[] for _ in statistics]
-    _FORKED_SCORES = scores
-    try:
-        # a daemonic process (a cluster worker) may not start processes of its own
-        forked = "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
-        if num_jobs > 1 and len(blocks) > 1 and forked:
-            from concurrent.futures import ProcessPoolExecutor
-
-            context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(max_workers=min(num_jobs, len(blocks)), mp_context=context) as pool:
-                n = len(blocks)
-                results = pool.map(_block_deltas, blocks, [ground_truth] * n, [durations] * n, [statistics] * n)
-                for result in results:
-                    for k, deltas in enumerate(result):
-                        parts[k].append(deltas)
-        else:
-            for block in blocks:
-                for k, deltas in enumerate(_block_deltas(block, ground_truth, durations, statistics)):
-                    parts[k].append(deltas)
-    finally:
-        _FORKED_SCORES = {}
+    calls = [partial(_block_deltas, block, scores, ground_truth, durations, statistics) for block in blocks]
+    parts = list(zip(*_run_calls(calls, num_jobs=num_jobs)))  # statistic -> the blocks' deltas
     out = []
     for blocks_deltas in parts:
         merged = _concat_deltas(blocks_deltas)
@@ -551,13 +558,34 @@ def psds_values(
     list of float
         One PSDS per scenario.
     """
-    sse = import_sed_scores_eval()
     statistics = [("intersection", scenario) for scenario in scenarios]
     deltas = joined_deltas(scores, ground_truth, durations, statistics=statistics, num_jobs=num_jobs)
-    return [
-        float(sse.intersection_based.psds(None, dict(ground_truth), dict(durations), deltas=d, **scenario)[0])
-        for scenario, d in zip(scenarios, deltas)
-    ]
+    truth, seconds = dict(ground_truth), dict(durations)
+    calls = [partial(_psds, d, truth, seconds, scenario) for scenario, d in zip(scenarios, deltas)]
+    return _run_calls(calls, num_jobs=num_jobs)
+
+
+def _psds(deltas: dict, ground_truth: dict, durations: dict, scenario: Mapping[str, Any]) -> float:
+    sse = import_sed_scores_eval()
+    return float(sse.intersection_based.psds(None, ground_truth, durations, deltas=deltas, **scenario)[0])
+
+
+def _fscores(kind: str, deltas: dict, ground_truth: dict, durations: dict, threshold: dict) -> dict[str, float]:
+    """Micro F1, precision, recall and macro F1 of sed_scores_eval's collar- or
+    segment-based ``fscore`` from joined deltas."""
+    sse = import_sed_scores_eval()
+    if kind == "collar":
+        f, p, r, _ = sse.collar_based.fscore(None, ground_truth, threshold, deltas=deltas, **COLLAR)
+    else:
+        f, p, r, _ = sse.segment_based.fscore(
+            None, ground_truth, durations, threshold, deltas=deltas, segment_length=SEGMENT_LENGTH_S
+        )
+    return {
+        f"{kind}_f1": f["micro_average"],
+        f"{kind}_precision": p["micro_average"],
+        f"{kind}_recall": r["micro_average"],
+        f"{kind}_macro_f1": f["macro_average"],
+    }
 
 
 # --------------------------------------------------------------------------- metrics
@@ -596,7 +624,7 @@ def dcase_metrics(
         ``classes_left_out`` (labels without a reference event, not scored). Undefined
         values are None.
     """
-    sse = import_sed_scores_eval()
+    import_sed_scores_eval()  # a missing or broken install fails here, with advice
     if not scores:
         raise BenchError("no clips to score")
     labels = [c for c in next(iter(scores.values())).columns if c not in ("onset", "offset")]
@@ -628,28 +656,22 @@ def dcase_metrics(
     threshold = {lab: float(thresholds[lab]) for lab in keep}
     statistics: list[Statistic] = [("collar", COLLAR), ("segment", {"segment_length": SEGMENT_LENGTH_S})]
     if len(keep) >= 2:  # sed_scores_eval 0.0.4 fails on its empty cross-trigger statistics
-        statistics += [("intersection", PSDS1), ("intersection", PSDS2)]
+        statistics += [("intersection", PSDS2), ("intersection", PSDS1)]
     collar, segment, *intersection = joined_deltas(
         scores, ground_truth, durations, statistics=statistics, num_jobs=num_jobs
     )
-    for name, scenario, deltas in zip(("psds1", "psds2"), (PSDS1, PSDS2), intersection):
-        out[name] = float(sse.intersection_based.psds(None, ground_truth, durations, deltas=deltas, **scenario)[0])
-    f, p, r, _ = sse.collar_based.fscore(None, ground_truth, threshold, deltas=collar, **COLLAR)
-    out.update(
-        event_f1=f["micro_average"],
-        event_precision=p["micro_average"],
-        event_recall=r["micro_average"],
-        event_macro_f1=f["macro_average"],
-    )
-    f, p, r, _ = sse.segment_based.fscore(
-        None, ground_truth, durations, threshold, deltas=segment, segment_length=SEGMENT_LENGTH_S
-    )
-    out.update(
-        segment_f1=f["micro_average"],
-        segment_precision=p["micro_average"],
-        segment_recall=r["micro_average"],
-        segment_macro_f1=f["macro_average"],
-    )
+    calls: list[Callable[[], Any]] = [
+        partial(_psds, deltas, ground_truth, durations, scenario)
+        for scenario, deltas in zip((PSDS2, PSDS1), intersection)
+    ]  # the longest first
+    calls += [
+        partial(_fscores, "collar", collar, ground_truth, durations, threshold),
+        partial(_fscores, "segment", segment, ground_truth, durations, threshold),
+    ]
+    *psds, event, segment_f = _run_calls(calls, num_jobs=num_jobs)
+    out.update(zip(("psds2", "psds1"), psds))
+    out.update({key.replace("collar", "event"): value for key, value in event.items()})
+    out.update(segment_f)
     return {
         k: (
             float(v)
