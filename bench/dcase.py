@@ -490,8 +490,9 @@ def joined_deltas(
     on blocks of at most :data:`_SHARD_CLIPS` clips (in forked worker processes when
     ``num_jobs > 1``), each block returns its statistics joined per class (a few arrays
     per class instead of a few per clip and class), and the blocks' statistics, joined
-    in turn, are put under the first clip's id, every other clip holding empty ones. sed_scores_eval sums the statistics over clips, so a metric computed from them
-    is identical to its plain call (``tests/bench/test_dcase.py`` checks this).
+    in turn, are put under the first clip's id, every other clip holding empty ones.
+    sed_scores_eval sums the statistics over clips, so a metric computed from them is
+    identical to its plain call (``tests/bench/test_dcase.py`` checks this).
 
     Parameters
     ----------
