@@ -33,6 +33,7 @@ over the classes present in the split's ground truth; the others are listed in
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import shutil
 import uuid
@@ -363,13 +364,15 @@ def available_cores() -> int:
 
 _SHARD_CLIPS = 250
 """Clips per block of statistics at most: bounds the per-clip statistics held at once."""
-_FORKED_CALLS: Sequence[Callable[[], Any]] = ()
-"""The calls a worker process inherits from its parent (set before forking, so that
-neither they nor their arguments are pickled)."""
+_FORKED_CALLS: dict[int, Sequence[Callable[[], Any]]] = {}
+"""The calls worker processes inherit from their parent, by batch (set before forking, so
+that neither the calls nor their arguments are pickled; a batch per call of
+:func:`_run_calls`, so that threads of one process do not mix them up)."""
+_BATCHES = itertools.count()
 
 
-def _forked_call(index: int) -> Any:
-    return _FORKED_CALLS[index]()
+def _forked_call(batch: int, index: int) -> Any:
+    return _FORKED_CALLS[batch][index]()
 
 
 def _run_calls(calls: Sequence[Callable[[], Any]], *, num_jobs: int) -> list[Any]:
@@ -377,7 +380,6 @@ def _run_calls(calls: Sequence[Callable[[], Any]], *, num_jobs: int) -> list[Any
     processes when ``num_jobs > 1`` (only the results are pickled), else in this
     process. A process that cannot fork, or is itself a daemonic worker (a cluster
     worker may not start processes of its own), runs them in this process."""
-    global _FORKED_CALLS
     import multiprocessing
 
     forked = "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
@@ -385,13 +387,14 @@ def _run_calls(calls: Sequence[Callable[[], Any]], *, num_jobs: int) -> list[Any
         return [call() for call in calls]
     from concurrent.futures import ProcessPoolExecutor
 
-    _FORKED_CALLS = calls
+    batch = next(_BATCHES)
+    _FORKED_CALLS[batch] = calls
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=min(num_jobs, len(calls)), mp_context=context) as pool:
-            return list(pool.map(_forked_call, range(len(calls))))
+            return list(pool.map(_forked_call, [batch] * len(calls), range(len(calls))))
     finally:
-        _FORKED_CALLS = ()
+        del _FORKED_CALLS[batch]
 
 
 Statistic = tuple[str, Mapping[str, Any]]

@@ -150,6 +150,23 @@ def test_statistics_in_blocks_and_processes_equal_the_plain_calls_exactly(scored
         psds_values(scores, files["ground_truth"], files["durations"], num_jobs=0)
 
 
+def test_statistics_from_threads_of_one_process_do_not_mix(scored, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, folder = scored
+    files = read_dcase_files(folder)
+    present = ["alpha", "beta", "gamma", "delta"]
+    scores = {k: v[["onset", "offset", *present]] for k, v in files["scores"].items()}
+    subsets = [dict(list(scores.items())[:6]), scores]  # two different splits at once
+    monkeypatch.setattr("bench.dcase._SHARD_CLIPS", 3)
+    alone = [psds_values(sub, files["ground_truth"], files["durations"], num_jobs=1) for sub in subsets]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        together = list(
+            pool.map(lambda sub: psds_values(sub, files["ground_truth"], files["durations"], num_jobs=2), subsets * 2)
+        )
+    assert together == alone * 2 and alone[0] != alone[1]
+
+
 def test_event_f1_agrees_with_sed_eval_and_with_the_detections(scored, split):
     out, folder = scored
     files = read_dcase_files(folder)
