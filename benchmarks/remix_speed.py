@@ -3,11 +3,10 @@
 An output clip is one 10 s clip at one SNR. The corpus is built on the embedded
 stand-in sources (written once into the user cache beforehand, not timed) with
 one worker, several times into fresh folders; the source check is warmed
-first so that the figure measures rendering and writing. For reference,
-Scaper 1.6.5 takes about 57 ms per soundscape for the same job (3 events into
-one 48 kHz scene, 32 kHz mono out) on this machine class (the ratios printed
-below use that figure); ``scaper_compare.py`` runs both tools side by side on the
-same sources, each as a whole process, and measures Scaper's figure.
+first so that the figure measures rendering and writing. For a comparison with
+Scaper 1.6.5, ``scaper_compare.py`` runs both tools side by side on the same
+sources, each as a whole process, in the same run (a fixed Scaper figure would
+not be comparable: both drift by 20 % or more with the machine's state).
 
 Run from the repository root: ``python benchmarks/remix_speed.py``.
 """
@@ -90,10 +89,10 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(
         f"median: {median:.2f} ms per output clip per core, wall clock of the rendering step "
-        f"(Scaper 1.6.5: about 57 ms per soundscape; {57.0 / median:.1f}x)"
+        "(scaper_compare.py measures Scaper beside remix)"
     )
     print(
-        f"median: {cpu_median:.2f} ms CPU time per output clip, whole build ({57.0 / cpu_median:.1f}x); "
+        f"median: {cpu_median:.2f} ms CPU time per output clip, whole build; "
         f"load average {load:.1f} on {os.cpu_count()} cores (wall figures grow on a busy machine)"
     )
     append(
