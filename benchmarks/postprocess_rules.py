@@ -115,6 +115,8 @@ def main() -> None:
     parser.add_argument("--results", type=Path, required=True, help="A results folder with finished runs.")
     parser.add_argument("--out", type=Path, required=True, help="CSV of the per-run rows.")
     args = parser.parse_args()
+    if not runs_dir(args.results).is_dir():
+        sys.exit(f"{args.results} holds no runs/ folder; give the results folder that `bench run` wrote")
     rows = []
     for run_dir in sorted(p for p in runs_dir(args.results).iterdir() if p.is_dir() and not p.name.startswith(".")):
         try:

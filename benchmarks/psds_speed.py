@@ -169,6 +169,9 @@ def main() -> None:
     parser.add_argument("--ungated", action="store_true", help="Also time PSDS on ungated scores.")
     parser.add_argument("--no-log", action="store_true", help="Print only.")
     args = parser.parse_args()
+    for name in ("clips", "frames", "jobs", "repeats"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1, found {getattr(args, name)}")
     sse = import_sed_scores_eval()
     frame, clip, events, ids = split(args.clips, args.frames)
     filenames = [f"{c}.flac" for c in ids]
