@@ -575,8 +575,9 @@ def _psds(deltas: dict, ground_truth: dict, durations: dict, scenario: Mapping[s
 
 
 def _fscores(kind: str, deltas: dict, ground_truth: dict, durations: dict, threshold: dict) -> dict[str, float]:
-    """Micro F1, precision, recall and macro F1 of sed_scores_eval's collar- or
-    segment-based ``fscore`` from joined deltas."""
+    """``<name>_f1``, ``_precision``, ``_recall`` (micro) and ``_macro_f1`` of sed_scores_eval's
+    collar-based (``kind="collar"``, named ``event``) or segment-based (``"segment"``)
+    ``fscore`` from joined deltas."""
     sse = import_sed_scores_eval()
     if kind == "collar":
         f, p, r, _ = sse.collar_based.fscore(None, ground_truth, threshold, deltas=deltas, **COLLAR)
@@ -584,11 +585,12 @@ def _fscores(kind: str, deltas: dict, ground_truth: dict, durations: dict, thres
         f, p, r, _ = sse.segment_based.fscore(
             None, ground_truth, durations, threshold, deltas=deltas, segment_length=SEGMENT_LENGTH_S
         )
+    name = "event" if kind == "collar" else kind
     return {
-        f"{kind}_f1": f["micro_average"],
-        f"{kind}_precision": p["micro_average"],
-        f"{kind}_recall": r["micro_average"],
-        f"{kind}_macro_f1": f["macro_average"],
+        f"{name}_f1": f["micro_average"],
+        f"{name}_precision": p["micro_average"],
+        f"{name}_recall": r["micro_average"],
+        f"{name}_macro_f1": f["macro_average"],
     }
 
 
@@ -672,10 +674,8 @@ def dcase_metrics(
         partial(_fscores, "collar", collar, ground_truth, durations, threshold),
         partial(_fscores, "segment", segment, ground_truth, durations, threshold),
     ]
-    *psds, event, segment_f = _run_calls(calls, num_jobs=num_jobs)
-    out.update(zip(("psds2", "psds1"), psds))
-    out.update({key.replace("collar", "event"): value for key, value in event.items()})
-    out.update(segment_f)
+    *psds, event, segment = _run_calls(calls, num_jobs=num_jobs)
+    out.update(zip(("psds2", "psds1"), psds), **event, **segment)
     return {
         k: (
             float(v)
