@@ -398,24 +398,6 @@ def write_wav(path: Path, data: np.ndarray, *, sample_rate: int, subtype: str) -
         os.fsync(handle.fileno())  # as libsndfile does when it closes a file it wrote
 
 
-def write_float_wav(path: Path, data: np.ndarray, *, sample_rate: int) -> None:
-    """Write a mono float32 WAV (IEEE float, ``fmt`` + ``fact`` + ``data`` chunks): :func:`write_wav`.
-
-    Unlike libsndfile's float WAVs, the file carries no PEAK chunk (whose timestamp
-    made identical audio differ from run to run): the same samples give the same bytes.
-
-    Parameters
-    ----------
-    path : Path
-        Output file.
-    data : np.ndarray [shape=(n,)]
-        Samples.
-    sample_rate : int
-        Rate in Hz.
-    """
-    write_wav(path, data, sample_rate=sample_rate, subtype="FLOAT")
-
-
 def render_clip(
     plan: ClipPlan,
     *,

@@ -22,7 +22,7 @@ from remix.cli import app
 from remix.errors import RemixError
 from remix.lock import FolderBusy, folder_lock
 from remix.recipe import RecipeOptions
-from remix.render import RenderSettings, write_float_wav
+from remix.render import RenderSettings, write_wav
 
 SNRS = (0.0, 20.0)
 runner = CliRunner()
@@ -255,9 +255,9 @@ def test_too_many_workers_is_refused(tmp_path):
 def test_float_stems_carry_no_timestamp(tmp_path):
     x = np.random.default_rng(0).standard_normal(32000).astype(np.float32) * 0.1
     a, b = tmp_path / "a.wav", tmp_path / "b.wav"
-    write_float_wav(a, x, sample_rate=32000)
+    write_wav(a, x, sample_rate=32000, subtype="FLOAT")
     time.sleep(1.1)  # libsndfile's PEAK chunk would carry another second here
-    write_float_wav(b, x, sample_rate=32000)
+    write_wav(b, x, sample_rate=32000, subtype="FLOAT")
     assert a.read_bytes() == b.read_bytes() and b"PEAK" not in a.read_bytes()
     y, rate = sf.read(a, dtype="float32")
     info = sf.info(a)
