@@ -13,7 +13,11 @@ import json
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from bench.features import LogMelSettings
 from bench.presets import PRESETS
+
+SCALED_GWRP = "0.9998 ** (19904 / (T * F))"
+"""The rule a GWRP run's decay follows on a preset with other features than the paper's."""
 
 
 @dataclass(frozen=True)
@@ -87,8 +91,23 @@ class RunConfig:
         return None if preset is None else preset.key()
 
     @property
+    def scaled_gwrp(self) -> bool:
+        """A GWRP run whose decay follows a registered preset's map size
+        (:func:`bench.resolution.gwrp_decay`): no ``gwrp_decay`` option and features other
+        than the paper's. Such runs get new ids: runs trained with the fixed 0.9998 on a
+        smaller map ran another operator."""
+        preset = PRESETS.get(self.preset)
+        return (
+            self.model == "gwrp"
+            and "gwrp_decay" not in dict(self.options)
+            and preset is not None
+            and preset.features != LogMelSettings()
+        )
+
+    @property
     def run_id(self) -> str:
-        """Short hash (10 hex digits) of :meth:`to_dict` and of :attr:`preset_key`."""
+        """Short hash (10 hex digits) of :meth:`to_dict`, of :attr:`preset_key` and, for a GWRP
+        run whose decay is scaled to the map (:attr:`scaled_gwrp`), of that rule."""
         data = self.to_dict()
         if not data["corpus"]:  # ids of configs not pinned to a corpus stay as they were
             del data["corpus"]
@@ -97,6 +116,8 @@ class RunConfig:
         key = self.preset_key
         if key is not None:
             data["preset_key"] = key
+            if self.scaled_gwrp:
+                data["gwrp_decay"] = SCALED_GWRP
         text = json.dumps(data, sort_keys=True)
         return hashlib.sha1(text.encode()).hexdigest()[:10]
 

@@ -28,7 +28,8 @@ Localisation, which the paper claims but never scores, from the strong labels of
   length)`` of the reference offset; each event matches at most once, with a
   maximum (optimal) bipartite matching per clip and class. Estimated events come
   from the frame probabilities: threshold, then a median filter of
-  ``median_frames`` frames (5 = 160 ms) along time, then every run of active
+  ``median_frames`` frames along time (:func:`evaluate`: the odd count nearest 0.16 s, the
+  paper's 5 frames at its 32 ms hop; :func:`bench.resolution.raw_median_frames`), then every run of active
   frames ``[a, b)`` becomes an event ``[start_s + a * hop_s, start_s + b * hop_s)``
   (clipped at 0).
   ``f1`` is the micro (overall) F-score; ``macro_f1`` averages the class-wise
@@ -48,6 +49,7 @@ from scipy.sparse.csgraph import maximum_bipartite_matching
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from bench.errors import BenchError
+from bench.resolution import raw_median_frames
 
 __all__ = [
     "average_precision",
@@ -557,16 +559,20 @@ def evaluate(
     start_s: float = 0.0,
     snr_db: float | None = None,
     threshold: float = 0.5,
-    median_frames: int = 5,
+    median_frames: int | None = None,
 ) -> dict[str, Any]:
     """All metrics of one split, in the ``metrics.json`` form of a run.
 
     Clip metrics always; ``"frame"`` and ``"event"`` entries when frame scores
-    (N, T, C), the events table and the clip ids are given. Frame scores are rounded
+    (N, T, C), the events table and the clip ids are given. The raw-output events use a
+    median filter of ``median_frames`` frames (default: the odd count nearest 0.16 s at
+    ``hop_s``, :func:`bench.resolution.raw_median_frames`). Frame scores are rounded
     to float16, the precision they are stored with in ``frame_probs_<split>.npy``, so
     metrics recomputed from a run folder are identical (and frame AP is fast).
     """
     out = clip_metrics(y_true, y_score, labels=labels)
+    if median_frames is None:
+        median_frames = raw_median_frames(hop_s)
     if frame_score is not None and events is not None and clip_ids is not None:
         frame_score = np.asarray(frame_score, dtype=np.float16)
         truth = frame_targets(

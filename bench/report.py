@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from bench.errors import BenchError
+from bench.presets import CONVERGENCE_RULE
 from bench.store import atomic_write_text
 
 __all__ = [
@@ -46,9 +47,8 @@ SYNTHETIC_WARNING = "SYNTHETIC STAND-IN CORPUS — not comparable to the paper's
 DASH = "—"
 UNCONVERGED = "†"
 UNCONVERGED_NOTE = (
-    f"{UNCONVERGED}: at least one run of the cell had not converged (its best validation epoch lies in "
-    "the last 10 % of the schedule and early stopping never ended it): the number is set by the "
-    "schedule and is not final"
+    f"{UNCONVERGED}: at least one run of the cell had not converged (converged: {CONVERGENCE_RULE}): "
+    "the number is set by the schedule and is not final"
 )
 SNRS = (20.0, 10.0, 0.0)
 METRICS = (("micro_ap", "micro-AP"), ("macro_ap", "macro-AP"), ("auc", "AUC"))
@@ -298,8 +298,8 @@ def _build(
     if n_unconverged:
         caption += (
             f" {UNCONVERGED} marks {_count(n_unconverged, 'cell')} with runs that had not converged: "
-            "best validation epoch in the last 10 % of the schedule, so the number is set by the schedule "
-            "and is not final."
+            "neither stopped early nor levelled off over the last quarter of the schedule, so the number "
+            "is set by the schedule and is not final."
         )
         notes.append(UNCONVERGED_NOTE)
     if synthetic:

@@ -30,6 +30,7 @@ from bench.data import ClipSet, RunData, batches, epoch_order, load_data, read_c
 from bench.errors import BenchError
 from bench.features import LogMelSettings, compute_features
 from bench.presets import Preset, get_preset
+from bench.resolution import last_rank_weight, resolution_constants
 from bench.store import CONFIG, RunStore, load_torch, runs_dir
 from remix.atomic import read_json
 from remix.labels import EVENT_LABELS
@@ -233,8 +234,13 @@ def train_run(
         if dev.type == "cuda":  # small enough to live on the GPU: one asynchronous copy from pinned memory
             data.train, data.val = data.train.to(dev), data.val.to(dev)
         settings = fs.settings.to_dict()
+        _, n_frames, n_mels = data.train.x.shape
         record.update(
-            n_train=len(data.train), n_val=len(data.val), n_test=len(data.test) if data.test else 0, features=settings
+            n_train=len(data.train),
+            n_val=len(data.val),
+            n_test=len(data.test) if data.test else 0,
+            features=settings,
+            resolution=resolution_record(config, n_frames=n_frames, n_mels=n_mels),
         )
         store.write_config(record)
         usable_resume_state(store)
@@ -295,8 +301,23 @@ def usable_resume_state(store: RunStore) -> None:
         warn(note)
 
 
+def resolution_record(config: RunConfig, *, n_frames: int, n_mels: int) -> dict[str, Any]:
+    """``config.json``'s ``resolution``: the map size and every constant the run's model took
+    from it (:mod:`bench.resolution`), e.g. ``gwrp_decay`` and the last rank's weight."""
+    constants = resolution_constants(config.model, dict(config.options), n_frames=n_frames, n_mels=n_mels)
+    out: dict[str, Any] = {"n_frames": n_frames, "n_mels": n_mels, **constants}
+    decay = constants.get("gwrp_decay", dict(config.options).get("gwrp_decay"))
+    if config.model == "gwrp" and decay is not None:
+        out["gwrp_decay"] = float(decay)
+        out["gwrp_decay_from"] = "option" if "gwrp_decay" in dict(config.options) else "0.9998 ** (19904 / (T * F))"
+        out["gwrp_last_rank_weight"] = last_rank_weight(float(decay), n=n_frames * n_mels)
+    return out
+
+
 def build_model(config: RunConfig, preset: Preset, *, n_frames: int, n_mels: int) -> models.SEDModel:
-    """The run's model, initialised from its seed, for the preset's width, prior and features."""
+    """The run's model, initialised from its seed, for the preset's width, prior and features,
+    with the constants that follow the map size (:func:`bench.resolution.resolution_constants`)
+    unless the run's options set them."""
     if n_mels != preset.features.n_mels:
         raise BenchError(
             f"the features have {n_mels} mel bins but preset {preset.name!r} asks for "
@@ -311,6 +332,7 @@ def build_model(config: RunConfig, preset: Preset, *, n_frames: int, n_mels: int
         alpha=config.alpha,
         prior=preset.prior,
         seed=config.seed,
+        **resolution_constants(config.model, dict(config.options), n_frames=n_frames, n_mels=n_mels),
         **dict(config.options),
     )
 
@@ -534,18 +556,6 @@ def _resume(path: Path, *, net, opt, sched, run: _Progress, device: torch.device
     run.load(state)
 
 
-def convergence(preset: Preset, *, epochs_run: int, best_epoch: int) -> dict[str, Any]:
-    """``metrics.json``'s ``convergence`` section: epochs allowed and run, best epoch,
-    whether early stopping ended the run and whether it converged (:meth:`Preset.converged`)."""
-    return {
-        "epochs": preset.epochs,
-        "epochs_run": epochs_run,
-        "best_epoch": best_epoch,
-        "stopped_early": epochs_run < preset.epochs,
-        "converged": preset.converged(best_epoch=best_epoch, epochs_run=epochs_run),
-    }
-
-
 def _checkpoint(net, config: RunConfig, preset: Preset, data: RunData, *, epoch: int, ap: float) -> dict[str, Any]:
     """Everything needed to rebuild the model and its input transform (plots, inference)."""
     _, n_frames, n_mels = data.train.x.shape
@@ -596,7 +606,7 @@ def _evaluate(
     events_path = corpus_dir / "manifest" / "events.parquet"
     events = pd.read_parquet(events_path) if events_path.is_file() else None
     result: dict[str, Any] = {"best_epoch": int(best["epoch"]), "best_val_micro_ap": float(best["val_micro_ap"])}
-    result["convergence"] = convergence(preset, epochs_run=len(store.read_curves()), best_epoch=int(best["epoch"]))
+    result["convergence"] = preset.convergence(store.read_curves()["val_micro_ap"].tolist())
     outputs = {}
     for split, part in (("val", data.val), ("test", data.test)):
         if part is None:

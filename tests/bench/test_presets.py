@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import numpy as np
 import pytest
 
 from bench.errors import BenchError
@@ -55,13 +56,41 @@ def test_schedule_defaults_keep_the_paper_preset_key():
     assert dataclasses.replace(p, schedule="cosine").key() != p.key()
 
 
+def _curve(*gains_per_epoch: float) -> list[float]:
+    return list(np.cumsum(gains_per_epoch))
+
+
 @pytest.mark.parametrize(
-    "best,run,expected",
-    [(54, 60, True), (55, 60, False), (60, 60, False), (58, 59, True), (16, 16, False), (14, 16, True)],
+    "curve,expected",
+    [
+        # 16 epochs, tail of 4: still rising in a straight line -> not converged
+        (_curve(*[0.02] * 16), False),
+        # rises, then flat over the last 4 epochs -> converged
+        (_curve(*[0.05] * 12, 0, 0, 0, 0), True),
+        # the tail adds 0.009 in all -> converged (below 0.01)
+        (_curve(*[0.05] * 12, 0.003, 0.003, 0.003, 0), True),
+        # the tail adds exactly 0.012 -> not converged
+        (_curve(*[0.05] * 12, 0.004, 0.004, 0.004, 0), False),
+        # a late peak after a dip counts: best of the run against best before the tail
+        (_curve(*[0.05] * 12, -0.1, 0.05, 0.05, 0.02), False),
+        # stopped early (fewer epochs than the schedule) -> converged whatever the tail
+        (_curve(*[0.02] * 10), True),
+    ],
 )
-def test_converged_means_early_stop_or_best_epoch_outside_the_last_tenth(best, run, expected):
-    p = dataclasses.replace(get_preset("cpu-full"), epochs=60) if run > 16 else get_preset("cpu")
-    assert p.converged(best_epoch=best, epochs_run=run) is expected
+def test_converged_means_early_stop_or_a_small_gain_over_the_last_quarter(curve, expected):
+    p = get_preset("cpu")  # 16 epochs: a tail of 4
+    conv = p.convergence(curve)
+    assert conv["converged"] is expected
+    assert conv["tail_epochs"] == 4
+    assert conv["epochs_run"] == len(curve) and conv["stopped_early"] == (len(curve) < 16)
+    assert conv["best_epoch"] == int(np.argmax(curve)) + 1
+
+
+def test_convergence_tail_gain_is_computed_directly():
+    p = dataclasses.replace(get_preset("cpu-full"), epochs=8)  # tail of 2
+    conv = p.convergence([0.1, 0.3, 0.5, 0.6, 0.62, 0.61, 0.64, 0.63])
+    assert conv["tail_gain"] == pytest.approx(0.64 - 0.62)
+    assert conv["converged"] is False and conv["best_epoch"] == 7
 
 
 def test_to_dict_is_plain_json_with_the_features():

@@ -89,7 +89,7 @@ def test_metrics_record_convergence(stopped):
     assert conv["epochs"] == TINY.epochs and conv["epochs_run"] == len(epochs)
     assert conv["best_epoch"] == metrics["best_epoch"]
     assert conv["stopped_early"] == (len(epochs) < TINY.epochs)
-    assert conv["converged"] == TINY.converged(best_epoch=conv["best_epoch"], epochs_run=len(epochs))
+    assert conv == TINY.convergence([ap for _, ap, _ in epochs])
 
 
 def test_a_stopped_run_is_not_trained_again_on_resume(stopped, tiny_corpus):
