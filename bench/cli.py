@@ -14,6 +14,7 @@ import typer
 from rich.markup import escape
 
 import models
+from bench.config import parse_options
 from bench.errors import BenchError
 from remix.clitools import console, err_console, register_error, user_errors
 from remix.progress import progress_bar
@@ -35,25 +36,6 @@ def _gpu_list(gpus: str | None) -> list[int] | None:
         return [int(g) for g in gpus.split(",") if g.strip()]
     except ValueError:
         raise BenchError(f"--gpus takes comma-separated GPU indices such as 0,1; found {gpus!r}") from None
-
-
-def parse_options(items: list[str] | None) -> dict[str, object]:
-    """``["attention=code", "time_kernel=3"]`` -> ``{"attention": "code", "time_kernel": 3}``
-    (integers and floats are converted; BenchError for an item without ``=``)."""
-    out: dict[str, object] = {}
-    for item in items or []:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise BenchError(f"--option takes KEY=VALUE (e.g. attention=sigmoid_in_softmax); found {item!r}")
-        value: object = text.strip()
-        for convert in (int, float):
-            try:
-                value = convert(text)
-                break
-            except ValueError:
-                continue
-        out[key.strip()] = value
-    return out
 
 
 def _use_cache(cache: Path | None) -> None:
@@ -490,6 +472,64 @@ def probe(
         atomic_write_text(out_dir / "probe.csv", raw.to_csv(index=False)),
     ):
         console.print(f"wrote {escape(str(path))}", highlight=False)
+
+
+@app.command()
+@user_errors
+def compare(
+    first: Annotated[str, typer.Argument(help="A system: MODEL[,alpha=A][,snr=S][,KEY=VALUE...], e.g. 2ap_aux.")],
+    second: Annotated[str, typer.Argument(help="The system to compare it with, e.g. atrous_ap or gwrp,snr=0.")],
+    snr: Annotated[float | None, typer.Option(help="SNR in dB of both systems (a system's own snr=... wins).")] = None,
+    preset: Annotated[str | None, typer.Option(help="Only runs of this preset.")] = None,
+    split: Annotated[str, typer.Option(help="Which clips: val or test.")] = "val",
+    results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (one object per metric).")] = False,
+) -> None:
+    """Paired difference FIRST - SECOND of every metric, with its 95 % interval and p-value: the same
+    resamples of the same clips for both systems (and their seeds resampled)."""
+    import json
+
+    from bench.bootstrap import METHOD
+    from bench.intervals import System, compare_systems
+    from bench.store import load_runs
+
+    if split not in ("val", "test"):
+        raise BenchError(f"--split takes val or test, found {split!r}")
+    runs = load_runs(results)
+    if runs.empty:
+        raise BenchError(f"no runs under {results}; train some first (bench run ...)")
+    a = System.parse(first, snr_db=snr, preset=preset)
+    b = System.parse(second, snr_db=snr, preset=preset)
+    table = compare_systems(runs, a, b, split=split)
+    if as_json:
+        console.print_json(json.dumps(table.to_dict(orient="records")))
+        return
+    from rich.table import Table as RichTable
+
+    out = RichTable(title=f"{escape(a.label)}  minus  {escape(b.label)}  ({split})")
+    for name, justify in (("metric", "left"), ("first", "right"), ("second", "right"), ("difference", "right")):
+        out.add_column(name, justify=justify)  # type: ignore[arg-type]
+    out.add_column("95 % interval", justify="right")
+    out.add_column("p", justify="right")
+
+    def number(value) -> str:
+        return "—" if value is None or value != value else f"{value:.3f}"
+
+    for row in table.to_dict(orient="records"):
+        p = row["p"]
+        out.add_row(
+            row["metric"],
+            f"{number(row['first'])} ({row['n_first']})",
+            f"{number(row['second'])} ({row['n_second']})",
+            f"{row['difference']:+.3f}" if row["difference"] is not None else "—",
+            escape(f"[{row['low']:+.3f}, {row['high']:+.3f}]") if row["low"] is not None else "—",
+            "—" if p is None else (f"≤ {1 / row['n_boot']:.3f}" if p <= 1 / row["n_boot"] else f"{p:.3f}"),
+        )
+    console.print(out)
+    console.print(
+        f"[dim]{escape(METHOD)}; (n): runs per system; p: two-sided, from the resampled differences.[/]",
+        highlight=False,
+    )
 
 
 @app.command()

@@ -13,6 +13,7 @@ import json
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from bench.errors import BenchError
 from bench.features import LogMelSettings
 from bench.presets import PRESETS
 
@@ -129,3 +130,22 @@ class RunConfig:
             f"{self.model}{variant} alpha={self.alpha:g} snr={self.snr_db:g} dB seed={self.seed} "
             f"fold={self.val_fold} [{self.preset}]"
         )
+
+
+def parse_options(items: list[str] | None) -> dict[str, object]:
+    """``["attention=code", "time_kernel=3"]`` -> ``{"attention": "code", "time_kernel": 3}``
+    (integers and floats are converted; BenchError for an item without ``=``)."""
+    out: dict[str, object] = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise BenchError(f"--option takes KEY=VALUE (e.g. attention=sigmoid_in_softmax); found {item!r}")
+        value: object = text.strip()
+        for convert in (int, float):
+            try:
+                value = convert(text)
+                break
+            except ValueError:
+                continue
+        out[key.strip()] = value
+    return out

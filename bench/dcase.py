@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bench.bootstrap import N_BOOT_DCASE
 from bench.corpus import read_clips
 from bench.errors import BenchError
 from bench.postprocess import (
@@ -69,6 +70,7 @@ __all__ = [
     "available_cores",
     "clip_detections",
     "dcase_metrics",
+    "dcase_replicates",
     "evaluate_split",
     "ground_truth_table",
     "ground_truth_events",
@@ -78,10 +80,13 @@ __all__ = [
     "merge_localisation",
     "psds_values",
     "read_dcase_files",
+    "read_replicates",
     "relocalise_run",
     "score_tables",
     "stored_outputs",
+    "tagging_control",
     "write_dcase_files",
+    "write_replicates",
 ]
 
 DCASE_DIR = "dcase"
@@ -594,6 +599,161 @@ def _fscores(kind: str, deltas: dict, ground_truth: dict, durations: dict, thres
     }
 
 
+# --------------------------------------------------------------------------- resamples
+
+
+def dcase_replicates(
+    scores: Mapping[str, Any],
+    ground_truth: Mapping[str, list],
+    durations: Mapping[str, float],
+    *,
+    weights: np.ndarray,
+    thresholds: Mapping[str, float] | None = None,
+    psds: bool = True,
+    num_jobs: int = 1,
+) -> dict[str, np.ndarray]:
+    """PSDS1, PSDS2, collar-based event F1 and segment F1 under each resample, computed by
+    sed_scores_eval.
+
+    sed_scores_eval's per-clip statistics (deltas) are computed once per metric; for
+    resample ``b`` the deltas of each drawn clip are counted as often as it was drawn
+    (scaled by the count), joined into one entry, and handed to sed_scores_eval's metric
+    function (``psds``, ``fscore``) through ``deltas=`` with the ground truth and durations
+    of the resampled clip list (a clip drawn twice appears twice). That is
+    sed_scores_eval's metric of the resampled set; under weights of all ones it is the
+    split's own value (tested). A class that no drawn clip holds a reference event of is
+    left out of that resample, as :func:`dcase_metrics` leaves out classes
+    absent from the split.
+
+    Parameters
+    ----------
+    scores : dict
+        Clip id -> score DataFrame (``onset``, ``offset``, one column per class present
+        in the ground truth), as :func:`dcase_metrics` scores them.
+    ground_truth : dict
+        Clip id -> list of (onset, offset, label).
+    durations : dict
+        Clip id -> seconds.
+    weights : np.ndarray [shape=(B, N)]
+        :func:`bench.bootstrap.clip_weights` of ``list(scores)``.
+    thresholds : dict, optional
+        Label -> decision threshold: adds ``event_f1`` and ``segment_f1`` (micro).
+    psds : bool
+        Compute ``psds1`` and ``psds2``.
+    num_jobs : int
+        Processes for the resamples (forked, as :func:`joined_deltas`).
+
+    Returns
+    -------
+    dict
+        Metric name -> (B,) replicates, NaN where a resample leaves it undefined (PSDS
+        needs two classes with a reference event).
+    """
+    sse = import_sed_scores_eval()
+    ids = list(scores)
+    w = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+    if w.shape[1] != len(ids):
+        raise BenchError(f"weights for {w.shape[1]} clips, scores for {len(ids)}")
+    truth = {cid: list(ground_truth[cid]) for cid in ids}
+    seconds = {cid: float(durations[cid]) for cid in ids}
+    table = {cid: scores[cid] for cid in ids}
+    jobs: list[tuple[str, Any, Any]] = []  # (name, statistic, metric of (deltas, truth, seconds, classes))
+    if psds:
+        for name, scenario in (("psds1", PSDS1), ("psds2", PSDS2)):
+            jobs.append(
+                (
+                    name,
+                    ("intersection", scenario),
+                    lambda d, g, t, kept, sc=scenario: sse.intersection_based.psds(None, g, t, deltas=d, **sc)[0],
+                )
+            )
+    if thresholds is not None:
+        jobs.append(
+            (
+                "event_f1",
+                ("collar", COLLAR),
+                lambda d, g, t, kept: sse.collar_based.fscore(
+                    None, g, {c: float(thresholds[c]) for c in kept}, deltas=d, **COLLAR
+                )[0]["micro_average"],
+            )
+        )
+        jobs.append(
+            (
+                "segment_f1",
+                ("segment", {"segment_length": SEGMENT_LENGTH_S}),
+                lambda d, g, t, kept: sse.segment_based.fscore(
+                    None, g, t, {c: float(thresholds[c]) for c in kept}, deltas=d, segment_length=SEGMENT_LENGTH_S
+                )[0]["micro_average"],
+            )
+        )
+    joined_by_job = []
+    for _, statistic, _ in jobs:
+        deltas = _statistic_deltas(sse, statistic, table, truth, seconds)
+        joined = {}  # class -> (change points, deltas, clip of each entry), every clip joined
+        for c in deltas[ids[0]]:
+            parts = [deltas[cid][c] for cid in ids]
+            joined[c] = (
+                np.concatenate([p[0] for p in parts]),
+                {key: np.concatenate([p[1][key] for p in parts]) for key in parts[0][1]},
+                np.concatenate([np.full(len(p[0]), i) for i, p in enumerate(parts)]),
+            )
+        joined_by_job.append(joined)
+    chunks = [c for c in np.array_split(np.arange(w.shape[0]), max(1, min(num_jobs, w.shape[0]))) if c.size]
+    calls = [
+        partial(_resampled_values, joined, metric, name, ids, truth, seconds, w[chunk])
+        for (name, _, metric), joined in zip(jobs, joined_by_job)
+        for chunk in chunks
+    ]
+    values = iter(_run_calls(calls, num_jobs=num_jobs))
+    return {name: np.concatenate([next(values) for _ in chunks]) for name, _, _ in jobs}
+
+
+def _resampled_values(
+    joined: Mapping[str, tuple],
+    metric: Callable[..., float],
+    name: str,
+    ids: Sequence[str],
+    truth: Mapping[str, list],
+    seconds: Mapping[str, float],
+    weights: np.ndarray,
+) -> np.ndarray:
+    """One metric under each row of ``weights``, from every clip's joined deltas (see
+    :func:`dcase_replicates`)."""
+    classes = list(joined)
+    out = np.full(weights.shape[0], np.nan)
+    for b, row in enumerate(weights):
+        copies = [(cid, j) for cid, n in zip(ids, np.rint(row).astype(int)) for j in range(n)]
+        names = [f"{cid}\x00{j}" for cid, j in copies]
+        gt_b = {label: truth[cid] for label, (cid, _) in zip(names, copies)}
+        held = {event[2] for events in gt_b.values() for event in events}
+        kept = [c for c in classes if c in held]
+        if not kept or (name.startswith("psds") and len(kept) < 2):
+            continue
+        dropped = {f"cts\\{c}" for c in classes if c not in held}
+        first = {}
+        for c in kept:
+            points, delta, owner = joined[c]
+            scale = row[owner]
+            keep = scale > 0
+            first[c] = (
+                points[keep],
+                {key: _scaled(value, scale)[keep] for key, value in delta.items() if key not in dropped},
+            )
+        empty = {c: (v[0][:0], {key: a[:0] for key, a in v[1].items()}) for c, v in first.items()}
+        deltas_b = dict.fromkeys(names, empty)
+        deltas_b[names[0]] = first
+        seconds_b = {label: seconds[cid] for label, (cid, _) in zip(names, copies)}
+        value = float(metric(deltas_b, gt_b, seconds_b, kept))
+        out[b] = value if np.isfinite(value) else np.nan
+    return out
+
+
+def _scaled(value: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Deltas of each entry times its clip's count (deltas may be (n,) or (n, k))."""
+    value = np.asarray(value)
+    return value * scale.reshape((-1,) + (1,) * (value.ndim - 1))
+
+
 # --------------------------------------------------------------------------- metrics
 
 
@@ -699,8 +859,9 @@ def evaluate_split(
     snr_db: float | None = None,
     folder: Path | None = None,
     num_jobs: int = 1,
+    n_boot: int = N_BOOT_DCASE,
 ) -> dict[str, Any]:
-    """Post-process one split, write its DCASE files and score them.
+    """Post-process one split, write its DCASE files and score them, with 95 % intervals.
 
     Parameters
     ----------
@@ -718,14 +879,20 @@ def evaluate_split(
     folder : Path, optional
         Where to write the DCASE files (``<run>/dcase/<split>``); nothing is written without it.
     num_jobs : int
-        Processes for the DCASE statistics (:func:`joined_deltas`).
+        Processes for the DCASE statistics (:func:`joined_deltas`) and the resamples.
+    n_boot : int
+        Resamples of the clips for the intervals (:func:`bench.bootstrap.dcase_replicates`);
+        0 computes none. With ``folder``, each metric's value on every resample goes to
+        ``folder/bootstrap.parquet`` (one row per resample), from which tables and
+        ``bench compare`` take cell intervals and paired differences.
 
     Returns
     -------
     dict
         :func:`dcase_metrics` plus frame-level ``frame_f1``, ``frame_precision``,
         ``frame_recall`` of the decisions (micro over frames x classes), ``n_ref`` and
-        ``n_detections`` (events, every class).
+        ``n_detections`` (events, every class), and with ``n_boot``: ``intervals`` (metric
+        -> [low, high], 95 % percentile bootstrap over the clips) and ``n_boot``.
     """
     from bench.metrics import frame_targets
 
@@ -766,7 +933,64 @@ def evaluate_split(
         n_ref=int(truth_table["event_label"].notna().sum()),
         n_detections=int(len(detections)),
     )
+    if n_boot > 0 and out["n_classes_scored"]:
+        from bench.bootstrap import clip_weights, frame_f1_replicates
+
+        weights = clip_weights(ids, n_boot=n_boot)
+        keep = [lab for lab in labels if lab not in out["classes_left_out"]]
+        replicates = dcase_replicates(
+            {cid: table[["onset", "offset", *keep]] for cid, table in tables.items()},
+            truth,
+            durations,
+            weights=weights,
+            thresholds=dict(zip(labels, post.thresholds)),
+            psds=len(keep) >= 2,
+            num_jobs=num_jobs,
+        )
+        replicates["frame_f1"] = frame_f1_replicates(
+            (target & active).sum(axis=(1, 2)), active.sum(axis=(1, 2)), target.sum(axis=(1, 2)), weights
+        )
+        add_intervals(out, replicates, n_boot=n_boot)
+        if folder is not None:
+            write_replicates(folder, replicates)
     return out
+
+
+REPLICATES = "bootstrap.parquet"
+"""Each DCASE metric of a split on every resample of its clips (``dcase/<split>/``)."""
+
+
+def add_intervals(out: dict[str, Any], replicates: Mapping[str, np.ndarray], *, n_boot: int) -> None:
+    """Put each metric's 95 % interval (:func:`bench.bootstrap.interval`) into ``out["intervals"]``."""
+    from bench.bootstrap import interval
+
+    out.setdefault("intervals", {}).update({name: list(interval(values)) for name, values in replicates.items()})
+    out["n_boot"] = int(n_boot)
+
+
+def write_replicates(folder: Path, replicates: Mapping[str, np.ndarray]) -> Path:
+    """Add (or replace) columns of ``folder/bootstrap.parquet``: one row per resample."""
+    from bench.store import atomic_write_parquet
+
+    path = Path(folder) / REPLICATES
+    frame = pd.DataFrame({name: np.asarray(values, dtype=np.float64) for name, values in replicates.items()})
+    if path.is_file():
+        old = pd.read_parquet(path)
+        if len(old) == len(frame):
+            frame = pd.concat([old.drop(columns=[c for c in frame.columns if c in old.columns]), frame], axis=1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_write_parquet(path, frame)
+
+
+def read_replicates(folder: Path) -> pd.DataFrame | None:
+    """``folder/bootstrap.parquet``, or None when the split has none (evaluated before it existed)."""
+    path = Path(folder) / REPLICATES
+    if not path.is_file():
+        return None
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # a damaged file: the caller reports the cell without its interval
+        raise BenchError(f"{path} cannot be read ({exc}); run bench localise to write it again") from None
 
 
 # --------------------------------------------------------------------------- runs
@@ -783,9 +1007,11 @@ def localise_run(
     frame_start_s: float,
     snr_db: float | None = None,
     num_jobs: int = 1,
+    n_boot: int = N_BOOT_DCASE,
 ) -> dict[str, Any]:
     """Choose the post-processing on ``val``, apply it to every split, write the run's
-    ``postprocess.json`` and DCASE files, and score them.
+    ``postprocess.json`` and DCASE files, and score them, with intervals
+    (:func:`evaluate_split`) and the tagging-only control (:func:`tagging_control`).
 
     Parameters
     ----------
@@ -800,13 +1026,15 @@ def localise_run(
         The run's frame grid (:class:`bench.features.LogMelSettings`).
     snr_db : float, optional
     num_jobs : int
-        Processes for the DCASE statistics (:func:`joined_deltas`).
+        Processes for the DCASE statistics (:func:`joined_deltas`) and the resamples.
+    n_boot : int
+        Resamples of the clips for the intervals (0: none).
 
     Returns
     -------
     dict
         ``{"postprocessing": PostProcessing.to_dict(), "postprocessing_search": {...},
-        "<split>": evaluate_split(...)}``.
+        "<split>": evaluate_split(...) with "tagging_only": tagging_control(...)[split]}``.
     """
     from bench.postprocess import choose_postprocessing, save_postprocessing
 
@@ -842,8 +1070,111 @@ def localise_run(
             snr_db=snr_db,
             folder=run_dir / DCASE_DIR / split,
             num_jobs=num_jobs,
+            n_boot=n_boot,
         )
+    control = tagging_control(
+        outputs,
+        events=events,
+        clips=clips,
+        labels=labels,
+        hop_s=hop_s,
+        frame_start_s=frame_start_s,
+        duration_s=duration_s,
+        snr_db=snr_db,
+        num_jobs=num_jobs,
+        n_boot=n_boot,
+        run_dir=run_dir,
+    )
+    for split, value in control.items():
+        result[split]["tagging_only"] = value
     return result
+
+
+def tagging_control(
+    outputs: Mapping[str, tuple[Sequence[str], np.ndarray, np.ndarray]],
+    *,
+    events: pd.DataFrame,
+    clips: pd.DataFrame,
+    labels: Sequence[str],
+    hop_s: float,
+    frame_start_s: float,
+    duration_s: float,
+    snr_db: float | None = None,
+    num_jobs: int = 1,
+    n_boot: int = N_BOOT_DCASE,
+    run_dir: Path | None = None,
+) -> dict[str, dict[str, Any]]:
+    """PSDS1 and PSDS2 of a system's clip probabilities alone, broadcast over every frame.
+
+    In weak supervision a tagger that marks each tagged class active for the whole clip
+    already scores a high PSDS2 (its scenario forgives loose boundaries), so a model's
+    PSDS2 read alone mostly measures tagging. This control takes the same run's clip
+    probabilities, makes them the frame output of every frame (frame outputs of ones under
+    the frame x clip rule), chooses the post-processing by the same search on ``val`` and
+    scores every split as :func:`evaluate_split` does. A frame-based PSDS well above the
+    control's is localisation the clip output alone does not give.
+
+    Parameters
+    ----------
+    outputs : dict
+        As :func:`localise_run` (the frame outputs are not used).
+    events, clips, labels, hop_s, frame_start_s, duration_s, snr_db, num_jobs, n_boot
+        As :func:`localise_run` and :func:`evaluate_split`.
+    run_dir : Path, optional
+        With it, the resamples go to ``dcase/<split>/bootstrap.parquet`` as
+        ``tagging_psds1`` and ``tagging_psds2``.
+
+    Returns
+    -------
+    dict
+        Split -> ``psds1``, ``psds2``, ``intervals`` (with ``n_boot``), ``postprocessing``
+        (the control's own choice on ``val``).
+    """
+    from bench.bootstrap import clip_weights
+    from bench.postprocess import choose_postprocessing
+
+    reference = events if snr_db is None else events[np.isclose(events["snr_db"].astype(float), float(snr_db))]
+    val_ids, val_clip, val_frame = outputs["val"]
+    ones = np.ones(val_frame.shape, dtype=np.float16)
+    post, _ = choose_postprocessing(
+        ones,
+        val_clip,
+        reference=reference,
+        clip_ids=list(val_ids),
+        labels=labels,
+        hop_s=hop_s,
+        frame_start_s=frame_start_s,
+        duration_s=duration_s,
+        frame_score="frame_x_clip",
+    )
+    out: dict[str, dict[str, Any]] = {}
+    for split, (ids, clip_probs, frame_probs) in outputs.items():
+        ids = [str(c) for c in ids]
+        scores = postprocessed_scores(np.ones(frame_probs.shape, dtype=np.float16), clip_probs, post)
+        times = frame_timestamps(scores.shape[1], hop_s=hop_s, frame_start_s=frame_start_s, duration_s=duration_s)
+        tables = score_tables(scores, ids, labels=labels, timestamps=times)
+        truth = ground_truth_events(
+            ground_truth_table(events, ids, filenames=audio_filenames(clips, ids, snr_db=snr_db), snr_db=snr_db)
+        )
+        present = sorted({event[2] for clip_events in truth.values() for event in clip_events})
+        keep = [lab for lab in labels if lab in present]
+        value: dict[str, Any] = {"psds1": None, "psds2": None, "postprocessing": post.to_dict()}
+        if len(keep) >= 2:
+            tables = {cid: table[["onset", "offset", *keep]] for cid, table in tables.items()}
+            durations = dict.fromkeys(ids, float(duration_s))
+            value["psds1"], value["psds2"] = psds_values(tables, truth, durations, num_jobs=num_jobs)
+            if n_boot > 0:
+                replicates = dcase_replicates(
+                    tables, truth, durations, weights=clip_weights(ids, n_boot=n_boot), num_jobs=num_jobs
+                )
+                add_intervals(value, replicates, n_boot=n_boot)
+                if run_dir is not None:
+                    write_replicates(
+                        Path(run_dir) / DCASE_DIR / split,
+                        {f"tagging_{name}": values for name, values in replicates.items()},
+                    )
+        out[split] = value
+    return out
 
 
 def merge_localisation(metrics: dict[str, Any], localisation: Mapping[str, Any]) -> dict[str, Any]:

@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 
 from bench.errors import BenchError
+from bench.bootstrap import METHOD, paired_difference
+from bench.intervals import cell_interval, match_runs, metric_key, stacked
 from bench.presets import CONVERGENCE_RULE
 from bench.store import atomic_write_text
 
@@ -50,6 +52,13 @@ UNCONVERGED_NOTE = (
     f"{UNCONVERGED}: at least one run of the cell had not converged (converged: {CONVERGENCE_RULE}): "
     "the number is set by the schedule and is not final"
 )
+INTERVAL_TEXT = "its 95 % interval [low, high] (" + METHOD.replace("95 % ", "", 1) + ")"
+BEST_TEXT = (
+    "bold: the best row of a column and every row whose paired difference from it (the same "
+    "resamples) has a 95 % interval holding 0, so it cannot be told apart from the best"
+)
+EMPHASIS = "\x02"
+"""Leading mark of a cell to set in bold (the best and its ties); each renderer turns it into its own."""
 SNRS = (20.0, 10.0, 0.0)
 METRICS = (("micro_ap", "micro-AP"), ("macro_ap", "macro-AP"), ("auc", "AUC"))
 TABLE3_EVENTS = ("Bus", "Cowbell", "Gong", "Meow")
@@ -184,28 +193,6 @@ def _corpus_line(runs: pd.DataFrame) -> tuple[str, bool]:
     return f"corpus '{name}' ({kind})", synthetic
 
 
-def _match(
-    runs: pd.DataFrame, model: str, alpha: float, snr: float, options: tuple[tuple[str, object], ...] = ()
-) -> pd.DataFrame:
-    """Runs of one model, alpha and SNR whose model options are exactly ``options``
-    (none: the registered model)."""
-    if runs.empty:
-        return runs
-    alpha_col = pd.to_numeric(runs["alpha"], errors="coerce").fillna(0.0).to_numpy(float)
-    snr_col = pd.to_numeric(runs["snr_db"], errors="coerce").to_numpy(float)
-    mask = (runs["model"] == model).to_numpy() & np.isclose(alpha_col, alpha) & np.isclose(snr_col, snr)
-    wanted = {f"options.{k}": v for k, v in options}
-    for column in (c for c in runs.columns if c.startswith("options.")):
-        values = runs[column]
-        if column in wanted:
-            mask &= (values.astype(str) == str(wanted[column])).to_numpy()
-        else:
-            mask &= values.isna().to_numpy()
-    if any(column not in runs.columns for column in wanted):
-        mask &= False
-    return runs[mask]
-
-
 def _converged(done: pd.DataFrame) -> pd.Series:
     """Per finished run: did it converge (``metrics.json`` ``convergence.converged``; for runs
     recorded before that existed, best epoch outside the last 10 % of the schedule)."""
@@ -219,6 +206,61 @@ def _converged(done: pd.DataFrame) -> pd.Series:
         fallback = best <= np.floor(0.9 * epochs)
         flag = flag.where(flag.notna(), fallback)
     return flag.fillna(True).astype(bool)
+
+
+def _run_dirs(done: pd.DataFrame) -> list[str]:
+    if done.empty or "run_dir" not in done.columns:
+        return []
+    return [str(p) for p in done["run_dir"]]
+
+
+def _interval(run_dirs: Sequence[str], metric: str, *, split: str) -> tuple[float | None, float | None]:
+    """The cell's 95 % interval (:func:`bench.intervals.cell_interval`); (None, None) when a
+    run lacks the replicates (a run folder without predictions or stored resamples)."""
+    if not run_dirs:
+        return None, None
+    try:
+        return cell_interval([Path(d) for d in run_dirs], metric_key(metric, split=split), split=split)
+    except BenchError:
+        return None, None
+
+
+def _mark_best(data: pd.DataFrame, *, split: str, within: Sequence[str] = ("column",)) -> pd.DataFrame:
+    """Columns ``best`` (the highest mean of its column) and ``tied`` (a row whose paired
+    difference from the best has a 95 % interval holding 0: the two cannot be told apart),
+    per group of ``within``; neither where the best cell's runs have no resamples."""
+    data = data.assign(best=False, tied=False)
+    if data.empty:
+        return data
+    for _, group in data[data["n"] > 0].groupby(list(within), sort=False):
+        means = pd.to_numeric(group["mean"], errors="coerce")
+        if means.notna().sum() == 0:
+            continue
+        top = means.idxmax()
+        best = data.loc[top]
+        metric = metric_key(str(best["metric"]), split=split)
+        first = _stacked(best["run_dirs"], metric, split=split)
+        if first is None:  # no resamples: nothing can be said about the others either
+            continue
+        data.loc[top, "best"] = True
+        for index, row in group.iterrows():
+            if index == top:
+                continue
+            other = _stacked(row["run_dirs"], metric, split=split)
+            if other is None:
+                continue
+            n = min(first.shape[1], other.shape[1])
+            diff = paired_difference(first[:, :n], other[:, :n])
+            if diff["low"] is not None and diff["low"] <= 0 <= diff["high"]:
+                data.loc[index, "tied"] = True
+    return data
+
+
+def _stacked(run_dirs: Sequence[str], metric: str, *, split: str) -> np.ndarray | None:
+    try:
+        return stacked([Path(d) for d in run_dirs], metric, split=split)
+    except BenchError:
+        return None
 
 
 def _stats(values: pd.Series) -> tuple[float | None, float | None, int]:
@@ -252,7 +294,7 @@ def _build(
         for _, columns in groups:
             for key, _title in columns:
                 snr, metric, paper = cell_spec(spec, key)
-                matched = _match(runs, model, alpha, snr, options)
+                matched = match_runs(runs, model, alpha, snr, options)
                 used = pd.concat([used, matched[["run_id", "status"]]]) if not matched.empty else used
                 done = matched[matched["status"] == "done"] if not matched.empty else matched
                 if not done.empty and metric in done.columns:
@@ -261,6 +303,8 @@ def _build(
                     done = done.iloc[0:0]
                 mean, std, n = _stats(done[metric] if not done.empty else pd.Series(dtype=float))
                 unconverged = int((~_converged(done)).sum()) if not done.empty else 0
+                run_dirs = _run_dirs(done)
+                low, high = _interval(run_dirs, metric, split=split)
                 records.append(
                     dict(
                         row=r,
@@ -274,9 +318,12 @@ def _build(
                         n=n,
                         paper=paper,
                         unconverged=unconverged,
+                        low=low,
+                        high=high,
+                        run_dirs=run_dirs,
                     )
                 )
-    data = pd.DataFrame(records)
+    data = _mark_best(pd.DataFrame(records), split=split)
     used = used.drop_duplicates("run_id") if not used.empty else used
     n_failed = int((used["status"] == "failed").sum()) if not used.empty else 0
     n_open = int(used["status"].isin(["running", "missing"]).sum()) if not used.empty else 0
@@ -289,7 +336,8 @@ def _build(
         runs_text += f"; {_count(n_open, 'run')} unfinished"
     caption = (
         f"{title}. {corpus}. Scores on the {split_text}; {what}; "
-        f"mean ± std over runs (n), the paper's value beside it, {DASH} where no run finished. {runs_text}."
+        f"mean over runs (n) with {INTERVAL_TEXT}, the paper's value beside it, {DASH} where no run finished; "
+        f"{BEST_TEXT}. {runs_text}."
     )
     if preset is not None or (not runs.empty and runs["preset"].notna().any()):
         shown = preset or str(runs["preset"].dropna().iloc[0])
@@ -323,7 +371,9 @@ def _present_ablations(runs: pd.DataFrame, ablations: Sequence[tuple]) -> list[t
     """The ablation rows that have at least one run."""
     if runs.empty:
         return []
-    return [spec for spec in ablations if any(not _match(runs, spec[0], spec[1], snr, spec[3]).empty for snr in SNRS)]
+    return [
+        spec for spec in ablations if any(not match_runs(runs, spec[0], spec[1], snr, spec[3]).empty for snr in SNRS)
+    ]
 
 
 def _count(n: int, noun: str) -> str:
@@ -447,16 +497,60 @@ def build_tables(
 
 
 def format_cell(
-    mean: float | None, std: float | None, n: int, *, digits: int = 4, pm: str = "±", unconverged: int = 0
+    mean: float | None,
+    std: float | None,
+    n: int,
+    *,
+    digits: int = 4,
+    pm: str = "±",
+    unconverged: int = 0,
+    low: float | None = None,
+    high: float | None = None,
 ) -> str:
-    """``0.7829 ± 0.0123 (3)``; ``0.7829 (1)`` for a single run; "—" without one; a trailing
-    "†" when any of the runs had not converged."""
+    """``0.7829 [0.7512, 0.8101] (3)`` with an interval, else ``0.7829 ± 0.0123 (3)``;
+    ``0.7829 (1)`` for a single run without one; "—" without a run; a trailing "†" when any
+    of the runs had not converged."""
     if mean is None or n == 0 or (isinstance(mean, float) and np.isnan(mean)):
         return DASH
     text = f"{mean:.{digits}f}"
-    if std is not None and not (isinstance(std, float) and np.isnan(std)):
+    if low is not None and high is not None and not (np.isnan(low) or np.isnan(high)):
+        text += f" [{low:.{digits}f}, {high:.{digits}f}]"
+    elif std is not None and not (isinstance(std, float) and np.isnan(std)):
         text += f" {pm} {std:.{digits}f}"
     return f"{text} ({n})" + (UNCONVERGED if unconverged else "")
+
+
+def _cell_text(c: pd.Series, *, digits: int, pm: str = "±") -> str:
+    """A data row of a table as its cell text, with :data:`EMPHASIS` first when it is set in bold."""
+    text = format_cell(
+        _none(c["mean"]),
+        _none(c["std"]),
+        int(c["n"]),
+        pm=pm,
+        digits=digits,
+        unconverged=int(c.get("unconverged", 0) or 0),
+        low=_none(c.get("low")),
+        high=_none(c.get("high")),
+    )
+    bold = bool(c.get("best", False)) or bool(c.get("tied", False))
+    return EMPHASIS + text if bold and text != DASH else text
+
+
+def emphasised(text: str, kind: str) -> str:
+    """Cell text for a renderer: ``kind`` "markdown" (``**x**``), "latex" (``\\textbf``, escaped),
+    "rich" (markup, escaped) or "plain"."""
+    bold = text.startswith(EMPHASIS)
+    text = text.removeprefix(EMPHASIS)
+    if kind == "latex":
+        text = latex_escape(text)
+        return r"\textbf{" + text + "}" if bold else text
+    if kind == "rich":
+        from rich.markup import escape
+
+        return f"[bold]{escape(text)}[/]" if bold else escape(text)
+    if kind == "markdown":
+        return f"**{text}**" if bold else text
+    return text
 
 
 def _paper_text(value: float | None, digits: int = 4) -> str:
@@ -477,16 +571,7 @@ def _grid(table: Table, *, pm: str = "±", digits: int = 4) -> list[list[str]]:
         for _, columns in table.groups:
             for key, _ in columns:
                 c = table.cell(r, key)
-                cells.append(
-                    format_cell(
-                        _none(c["mean"]),
-                        _none(c["std"]),
-                        int(c["n"]),
-                        pm=pm,
-                        digits=digits,
-                        unconverged=int(c.get("unconverged", 0) or 0),
-                    )
-                )
+                cells.append(_cell_text(c, digits=digits, pm=pm))
                 cells.append(_paper_text(_none(c["paper"]), digits=digits))
         body.append(cells)
     return body
@@ -548,7 +633,7 @@ def _md_table(header: list[str], rows: list[list[str]], n_left: int) -> list[str
 
 def _markdown_blocks(table: Table, *, digits: int, collapse: bool, width: int) -> list[list[str]]:
     """Lines of each markdown table (with its italic sub-title when it holds one group)."""
-    body = _grid(table, digits=digits)
+    body = [[emphasised(c, "markdown") for c in cells] for cells in _grid(table, digits=digits)]
     n_row = len(table.row_header)
     if collapse:
         row_header, row_cells = ["System"], [[_short_system(cells[:n_row])] for cells in body]
@@ -660,7 +745,7 @@ def to_latex(table: Table) -> str:
     lines.append(" & ".join(names) + r" \\")
     lines.append(r"\midrule")
     for cells in _grid(table, pm="±"):
-        lines.append(" & ".join(latex_escape(c) for c in cells) + r" \\")
+        lines.append(" & ".join(emphasised(c, "latex") for c in cells) + r" \\")
     lines.append(r"\bottomrule")
     lines.append(r"\end{tabular}")
     lines.append(r"\end{table}")
@@ -690,7 +775,7 @@ def to_rich(table: Table):
             row = [_short_system(cells[:n_row])]
             for k in range(len(columns)):
                 ours, paper = cells[offset + 2 * k], cells[offset + 2 * k + 1]
-                row.append(f"{ours}\n[dim]{paper}[/]")
+                row.append(f"{emphasised(ours, 'rich')}\n[dim]{paper}[/]")
             out.add_row(*row)
         offset += 2 * len(columns)
         parts.append(out)
@@ -772,9 +857,15 @@ LOCALISATION = "localisation"
 LOCALISATION_METRICS = (
     ("psds1", "PSDS1"),
     ("psds2", "PSDS2"),
+    ("tagging_only_psds1", "tag-only PSDS1"),
+    ("tagging_only_psds2", "tag-only PSDS2"),
     ("event_f1", "event F1"),
     ("segment_f1", "segment F1"),
     ("frame_f1", "frame F1"),
+)
+TAGGING_TEXT = (
+    "tag-only: the same run's clip probabilities broadcast over every frame, under the same "
+    "post-processing search; a PSDS no higher than its tag-only value is tagging, not localisation"
 )
 LOCALISATION_ROWS = (
     ("gap", 0.0, "VGGish GAP"),
@@ -815,7 +906,7 @@ def build_localisation_table(runs: pd.DataFrame, *, split: str = "val", preset: 
     )
     for model, alpha, system in LOCALISATION_ROWS:
         for snr in snrs:
-            matched = _match(runs, model, alpha, snr)
+            matched = match_runs(runs, model, alpha, snr)
             done = matched[matched["status"] == "done"] if not matched.empty else matched
             if done.empty:
                 continue
@@ -826,6 +917,8 @@ def build_localisation_table(runs: pd.DataFrame, *, split: str = "val", preset: 
                 column = f"{split}_{LOCALISATION}_{metric}"
                 values = done[column] if column in done.columns else pd.Series(dtype=float)
                 mean, std, n = _stats(values)
+                run_dirs = _run_dirs(done[pd.to_numeric(values, errors="coerce").notna()]) if n else []
+                low, high = _interval(run_dirs, column, split=split)
                 records.append(
                     dict(
                         row=r,
@@ -838,11 +931,30 @@ def build_localisation_table(runs: pd.DataFrame, *, split: str = "val", preset: 
                         std=std,
                         n=n,
                         paper=None,
+                        low=low,
+                        high=high,
+                        run_dirs=run_dirs,
                     )
                 )
     data = pd.DataFrame(
-        records, columns=["row", "column", "model", "alpha", "snr_db", "metric", "mean", "std", "n", "paper"]
+        records,
+        columns=[
+            "row",
+            "column",
+            "model",
+            "alpha",
+            "snr_db",
+            "metric",
+            "mean",
+            "std",
+            "n",
+            "paper",
+            "low",
+            "high",
+            "run_dirs",
+        ],
     )
+    data = _mark_best(data, split=split, within=("snr_db", "column"))
     done_runs = pd.concat(used) if used else pd.DataFrame()
     scored = f"{split}_{LOCALISATION}_n_classes_scored"
     left_out = ""
@@ -861,8 +973,9 @@ def build_localisation_table(runs: pd.DataFrame, *, split: str = "val", preset: 
     caption = (
         f"Localisation. {corpus}. Scores on the {split_text}: PSDS1 and PSDS2 (DCASE 2021-2023 scenarios), "
         f"collar-based event F1 (200 ms, 20 %), segment F1 (1 s) and frame F1 after post-processing "
-        f"(frame x clip score, clip gate, median filter, thresholds); mean ± std over runs (n), {DASH} where "
-        f"no run has the metric. {_count(len(done_runs), 'finished run')}.{left_out}"
+        f"(frame x clip score, clip gate, median filter, thresholds); {TAGGING_TEXT}; mean over runs (n) with "
+        f"{INTERVAL_TEXT}, {DASH} where no run has the metric; {BEST_TEXT} (per SNR). "
+        f"{_count(len(done_runs), 'finished run')}.{left_out}"
     )
     if not runs.empty and runs["preset"].notna().any():
         caption += f" Preset '{preset or str(runs['preset'].dropna().iloc[0])}'."
@@ -886,8 +999,7 @@ def _localisation_cells(table: Table, *, pm: str = "±", digits: int = 3) -> lis
     for r, row in enumerate(table.rows):
         cells = list(row)
         for key, _ in table.groups[0][1]:
-            c = table.cell(r, key)
-            cells.append(format_cell(_none(c["mean"]), _none(c["std"]), int(c["n"]), pm=pm, digits=digits))
+            cells.append(_cell_text(table.cell(r, key), digits=digits, pm=pm))
         body.append(cells)
     return body
 
@@ -905,7 +1017,7 @@ def localisation_markdown(table: Table) -> str:
         "|" + "|".join([" --- "] * len(table.row_header) + [" ---: "] * (len(header) - len(table.row_header))) + "|",
     ]
     for cells in _localisation_cells(table):
-        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+        lines.append("| " + " | ".join(emphasised(cell, "markdown").replace("|", "\\|") for cell in cells) + " |")
     if not table.rows:
         lines.append("| " + " | ".join([DASH] * len(header)) + " |")
     extra = [n for n in table.notes if n != SYNTHETIC_WARNING]
@@ -934,7 +1046,7 @@ def localisation_latex(table: Table) -> str:
         r"\midrule",
     ]
     for cells in _localisation_cells(table):
-        lines.append(" & ".join(latex_escape(c) for c in cells) + r" \\")
+        lines.append(" & ".join(emphasised(c, "latex") for c in cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
     return "\n".join(lines) + "\n"
 
@@ -952,7 +1064,7 @@ def localisation_rich(table: Table):
     for _, column_title in table.groups[0][1]:
         out.add_column(column_title, justify="right", no_wrap=True)
     for cells in _localisation_cells(table):
-        out.add_row(*cells)
+        out.add_row(*(emphasised(c, "rich") for c in cells))
     return Group(out, Text(table.caption, style="italic"))
 
 

@@ -100,7 +100,7 @@ def atomic_write_json(path: Path, data: Any) -> Path:
     return write_json(path, to_jsonable(data), sort_keys=False)
 
 
-def _atomic_parquet(path: Path, frame: pd.DataFrame) -> Path:
+def atomic_write_parquet(path: Path, frame: pd.DataFrame) -> Path:
     with atomic_path(path) as tmp:
         frame.to_parquet(tmp, index=False)
     return Path(path)
@@ -322,7 +322,7 @@ class RunStore:
         if path.is_file():
             old = pd.read_parquet(path)
             frame = pd.concat([old[old["split"] != split], frame], ignore_index=True)
-        return _atomic_parquet(path, frame)
+        return atomic_write_parquet(path, frame)
 
     def read_predictions(self, split: str | None = None) -> pd.DataFrame:
         """``predictions.parquet``, optionally one split only (row order as written)."""
@@ -363,7 +363,7 @@ class RunStore:
     def write_curves(self, curves: pd.DataFrame | Sequence[Mapping[str, Any]]) -> Path:
         """Write the whole ``curves.parquet`` (one row per epoch)."""
         frame = curves if isinstance(curves, pd.DataFrame) else pd.DataFrame(list(curves))
-        return _atomic_parquet(self.path / CURVES, frame.reset_index(drop=True))
+        return atomic_write_parquet(self.path / CURVES, frame.reset_index(drop=True))
 
     def append_curve(self, row: Mapping[str, Any]) -> Path:
         """Add (or replace, same ``epoch``) one epoch's row of ``curves.parquet``."""

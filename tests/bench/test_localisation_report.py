@@ -73,19 +73,21 @@ def test_cells_are_means_over_seeds_and_the_caption_says_what(results):
     assert table.cell(table.rows.index(("VGGish (dil.) AP", "20 dB")), "psds1")["n"] == 2  # one has no metrics
     assert table.synthetic and "4-6 of 41 classes had no reference event" in table.caption
     assert "optimistic" in table.caption and "PSDS1 and PSDS2" in table.caption
+    assert "tag-only" in table.caption and "broadcast over every frame" in table.caption
 
 
 def test_markdown_latex_and_terminal(results, tmp_path):
     table = build_localisation_table(load_runs(results))
     md = localisation_markdown(table)
-    assert SYNTHETIC_WARNING in md and "| System | SNR | PSDS1 | PSDS2 | event F1 | segment F1 | frame F1 |" in md
+    header = "| System | SNR | PSDS1 | PSDS2 | tag-only PSDS1 | tag-only PSDS2 | event F1 | segment F1 | frame F1 |"
+    assert SYNTHETIC_WARNING in md and header in md
     mean = np.mean([loc_value("gap", 20.0, s, 0) for s in range(3)])
     assert f"{mean:.3f} ± " in md
     tex = localisation_latex(table)
-    for command in (r"\begin{tabular}{llrrrrr}", r"\toprule", r"\midrule", r"\bottomrule", r"\caption{"):
+    for command in (r"\begin{tabular}{llrrrrrrr}", r"\toprule", r"\midrule", r"\bottomrule", r"\caption{"):
         assert command in tex
     body = tex.split(r"\midrule")[1].split(r"\bottomrule")[0]
-    assert all(line.count("&") == 6 for line in body.strip().splitlines())
+    assert all(line.count("&") == 8 for line in body.strip().splitlines())
     assert r"$\alpha$" in tex and r"\textbf{SYNTHETIC" in tex
     console = Console(record=True, width=160)
     print_localisation_table(table, console=console)

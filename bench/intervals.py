@@ -1,0 +1,307 @@
+"""Intervals of table cells and paired comparisons of systems, from run folders.
+
+A run's replicates (its metric on each canonical resample of its split's clips,
+:mod:`bench.bootstrap`) come from two places: the clip-level metrics are recomputed from
+``predictions.parquet`` (:func:`run_replicates`: micro-AP, macro-AP, AUC, per-class AP), and
+the DCASE metrics are read from ``dcase/<split>/bootstrap.parquet``, which the run's
+localisation wrote (PSDS1, PSDS2, event, segment and frame F1, and the tagging-only
+control's PSDS). :func:`cell_interval` turns the runs of one cell into its 95 % interval,
+:func:`compare_systems` two systems into paired differences with intervals and p-values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bench.bootstrap import CONFIDENCE, N_BOOT, cell_replicates, clip_metric_replicates, clip_weights, interval
+from bench.errors import BenchError
+
+CLIP_METRICS = ("micro_ap", "macro_ap", "auc")
+"""Clip-level metrics a run's predictions give replicates of (plus ``ap_<label>``)."""
+DCASE_METRICS = ("psds1", "psds2", "event_f1", "segment_f1", "frame_f1", "tagging_psds1", "tagging_psds2")
+"""DCASE metrics whose replicates a run's localisation stores."""
+
+
+def metric_key(column: str, *, split: str) -> str:
+    """The replicate name of a flattened metrics column: ``val_micro_ap`` -> ``micro_ap``,
+    ``val_ap_Bus`` -> ``ap_Bus``, ``val_localisation_psds1`` -> ``psds1``,
+    ``val_localisation_tagging_only_psds2`` -> ``tagging_psds2``."""
+    prefix = f"{split}_"
+    if not column.startswith(prefix):
+        raise BenchError(f"metric column {column!r} is not of the {split!r} split")
+    key = column[len(prefix) :]
+    for head, replacement in (("localisation_tagging_only_", "tagging_"), ("localisation_", "")):
+        if key.startswith(head):
+            return replacement + key[len(head) :]
+    return key
+
+
+@lru_cache(maxsize=512)
+def _clip_replicates(run_dir: str, split: str, mtime: float, n_boot: int) -> dict[str, np.ndarray]:
+    from bench.store import RunStore
+    from remix.labels import EVENT_LABELS
+
+    path = Path(run_dir)
+    ids, y_true, y_score = RunStore(path.parent, path.name).prediction_arrays(split, labels=EVENT_LABELS)
+    reps = clip_metric_replicates(y_true, y_score, clip_weights(ids, n_boot=n_boot))
+    out = {name: reps[name] for name in CLIP_METRICS}
+    out.update({f"ap_{label}": reps["per_class_ap"][c] for c, label in enumerate(EVENT_LABELS)})
+    return out
+
+
+def run_replicates(run_dir: Path, *, split: str, n_boot: int = N_BOOT) -> dict[str, np.ndarray]:
+    """Every metric of one run's split on each canonical resample of the split's clips.
+
+    Parameters
+    ----------
+    run_dir : Path
+        A finished run.
+    split : {"val", "test"}
+    n_boot : int
+        Resamples for the clip-level metrics; the DCASE metrics have what the run's
+        localisation stored (fewer: :data:`bench.bootstrap.N_BOOT_DCASE`).
+
+    Returns
+    -------
+    dict
+        Metric name -> (B,) replicates. Clip-level metrics always (from
+        ``predictions.parquet``); DCASE metrics when ``dcase/<split>/bootstrap.parquet``
+        exists (a run localised before it existed has none: ``bench localise`` writes it).
+    """
+    from bench.dcase import DCASE_DIR, read_replicates
+    from bench.store import PREDICTIONS
+
+    run_dir = Path(run_dir)
+    predictions = run_dir / PREDICTIONS
+    if not predictions.is_file():
+        raise BenchError(f"{predictions} is missing; the run has not been evaluated")
+    out = dict(_clip_replicates(str(run_dir), split, predictions.stat().st_mtime, n_boot))
+    stored = read_replicates(run_dir / DCASE_DIR / split)
+    if stored is not None:
+        out.update({name: stored[name].to_numpy(dtype=np.float64) for name in stored.columns})
+    return out
+
+
+def stacked(run_dirs: Sequence[Path], metric: str, *, split: str) -> np.ndarray | None:
+    """The runs' replicates of one metric as (S, B) (the shortest B of them), or None
+    when any run lacks them."""
+    rows = []
+    for run_dir in run_dirs:
+        reps = run_replicates(Path(run_dir), split=split)
+        if metric not in reps:
+            return None
+        rows.append(reps[metric])
+    if not rows:
+        return None
+    n = min(len(r) for r in rows)
+    return np.stack([r[:n] for r in rows])
+
+
+def cell_interval(
+    run_dirs: Sequence[Path], metric: str, *, split: str, confidence: float = CONFIDENCE
+) -> tuple[float | None, float | None]:
+    """95 % interval of a cell (the mean of ``metric`` over its runs): clips and runs
+    resampled (:func:`bench.bootstrap.cell_replicates`); (None, None) without replicates."""
+    runs = stacked(run_dirs, metric, split=split)
+    if runs is None:
+        return None, None
+    return interval(cell_replicates(runs), confidence=confidence)
+
+
+# --------------------------------------------------------------------------- systems
+
+
+def match_runs(
+    runs: pd.DataFrame, model: str, alpha: float, snr: float, options: tuple[tuple[str, object], ...] = ()
+) -> pd.DataFrame:
+    """Runs of one model, alpha and SNR whose model options are exactly ``options``
+    (none: the registered model)."""
+    if runs.empty:
+        return runs
+    alpha_col = pd.to_numeric(runs["alpha"], errors="coerce").fillna(0.0).to_numpy(float)
+    snr_col = pd.to_numeric(runs["snr_db"], errors="coerce").to_numpy(float)
+    mask = (runs["model"] == model).to_numpy() & np.isclose(alpha_col, alpha) & np.isclose(snr_col, snr)
+    wanted = {f"options.{k}": v for k, v in options}
+    for column in (c for c in runs.columns if c.startswith("options.")):
+        values = runs[column]
+        if column in wanted:
+            mask &= (values.astype(str) == str(wanted[column])).to_numpy()
+        else:
+            mask &= values.isna().to_numpy()
+    if any(column not in runs.columns for column in wanted):
+        mask &= False
+    return runs[mask]
+
+
+@dataclass(frozen=True)
+class System:
+    """One system of a comparison: a model with its options and alpha, at one SNR, under a preset.
+
+    Attributes
+    ----------
+    model : str
+    snr_db : float
+    alpha : float or None
+        None: the model's default (0.001 for ``2ap_aux``, else 0).
+    options : tuple of (key, value)
+        Model options, as ``--option`` (none: the registered model).
+    preset : str or None
+        None: whatever preset the runs have (they must agree).
+    """
+
+    model: str
+    snr_db: float
+    alpha: float | None = None
+    options: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
+    preset: str | None = None
+
+    @classmethod
+    def parse(cls, text: str, *, snr_db: float | None, preset: str | None) -> System:
+        """``"2ap_aux"``, ``"2ap_aux,alpha=0.1"``, ``"2ap_aux,time_layer=conv,snr=0"``: a model,
+        then ``key=value`` words (``alpha``, ``snr`` and ``preset`` are the system's own, every
+        other key a model option)."""
+        from bench.config import parse_options
+
+        name, *words = [w.strip() for w in str(text).split(",")]
+        if not name:
+            raise BenchError(f"a system is MODEL[,key=value...], e.g. 2ap_aux,alpha=0.1; found {text!r}")
+        options = parse_options(words)
+        alpha = options.pop("alpha", None)
+        snr = options.pop("snr", snr_db)
+        own_preset = options.pop("preset", preset)
+        if snr is None:
+            raise BenchError(f"system {text!r} has no SNR: give --snr or snr=... in the system")
+        if alpha is not None and not isinstance(alpha, (int, float)):
+            raise BenchError(f"alpha of system {text!r} must be a number, found {alpha!r}")
+        if not isinstance(snr, (int, float)):
+            raise BenchError(f"snr of system {text!r} must be a number, found {snr!r}")
+        return cls(
+            model=name,
+            snr_db=float(snr),
+            alpha=None if alpha is None else float(alpha),
+            options=tuple(sorted(options.items())),
+            preset=None if own_preset is None else str(own_preset),
+        )
+
+    @property
+    def label(self) -> str:
+        words = [self.model]
+        if self.alpha is not None:
+            words.append(f"α={self.alpha:g}")
+        words += [f"{k}={v}" for k, v in self.options]
+        words.append(f"{self.snr_db:g} dB")
+        if self.preset:
+            words.append(f"[{self.preset}]")
+        return " ".join(words)
+
+    def runs(self, runs: pd.DataFrame) -> pd.DataFrame:
+        """Finished runs of this system in a :func:`bench.store.load_runs` table."""
+        import models
+
+        alpha = self.alpha if self.alpha is not None else models.make_config(self.model).alpha
+        chosen = runs if self.preset is None else runs[runs["preset"] == self.preset]
+        matched = match_runs(chosen, self.model, alpha, self.snr_db, self.options)
+        return matched[matched["status"] == "done"] if not matched.empty else matched
+
+
+COMPARE_METRICS = ("micro_ap", "macro_ap", "auc", "psds1", "psds2", "event_f1", "segment_f1", "frame_f1")
+"""What :func:`compare_systems` compares by default."""
+
+
+def compare_systems(
+    runs: pd.DataFrame,
+    first: System,
+    second: System,
+    *,
+    split: str = "val",
+    metrics: Sequence[str] = COMPARE_METRICS,
+    confidence: float = CONFIDENCE,
+) -> pd.DataFrame:
+    """Paired differences first - second of each metric, resampling the same clips for both.
+
+    Parameters
+    ----------
+    runs : pd.DataFrame
+        :func:`bench.store.load_runs` of a results folder.
+    first, second : System
+    split : {"val", "test"}
+    metrics : sequence of str
+        Replicate names (:func:`run_replicates`).
+    confidence : float
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per metric: ``metric``, ``first``, ``second`` (the cells' means over runs),
+        ``n_first``, ``n_second`` (runs), ``difference``, ``low``, ``high`` (interval of the
+        difference), ``p`` (two-sided), ``n_boot``. Metrics a run has no replicates of are
+        left out.
+    """
+    from bench.bootstrap import paired_difference
+
+    a, b = first.runs(runs), second.runs(runs)
+    for system, found in ((first, a), (second, b)):
+        if found.empty:
+            raise BenchError(f"no finished run of {system.label} in the results folder; bench list shows what there is")
+    corpora = {str(v) for v in pd.concat([a, b]).get("corpus_fingerprint", pd.Series(dtype=object)).dropna()}
+    if len(corpora) > 1:
+        raise BenchError(f"the two systems were trained on different corpora ({sorted(corpora)}): not paired")
+    column = f"{split}_micro_ap"
+    if column not in a.columns or a[column].isna().all() or column not in b.columns or b[column].isna().all():
+        raise BenchError(f"the runs have no {split!r} metrics; compare on a split they were evaluated on")
+    dirs_a, dirs_b = [Path(p) for p in a["run_dir"]], [Path(p) for p in b["run_dir"]]
+    ids_a, ids_b = _clip_ids(dirs_a[0], split), _clip_ids(dirs_b[0], split)
+    if sorted(ids_a) != sorted(ids_b):
+        raise BenchError(f"{first.label} and {second.label} were scored on different {split} clips: not paired")
+    rows = []
+    for metric in metrics:
+        ra, rb = stacked(dirs_a, metric, split=split), stacked(dirs_b, metric, split=split)
+        if ra is None or rb is None:
+            continue
+        n = min(ra.shape[1], rb.shape[1])
+        result = paired_difference(ra[:, :n], rb[:, :n], confidence=confidence)
+        mean_a, mean_b = _mean(a, metric, split), _mean(b, metric, split)
+        rows.append(
+            {
+                "metric": metric,
+                "first": mean_a,
+                "second": mean_b,
+                "n_first": len(dirs_a),
+                "n_second": len(dirs_b),
+                "difference": None if mean_a is None or mean_b is None else mean_a - mean_b,
+                **result,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _clip_ids(run_dir: Path, split: str) -> list[str]:
+    from bench.store import RunStore
+
+    return RunStore(run_dir.parent, run_dir.name).read_predictions(split)["clip_id"].astype(str).tolist()
+
+
+_COLUMNS = {
+    "psds1": "localisation_psds1",
+    "psds2": "localisation_psds2",
+    "event_f1": "localisation_event_f1",
+    "segment_f1": "localisation_segment_f1",
+    "frame_f1": "localisation_frame_f1",
+    "tagging_psds1": "localisation_tagging_only_psds1",
+    "tagging_psds2": "localisation_tagging_only_psds2",
+}
+
+
+def _mean(runs: pd.DataFrame, metric: str, split: str) -> float | None:
+    column = f"{split}_{_COLUMNS.get(metric, metric)}"
+    if column not in runs.columns:
+        return None
+    values = pd.to_numeric(runs[column], errors="coerce").dropna()
+    return float(values.mean()) if len(values) else None

@@ -1,0 +1,174 @@
+"""The bootstrap: weighted metrics equal scikit-learn's, resamples are canonical, intervals
+and paired tests behave as the theory says on cases with a known answer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from bench.bootstrap import (
+    cell_replicates,
+    clip_metric_replicates,
+    clip_weights,
+    frame_f1_replicates,
+    interval,
+    paired_difference,
+    weighted_average_precision,
+    weighted_roc_auc,
+)
+from bench.errors import BenchError
+from bench.metrics import clip_metrics
+
+
+@pytest.fixture
+def scored():
+    rng = np.random.default_rng(0)
+    y = rng.random((60, 5)) < 0.3
+    s = np.round(np.clip(y * 0.3 + rng.random((60, 5)) * 0.7, 0, 1), 2)  # rounded: many ties
+    return y.astype(int), s
+
+
+def test_weighted_ap_and_auc_equal_sklearn_with_sample_weight(scored):
+    y, s = scored
+    w = clip_weights([f"c{i}" for i in range(len(y))], n_boot=20)
+    for c in range(y.shape[1]):
+        ap = weighted_average_precision(y[:, c], s[:, c], w)
+        auc = weighted_roc_auc(y[:, c], s[:, c], w)
+        for b in range(len(w)):
+            if w[b] @ y[:, c] == 0:
+                assert np.isnan(ap[b])
+                continue
+            assert ap[b] == pytest.approx(average_precision_score(y[:, c], s[:, c], sample_weight=w[b]), abs=1e-12)
+            assert auc[b] == pytest.approx(roc_auc_score(y[:, c], s[:, c], sample_weight=w[b]), abs=1e-12)
+
+
+def test_clip_metrics_under_weights_of_ones_are_the_splits_own(scored):
+    y, s = scored
+    reps = clip_metric_replicates(y, s, np.ones((1, len(y))))
+    plain = clip_metrics(y, s, labels=[f"l{c}" for c in range(y.shape[1])])
+    assert reps["micro_ap"][0] == pytest.approx(plain["micro_ap"], abs=1e-12)
+    assert reps["macro_ap"][0] == pytest.approx(plain["macro_ap"], abs=1e-12)
+    assert reps["auc"][0] == pytest.approx(plain["auc"], abs=1e-12)
+
+
+def test_resamples_are_canonical_for_a_set_of_clips():
+    ids = [f"clip{i:03d}" for i in range(50)]
+    w = clip_weights(ids, n_boot=30)
+    assert w.shape == (30, 50) and (w.sum(axis=1) == 50).all()
+    # another order of the same clips: each clip keeps its counts
+    shuffled = list(reversed(ids))
+    np.testing.assert_array_equal(clip_weights(shuffled, n_boot=30), w[:, ::-1])
+    # the first resamples do not depend on how many are drawn
+    np.testing.assert_array_equal(clip_weights(ids, n_boot=10), w[:10])
+    # other clips, other resamples
+    assert not np.array_equal(clip_weights([f"x{i}" for i in range(50)], n_boot=30), w)
+    with pytest.raises(BenchError, match="unique"):
+        clip_weights(["a", "a"])
+
+
+def test_bootstrap_of_a_proportion_matches_its_binomial_standard_error():
+    # known answer: the bootstrap distribution of a mean of n 0/1 values has standard
+    # deviation sqrt(p (1 - p) / n), and its 95 % interval is about p +- 1.96 of that
+    n = 400
+    x = (np.arange(n) % 10 < 3).astype(float)  # p = 0.3 exactly
+    w = clip_weights([f"c{i}" for i in range(n)], n_boot=4000)
+    means = w @ x / n
+    se = np.sqrt(0.3 * 0.7 / n)
+    assert means.mean() == pytest.approx(0.3, abs=0.002)
+    assert means.std() == pytest.approx(se, rel=0.05)
+    low, high = interval(means)
+    assert low == pytest.approx(0.3 - 1.96 * se, abs=0.004)
+    assert high == pytest.approx(0.3 + 1.96 * se, abs=0.004)
+
+
+def test_intervals_cover_the_true_value_about_95_percent_of_the_time():
+    # frame F1 of clips with known per-clip counts: F1 = 2 TP / (pred + true); simulate
+    # 200 splits from one population and count how often the interval holds its F1
+    rng = np.random.default_rng(1)
+    truth_f1 = 2 * 0.4 / (0.5 + 0.7)  # expected tp 0.4, pred 0.5, true 0.7 per frame
+    hits = 0
+    for k in range(200):
+        n = 150
+        tp = rng.binomial(20, 0.4, n)
+        pred = tp + rng.binomial(20, 0.1, n)
+        true = tp + rng.binomial(20, 0.3, n)
+        w = clip_weights([f"s{k}c{i}" for i in range(n)], n_boot=400)
+        low, high = interval(frame_f1_replicates(tp, pred, true, w))
+        hits += low <= truth_f1 <= high
+    assert 0.88 <= hits / 200 <= 0.99
+
+
+def test_cell_replicates_resample_the_seeds():
+    runs = np.array([[0.0] * 4000, [1.0] * 4000])  # two seeds, no clip noise
+    cell = cell_replicates(runs)
+    # the mean of two draws from {0, 1}: 0, 0.5, 1 with probabilities 1/4, 1/2, 1/4
+    values, counts = np.unique(cell, return_counts=True)
+    np.testing.assert_array_equal(values, [0.0, 0.5, 1.0])
+    np.testing.assert_allclose(counts / 4000, [0.25, 0.5, 0.25], atol=0.03)
+    single = np.arange(5.0)[None]
+    np.testing.assert_array_equal(cell_replicates(single), single[0])
+
+
+def test_paired_difference_of_a_system_with_itself_is_zero_and_of_a_better_one_small_p(scored):
+    y, s = scored
+    w = clip_weights([f"c{i}" for i in range(len(y))], n_boot=500)
+    a = clip_metric_replicates(y, s, w)["micro_ap"][None]
+    same = paired_difference(a, a)
+    assert same["low"] == same["high"] == 0.0 and same["p"] == 1.0
+    better = clip_metric_replicates(y, np.where(y > 0, 0.99, s * 0.5), w)["micro_ap"][None]
+    diff = paired_difference(better, a)
+    assert diff["low"] > 0 and diff["p"] <= 2 / 500
+
+
+def test_pairing_makes_a_constant_shift_certain():
+    # two systems whose scores differ by the same amount on every resample: unpaired
+    # intervals overlap, the paired difference is exact
+    rng = np.random.default_rng(3)
+    base = rng.normal(0.5, 0.05, (1, 1000))
+    diff = paired_difference(base + 0.01, base)
+    assert diff["low"] == pytest.approx(0.01) and diff["high"] == pytest.approx(0.01)
+    low_a, high_a = interval(base[0] + 0.01)
+    low_b, high_b = interval(base[0])
+    assert low_a < high_b  # the two cells alone cannot be told apart
+
+
+def test_dcase_replicates_under_weights_of_ones_equal_the_plain_metrics():
+    from bench.dcase import dcase_metrics, dcase_replicates
+
+    labels = ["a", "b", "c"]
+    times = np.arange(0, 10.0 + 1e-9, 0.5)
+    rng = np.random.default_rng(4)
+    import pandas as pd
+
+    scores, truth = {}, {}
+    for i in range(12):
+        cid = f"clip{i}"
+        frame = rng.random((len(times) - 1, 3)) * 0.4
+        events = []
+        for j, lab in enumerate(labels):
+            if (i + j) % 3:
+                on = float(rng.integers(0, 14)) * 0.5
+                events.append((on, on + 2.0, lab))
+                frame[int(on / 0.5) : int(on / 0.5) + 4, j] += 0.5
+        table = pd.DataFrame(np.round(frame, 5), columns=labels)
+        table.insert(0, "offset", times[1:])
+        table.insert(0, "onset", times[:-1])
+        scores[cid], truth[cid] = table, events
+    durations = dict.fromkeys(scores, 10.0)
+    thresholds = dict.fromkeys(labels, 0.5)
+    plain = dcase_metrics(scores, truth, durations, thresholds=thresholds)
+    reps = dcase_replicates(scores, truth, durations, weights=np.ones((1, 12)), thresholds=thresholds)
+    for name in ("psds1", "psds2", "event_f1", "segment_f1"):
+        assert reps[name][0] == pytest.approx(plain[name], abs=1e-12), name
+    # a clip drawn twice counts twice: the same as duplicating it under another id
+    w = np.ones((1, 12))
+    w[0, 0], w[0, 1] = 2, 0
+    doubled = {**scores, "copy": scores["clip0"]}
+    doubled.pop("clip1")
+    dup_truth = {**truth, "copy": truth["clip0"]}
+    dup_truth.pop("clip1")
+    plain2 = dcase_metrics(doubled, dup_truth, dict.fromkeys(doubled, 10.0), thresholds=thresholds)
+    reps2 = dcase_replicates(scores, truth, durations, weights=w, thresholds=thresholds)
+    for name in ("psds1", "psds2", "event_f1", "segment_f1"):
+        assert reps2[name][0] == pytest.approx(plain2[name], abs=1e-9), name

@@ -1,0 +1,124 @@
+"""Intervals from real run folders: every evaluated run stores its resamples, the tables
+carry intervals, the localisation has its tagging-only control, and `bench compare` pairs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from bench.cli import app
+from bench.errors import BenchError
+from bench.intervals import System, compare_systems, run_replicates
+from bench.report import build_localisation_table, build_table1
+from bench.store import load_runs
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    result = runner.invoke(app, [str(a) for a in args])
+    assert "Traceback" not in result.output
+    return result
+
+
+@pytest.fixture(scope="module")
+def two_systems(tiny_corpus, tmp_path_factory):
+    """Smoke runs of GAP and GMP at 0 dB on the tiny corpus."""
+    results = tmp_path_factory.mktemp("intervals") / "results"
+    for model in ("gap", "gmp"):
+        result = invoke(
+            "run",
+            "--model",
+            model,
+            "--snr",
+            0,
+            "--seeds",
+            1,
+            "--preset",
+            "smoke",
+            "--device",
+            "cpu",
+            "--corpus",
+            tiny_corpus,
+            "--results",
+            results,
+        )
+        assert result.exit_code == 0, result.output
+    return results
+
+
+def test_runs_store_resamples_and_the_tagging_control(two_systems):
+    runs = load_runs(two_systems)
+    assert len(runs) == 2
+    for run_dir in runs["run_dir"]:
+        with open(f"{run_dir}/metrics.json") as f:
+            metrics = json.load(f)
+        loc = metrics["val"]["localisation"]
+        control = loc["tagging_only"]
+        assert set(control) >= {"psds1", "psds2", "postprocessing"}
+        stored = pd.read_parquet(f"{run_dir}/dcase/val/bootstrap.parquet")
+        assert {"psds1", "psds2", "event_f1", "segment_f1", "frame_f1", "tagging_psds1", "tagging_psds2"} <= set(
+            stored.columns
+        )
+        assert len(stored) == loc["n_boot"] == 100
+        for name in ("event_f1", "frame_f1"):
+            low, high = loc["intervals"][name]
+            assert low <= high
+        reps = run_replicates(run_dir, split="val")
+        assert len(reps["micro_ap"]) == 1000 and len(reps["psds1"]) == 100
+
+
+def test_tables_carry_intervals(two_systems):
+    runs = load_runs(two_systems)
+    table = build_table1(runs)
+    row = [r for r, spec in enumerate(table.rows) if spec[1] == "GAP"][0]
+    cell = table.cell(row, "0:micro_ap")
+    assert cell["n"] == 1 and cell["low"] is not None and cell["low"] <= cell["high"]
+    assert "95 % interval" in table.caption and "bold" in table.caption
+    best = table.data[(table.data["column"] == "0:micro_ap") & (table.data["n"] > 0)]
+    assert best["best"].sum() == 1  # the higher of GAP and GMP
+    loc = build_localisation_table(runs)
+    assert "tag-only" in loc.caption
+    assert any(loc.cell(r, "tagging_only_psds2")["n"] == 1 for r in range(len(loc.rows)))
+
+
+def test_compare_pairs_two_systems_and_itself(two_systems):
+    runs = load_runs(two_systems)
+    same = compare_systems(runs, System("gap", 0.0), System("gap", 0.0))
+    assert (same["difference"] == 0).all() and (same["low"] == 0).all() and (same["p"] == 1).all()
+    diff = compare_systems(runs, System("gap", 0.0), System("gmp", 0.0))
+    micro = diff.set_index("metric").loc["micro_ap"]
+    assert micro["low"] <= micro["high"] and 0 < micro["p"] <= 1
+    assert micro["difference"] == pytest.approx(micro["first"] - micro["second"])
+    result = invoke("compare", "gap", "gmp", "--snr", 0, "--results", two_systems)
+    assert result.exit_code == 0, result.output
+    assert "micro_ap" in result.output and "95 % interval" in result.output
+    as_json = invoke("compare", "gap", "gmp,snr=0", "--snr", 0, "--results", two_systems, "--json")
+    rows = json.loads(as_json.output)
+    assert {r["metric"] for r in rows} >= {"micro_ap", "macro_ap", "psds1", "psds2"}
+
+
+def test_compare_refuses_what_cannot_be_paired(two_systems):
+    result = invoke("compare", "gap", "gwrp", "--snr", 0, "--results", two_systems)
+    assert result.exit_code == 2 and "no finished run of gwrp" in result.output
+    result = invoke("compare", "gap", "gmp", "--results", two_systems)
+    assert result.exit_code == 2 and "no SNR" in result.output
+    with pytest.raises(BenchError, match="MODEL"):
+        System.parse(",alpha=1", snr_db=0, preset=None)
+
+
+def test_system_parse_reads_alpha_snr_and_options():
+    s = System.parse("2ap_aux,alpha=0.1,time_layer=conv,snr=10", snr_db=20, preset="cpu-full")
+    assert (s.model, s.alpha, s.snr_db, s.options, s.preset) == (
+        "2ap_aux",
+        0.1,
+        10.0,
+        (("time_layer", "conv"),),
+        "cpu-full",
+    )
+    assert "α=0.1" in s.label and "10 dB" in s.label
+    assert np.isclose(System.parse("gap", snr_db=0, preset=None).snr_db, 0.0)
