@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.errors import BenchError
 from bench.bootstrap import METHOD, paired_difference
+from bench.errors import BenchError
 from bench.intervals import cell_interval, match_runs, metric_key, stacked
 from bench.presets import CONVERGENCE_RULE
 from bench.store import atomic_write_text
