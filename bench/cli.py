@@ -581,8 +581,8 @@ def localise(
 
 def _plot_detections(outputs, features, info, *, out_dir: Path, title: str) -> list[Path]:
     """The detection figure of the clip, when the run has a post-processing (runs evaluated by this version)."""
-    import pandas as pd
 
+    from bench.corpus import read_events
     from bench.dcase import clip_detections
     from bench.plots import plot_detections
     from bench.postprocess import load_postprocessing
@@ -596,7 +596,7 @@ def _plot_detections(outputs, features, info, *, out_dir: Path, title: str) -> l
         outputs,
         clip_id=info["clip_id"],
         post=post,
-        events=pd.read_parquet(events_path),
+        events=read_events(Path(info["config"]["corpus_dir"])),
         labels=EVENT_LABELS,
         snr_db=float(info["config"]["snr_db"]),
     )
@@ -635,10 +635,15 @@ def detect(
     ] = False,
     overlap: Annotated[float, typer.Option(help="Share of a window overlapping the next, in [0, 1).")] = 0.5,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace existing output files (never the recordings themselves).")
+    ] = False,
 ) -> None:
     """Detect events in recordings of any rate, channel count and length with a trained run.
 
-    Exit code 1 when a file could not be decoded (the others are processed), 2 on a usage error.
+    Recordings are read in blocks, so memory does not grow with their length. Output files are
+    checked before any work: an existing one needs --overwrite. Exit code 1 when a file could not
+    be decoded (the others are processed), 2 on a usage error.
     """
     from bench.detect import detect as run_detect
 
@@ -657,6 +662,7 @@ def detect(
         overlap=overlap,
         device=device,
         on_file=report_file,
+        overwrite=overwrite,
     )
     source = (
         "the run's post-processing (postprocess.json)"
@@ -681,11 +687,12 @@ def export(
     run_id: Annotated[str, typer.Option("--run", help="Run id (`bench list` shows them).")],
     out: Annotated[Path, typer.Option(help="Destination file, e.g. model.pt (TorchScript).")],
     results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out file.")] = False,
 ) -> None:
     """Save a run as one TorchScript file that runs with torch alone (features and class names inside)."""
     from bench.export import export_run, load_exported
 
-    path = export_run(results, run_id=run_id, out=out)
+    path = export_run(results, run_id=run_id, out=out, overwrite=overwrite)
     _, meta = load_exported(path)
     console.print(
         f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): {meta['model']} run {run_id}; input mono "

@@ -7,6 +7,7 @@ bench function reports a missing, damaged or outdated corpus the same way.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -53,3 +54,71 @@ def clips_at(clips: pd.DataFrame, snr_db: float) -> pd.DataFrame:
     check_snr(clips, snr_db)
     rows = clips[np.isclose(clips["snr_db"].astype(float), float(snr_db))]
     return rows.sort_values("clip_id", kind="stable").reset_index(drop=True)
+
+
+def corpus_fingerprint(clips) -> str:
+    """Short hash of the clips table's identity columns (which clips, folds, labels)."""
+    cols = [c for c in ("clip_id", "snr_db", "split", "fold", "audio_path") if c in clips.columns]
+    table = clips[cols].astype(str).sort_values(cols, kind="stable")
+    labels = clips["labels"].map(lambda v: ",".join(v)).reindex(table.index)
+    text = table.to_csv(index=False) + labels.str.cat(sep="|")
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+MANIFESTS = ("clips.parquet", "events.parquet")
+"""The manifests a run's metrics are computed from."""
+
+
+def manifest_digest(corpus_dir: Path) -> str:
+    """Short hash (12 hex digits) of the bytes of the corpus's clips and events manifests: what
+    a run's metrics are computed from. A rebuild with other options or another seed changes it;
+    a byte-identical rebuild does not."""
+    digest = hashlib.sha1()
+    for name in MANIFESTS:
+        path = Path(corpus_dir) / "manifest" / name
+        digest.update(name.encode())
+        try:
+            digest.update(path.read_bytes())
+        except FileNotFoundError:
+            digest.update(b"<missing>")
+        except OSError as exc:
+            raise BenchError(f"cannot read {path} ({exc.strerror or exc})") from None
+    return digest.hexdigest()[:12]
+
+
+def check_same_corpus(record: dict, corpus_dir: Path, *, doing: str) -> None:
+    """Refuse (one line) when the corpus in ``corpus_dir`` is not the one a run was trained on.
+
+    Parameters
+    ----------
+    record : dict
+        The run's ``config.json``: ``corpus_fingerprint`` (which clips, folds and labels) and,
+        for runs trained since it was recorded, ``corpus_manifest_digest`` (the manifests' bytes).
+    corpus_dir : Path
+    doing : str
+        What was about to happen ("evaluate run X"), for the message.
+    """
+    run_id = record.get("run_id", "?")
+    want_digest = record.get("corpus_manifest_digest")
+    if want_digest is not None and manifest_digest(corpus_dir) == want_digest:
+        return
+    want = record.get("corpus_fingerprint")
+    found = corpus_fingerprint(read_clips(corpus_dir))
+    if want_digest is None and (want is None or found == want):
+        return  # a run recorded before the manifest digest: the clips are the same
+    raise BenchError(
+        f"cannot {doing}: the corpus in {corpus_dir} changed since run {run_id} was trained on it "
+        f"(clips {want} -> {found}"
+        + ("" if want_digest is None else f", manifests {want_digest} -> {manifest_digest(corpus_dir)}")
+        + "); its metrics would mix two corpora. Point it at the corpus it was trained on (--corpus), "
+        "or train it again on this one."
+    )
+
+
+def read_events(corpus_dir: Path) -> pd.DataFrame:
+    """``manifest/events.parquet`` of a built corpus, checked (:func:`remix.manifest.read_events`);
+    BenchError with the same message."""
+    try:
+        return manifest.read_events(corpus_dir)
+    except RemixError as exc:
+        raise BenchError(str(exc)) from None

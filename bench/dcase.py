@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from bench.bootstrap import N_BOOT_DCASE
-from bench.corpus import read_clips
+from bench.corpus import read_clips, read_events
 from bench.errors import BenchError
 from bench.postprocess import (
     SCORE_DECIMALS,
@@ -1226,7 +1226,7 @@ def stored_outputs(run_dir: Path, *, corpus_dir: Path | None = None) -> dict[str
         outputs[split] = (ids, clip_probs, np.asarray(store.read_frame_probs(split)))
     return {
         "outputs": outputs,
-        "events": pd.read_parquet(manifest / "events.parquet"),
+        "events": read_events(corpus_dir),
         "clips": read_clips(corpus_dir, required=("clip_id", "snr_db", "audio_path")),
         "labels": EVENT_LABELS,
         "hop_s": settings.hop_s,
@@ -1249,11 +1249,15 @@ def relocalise_run(run_dir: Path, *, corpus_dir: Path | None = None, num_jobs: i
     num_jobs : int, optional
         Processes for the DCASE statistics; default: the cores this process may use.
     """
+    from bench.corpus import check_same_corpus
     from bench.store import RunStore
 
     run_dir = Path(run_dir)
     stored = stored_outputs(run_dir, corpus_dir=corpus_dir)
-    stored.pop("config")
+    config = stored.pop("config")
+    check_same_corpus(
+        config, Path(corpus_dir or config["corpus_dir"]), doing=f"localise run {config.get('run_id', run_dir.name)}"
+    )
     result = localise_run(run_dir, **stored, num_jobs=num_jobs or available_cores())
     store = RunStore(run_dir.parent, run_dir.name)
     metrics = merge_localisation(store.read_metrics(), result)

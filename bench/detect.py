@@ -23,7 +23,7 @@ A file that cannot be decoded is reported and skipped; the others are processed.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -155,8 +155,57 @@ def collect_audio(paths: Sequence[Path]) -> list[Recording]:
     return unique
 
 
+BLOCK_S = 30.0
+"""Seconds of a recording decoded at once: memory is bounded whatever the length."""
+
+
+def audio_info(path: Path) -> tuple[int, int]:
+    """(sample rate, frames) of a file's header; UndecodableAudio when it cannot be opened."""
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError, ValueError, OSError) as exc:
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UndecodableAudio(f"cannot decode {path}: {text}") from None
+    return int(info.samplerate), int(info.frames)
+
+
+def audio_blocks(path: Path, *, sample_rate: int, block_s: float = BLOCK_S) -> Iterator[np.ndarray]:
+    """Decode, down-mix (mean of the channels) and resample a file, ``block_s`` seconds at a time.
+
+    Yields
+    ------
+    np.ndarray [shape=(n,)], float32
+        Consecutive pieces of the mono signal at ``sample_rate`` (resampled by a soxr stream,
+        high quality: the pieces join into what resampling the whole file gives).
+
+    Raises
+    ------
+    UndecodableAudio
+        A file soundfile cannot decode (also part-way through), an empty one, or one with
+        non-finite samples.
+    """
+    import soxr
+
+    rate, frames = audio_info(path)
+    if frames == 0:
+        raise UndecodableAudio(f"{path} holds no samples")
+    stream = None if rate == sample_rate else soxr.ResampleStream(rate, sample_rate, 1, dtype="float32", quality="HQ")
+    try:
+        with sf.SoundFile(str(path)) as f:
+            for block in f.blocks(blocksize=max(1, int(block_s * rate)), dtype="float32", always_2d=True):
+                if not np.isfinite(block).all():
+                    raise UndecodableAudio(f"{path} holds non-finite samples (NaN or infinity)")
+                mono = block.mean(axis=1, dtype=np.float32)
+                yield mono if stream is None else stream.resample_chunk(mono)
+    except (sf.LibsndfileError, RuntimeError, ValueError, OSError) as exc:
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UndecodableAudio(f"cannot decode {path}: {text}") from None
+    if stream is not None:
+        yield stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+
+
 def decode_audio(path: Path, *, sample_rate: int) -> tuple[np.ndarray, float]:
-    """Decode, down-mix (mean of the channels) and resample a file.
+    """Decode, down-mix (mean of the channels) and resample a whole file (:func:`audio_blocks`).
 
     Parameters
     ----------
@@ -176,22 +225,9 @@ def decode_audio(path: Path, *, sample_rate: int) -> tuple[np.ndarray, float]:
     UndecodableAudio
         A file soundfile cannot decode, an empty one, or one with non-finite samples.
     """
-    import soxr
-
-    try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, ValueError, OSError) as exc:
-        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UndecodableAudio(f"cannot decode {path}: {text}") from None
-    if data.shape[0] == 0:
-        raise UndecodableAudio(f"{path} holds no samples")
-    if not np.isfinite(data).all():
-        raise UndecodableAudio(f"{path} holds non-finite samples (NaN or infinity)")
-    duration = data.shape[0] / rate
-    mono = data.mean(axis=1, dtype=np.float32)
-    if rate != sample_rate:
-        mono = soxr.resample(mono, rate, sample_rate, quality="HQ")
-    return np.ascontiguousarray(mono, dtype=np.float32), float(duration)
+    rate, frames = audio_info(path)
+    wave = np.concatenate([np.zeros(0, dtype=np.float32), *audio_blocks(path, sample_rate=sample_rate)])
+    return np.ascontiguousarray(wave, dtype=np.float32), frames / rate
 
 
 def window_starts(n_frames: int, *, window: int, stride: int) -> np.ndarray:
@@ -262,7 +298,8 @@ def score_recording(
     overlap: float = 0.5,
     batch_size: int = 8,
 ) -> RecordingScores:
-    """Cut a recording into the model's windows, score them and stitch the frame scores.
+    """Cut a recording into the model's windows, score them and stitch the frame scores
+    (:func:`score_stream` of the whole signal at once).
 
     Parameters
     ----------
@@ -271,18 +308,96 @@ def score_recording(
         e.g. a :class:`bench.export.RunScorer`.
     wave : np.ndarray [shape=(N,)]
         Mono recording at ``settings.sample_rate``.
+    settings, n_frames, window_samples, frame_score, duration_s, overlap, batch_size
+        As :func:`score_stream`.
+    """
+    wave = np.asarray(wave, dtype=np.float32)
+    return score_stream(
+        scorer,
+        [wave],
+        settings=settings,
+        n_frames=n_frames,
+        window_samples=window_samples,
+        frame_score=frame_score,
+        duration_s=duration_s if duration_s is not None else wave.shape[0] / settings.sample_rate,
+        overlap=overlap,
+        batch_size=batch_size,
+    )
+
+
+class _Sums:
+    """Per-frame sums of the windows' outputs, grown as the recording streams in."""
+
+    def __init__(self, n_classes: int, capacity: int) -> None:
+        self.arrays = {key: np.zeros((max(1, capacity), n_classes)) for key in ("frame", "score", "clip")}
+        self.count = np.zeros(max(1, capacity))
+
+    def add(self, start: int, frames: np.ndarray, ruled: np.ndarray, clip: np.ndarray) -> None:
+        stop = start + frames.shape[0]
+        if stop > self.count.shape[0]:
+            size = max(stop, 2 * self.count.shape[0])
+            for key, value in self.arrays.items():
+                grown = np.zeros((size, value.shape[1]))
+                grown[: value.shape[0]] = value
+                self.arrays[key] = grown
+            count = np.zeros(size)
+            count[: self.count.shape[0]] = self.count
+            self.count = count
+        self.arrays["frame"][start:stop] += frames
+        self.arrays["score"][start:stop] += ruled
+        self.arrays["clip"][start:stop] += clip
+        self.count[start:stop] += 1
+
+    def means(self, total: int) -> dict[str, np.ndarray]:
+        count = self.count[:total, None]
+        return {key: (value[:total] / count).astype(np.float32) for key, value in self.arrays.items()}
+
+
+def score_stream(
+    scorer: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    blocks: Iterable[np.ndarray],
+    *,
+    settings,
+    n_frames: int,
+    window_samples: int,
+    frame_score: str = "frame_x_clip",
+    duration_s: float,
+    overlap: float = 0.5,
+    batch_size: int = 8,
+    expected_samples: int = 0,
+    mel: list | None = None,
+) -> RecordingScores:
+    """Score a recording that arrives in pieces, holding only about one piece and one window.
+
+    Windows of ``window_samples`` samples (``n_frames`` frames) start every
+    ``round(n_frames * (1 - overlap))`` frames from 0, plus one ending on the last frame
+    (:func:`window_starts`); each is scored as soon as its samples have arrived. A frame's
+    outputs are the mean over the windows holding it. A recording shorter than a window is
+    repeated to fill one (digital silence lies far outside anything the models saw) and only
+    its own frames are kept.
+
+    Parameters
+    ----------
+    scorer : callable
+        ``waves (W, window_samples) -> (clip_probs (W, C), frame_probs (W, n_frames, C))``.
+    blocks : iterable of np.ndarray [shape=(n,)]
+        Consecutive pieces of the mono signal at ``settings.sample_rate``.
     settings : LogMelSettings
         The run's features (hop, window, centre padding).
     n_frames, window_samples : int
         Frames per window and the samples that give them.
     frame_score : {"frame_x_clip", "frame_probs"}
         Rule of :attr:`RecordingScores.frame_score`.
-    duration_s : float, optional
-        Duration of the original file (default: ``N / sample_rate``).
+    duration_s : float
+        Duration of the original file.
     overlap : float
         Share of a window shared with the next one, in ``[0, 1)``.
     batch_size : int
         Windows scored at once.
+    expected_samples : int
+        Samples the stream is expected to hold (sizes the per-frame arrays; 0: grown as needed).
+    mel : list, optional
+        When given, the recording's log-mel (T, F) float16 is appended to it (for plots).
 
     Raises
     ------
@@ -291,51 +406,105 @@ def score_recording(
     """
     if not 0.0 <= overlap < 1.0:
         raise BenchError(f"overlap must be in [0, 1), found {overlap}")
-    wave = np.asarray(wave, dtype=np.float32)
-    total = settings.n_frames(wave.shape[0])
-    if total < 1:
-        raise UndecodableAudio(
-            f"the recording is {wave.shape[0] / settings.sample_rate * 1000:.0f} ms long, "
-            f"shorter than one analysis window ({settings.n_fft / settings.sample_rate * 1000:.0f} ms)"
-        )
-    duration = float(duration_s if duration_s is not None else wave.shape[0] / settings.sample_rate)
-    padded = wave.shape[0] < window_samples
-    if padded:
-        wave = np.resize(wave, window_samples)  # repeated, not zero-padded
-    stride = max(1, int(round(n_frames * (1.0 - overlap))))
-    length = max(total, n_frames)
-    starts = window_starts(length, window=n_frames, stride=stride)
     hop = settings.hop_length
-    sums: dict[str, np.ndarray] = {}
-    count = np.zeros(length, dtype=np.float64)
+    stride = max(1, int(round(n_frames * (1.0 - overlap))))
+    sums: _Sums | None = None
+    mel_parts: dict[int, np.ndarray] = {}
     clip_max: np.ndarray | None = None
-    for b in range(0, len(starts), batch_size):
-        chunk = starts[b : b + batch_size]
-        windows = np.stack([wave[s * hop : s * hop + window_samples] for s in chunk])  # (W, window_samples)
+    n_windows = 0
+
+    def score(starts: list[int], windows: np.ndarray) -> None:
+        nonlocal sums, clip_max, n_windows
         clip, frames = scorer(windows)  # (W, C), (W, n_frames, C)
         clip, frames = np.asarray(clip, dtype=np.float32), np.asarray(frames, dtype=np.float32)
         ruled = apply_frame_score(frames, clip, rule=frame_score)  # (W, n_frames, C)
-        if not sums:
-            sums = {key: np.zeros((length, clip.shape[1])) for key in ("frame", "score", "clip")}
+        if sums is None:
+            sums = _Sums(clip.shape[1], settings.n_frames(expected_samples) if expected_samples else n_frames)
             clip_max = np.zeros(clip.shape[1], dtype=np.float32)
-        for s, cw, fw, rw in zip(chunk, clip, frames, ruled):
-            sums["frame"][s : s + n_frames] += fw
-            sums["score"][s : s + n_frames] += rw
-            sums["clip"][s : s + n_frames] += cw
-            count[s : s + n_frames] += 1
+        for s, cw, fw, rw in zip(starts, clip, frames, ruled):
+            sums.add(s, fw, rw, np.broadcast_to(cw, fw.shape))
         clip_max = np.maximum(clip_max, clip.max(axis=0))
-    mean = {key: (value / count[:, None])[:total].astype(np.float32) for key, value in sums.items()}
+        n_windows += len(starts)
+        if mel is not None:
+            for s, w in zip(starts, windows):
+                mel_parts[s] = _log_mel(w, settings)
+
+    buffer = np.zeros(0, dtype=np.float32)
+    buffer_start = 0  # sample index of buffer[0]
+    next_start = 0  # first frame of the next regular window
+    pending: list[int] = []
+    received = 0
+
+    def flush() -> None:
+        if pending:
+            windows = np.stack(
+                [buffer[s * hop - buffer_start : s * hop - buffer_start + window_samples] for s in pending]
+            )
+            score(list(pending), windows)
+            pending.clear()
+
+    for block in blocks:
+        block = np.asarray(block, dtype=np.float32)
+        buffer = np.concatenate([buffer, block])
+        received += block.shape[0]
+        while next_start * hop + window_samples <= received:
+            pending.append(next_start)
+            next_start += stride
+            if len(pending) >= batch_size:
+                flush()
+        flush()
+        # keep what the next regular window needs, and enough for the window that ends on the last
+        # frame (it starts on a hop boundary at most one hop before the last window_samples samples)
+        keep_from = min(next_start * hop, max(0, (received - window_samples) // hop * hop))
+        if keep_from > buffer_start:
+            buffer = buffer[keep_from - buffer_start :]
+            buffer_start = keep_from
+    total = settings.n_frames(received)
+    if total < 1:
+        raise UndecodableAudio(
+            f"the recording is {received / settings.sample_rate * 1000:.0f} ms long, "
+            f"shorter than one analysis window ({settings.n_fft / settings.sample_rate * 1000:.0f} ms)"
+        )
+    padded = received < window_samples
+    if padded:  # the whole recording is in the buffer: repeat it to fill one window
+        score([0], np.resize(buffer, window_samples)[None])
+    else:
+        last = total - n_frames
+        regular_last = ((total - n_frames) // stride) * stride
+        if last != regular_last:
+            start = last * hop - buffer_start
+            score([last], buffer[start : start + window_samples][None])
+    assert sums is not None and clip_max is not None
+    length = max(total, n_frames)
+    mean = sums.means(length)
+    if mel is not None:
+        grid = np.zeros((length, settings.n_mels), dtype=np.float16)
+        for s, part in sorted(mel_parts.items()):
+            grid[s : s + part.shape[0]] = part[: length - s]
+        mel.append(grid[:total])
     return RecordingScores(
         clip_probs=clip_max,
-        frame_probs=mean["frame"],
-        frame_score=mean["score"],
-        window_clip_probs=mean["clip"],
+        frame_probs=mean["frame"][:total],
+        frame_score=mean["score"][:total],
+        window_clip_probs=mean["clip"][:total],
         hop_s=settings.hop_s,
         frame_start_s=settings.frame_start_s,
-        duration_s=duration,
-        n_windows=len(starts),
+        duration_s=float(duration_s),
+        n_windows=n_windows,
         padded=padded,
     )
+
+
+def _log_mel(window: np.ndarray, settings) -> np.ndarray:
+    """Log-mel (T, F) float16 of one window (its frames are frames of the whole recording)."""
+    import torch
+
+    from bench.features import LogMel
+
+    with torch.inference_mode():
+        return (
+            LogMel(settings)(torch.from_numpy(np.asarray(window, dtype=np.float32))[None])[0].numpy().astype(np.float16)
+        )
 
 
 # --------------------------------------------------------------------------- post-processing
@@ -436,28 +605,21 @@ def scores_table(
 
 
 def plot_detections(
-    wave: np.ndarray, *, settings, events: pd.DataFrame, path: Path, title: str, duration_s: float, dpi: int = 110
+    mel: np.ndarray, *, settings, events: pd.DataFrame, path: Path, title: str, duration_s: float, dpi: int = 110
 ) -> Path:
     """PNG of a recording's log-mel (top) and its detected events, one lane per class (bottom).
 
     Parameters
     ----------
-    wave : np.ndarray [shape=(N,)]
-        Mono recording at ``settings.sample_rate``.
+    mel : np.ndarray [shape=(T, F)]
+        The recording's log-mel (:func:`score_stream` with ``mel=``).
     events : pd.DataFrame
         :func:`events_table` of the recording.
     """
-    import torch
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from bench.features import LogMel
-
-    x = np.asarray(wave, dtype=np.float32)
-    if x.shape[0] < settings.n_fft:
-        x = np.pad(x, (0, settings.n_fft - x.shape[0]))
-    with torch.inference_mode():
-        mel = LogMel(settings)(torch.from_numpy(x)[None])[0].numpy()  # (T, F)
+    mel = np.asarray(mel, dtype=np.float32)
     labels = sorted(events["event_label"].unique(), reverse=True) if len(events) else []  # A at the top
     fig = Figure(figsize=(10, 4 + 0.25 * len(labels)))
     FigureCanvasAgg(fig)
@@ -486,9 +648,12 @@ def plot_detections(
     bottom.set_xlabel("time (s)")
     fig.tight_layout()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, format="png")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=dpi, format="png")
+    except OSError as exc:
+        raise BenchError(f"cannot write {path} ({exc.strerror or exc}); nothing was written there") from None
     return path
 
 
@@ -524,10 +689,14 @@ class DetectResult:
 
 
 def _write_tsv(frame: pd.DataFrame, path: Path, *, float_format: str | None = None) -> Path:
+    """Write a table whole or not at all; a full disk or a permission error is one BenchError."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, sep="\t", index=False, float_format=float_format)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            frame.to_csv(tmp, sep="\t", index=False, float_format=float_format)
+    except OSError as exc:
+        raise BenchError(f"cannot write {path} ({exc.strerror or exc}); nothing was written there") from None
     return path
 
 
@@ -549,6 +718,7 @@ def detect(
     device: str = "cpu",
     scorer: RunScorer | None = None,
     on_file: Callable[[str, str | None], None] | None = None,
+    overwrite: bool = False,
 ) -> DetectResult:
     """Detect events in recordings with a trained run; write the DCASE events table.
 
@@ -574,6 +744,9 @@ def detect(
     on_file : callable, optional
         Called with ``(name, None)`` after each processed recording and ``(path, reason)``
         for each skipped one.
+    overwrite : bool
+        Replace existing output files. Without it an existing ``out``, score table or plot is
+        refused before any work; ``out`` is never one of the recordings, whatever it says.
 
     Returns
     -------
@@ -582,12 +755,24 @@ def detect(
     Raises
     ------
     BenchError
-        No such run or checkpoint, a path that does not exist, bad options. An undecodable
-        recording is not an error: it is listed in ``skipped``.
+        No such run or checkpoint, a path that does not exist, bad options, an output that
+        would replace a file (checked before any work), or no recording that could be
+        processed. An undecodable recording is not an error: it is listed in ``skipped``.
+        Recordings are read in blocks of :data:`BLOCK_S` seconds, so memory does not grow
+        with their length.
     """
+    from bench.outputs import check_output_file, check_output_names
     from bench.train import resolve_device
 
     recordings = collect_audio(paths)
+    inputs = [rec.path for rec in recordings]
+    check_output_file(out, what="--out", inputs=inputs, overwrite=overwrite)
+    if scores_dir is not None:
+        names = [_output_name(rec.name, ".tsv") for rec in recordings]
+        check_output_names(scores_dir, names, what="--scores", overwrite=overwrite)
+    if plot_dir is not None:
+        names = [_output_name(rec.name, ".png") for rec in recordings]
+        check_output_names(plot_dir, names, what="the plot folder", overwrite=overwrite)
     if scorer is None:
         scorer = load_run_scorer(results_dir, run_id=run_id, device=str(resolve_device(device)))
     settings = scorer.settings
@@ -600,22 +785,29 @@ def detect(
     )
     tables = []
     for rec in recordings:
+        mel: list[np.ndarray] | None = [] if plot_dir is not None else None
         try:
-            wave, duration = decode_audio(rec.path, sample_rate=settings.sample_rate)
-            scores = score_recording(
+            rate, frames = audio_info(rec.path)
+            duration = frames / rate if rate else 0.0
+            scores = score_stream(
                 scorer,
-                wave,
+                audio_blocks(rec.path, sample_rate=settings.sample_rate),
                 settings=settings,
                 n_frames=scorer.n_frames,
                 window_samples=scorer.window_samples,
                 frame_score=post.frame_score,
                 duration_s=duration,
                 overlap=overlap,
+                expected_samples=int(round(frames * settings.sample_rate / rate)) if rate else 0,
+                mel=mel,
             )
-        except UndecodableAudio as exc:
-            result.skipped.append((str(rec.path), str(exc)))
+        except (UndecodableAudio, MemoryError) as exc:
+            reason = str(exc) if isinstance(exc, UndecodableAudio) else "out of memory while scoring it"
+            if str(rec.path) not in reason:
+                reason = f"{rec.path}: {reason}"
+            result.skipped.append((str(rec.path), reason))
             if on_file is not None:
-                on_file(str(rec.path), str(exc))
+                on_file(str(rec.path), reason)
             continue
         post_scores, active = postprocess_recording(scores, post)
         timing = dict(hop_s=scores.hop_s, frame_start_s=scores.frame_start_s, duration_s=duration)
@@ -626,14 +818,14 @@ def detect(
             result.written.append(
                 _write_tsv(table, Path(scores_dir) / _output_name(rec.name, ".tsv"), float_format="%.6f")
             )
-        if plot_dir is not None:
+        if plot_dir is not None and mel:
             title = (
                 f"{rec.name}: {scorer.config.get('model')} run {run_id}, {len(events)} event(s) "
                 f"({duration:.2f} s, {scores.n_windows} window(s))"
             )
             result.written.append(
                 plot_detections(
-                    wave,
+                    mel[0],
                     settings=settings,
                     events=events,
                     title=title,
@@ -644,6 +836,10 @@ def detect(
         result.processed.append(rec.name)
         if on_file is not None:
             on_file(rec.name, None)
+    if not result.processed:
+        raise BenchError(
+            f"none of the {len(recordings)} file(s) could be processed (each is named above); nothing was written"
+        )
     if tables:
         result.events = pd.concat(tables, ignore_index=True)
     result.written.insert(0, _write_tsv(result.events, out, float_format="%.3f"))

@@ -22,6 +22,7 @@ with (median filter, thresholds), when it has one.
 
 from __future__ import annotations
 
+import io
 import json
 import warnings
 from pathlib import Path
@@ -96,7 +97,24 @@ class _Exported(nn.Module):
         self.metadata = metadata
 
     def forward(self, wave: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:  # noqa: UP006
-        """wave (B, window_samples) mono at sample_rate -> clip_probs (B, C), frame_probs (B, n_frames, C)."""
+        """wave (B, window_samples) mono at sample_rate -> clip_probs (B, C), frame_probs (B, n_frames, C).
+
+        Float samples are taken as they are (full scale 1.0); int16 and int32 PCM are scaled to
+        full scale 1.0; other integer types, an empty batch and non-finite samples are refused.
+        """
+        if wave.dim() == 2 and wave.size(0) == 0:
+            raise ValueError("empty batch: give at least one window of shape (1, " + str(self.window_samples) + ")")
+        if wave.dtype == torch.int16:
+            wave = wave.float() / 32768.0
+        elif wave.dtype == torch.int32:
+            wave = wave.float() / 2147483648.0
+        elif not wave.is_floating_point():
+            raise ValueError(
+                "integer samples of type " + str(wave.dtype) + " are not PCM this model reads; give float "
+                "samples in [-1, 1] or int16 / int32 PCM"
+            )
+        if not bool(torch.isfinite(wave).all()):
+            raise ValueError("the waveform holds NaN or infinite samples")
         if wave.dim() != 2 or wave.size(1) != self.window_samples:
             raise ValueError(
                 "expected mono windows of shape (batch, "
@@ -242,7 +260,7 @@ def _metadata(scorer: RunScorer, run_id: str) -> dict[str, Any]:
     )
 
 
-def export_run(results_dir: Path, *, run_id: str, out: Path) -> Path:
+def export_run(results_dir: Path, *, run_id: str, out: Path, overwrite: bool = False) -> Path:
     """Save a run as one TorchScript file (see the module docstring for its use).
 
     Parameters
@@ -251,7 +269,11 @@ def export_run(results_dir: Path, *, run_id: str, out: Path) -> Path:
         Results folder holding ``runs/<run_id>``.
     run_id : str
     out : Path
-        Destination file (``.pt``); written atomically, parent folders created.
+        Destination file (``.pt``); checked before any work (an existing file needs
+        ``overwrite``; a folder, or a folder that cannot be written, is refused), written
+        whole or not at all (the module is serialised in memory, then written atomically).
+    overwrite : bool
+        Replace an existing ``out``.
 
     Returns
     -------
@@ -263,6 +285,9 @@ def export_run(results_dir: Path, *, run_id: str, out: Path) -> Path:
     BenchError
         No such run or checkpoint, or the model could not be traced.
     """
+    from bench.outputs import check_output_file
+
+    out = check_output_file(out, what="--out", overwrite=overwrite)
     scorer = load_run_scorer(results_dir, run_id=run_id, device="cpu")
     meta = _metadata(scorer, run_id)
     example = torch.zeros(1, scorer.window_samples)
@@ -286,11 +311,15 @@ def export_run(results_dir: Path, *, run_id: str, out: Path) -> Path:
                 f"could not export run {run_id} to TorchScript: {type(exc).__name__}: "
                 f"{str(exc).splitlines()[0] if str(exc) else ''}"
             ) from None
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out) as tmp, warnings.catch_warnings():
+    buffer = io.BytesIO()  # serialised in memory: a full disk fails in Python below, never inside torch
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        torch.jit.save(scripted, str(tmp))
+        torch.jit.save(scripted, buffer)
+    try:
+        with atomic_path(out) as tmp:
+            tmp.write_bytes(buffer.getvalue())
+    except OSError as exc:
+        raise BenchError(f"cannot write {out} ({exc.strerror or exc}); nothing was written") from None
     return out
 
 

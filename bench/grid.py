@@ -279,8 +279,28 @@ def _run_through(
         raise
 
 
+def run_grid(configs: Sequence[RunConfig], *, results_dir: Path, corpus_dir: Path, **options: Any) -> GridSummary:
+    """Train every config that is not done yet (:func:`_run_grid`, holding the results folder's lock).
+
+    When every config is done already nothing is written, so the lock is not taken: a
+    finished, read-only (shared) results folder answers without an error.
+    """
+    from bench.data import read_clips
+    from bench.train import corpus_fingerprint
+
+    results_dir, corpus_dir = Path(results_dir), Path(corpus_dir)
+    unique = list(dict.fromkeys(configs))
+    fingerprint = corpus_fingerprint(read_clips(corpus_dir))
+    if unique and all(_is_done(results_dir, cfg, corpus=fingerprint) for cfg in unique):
+        _check_device(options.get("device", "auto"), options.get("executor"))
+        callback = options.get("callback") or (lambda event: None)
+        callback({"event": "grid_start", "total": 0, "skipped": len(unique)})
+        return GridSummary(skipped=[cfg.run_id for cfg in unique])
+    return _run_grid(configs, results_dir=results_dir, corpus_dir=corpus_dir, **options)
+
+
 @results_locked
-def run_grid(
+def _run_grid(
     configs: Sequence[RunConfig],
     *,
     results_dir: Path,

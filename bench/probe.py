@@ -150,15 +150,29 @@ def probe_runs(
     pd.DataFrame
         run_id, model, variant, alpha, snr_db, seed, probe, shift_s, frames, micro_ap.
     """
+    import math
+
+    from remix.clitools import warn
+
+    bad = [s for s in shifts_s if not isinstance(s, (int, float)) or not math.isfinite(s)]
+    if bad:
+        raise BenchError(f"--shift takes finite numbers of seconds (e.g. 0.5); found {bad[0]!r}")
     done = runs[runs["status"] == "done"]
     if done.empty:
         raise BenchError("no finished run to probe; train some first (bench run ...)")
     records = []
+    failed = []
     for _, run in done.iterrows():
         variant = " ".join(
             f"{c.split('.', 1)[1]}={run[c]}" for c in sorted(run.index) if c.startswith("options.") and pd.notna(run[c])
         )
-        for row in probe_run(Path(run["run_dir"]), shifts_s=shifts_s, random_corpus=random_corpus):
+        try:
+            rows = probe_run(Path(run["run_dir"]), shifts_s=shifts_s, random_corpus=random_corpus)
+        except BenchError as exc:  # a damaged checkpoint, a missing corpus: that run only
+            warn(f"run {run['run_id']} skipped: {exc}")
+            failed.append(run["run_id"])
+            continue
+        for row in rows:
             records.append(
                 {
                     "run_id": run["run_id"],
@@ -170,6 +184,8 @@ def probe_runs(
                     **row,
                 }
             )
+    if not records:
+        raise BenchError(f"none of the {len(failed)} finished run(s) could be probed (each is named above)")
     return pd.DataFrame(records)
 
 

@@ -115,8 +115,40 @@ def _read_json(path: Path, *, advice: str = "delete the run folder and run it ag
         raise BenchError(f"{path} is not valid JSON ({exc}); {advice}") from None
 
 
+UNSAFE_PICKLE = (
+    "holds pickled Python objects besides tensors and plain values (loading them could run code), so it was "
+    "refused unread"
+)
+"""Why a run file that ``torch.load(weights_only=True)`` refuses is not loaded."""
+
+
+def safe_torch_load(path: Path, *, map_location: Any = "cpu") -> Any:
+    """``torch.load(path, weights_only=True)``: tensors, numbers, strings and containers only.
+
+    Run folders are handed around (shared results, downloads with a paper); a checkpoint is
+    data, and a pickle that names any other Python object is refused before anything in it
+    runs. Raises :class:`UnsafeFileError` for such a file, the loader's own error for a
+    damaged one.
+    """
+    import pickle
+
+    import torch
+
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "weights only" in str(exc).lower() or "weights_only" in str(exc):
+            raise UnsafeFileError(f"{path} {UNSAFE_PICKLE}") from None
+        raise
+
+
+class UnsafeFileError(BenchError):
+    """A run file that would run code when loaded (see :func:`safe_torch_load`)."""
+
+
 def load_torch(path: Path, *, what: str, advice: str, map_location: Any = "cpu") -> Any:
-    """``torch.load`` of a run file, with a one-line BenchError when it is missing or damaged.
+    """:func:`safe_torch_load` of a run file, with a one-line BenchError when it is missing,
+    damaged or holds more than tensors and plain values.
 
     Parameters
     ----------
@@ -127,13 +159,13 @@ def load_torch(path: Path, *, what: str, advice: str, map_location: Any = "cpu")
     advice : str
         What to do when it cannot be read.
     """
-    import torch
-
     path = Path(path)
     if not path.is_file():
         raise BenchError(f"{what} {path} is missing; {advice}")
     try:
-        return torch.load(path, map_location=map_location, weights_only=False)
+        return safe_torch_load(path, map_location=map_location)
+    except UnsafeFileError:
+        raise BenchError(f"{what} {path} {UNSAFE_PICKLE}; use only run folders you trust, or {advice}") from None
     except Exception as exc:  # truncated zip, unpickling errors, EOF: all mean a damaged file
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise BenchError(f"{what} {path} is damaged ({first}); {advice}") from None
@@ -401,11 +433,12 @@ class RunStore:
         ``last.pt.damaged`` and replaced by ``last.prev.pt`` (the state one epoch
         earlier) when that one loads; otherwise it is removed and the run restarts.
         """
-        import torch
 
         def problem(path: Path) -> tuple[Any, str | None]:
             try:
-                return torch.load(path, map_location="cpu", weights_only=False), None
+                return safe_torch_load(path, map_location="cpu"), None
+            except UnsafeFileError:
+                return None, UNSAFE_PICKLE
             except Exception as exc:  # truncated zip, unpickling error, EOF
                 return None, (str(exc).splitlines() or [type(exc).__name__])[0]
 
@@ -461,8 +494,18 @@ def results_locked(fn: Callable[..., Any]) -> Callable[..., Any]:
         from remix.lock import folder_lock
 
         folder = runs_dir(Path(kwargs["results_dir"]))
-        with folder_lock(folder, what="results folder", error=ResultsBusy):
+        try:
+            lock = folder_lock(folder, what="results folder", error=ResultsBusy)
+            lock.__enter__()
+        except OSError as exc:  # a read-only or foreign folder: say so, in one line
+            raise BenchError(
+                f"cannot write in the results folder {folder} ({exc.strerror or exc}); use a results folder "
+                "you can write (--results DIR), or a copy of this one"
+            ) from None
+        try:
             return fn(*args, **kwargs)
+        finally:
+            lock.__exit__(None, None, None)
 
     return wrapper
 

@@ -13,7 +13,6 @@ predictions, frame probabilities, metrics, curves and its status.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import platform
 import time
@@ -26,6 +25,7 @@ import torch
 
 import models
 from bench.config import RunConfig
+from bench.corpus import check_same_corpus, corpus_fingerprint, manifest_digest, read_events
 from bench.data import ClipSet, RunData, batches, epoch_order, load_data, read_clips
 from bench.errors import BenchError
 from bench.features import LogMelSettings, compute_features
@@ -34,6 +34,7 @@ from bench.resolution import last_rank_weight, resolution_constants
 from bench.store import CONFIG, RunStore, load_torch, runs_dir
 from remix.atomic import read_json
 from remix.labels import EVENT_LABELS
+from remix.lock import shared_lock
 
 
 class RunFailed(BenchError):
@@ -48,6 +49,9 @@ class RunFailed(BenchError):
         self.reason = reason
 
 
+_RETRAIN = "delete the run folder and run the same bench run command again"
+
+
 def resolve_device(device: str) -> torch.device:
     """``"auto"`` -> CUDA when present, else CPU; ``"cuda"`` without a GPU -> BenchError."""
     if device == "auto":
@@ -59,15 +63,6 @@ def resolve_device(device: str) -> torch.device:
     if device == "cpu":
         return torch.device("cpu")
     raise BenchError(f"unknown device {device!r}; use auto, cpu or cuda")
-
-
-def corpus_fingerprint(clips) -> str:
-    """Short hash of the clips table's identity columns (which clips, folds, labels)."""
-    cols = [c for c in ("clip_id", "snr_db", "split", "fold", "audio_path") if c in clips.columns]
-    table = clips[cols].astype(str).sort_values(cols, kind="stable")
-    labels = clips["labels"].map(lambda v: ",".join(v)).reindex(table.index)
-    text = table.to_csv(index=False) + labels.str.cat(sep="|")
-    return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
 def _read_corpus_json(corpus_dir: Path) -> dict[str, Any]:
@@ -198,6 +193,7 @@ def train_run(
         "corpus_dir": str(corpus_dir.resolve()),
         "corpus_synthetic": bool(corpus_info.get("synthetic", False)),
         "corpus_fingerprint": fingerprint,
+        "corpus_manifest_digest": manifest_digest(corpus_dir),
         "corpus": corpus_info,
         "train_folds": [
             f for f in sorted({int(f) for f in clips.loc[clips["split"] == "dev", "fold"]}) if f != val_fold
@@ -207,6 +203,40 @@ def train_run(
         "torch": torch.__version__,
         "python": platform.python_version(),
     }
+    with shared_lock(corpus_dir):  # `remix build --overwrite` refuses this corpus while the run reads it
+        return _train_and_evaluate(
+            config,
+            preset=preset,
+            record=record,
+            store=store,
+            clips=clips,
+            corpus_dir=corpus_dir,
+            device=dev,
+            compile=compile,
+            amp=amp,
+            channels_last=channels_last,
+            callback=callback,
+            feature_cache=feature_cache,
+        )
+
+
+def _train_and_evaluate(
+    config: RunConfig,
+    *,
+    preset: Preset,
+    record: dict[str, Any],
+    store: RunStore,
+    clips,
+    corpus_dir: Path,
+    device: torch.device,
+    compile: bool,
+    amp: bool,
+    channels_last: bool,
+    callback,
+    feature_cache,
+) -> dict[str, Any]:
+    """:func:`train_run` once the run folder and the corpus are known: records failures."""
+    dev, val_fold = device, config.val_fold
     try:
         store.write_config(record)
         store.write_status("running")
@@ -255,6 +285,7 @@ def train_run(
             channels_last=channels_last,
             callback=callback,
         )
+        check_same_corpus(record, corpus_dir, doing=f"evaluate run {config.run_id}")
         metrics = _evaluate(
             net,
             data,
@@ -446,7 +477,7 @@ def _fit(
                     **{k: run.curves[-1][k] for k in ("epoch", "train_loss", "val_micro_ap", "lr", "seconds")},
                 }
             )
-    best = torch.load(store.checkpoint_path, map_location=device, weights_only=False)
+    best = load_torch(store.checkpoint_path, what="the best checkpoint", advice=_RETRAIN, map_location=device)
     net.load_state_dict(best["model"])
     return step_model
 
@@ -546,7 +577,7 @@ def _save_state(store: RunStore, *, net, opt, sched, run: _Progress, device: tor
 
 def _resume(path: Path, *, net, opt, sched, run: _Progress, device: torch.device) -> None:
     """Load ``last.pt`` into the model, optimiser, scheduler, RNGs and progress."""
-    state = torch.load(path, map_location=device, weights_only=False)
+    state = load_torch(path, what="the training state", advice=_RETRAIN, map_location=device)
     net.load_state_dict(state["model"])
     opt.load_state_dict(state["optimizer"])
     sched.load_state_dict(state["scheduler"])
@@ -597,14 +628,13 @@ def _evaluate(
 ) -> dict[str, Any]:
     """Predict val (and test) with the best weights; write predictions, frame probs and metrics;
     choose the post-processing on val and write the DCASE files of each split (:mod:`bench.dcase`)."""
-    import pandas as pd
 
     from bench.dcase import localise_run, merge_localisation
     from bench.metrics import evaluate
 
-    best = torch.load(store.checkpoint_path, map_location="cpu", weights_only=False)
+    best = load_torch(store.checkpoint_path, what="the best checkpoint", advice=_RETRAIN)
     events_path = corpus_dir / "manifest" / "events.parquet"
-    events = pd.read_parquet(events_path) if events_path.is_file() else None
+    events = read_events(corpus_dir) if events_path.is_file() else None
     result: dict[str, Any] = {"best_epoch": int(best["epoch"]), "best_val_micro_ap": float(best["val_micro_ap"])}
     result["convergence"] = preset.convergence(store.read_curves()["val_micro_ap"].tolist())
     outputs = {}

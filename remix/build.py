@@ -30,6 +30,7 @@ import dataclasses
 import functools
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -42,10 +43,10 @@ import pandas as pd
 import soundfile as sf
 
 from remix import __version__
-from remix.atomic import read_json
+from remix.atomic import PARTIAL_MARK, read_json
 from remix.buildconfig import CONFIG_NAME, corpus_toml
 from remix.errors import RemixError
-from remix.lock import FolderBusy, folder_lock
+from remix.lock import FolderBusy, folder_lock, no_readers
 from remix.manifest import (
     BUILD_DIR,
     CLIP_SCHEMA,
@@ -85,6 +86,44 @@ _OWNED = (
     f"{BUILD_DIR}/records",
     f"{BUILD_DIR}/options.json",
 )
+
+
+_WRITTEN = re.compile(
+    r"^(?:audio/snr[^/]+/[^/]+\.(?:flac|wav)"
+    r"|stems/snr[^/]+/[^/]+/[^/]+\.wav"
+    r"|manifest/[^/]+\.(?:parquet|json)"
+    r"|metadata/snr[^/]+/[^/]+\.tsv"
+    r"|CORPUS\.md|build\.toml"
+    r"|\.build/records/[^/]+\.json|\.build/options\.json)$"
+)
+"""Relative paths (POSIX) of the files a build writes under :data:`_OWNED` (temporary files of
+killed writers carry :data:`remix.atomic.PARTIAL_MARK` and count as the build's too)."""
+
+
+def holds_remix_build(out_dir: Path) -> bool:
+    """Whether ``out_dir`` holds a remix build: its options record, or a corpus card written by
+    remix (``manifest/corpus.json`` with a plan digest)."""
+    out_dir = Path(out_dir)
+    if (out_dir / BUILD_DIR / "options.json").is_file():
+        return True
+    info = read_json(out_dir / MANIFEST_DIR / "corpus.json")
+    return isinstance(info, dict) and "plan_digest" in info and "sources" in info
+
+
+def foreign_files(out_dir: Path) -> list[str]:
+    """Files under the folders a build owns that no build writes (a user's recordings in
+    ``audio/``, notes in ``manifest/``...), as relative paths, sorted: what ``--overwrite``
+    must not delete."""
+    out_dir = Path(out_dir)
+    found = []
+    for name in _OWNED:
+        top = out_dir / name
+        paths = [top] if top.is_file() else (p for p in top.rglob("*") if p.is_file() or p.is_symlink())
+        for path in paths:
+            rel = path.relative_to(out_dir).as_posix()
+            if not (_WRITTEN.match(rel) or PARTIAL_MARK in path.name):
+                found.append(rel)
+    return sorted(found)
 
 
 class CorpusBusy(FolderBusy):
@@ -235,10 +274,10 @@ def _prepare_out_dir(out_dir: Path, fingerprint: dict, *, overwrite: bool, claim
         existing = _recover_options(out_dir, options_file, overwrite=overwrite, quiet=not claim)
     if existing is None:
         foreign = [p.name for p in out_dir.iterdir() if p.name != BUILD_DIR] if out_dir.is_dir() else []
-        if foreign and not overwrite:
+        if foreign and not (overwrite and holds_remix_build(out_dir)):
             raise RemixError(
                 f"{out_dir} is not empty ({', '.join(sorted(foreign)[:5])}) and holds no remix build; "
-                "choose a new or empty folder, or pass --overwrite to replace its corpus files."
+                "choose a new or empty folder (--overwrite replaces only a corpus remix built)."
             )
     elif {k: existing.get(k) for k in fingerprint} != fingerprint and not overwrite:
         keys = sorted(k for k in fingerprint if existing.get(k) != fingerprint.get(k))
@@ -251,12 +290,20 @@ def _prepare_out_dir(out_dir: Path, fingerprint: dict, *, overwrite: bool, claim
     if not claim:
         return
     if overwrite and (existing is None or existing != fingerprint):
-        for name in _OWNED:
-            path = out_dir / name
-            if path.is_dir():
-                shutil.rmtree(path)
-            elif path.exists():
-                path.unlink()
+        strangers = foreign_files(out_dir)
+        if strangers:
+            raise RemixError(
+                f"{out_dir} holds {len(strangers)} file(s) remix did not write among its corpus folders "
+                f"({', '.join(strangers[:3])}); --overwrite would delete them, so nothing was deleted. "
+                "Move them out of the corpus folder first."
+            )
+        with no_readers(out_dir, what="corpus folder"):  # not while a training run reads it
+            for name in _OWNED:
+                path = out_dir / name
+                if path.is_dir():
+                    shutil.rmtree(path)
+                elif path.exists():
+                    path.unlink()
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(options_file, fingerprint)
 

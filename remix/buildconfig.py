@@ -68,7 +68,7 @@ OPTIONS: dict[str, _Kind] = {
     "format": _Kind("a string", tuple(AUDIO_FORMATS)),
     "stems": _BOOLEAN,
     "strict": _BOOLEAN,
-    "overwrite": _BOOLEAN,
+    "overwrite": _BOOLEAN,  # refused in files (COMMAND_LINE_ONLY); listed for the message
     "events_per_clip": _INTEGER,
     "max_event_s": _NUMBER,
     "min_event_s": _NUMBER,
@@ -79,6 +79,9 @@ OPTIONS: dict[str, _Kind] = {
     "cluster": _STRING,
 }
 """The keys a build options file may hold (the options of ``remix build``) and what each holds."""
+
+COMMAND_LINE_ONLY = frozenset({"overwrite"})
+"""Options a file may not set: replacing a corpus is consented to on the command line only."""
 
 
 def _found(value: Any) -> str:
@@ -160,6 +163,11 @@ def _load_toml(path: Path) -> dict:
         raise RemixError(f"cannot read the options file {path}: {exc.strerror or exc}.") from None
     try:
         return tomllib.loads(data.decode("utf-8"))
+    except RecursionError:
+        raise RemixError(
+            f"{path} nests arrays or tables too deeply to read; an options file holds flat keys such as "
+            "`snr = [0, 10, 20]`."
+        ) from None
     except UnicodeDecodeError:
         raise RemixError(f"{path} is not a TOML file: it is not UTF-8 text.") from None
     except tomllib.TOMLDecodeError as exc:
@@ -200,6 +208,11 @@ def read_config(path: Path) -> dict[str, Any]:
             raise RemixError(
                 f"{path}: unknown option {raw_key!r}; {hint}the keys are the options of remix build: "
                 f"{', '.join(OPTIONS)}."
+            )
+        if key in COMMAND_LINE_ONLY:
+            raise RemixError(
+                f"{path}: {key} cannot be set in an options file (a shared file must not decide what gets "
+                f"replaced); pass --{key.replace('_', '-')} on the command line."
             )
         if key in out:
             raise RemixError(f"{path}: {key} is given twice (as {key!r} and with dashes); keep one.")

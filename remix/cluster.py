@@ -95,7 +95,9 @@ def _distributed():
 
 
 @contextlib.contextmanager
-def cluster_client(address: str | ClusterAddress, *, timeout_s: float = CONNECT_TIMEOUT_S) -> Iterator[Any]:
+def cluster_client(
+    address: str | ClusterAddress, *, timeout_s: float = CONNECT_TIMEOUT_S, lost_after_s: float | None = None
+) -> Iterator[Any]:
     """A :class:`distributed.Client` for ``address``, closed on exit (with the local cluster it started).
 
     Parameters
@@ -104,6 +106,9 @@ def cluster_client(address: str | ClusterAddress, *, timeout_s: float = CONNECT_
         ``local:N`` or a scheduler address (see :func:`parse_cluster`).
     timeout_s : float
         Seconds to wait for a remote scheduler.
+    lost_after_s : float, optional
+        Seconds without a worker or without the scheduler after which the work is stopped
+        (:class:`ClusterWatch`); default :data:`LOST_AFTER_S`, or ``$SEDREMIX_CLUSTER_LOST_S``.
 
     Yields
     ------
@@ -112,8 +117,16 @@ def cluster_client(address: str | ClusterAddress, *, timeout_s: float = CONNECT_
     Raises
     ------
     RemixError
-        Dask is not installed, the address is malformed, or no scheduler answers there.
+        Dask is not installed, the address is malformed, no scheduler answers there, or the
+        cluster was lost while the work ran (one line saying what to rerun).
     """
+    import os
+
+    if lost_after_s is None:
+        try:
+            lost_after_s = float(os.environ.get("SEDREMIX_CLUSTER_LOST_S", LOST_AFTER_S))
+        except ValueError:
+            raise RemixError("SEDREMIX_CLUSTER_LOST_S must be a number of seconds") from None
     parsed = address if isinstance(address, ClusterAddress) else parse_cluster(address)
     distributed = _distributed()
     with contextlib.ExitStack() as stack:
@@ -148,7 +161,104 @@ def cluster_client(address: str | ClusterAddress, *, timeout_s: float = CONNECT_
                     f"the Dask scheduler at {parsed.scheduler} has no worker (waited {timeout_s:g} s); "
                     f"start some with `dask worker {parsed.scheduler}`."
                 ) from None
-        yield client
+        watch = stack.enter_context(ClusterWatch(client, address=str(parsed), grace_s=lost_after_s))
+        try:
+            yield client
+        except BaseException as exc:
+            if isinstance(exc, (KeyboardInterrupt, RemixError)):
+                raise
+            lost = watch.lost or watch.diagnose()  # Dask cancels the futures itself once its scheduler is gone
+            if lost is None:
+                raise
+            raise RemixError(lost) from None
+        if watch.lost is not None:  # the work ended anyway (its futures were cancelled)
+            raise RemixError(watch.lost)
+
+
+LOST_AFTER_S = 60.0
+"""How long a command waits for a cluster without workers, or without its scheduler, before it ends."""
+
+
+class ClusterWatch:
+    """Watches a Dask client while a command's work runs on it; ends the work when the cluster is gone.
+
+    A background thread checks every second that the scheduler answers and has at least one
+    worker. After ``grace_s`` seconds without a worker (killed, never restarted) or without the
+    scheduler, it records one line in :attr:`lost`, quiets Dask's own reconnection logging and
+    closes the client, which cancels every pending future: the command's wait returns, and
+    :func:`cluster_client` turns what follows into that one line. Finished work stays on disk;
+    the same command resumes once the cluster is back.
+    """
+
+    def __init__(self, client: Any, *, address: str, grace_s: float = LOST_AFTER_S, poll_s: float = 1.0) -> None:
+        import threading
+
+        self.client, self.address, self.grace_s, self.poll_s = client, address, grace_s, poll_s
+        self.lost: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cluster-watch", daemon=True)
+
+    def __enter__(self) -> ClusterWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _state(self) -> str | None:
+        """What is missing now: "scheduler", "workers", or None."""
+        if getattr(self.client, "status", "running") not in ("running", "connecting", "newly-created"):
+            return "scheduler"
+        try:
+            workers = self.client.scheduler_info().get("workers", {})
+        except Exception:  # a closed comm, a timeout: the scheduler is unreachable
+            return "scheduler"
+        if getattr(self.client, "status", "running") != "running":
+            return "scheduler"
+        return None if workers else "workers"
+
+    def _message(self, state: str, seconds: float) -> str:
+        what = "lost its connection to the Dask scheduler" if state == "scheduler" else "has had no Dask worker"
+        when = f" for {seconds:g} s" if seconds else ""
+        return (
+            f"the command {what} at {self.address}{when} and stopped; finished work is kept: start the "
+            "scheduler and workers again and run the same command to resume."
+        )
+
+    def diagnose(self) -> str | None:
+        """One line when the scheduler is unreachable now (after the work failed), else None."""
+        if self._state() != "scheduler":
+            return None
+        _quiet_dask()
+        return self._message("scheduler", 0)
+
+    def _run(self) -> None:
+        import time
+
+        missing_since: float | None = None
+        while not self._stop.wait(self.poll_s):
+            state = self._state()
+            if state is None:
+                missing_since = None
+                continue
+            now = time.monotonic()
+            missing_since = missing_since if missing_since is not None else now
+            if now - missing_since < self.grace_s:
+                continue
+            self.lost = self._message(state, self.grace_s)
+            _quiet_dask()
+            with contextlib.suppress(Exception):
+                self.client.close(timeout=2)
+            return
+
+
+def _quiet_dask() -> None:
+    """Silence Dask's loggers (its reconnection attempts print a screenful once the cluster is gone)."""
+    import logging
+
+    for name in ("distributed", "tornado", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 def is_dask_client(obj: object) -> bool:

@@ -96,3 +96,63 @@ def folder_lock(
         yield path
     finally:
         handle.close()  # releases the lock
+
+
+READERS_LOCK = ".build/readers.lock"
+"""Lock file that processes reading a corpus hold shared, and a destructive rebuild exclusively."""
+
+
+@contextlib.contextmanager
+def shared_lock(folder: Path, *, lock_name: str = READERS_LOCK) -> Iterator[bool]:
+    """Hold a shared lock on ``folder`` for the ``with`` block (many holders at once).
+
+    Yields True when held, False when it could not be taken (a folder that cannot be
+    written, a platform without ``fcntl``, or an exclusive holder): reading a corpus never
+    fails for want of a lock.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield False
+        return
+    path = Path(folder) / lock_name
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (held for the block)
+    except OSError:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            held = True
+        except OSError:
+            held = False
+        yield held
+    finally:
+        handle.close()
+
+
+@contextlib.contextmanager
+def no_readers(folder: Path, *, what: str, lock_name: str = READERS_LOCK) -> Iterator[None]:
+    """Hold ``folder``'s readers lock exclusively for the block; FolderBusy (one line) while any
+    process holds it shared (a training run reading the corpus)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    path = Path(folder) / lock_name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (held for the block)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FolderBusy(
+                f"the {what} {folder} is being read by a training run (bench run); replacing it now would "
+                "mix two corpora in that run's metrics. Wait for the run to finish, or build into another folder."
+            ) from None
+        yield
+    finally:
+        handle.close()

@@ -22,6 +22,7 @@ Every file is written atomically (a temporary file in the same folder, then
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -171,12 +172,58 @@ def read_clips(out_dir: Path, *, required: Sequence[str] = ()) -> pd.DataFrame:
     missing = set(required) - set(clips.columns)
     if missing:
         raise RemixError(f"{path} lacks the columns {sorted(missing)}; rebuild the corpus with this version")
+    check_manifest_names(clips, path=path)
     return clips
 
 
+CLIP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+"""A clip id: a plain name (letters, digits, ``_`` and ``-``), used as a file name by every tool."""
+PATH_COLUMNS = ("audio_path", "scene_stem_path", "stem_path")
+"""Manifest columns holding paths relative to the corpus folder."""
+
+
+def check_manifest_names(table: pd.DataFrame, *, path: Path) -> None:
+    """Refuse a manifest whose clip ids are not plain names or whose paths leave the corpus.
+
+    Clip ids become file names (``<clip_id>.tsv`` in a run's DCASE folders) and paths are
+    opened under the corpus folder: an id such as ``/tmp/x`` or ``../x``, or a path that is
+    absolute or climbs out with ``..``, would read or write outside. RemixError naming the
+    first offender and how many there are.
+    """
+    if "clip_id" in table.columns:
+        ids = table["clip_id"].astype(str)
+        bad = ids[~ids.str.match(CLIP_ID)]
+        if len(bad):
+            raise RemixError(
+                f"{path}: {len(bad)} clip id(s) are not plain names (letters, digits, _ and -), e.g. "
+                f"{bad.iloc[0]!r}; such ids would be used as file names. Rebuild the corpus with remix build."
+            )
+    for column in PATH_COLUMNS:
+        if column not in table.columns:
+            continue
+        values = table[column].dropna().astype(str)
+        outside = [v for v in values.unique() if not _inside(v)]
+        if outside:
+            raise RemixError(
+                f"{path}: {len(outside)} {column} value(s) point outside the corpus folder, e.g. {outside[0]!r}; "
+                "manifest paths must be relative and stay inside it. Rebuild the corpus with remix build."
+            )
+
+
+def _inside(relative: str) -> bool:
+    """A relative POSIX or Windows path without ``..`` components (nor a drive or root)."""
+    if not relative or relative.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", relative):
+        return False
+    return ".." not in re.split(r"[\\/]", relative)
+
+
 def read_events(out_dir: Path) -> pd.DataFrame:
-    """``manifest/events.parquet`` of a built corpus."""
-    return _read(Path(out_dir) / MANIFEST_DIR / "events.parquet")
+    """``manifest/events.parquet`` of a built corpus (clip ids and paths checked as
+    :func:`check_manifest_names` does)."""
+    path = Path(out_dir) / MANIFEST_DIR / "events.parquet"
+    events = _read(path)
+    check_manifest_names(events, path=path)
+    return events
 
 
 def read_corpus_info(out_dir: Path) -> dict:
