@@ -456,7 +456,22 @@ def _block_deltas(
     statistics: Sequence[Statistic],
 ) -> list[dict[str, tuple]]:
     """sed_scores_eval's deltas of some clips for each statistic, joined per class in the
-    order of ``clip_ids`` (:func:`_concat_deltas`)."""
+    order of ``clip_ids`` (:func:`_owned_deltas` without the clip of each entry)."""
+    owned = _owned_deltas(clip_ids, 0, scores, ground_truth, durations, statistics)
+    return [{c: (points, deltas) for c, (points, deltas, _) in joined.items()} for joined in owned]
+
+
+def _owned_deltas(
+    clip_ids: Sequence[str],
+    offset: int,
+    scores: Mapping[str, pd.DataFrame],
+    ground_truth: Mapping[str, list],
+    durations: Mapping[str, float],
+    statistics: Sequence[Statistic],
+) -> list[dict[str, tuple]]:
+    """sed_scores_eval's deltas of some clips for each statistic, joined per class in the
+    order of ``clip_ids``, with the index (``offset`` + position in ``clip_ids``) of the clip
+    each entry belongs to: class -> (change-point scores, deltas, clip index)."""
     sse = import_sed_scores_eval()
     scores = {cid: scores[cid] for cid in clip_ids}
     truth = {cid: list(ground_truth[cid]) for cid in clip_ids}
@@ -476,7 +491,15 @@ def _block_deltas(
     out = []
     for statistic in statistics:
         deltas = _statistic_deltas(sse, statistic, scores, truth, seconds)
-        out.append(_concat_deltas([deltas[cid] for cid in clip_ids]))
+        joined = {}
+        for c in deltas[clip_ids[0]]:
+            parts = [deltas[cid][c] for cid in clip_ids]
+            joined[c] = (
+                np.concatenate([p[0] for p in parts]),
+                {key: np.concatenate([p[1][key] for p in parts]) for key in parts[0][1]},
+                np.concatenate([np.full(len(p[0]), offset + i) for i, p in enumerate(parts)]),
+            )
+        out.append(joined)
     return out
 
 
@@ -686,18 +709,30 @@ def dcase_replicates(
                 )[0]["micro_average"],
             )
         )
+    # every clip's deltas joined per class with the clip of each entry, computed on blocks of clips
+    # (over forked processes) so that no per-clip statistics pile up
+    n_blocks = max(1, -(-len(ids) // _SHARD_CLIPS))
+    if num_jobs > 1:
+        n_blocks = min(len(ids), -(-n_blocks // num_jobs) * num_jobs)
+    starts = np.linspace(0, len(ids), n_blocks + 1).astype(int)
+    statistics = [statistic for _, statistic, _ in jobs]
+    calls_blocks = [
+        partial(_owned_deltas, ids[a:b], a, table, truth, seconds, statistics) for a, b in zip(starts[:-1], starts[1:])
+    ]
+    blocks = _run_calls(calls_blocks, num_jobs=num_jobs)  # block -> statistic -> class -> (points, deltas, owner)
     joined_by_job = []
-    for _, statistic, _ in jobs:
-        deltas = _statistic_deltas(sse, statistic, table, truth, seconds)
-        joined = {}  # class -> (change points, deltas, clip of each entry), every clip joined
-        for c in deltas[ids[0]]:
-            parts = [deltas[cid][c] for cid in ids]
-            joined[c] = (
-                np.concatenate([p[0] for p in parts]),
-                {key: np.concatenate([p[1][key] for p in parts]) for key in parts[0][1]},
-                np.concatenate([np.full(len(p[0]), i) for i, p in enumerate(parts)]),
-            )
-        joined_by_job.append(joined)
+    for k in range(len(jobs)):
+        parts = [block[k] for block in blocks]
+        joined_by_job.append(
+            {
+                c: (
+                    np.concatenate([p[c][0] for p in parts]),
+                    {key: np.concatenate([p[c][1][key] for p in parts]) for key in parts[0][c][1]},
+                    np.concatenate([p[c][2] for p in parts]),
+                )
+                for c in parts[0]
+            }
+        )
     chunks = [c for c in np.array_split(np.arange(w.shape[0]), max(1, min(num_jobs, w.shape[0]))) if c.size]
     calls = [
         partial(_resampled_values, joined, metric, name, ids, truth, seconds, w[chunk])
