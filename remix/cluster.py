@@ -21,6 +21,7 @@ and nothing here imports torch.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import re
 from collections.abc import Iterator
@@ -131,8 +132,6 @@ def cluster_client(
     distributed = _distributed()
     with contextlib.ExitStack() as stack:
         if parsed.local_workers:
-            import logging
-
             cluster = stack.enter_context(
                 distributed.LocalCluster(
                     n_workers=parsed.local_workers,
@@ -161,6 +160,7 @@ def cluster_client(
                     f"the Dask scheduler at {parsed.scheduler} has no worker (waited {timeout_s:g} s); "
                     f"start some with `dask worker {parsed.scheduler}`."
                 ) from None
+        stack.enter_context(_dask_quiet_below(logging.CRITICAL))  # its reconnection errors: our one line says it
         watch = stack.enter_context(ClusterWatch(client, address=str(parsed), grace_s=lost_after_s))
         try:
             yield client
@@ -253,10 +253,23 @@ class ClusterWatch:
             return
 
 
+@contextlib.contextmanager
+def _dask_quiet_below(level: int) -> Iterator[None]:
+    """Dask's client and comm loggers show only records of ``level`` and above in the block."""
+    names = ("distributed.client", "distributed.comm", "distributed.core", "distributed.batched")
+    loggers = [logging.getLogger(name) for name in names]
+    before = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(level)
+    try:
+        yield
+    finally:
+        for logger, old in zip(loggers, before):
+            logger.setLevel(old)
+
+
 def _quiet_dask() -> None:
     """Silence Dask's loggers (its reconnection attempts print a screenful once the cluster is gone)."""
-    import logging
-
     for name in ("distributed", "tornado", "asyncio"):
         logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
