@@ -6,6 +6,7 @@ library function (:func:`bench.grid.run_grid`, :mod:`bench.report`, :mod:`bench.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Annotated
@@ -58,15 +59,22 @@ def plan_runs(
     folds: bool,
     options: dict[str, object] | None = None,
     ablations: bool = False,
+    mixing: str | None = None,
+    augment: str | None = None,
 ):
-    """The run configs a ``bench run`` asks for, validated against the corpus (BenchError/ModelError)."""
+    """The run configs a ``bench run`` asks for, validated against the corpus (BenchError/ModelError).
+
+    ``mixing`` and ``augment`` default to the preset's (:mod:`bench.mixing`)."""
     from bench.config import RunConfig
     from bench.data import check_snr, corpus_snrs, read_clips
     from bench.grid import paper_grid
+    from bench.mixing import AUGMENTS, MIXINGS, check_choice
     from bench.presets import get_preset
     from bench.train import corpus_fingerprint
 
-    get_preset(preset)
+    p = get_preset(preset)
+    mixing = check_choice(mixing or p.mixing, MIXINGS, "--mixing")
+    augment = check_choice(augment or p.augment, AUGMENTS, "--augment")
     if seeds < 1:
         raise BenchError(f"--seeds must be at least 1, found {seeds}")
     if seeds > 1000:
@@ -87,9 +95,10 @@ def plan_runs(
                 "--alpha and --option apply to --model only; --all runs the paper's alphas "
                 "(and, with --ablations, Table 2's ablation rows)"
             )
-        return paper_grid(
+        grid = paper_grid(
             snrs=use_snrs, seeds=seeds, preset=preset, val_folds=val_folds, corpus=fingerprint, ablations=ablations
         )
+        return [dataclasses.replace(c, mixing=mixing, augment=augment) for c in grid]
     if ablations:
         raise BenchError("--ablations adds Table 2's ablation rows to --all; with --model use --option KEY=VALUE")
     cfg = models.make_config(model, alpha=alpha, **(options or {}))  # unknown name, bad alpha/option -> ModelError
@@ -103,6 +112,8 @@ def plan_runs(
             val_fold=f,
             corpus=fingerprint,
             options=options or {},
+            mixing=mixing,
+            augment=augment,
         )
         for seed in range(seeds)
         for f in val_folds
@@ -164,7 +175,7 @@ def run(
     alpha: Annotated[float | None, typer.Option(help="Reconstruction-loss weight (with --model).")] = None,
     corpus: Annotated[Path, typer.Option(help="A corpus built by `remix build`.")] = Path("data/corpus"),
     seeds: Annotated[int, typer.Option(help="Seeds per configuration (0..N-1).")] = 3,
-    preset: Annotated[str, typer.Option(help="Training schedule: paper (GPU), cpu, smoke.")] = "cpu",
+    preset: Annotated[str, typer.Option(help="Training schedule: paper (GPU), cpu, cpu-full, smoke.")] = "cpu",
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     folds: Annotated[bool, typer.Option("--folds", help="Cross-validation: each dev fold validates in turn.")] = False,
     compile: Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile the models.")] = False,
@@ -199,9 +210,30 @@ def run(
             "--resources GPU=1; corpus and results on a shared path)."
         ),
     ] = None,
+    mixing: Annotated[
+        str | None,
+        typer.Option(
+            help="Training clips: fixed (the corpus as built, the paper's) or online (fresh mixtures of the "
+            "training folds' sources every epoch); default: the preset's."
+        ),
+    ] = None,
+    augment: Annotated[
+        str | None,
+        typer.Option(
+            help="Augmentation of the training inputs: none or shift (a random roll in time); default: the preset's."
+        ),
+    ] = None,
+    loader_workers: Annotated[
+        int, typer.Option(help="With --mixing online: processes rendering the next epoch's mixtures.")
+    ] = 1,
 ) -> None:
     """Train runs (skipping finished ones, resuming interrupted ones) and evaluate them."""
     _use_cache(cache)
+    if loader_workers < 0:
+        raise BenchError(f"--loader-workers must be 0 or more, found {loader_workers}")
+    from bench.mixing import LOADER_WORKERS_ENV
+
+    os.environ[LOADER_WORKERS_ENV] = str(loader_workers)
     from bench.grid import default_threads
     from bench.presets import get_preset
     from bench.train import resolve_device
@@ -217,6 +249,8 @@ def run(
         folds=folds,
         options=parse_options(option),
         ablations=ablations,
+        mixing=mixing,
+        augment=augment,
     )
     if cluster is not None:
         _run_on_cluster(

@@ -48,6 +48,12 @@ class RunConfig:
         Model options handed to ``models.build`` (e.g. ``(("attention", "sigmoid_in_softmax"),)``
         for an ablation), sorted by name; a dict is accepted. Empty (default): the
         registered model as it is. Non-empty options enter the run id.
+    mixing : {"fixed", "online"}
+        Training clips: the corpus as built (the paper's), or fresh mixtures every epoch
+        (:mod:`bench.mixing`). Enters the run id when not ``"fixed"``.
+    augment : {"none", "shift"}
+        Augmentation of the training inputs (:mod:`bench.mixing`). Enters the run id when
+        not ``"none"``.
     """
 
     model: str
@@ -58,6 +64,8 @@ class RunConfig:
     val_fold: int = 4
     corpus: str = ""
     options: tuple[tuple[str, Any], ...] = ()
+    mixing: str = "fixed"
+    augment: str = "none"
 
     def __post_init__(self) -> None:  # 0 and 0.0 must give the same id
         object.__setattr__(self, "alpha", float(self.alpha))
@@ -114,6 +122,9 @@ class RunConfig:
             del data["corpus"]
         if not data["options"]:  # ids of the registered models stay as they were
             del data["options"]
+        for key, default in (("mixing", "fixed"), ("augment", "none")):  # ids of earlier runs stay as they were
+            if data[key] == default:
+                del data[key]
         key = self.preset_key
         if key is not None:
             data["preset_key"] = key
@@ -126,6 +137,10 @@ class RunConfig:
     def label(self) -> str:
         """Human-readable one-liner."""
         variant = f" {self.variant}" if self.options else ""
+        if self.mixing != "fixed":
+            variant += f" mixing={self.mixing}"
+        if self.augment != "none":
+            variant += f" augment={self.augment}"
         return (
             f"{self.model}{variant} alpha={self.alpha:g} snr={self.snr_db:g} dB seed={self.seed} "
             f"fold={self.val_fold} [{self.preset}]"

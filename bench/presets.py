@@ -26,7 +26,14 @@ from bench.features import LogMelSettings
 SCHEDULES = ("plateau", "cosine")
 """Learning-rate schedules a preset can name."""
 
-_LATER_DEFAULTS = {"schedule": "plateau", "warmup_epochs": 0, "lr_min_ratio": 0.0, "early_stop": None}
+_LATER_DEFAULTS = {
+    "schedule": "plateau",
+    "warmup_epochs": 0,
+    "lr_min_ratio": 0.0,
+    "early_stop": None,
+    "mixing": "fixed",
+    "augment": "none",
+}
 """Settings added after the first presets, with the defaults that keep those presets' keys."""
 
 CONVERGENCE_TAIL = 0.25
@@ -83,6 +90,10 @@ class Preset:
         for 10 s); the models are built for its ``n_mels`` and frame count.
     prior : float or None
         Class-prior initialisation handed to ``models.build`` (None: the original one).
+    mixing : {"fixed", "online"}
+        The training clips runs of this preset take by default (:mod:`bench.mixing`).
+    augment : {"none", "shift"}
+        The augmentation runs of this preset take by default (:mod:`bench.mixing`).
     note : str
         One line on what the preset is for (not part of :meth:`key`).
     """
@@ -102,6 +113,8 @@ class Preset:
     eval_batch_size: int = 64
     features: LogMelSettings = field(default_factory=LogMelSettings)
     prior: float | None = None
+    mixing: str = "fixed"
+    augment: str = "none"
     note: str = ""
 
     def __post_init__(self) -> None:
@@ -123,6 +136,11 @@ class Preset:
         if self.early_stop is not None and self.early_stop < 1:
             raise BenchError(
                 f"preset {self.name!r}: early_stop must be at least 1 epoch or None, found {self.early_stop}"
+            )
+        if self.mixing not in ("fixed", "online") or self.augment not in ("none", "shift"):
+            raise BenchError(
+                f"preset {self.name!r}: mixing must be fixed or online and augment none or shift, found "
+                f"{self.mixing!r} and {self.augment!r}"
             )
         if not isinstance(self.features, LogMelSettings):
             raise BenchError(f"preset {self.name!r}: features must be a LogMelSettings, found {self.features!r}")

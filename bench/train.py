@@ -29,6 +29,7 @@ from bench.corpus import check_same_corpus, corpus_fingerprint, manifest_digest,
 from bench.data import ClipSet, RunData, batches, epoch_order, load_data, read_clips
 from bench.errors import BenchError
 from bench.features import LogMelSettings, compute_features
+from bench.mixing import FreshMixtures, TrainingClips, loader_workers
 from bench.presets import Preset, get_preset
 from bench.resolution import last_rank_weight, resolution_constants
 from bench.store import CONFIG, RunStore, load_torch, runs_dir
@@ -274,17 +275,24 @@ def _train_and_evaluate(
         )
         store.write_config(record)
         usable_resume_state(store)
-        net = _fit(
-            config,
-            preset,
-            data,
-            store=store,
-            device=dev,
-            compile=compile,
-            amp=amp,
-            channels_last=channels_last,
-            callback=callback,
+        clips = training_clips(
+            config, data, corpus_dir=corpus_dir, train_folds=record["train_folds"], settings=fs.settings, device=dev
         )
+        try:
+            net = _fit(
+                config,
+                preset,
+                data,
+                clips=clips,
+                store=store,
+                device=dev,
+                compile=compile,
+                amp=amp,
+                channels_last=channels_last,
+                callback=callback,
+            )
+        finally:
+            clips.close()
         check_same_corpus(record, corpus_dir, doing=f"evaluate run {config.run_id}")
         metrics = _evaluate(
             net,
@@ -412,11 +420,34 @@ class _Progress:
         self.curves, self.stopped = state["curves"], bool(state.get("stopped", False))
 
 
+def training_clips(
+    config: RunConfig, data: RunData, *, corpus_dir: Path, train_folds, settings: LogMelSettings, device: torch.device
+) -> TrainingClips:
+    """What the run trains on each epoch: its ``mixing`` and ``augment`` (:mod:`bench.mixing`)."""
+    mixtures = None
+    if config.mixing == "online":
+        folds = [int(f) for f in train_folds]
+        mixtures = FreshMixtures(
+            corpus_dir,
+            snr_db=config.snr_db,
+            train_folds=folds,
+            n_per_fold=max(1, round(len(data.train) / max(1, len(folds)))),
+            seed=config.seed,
+            settings=settings,
+            standardizer=data.standardizer,
+            workers=loader_workers(),
+        )
+    return TrainingClips(
+        data.train, mixing=config.mixing, augment=config.augment, seed=config.seed, device=device, mixtures=mixtures
+    )
+
+
 def _fit(
     config: RunConfig,
     preset: Preset,
     data: RunData,
     *,
+    clips: TrainingClips,
     store: RunStore,
     device: torch.device,
     compile: bool,
@@ -445,8 +476,9 @@ def _fit(
     while run.epoch < preset.epochs and not run.stopped:
         epoch, t0 = run.epoch + 1, time.perf_counter()
         lr = opt.param_groups[0]["lr"]
+        train = clips.epoch(epoch, last_epoch=preset.epochs)
         loss, bce, mse = _train_epoch(
-            step_model, config, preset, data, opt=opt, sched=sched, device=device, amp=amp, epoch=epoch
+            step_model, config, preset, train, opt=opt, sched=sched, device=device, amp=amp, epoch=epoch
         )
         ap = _validate(step_model, config, preset, data, device=device, amp=amp, epoch=epoch)
         if preset.schedule == "plateau":
@@ -522,7 +554,7 @@ def _train_epoch(
     step_model,
     config: RunConfig,
     preset: Preset,
-    data: RunData,
+    train: ClipSet,
     *,
     opt,
     sched,
@@ -531,11 +563,11 @@ def _train_epoch(
     epoch: int,
 ) -> tuple[float, float, float]:
     """One pass over the training clips in the (seed, epoch) order; mean loss, BCE and MSE."""
-    n = len(data.train)
+    n = len(train)
     step_model.train()
     sums = torch.zeros(3, dtype=torch.float64, device=device)  # loss, bce, mse (summed over clips)
     order = epoch_order(n, seed=config.seed, epoch=epoch)
-    for step, (xb, yb) in enumerate(batches(data.train, batch_size=preset.batch_size, device=device, order=order)):
+    for step, (xb, yb) in enumerate(batches(train, batch_size=preset.batch_size, device=device, order=order)):
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             out = step_model(xb)
         if not bool(torch.isfinite(out["clip_probs"]).all()):  # before BCE, which asserts on NaN (CUDA)

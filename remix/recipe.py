@@ -391,6 +391,86 @@ def _plan_events(
     return tuple(sorted(out, key=lambda e: (e.onset, e.label)))
 
 
+@dataclass(frozen=True)
+class FoldPool:
+    """What the clips of one fold (or of the test split, fold 0) draw from.
+
+    Attributes
+    ----------
+    fold : int
+    events : dict of str to list of dict
+        Usable event rows of the fold by label, in table order.
+    scenes : list of dict
+        Usable scene rows of the fold, in the corpus's order (shuffled with the seed).
+    """
+
+    fold: int
+    events: dict[str, list[dict]]
+    scenes: list[dict]
+
+    @property
+    def labels(self) -> list[str]:
+        return sorted(self.events)
+
+    @property
+    def paths(self) -> set[str]:
+        """Every source file the fold may use."""
+        return {str(r["path"]) for rows in self.events.values() for r in rows} | {str(r["path"]) for r in self.scenes}
+
+
+def fold_pools(
+    scenes: pd.DataFrame, events: pd.DataFrame, *, options: RecipeOptions, seed: int, usable: set[str] | None = None
+) -> dict[int, FoldPool]:
+    """The sources of every fold (1-4) and of the test split (0), as :func:`plan_corpus` deals them.
+
+    Parameters are those of :func:`plan_corpus`. Raises RemixError for a group left without a
+    usable scene recording.
+    """
+    n_test = options.n_test
+    event_fold = assign_event_folds(events, seed=seed)
+    weights = {k: float(FOLD_SHARE) for k in range(1, N_FOLDS + 1)}
+    weights[0] = 1.0 if n_test > 0 else 0.0
+    scene_group = assign_scene_groups(scenes, weights=weights, seed=seed)
+    if usable is not None:
+        ev_ok = events["path"].isin(usable)
+        sc_ok = scenes["path"].isin(usable)
+    else:
+        ev_ok = pd.Series(True, index=events.index)
+        sc_ok = pd.Series(True, index=scenes.index)
+    pools = {}
+    for fold in [*range(1, N_FOLDS + 1), *([0] if n_test > 0 else [])]:
+        pool: dict[str, list[dict]] = {}
+        for row in events[(event_fold == fold) & ev_ok].to_dict("records"):  # table order within each label
+            pool.setdefault(str(row["label"]), []).append(row)
+        fold_scenes = scenes[(scene_group == fold) & sc_ok]
+        if fold_scenes.empty:
+            where = "the test split" if fold == 0 else f"fold {fold}"
+            raise RemixError(
+                f"no usable scene recording is left for {where}; give a scene folder with more "
+                "recordings (or fewer unusable files)."
+            )
+        scene_rows = fold_scenes.iloc[_rng(seed, 3, fold).permutation(len(fold_scenes))].to_dict("records")
+        pools[fold] = FoldPool(fold=fold, events=pool, scenes=scene_rows)
+    return pools
+
+
+def _plan_clip(
+    clip_id: str, *, split: str, pool: FoldPool, scene: dict, rng: np.random.Generator, options: RecipeOptions
+) -> ClipPlan:
+    rows = _pick_events(pool.events, pool.labels, rng, options.n_events, pool.fold)
+    return ClipPlan(
+        clip_id=clip_id,
+        split=split,
+        fold=pool.fold,
+        scene_path=str(scene["path"]),
+        scene_file=str(scene["filename"]),
+        scene_label=str(scene["scene_label"]),
+        city=str(scene["city"]),
+        scene_identifier=str(scene["identifier"]),
+        events=_plan_events(rows, rng, options, clip_id),
+    )
+
+
 def plan_corpus(
     scenes: pd.DataFrame, events: pd.DataFrame, *, options: RecipeOptions, seed: int, usable: set[str] | None = None
 ) -> list[ClipPlan]:
@@ -420,56 +500,76 @@ def plan_corpus(
         test clips (fold 0, ``test_<index>``), sorted by ``clip_id``.
     """
     options.validate()
-    n_test = options.n_test
-    event_fold = assign_event_folds(events, seed=seed)
-    weights = {k: float(FOLD_SHARE) for k in range(1, N_FOLDS + 1)}
-    weights[0] = 1.0 if n_test > 0 else 0.0
-    scene_group = assign_scene_groups(scenes, weights=weights, seed=seed)
-    if usable is not None:
-        ev_ok = events["path"].isin(usable)
-        sc_ok = scenes["path"].isin(usable)
-    else:
-        ev_ok = pd.Series(True, index=events.index)
-        sc_ok = pd.Series(True, index=scenes.index)
-
+    pools = fold_pools(scenes, events, options=options, seed=seed, usable=usable)
     plans: list[ClipPlan] = []
     for split, fold, n_clips in [("dev", k, options.clips_per_fold) for k in range(1, N_FOLDS + 1)] + [
-        ("test", 0, n_test)
+        ("test", 0, options.n_test)
     ]:
         if n_clips == 0:
             continue
-        where = "the test split" if split == "test" else f"fold {fold}"
-        fold_events = events[(event_fold == fold) & ev_ok]
-        pool: dict[str, list[dict]] = {}
-        for row in fold_events.to_dict("records"):  # table order within each label
-            pool.setdefault(str(row["label"]), []).append(row)
-        labels = sorted(pool)
-        fold_scenes = scenes[(scene_group == fold) & sc_ok]
-        if fold_scenes.empty:
-            raise RemixError(
-                f"no usable scene recording is left for {where}; give a scene folder with more "
-                "recordings (or fewer unusable files)."
-            )
-        scene_rows = fold_scenes.iloc[_rng(seed, 3, fold).permutation(len(fold_scenes))].to_dict("records")
+        pool = pools[fold]
         for i in range(n_clips):
             clip_id = f"test_{i:05d}" if split == "test" else f"fold{fold}_{i:05d}"
             rng = np.random.default_rng(clip_seed(seed, split=split, fold=fold, index=i))
-            scene = scene_rows[i % len(scene_rows)]
-            rows = _pick_events(pool, labels, rng, options.n_events, fold)
-            plans.append(
-                ClipPlan(
-                    clip_id=clip_id,
-                    split=split,
-                    fold=fold,
-                    scene_path=str(scene["path"]),
-                    scene_file=str(scene["filename"]),
-                    scene_label=str(scene["scene_label"]),
-                    city=str(scene["city"]),
-                    scene_identifier=str(scene["identifier"]),
-                    events=_plan_events(rows, rng, options, clip_id),
-                )
-            )
+            scene = pool.scenes[i % len(pool.scenes)]
+            plans.append(_plan_clip(clip_id, split=split, pool=pool, scene=scene, rng=rng, options=options))
     plans.sort(key=lambda p: p.clip_id)
+    return plans
+
+
+_FRESH = 2  # split code of fresh training mixtures inside seed keys
+
+
+def plan_fresh(
+    pools: dict[int, FoldPool],
+    *,
+    options: RecipeOptions,
+    seed: int,
+    folds: tuple[int, ...],
+    n_per_fold: int,
+    key: tuple[int, ...],
+) -> list[ClipPlan]:
+    """New clips from the sources of some folds: fresh training mixtures.
+
+    Each clip follows the corpus's recipe from its fold's own sources (:func:`fold_pools`),
+    with a scene drawn at random from the fold's scenes instead of the corpus's cycle. Its
+    random choices come from the corpus seed keyed by ``key`` (e.g. run seed and epoch), the
+    fold and the clip's index, so a clip depends on nothing else (not on the number of
+    processes, nor on the other clips).
+
+    Parameters
+    ----------
+    pools : dict of int to FoldPool
+        :func:`fold_pools` of the corpus.
+    options : RecipeOptions
+        The corpus's recipe.
+    seed : int
+        The corpus seed.
+    folds : tuple of int
+        Folds to draw from (the run's training folds; never its validation fold or the test split).
+    n_per_fold : int
+        Clips per fold.
+    key : tuple of int
+        What makes this set of clips new (non-negative integers).
+
+    Returns
+    -------
+    list of ClipPlan
+        ``fresh<fold>_<index>`` clips, fold by fold.
+    """
+    if n_per_fold < 1 or not folds:
+        raise RemixError(f"fresh mixtures need at least one fold and one clip per fold, found {folds}, {n_per_fold}")
+    plans = []
+    for fold in folds:
+        if fold not in pools or fold == 0:
+            raise RemixError(f"fresh training mixtures draw from development folds only, found fold {fold}")
+        pool = pools[fold]
+        for i in range(n_per_fold):
+            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_FRESH, *key, fold, i)))
+            scene = pool.scenes[int(rng.integers(len(pool.scenes)))]
+            plans.append(
+                _plan_clip(f"fresh{fold}_{i:05d}", split="dev", pool=pool, scene=scene, rng=rng, options=options)
+            )
     return plans
 
 

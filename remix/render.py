@@ -291,6 +291,12 @@ _SCENE_CACHE = SourceCache(max_bytes=64 * 2**20)
 fold has more clips than scenes, and 64 MiB holds 52 scenes of 10 s at 32 kHz."""
 
 
+def grow_scene_cache(max_bytes: int) -> None:
+    """Let this process keep at least ``max_bytes`` of decoded scene recordings (a process that
+    mixes clip after clip from the same scenes, such as a training loader, gains from more)."""
+    _SCENE_CACHE.max_bytes = max(_SCENE_CACHE.max_bytes, int(max_bytes))
+
+
 def _segment(signal: np.ndarray, ev: EventPlan) -> np.ndarray:
     seg = signal[ev.source_start : ev.source_start + ev.length]
     if seg.shape[0] < ev.length:  # resampler rounding: at most a sample or two
@@ -398,6 +404,78 @@ def write_wav(path: Path, data: np.ndarray, *, sample_rate: int, subtype: str) -
         os.fsync(handle.fileno())  # as libsndfile does when it closes a file it wrote
 
 
+def _prepared(
+    plan: ClipPlan, *, settings: RenderSettings, cache: SourceCache | None, scene_cache: SourceCache | None
+) -> tuple[np.ndarray, float, list[np.ndarray], list[float]]:
+    """A clip's scene (its own array, at its gain), the scene gain, the event segments and their levels."""
+    cache = _CACHE if cache is None else cache
+    scene_cache = _SCENE_CACHE if scene_cache is None else scene_cache
+    sr, n = settings.sample_rate, settings.clip_samples
+    scene_rms: float | None = None  # of the whole recording, kept with it in the cache (rms mode)
+    if settings.snr_mode == "rms":
+        scene, scene_rms = scene_cache.get(plan.scene_path, sample_rate=sr)  # shared: not changed in place
+    else:
+        scene = scene_cache.signal(plan.scene_path, sample_rate=sr)
+    if scene.shape[0] != n:
+        scene = np.pad(scene[:n], (0, max(0, n - scene.shape[0])))
+        scene_rms = None  # measured on the clip's length
+    g_scene = scene_gain(scene, mode=settings.snr_mode, sample_rate=sr, ref_lufs=settings.ref_lufs, level=scene_rms)
+    scene = scene * np.float32(g_scene)  # this clip's own array from here on
+    segments, levels = [], []
+    for ev in plan.events:
+        signal, source_rms = cache.get(ev.source_path, sample_rate=sr)
+        seg = _segment(signal, ev)
+        segments.append(seg)
+        levels.append(source_rms if settings.snr_mode == "rms" else lufs(seg, sample_rate=sr))
+    return scene, g_scene, segments, levels
+
+
+def _mixed(
+    plan: ClipPlan,
+    scene: np.ndarray,
+    segments: list[np.ndarray],
+    levels: list[float],
+    *,
+    settings: RenderSettings,
+    snr_db: float,
+    in_place: bool,
+) -> tuple[np.ndarray, list[float], float]:
+    """The mixture at one SNR (scaled under full scale when it would clip), the event gains and
+    the scale; ``in_place`` mixes into ``scene`` itself (its last use)."""
+    gains = [event_gain(lv, snr_db=snr_db, mode=settings.snr_mode, ref_lufs=settings.ref_lufs) for lv in levels]
+    mix = scene if in_place else scene.copy()
+    for ev, seg, g in zip(plan.events, segments, gains):
+        mix[ev.onset : ev.onset + ev.length] += np.float32(g) * seg
+    peak = max(float(mix.max()), -float(mix.min())) if mix.size else 0.0
+    scale = _PEAK_TARGET / peak if peak > _PEAK_TARGET else 1.0
+    if scale != 1.0:
+        mix *= np.float32(scale)
+    return mix, gains, scale
+
+
+def mix_clip(
+    plan: ClipPlan,
+    *,
+    settings: RenderSettings,
+    snr_db: float,
+    cache: SourceCache | None = None,
+    scene_cache: SourceCache | None = None,
+) -> np.ndarray:
+    """One clip's mixture at one SNR in memory, as :func:`render_clip` writes it.
+
+    The same placement, gains and clipping guard as a build, then the 16-bit quantisation
+    of the written file (FLAC and 16-bit WAV hold exactly these samples), read back as
+    float: what decoding the corpus file would give.
+
+    Returns
+    -------
+    np.ndarray [shape=(clip_samples,)], float32
+    """
+    scene, _, segments, levels = _prepared(plan, settings=settings, cache=cache, scene_cache=scene_cache)
+    mix, _, _ = _mixed(plan, scene, segments, levels, settings=settings, snr_db=snr_db, in_place=True)
+    return _to_pcm16(mix).astype(np.float32) / np.float32(32768.0)
+
+
 def render_clip(
     plan: ClipPlan,
     *,
@@ -428,40 +506,14 @@ def render_clip(
         with the columns of :data:`remix.manifest.CLIP_SCHEMA` and
         :data:`remix.manifest.EVENT_SCHEMA`.
     """
-    cache = _CACHE if cache is None else cache
-    scene_cache = _SCENE_CACHE if scene_cache is None else scene_cache
     sr, n = settings.sample_rate, settings.clip_samples
     out_dir = Path(out_dir)
-    scene_rms: float | None = None  # of the whole recording, kept with it in the cache (rms mode)
-    if settings.snr_mode == "rms":
-        scene, scene_rms = scene_cache.get(plan.scene_path, sample_rate=sr)  # shared: not changed in place
-    else:
-        scene = scene_cache.signal(plan.scene_path, sample_rate=sr)
-    if scene.shape[0] != n:
-        scene = np.pad(scene[:n], (0, max(0, n - scene.shape[0])))
-        scene_rms = None  # measured on the clip's length
-    g_scene = scene_gain(scene, mode=settings.snr_mode, sample_rate=sr, ref_lufs=settings.ref_lufs, level=scene_rms)
-    scene = scene * np.float32(g_scene)  # this clip's own array from here on
-
-    segments, levels = [], []
-    for ev in plan.events:
-        signal, source_rms = cache.get(ev.source_path, sample_rate=sr)
-        seg = _segment(signal, ev)
-        segments.append(seg)
-        levels.append(source_rms if settings.snr_mode == "rms" else lufs(seg, sample_rate=sr))
-
+    scene, g_scene, segments, levels = _prepared(plan, settings=settings, cache=cache, scene_cache=scene_cache)
     fmt = AUDIO_FORMATS[settings.audio_format]
     clip_rows, event_rows = [], []
     for k_snr, snr in enumerate(settings.snrs):
-        gains = [event_gain(lv, snr_db=snr, mode=settings.snr_mode, ref_lufs=settings.ref_lufs) for lv in levels]
         last_use = k_snr == len(settings.snrs) - 1 and not settings.stems  # the scene is not needed after
-        mix = scene if last_use else scene.copy()
-        for ev, seg, g in zip(plan.events, segments, gains):
-            mix[ev.onset : ev.onset + ev.length] += np.float32(g) * seg
-        peak = max(float(mix.max()), -float(mix.min())) if mix.size else 0.0
-        scale = _PEAK_TARGET / peak if peak > _PEAK_TARGET else 1.0
-        if scale != 1.0:
-            mix *= np.float32(scale)
+        mix, gains, scale = _mixed(plan, scene, segments, levels, settings=settings, snr_db=snr, in_place=last_use)
         audio_path = audio_relpath(plan.clip_id, snr, ext=settings.audio_format)
         _write_audio(out_dir / audio_path, _to_pcm16(mix), sample_rate=sr, fmt=fmt, subtype="PCM_16")
         del mix  # consumed by the conversion
