@@ -140,3 +140,20 @@ def test_a_run_on_fresh_mixtures_is_the_same_for_any_worker_count_and_after_a_re
 def test_fresh_mixtures_need_the_corpus_sources(fabricated_corpus):
     with pytest.raises(BenchError):
         _mixtures(fabricated_corpus, workers=0)
+
+
+def test_bench_run_with_fresh_mixtures_and_shifts(tiny_corpus, tmp_path):
+    from typer.testing import CliRunner
+
+    from bench.cli import app
+
+    runner = CliRunner()
+    args = ["run", "--model", "gap", "--snr", "0", "--seeds", "1", "--preset", "smoke", "--device", "cpu"]
+    args += ["--corpus", str(tiny_corpus), "--results", str(tmp_path)]
+    result = runner.invoke(app, [*args, "--mixing", "online", "--augment", "shift", "--loader-workers", "0"])
+    assert result.exit_code == 0, result.output
+    (run,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
+    record = RunStore(tmp_path / "runs", run.name).read_config()
+    assert (record["mixing"], record["augment"]) == ("online", "shift")
+    bad = runner.invoke(app, [*args, "--mixing", "sometimes"])
+    assert bad.exit_code == 2 and "--mixing must be one of fixed, online" in bad.output
