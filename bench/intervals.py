@@ -119,10 +119,23 @@ def cell_interval(
 
 
 def match_runs(
-    runs: pd.DataFrame, model: str, alpha: float, snr: float, options: tuple[tuple[str, object], ...] = ()
+    runs: pd.DataFrame,
+    model: str,
+    alpha: float,
+    snr: float,
+    options: tuple[tuple[str, object], ...] = (),
+    *,
+    mixing: str = "fixed",
+    augment: str = "none",
 ) -> pd.DataFrame:
-    """Runs of one model, alpha and SNR whose model options are exactly ``options``
-    (none: the registered model)."""
+    """Runs of one model, alpha and SNR whose model options are exactly ``options`` (none: the
+    registered model), trained with ``mixing`` and ``augment`` (default: the corpus as built,
+    no augmentation, as every run recorded before these existed)."""
+    if runs.empty:
+        return runs
+    for column, wanted_value, default in (("mixing", mixing, "fixed"), ("augment", augment, "none")):
+        values = runs[column].fillna(default) if column in runs.columns else pd.Series(default, index=runs.index)
+        runs = runs[(values == wanted_value).to_numpy()]
     if runs.empty:
         return runs
     alpha_col = pd.to_numeric(runs["alpha"], errors="coerce").fillna(0.0).to_numpy(float)
@@ -161,18 +174,22 @@ class System:
     alpha: float | None = None
     options: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
     preset: str | None = None
+    mixing: str = "fixed"
+    augment: str = "none"
 
     @classmethod
     def parse(cls, text: str, *, snr_db: float | None, preset: str | None) -> System:
         """``"2ap_aux"``, ``"2ap_aux,alpha=0.1"``, ``"2ap_aux,time_layer=conv,snr=0"``: a model,
-        then ``key=value`` words (``alpha``, ``snr`` and ``preset`` are the system's own, every
-        other key a model option)."""
+        then ``key=value`` words (``alpha``, ``snr``, ``preset``, ``mixing`` and ``augment`` are
+        the system's own, every other key a model option)."""
         from bench.config import parse_options
 
         name, *words = [w.strip() for w in str(text).split(",")]
         if not name:
             raise BenchError(f"a system is MODEL[,key=value...], e.g. 2ap_aux,alpha=0.1; found {text!r}")
         options = parse_options(words)
+        mixing = str(options.pop("mixing", "fixed"))
+        augment = str(options.pop("augment", "none"))
         alpha = options.pop("alpha", None)
         snr = options.pop("snr", snr_db)
         own_preset = options.pop("preset", preset)
@@ -188,6 +205,8 @@ class System:
             alpha=None if alpha is None else float(alpha),
             options=tuple(sorted(options.items())),
             preset=None if own_preset is None else str(own_preset),
+            mixing=mixing,
+            augment=augment,
         )
 
     @property
@@ -196,6 +215,9 @@ class System:
         if self.alpha is not None:
             words.append(f"α={self.alpha:g}")
         words += [f"{k}={v}" for k, v in self.options]
+        words += [
+            f"{k}={v}" for k, v, d in (("mixing", self.mixing, "fixed"), ("augment", self.augment, "none")) if v != d
+        ]
         words.append(f"{self.snr_db:g} dB")
         if self.preset:
             words.append(f"[{self.preset}]")
@@ -207,7 +229,9 @@ class System:
 
         alpha = self.alpha if self.alpha is not None else models.make_config(self.model).alpha
         chosen = runs if self.preset is None else runs[runs["preset"] == self.preset]
-        matched = match_runs(chosen, self.model, alpha, self.snr_db, self.options)
+        matched = match_runs(
+            chosen, self.model, alpha, self.snr_db, self.options, mixing=self.mixing, augment=self.augment
+        )
         return matched[matched["status"] == "done"] if not matched.empty else matched
 
 

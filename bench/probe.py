@@ -163,9 +163,14 @@ def probe_runs(
     records = []
     failed = []
     for _, run in done.iterrows():
-        variant = " ".join(
+        words = [
             f"{c.split('.', 1)[1]}={run[c]}" for c in sorted(run.index) if c.startswith("options.") and pd.notna(run[c])
-        )
+        ]
+        for key, default in (("mixing", "fixed"), ("augment", "none")):
+            value = run.get(key)
+            if isinstance(value, str) and value != default:
+                words.append(f"{key}={value}")
+        variant = " ".join(words)
         try:
             rows = probe_run(Path(run["run_dir"]), shifts_s=shifts_s, random_corpus=random_corpus)
         except BenchError as exc:  # a damaged checkpoint, a missing corpus: that run only

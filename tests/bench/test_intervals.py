@@ -122,3 +122,23 @@ def test_system_parse_reads_alpha_snr_and_options():
     )
     assert "α=0.1" in s.label and "10 dB" in s.label
     assert np.isclose(System.parse("gap", snr_db=0, preset=None).snr_db, 0.0)
+
+
+def test_tables_keep_runs_on_fresh_mixtures_apart(two_systems, tmp_path):
+    import shutil
+
+    runs_dir = tmp_path / "results" / "runs"
+    shutil.copytree(two_systems / "runs", runs_dir)
+    gap = [
+        p for p in runs_dir.iterdir() if p.is_dir() and json.loads((p / "config.json").read_text())["model"] == "gap"
+    ][0]
+    online = runs_dir / "online-copy"
+    shutil.copytree(gap, online)
+    config = json.loads((online / "config.json").read_text())
+    config.update(run_id="online-copy", mixing="online")
+    (online / "config.json").write_text(json.dumps(config))
+    runs = load_runs(tmp_path / "results")
+    table = build_table1(runs)
+    row = [r for r, spec in enumerate(table.rows) if spec[1] == "GAP"][0]
+    assert table.cell(row, "0:micro_ap")["n"] == 1  # the run on fresh mixtures is not a GAP run of the table
+    assert len(System.parse("gap,mixing=online", snr_db=0, preset=None).runs(runs)) == 1
