@@ -18,6 +18,7 @@ import models
 from bench.config import parse_options
 from bench.errors import BenchError
 from remix.clitools import console, err_console, register_error, user_errors
+from remix.errors import RemixError
 from remix.progress import progress_bar
 
 register_error(BenchError)
@@ -37,6 +38,25 @@ def _gpu_list(gpus: str | None) -> list[int] | None:
         return [int(g) for g in gpus.split(",") if g.strip()]
     except ValueError:
         raise BenchError(f"--gpus takes comma-separated GPU indices such as 0,1; found {gpus!r}") from None
+
+
+_MANY_VALUES = {"allow_extra_args": True, "ignore_unknown_options": True}
+"""Context of commands whose ``--snr`` takes several values (``--snr 0 10 20``), as ``remix build``'s."""
+
+
+def _snrs(values: list[str] | None, ctx: typer.Context) -> list[float] | None:
+    """SNRs of ``--snr 0 10 20``, ``--snr 0 --snr 10`` or ``--snr 0,10,20``; None when not given."""
+    from remix.cli import parse_snrs
+
+    extra = list(ctx.args)
+    if not values:
+        if extra:
+            raise BenchError(f"unexpected argument {extra[0]!r}; see the command's --help for its options")
+        return None
+    try:
+        return parse_snrs(values, extra)
+    except RemixError as exc:
+        raise BenchError(str(exc)) from None
 
 
 def _use_cache(cache: Path | None) -> None:
@@ -164,13 +184,15 @@ class _Display:
                 )
 
 
-@app.command()
+@app.command(context_settings=_MANY_VALUES)
 @user_errors
 def run(
+    ctx: typer.Context,
     all_runs: Annotated[bool, typer.Option("--all", help="The paper's grid (Tables 1-3).")] = False,
     model: Annotated[str | None, typer.Option(help="One model: " + ", ".join(models.available()))] = None,
     snr: Annotated[
-        list[float] | None, typer.Option(help="SNR in dB (repeatable); default: every SNR of the corpus.")
+        list[str] | None,
+        typer.Option(help="SNRs in dB: --snr 0 10 20 (or repeated, or 0,10,20); default: every SNR of the corpus."),
     ] = None,
     alpha: Annotated[float | None, typer.Option(help="Reconstruction-loss weight (with --model).")] = None,
     corpus: Annotated[Path, typer.Option(help="A corpus built by `remix build`.")] = Path("data/corpus"),
@@ -242,7 +264,7 @@ def run(
         corpus=corpus,
         all_runs=all_runs,
         model=model,
-        snrs=snr,
+        snrs=_snrs(snr, ctx),
         alpha=alpha,
         seeds=seeds,
         preset=preset,
@@ -466,10 +488,11 @@ def _filter_runs(runs, *, snr: list[float] | None, model: list[str] | None, pres
     return runs
 
 
-@app.command()
+@app.command(context_settings=_MANY_VALUES)
 @user_errors
 def probe(
-    snr: Annotated[list[float] | None, typer.Option(help="Only runs at this SNR in dB (repeatable).")] = None,
+    ctx: typer.Context,
+    snr: Annotated[list[str] | None, typer.Option(help="Only runs at these SNRs in dB: --snr 0 20.")] = None,
     model: Annotated[list[str] | None, typer.Option(help="Only runs of this model (repeatable).")] = None,
     preset: Annotated[str | None, typer.Option(help="Only runs of this preset.")] = None,
     random_corpus: Annotated[
@@ -488,7 +511,7 @@ def probe(
     from bench.store import atomic_write_text, load_runs
 
     runs = load_runs(results)
-    runs = _filter_runs(runs, snr=snr, model=model, preset=preset)
+    runs = _filter_runs(runs, snr=_snrs(snr, ctx), model=model, preset=preset)
     if runs.empty:
         raise BenchError(f"no runs under {results} match the filters; train some first (bench run ...)")
     raw = probe_runs(runs, shifts_s=tuple(shift) if shift else DEFAULT_SHIFTS_S, random_corpus=random_corpus)
@@ -566,11 +589,12 @@ def compare(
     )
 
 
-@app.command()
+@app.command(context_settings=_MANY_VALUES)
 @user_errors
 def localise(
+    ctx: typer.Context,
     run: Annotated[list[str] | None, typer.Option(help="Run id (repeatable); default: every finished run.")] = None,
-    snr: Annotated[list[float] | None, typer.Option(help="Only runs at this SNR in dB (repeatable).")] = None,
+    snr: Annotated[list[str] | None, typer.Option(help="Only runs at these SNRs in dB: --snr 0 20.")] = None,
     model: Annotated[list[str] | None, typer.Option(help="Only runs of this model (repeatable).")] = None,
     preset: Annotated[str | None, typer.Option(help="Only runs of this preset.")] = None,
     corpus: Annotated[Path | None, typer.Option(help="The runs' corpus (default: each run's own).")] = None,
@@ -591,7 +615,7 @@ def localise(
         if unknown:
             raise BenchError(f"no finished run {', '.join(unknown)} under {results}; `bench list` shows the runs")
         runs = runs[runs["run_id"].isin(run)]
-    runs = _filter_runs(runs, snr=snr, model=model, preset=preset)
+    runs = _filter_runs(runs, snr=_snrs(snr, ctx), model=model, preset=preset)
     if runs.empty:
         raise BenchError(f"no finished runs under {results} match the filters; train some first (bench run ...)")
 

@@ -163,3 +163,16 @@ def test_localise_redoes_a_runs_localisation_from_its_stored_outputs(trained_2ap
     assert "Traceback" not in result.output
     result = runner.invoke(app, ["localise", "--results", str(tmp_path / "nowhere")])
     assert result.exit_code == 2 and "nowhere does not exist" in result.output
+
+
+def test_snr_takes_several_values_as_remix_build_does(tiny_corpus, tmp_path):
+    common = ["--model", "gap", "--seeds", 1, "--preset", "smoke", "--device", "cpu", "--corpus", tiny_corpus]
+    result = invoke("run", "--snr", 0, 20, *common, "--results", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "2 trained" in result.output
+    again = invoke("run", "--snr", "0,20", *common, "--results", tmp_path)
+    assert again.exit_code == 0 and "2 skipped" in again.output
+    bad = invoke("run", "--snr", 0, "loud", *common, "--results", tmp_path)
+    assert bad.exit_code == 2 and "expected SNR values in dB" in bad.output
+    localised = invoke("localise", "--snr", 0, 20, "--results", tmp_path)
+    assert localised.exit_code == 0 and "2 run(s) localised" in localised.output
