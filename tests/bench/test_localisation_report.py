@@ -84,11 +84,15 @@ def test_markdown_latex_and_terminal(results, tmp_path):
     mean = np.mean([loc_value("gap", 20.0, s, 0) for s in range(3)])
     assert f"{mean:.3f} ± " in md
     tex = localisation_latex(table)
-    for command in (r"\begin{tabular}{llrrrrrrr}", r"\toprule", r"\midrule", r"\bottomrule", r"\caption{"):
-        assert command in tex
-    body = tex.split(r"\midrule")[1].split(r"\bottomrule")[0]
-    assert all(line.count("&") == 8 for line in body.strip().splitlines())
-    assert r"$\alpha$" in tex and r"\textbf{SYNTHETIC" in tex
+    psds, f1 = tex.split(r"\end{table}")[:2]  # PSDS with its tagging-only control, then the F1 scores
+    for part, n_values in ((psds, 4), (f1, 3)):
+        for command in (r"\begin{tabular}{l" + "r" * n_values + "}", r"\toprule", r"\midrule", r"\bottomrule"):
+            assert command in part
+        body = part.split(r"\midrule")[1].split(r"\bottomrule")[0]
+        rows = [line for line in body.strip().splitlines() if "&" in line]
+        assert rows and all(line.count("&") == n_values for line in rows)
+        assert r"\multicolumn{" + str(n_values + 1) + r"}{l}{\textit{20 dB}}" in part  # rows grouped by SNR
+    assert "clip tags alone" in psds and r"$\alpha$" in tex and r"\textbf{SYNTHETIC" in tex
     console = Console(record=True, width=160)
     print_localisation_table(table, console=console)
     text = console.export_text()

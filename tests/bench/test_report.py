@@ -14,11 +14,13 @@ from rich.console import Console
 from bench.errors import BenchError
 from bench.report import (
     SYNTHETIC_WARNING,
+    build_localisation_table,
     build_table1,
     build_table2,
     build_table3,
     format_cell,
     latex_escape,
+    localisation_latex,
     print_tables,
     to_latex,
     to_markdown,
@@ -126,14 +128,15 @@ def test_written_files(results, tmp_path):
     for command in (r"\begin{tabular}", r"\toprule", r"\midrule", r"\bottomrule", r"\end{tabular}", r"\caption{"):
         assert command in tex
     mean, std, n = expected("2ap_aux", 0.001, 20.0)
-    assert f"{mean:.4f} $\\pm$ {std:.4f} ({n})" in tex
-    assert "0.7829" in tex and "0.9338" in tex  # paper values beside ours
+    assert f"{mean:.3f} ({n})" in tex and f"$\\pm$ {std:.3f}" in tex  # without resamples: the std below
+    assert "0.783" in tex and "0.934" in tex  # paper values beside ours
     assert r"\textbf{SYNTHETIC STAND-IN CORPUS" in tex
     assert "---" in tex  # the missing 10 dB cells
     # nothing unescaped: no bare underscore, percent or ampersand inside text
-    body = tex.split(r"\midrule")[1].split(r"\bottomrule")[0]
+    first = tex.split(r"\end{table}")[0]  # Table 1 at 20 dB: a System column and three (ours, paper) pairs
+    body = first.split(r"\midrule")[1].split(r"\bottomrule")[0]
     assert not re.search(r"(?<!\\)[_%#]", body)
-    assert all(line.count("&") == 3 + 18 - 1 for line in body.strip().splitlines())
+    assert all(line.count("&") == 6 for line in body.strip().splitlines())
     md = (out / "table2.md").read_text()
     assert SYNTHETIC_WARNING in md and re.search(r"^\| α = 0\.001 +\|", md, re.M) and "0.7603" in md
     assert f"{expected('2ap', 0.0, 0.0)[0]:.4f} ± " in md
@@ -368,9 +371,49 @@ def _latex_structure(tex: str) -> None:
     assert all(ord(ch) < 128 for ch in text_only), "non-ASCII outside math: needs a unicode engine"
 
 
+def _floats(tex: str) -> list[str]:
+    return [part + r"\end{table}" for part in tex.split(r"\end{table}") if part.strip()]
+
+
 @pytest.mark.parametrize("build", [build_table1, build_table2, build_table3])
-def test_latex_parses_as_a_booktabs_table(results, build):
-    _latex_structure(to_latex(build(load_runs(results))))
+def test_latex_parses_as_booktabs_tables(results, build):
+    tex = to_latex(build(load_runs(results)))
+    floats = _floats(tex)
+    assert len(floats) == (3 if build is build_table1 else 1)  # Table 1: one float per SNR
+    for part in floats:
+        _latex_structure(part)
+        caption = re.search(r"\\caption\{(.*)\}\n", part).group(1)
+        assert not caption.startswith("Table")  # LaTeX numbers the float itself
+
+
+def _worst_case(table):
+    """Every cell at its widest: ten runs, an interval, bold, not converged."""
+    data = table.data.copy()
+    data["mean"], data["n"], data["low"], data["high"] = 0.8888, 10, 0.8888, 0.9999
+    data["best"], data["unconverged"], data["paper"] = True, 1, 0.8888
+    table.data = data
+    return table
+
+
+@pytest.mark.parametrize("build", [build_table1, build_table2, build_table3, build_localisation_table])
+def test_every_latex_float_fits_a_single_column_page(results, build):
+    from bench import latex as lx
+    from bench.report import latex_floats, localisation_floats
+
+    table = _worst_case(build(load_runs(results)))
+    floats = localisation_floats(table) if build is build_localisation_table else latex_floats(table)
+    for f in floats:
+        assert lx.width_pt(f) <= lx.TEXT_WIDTH_PT, (f.label, lx.width_pt(f))
+
+
+def test_width_model_measures_computer_modern():
+    from bench import latex as lx
+
+    assert lx.text_width_pt("0.819", size_pt=10) == pytest.approx(4 * 5.0 + 2.78, abs=0.05)  # cmr10 digits, period
+    # widths pdflatex sets in an article's \\footnotesize (cmr8) and \\scriptsize (cmr7), bold extended (cmbx8)
+    assert lx.text_width_pt("VGGish (dil.) AP") == pytest.approx(67.06, rel=0.015)
+    assert lx.text_width_pt("0.866 (3)", bold=True) == pytest.approx(38.10, rel=0.015)
+    assert lx.text_width_pt("[0.829, 0.897]", size_pt=lx.SMALL_FONT_PT) == pytest.approx(45.89, rel=0.015)
 
 
 LATEX_ENGINE = shutil.which("pdflatex")
@@ -381,12 +424,16 @@ LATEX_ENGINE = shutil.which("pdflatex")
     reason="no pdflatex on this machine (Debian: apt-get install "
     "texlive-latex-base texlive-latex-recommended); the parser check ran",
 )
-def test_latex_compiles(results, tmp_path):
-    write_tables(load_runs(results), out_dir=tmp_path, latex=True, markdown=False)
+def test_latex_compiles_and_fits_a_single_column_page(results, tmp_path):
+    runs = load_runs(results)
+    write_tables(runs, out_dir=tmp_path, latex=True, markdown=False)
+    (tmp_path / "localisation.tex").write_text(localisation_latex(_worst_case(build_localisation_table(runs))))
+    (tmp_path / "worst1.tex").write_text(to_latex(_worst_case(build_table1(runs))))
+    (tmp_path / "worst3.tex").write_text(to_latex(_worst_case(build_table3(runs))))
+    names = ["table1", "table2", "table3", "localisation", "worst1", "worst3"]
     (tmp_path / "doc.tex").write_text(
-        "\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage{booktabs}\n"
-        "\\usepackage[landscape,margin=1cm]{geometry}\n\\begin{document}\n"
-        + "".join(f"\\input{{table{i}.tex}}\n" for i in (1, 2, 3))
+        "\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage{booktabs}\n\\begin{document}\n"
+        + "".join(f"\\input{{{name}.tex}}\n\\clearpage\n" for name in names)
         + "\\end{document}\n"
     )
     proc = subprocess.run(
@@ -400,3 +447,4 @@ def test_latex_compiles(results, tmp_path):
     assert (tmp_path / "doc.pdf").stat().st_size > 1000
     log = (tmp_path / "doc.log").read_text(errors="replace")
     assert "Undefined control sequence" not in log and "Missing" not in log
+    assert "Overfull \\hbox" not in log  # every float fits the article's single column
