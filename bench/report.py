@@ -803,32 +803,43 @@ def to_latex(table: Table) -> str:
     return "\n".join(lx.render(f) for f in latex_floats(table))
 
 
+def _rich_cell(c: pd.Series, *, paper: bool) -> str:
+    """A cell for the terminal, one short line each: the mean (n) with † when a run had not
+    converged, its interval, and the paper's value (dim); bold for the best and its ties."""
+    from rich.markup import escape
+
+    cell = _latex_cell(c)
+    if isinstance(cell, str):
+        lines = [cell]
+    else:
+        first = cell.text + (UNCONVERGED if cell.dagger else "")
+        first = f"[bold]{escape(first)}[/]" if cell.bold else escape(first)
+        lines = [first] + ([escape(cell.interval)] if cell.interval else [])
+    if paper:
+        lines.append(f"[dim]{_paper_text(_none(c['paper']), digits=3)}[/]")
+    return "\n".join(lines)
+
+
 def to_rich(table: Table):
-    """The table for the terminal: one rich table per column group (e.g. per SNR),
-    each cell showing ours over the paper's value, so Table 1 fits a normal terminal."""
+    """The table for the terminal: one rich table per column group (e.g. per SNR), each cell
+    showing ours, its interval and the paper's value on three short lines, so that every table
+    reads in an 80-column terminal."""
     from rich.console import Group
     from rich.table import Table as RichTable
     from rich.text import Text
 
     parts = []
-    body = _grid(table, digits=3)
     n_row = len(table.row_header)
-    offset = n_row
     for g, (group, columns) in enumerate(table.groups):
         title = f"{table.title} — {group}"
         if table.synthetic and g == 0:
             title += f"\n[bold red]{SYNTHETIC_WARNING}[/]"
         out = RichTable(title=title)
-        out.add_column("System", no_wrap=True)
+        out.add_column("System")
         for _, col_title in columns:
             out.add_column(f"{col_title}\n[dim]paper[/]", justify="right", no_wrap=True)
-        for cells in body:
-            row = [_short_system(cells[:n_row])]
-            for k in range(len(columns)):
-                ours, paper = cells[offset + 2 * k], cells[offset + 2 * k + 1]
-                row.append(f"{emphasised(ours, 'rich')}\n[dim]{paper}[/]")
-            out.add_row(*row)
-        offset += 2 * len(columns)
+        for r, row in enumerate(table.rows):
+            out.add_row(_short_system(row[:n_row]), *(_rich_cell(table.cell(r, key), paper=True) for key, _ in columns))
         parts.append(out)
     parts.append(Text(table.caption, style="italic"))  # below, at full width (a rich caption wraps to the table)
     return Group(*parts)
@@ -1121,20 +1132,34 @@ def localisation_latex(table: Table) -> str:
 
 
 def localisation_rich(table: Table):
-    """The localisation table for the terminal."""
+    """The localisation table for the terminal: one rich table per SNR and per part
+    (:data:`LOCALISATION_PARTS`), each cell the mean (n) over its interval, so that it reads
+    in an 80-column terminal."""
     from rich.console import Group
     from rich.table import Table as RichTable
     from rich.text import Text
 
-    title = table.title + (f"\n[bold red]{SYNTHETIC_WARNING}[/]" if table.synthetic else "")
-    out = RichTable(title=title)
-    for name in table.row_header:
-        out.add_column(name, no_wrap=True)
-    for _, column_title in table.groups[0][1]:
-        out.add_column(column_title, justify="right", no_wrap=True)
-    for cells in _localisation_cells(table):
-        out.add_row(*(emphasised(c, "rich") for c in cells))
-    return Group(out, Text(table.caption, style="italic"))
+    titles = dict(table.groups[0][1])
+    parts = []
+    snrs = list(dict.fromkeys(snr for _, snr in table.rows))
+    for s_index, snr in enumerate(snrs):
+        rows = [r for r, (_, row_snr) in enumerate(table.rows) if row_snr == snr]
+        for p_index, (part, keys) in enumerate(LOCALISATION_PARTS):
+            keys = tuple(k for k in keys if k in titles)
+            title = f"{table.title} — {snr}, {part}"
+            if table.synthetic and s_index == 0 and p_index == 0:
+                title += f"\n[bold red]{SYNTHETIC_WARNING}[/]"
+            out = RichTable(title=title)
+            out.add_column("System")
+            for key in keys:
+                out.add_column(titles[key].replace("tag-only ", "tag-only\n"), justify="right", no_wrap=True)
+            for r in rows:
+                out.add_row(table.rows[r][0], *(_rich_cell(table.cell(r, k), paper=False) for k in keys))
+            parts.append(out)
+    if not table.rows:
+        parts.append(Text(f"{table.title}: no finished run has these metrics", style="bold"))
+    parts.append(Text(table.caption, style="italic"))
+    return Group(*parts)
 
 
 def print_localisation_table(table: Table, *, console=None) -> None:

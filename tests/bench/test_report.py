@@ -448,3 +448,18 @@ def test_latex_compiles_and_fits_a_single_column_page(results, tmp_path):
     log = (tmp_path / "doc.log").read_text(errors="replace")
     assert "Undefined control sequence" not in log and "Missing" not in log
     assert "Overfull \\hbox" not in log  # every float fits the article's single column
+
+
+def test_terminal_tables_read_at_80_columns(results):
+    from rich.console import Console
+
+    from bench.report import print_localisation_table
+
+    runs = load_runs(results)
+    console = Console(width=80, record=True)
+    print_tables([_worst_case(build(runs)) for build in (build_table1, build_table2, build_table3)], console=console)
+    print_localisation_table(_worst_case(build_localisation_table(runs)), console=console)
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "…" not in text  # nothing cut short
+    assert "0.889 (10)†" in text and "[0.889, 1.000]" in text
