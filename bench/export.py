@@ -4,20 +4,24 @@
 (the run's log-mel settings and the training folds' standardisation) into one
 module and saves it with ``torch.jit``::
 
-    import json, torch
-    model = torch.jit.load("model.pt")                 # no sedremix needed
-    meta = json.loads(model.metadata)                  # feature settings, classes, run config ...
-    clip_probs, frame_probs = model(wave)              # wave: (B, model.window_samples) float32
-                                                       #   mono, at model.sample_rate Hz
-    # clip_probs (B, C), frame_probs (B, model.n_frames, C); class names: model.class_names
+    import torch
+    model = torch.jit.load("model.pt")         # no sedremix needed
+    out = model(wave)                          # wave: (samples,), (batch, samples) or (batch, channels, samples)
+                                               #   at model.sample_rate Hz, float or int16 / int32 PCM
+    out["clip_probs"]   # (B, C)     class names: model.class_names
+    out["frame_probs"]  # (B, T, C)  T frames of model.hop_s seconds
+    out["frame_times"]  # (T,)       start of each frame in seconds
+    model.metadata["model"], model.metadata["postprocessing"]  # strings; JSON text for non-strings
 
-The module takes windows of exactly ``window_samples`` samples (the clip length the
-run was trained on, e.g. 10 s): the 2AP models' time step is a dense layer over a
-fixed number of frames. Frame ``t`` of a window stands for the time cell
-``[frame_start_s + t * hop_s, frame_start_s + (t + 1) * hop_s)`` from the window's
-start. ``bench detect`` cuts longer recordings into overlapping windows and stitches
-the frame scores; ``metadata`` also carries the post-processing the run was evaluated
-with (median filter, thresholds), when it has one.
+The model itself takes windows of ``window_samples`` samples (the clip length the run was
+trained on, e.g. 10 s): the 2AP models' time step is a dense layer over a fixed number of
+frames. The module cuts a waveform of any length into windows overlapping by half (the last
+ending on the last frame), scores them and stitches the frame outputs (the mean over the
+windows holding a frame; the clip probability is the highest of the windows), as ``bench
+detect`` does; a waveform shorter than a window is repeated to fill one and only its own
+frames are kept. Empty input, non-finite samples and integer types other than int16 and
+int32 are refused with a ValueError. The file holds no debug records, so no path of the
+machine that exported it.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import io
 import json
 import warnings
 from pathlib import Path
-from typing import Any, Tuple  # noqa: UP035 (TorchScript reads typing.Tuple annotations)
+from typing import Any, Dict  # noqa: UP035 (TorchScript reads typing.Dict annotations)
 
 import numpy as np
 import torch
@@ -72,7 +76,8 @@ class _Scores(nn.Module):
 
 
 class _Exported(nn.Module):
-    """The scripted wrapper: checks the input and carries the metadata as attributes."""
+    """The scripted wrapper: any waveform in, windows scored and stitched as ``bench detect``
+    does, a dict out; the metadata as attributes."""
 
     def __init__(
         self,
@@ -82,9 +87,11 @@ class _Exported(nn.Module):
         sample_rate: int,
         window: int,
         n_frames: int,
+        n_fft: int,
+        hop_length: int,
         hop_s: float,
         frame_start_s: float,
-        metadata: str,
+        metadata: dict[str, str],
     ) -> None:
         super().__init__()
         self.scores = scores
@@ -92,39 +99,99 @@ class _Exported(nn.Module):
         self.sample_rate = int(sample_rate)
         self.window_samples = int(window)
         self.n_frames = int(n_frames)
+        self.n_fft = int(n_fft)
+        self.hop_length = int(hop_length)
         self.hop_s = float(hop_s)
         self.frame_start_s = float(frame_start_s)
-        self.metadata = metadata
+        self.metadata: Dict[str, str] = dict(metadata)  # noqa: UP006 (TorchScript reads typing.Dict)
+        self.windows_per_batch = 16
 
-    def forward(self, wave: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:  # noqa: UP006
-        """wave (B, window_samples) mono at sample_rate -> clip_probs (B, C), frame_probs (B, n_frames, C).
-
-        Float samples are taken as they are (full scale 1.0); int16 and int32 PCM are scaled to
-        full scale 1.0; other integer types, an empty batch and non-finite samples are refused.
-        """
-        if wave.dim() == 2 and wave.size(0) == 0:
-            raise ValueError("empty batch: give at least one window of shape (1, " + str(self.window_samples) + ")")
+    def _mono(self, wave: torch.Tensor) -> torch.Tensor:
+        """(N,), (B, N) or (B, C, N) float or int16/int32 PCM -> (B, N) float32 mono."""
         if wave.dtype == torch.int16:
-            wave = wave.float() / 32768.0
+            wave = wave.to(torch.float32) / 32768.0
         elif wave.dtype == torch.int32:
-            wave = wave.float() / 2147483648.0
+            wave = wave.to(torch.float32) / 2147483648.0
         elif not wave.is_floating_point():
             raise ValueError(
                 "integer samples of type " + str(wave.dtype) + " are not PCM this model reads; give float "
                 "samples in [-1, 1] or int16 / int32 PCM"
             )
-        if not bool(torch.isfinite(wave).all()):
-            raise ValueError("the waveform holds NaN or infinite samples")
-        if wave.dim() != 2 or wave.size(1) != self.window_samples:
+        wave = wave.to(torch.float32)
+        if wave.dim() == 1:
+            wave = wave.unsqueeze(0)
+        elif wave.dim() == 3:
+            wave = wave.mean(dim=1)
+        elif wave.dim() != 2:
             raise ValueError(
-                "expected mono windows of shape (batch, "
-                + str(self.window_samples)
-                + ") at "
-                + str(self.sample_rate)
-                + " Hz, got shape "
+                "expected a waveform of shape (samples,), (batch, samples) or (batch, channels, samples), got shape "
                 + str(wave.shape)
             )
-        return self.scores(wave.float())
+        if wave.size(0) == 0 or wave.size(1) == 0:
+            raise ValueError("empty input of shape " + str(wave.shape) + ": give at least one sample")
+        if not bool(torch.isfinite(wave).all()):
+            raise ValueError("the waveform holds NaN or infinite samples")
+        return wave
+
+    def forward(self, wave: torch.Tensor) -> Dict[str, torch.Tensor]:  # noqa: UP006
+        """Score a waveform of any length at ``sample_rate``.
+
+        Parameters
+        ----------
+        wave : torch.Tensor [shape=(N,), (B, N) or (B, C, N)]
+            Float samples (full scale 1.0) or int16 / int32 PCM; channels are averaged.
+
+        Returns
+        -------
+        dict
+            ``clip_probs`` (B, C): the highest clip probability of the windows;
+            ``frame_probs`` (B, T, C): each frame's output, the mean over the windows holding it;
+            ``frame_times`` (T,): the start of each frame in seconds. Windows of ``window_samples``
+            overlap by half and the last one ends on the last frame; a waveform shorter than one
+            window is repeated to fill it and only its own frames are kept. No gradients.
+        """
+        with torch.no_grad():
+            x = self._mono(wave)
+            batch, n = x.size(0), x.size(1)
+            if n < self.n_fft:
+                raise ValueError(
+                    "the waveform has "
+                    + str(n)
+                    + " samples, shorter than one analysis window of "
+                    + str(self.n_fft)
+                    + " samples at "
+                    + str(self.sample_rate)
+                    + " Hz"
+                )
+            total = 1 + (n - self.n_fft) // self.hop_length
+            if n < self.window_samples:
+                x = x.repeat(1, self.window_samples // n + 1)[:, : self.window_samples]
+                starts = [0]
+            else:
+                stride = max(1, self.n_frames // 2)
+                starts = list(range(0, total - self.n_frames + 1, stride))
+                if starts[-1] != total - self.n_frames:
+                    starts.append(total - self.n_frames)
+            length = max(total, self.n_frames)
+            n_classes = len(self.class_names)
+            sums = torch.zeros(batch, length, n_classes)
+            count = torch.zeros(length)
+            clip = torch.zeros(batch, n_classes)
+            for first in range(0, len(starts), self.windows_per_batch):
+                chunk = starts[first : first + self.windows_per_batch]
+                windows = torch.stack(
+                    [x[:, s * self.hop_length : s * self.hop_length + self.window_samples] for s in chunk], dim=1
+                )  # (B, W, window)
+                clip_w, frames_w = self.scores(windows.reshape(-1, self.window_samples))
+                clip_w = clip_w.reshape(batch, len(chunk), n_classes)
+                frames_w = frames_w.reshape(batch, len(chunk), self.n_frames, n_classes)
+                clip = torch.maximum(clip, clip_w.max(dim=1).values)
+                for k, s in enumerate(chunk):
+                    sums[:, s : s + self.n_frames] += frames_w[:, k]
+                    count[s : s + self.n_frames] += 1.0
+            frames = (sums / count[None, :, None])[:, :total]
+            times = self.frame_start_s + torch.arange(total, dtype=torch.float64) * self.hop_s
+            return {"clip_probs": clip, "frame_probs": frames, "frame_times": times}
 
 
 class RunScorer:
@@ -252,12 +319,46 @@ def _metadata(scorer: RunScorer, run_id: str) -> dict[str, Any]:
             "n_frames": scorer.n_frames,
             "hop_s": scorer.settings.hop_s,
             "frame_start_s": scorer.settings.frame_start_s,
-            "input": "mono float32 waveform windows (B, window_samples) at sample_rate; standardisation inside",
-            "outputs": ["clip_probs (B, C)", "frame_probs (B, n_frames, C)"],
+            "input": "waveform at sample_rate of any length: (samples,), (batch, samples) or (batch, channels, "
+            "samples); float in [-1, 1] or int16 / int32 PCM; windowed, scored and stitched inside",
+            "outputs": ["clip_probs (B, C)", "frame_probs (B, T, C)", "frame_times (T,) seconds"],
             "postprocessing": None if scorer.postprocessing is None else scorer.postprocessing.to_dict(),
             "torch": torch.__version__,
         }
     )
+
+
+def metadata_strings(meta: dict[str, Any]) -> dict[str, str]:
+    """The metadata as the module carries it (``Dict[str, str]``, what TorchScript can hold):
+    strings as they are, every other value as JSON text."""
+    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in meta.items()}
+
+
+def read_metadata(strings: dict[str, str]) -> dict[str, Any]:
+    """Inverse of :func:`metadata_strings`."""
+    out: dict[str, Any] = {}
+    for key, text in strings.items():
+        try:
+            out[key] = json.loads(text)
+        except ValueError:
+            out[key] = text
+        if not isinstance(out[key], (dict, list, int, float, bool, type(None))):
+            out[key] = text
+    return out
+
+
+def _without_debug_info(archive: bytes) -> bytes:
+    """A TorchScript archive without its debug records (``*.debug_pkl``): they hold the source
+    file paths of the machine that exported it, and loading does not need them."""
+    import zipfile
+
+    source, target = io.BytesIO(archive), io.BytesIO()
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as zout:
+        for item in zin.infolist():
+            if item.filename.endswith(".debug_pkl"):
+                continue
+            zout.writestr(item, zin.read(item.filename))
+    return target.getvalue()
 
 
 def export_run(results_dir: Path, *, run_id: str, out: Path, overwrite: bool = False) -> Path:
@@ -301,9 +402,11 @@ def export_run(results_dir: Path, *, run_id: str, out: Path, overwrite: bool = F
                 sample_rate=scorer.sample_rate,
                 window=scorer.window_samples,
                 n_frames=scorer.n_frames,
+                n_fft=scorer.settings.n_fft,
+                hop_length=scorer.settings.hop_length,
                 hop_s=scorer.settings.hop_s,
                 frame_start_s=scorer.settings.frame_start_s,
-                metadata=json.dumps(meta),
+                metadata=metadata_strings(meta),
             )
             scripted = torch.jit.script(wrapper)
         except Exception as exc:  # tracing errors are long; one line is enough for the user
@@ -315,9 +418,10 @@ def export_run(results_dir: Path, *, run_id: str, out: Path, overwrite: bool = F
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.jit.save(scripted, buffer)
+    data = _without_debug_info(buffer.getvalue())
     try:
         with atomic_path(out) as tmp:
-            tmp.write_bytes(buffer.getvalue())
+            tmp.write_bytes(data)
     except OSError as exc:
         raise BenchError(f"cannot write {out} ({exc.strerror or exc}); nothing was written") from None
     return out
@@ -338,7 +442,7 @@ def load_exported(path: Path) -> tuple[torch.jit.ScriptModule, dict[str, Any]]:
         with warnings.catch_warnings():  # TorchScript is deprecated in favour of torch.export; it still loads
             warnings.simplefilter("ignore", DeprecationWarning)
             module = torch.jit.load(str(path), map_location="cpu")
-        meta = json.loads(module.metadata)
+        meta = read_metadata(dict(module.metadata))
     except Exception as exc:
         raise BenchError(f"{path} is not a model written by `bench export` ({type(exc).__name__})") from None
     return module.eval(), meta

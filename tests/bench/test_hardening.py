@@ -148,15 +148,15 @@ def test_export_refuses_an_existing_file_and_the_module_checks_its_input(trained
     export_run(results, run_id=run_id, out=out, overwrite=True)
     module, meta = load_exported(out)
     window = meta["window_samples"]
-    with pytest.raises(Exception, match="empty batch"):
+    with pytest.raises(Exception, match="empty input"):
         module(torch.zeros(0, window))
     with pytest.raises(Exception, match="NaN or infinite"):
         module(torch.full((1, window), float("nan")))
     with pytest.raises(Exception, match="not PCM"):
         module(torch.zeros(1, window, dtype=torch.int64))
     pcm = (np.random.default_rng(1).uniform(-0.5, 0.5, (1, window)) * 32768).astype(np.int16)
-    clip_int, _ = module(torch.from_numpy(pcm))
-    clip_float, _ = module(torch.from_numpy(pcm.astype(np.float32) / 32768.0))
+    clip_int = module(torch.from_numpy(pcm))["clip_probs"]
+    clip_float = module(torch.from_numpy(pcm.astype(np.float32) / 32768.0))["clip_probs"]
     torch.testing.assert_close(clip_int, clip_float)
 
 
