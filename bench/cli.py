@@ -248,6 +248,13 @@ def run(
     loader_workers: Annotated[
         int, typer.Option(help="With --mixing online: processes rendering the next epoch's mixtures.")
     ] = 1,
+    deterministic: Annotated[
+        bool,
+        typer.Option(
+            "--deterministic",
+            help="Deterministic kernels and one thread per run: the same numbers every time on this machine.",
+        ),
+    ] = False,
 ) -> None:
     """Train runs (skipping finished ones, resuming interrupted ones) and evaluate them."""
     _use_cache(cache)
@@ -256,6 +263,11 @@ def run(
     from bench.mixing import LOADER_WORKERS_ENV
 
     os.environ[LOADER_WORKERS_ENV] = str(loader_workers)
+    if deterministic:
+        from bench.train import DETERMINISTIC_ENV
+
+        os.environ[DETERMINISTIC_ENV] = "1"
+        threads = 1
     from bench.grid import default_threads
     from bench.presets import get_preset
     from bench.train import resolve_device

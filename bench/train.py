@@ -14,6 +14,7 @@ predictions, frame probabilities, metrics, curves and its status.
 from __future__ import annotations
 
 import math
+import os
 import platform
 import time
 from collections.abc import Callable
@@ -51,6 +52,25 @@ class RunFailed(BenchError):
 
 
 _RETRAIN = "delete the run folder and run the same bench run command again"
+
+
+DETERMINISTIC_ENV = "SEDREMIX_DETERMINISTIC"
+"""Set to 1 (``bench run --deterministic``) to train with deterministic kernels on one thread."""
+
+
+def deterministic() -> bool:
+    """Whether runs of this process use deterministic kernels (:data:`DETERMINISTIC_ENV`)."""
+    return os.environ.get(DETERMINISTIC_ENV, "") not in ("", "0")
+
+
+def use_deterministic_kernels() -> None:
+    """Deterministic algorithms only (an error where an operation has none), no cuDNN autotuning,
+    a fixed cuBLAS workspace, and one CPU thread: a run then gives the same numbers every time on
+    the same machine and software (across machines, CPUs and library builds may still differ)."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True)
+    torch.backends.cudnn.benchmark = False
+    torch.set_num_threads(1)
 
 
 def resolve_device(device: str) -> torch.device:
@@ -118,6 +138,8 @@ def run_settings(
         "scheduler": scheduler,
         "early_stopping": stop,
         "checkpoint": "best val micro-AP",
+        "deterministic": deterministic(),
+        "threads": torch.get_num_threads(),
         "device": str(device),
         "compile": compile,
         "amp_bf16": amp,
@@ -171,6 +193,8 @@ def train_run(
     """
     preset = preset or get_preset(config.preset)
     dev = resolve_device(device)
+    if deterministic():
+        use_deterministic_kernels()
     corpus_dir, results_dir = Path(corpus_dir), Path(results_dir)
     clips = read_clips(corpus_dir)
     store = RunStore(runs_dir(results_dir), config.run_id)

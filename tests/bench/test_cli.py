@@ -176,3 +176,26 @@ def test_snr_takes_several_values_as_remix_build_does(tiny_corpus, tmp_path):
     assert bad.exit_code == 2 and "expected SNR values in dB" in bad.output
     localised = invoke("localise", "--snr", 0, 20, "--results", tmp_path)
     assert localised.exit_code == 0 and "2 run(s) localised" in localised.output
+
+
+def test_deterministic_runs_give_identical_numbers(tiny_corpus, tmp_path, monkeypatch):
+    import json
+
+    import torch
+
+    from bench.store import RunStore
+
+    monkeypatch.setenv("SEDREMIX_DETERMINISTIC", "0")  # restored (unset) after the test
+    common = ["--model", "2ap_aux", "--snr", 0, "--seeds", 1, "--preset", "smoke", "--device", "cpu"]
+    runs = []
+    for name in ("a", "b"):
+        result = invoke("run", *common, "--corpus", tiny_corpus, "--results", tmp_path / name, "--deterministic")
+        assert result.exit_code == 0, result.output
+        (run,) = [p for p in (tmp_path / name / "runs").iterdir() if p.is_dir()]
+        runs.append(RunStore(tmp_path / name / "runs", run.name))
+    torch.use_deterministic_algorithms(False)  # the switch is process-wide; leave the other tests as they were
+    a, b = (json.loads((r.path / "metrics.json").read_text()) for r in runs)
+    assert a["val"]["micro_ap"] == b["val"]["micro_ap"] and a["val"]["localisation"] == b["val"]["localisation"]
+    assert runs[0].read_curves()["train_loss"].tolist() == runs[1].read_curves()["train_loss"].tolist()
+    training = runs[0].read_config()["training"]
+    assert training["deterministic"] is True and training["threads"] == 1
