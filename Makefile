@@ -25,7 +25,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q "$(TORCH)"
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install -q -e ".[dev]"  # no editable-install notice from setuptools
 	touch $@
 
 demo: setup

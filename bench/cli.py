@@ -438,6 +438,9 @@ def plot(
         name = f"curves_all_{preset}.png" if preset else "curves_all.png"
         written.append(plot_validation_overlay(runs, out_dir / name, title="validation micro-AP of every run"))
     if run_id is not None:
+        from bench.store import find_run
+
+        run_id = find_run(results, run_id).run_id  # a unique prefix names the run
         outputs, features, info = infer_clip(results, run_id=run_id, clip_id=clip)
         cfg = info["config"]
         title = f"{cfg['model']} (alpha {cfg['alpha']:g}), {cfg['snr_db']:g} dB, clip {info['clip_id']}, run {run_id}"
@@ -481,6 +484,11 @@ def list_command(
         return
     if frame.empty:
         console.print(f"no runs under {results} match", highlight=False)
+        return
+    if not console.is_terminal:  # piped: every column whole, tab-separated (a table would be cut to 80 columns)
+        from bench.listing import LIST_COLUMNS
+
+        typer.echo(frame[list(LIST_COLUMNS)].to_csv(sep="\t", index=False, na_rep="", float_format="%.4g"), nl=False)
         return
     counts = frame["status"].value_counts()
     summary = ", ".join(f"{n} {s}" for s, n in counts.items())

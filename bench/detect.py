@@ -774,6 +774,9 @@ def detect(
         names = [_output_name(rec.name, ".png") for rec in recordings]
         check_output_names(plot_dir, names, what="the plot folder", overwrite=overwrite)
     if scorer is None:
+        from bench.store import find_run
+
+        run_id = find_run(results_dir, run_id).run_id  # a unique prefix names the run
         scorer = load_run_scorer(results_dir, run_id=run_id, device=str(resolve_device(device)))
     settings = scorer.settings
     post_source = "postprocess.json" if scorer.postprocessing is not None else "default"

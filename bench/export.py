@@ -38,7 +38,7 @@ from torch import nn
 
 from bench.errors import BenchError
 from bench.features import LogMel, LogMelSettings, Standardizer
-from bench.store import RunStore, atomic_path, runs_dir, to_jsonable
+from bench.store import RunStore, atomic_path, find_run, to_jsonable
 
 __all__ = ["EXPORT_FORMAT", "RunScorer", "export_run", "load_exported", "load_run_scorer", "window_samples"]
 
@@ -259,11 +259,9 @@ class RunScorer:
 
 
 def _open_run(results_dir: Path, run_id: str) -> RunStore:
-    store = RunStore(runs_dir(results_dir), run_id)
-    if not store.exists():
-        raise BenchError(f"no run {run_id!r} under {runs_dir(results_dir)}; `bench list` shows the run ids")
+    store = find_run(results_dir, run_id)
     if not store.checkpoint_path.is_file():
-        raise BenchError(f"run {run_id} has no checkpoint.pt yet; train it first (bench run ...)")
+        raise BenchError(f"run {store.run_id} has no checkpoint.pt yet; train it first (bench run ...)")
     return store
 
 
@@ -389,6 +387,7 @@ def export_run(results_dir: Path, *, run_id: str, out: Path, overwrite: bool = F
     from bench.outputs import check_output_file
 
     out = check_output_file(out, what="--out", overwrite=overwrite)
+    run_id = _open_run(results_dir, run_id).run_id  # a unique prefix names the run
     scorer = load_run_scorer(results_dir, run_id=run_id, device="cpu")
     meta = _metadata(scorer, run_id)
     example = torch.zeros(1, scorer.window_samples)

@@ -82,8 +82,10 @@ TABLE2_ABLATIONS = (
     ("2ap_aux", 0.001, ("α = 0.001, ablation: sigmoid inside the softmax",), (("attention", "sigmoid_in_softmax"),)),
     ("2ap_aux", 0.001, ("α = 0.001, ablation: equations as printed",), (("attention", "as_printed"),)),
 )
+TABLE3_PAPER_NAMES = {"VGGish (dil.) AP": "Atrous + AP"}
+"""Table 3 rows named as Table 1 names them -> the paper's own name in its Table 3."""
 TABLE3_ROWS = (
-    ("atrous_ap", 0.0, ("Atrous + AP", "no")),
+    ("atrous_ap", 0.0, ("VGGish (dil.) AP", "no")),
     ("2ap", 0.0, ("VGGish + 2AP", "no")),
     ("2ap_aux", 0.001, ("VGGish + 2AP", "yes")),
 )
@@ -187,11 +189,14 @@ def _corpus_line(runs: pd.DataFrame) -> tuple[str, bool]:
     if runs.empty:
         return "no runs yet", False
     synthetic = bool("corpus_synthetic" in runs.columns and runs["corpus_synthetic"].fillna(False).astype(bool).any())
+    kind = SYNTHETIC_WARNING if synthetic else "built from the real source corpora"
+    if "corpus_fingerprint" in runs.columns and runs["corpus_fingerprint"].notna().any():
+        # the fingerprint names the corpus wherever it lies (a folder name such as 'corpus' says nothing)
+        return f"Corpus {runs['corpus_fingerprint'].dropna().iloc[0]} ({kind})", synthetic
     name = DASH
     if "corpus_dir" in runs.columns and runs["corpus_dir"].notna().any():
         name = Path(str(runs["corpus_dir"].dropna().iloc[0])).name or str(runs["corpus_dir"].dropna().iloc[0])
-    kind = SYNTHETIC_WARNING if synthetic else "built from the real source corpora"
-    return f"corpus '{name}' ({kind})", synthetic
+    return f"Corpus in folder '{name}' ({kind})", synthetic
 
 
 def _converged(done: pd.DataFrame) -> pd.Series:
@@ -467,6 +472,7 @@ def build_table3(
 
     def cell(spec, key):
         model_name, aux = spec[2]
+        model_name = TABLE3_PAPER_NAMES.get(model_name, model_name)
         value = _paper_value(paper, "score", model=model_name, aux=aux, snr_db=0.0, event=key)
         return 0.0, f"{split}_ap_{key}", value
 
@@ -597,7 +603,7 @@ def to_markdown(table: Table, *, width: int = MARKDOWN_WIDTH) -> str:
 
     layouts = [
         _markdown_blocks(table, digits=digits, collapse=collapse, width=width)
-        for digits, collapse in ((4, False), (4, True), (3, False), (3, True), (2, True))
+        for digits, collapse in ((3, False), (3, True), (2, True))  # 3 digits, as the terminal and LaTeX
     ]
     fitting = [blocks for blocks in layouts if all(len(line) <= width for block in blocks for line in block)]
     blocks = min(fitting, key=len) if fitting else layouts[-1]  # fewest tables, then most digits (first)

@@ -485,6 +485,23 @@ def _keep_as(path: Path, target: Path) -> None:
 # --------------------------------------------------------------------------- one writer
 
 
+def find_run(results_dir: Path, run_id: str) -> RunStore:
+    """The run of ``results_dir`` whose id is ``run_id`` or starts with it (a unique prefix, as
+    ``bench list`` shows ids); BenchError naming the candidates otherwise."""
+    folder = runs_dir(Path(results_dir))
+    run_id = str(run_id).strip()
+    exact = RunStore(folder, run_id)
+    if run_id and "/" not in run_id and exact.exists():
+        return exact
+    found = sorted(p.name for p in folder.glob(f"{run_id}*") if p.is_dir() and RunStore(folder, p.name).exists())
+    if run_id and "/" not in run_id and len(found) == 1:
+        return RunStore(folder, found[0])
+    if len(found) > 1:
+        listed = ", ".join(found[:5])
+        raise BenchError(f"run id {run_id!r} is the start of {len(found)} runs ({listed}); give more of it")
+    raise BenchError(f"no run {run_id!r} under {folder}; `bench list` shows the run ids")
+
+
 def results_locked(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Decorate a function taking ``results_dir=``: it holds the lock of that results
     folder while it runs, so a second grid on the same folder gets one line naming the holder."""

@@ -33,7 +33,7 @@ from bench.features import LogMelSettings, compute_features
 from bench.mixing import FreshMixtures, TrainingClips, loader_workers
 from bench.presets import Preset, get_preset
 from bench.resolution import last_rank_weight, resolution_constants
-from bench.store import CONFIG, RunStore, load_torch, runs_dir
+from bench.store import CONFIG, RunStore, find_run, load_torch, runs_dir
 from remix.atomic import read_json
 from remix.labels import EVENT_LABELS
 from remix.lock import shared_lock
@@ -753,11 +753,9 @@ def infer_clip(
     from bench.data import clips_at, make_split
     from bench.features import Standardizer
 
-    store = RunStore(runs_dir(results_dir), run_id)
-    if not store.exists():
-        raise BenchError(f"no run {run_id!r} under {runs_dir(results_dir)}; list the folders there for run ids")
+    store = find_run(results_dir, run_id)
     if not store.checkpoint_path.is_file():
-        raise BenchError(f"run {run_id} has no checkpoint.pt yet; train it first (bench run ...)")
+        raise BenchError(f"run {store.run_id} has no checkpoint.pt yet; train it first (bench run ...)")
     record = store.read_config()
     corpus_dir = Path(record["corpus_dir"])
     clips = read_clips(corpus_dir)

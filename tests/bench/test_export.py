@@ -166,3 +166,14 @@ def test_the_readmes_export_example_runs_as_written(exported, tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith(", 41) 41")  # (1, T, 41) frame outputs of the 41 classes
+
+
+def test_a_unique_prefix_names_a_run(trained_2ap, tmp_path):
+    from bench.store import find_run
+
+    results, run_id = trained_2ap
+    assert find_run(results, run_id[:4]).run_id == run_id
+    out = export_run(results, run_id=run_id[:5], out=tmp_path / "m.pt")
+    assert load_exported(out)[1]["run_id"] == run_id  # the whole id in the metadata
+    with pytest.raises(BenchError, match="no run 'zz'"):
+        find_run(results, "zz")

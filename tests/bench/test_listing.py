@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from bench.cli import app
 from bench.errors import BenchError
-from bench.listing import format_duration, list_runs, runs_to_rich
+from bench.listing import LIST_COLUMNS, format_duration, list_runs, runs_to_rich
 from bench.store import RunStore
 
 runner = CliRunner()
@@ -100,6 +100,11 @@ def test_cli_table_json_and_errors(results, tmp_path):
     table = runner.invoke(app, ["list", "--results", str(results)])
     assert table.exit_code == 0, table.output
     assert all(run_id in table.output for run_id in ("a1", "a2", "b1", "c1", "broken"))
+    # piped (as here): tab-separated, every column whole
+    lines = table.output.splitlines()
+    assert lines[0].split("\t") == list(LIST_COLUMNS)
+    assert all(len(line.split("\t")) == len(LIST_COLUMNS) for line in lines[1:])
+    assert "corpus (stand-in)" in table.output and "…" not in table.output
     as_json = runner.invoke(app, ["list", "--results", str(results), "--json", "--model", "gap", "--snr", "0"])
     assert as_json.exit_code == 0, as_json.output
     records = json.loads(as_json.output)

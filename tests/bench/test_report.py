@@ -138,8 +138,8 @@ def test_written_files(results, tmp_path):
     assert not re.search(r"(?<!\\)[_%#]", body)
     assert all(line.count("&") == 6 for line in body.strip().splitlines())
     md = (out / "table2.md").read_text()
-    assert SYNTHETIC_WARNING in md and re.search(r"^\| α = 0\.001 +\|", md, re.M) and "0.7603" in md
-    assert f"{expected('2ap', 0.0, 0.0)[0]:.4f} ± " in md
+    assert SYNTHETIC_WARNING in md and re.search(r"^\| α = 0\.001 +\|", md, re.M) and "0.760" in md
+    assert f"{expected('2ap', 0.0, 0.0)[0]:.3f} ± " in md
     assert "—" in md
     only_md = write_tables(load_runs(results), out_dir=tmp_path / "md", latex=False, markdown=True)
     assert {p.suffix for p in only_md} == {".md"}
@@ -236,7 +236,7 @@ def test_unconverged_cells_are_marked_and_explained(tmp_path):
     assert table.cell(1, "20:micro_ap")["unconverged"] == 0  # gmp
     assert table.cell(2, "20:micro_ap")["unconverged"] == 1  # gwrp: best epoch 58 of 60
     md = to_markdown(table)
-    assert "0.5500 ± 0.0707 (2)†" in md and "0.4000 (1) " in md
+    assert "0.550 ± 0.071 (2)†" in md and "0.400 (1) " in md
     assert "not converged" in table.caption and "†" in table.caption
     assert r"\textsuperscript{\dag}" in latex_escape(format_cell(0.5, None, 1, unconverged=1))
 
