@@ -164,9 +164,17 @@ def audio_info(path: Path) -> tuple[int, int]:
     try:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError, ValueError, OSError) as exc:
-        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UndecodableAudio(f"cannot decode {path}: {text}") from None
+        raise UndecodableAudio(_decode_error(path, exc)) from None
     return int(info.samplerate), int(info.frames)
+
+
+def _decode_error(path: Path, exc: BaseException) -> str:
+    """One line for a file libsndfile cannot read: for a file that exists, what libsndfile
+    says about it without its "File does not exist" (which it says of any unreadable file)."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if Path(path).is_file() and "does not exist" in text:
+        return f"cannot decode {path}: not an audio file libsndfile can read (damaged, or a format it does not know)"
+    return f"cannot decode {path}: {text}"
 
 
 def audio_blocks(path: Path, *, sample_rate: int, block_s: float = BLOCK_S) -> Iterator[np.ndarray]:
@@ -198,8 +206,7 @@ def audio_blocks(path: Path, *, sample_rate: int, block_s: float = BLOCK_S) -> I
                 mono = block.mean(axis=1, dtype=np.float32)
                 yield mono if stream is None else stream.resample_chunk(mono)
     except (sf.LibsndfileError, RuntimeError, ValueError, OSError) as exc:
-        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UndecodableAudio(f"cannot decode {path}: {text}") from None
+        raise UndecodableAudio(_decode_error(path, exc)) from None
     if stream is not None:
         yield stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
 

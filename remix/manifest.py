@@ -157,9 +157,14 @@ def read_clips(out_dir: Path, *, required: Sequence[str] = ()) -> pd.DataFrame:
         )
     path = out_dir / MANIFEST_DIR / "clips.parquet"
     if not path.is_file():
+        if (out_dir / ".build").is_dir():
+            raise RemixError(
+                f"{out_dir} is not a built corpus yet: {path.relative_to(out_dir)} is missing; run the same "
+                "`remix build` command again (an interrupted build resumes)"
+            )
         raise RemixError(
-            f"{out_dir} is not a built corpus: {path.relative_to(out_dir)} is missing; build it with "
-            f"`remix build --out {out_dir}` (an interrupted build resumes)"
+            f"{out_dir} is not a corpus built by remix (no {path.relative_to(out_dir)}); point --corpus at the "
+            "--out folder of a `remix build`, or build one into a new folder: remix build --out NEW_FOLDER"
         )
     try:
         clips = pd.read_parquet(path)
@@ -229,6 +234,8 @@ def read_events(out_dir: Path) -> pd.DataFrame:
 def read_corpus_info(out_dir: Path) -> dict:
     """``manifest/corpus.json`` of a built corpus."""
     path = Path(out_dir) / MANIFEST_DIR / "corpus.json"
+    if not Path(out_dir).is_dir():
+        raise RemixError(f"corpus folder {out_dir} does not exist; give the --out folder of a `remix build`.")
     if not path.is_file():
         raise RemixError(
             f"{out_dir} is not a finished corpus: {path} is missing; run `remix build` "

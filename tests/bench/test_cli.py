@@ -108,7 +108,7 @@ def test_missing_corpus_and_missing_manifest(tmp_path):
     assert result.exit_code == 2 and "does not exist" in result.output
     (tmp_path / "empty").mkdir()
     result = invoke("run", "--all", "--corpus", tmp_path / "empty", "--results", tmp_path)
-    assert result.exit_code == 2 and "not a built corpus" in result.output
+    assert result.exit_code == 2 and "not a corpus built by remix" in " ".join(result.output.split())
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")

@@ -250,3 +250,25 @@ def test_probe_shift_must_be_finite(trained_2ap):
     results, _ = trained_2ap
     result = invoke("probe", "--results", results, "--shift", "nan")
     assert result.exit_code == 2 and "finite" in result.output
+
+
+def test_messages_say_what_is_wrong(tmp_path):
+    from bench.detect import UndecodableAudio, audio_info
+
+    (tmp_path / "bad.mp3").write_bytes(bytes(range(256)) * 20)
+    with pytest.raises(UndecodableAudio, match="not an audio file libsndfile can read") as caught:
+        audio_info(tmp_path / "bad.mp3")
+    assert "does not exist" not in str(caught.value)
+    recs = tmp_path / "recordings"
+    recs.mkdir()
+    sf.write(recs / "a.wav", np.zeros(1000, dtype=np.float32), 32000)
+    result = invoke("run", "--model", "gap", "--corpus", recs, "--results", tmp_path / "r")
+    assert result.exit_code == 2 and "not a corpus built by remix" in " ".join(result.output.split())
+    assert "--out " + str(recs) not in result.output  # never advises building into a folder of recordings
+
+
+def test_remix_inspect_on_a_missing_folder(tmp_path):
+    from remix.cli import app as remix_app
+
+    result = runner.invoke(remix_app, ["inspect", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2 and "does not exist" in result.output

@@ -130,5 +130,5 @@ def test_clean_up_touches_only_the_builders_dead_temporaries(tmp_path):
 def test_reading_a_folder_without_a_corpus(tmp_path):
     with pytest.raises(RemixError, match="not a finished corpus"):
         read_corpus_info(tmp_path)
-    with pytest.raises(RemixError, match="missing"):
+    with pytest.raises(RemixError, match="not a corpus built by remix"):
         read_clips(tmp_path)
