@@ -685,6 +685,7 @@ def _plot_detections(outputs, features, info, *, out_dir: Path, title: str) -> l
             reference=reference,
             detected=detected,
             scores=scores,
+            thresholds=dict(zip(EVENT_LABELS, post.thresholds)),
             path=path,
             hop_s=post.hop_s,
             frame_start_s=post.frame_start_s,

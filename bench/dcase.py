@@ -1386,7 +1386,8 @@ def clip_detections(
     -------
     (reference, detected, scores)
         Two DataFrames with ``filename``, ``onset``, ``offset``, ``event_label``, and the
-        post-processed score (T,) of each class with a reference or detected event.
+        post-processed score (T,) of each class with a reference or detected event and of the
+        three most probable classes.
     """
     frame = np.asarray(outputs["frame_probs"])[None]
     clip = np.asarray(outputs["clip_probs"])[None]
@@ -1395,4 +1396,5 @@ def clip_detections(
     detected = decisions_to_events(scores >= np.asarray(post.thresholds), [clip_id], labels=labels, timestamps=times)
     reference = ground_truth_table(events, [clip_id], filenames=[clip_id], snr_db=snr_db).dropna(subset=["event_label"])
     shown = set(reference["event_label"]) | set(detected["event_label"])
+    shown |= {labels[j] for j in np.argsort(-clip[0])[:3]}  # and the three most probable classes
     return reference, detected, {lab: scores[0, :, j] for j, lab in enumerate(labels) if lab in shown}

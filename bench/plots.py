@@ -152,15 +152,19 @@ def plot_figure2(
             ax.set_title(panel, fontsize=10, loc="left")
             _missing(ax, "this model has no two-step attention")
 
+    shown = sorted({k for k, n in enumerate(names) if n in truth} | {int(c) for c in top})
+
     def class_map(ax, data, panel):
         image = ax.imshow(data, aspect="auto", extent=extent_ct, cmap="viridis", interpolation="nearest")
-        ax.set_yticks(range(len(names)))
-        ax.set_yticklabels(names, fontsize=5)
-        for tick, name in zip(ax.get_yticklabels(), names):
-            if name in truth:
+        # 41 names do not fit beside a panel: the true classes (red) and the top-3 predictions only
+        ax.set_yticks(shown)
+        ax.set_yticklabels([names[k] for k in shown], fontsize=7)
+        for tick, k in zip(ax.get_yticklabels(), shown):
+            if names[k] in truth:
                 tick.set_color("crimson")
                 tick.set_fontweight("bold")
-        ax.set_title(panel, fontsize=10, loc="left")
+        ax.set_ylabel("class", fontsize=8)
+        ax.set_title(panel + "  (labelled: true classes in red, and the top 3)", fontsize=10, loc="left")
         fig.colorbar(image, ax=ax, pad=0.01, fraction=0.03)
 
     panel6 = (freq_out, "6  first-step output (after frequency attention)")
@@ -306,7 +310,8 @@ def plot_validation_overlay(runs: pd.DataFrame, path: Path, *, title: str | None
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("validation micro-AP (dot: best epoch)")
     handles = [Line2D([0], [0], color=f"C{k % 10}", label=s) for k, s in enumerate(systems)]
-    axes[-1].legend(handles=handles, fontsize=7, loc="lower right")
+    # beside the panels, never over a curve
+    fig.legend(handles=handles, fontsize=7, loc="outside right center", title="system", title_fontsize=8)
     if title:
         fig.suptitle(title)
     return _save(fig, path, dpi=dpi)
@@ -321,6 +326,7 @@ def plot_detections(
     hop_s: float,
     frame_start_s: float = 0.0,
     scores: Mapping[str, np.ndarray] | None = None,
+    thresholds: Mapping[str, float] | None = None,
     title: str | None = None,
     dpi: int = 110,
 ) -> Path:
@@ -338,7 +344,11 @@ def plot_detections(
     hop_s, frame_start_s : float
         The frame grid (frame ``t`` covers ``[frame_start_s + t hop_s, ... + hop_s)``).
     scores : mapping of label to np.ndarray [shape=(T,)], optional
-        The post-processed score of each class, drawn under its bars.
+        The post-processed score of each class (in [0, 1]), drawn in its lane; classes with a
+        score but no event get a lane too (e.g. the most probable ones of a clip where nothing
+        was detected).
+    thresholds : mapping of label to float, optional
+        Each class's decision threshold, drawn as a dashed line in its lane.
     title : str, optional
     dpi : int
 
@@ -351,7 +361,7 @@ def plot_detections(
         missing = {"onset", "offset", "event_label"} - set(table.columns)
         if missing:
             raise BenchError(f"{name} events lack the columns {sorted(missing)}")
-    classes = sorted(set(reference["event_label"].dropna()) | set(detected["event_label"].dropna()))
+    classes = sorted(set(reference["event_label"].dropna()) | set(detected["event_label"].dropna()) | set(scores or {}))
     n_frames = feats.shape[0]
     start = max(frame_start_s, 0.0)
     end = frame_start_s + n_frames * hop_s
@@ -372,9 +382,13 @@ def plot_detections(
     ax = axes[1]
     for row, label in enumerate(classes):
         y = len(classes) - 1 - row
+        ax.axhline(y - 0.45, color="0.85", lw=0.5)  # the lane's score 0; its top (y + 0.45) is score 1
         if scores is not None and label in scores:
             times = frame_start_s + (np.arange(n_frames) + 0.5) * hop_s
-            ax.plot(times, y - 0.45 + 0.9 * np.clip(np.asarray(scores[label], float), 0, 1), color="0.55", lw=0.8)
+            ax.plot(times, y - 0.45 + 0.9 * np.clip(np.asarray(scores[label], float), 0, 1), color="0.45", lw=0.9)
+        if thresholds is not None and label in thresholds:
+            level = y - 0.45 + 0.9 * float(np.clip(thresholds[label], 0, 1))
+            ax.axhline(level, color="0.3", lw=0.6, ls="--")
         for table, low, colour in ((reference, y + 0.05, "seagreen"), (detected, y - 0.40, "darkorange")):
             hits = table[table["event_label"] == label]
             ax.broken_barh(
@@ -386,10 +400,22 @@ def plot_detections(
     ax.set_xlim(min(frame_start_s, start), end)
     ax.set_xlabel("time (s)")
     ax.set_title(
-        "reference (green, upper) and detected events (orange, lower); grey: post-processed score",
-        fontsize=10,
+        "reference (green, upper) and detected events (orange, lower); grey: post-processed score from 0 "
+        "(lane bottom) to 1 (lane top), dashed: the decision threshold",
+        fontsize=9,
         loc="left",
     )
     if not classes:
         _missing(ax, "no reference and no detected event in this clip")
+    elif detected.empty:
+        ax.text(
+            0.99,
+            0.98,
+            "no event detected at the run's thresholds",
+            ha="right",
+            va="top",
+            transform=ax.transAxes,
+            fontsize=8,
+            color="darkorange",
+        )
     return _save(fig, path, dpi=dpi)
