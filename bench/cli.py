@@ -566,8 +566,8 @@ def compare(
     resamples of the same clips for both systems (and their seeds resampled)."""
     import json
 
-    from bench.bootstrap import METHOD
-    from bench.intervals import System, compare_systems
+    from bench.evaluation.bootstrap import METHOD
+    from bench.evaluation.intervals import System, compare_systems
     from bench.store import load_runs
 
     if split not in ("val", "test"):
@@ -623,7 +623,7 @@ def localise(
     """Redo finished runs' localisation from their stored outputs (no model needed): choose the
     post-processing on validation, rewrite the DCASE files, PSDS and F1 scores in metrics.json."""
 
-    from bench.dcase import relocalise_runs
+    from bench.evaluation.run import relocalise_runs
     from bench.store import load_runs
 
     if not results.is_dir():
@@ -661,9 +661,9 @@ def _plot_detections(outputs, features, info, *, out_dir: Path, title: str) -> l
     """The detection figure of the clip, when the run has a post-processing (runs evaluated by this version)."""
 
     from bench.corpus import read_events
-    from bench.dcase import clip_detections
+    from bench.evaluation.postprocess import load_postprocessing
+    from bench.evaluation.run import clip_detections
     from bench.plots import plot_detections
-    from bench.postprocess import load_postprocessing
     from remix.labels import EVENT_LABELS
 
     post = load_postprocessing(info["run_dir"])

@@ -32,14 +32,14 @@ import pandas as pd
 import soundfile as sf
 
 from bench.errors import BenchError
-from bench.export import RunScorer, load_run_scorer
-from bench.postprocess import (
+from bench.evaluation.postprocess import (
     PostProcessing,
     apply_frame_score,
     decisions_to_events,
     frame_timestamps,
     postprocessed_scores,
 )
+from bench.export import RunScorer, load_run_scorer
 from bench.store import atomic_path
 
 __all__ = [
@@ -269,7 +269,7 @@ class RecordingScores:
         Each frame's model output, the mean over the windows holding it.
     frame_score : np.ndarray [shape=(T, C)]
         Each frame's score under the post-processing's rule
-        (:func:`bench.postprocess.apply_frame_score` in each window: ``frame_x_clip``
+        (:func:`bench.evaluation.postprocess.apply_frame_score` in each window: ``frame_x_clip``
         multiplies by that window's clip probability), the mean over the windows holding it.
     window_clip_probs : np.ndarray [shape=(T, C)]
         Mean clip probability of the windows holding each frame (what the clip gate reads).
@@ -536,7 +536,7 @@ def postprocess_recording(scores: RecordingScores, post: PostProcessing) -> tupl
     """Post-processed scores and decisions of one recording, as the run's evaluation makes them.
 
     The frame score was taken in each window (``scores.frame_score``); then, as
-    :func:`bench.postprocess.postprocessed_scores` does for a clip: the median filter, the
+    :func:`bench.evaluation.postprocess.postprocessed_scores` does for a clip: the median filter, the
     clip gate (here on the clip probability of the windows holding each frame) and the
     per-class thresholds. A recording of one window gives exactly the evaluation's numbers.
 
@@ -600,7 +600,7 @@ def scores_table(
     Columns ``onset``, ``offset`` and one per class, one row per frame (the frames' time
     cells clipped to the file), as the run's own DCASE score files.
     """
-    from bench.dcase import score_tables
+    from bench.evaluation.formats import score_tables
 
     times = frame_timestamps(post_scores.shape[0], hop_s=hop_s, frame_start_s=frame_start_s, duration_s=duration_s)
     return score_tables(np.asarray(post_scores)[None], ["recording"], labels=list(class_names), timestamps=times)[

@@ -209,7 +209,7 @@ class RunScorer:
     config : dict
         The run's ``config.json``.
     postprocessing : PostProcessing or None
-        The run's ``postprocess.json`` (:func:`bench.postprocess.load_postprocessing`), when it has one.
+        The run's ``postprocess.json`` (:func:`bench.evaluation.postprocess.load_postprocessing`), when it has one.
     """
 
     def __init__(
@@ -273,7 +273,7 @@ def load_run_scorer(results_dir: Path, *, run_id: str, device: str = "cpu") -> R
     BenchError
         No such run, or no checkpoint yet.
     """
-    from bench.postprocess import load_postprocessing
+    from bench.evaluation.postprocess import load_postprocessing
     from bench.train import load_checkpoint
     from remix.labels import EVENT_LABELS
 

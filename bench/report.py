@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from bench import latex as lx
-from bench.bootstrap import METHOD, paired_difference
 from bench.errors import BenchError
-from bench.intervals import cell_interval, match_runs, metric_key, stacked
+from bench.evaluation.bootstrap import METHOD, paired_difference
+from bench.evaluation.intervals import cell_interval, match_runs, metric_key, stacked
 from bench.presets import CONVERGENCE_RULE
 from bench.store import atomic_write_text
 
@@ -221,7 +221,7 @@ def _run_dirs(done: pd.DataFrame) -> list[str]:
 
 
 def _interval(run_dirs: Sequence[str], metric: str, *, split: str) -> tuple[float | None, float | None]:
-    """The cell's 95 % interval (:func:`bench.intervals.cell_interval`); (None, None) when a
+    """The cell's 95 % interval (:func:`bench.evaluation.intervals.cell_interval`); (None, None) when a
     run lacks the replicates (a run folder without predictions or stored resamples)."""
     if not run_dirs:
         return None, None
@@ -950,7 +950,7 @@ def build_localisation_table(runs: pd.DataFrame, *, split: str = "val", preset: 
     """The localisation table (the paper has none): PSDS1, PSDS2, event F1, segment F1
     and frame F1 per system and SNR, mean ± std over runs.
 
-    Values come from each run's ``<split>.localisation`` metrics (:mod:`bench.dcase`):
+    Values come from each run's ``<split>.localisation`` metrics (:mod:`bench.evaluation.run`):
     the post-processing chosen on the validation split, so validation numbers are
     optimistic and the test split is the fair one when the corpus has it. Rows without
     a finished run with these metrics show "—"; the caption says how many classes had

@@ -683,17 +683,16 @@ def _evaluate(
     frame_settings: LogMelSettings,
 ) -> dict[str, Any]:
     """Predict val (and test) with the best weights; write predictions, frame probs and metrics;
-    choose the post-processing on val and write the DCASE files of each split (:mod:`bench.dcase`)."""
+    choose the post-processing on val and write the DCASE files of each split (:mod:`bench.evaluation.run`)."""
 
-    from bench.dcase import localise_run, merge_localisation
-    from bench.metrics import evaluate
+    from bench.evaluation.run import evaluate_run
 
     best = load_torch(store.checkpoint_path, what="the best checkpoint", advice=_RETRAIN)
     events_path = corpus_dir / "manifest" / "events.parquet"
     events = read_events(corpus_dir) if events_path.is_file() else None
-    result: dict[str, Any] = {"best_epoch": int(best["epoch"]), "best_val_micro_ap": float(best["val_micro_ap"])}
-    result["convergence"] = preset.convergence(store.read_curves()["val_micro_ap"].tolist())
-    outputs = {}
+    header: dict[str, Any] = {"best_epoch": int(best["epoch"]), "best_val_micro_ap": float(best["val_micro_ap"])}
+    header["convergence"] = preset.convergence(store.read_curves()["val_micro_ap"].tolist())
+    outputs, targets = {}, {}
     for split, part in (("val", data.val), ("test", data.test)):
         if part is None:
             continue
@@ -701,35 +700,20 @@ def _evaluate(
         y = part.y.cpu().numpy()
         store.write_predictions(list(part.clip_ids), split=split, y_true=y, y_score=probs, labels=EVENT_LABELS)
         store.write_frame_probs(split, frames)
-        result[split] = evaluate(
-            y,
-            probs,
-            labels=EVENT_LABELS,
-            frame_score=frames,
-            events=events,
-            clip_ids=list(part.clip_ids),
-            hop_s=frame_settings.hop_s,
-            start_s=frame_settings.frame_start_s,
-            snr_db=config.snr_db,
-        )
-        outputs[split] = (list(part.clip_ids), probs, frames)
-    if events is not None:
-        merge_localisation(
-            result,
-            localise_run(
-                store.path,
-                outputs=outputs,
-                events=events,
-                clips=read_clips(corpus_dir),
-                labels=EVENT_LABELS,
-                hop_s=frame_settings.hop_s,
-                frame_start_s=frame_settings.frame_start_s,
-                snr_db=config.snr_db,
-                num_jobs=torch.get_num_threads(),  # this run's share of the cores (see bench.grid)
-            ),
-        )
-    store.write_metrics(result)
-    return result
+        outputs[split], targets[split] = (list(part.clip_ids), probs, frames), y
+    return evaluate_run(
+        store,
+        outputs=outputs,
+        y_true=targets,
+        events=events,
+        clips=read_clips(corpus_dir),
+        labels=EVENT_LABELS,
+        hop_s=frame_settings.hop_s,
+        frame_start_s=frame_settings.frame_start_s,
+        snr_db=config.snr_db,
+        num_jobs=torch.get_num_threads(),  # this run's share of the cores (see bench.grid)
+        header=header,
+    )
 
 
 def infer_clip(

@@ -3,11 +3,11 @@
 For every finished run of a results folder that stored its frame outputs, and for each
 frame-score rule (``frame_x_clip``: frame output x clip probability; ``frame_probs``: the
 frame output alone) and each median-filter grid (the default
-:data:`bench.postprocess.MEDIAN_GRID_S` and the earlier one that stopped at 0.9 s):
+:data:`bench.evaluation.postprocess.MEDIAN_GRID_S` and the earlier one that stopped at 0.9 s):
 
 - the post-processing is chosen on the run's validation split
-  (:func:`bench.postprocess.choose_postprocessing`, the same search a run does) and
-  applied to its test split (:func:`bench.dcase.evaluate_split`): event F1, segment F1,
+  (:func:`bench.evaluation.postprocess.choose_postprocessing`, the same search a run does) and
+  applied to its test split (:func:`bench.evaluation.run.evaluate_split`): event F1, segment F1,
   PSDS1, PSDS2 and the number of detections on test;
 - frame AP on test: average precision of the frame score over every (clip, frame,
   class) of the split against the frame targets, before any gate or filter: how far the
@@ -35,10 +35,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.metrics import average_precision_score  # noqa: E402
 
-from bench.dcase import audio_filenames, evaluate_split, stored_outputs  # noqa: E402
 from bench.errors import BenchError  # noqa: E402
-from bench.metrics import frame_targets  # noqa: E402
-from bench.postprocess import FRAME_SCORES, MEDIAN_GRID_S, apply_frame_score, choose_postprocessing  # noqa: E402
+from bench.evaluation.formats import audio_filenames  # noqa: E402
+from bench.evaluation.metrics import frame_targets  # noqa: E402
+from bench.evaluation.postprocess import FRAME_SCORES, MEDIAN_GRID_S, apply_frame_score, choose_postprocessing  # noqa: E402
+from bench.evaluation.run import evaluate_split, stored_outputs  # noqa: E402
 from bench.store import runs_dir  # noqa: E402
 
 GRIDS = {"0-2 s (default)": MEDIAN_GRID_S, "0-0.9 s": tuple(s for s in MEDIAN_GRID_S if s <= 0.9)}

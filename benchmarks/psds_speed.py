@@ -6,13 +6,13 @@ high inside the true events and noisy elsewhere, clip probabilities high for the
 clip's classes and spread below 0.6 for the others. Timed, each once:
 
 - ``choose post-processing``: the search on this split
-  (:func:`bench.postprocess.choose_postprocessing`);
+  (:func:`bench.evaluation.postprocess.choose_postprocessing`);
 - ``PSDS1 + PSDS2``: both scenarios on the post-processed (gated, filtered) scores,
-  as a run computes them (:func:`bench.dcase.psds_values`: sed_scores_eval on blocks
+  as a run computes them (:func:`bench.evaluation.dcase.psds_values`: sed_scores_eval on blocks
   of clips, ``--jobs`` processes), ``--repeats`` times (medians);
 - with ``--plain``: the same with sed_scores_eval's own ``psds`` call per scenario
   (its ``num_jobs`` = ``--jobs``), for comparison;
-- with ``--full``: the whole :func:`bench.dcase.evaluate_split` (scores, DCASE files
+- with ``--full``: the whole :func:`bench.evaluation.run.evaluate_split` (scores, DCASE files
   in a temporary folder, PSDS1, PSDS2, collar- and segment-based F1, frame F1);
 - with ``--ungated``: PSDS1 + PSDS2 on the raw frame x clip scores of every class
   (every class of every clip has a score curve: the worst case).
@@ -48,22 +48,16 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from benchlog import append  # noqa: E402
 
-from bench.dcase import (  # noqa: E402
-    PSDS1,
-    PSDS2,
-    evaluate_split,
-    ground_truth_events,
-    ground_truth_table,
-    import_sed_scores_eval,
-    psds_values,
-    score_tables,
-)
-from bench.postprocess import (  # noqa: E402
+from bench.evaluation.dcase import psds_values  # noqa: E402
+from bench.evaluation.formats import ground_truth_events, ground_truth_table, score_tables  # noqa: E402
+from bench.evaluation.postprocess import (  # noqa: E402
     apply_frame_score,
     choose_postprocessing,
     frame_timestamps,
     postprocessed_scores,
 )
+from bench.evaluation.run import evaluate_split  # noqa: E402
+from bench.evaluation.sse import PSDS1, PSDS2, import_sed_scores_eval  # noqa: E402
 from remix.labels import EVENT_LABELS  # noqa: E402
 
 HOP_S = 1024 / 32000

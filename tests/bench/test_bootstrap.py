@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from bench.bootstrap import (
+from bench.errors import BenchError
+from bench.evaluation.bootstrap import (
     cell_replicates,
     clip_metric_replicates,
     clip_weights,
@@ -17,8 +18,7 @@ from bench.bootstrap import (
     weighted_average_precision,
     weighted_roc_auc,
 )
-from bench.errors import BenchError
-from bench.metrics import clip_metrics
+from bench.evaluation.metrics import clip_metrics
 
 
 @pytest.fixture
@@ -135,10 +135,12 @@ def test_pairing_makes_a_constant_shift_certain():
 
 @pytest.mark.parametrize("shard, jobs", [(250, 1), (5, 2)])
 def test_dcase_replicates_under_weights_of_ones_equal_the_plain_metrics(shard, jobs, monkeypatch):
-    import bench.dcase
-    from bench.dcase import dcase_metrics, dcase_replicates
+    import bench.evaluation.statistics
+    from bench.evaluation.dcase import dcase_metrics
+    from bench.evaluation.statistics import dcase_replicates
 
-    monkeypatch.setattr(bench.dcase, "_SHARD_CLIPS", shard)  # blocks of 5 clips miss classes: the holder path
+    # blocks of 5 clips miss classes: the holder path
+    monkeypatch.setattr(bench.evaluation.statistics, "_SHARD_CLIPS", shard)
 
     labels = ["a", "b", "c"]
     times = np.arange(0, 10.0 + 1e-9, 0.5)

@@ -11,22 +11,13 @@ import pandas as pd
 import pytest
 import sed_eval
 
-from bench.dcase import (
-    COLLAR,
-    PSDS1,
-    PSDS2,
-    audio_filenames,
-    dcase_metrics,
-    evaluate_split,
-    ground_truth_table,
-    import_sed_scores_eval,
-    psds_values,
-    read_dcase_files,
-    relocalise_run,
-)
 from bench.errors import BenchError
-from bench.metrics import event_f1, frame_targets
-from bench.postprocess import PostProcessing, load_postprocessing
+from bench.evaluation.dcase import dcase_metrics, psds_values
+from bench.evaluation.formats import audio_filenames, ground_truth_table, read_dcase_files
+from bench.evaluation.metrics import clip_metrics, event_f1, frame_targets
+from bench.evaluation.postprocess import PostProcessing, load_postprocessing
+from bench.evaluation.run import evaluate_split, relocalise_run
+from bench.evaluation.sse import COLLAR, PSDS1, PSDS2, import_sed_scores_eval
 from bench.store import RunStore, load_runs
 from remix.labels import EVENT_LABELS
 
@@ -138,7 +129,8 @@ def test_statistics_in_blocks_and_processes_equal_the_plain_calls_exactly(scored
     threshold = dict.fromkeys(present, 0.35)
     collar = sse.collar_based.fscore(scores, files["ground_truth"], threshold, **COLLAR)
     segment = sse.segment_based.fscore(scores, files["ground_truth"], files["durations"], threshold, segment_length=1.0)
-    monkeypatch.setattr("bench.dcase._SHARD_CLIPS", 5)  # 12 clips: blocks of 5, 5 and 2 (or 3 x 4 with 2 jobs)
+    # 12 clips: blocks of 5, 5 and 2 (or 3 x 4 with 2 jobs)
+    monkeypatch.setattr("bench.evaluation.statistics._SHARD_CLIPS", 5)
     got = psds_values(scores, files["ground_truth"], files["durations"], num_jobs=num_jobs)
     assert got == plain and 0.0 < min(got)
     out = dcase_metrics(scores, files["ground_truth"], files["durations"], thresholds=threshold, num_jobs=num_jobs)
@@ -158,7 +150,7 @@ def test_statistics_from_threads_of_one_process_do_not_mix(scored, monkeypatch):
     present = ["alpha", "beta", "gamma", "delta"]
     scores = {k: v[["onset", "offset", *present]] for k, v in files["scores"].items()}
     subsets = [dict(list(scores.items())[:6]), scores]  # two different splits at once
-    monkeypatch.setattr("bench.dcase._SHARD_CLIPS", 3)
+    monkeypatch.setattr("bench.evaluation.statistics._SHARD_CLIPS", 3)
     alone = [psds_values(sub, files["ground_truth"], files["durations"], num_jobs=1) for sub in subsets]
     with ThreadPoolExecutor(max_workers=2) as pool:
         together = list(
@@ -225,7 +217,7 @@ def test_audio_filenames_follow_the_corpus(fabricated_corpus):
         audio_filenames(clips, ["a.b"])
 
 
-def test_relocalise_a_stored_run_keeps_old_metrics_and_adds_the_new(fabricated_corpus, tmp_path):
+def test_relocalise_a_stored_run_keeps_its_training_record_and_scores_it_again(fabricated_corpus, tmp_path):
     clips = pd.read_parquet(fabricated_corpus / "manifest" / "clips.parquet")
     events = pd.read_parquet(fabricated_corpus / "manifest" / "events.parquet")
     store = RunStore(tmp_path / "runs", "r1")
@@ -264,7 +256,11 @@ def test_relocalise_a_stored_run_keeps_old_metrics_and_adds_the_new(fabricated_c
         old[split] = {"micro_ap": 0.5, "event": {"f1": 0.1}}
     store.write_metrics(old)
     metrics = relocalise_run(store.path)
-    assert metrics["val"]["micro_ap"] == 0.5 and metrics["val"]["event"] == {"f1": 0.1}
+    assert metrics["best_epoch"] == 2  # what describes the training is kept
+    ids, y_true, probs = store.prediction_arrays("val", labels=EVENT_LABELS)
+    expected = clip_metrics(y_true, probs, labels=EVENT_LABELS)["micro_ap"]
+    assert metrics["val"]["micro_ap"] == expected != 0.5  # the split scored again from its stored outputs
+    assert json.loads((store.path / "metrics.json").read_text())["val"]["micro_ap"] == expected
     post = load_postprocessing(store.path)
     assert post is not None and post.hop_s == 0.128 and post.frame_start_s == -0.032
     assert metrics["postprocessing"] == json.loads((store.path / "postprocess.json").read_text())

@@ -21,9 +21,9 @@ from bench.detect import (
     window_starts,
 )
 from bench.errors import BenchError
+from bench.evaluation.postprocess import detect_events
 from bench.export import load_run_scorer
 from bench.features import LogMel, LogMelSettings
-from bench.postprocess import detect_events
 from bench.store import RunStore, runs_dir
 from remix.labels import EVENT_LABELS
 
@@ -167,7 +167,7 @@ def test_a_corpus_clip_gets_the_runs_own_scores_and_post_processing(trained_2ap,
     _, _, run_scores = store.prediction_arrays("val", labels=EVENT_LABELS)
     np.testing.assert_allclose(clip[0], run_scores[0], atol=1e-5)  # the run's clip scores
     np.testing.assert_allclose(frames[0], store.read_frame_probs("val")[0].astype(np.float32), atol=2e-3)
-    # a 10 s clip is one window: detect gives what bench.postprocess gives for the clip
+    # a 10 s clip is one window: detect gives what bench.evaluation.postprocess gives for the clip
     shutil.copy(path, tmp_path / "clip.flac")
     result = detect(
         [tmp_path / "clip.flac"], results_dir=results, run_id=run_id, out=tmp_path / "ev.tsv", scorer=scorer

@@ -8,7 +8,7 @@ import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from bench.errors import BenchError
-from bench.metrics import (
+from bench.evaluation.metrics import (
     average_precision,
     clip_metrics,
     evaluate,

@@ -8,8 +8,8 @@ import pytest
 from scipy.ndimage import median_filter
 
 from bench.errors import BenchError
-from bench.metrics import event_f1
-from bench.postprocess import (
+from bench.evaluation.metrics import event_f1
+from bench.evaluation.postprocess import (
     PostProcessing,
     apply_frame_score,
     choose_postprocessing,

@@ -1,7 +1,7 @@
 """Intervals of table cells and paired comparisons of systems, from run folders.
 
 A run's replicates (its metric on each canonical resample of its split's clips,
-:mod:`bench.bootstrap`) come from two places: the clip-level metrics are recomputed from
+:mod:`bench.evaluation.bootstrap`) come from two places: the clip-level metrics are recomputed from
 ``predictions.parquet`` (:func:`run_replicates`: micro-AP, macro-AP, AUC, per-class AP), and
 the DCASE metrics are read from ``dcase/<split>/bootstrap.parquet``, which the run's
 localisation wrote (PSDS1, PSDS2, event, segment and frame F1, and the tagging-only
@@ -20,8 +20,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.bootstrap import CONFIDENCE, N_BOOT, cell_replicates, clip_metric_replicates, clip_weights, interval
 from bench.errors import BenchError
+from bench.evaluation.bootstrap import (
+    CONFIDENCE,
+    N_BOOT,
+    cell_replicates,
+    clip_metric_replicates,
+    clip_weights,
+    interval,
+)
 
 CLIP_METRICS = ("micro_ap", "macro_ap", "auc")
 """Clip-level metrics a run's predictions give replicates of (plus ``ap_<label>``)."""
@@ -66,7 +73,7 @@ def run_replicates(run_dir: Path, *, split: str, n_boot: int = N_BOOT) -> dict[s
     split : {"val", "test"}
     n_boot : int
         Resamples for the clip-level metrics; the DCASE metrics have what the run's
-        localisation stored (fewer: :data:`bench.bootstrap.N_BOOT_DCASE`).
+        localisation stored (fewer: :data:`bench.evaluation.bootstrap.N_BOOT_DCASE`).
 
     Returns
     -------
@@ -75,7 +82,8 @@ def run_replicates(run_dir: Path, *, split: str, n_boot: int = N_BOOT) -> dict[s
         ``predictions.parquet``); DCASE metrics when ``dcase/<split>/bootstrap.parquet``
         exists (a run localised before it existed has none: ``bench localise`` writes it).
     """
-    from bench.dcase import DCASE_DIR, read_replicates
+    from bench.evaluation.formats import DCASE_DIR
+    from bench.evaluation.run import read_replicates
     from bench.store import PREDICTIONS
 
     run_dir = Path(run_dir)
@@ -108,7 +116,7 @@ def cell_interval(
     run_dirs: Sequence[Path], metric: str, *, split: str, confidence: float = CONFIDENCE
 ) -> tuple[float | None, float | None]:
     """95 % interval of a cell (the mean of ``metric`` over its runs): clips and runs
-    resampled (:func:`bench.bootstrap.cell_replicates`); (None, None) without replicates."""
+    resampled (:func:`bench.evaluation.bootstrap.cell_replicates`); (None, None) without replicates."""
     runs = stacked(run_dirs, metric, split=split)
     if runs is None:
         return None, None
@@ -268,7 +276,7 @@ def compare_systems(
         difference), ``p`` (two-sided), ``n_boot``. Metrics a run has no replicates of are
         left out.
     """
-    from bench.bootstrap import paired_difference
+    from bench.evaluation.bootstrap import paired_difference
 
     a, b = first.runs(runs), second.runs(runs)
     for system, found in ((first, a), (second, b)):

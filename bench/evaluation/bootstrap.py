@@ -23,7 +23,7 @@ Clip-level metrics (micro-AP, macro-AP, ROC-AUC, per-class AP) are recomputed fo
 resample from a run's stored predictions by weighting each clip by how often the resample
 drew it (:func:`clip_metric_replicates`; the weighted AP and AUC equal scikit-learn's
 with ``sample_weight``, tested). PSDS, event and segment F1 are computed by sed_scores_eval
-from its own per-clip statistics (:func:`bench.dcase.dcase_replicates`): a clip drawn ``k``
+from its own per-clip statistics (:func:`bench.evaluation.statistics.dcase_replicates`): a clip drawn ``k``
 times contributes its statistics ``k`` times, which is sed_scores_eval's metric of the
 resampled clip list.
 sed_scores_eval's own ``bootstrap_from_deltas`` draws 80 % of the clips *without*
@@ -171,7 +171,7 @@ def clip_metric_replicates(y_true: np.ndarray, y_score: np.ndarray, weights: np.
     """Clip-level metrics of one run under each resample.
 
     Macro-AP and AUC average, in each resample, the classes that have a positive and a
-    negative clip in that resample (as :func:`bench.metrics.clip_metrics` does for the split).
+    negative clip in that resample (as :func:`bench.evaluation.metrics.clip_metrics` does for the split).
 
     Parameters
     ----------

@@ -489,7 +489,7 @@ def choose_postprocessing(
         The choice, and a record of the search: the grids, the best F1 and the F1 of
         each median length and gate at its best threshold.
     """
-    from bench.metrics import match_events
+    from bench.evaluation.metrics import match_events
 
     clip_probs = np.asarray(clip_probs, dtype=np.float32)
     scores = apply_frame_score(frame_probs, clip_probs, rule=frame_score)

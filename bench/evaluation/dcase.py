@@ -1,0 +1,170 @@
+"""The DCASE localisation metrics of a split with sed_scores_eval: PSDS1, PSDS2, collar-based
+event F1 and segment F1.
+
+sed_scores_eval refuses classes without a reference event, so every metric is taken over the
+classes present in the split's ground truth; the others are listed in ``classes_left_out``.
+PSDS needs at least two classes present (None otherwise).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bench.errors import BenchError
+from bench.evaluation.parallel import run_calls as _run_calls
+from bench.evaluation.sse import COLLAR, PSDS1, PSDS2, SEGMENT_LENGTH_S, import_sed_scores_eval
+from bench.evaluation.statistics import Statistic, joined_deltas
+
+
+def psds_values(
+    scores: Mapping[str, pd.DataFrame],
+    ground_truth: Mapping[str, list],
+    durations: Mapping[str, float],
+    *,
+    scenarios: Sequence[Mapping[str, Any]] = (PSDS1, PSDS2),
+    num_jobs: int = 1,
+) -> list[float]:
+    """PSDS of several scenarios with sed_scores_eval, from :func:`joined_deltas`
+    (identical to ``sed_scores_eval.intersection_based.psds``, in bounded memory and over
+    ``num_jobs`` processes).
+
+    Parameters
+    ----------
+    scores, ground_truth, durations : dict
+        As :func:`joined_deltas`.
+    scenarios : sequence of dict
+        ``psds`` keyword arguments (:data:`PSDS1`, :data:`PSDS2`).
+    num_jobs : int
+
+    Returns
+    -------
+    list of float
+        One PSDS per scenario.
+    """
+    statistics = [("intersection", scenario) for scenario in scenarios]
+    deltas = joined_deltas(scores, ground_truth, durations, statistics=statistics, num_jobs=num_jobs)
+    truth, seconds = dict(ground_truth), dict(durations)
+    calls = [partial(_psds, d, truth, seconds, scenario) for scenario, d in zip(scenarios, deltas)]
+    return _run_calls(calls, num_jobs=num_jobs)
+
+
+def _psds(deltas: dict, ground_truth: dict, durations: dict, scenario: Mapping[str, Any]) -> float:
+    sse = import_sed_scores_eval()
+    return float(sse.intersection_based.psds(None, ground_truth, durations, deltas=deltas, **scenario)[0])
+
+
+def _fscores(kind: str, deltas: dict, ground_truth: dict, durations: dict, threshold: dict) -> dict[str, float]:
+    """``<name>_f1``, ``_precision``, ``_recall`` (micro) and ``_macro_f1`` of sed_scores_eval's
+    collar-based (``kind="collar"``, named ``event``) or segment-based (``"segment"``)
+    ``fscore`` from joined deltas."""
+    sse = import_sed_scores_eval()
+    if kind == "collar":
+        f, p, r, _ = sse.collar_based.fscore(None, ground_truth, threshold, deltas=deltas, **COLLAR)
+    else:
+        f, p, r, _ = sse.segment_based.fscore(
+            None, ground_truth, durations, threshold, deltas=deltas, segment_length=SEGMENT_LENGTH_S
+        )
+    name = "event" if kind == "collar" else kind
+    return {
+        f"{name}_f1": f["micro_average"],
+        f"{name}_precision": p["micro_average"],
+        f"{name}_recall": r["micro_average"],
+        f"{name}_macro_f1": f["macro_average"],
+    }
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def dcase_metrics(
+    scores: Mapping[str, pd.DataFrame],
+    ground_truth: Mapping[str, list],
+    durations: Mapping[str, float],
+    *,
+    thresholds: Mapping[str, float],
+    num_jobs: int = 1,
+) -> dict[str, Any]:
+    """PSDS1, PSDS2, collar-based event F1 and 1 s segment F1 with sed_scores_eval.
+
+    Parameters
+    ----------
+    scores : dict
+        Clip id -> score DataFrame (``onset``, ``offset``, one column per class).
+    ground_truth : dict
+        Clip id -> list of (onset, offset, label).
+    durations : dict
+        Clip id -> seconds.
+    thresholds : dict
+        Label -> decision threshold (for the F1 scores).
+    num_jobs : int
+        Processes for the statistics (:func:`joined_deltas`; their cost grows with clips x
+        classes: see ``benchmarks/psds_speed.py``).
+
+    Returns
+    -------
+    dict
+        ``psds1``, ``psds2``, ``event_f1`` / ``event_precision`` / ``event_recall``
+        (micro), ``event_macro_f1``, ``segment_f1`` / ``segment_precision`` /
+        ``segment_recall`` (micro), ``segment_macro_f1``, ``n_classes_scored``,
+        ``classes_left_out`` (labels without a reference event, not scored). Undefined
+        values are None.
+    """
+    import_sed_scores_eval()  # a missing or broken install fails here, with advice
+    if not scores:
+        raise BenchError("no clips to score")
+    labels = [c for c in next(iter(scores.values())).columns if c not in ("onset", "offset")]
+    present = sorted({ev[2] for events in ground_truth.values() for ev in events})
+    unknown = sorted(set(present) - set(labels))
+    if unknown:
+        raise BenchError(f"the ground truth holds labels the scores lack: {unknown[:5]}")
+    keep = [lab for lab in labels if lab in present]
+    out: dict[str, Any] = dict.fromkeys(
+        [
+            "psds1",
+            "psds2",
+            "event_f1",
+            "event_precision",
+            "event_recall",
+            "event_macro_f1",
+            "segment_f1",
+            "segment_precision",
+            "segment_recall",
+            "segment_macro_f1",
+        ]
+    )
+    out.update(n_classes_scored=len(keep), classes_left_out=[lab for lab in labels if lab not in present])
+    if not keep:
+        return out
+    scores = {cid: table[["onset", "offset", *keep]] for cid, table in scores.items()}
+    ground_truth = {cid: list(events) for cid, events in ground_truth.items()}
+    durations = dict(durations)
+    threshold = {lab: float(thresholds[lab]) for lab in keep}
+    statistics: list[Statistic] = [("collar", COLLAR), ("segment", {"segment_length": SEGMENT_LENGTH_S})]
+    if len(keep) >= 2:  # sed_scores_eval 0.0.4 fails on its empty cross-trigger statistics
+        statistics += [("intersection", PSDS2), ("intersection", PSDS1)]
+    collar, segment, *intersection = joined_deltas(
+        scores, ground_truth, durations, statistics=statistics, num_jobs=num_jobs
+    )
+    calls: list[Callable[[], Any]] = [
+        partial(_psds, deltas, ground_truth, durations, scenario)
+        for scenario, deltas in zip((PSDS2, PSDS1), intersection)
+    ]  # the longest first
+    calls += [
+        partial(_fscores, "collar", collar, ground_truth, durations, threshold),
+        partial(_fscores, "segment", segment, ground_truth, durations, threshold),
+    ]
+    *psds, event, segment = _run_calls(calls, num_jobs=num_jobs)
+    out.update(zip(("psds2", "psds1"), psds), **event, **segment)
+    return {
+        k: (
+            float(v)
+            if isinstance(v, (float, np.floating)) and np.isfinite(v)
+            else (None if isinstance(v, (float, np.floating)) else v)
+        )
+        for k, v in out.items()
+    }

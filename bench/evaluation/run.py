@@ -1,0 +1,623 @@
+"""Evaluating a run: its post-processing chosen on validation, its DCASE files, metrics,
+intervals and tagging-only control, and the one writer of its ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bench.corpus import read_clips, read_events
+from bench.errors import BenchError
+from bench.evaluation.bootstrap import N_BOOT_DCASE
+from bench.evaluation.dcase import dcase_metrics, psds_values
+from bench.evaluation.formats import (
+    DCASE_DIR,
+    audio_filenames,
+    ground_truth_events,
+    ground_truth_table,
+    score_tables,
+    write_dcase_files,
+)
+from bench.evaluation.parallel import available_cores
+from bench.evaluation.postprocess import (
+    PostProcessing,
+    decisions_to_events,
+    frame_timestamps,
+    postprocessed_scores,
+)
+from bench.evaluation.sse import COLLAR, PSDS1, PSDS2, SEGMENT_LENGTH_S
+from bench.evaluation.statistics import dcase_replicates
+from bench.store import atomic_write_parquet, results_locked
+from remix.errors import RemixError
+
+
+def evaluate_split(
+    frame_probs: np.ndarray,
+    clip_probs: np.ndarray,
+    *,
+    post: PostProcessing,
+    clip_ids: Sequence[str],
+    filenames: Sequence[str],
+    events: pd.DataFrame,
+    labels: Sequence[str],
+    duration_s: float,
+    snr_db: float | None = None,
+    folder: Path | None = None,
+    num_jobs: int = 1,
+    n_boot: int = N_BOOT_DCASE,
+) -> dict[str, Any]:
+    """Post-process one split, write its DCASE files and score them, with 95 % intervals.
+
+    Parameters
+    ----------
+    frame_probs : np.ndarray [shape=(N, T, C)]
+    clip_probs : np.ndarray [shape=(N, C)]
+    post : PostProcessing
+    clip_ids, filenames : sequence of str [shape=(N,)]
+    events : pd.DataFrame
+        ``events.parquet``.
+    labels : sequence of str [shape=(C,)]
+    duration_s : float
+        Clip length.
+    snr_db : float, optional
+        Reference events of this SNR.
+    folder : Path, optional
+        Where to write the DCASE files (``<run>/dcase/<split>``); nothing is written without it.
+    num_jobs : int
+        Processes for the DCASE statistics (:func:`joined_deltas`) and the resamples.
+    n_boot : int
+        Resamples of the clips for the intervals (:func:`bench.evaluation.bootstrap.dcase_replicates`);
+        0 computes none. With ``folder``, each metric's value on every resample goes to
+        ``folder/bootstrap.parquet`` (one row per resample), from which tables and
+        ``bench compare`` take cell intervals and paired differences.
+
+    Returns
+    -------
+    dict
+        :func:`dcase_metrics` plus frame-level ``frame_f1``, ``frame_precision``,
+        ``frame_recall`` of the decisions (micro over frames x classes), ``n_ref`` and
+        ``n_detections`` (events, every class), and with ``n_boot``: ``intervals`` (metric
+        -> [low, high], 95 % percentile bootstrap over the clips) and ``n_boot``.
+    """
+    from bench.evaluation.metrics import frame_targets
+
+    scores = postprocessed_scores(frame_probs, clip_probs, post)
+    times = frame_timestamps(scores.shape[1], hop_s=post.hop_s, frame_start_s=post.frame_start_s, duration_s=duration_s)
+    tables = score_tables(scores, clip_ids, labels=labels, timestamps=times)
+    truth_table = ground_truth_table(events, clip_ids, filenames=filenames, snr_db=snr_db)
+    truth = ground_truth_events(truth_table)
+    ids = [str(f).rsplit(".", 1)[0] for f in filenames]
+    if ids != [str(c) for c in clip_ids]:
+        raise BenchError("each filename must be its clip id plus an extension (see audio_filenames)")
+    durations = {cid: float(duration_s) for cid in ids}
+    active = scores >= np.asarray(post.thresholds)
+    detections = decisions_to_events(active, filenames, labels=labels, timestamps=times)
+    if folder is not None:
+        write_dcase_files(
+            folder,
+            scores=tables,
+            ground_truth=truth_table,
+            durations=pd.DataFrame({"filename": list(filenames), "duration": float(duration_s)}),
+            detections=detections,
+        )
+    out = dcase_metrics(tables, truth, durations, thresholds=dict(zip(labels, post.thresholds)), num_jobs=num_jobs)
+    target = frame_targets(
+        events,
+        list(clip_ids),
+        n_frames=scores.shape[1],
+        hop_s=post.hop_s,
+        labels=labels,
+        snr_db=snr_db,
+        start_s=post.frame_start_s,
+    )
+    tp, n_pred, n_true = int((target & active).sum()), int(active.sum()), int(target.sum())
+    out.update(
+        frame_f1=2 * tp / (n_pred + n_true) if n_pred + n_true else None,
+        frame_precision=tp / n_pred if n_pred else None,
+        frame_recall=tp / n_true if n_true else None,
+        n_ref=int(truth_table["event_label"].notna().sum()),
+        n_detections=int(len(detections)),
+    )
+    if n_boot > 0 and out["n_classes_scored"]:
+        from bench.evaluation.bootstrap import clip_weights, frame_f1_replicates
+
+        weights = clip_weights(ids, n_boot=n_boot)
+        keep = [lab for lab in labels if lab not in out["classes_left_out"]]
+        replicates = dcase_replicates(
+            {cid: table[["onset", "offset", *keep]] for cid, table in tables.items()},
+            truth,
+            durations,
+            weights=weights,
+            thresholds=dict(zip(labels, post.thresholds)),
+            psds=len(keep) >= 2,
+            num_jobs=num_jobs,
+        )
+        replicates["frame_f1"] = frame_f1_replicates(
+            (target & active).sum(axis=(1, 2)), active.sum(axis=(1, 2)), target.sum(axis=(1, 2)), weights
+        )
+        add_intervals(out, replicates, n_boot=n_boot)
+        if folder is not None:
+            write_replicates(folder, replicates)
+    return out
+
+
+REPLICATES = "bootstrap.parquet"
+"""Each DCASE metric of a split on every resample of its clips (``dcase/<split>/``)."""
+
+
+def add_intervals(out: dict[str, Any], replicates: Mapping[str, np.ndarray], *, n_boot: int) -> None:
+    """Put each metric's 95 % interval (:func:`bench.evaluation.bootstrap.interval`) into ``out["intervals"]``."""
+    from bench.evaluation.bootstrap import interval
+
+    out.setdefault("intervals", {}).update({name: list(interval(values)) for name, values in replicates.items()})
+    out["n_boot"] = int(n_boot)
+
+
+def write_replicates(folder: Path, replicates: Mapping[str, np.ndarray]) -> Path:
+    """Add (or replace) columns of ``folder/bootstrap.parquet``: one row per resample."""
+
+    path = Path(folder) / REPLICATES
+    frame = pd.DataFrame({name: np.asarray(values, dtype=np.float64) for name, values in replicates.items()})
+    if path.is_file():
+        old = pd.read_parquet(path)
+        if len(old) == len(frame):
+            frame = pd.concat([old.drop(columns=[c for c in frame.columns if c in old.columns]), frame], axis=1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_write_parquet(path, frame)
+
+
+def read_replicates(folder: Path) -> pd.DataFrame | None:
+    """``folder/bootstrap.parquet``, or None when the split has none (evaluated before it existed)."""
+    path = Path(folder) / REPLICATES
+    if not path.is_file():
+        return None
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # a damaged file: the caller reports the cell without its interval
+        raise BenchError(f"{path} cannot be read ({exc}); run bench localise to write it again") from None
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def localise_run(
+    run_dir: Path,
+    *,
+    outputs: Mapping[str, tuple[Sequence[str], np.ndarray, np.ndarray]],
+    events: pd.DataFrame,
+    clips: pd.DataFrame,
+    labels: Sequence[str],
+    hop_s: float,
+    frame_start_s: float,
+    snr_db: float | None = None,
+    num_jobs: int = 1,
+    n_boot: int = N_BOOT_DCASE,
+) -> dict[str, Any]:
+    """Choose the post-processing on ``val``, apply it to every split, write the run's
+    ``postprocess.json`` and DCASE files, and score them, with intervals
+    (:func:`evaluate_split`) and the tagging-only control (:func:`tagging_control`).
+
+    Parameters
+    ----------
+    run_dir : Path
+        The run folder.
+    outputs : dict
+        Split -> (clip ids [N], clip probabilities (N, C), frame outputs (N, T, C)); must hold "val".
+    events, clips : pd.DataFrame
+        The corpus's ``events.parquet`` and ``clips.parquet``.
+    labels : sequence of str [shape=(C,)]
+    hop_s, frame_start_s : float
+        The run's frame grid (:class:`bench.features.LogMelSettings`).
+    snr_db : float, optional
+    num_jobs : int
+        Processes for the DCASE statistics (:func:`joined_deltas`) and the resamples.
+    n_boot : int
+        Resamples of the clips for the intervals (0: none).
+
+    Returns
+    -------
+    dict
+        ``{"postprocessing": PostProcessing.to_dict(), "postprocessing_search": {...},
+        "<split>": evaluate_split(...) with "tagging_only": tagging_control(...)[split]}``.
+    """
+    from bench.evaluation.postprocess import choose_postprocessing, save_postprocessing
+
+    if "val" not in outputs:
+        raise BenchError("the post-processing is chosen on the validation split, which is missing")
+    run_dir = Path(run_dir)
+    durations = clips["duration_s"].astype(float) if "duration_s" in clips.columns else pd.Series([10.0])
+    duration_s = float(durations.max())
+    val_ids, val_clip, val_frame = outputs["val"]
+    post, search = choose_postprocessing(
+        val_frame,
+        val_clip,
+        reference=events if snr_db is None else events[np.isclose(events["snr_db"].astype(float), float(snr_db))],
+        clip_ids=list(val_ids),
+        labels=labels,
+        hop_s=hop_s,
+        frame_start_s=frame_start_s,
+        duration_s=duration_s,
+    )
+    save_postprocessing(run_dir, post)
+    result: dict[str, Any] = {"postprocessing": post.to_dict(), "postprocessing_search": search}
+    for split, (ids, clip_probs, frame_probs) in outputs.items():
+        ids = [str(c) for c in ids]
+        result[split] = evaluate_split(
+            frame_probs,
+            clip_probs,
+            post=post,
+            clip_ids=ids,
+            filenames=audio_filenames(clips, ids, snr_db=snr_db),
+            events=events,
+            labels=labels,
+            duration_s=duration_s,
+            snr_db=snr_db,
+            folder=run_dir / DCASE_DIR / split,
+            num_jobs=num_jobs,
+            n_boot=n_boot,
+        )
+    control = tagging_control(
+        outputs,
+        events=events,
+        clips=clips,
+        labels=labels,
+        hop_s=hop_s,
+        frame_start_s=frame_start_s,
+        duration_s=duration_s,
+        snr_db=snr_db,
+        num_jobs=num_jobs,
+        n_boot=n_boot,
+        run_dir=run_dir,
+    )
+    for split, value in control.items():
+        result[split]["tagging_only"] = value
+    return result
+
+
+def tagging_control(
+    outputs: Mapping[str, tuple[Sequence[str], np.ndarray, np.ndarray]],
+    *,
+    events: pd.DataFrame,
+    clips: pd.DataFrame,
+    labels: Sequence[str],
+    hop_s: float,
+    frame_start_s: float,
+    duration_s: float,
+    snr_db: float | None = None,
+    num_jobs: int = 1,
+    n_boot: int = N_BOOT_DCASE,
+    run_dir: Path | None = None,
+) -> dict[str, dict[str, Any]]:
+    """PSDS1 and PSDS2 of a system's clip probabilities alone, broadcast over every frame.
+
+    In weak supervision a tagger that marks each tagged class active for the whole clip
+    already scores a high PSDS2 (its scenario forgives loose boundaries), so a model's
+    PSDS2 read alone mostly measures tagging. This control takes the same run's clip
+    probabilities, makes them the frame output of every frame (frame outputs of ones under
+    the frame x clip rule), chooses the post-processing by the same search on ``val`` and
+    scores every split as :func:`evaluate_split` does. A frame-based PSDS well above the
+    control's is localisation the clip output alone does not give.
+
+    Parameters
+    ----------
+    outputs : dict
+        As :func:`localise_run` (the frame outputs are not used).
+    events, clips, labels, hop_s, frame_start_s, duration_s, snr_db, num_jobs, n_boot
+        As :func:`localise_run` and :func:`evaluate_split`.
+    run_dir : Path, optional
+        With it, the resamples go to ``dcase/<split>/bootstrap.parquet`` as
+        ``tagging_psds1`` and ``tagging_psds2``.
+
+    Returns
+    -------
+    dict
+        Split -> ``psds1``, ``psds2``, ``intervals`` (with ``n_boot``), ``postprocessing``
+        (the control's own choice on ``val``).
+    """
+    from bench.evaluation.bootstrap import clip_weights
+    from bench.evaluation.postprocess import choose_postprocessing
+
+    reference = events if snr_db is None else events[np.isclose(events["snr_db"].astype(float), float(snr_db))]
+    val_ids, val_clip, val_frame = outputs["val"]
+    ones = np.ones(val_frame.shape, dtype=np.float16)
+    post, _ = choose_postprocessing(
+        ones,
+        val_clip,
+        reference=reference,
+        clip_ids=list(val_ids),
+        labels=labels,
+        hop_s=hop_s,
+        frame_start_s=frame_start_s,
+        duration_s=duration_s,
+        frame_score="frame_x_clip",
+    )
+    out: dict[str, dict[str, Any]] = {}
+    for split, (ids, clip_probs, frame_probs) in outputs.items():
+        ids = [str(c) for c in ids]
+        scores = postprocessed_scores(np.ones(frame_probs.shape, dtype=np.float16), clip_probs, post)
+        times = frame_timestamps(scores.shape[1], hop_s=hop_s, frame_start_s=frame_start_s, duration_s=duration_s)
+        tables = score_tables(scores, ids, labels=labels, timestamps=times)
+        truth = ground_truth_events(
+            ground_truth_table(events, ids, filenames=audio_filenames(clips, ids, snr_db=snr_db), snr_db=snr_db)
+        )
+        present = sorted({event[2] for clip_events in truth.values() for event in clip_events})
+        keep = [lab for lab in labels if lab in present]
+        value: dict[str, Any] = {"psds1": None, "psds2": None, "postprocessing": post.to_dict()}
+        if len(keep) >= 2:
+            tables = {cid: table[["onset", "offset", *keep]] for cid, table in tables.items()}
+            durations = dict.fromkeys(ids, float(duration_s))
+            value["psds1"], value["psds2"] = psds_values(tables, truth, durations, num_jobs=num_jobs)
+            if n_boot > 0:
+                replicates = dcase_replicates(
+                    tables, truth, durations, weights=clip_weights(ids, n_boot=n_boot), num_jobs=num_jobs
+                )
+                add_intervals(value, replicates, n_boot=n_boot)
+                if run_dir is not None:
+                    write_replicates(
+                        Path(run_dir) / DCASE_DIR / split,
+                        {f"tagging_{name}": values for name, values in replicates.items()},
+                    )
+        out[split] = value
+    return out
+
+
+def merge_localisation(metrics: dict[str, Any], localisation: Mapping[str, Any]) -> dict[str, Any]:
+    """Put :func:`localise_run`'s result into a ``metrics.json`` dict: each split's numbers
+    under ``<split>.localisation``, the post-processing and the scenario settings at the top."""
+    for key, value in localisation.items():
+        if key in ("postprocessing", "postprocessing_search"):
+            metrics[key] = value
+        else:
+            metrics.setdefault(key, {})["localisation"] = value
+    metrics["dcase_settings"] = {"psds1": PSDS1, "psds2": PSDS2, "collar": COLLAR, "segment_length_s": SEGMENT_LENGTH_S}
+    return metrics
+
+
+def stored_outputs(run_dir: Path, *, corpus_dir: Path | None = None) -> dict[str, Any]:
+    """What a finished run's localisation is computed from, read back from its folder.
+
+    Parameters
+    ----------
+    run_dir : Path
+    corpus_dir : Path, optional
+        Default: the corpus recorded in the run's ``config.json``.
+
+    Returns
+    -------
+    dict
+        ``outputs`` (split -> (clip ids, clip probabilities (N, C), frame outputs (N, T, C))
+        for each split with stored frame outputs), ``events`` and ``clips`` (the corpus's
+        manifests), ``hop_s``, ``frame_start_s``, ``snr_db``, ``y_true`` (split -> weak labels
+        (N, C)) and ``config`` (the run's ``config.json``): the keyword arguments of
+        :func:`localise_run` plus ``y_true`` and ``config``.
+    """
+    from bench.features import LogMelSettings
+    from bench.store import RunStore
+    from remix.labels import EVENT_LABELS
+
+    run_dir = Path(run_dir)
+    store = RunStore(run_dir.parent, run_dir.name)
+    config = store.read_config()
+    corpus_dir = Path(corpus_dir or config["corpus_dir"])
+    settings = LogMelSettings.from_dict(config["features"]) if "features" in config else LogMelSettings()
+    manifest = corpus_dir / "manifest"
+    if not (manifest / "events.parquet").is_file():
+        raise BenchError(f"{manifest / 'events.parquet'} is missing; pass the run's corpus (corpus_dir=...)")
+    outputs, targets = {}, {}
+    for split in ("val", "test"):
+        if not store.frame_probs_path(split).is_file():
+            continue
+        ids, y_true, clip_probs = store.prediction_arrays(split, labels=EVENT_LABELS)
+        outputs[split] = (ids, clip_probs, np.asarray(store.read_frame_probs(split)))
+        targets[split] = y_true
+    return {
+        "outputs": outputs,
+        "y_true": targets,
+        "events": read_events(corpus_dir),
+        "clips": read_clips(corpus_dir, required=("clip_id", "snr_db", "audio_path")),
+        "labels": EVENT_LABELS,
+        "hop_s": settings.hop_s,
+        "frame_start_s": settings.frame_start_s,
+        "snr_db": float(config["snr_db"]) if "snr_db" in config else None,
+        "config": config,
+    }
+
+
+SPLITS = ("val", "test")
+"""Splits a run is evaluated on (test only when the corpus has one)."""
+
+
+def evaluate_run(
+    store,
+    *,
+    outputs: Mapping[str, tuple[Sequence[str], np.ndarray, np.ndarray]],
+    y_true: Mapping[str, np.ndarray],
+    events: pd.DataFrame | None,
+    clips: pd.DataFrame,
+    labels: Sequence[str],
+    hop_s: float,
+    frame_start_s: float,
+    snr_db: float | None = None,
+    num_jobs: int = 1,
+    header: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Score a run's outputs and write its ``metrics.json``: the one place that writes it.
+
+    Parameters
+    ----------
+    store : bench.store.RunStore
+        The run.
+    outputs : dict
+        Split -> (clip ids [N], clip probabilities (N, C), frame outputs (N, T, C)).
+    y_true : dict
+        Split -> weak labels (N, C), 0/1.
+    events, clips : pd.DataFrame
+        The corpus's manifests (``events`` None: clip metrics only).
+    labels : sequence of str [shape=(C,)]
+    hop_s, frame_start_s : float
+        The run's frame grid.
+    snr_db : float, optional
+    num_jobs : int
+        Processes for the DCASE statistics and resamples.
+    header : dict, optional
+        Entries that describe the training (best epoch, convergence), written first.
+
+    Returns
+    -------
+    dict
+        ``metrics.json``: the header, per split the clip, frame and raw-event metrics
+        (:func:`bench.evaluation.metrics.evaluate`) with its ``localisation`` (:func:`localise_run`),
+        and the post-processing at the top.
+    """
+    from bench.evaluation.metrics import evaluate
+
+    result: dict[str, Any] = dict(header or {})
+    for split, (ids, clip_probs, frame_probs) in outputs.items():
+        result[split] = evaluate(
+            y_true[split],
+            clip_probs,
+            labels=labels,
+            frame_score=frame_probs,
+            events=events,
+            clip_ids=list(ids),
+            hop_s=hop_s,
+            start_s=frame_start_s,
+            snr_db=snr_db,
+        )
+    if events is not None and "val" in outputs:
+        merge_localisation(
+            result,
+            localise_run(
+                store.path,
+                outputs=outputs,
+                events=events,
+                clips=clips,
+                labels=labels,
+                hop_s=hop_s,
+                frame_start_s=frame_start_s,
+                snr_db=snr_db,
+                num_jobs=num_jobs,
+            ),
+        )
+    store.write_metrics(result)
+    return result
+
+
+def relocalise_run(run_dir: Path, *, corpus_dir: Path | None = None, num_jobs: int | None = None) -> dict[str, Any]:
+    """Evaluate a finished run again from its stored outputs (no model needed):
+    ``predictions.parquet``, ``frame_probs_<split>.npy``, the corpus's manifests
+    (:func:`evaluate_run`); what describes its training (best epoch, convergence) is kept.
+
+    Parameters
+    ----------
+    run_dir : Path
+    corpus_dir : Path, optional
+        Default: the corpus recorded in the run's ``config.json``.
+    num_jobs : int, optional
+        Processes for the DCASE statistics; default: the cores this process may use.
+    """
+    from bench.corpus import check_same_corpus
+    from bench.store import RunStore
+
+    run_dir = Path(run_dir)
+    stored = stored_outputs(run_dir, corpus_dir=corpus_dir)
+    config = stored.pop("config")
+    check_same_corpus(
+        config, Path(corpus_dir or config["corpus_dir"]), doing=f"localise run {config.get('run_id', run_dir.name)}"
+    )
+    store = RunStore(run_dir.parent, run_dir.name)
+    old = store.read_metrics()
+    header = {k: v for k, v in old.items() if k not in SPLITS and k not in _LOCALISATION_KEYS}
+    return evaluate_run(store, **stored, num_jobs=num_jobs or available_cores(), header=header)
+
+
+_LOCALISATION_KEYS = ("postprocessing", "postprocessing_search", "dcase_settings")
+"""Top-level ``metrics.json`` entries :func:`merge_localisation` writes."""
+
+
+@results_locked
+def relocalise_runs(
+    *,
+    results_dir: Path,
+    run_ids: Sequence[str],
+    corpus_dir: Path | None = None,
+    on_run: Callable[[str, dict[str, Any] | None, str | None], None] | None = None,
+) -> list[tuple[str, str]]:
+    """:func:`relocalise_run` for several runs of one results folder, holding its lock.
+
+    Parameters
+    ----------
+    results_dir : Path
+    run_ids : sequence of str
+        Finished runs of ``results_dir``.
+    corpus_dir : Path, optional
+        Default: each run's own corpus.
+    on_run : callable, optional
+        Called after each run with ``(run_id, metrics, error)``.
+
+    Returns
+    -------
+    list of (run_id, reason)
+        The runs that could not be localised (a missing corpus, damaged outputs...);
+        the others are done.
+    """
+    from bench.store import runs_dir
+
+    failed = []
+    for run_id in run_ids:
+        try:
+            metrics, error = relocalise_run(runs_dir(Path(results_dir)) / run_id, corpus_dir=corpus_dir), None
+        except (BenchError, RemixError, OSError, ValueError) as exc:
+            metrics, error = None, str(exc)
+            failed.append((run_id, error))
+        if on_run is not None:
+            on_run(run_id, metrics, error)
+    return failed
+
+
+def clip_detections(
+    outputs: Mapping[str, np.ndarray],
+    *,
+    clip_id: str,
+    post: PostProcessing,
+    events: pd.DataFrame,
+    labels: Sequence[str],
+    snr_db: float | None = None,
+    duration_s: float | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray]]:
+    """Reference events, detected events and post-processed scores of one clip.
+
+    Parameters
+    ----------
+    outputs : mapping
+        The model's output for the clip without a batch axis: ``clip_probs`` (C,),
+        ``frame_probs`` (T, C) (:func:`bench.train.infer_clip`).
+    clip_id : str
+    post : PostProcessing
+        The run's post-processing (:func:`bench.evaluation.postprocess.load_postprocessing`).
+    events : pd.DataFrame
+        ``events.parquet``.
+    labels : sequence of str [shape=(C,)]
+    snr_db, duration_s : float, optional
+
+    Returns
+    -------
+    (reference, detected, scores)
+        Two DataFrames with ``filename``, ``onset``, ``offset``, ``event_label``, and the
+        post-processed score (T,) of each class with a reference or detected event and of the
+        three most probable classes.
+    """
+    frame = np.asarray(outputs["frame_probs"])[None]
+    clip = np.asarray(outputs["clip_probs"])[None]
+    scores = postprocessed_scores(frame, clip, post)
+    times = frame_timestamps(scores.shape[1], hop_s=post.hop_s, frame_start_s=post.frame_start_s, duration_s=duration_s)
+    detected = decisions_to_events(scores >= np.asarray(post.thresholds), [clip_id], labels=labels, timestamps=times)
+    reference = ground_truth_table(events, [clip_id], filenames=[clip_id], snr_db=snr_db).dropna(subset=["event_label"])
+    shown = set(reference["event_label"]) | set(detected["event_label"])
+    shown |= {labels[j] for j in np.argsort(-clip[0])[:3]}  # and the three most probable classes
+    return reference, detected, {lab: scores[0, :, j] for j, lab in enumerate(labels) if lab in shown}

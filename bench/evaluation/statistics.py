@@ -1,0 +1,370 @@
+"""sed_scores_eval's intermediate statistics of a split, in bounded memory and in parallel,
+and the DCASE metrics on resamples of the clips.
+
+sed_scores_eval's metric functions compute per-clip statistics (deltas) and keep them all
+until the end; here they are computed on blocks of clips (over forked processes) and joined
+per class, which sed_scores_eval's metric functions take through ``deltas=`` with identical
+results (tested).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bench.errors import BenchError
+from bench.evaluation.parallel import run_calls as _run_calls
+from bench.evaluation.sse import COLLAR, PSDS1, PSDS2, SEGMENT_LENGTH_S, import_sed_scores_eval
+
+_SHARD_CLIPS = 250
+"""Clips per block of statistics at most: bounds the per-clip statistics held at once."""
+
+Statistic = tuple[str, Mapping[str, Any]]
+"""One of sed_scores_eval's intermediate statistics: ``("intersection", {dtc_threshold,
+gtc_threshold, cttc_threshold, ...})`` (PSDS), ``("collar", {onset_collar, offset_collar,
+offset_collar_rate})`` (collar-based F1) or ``("segment", {segment_length})``
+(segment-based F1); other keys of the mapping are ignored."""
+
+
+def _statistic_deltas(sse, statistic: Statistic, scores, truth, durations) -> dict:
+    """sed_scores_eval's per-clip deltas of one statistic (clip id -> class -> deltas)."""
+    kind, p = statistic
+    if kind == "intersection":
+        return sse.intersection_based.intermediate_statistics_deltas(
+            scores,
+            truth,
+            dtc_threshold=p["dtc_threshold"],
+            gtc_threshold=p["gtc_threshold"],
+            cttc_threshold=p["cttc_threshold"],
+        )
+    if kind == "collar":
+        return sse.collar_based.intermediate_statistics_deltas(
+            scores,
+            truth,
+            onset_collar=p["onset_collar"],
+            offset_collar=p["offset_collar"],
+            offset_collar_rate=p["offset_collar_rate"],
+        )
+    if kind == "segment":  # not exported by the package, unlike the two above
+        from sed_scores_eval.segment_based.intermediate_statistics import intermediate_statistics_deltas
+
+        return intermediate_statistics_deltas(scores, truth, durations, segment_length=p["segment_length"])
+    raise BenchError(f"unknown statistic {kind!r}; use intersection, collar or segment")
+
+
+def _concat_deltas(parts: Sequence[Mapping[str, tuple]]) -> dict[str, tuple]:
+    """Join sed_scores_eval's per-clip deltas (class -> (change-point scores, flat dict of
+    deltas)) of several clips into one entry per class, in the order given."""
+    classes = list(parts[0])
+    return {
+        c: (
+            np.concatenate([p[c][0] for p in parts]),
+            {key: np.concatenate([p[c][1][key] for p in parts]) for key in parts[0][c][1]},
+        )
+        for c in classes
+    }
+
+
+def _block_deltas(
+    clip_ids: Sequence[str],
+    scores: Mapping[str, pd.DataFrame],
+    ground_truth: Mapping[str, list],
+    durations: Mapping[str, float],
+    statistics: Sequence[Statistic],
+) -> list[dict[str, tuple]]:
+    """sed_scores_eval's deltas of some clips for each statistic, joined per class in the
+    order of ``clip_ids`` (:func:`_owned_deltas` without the clip of each entry)."""
+    owned = _owned_deltas(clip_ids, 0, scores, ground_truth, durations, statistics)
+    return [{c: (points, deltas) for c, (points, deltas, _) in joined.items()} for joined in owned]
+
+
+def _owned_deltas(
+    clip_ids: Sequence[str],
+    offset: int,
+    scores: Mapping[str, pd.DataFrame],
+    ground_truth: Mapping[str, list],
+    durations: Mapping[str, float],
+    statistics: Sequence[Statistic],
+) -> list[dict[str, tuple]]:
+    """sed_scores_eval's deltas of some clips for each statistic, joined per class in the
+    order of ``clip_ids``, with the index (``offset`` + position in ``clip_ids``) of the clip
+    each entry belongs to: class -> (change-point scores, deltas, clip index)."""
+    sse = import_sed_scores_eval()
+    scores = {cid: scores[cid] for cid in clip_ids}
+    truth = {cid: list(ground_truth[cid]) for cid in clip_ids}
+    seconds = {cid: durations[cid] for cid in clip_ids}
+    first = scores[clip_ids[0]]
+    classes = [c for c in first.columns if c not in ("onset", "offset")]
+    present = {event[2] for cid in clip_ids for event in truth[cid]}
+    missing = [c for c in classes if c not in present]
+    if missing:
+        # sed_scores_eval refuses clips where some class has no reference event; each clip's
+        # statistics depend on that clip alone, so a clip of zero scores holding one event of
+        # each missing class is added to the block and its statistics are dropped
+        holder = "\x00missing classes"  # no clip id starts with a NUL
+        scores[holder] = first.assign(**dict.fromkeys(classes, 0.0))
+        truth[holder] = [(0.0, 1.0, c) for c in missing]
+        seconds[holder] = seconds[clip_ids[0]]
+    out = []
+    for statistic in statistics:
+        deltas = _statistic_deltas(sse, statistic, scores, truth, seconds)
+        joined = {}
+        for c in deltas[clip_ids[0]]:
+            parts = [deltas[cid][c] for cid in clip_ids]
+            joined[c] = (
+                np.concatenate([p[0] for p in parts]),
+                {key: np.concatenate([p[1][key] for p in parts]) for key in parts[0][1]},
+                np.concatenate([np.full(len(p[0]), offset + i) for i, p in enumerate(parts)]),
+            )
+        out.append(joined)
+    return out
+
+
+def joined_deltas(
+    scores: Mapping[str, pd.DataFrame],
+    ground_truth: Mapping[str, list],
+    durations: Mapping[str, float],
+    *,
+    statistics: Sequence[Statistic],
+    num_jobs: int = 1,
+) -> list[dict[str, dict[str, tuple]]]:
+    """sed_scores_eval's intermediate statistics of a split, in bounded memory and over
+    ``num_jobs`` processes, in the form its metric functions take as ``deltas=``.
+
+    sed_scores_eval's metric functions (``psds``, ``fscore``) compute the same statistics
+    themselves; they keep every clip's statistics until the end (tens of small arrays per
+    clip and class, over 1 GB for a paper-size fold) and their own ``num_jobs`` sends them
+    all between processes. Here sed_scores_eval's ``intermediate_statistics_deltas`` runs
+    on blocks of at most :data:`_SHARD_CLIPS` clips (in forked worker processes when
+    ``num_jobs > 1``), each block returns its statistics joined per class (a few arrays
+    per class instead of a few per clip and class), and the blocks' statistics, joined
+    in turn, are put under the first clip's id, every other clip holding empty ones.
+    sed_scores_eval sums the statistics over clips, so a metric computed from them is
+    identical to its plain call (``tests/bench/test_dcase.py`` checks this).
+
+    Parameters
+    ----------
+    scores : dict
+        Clip id -> score DataFrame (``onset``, ``offset``, one column per class).
+    ground_truth : dict
+        Clip id -> list of (onset, offset, label); every clip of ``scores``.
+    durations : dict
+        Clip id -> seconds; every clip of ``scores``.
+    statistics : sequence of Statistic
+        What to compute (:data:`Statistic`).
+    num_jobs : int
+        Worker processes (forked; where a process cannot fork, or is itself a daemonic
+        worker, everything is computed in this process); 1 computes in this process.
+
+    Returns
+    -------
+    list of dict
+        For each statistic, clip id -> class -> (change-point scores, deltas).
+    """
+    if num_jobs < 1:
+        raise BenchError(f"num_jobs must be at least 1, found {num_jobs}")
+    if not scores:
+        raise BenchError("no clips to score")
+    ids = list(scores)
+    n_blocks = -(-len(ids) // _SHARD_CLIPS)
+    if num_jobs > 1:  # a multiple of the processes, so that they finish together
+        n_blocks = min(len(ids), -(-n_blocks // num_jobs) * num_jobs)
+    blocks = [list(b) for b in np.array_split(np.asarray(ids, dtype=object), n_blocks)]
+    calls = [partial(_block_deltas, block, scores, ground_truth, durations, statistics) for block in blocks]
+    parts = list(zip(*_run_calls(calls, num_jobs=num_jobs)))  # statistic -> the blocks' deltas
+    out = []
+    for blocks_deltas in parts:
+        merged = _concat_deltas(blocks_deltas)
+        empty = {c: (v[0][:0], {key: a[:0] for key, a in v[1].items()}) for c, v in merged.items()}
+        deltas = dict.fromkeys(ids, empty)
+        deltas[ids[0]] = merged
+        out.append(deltas)
+    return out
+
+
+# --------------------------------------------------------------------------- resamples
+
+
+def dcase_replicates(
+    scores: Mapping[str, Any],
+    ground_truth: Mapping[str, list],
+    durations: Mapping[str, float],
+    *,
+    weights: np.ndarray,
+    thresholds: Mapping[str, float] | None = None,
+    psds: bool = True,
+    num_jobs: int = 1,
+) -> dict[str, np.ndarray]:
+    """PSDS1, PSDS2, collar-based event F1 and segment F1 under each resample, computed by
+    sed_scores_eval.
+
+    sed_scores_eval's per-clip statistics (deltas) are computed once per metric; for
+    resample ``b`` the deltas of each drawn clip are counted as often as it was drawn
+    (scaled by the count), joined into one entry, and handed to sed_scores_eval's metric
+    function (``psds``, ``fscore``) through ``deltas=`` with the ground truth and durations
+    of the resampled clip list (a clip drawn twice appears twice). That is
+    sed_scores_eval's metric of the resampled set; under weights of all ones it is the
+    split's own value (tested). A class that no drawn clip holds a reference event of is
+    left out of that resample, as :func:`dcase_metrics` leaves out classes
+    absent from the split.
+
+    Parameters
+    ----------
+    scores : dict
+        Clip id -> score DataFrame (``onset``, ``offset``, one column per class present
+        in the ground truth), as :func:`dcase_metrics` scores them.
+    ground_truth : dict
+        Clip id -> list of (onset, offset, label).
+    durations : dict
+        Clip id -> seconds.
+    weights : np.ndarray [shape=(B, N)]
+        :func:`bench.evaluation.bootstrap.clip_weights` of ``list(scores)``.
+    thresholds : dict, optional
+        Label -> decision threshold: adds ``event_f1`` and ``segment_f1`` (micro).
+    psds : bool
+        Compute ``psds1`` and ``psds2``.
+    num_jobs : int
+        Processes for the resamples (forked, as :func:`joined_deltas`).
+
+    Returns
+    -------
+    dict
+        Metric name -> (B,) replicates, NaN where a resample leaves it undefined (PSDS
+        needs two classes with a reference event).
+    """
+    sse = import_sed_scores_eval()
+    ids = list(scores)
+    w = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+    if w.shape[1] != len(ids):
+        raise BenchError(f"weights for {w.shape[1]} clips, scores for {len(ids)}")
+    truth = {cid: list(ground_truth[cid]) for cid in ids}
+    seconds = {cid: float(durations[cid]) for cid in ids}
+    table = {cid: scores[cid] for cid in ids}
+    jobs: list[tuple[str, Any, Any]] = []  # (name, statistic, metric of (deltas, truth, seconds, classes))
+    if psds:
+        for name, scenario in (("psds1", PSDS1), ("psds2", PSDS2)):
+            jobs.append(
+                (
+                    name,
+                    ("intersection", scenario),
+                    lambda d, g, t, kept, sc=scenario: sse.intersection_based.psds(None, g, t, deltas=d, **sc)[0],
+                )
+            )
+    if thresholds is not None:
+        jobs.append(
+            (
+                "event_f1",
+                ("collar", COLLAR),
+                lambda d, g, t, kept: sse.collar_based.fscore(
+                    None, g, {c: float(thresholds[c]) for c in kept}, deltas=d, **COLLAR
+                )[0]["micro_average"],
+            )
+        )
+        jobs.append(
+            (
+                "segment_f1",
+                ("segment", {"segment_length": SEGMENT_LENGTH_S}),
+                lambda d, g, t, kept: sse.segment_based.fscore(
+                    None, g, t, {c: float(thresholds[c]) for c in kept}, deltas=d, segment_length=SEGMENT_LENGTH_S
+                )[0]["micro_average"],
+            )
+        )
+    # every clip's deltas joined per class with the clip of each entry, computed on blocks of clips
+    # (over forked processes) so that no per-clip statistics pile up
+    n_blocks = max(1, -(-len(ids) // _SHARD_CLIPS))
+    if num_jobs > 1:
+        n_blocks = min(len(ids), -(-n_blocks // num_jobs) * num_jobs)
+    starts = np.linspace(0, len(ids), n_blocks + 1).astype(int)
+    statistics = [statistic for _, statistic, _ in jobs]
+    calls_blocks = [
+        partial(_owned_deltas, ids[a:b], a, table, truth, seconds, statistics) for a, b in zip(starts[:-1], starts[1:])
+    ]
+    blocks = _run_calls(calls_blocks, num_jobs=num_jobs)  # block -> statistic -> class -> (points, deltas, owner)
+    joined_by_job = []
+    for k in range(len(jobs)):
+        parts = [block[k] for block in blocks]
+        joined_by_job.append(
+            {
+                c: (
+                    np.concatenate([p[c][0] for p in parts]),
+                    {key: np.concatenate([p[c][1][key] for p in parts]) for key in parts[0][c][1]},
+                    np.concatenate([p[c][2] for p in parts]),
+                )
+                for c in parts[0]
+            }
+        )
+    chunks = [c for c in np.array_split(np.arange(w.shape[0]), max(1, min(num_jobs, w.shape[0]))) if c.size]
+    calls = [
+        partial(_resampled_values, joined, metric, name, ids, truth, seconds, w[chunk])
+        for (name, _, metric), joined in zip(jobs, joined_by_job)
+        for chunk in chunks
+    ]
+    values = iter(_run_calls(calls, num_jobs=num_jobs))
+    return {name: np.concatenate([next(values) for _ in chunks]) for name, _, _ in jobs}
+
+
+RESAMPLE_ID = "resample"
+"""The one clip id a resample's statistics are handed to sed_scores_eval under."""
+
+
+def _resampled_values(
+    joined: Mapping[str, tuple],
+    metric: Callable[..., float],
+    name: str,
+    ids: Sequence[str],
+    truth: Mapping[str, list],
+    seconds: Mapping[str, float],
+    weights: np.ndarray,
+) -> np.ndarray:
+    """One metric under each row of ``weights``, from every clip's joined deltas (see
+    :func:`dcase_replicates`).
+
+    sed_scores_eval sums the deltas over clips and reads from the ground truth only each
+    class's event count and total event duration (and the durations' total), so a resample
+    is handed over as one entry: the deltas scaled by the clips' counts under one id, the
+    ground truth as the resampled events of each class laid end to end (the same count and
+    total duration) and one duration, the resampled total. Its metrics equal those of the
+    resampled clip list passed clip by clip (tested), at the cost of one clip.
+    """
+    classes = list(joined)
+    lengths = {cid: [(label, float(off) - float(on)) for on, off, label in events] for cid, events in truth.items()}
+    out = np.full(weights.shape[0], np.nan)
+    for b, row in enumerate(weights):
+        counts = np.rint(row).astype(int)
+        per_class: dict[str, list[float]] = {}
+        for cid, n in zip(ids, counts):
+            for label, length in lengths[cid] if n else ():
+                per_class.setdefault(label, []).extend([length] * n)
+        kept = [c for c in classes if c in per_class]
+        if not kept or (name.startswith("psds") and len(kept) < 2):
+            continue
+        dropped = {f"cts\\{c}" for c in classes if c not in per_class}
+        first = {}
+        for c in kept:
+            points, delta, owner = joined[c]
+            scale = row[owner]
+            keep = scale > 0
+            first[c] = (
+                points[keep],
+                {key: _scaled(value, scale)[keep] for key, value in delta.items() if key not in dropped},
+            )
+        events = []
+        for label in kept:
+            start = 0.0
+            for length in per_class[label]:  # apart from each other, so none merge
+                events.append((start, start + length, label))
+                start += length + 1.0
+        total = float(np.dot(counts, [seconds[cid] for cid in ids]))
+        value = float(metric({RESAMPLE_ID: first}, {RESAMPLE_ID: events}, {RESAMPLE_ID: total}, kept))
+        out[b] = value if np.isfinite(value) else np.nan
+    return out
+
+
+def _scaled(value: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Deltas of each entry times its clip's count (deltas may be (n,) or (n, k))."""
+    value = np.asarray(value)
+    return value * scale.reshape((-1,) + (1,) * (value.ndim - 1))
