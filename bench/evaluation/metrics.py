@@ -22,7 +22,11 @@ Localisation, which the paper claims but never scores, from the strong labels of
   an event;
 - frame F1 (micro over frames x classes, at a threshold) and frame AP (micro and
   macro over classes with a positive frame);
-- event-based F1 with the sed_eval conventions: an estimated event matches a
+- the **raw-output** event F1 (``metrics.json`` ``event``): a sanity check of the bare frame
+  outputs at a fixed threshold of 0.5, not the toolkit's event pipeline. Every detection the
+  toolkit reports (the DCASE localisation metrics, ``bench detect``, the plots) goes through the
+  post-processing chosen on validation (:mod:`bench.evaluation.postprocess`); this one is
+  used nowhere else. With the sed_eval conventions: an estimated event matches a
   reference event of the same label when its onset is within 200 ms of the
   reference onset and its offset within ``max(200 ms, 20 % of the reference
   length)`` of the reference offset; each event matches at most once, with a
@@ -56,10 +60,10 @@ __all__ = [
     "clip_metrics",
     "evaluate",
     "event_f1",
-    "event_metrics",
+    "raw_event_metrics",
     "frame_metrics",
     "frame_targets",
-    "frames_to_events",
+    "raw_frames_to_events",
     "match_events",
 ]
 
@@ -274,7 +278,7 @@ def frame_metrics(frame_true: np.ndarray, frame_score: np.ndarray, *, threshold:
 # --------------------------------------------------------------------------- event level
 
 
-def frames_to_events(
+def raw_frames_to_events(
     frame_score: np.ndarray,
     clip_ids: Sequence[str],
     *,
@@ -466,7 +470,7 @@ def event_f1(
     }
 
 
-def event_metrics(
+def raw_event_metrics(
     frame_true: np.ndarray | None,
     frame_score: np.ndarray,
     *,
@@ -497,7 +501,7 @@ def event_metrics(
         Frame probabilities.
     labels : sequence of str [shape=(C,)]
     hop_s, threshold, median_frames, start_s
-        See :func:`frames_to_events`.
+        See :func:`raw_frames_to_events`.
     events : pd.DataFrame, optional
         ``events.parquet`` rows (clip_id, event_label, onset_s, offset_s, snr_db).
     clip_ids : sequence of str [shape=(N,)], optional
@@ -514,14 +518,14 @@ def event_metrics(
     ids = [str(c) for c in clip_ids] if clip_ids is not None else [str(i) for i in range(frame_score.shape[0])]
     if events is not None:
         if clip_ids is None:
-            raise BenchError("event_metrics needs clip_ids together with events")
+            raise BenchError("raw_event_metrics needs clip_ids together with events")
         reference = events[events["clip_id"].astype(str).isin(set(ids))]
         if snr_db is not None and "snr_db" in reference.columns:
             reference = reference[np.isclose(reference["snr_db"].astype(float), float(snr_db))]
         reference = reference.assign(clip_id=reference["clip_id"].astype(str))
     elif frame_true is not None:
         frame_true, frame_score = _check_pair(frame_true, frame_score, "event metrics")
-        reference = frames_to_events(
+        reference = raw_frames_to_events(
             np.asarray(frame_true, dtype=np.uint8),
             ids,
             labels=labels,
@@ -531,8 +535,8 @@ def event_metrics(
             start_s=start_s,
         )
     else:
-        raise BenchError("event_metrics needs frame targets or the events table with clip ids")
-    estimated = frames_to_events(
+        raise BenchError("raw_event_metrics needs frame targets or the events table with clip ids")
+    estimated = raw_frames_to_events(
         frame_score, ids, labels=labels, hop_s=hop_s, threshold=threshold, median_frames=median_frames, start_s=start_s
     )
     out = event_f1(
@@ -579,7 +583,7 @@ def evaluate(
             events, clip_ids, n_frames=frame_score.shape[1], hop_s=hop_s, labels=labels, snr_db=snr_db, start_s=start_s
         )
         out["frame"] = frame_metrics(truth, frame_score, threshold=threshold)
-        ev = event_metrics(
+        ev = raw_event_metrics(
             truth,
             frame_score,
             labels=labels,

@@ -13,10 +13,10 @@ from bench.evaluation.metrics import (
     clip_metrics,
     evaluate,
     event_f1,
-    event_metrics,
+    raw_event_metrics,
     frame_metrics,
     frame_targets,
-    frames_to_events,
+    raw_frames_to_events,
     match_events,
 )
 from bench.store import RunStore
@@ -124,16 +124,16 @@ def test_frames_to_events_hand_case():
     score = np.zeros((1, 10, 2))
     score[0, [2, 3, 5, 6], 0] = 0.9  # one-frame gap at 4
     score[0, [0, 1, 7, 8, 9], 1] = 0.8
-    raw = frames_to_events(score, ["a"], labels=["Bus", "Gong"], hop_s=0.1, median_frames=1)
+    raw = raw_frames_to_events(score, ["a"], labels=["Bus", "Gong"], hop_s=0.1, median_frames=1)
     got = sorted(zip(raw["event_label"], raw["onset_s"].round(6), raw["offset_s"].round(6)))
     assert got == [("Bus", 0.2, 0.4), ("Bus", 0.5, 0.7), ("Gong", 0.0, 0.2), ("Gong", 0.7, 1.0)]
-    smooth = frames_to_events(score, ["a"], labels=["Bus", "Gong"], hop_s=0.1, median_frames=3)
+    smooth = raw_frames_to_events(score, ["a"], labels=["Bus", "Gong"], hop_s=0.1, median_frames=3)
     bus = smooth[smooth["event_label"] == "Bus"]
     assert (
         len(bus) == 1 and bus["onset_s"].iloc[0] == pytest.approx(0.2) and bus["offset_s"].iloc[0] == pytest.approx(0.7)
     )
     with pytest.raises(BenchError, match="odd"):
-        frames_to_events(score, ["a"], labels=["Bus", "Gong"], hop_s=0.1, median_frames=4)
+        raw_frames_to_events(score, ["a"], labels=["Bus", "Gong"], hop_s=0.1, median_frames=4)
 
 
 def ev(rows):
@@ -181,13 +181,13 @@ def test_event_metrics_and_evaluate_end_to_end():
     )
     truth = frame_targets(events, ["a", "b"], n_frames=311, hop_s=hop, labels=LABELS)
     perfect = truth.astype(np.float32)
-    m = event_metrics(None, perfect, events=events, clip_ids=["a", "b"], labels=LABELS, hop_s=hop)
+    m = raw_event_metrics(None, perfect, events=events, clip_ids=["a", "b"], labels=LABELS, hop_s=hop)
     assert (m["n_ref"], m["n_est"], m["n_tp"]) == (3, 3, 3) and m["f1"] == pytest.approx(1.0)
-    from_frames = event_metrics(truth, perfect, labels=LABELS, hop_s=hop)  # references from frame targets
+    from_frames = raw_event_metrics(truth, perfect, labels=LABELS, hop_s=hop)  # references from frame targets
     assert (from_frames["n_ref"], from_frames["n_tp"]) == (3, 3)
     late = np.roll(perfect, 8, axis=1)  # 8 frames = 0.256 s late: onsets miss the 0.2 s collar
-    assert event_metrics(truth, late, labels=LABELS, hop_s=hop)["n_tp"] == 0
-    silent = event_metrics(truth, np.zeros_like(perfect), labels=LABELS, hop_s=hop)
+    assert raw_event_metrics(truth, late, labels=LABELS, hop_s=hop)["n_tp"] == 0
+    silent = raw_event_metrics(truth, np.zeros_like(perfect), labels=LABELS, hop_s=hop)
     assert silent["n_est"] == 0 and silent["f1"] == pytest.approx(0.0) and silent["precision"] is None
     y = truth.any(axis=1).astype(int)
     out = evaluate(y, y * 0.8 + 0.1, labels=LABELS, frame_score=perfect, events=events, clip_ids=["a", "b"], hop_s=hop)
@@ -240,7 +240,7 @@ def test_frame_cells_centred_on_the_analysis_window():
     active = np.flatnonzero(t[0, :, 0])
     # cells [0.016 + k * 0.032, ...) overlapping [0.5, 1.0): k = 15 .. 30
     assert active[0] == 15 and active[-1] == 30
-    decoded = frames_to_events(t.astype(float), ["a"], labels=LABELS, hop_s=hop, median_frames=1, start_s=start)
+    decoded = raw_frames_to_events(t.astype(float), ["a"], labels=LABELS, hop_s=hop, median_frames=1, start_s=start)
     assert decoded["onset_s"].iloc[0] == pytest.approx(start + 15 * hop)
     assert decoded["offset_s"].iloc[0] == pytest.approx(start + 31 * hop)
     assert abs(decoded["onset_s"].iloc[0] - 0.5) < hop and abs(decoded["offset_s"].iloc[0] - 1.0) < hop
