@@ -13,11 +13,11 @@ from bench.evaluation.metrics import (
     clip_metrics,
     evaluate,
     event_f1,
-    raw_event_metrics,
     frame_metrics,
     frame_targets,
-    raw_frames_to_events,
     match_events,
+    raw_event_metrics,
+    raw_frames_to_events,
 )
 from bench.store import RunStore
 
