@@ -1,12 +1,11 @@
 """The ``bench`` command line: train the paper's grid, report its tables, plot a run.
 
 Each command parses its options, checks them against the corpus, and calls one
-library function (:func:`bench.grid.run_grid`, :mod:`bench.report`, :mod:`bench.plots`).
+library function (:func:`bench.training.grid.run_grid`, :mod:`bench.reporting.report`, :mod:`bench.reporting.plots`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +16,7 @@ from rich.markup import escape
 import models
 from bench.config import parse_options
 from bench.errors import BenchError
+from bench.training.grid import plan_runs
 from remix.clitools import console, err_console, register_error, user_errors
 from remix.errors import RemixError
 from remix.progress import progress_bar
@@ -65,80 +65,6 @@ def _use_cache(cache: Path | None) -> None:
         from bench.features import FEATURE_CACHE_ENV
 
         os.environ[FEATURE_CACHE_ENV] = str(Path(cache).expanduser().resolve())
-
-
-def plan_runs(
-    *,
-    corpus: Path,
-    all_runs: bool,
-    model: str | None,
-    snrs: list[float] | None,
-    alpha: float | None,
-    seeds: int,
-    preset: str,
-    folds: bool,
-    options: dict[str, object] | None = None,
-    ablations: bool = False,
-    mixing: str | None = None,
-    augment: str | None = None,
-):
-    """The run configs a ``bench run`` asks for, validated against the corpus (BenchError/ModelError).
-
-    ``mixing`` and ``augment`` default to the preset's (:mod:`bench.mixing`)."""
-    from bench.config import RunConfig
-    from bench.data import check_snr, corpus_snrs, read_clips
-    from bench.grid import paper_grid
-    from bench.mixing import AUGMENTS, MIXINGS, check_choice
-    from bench.presets import get_preset
-    from bench.train import corpus_fingerprint
-
-    p = get_preset(preset)
-    mixing = check_choice(mixing or p.mixing, MIXINGS, "--mixing")
-    augment = check_choice(augment or p.augment, AUGMENTS, "--augment")
-    if seeds < 1:
-        raise BenchError(f"--seeds must be at least 1, found {seeds}")
-    if seeds > 1000:
-        raise BenchError(f"--seeds must be at most 1000, found {seeds}")
-    if all_runs == (model is not None):
-        raise BenchError("give either --all (the paper's grid) or --model NAME, not both and not neither")
-    clips = read_clips(corpus)
-    for snr in snrs or []:
-        check_snr(clips, snr)
-    val_folds = sorted({int(f) for f in clips.loc[clips["split"] == "dev", "fold"]}) if folds else [4]
-    if not folds and 4 not in {int(f) for f in clips["fold"]}:
-        raise BenchError("the corpus has no dev fold 4 to validate on; rebuild it with 4 folds or pass --folds")
-    use_snrs = list(snrs) if snrs else corpus_snrs(clips)
-    fingerprint = corpus_fingerprint(clips)
-    if all_runs:
-        if alpha is not None or options:
-            raise BenchError(
-                "--alpha and --option apply to --model only; --all runs the paper's alphas "
-                "(and, with --ablations, Table 2's ablation rows)"
-            )
-        grid = paper_grid(
-            snrs=use_snrs, seeds=seeds, preset=preset, val_folds=val_folds, corpus=fingerprint, ablations=ablations
-        )
-        return [dataclasses.replace(c, mixing=mixing, augment=augment) for c in grid]
-    if ablations:
-        raise BenchError("--ablations adds Table 2's ablation rows to --all; with --model use --option KEY=VALUE")
-    cfg = models.make_config(model, alpha=alpha, **(options or {}))  # unknown name, bad alpha/option -> ModelError
-    return [
-        RunConfig(
-            model=model,
-            alpha=cfg.alpha,
-            snr_db=float(s),
-            seed=seed,
-            preset=preset,
-            val_fold=f,
-            corpus=fingerprint,
-            options=options or {},
-            mixing=mixing,
-            augment=augment,
-        )
-        for seed in range(seeds)
-        for f in val_folds
-        for s in use_snrs
-    ]
 
 
 class _Display:
@@ -260,17 +186,17 @@ def run(
     _use_cache(cache)
     if loader_workers < 0:
         raise BenchError(f"--loader-workers must be 0 or more, found {loader_workers}")
-    from bench.mixing import LOADER_WORKERS_ENV
+    from bench.training.mixing import LOADER_WORKERS_ENV
 
     os.environ[LOADER_WORKERS_ENV] = str(loader_workers)
     if deterministic:
-        from bench.train import DETERMINISTIC_ENV
+        from bench.training.loop import DETERMINISTIC_ENV
 
         os.environ[DETERMINISTIC_ENV] = "1"
         threads = 1
-    from bench.grid import default_threads
     from bench.presets import get_preset
-    from bench.train import resolve_device
+    from bench.training.grid import default_threads
+    from bench.training.inference import resolve_device
 
     configs = plan_runs(
         corpus=corpus,
@@ -318,9 +244,9 @@ def run(
 
 
 def _grid_with_display(configs, *, epochs: int, **grid_options) -> None:
-    """:func:`bench.grid.run_grid` under the progress display; the summary line, one line per
+    """:func:`bench.training.grid.run_grid` under the progress display; the summary line, one line per
     failed run, and exit code 1 when any failed."""
-    from bench.grid import run_grid
+    from bench.training.grid import run_grid
 
     display = _Display(epochs)
     with display.progress:
@@ -375,7 +301,7 @@ def report(
     results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
 ) -> None:
     """Print Tables 1-3 beside the paper's and the localisation table, and write them under RESULTS/tables/."""
-    from bench.report import (
+    from bench.reporting.report import (
         build_localisation_table,
         build_tables,
         print_localisation_table,
@@ -416,9 +342,9 @@ def plot(
     """Figure 2, the detections (reference against detected events) and the training curves of a
     run for one clip (--run), or every run's validation curves (--curves), as PNG under RESULTS/plots/."""
     _use_cache(cache)
-    from bench.plots import plot_curves, plot_figure2, plot_validation_overlay
+    from bench.reporting.plots import plot_curves, plot_figure2, plot_validation_overlay
     from bench.store import load_runs
-    from bench.train import infer_clip
+    from bench.training.inference import infer_clip
     from remix.labels import EVENT_LABELS
 
     if run_id is None and not curves:
@@ -476,7 +402,7 @@ def list_command(
     """List the runs of a results folder: what was trained, its status, best epoch, micro-AP, wall time."""
     import json
 
-    from bench.listing import list_runs, runs_to_json, runs_to_rich
+    from bench.reporting.listing import list_runs, runs_to_json, runs_to_rich
 
     frame = list_runs(results, model=model, snr_db=snr, preset=preset, status=status)
     if as_json:
@@ -486,7 +412,7 @@ def list_command(
         console.print(f"no runs under {results} match", highlight=False)
         return
     if not console.is_terminal:  # piped: every column whole, tab-separated (a table would be cut to 80 columns)
-        from bench.listing import LIST_COLUMNS
+        from bench.reporting.listing import LIST_COLUMNS
 
         typer.echo(frame[list(LIST_COLUMNS)].to_csv(sep="\t", index=False, na_rep="", float_format="%.4g"), nl=False)
         return
@@ -527,7 +453,7 @@ def probe(
     """Position probe: finished runs' best checkpoints scored on time-shifted validation clips
     (and a random-recipe fold); writes RESULTS/tables/probe.md and probe.csv."""
 
-    from bench.probe import DEFAULT_SHIFTS_S, probe_runs, summarise, to_markdown
+    from bench.inference.probe import DEFAULT_SHIFTS_S, probe_runs, summarise, to_markdown
     from bench.store import atomic_write_text, load_runs
 
     runs = load_runs(results)
@@ -663,7 +589,7 @@ def _plot_detections(outputs, features, info, *, out_dir: Path, title: str) -> l
     from bench.corpus import read_events
     from bench.evaluation.postprocess import load_postprocessing
     from bench.evaluation.run import clip_detections
-    from bench.plots import plot_detections
+    from bench.reporting.plots import plot_detections
     from remix.labels import EVENT_LABELS
 
     post = load_postprocessing(info["run_dir"])
@@ -724,7 +650,7 @@ def detect(
     checked before any work: an existing one needs --overwrite. Exit code 1 when a file could not
     be decoded (the others are processed), 2 on a usage error.
     """
-    from bench.detect import detect as run_detect
+    from bench.inference.detect import detect as run_detect
 
     def report_file(name: str, reason: str | None) -> None:
         if reason is not None:
@@ -769,7 +695,7 @@ def export(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out file.")] = False,
 ) -> None:
     """Save a run as one TorchScript file that runs with torch alone (features and class names inside)."""
-    from bench.export import export_run, load_exported
+    from bench.inference.export import export_run, load_exported
 
     path = export_run(results, run_id=run_id, out=out, overwrite=overwrite)
     _, meta = load_exported(path)

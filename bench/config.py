@@ -3,7 +3,7 @@
 A :class:`RunConfig` names one training run; its id is a short hash of its fields and of
 its preset's settings (:meth:`bench.presets.Preset.key`), so the same config under the
 same preset always maps to the same folder ``results/runs/<id>``, and editing a preset
-starts new runs. :mod:`bench.grid` lists and runs them, :mod:`bench.train` trains one.
+starts new runs. :mod:`bench.training.grid` lists and runs them, :mod:`bench.training.loop` trains one.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class RunConfig:
     val_fold : int
         Dev fold that validates (the other dev folds train).
     corpus : str
-        Fingerprint of the corpus the run trains on (:func:`bench.train.corpus_fingerprint`;
+        Fingerprint of the corpus the run trains on (:func:`bench.training.loop.corpus_fingerprint`;
         ``bench run`` fills it in). It enters the run id, so runs on two corpora (the
         stand-in and the real one, say) never share a folder and a finished run is only
         skipped for the corpus it was trained on. Empty: not pinned to a corpus.
@@ -50,9 +50,9 @@ class RunConfig:
         registered model as it is. Non-empty options enter the run id.
     mixing : {"fixed", "online"}
         Training clips: the corpus as built (the paper's), or fresh mixtures every epoch
-        (:mod:`bench.mixing`). Enters the run id when not ``"fixed"``.
+        (:mod:`bench.training.mixing`). Enters the run id when not ``"fixed"``.
     augment : {"none", "shift"}
-        Augmentation of the training inputs (:mod:`bench.mixing`). Enters the run id when
+        Augmentation of the training inputs (:mod:`bench.training.mixing`). Enters the run id when
         not ``"none"``.
     """
 

@@ -91,9 +91,9 @@ class Preset:
     prior : float or None
         Class-prior initialisation handed to ``models.build`` (None: the original one).
     mixing : {"fixed", "online"}
-        The training clips runs of this preset take by default (:mod:`bench.mixing`).
+        The training clips runs of this preset take by default (:mod:`bench.training.mixing`).
     augment : {"none", "shift"}
-        The augmentation runs of this preset take by default (:mod:`bench.mixing`).
+        The augmentation runs of this preset take by default (:mod:`bench.training.mixing`).
     note : str
         One line on what the preset is for (not part of :meth:`key`).
     """

@@ -1,11 +1,11 @@
 """Peak memory of `bench detect` on long recordings: bounded whatever the length.
 
 Writes a 48 kHz stereo 16-bit WAV of each length (default 1 min and 1 h of noise with
-bursts), then runs :func:`bench.detect.detect` on it in a fresh process with a model of
+bursts), then runs :func:`bench.inference.detect.detect` on it in a fresh process with a model of
 the ``cpu-full`` preset (untrained weights: the memory is the pipeline's, not the
 weights'), and reports that process's peak resident memory (``ru_maxrss``) and wall time.
 With ``--whole`` it also reports the peak of decoding the file whole
-(:func:`bench.detect.decode_audio`), which is what detection held before it streamed.
+(:func:`bench.inference.detect.decode_audio`), which is what detection held before it streamed.
 Figures go to ``benchmarks/log.tsv``.
 
 Run from the repository root::
@@ -40,13 +40,13 @@ sys.path.insert(0, sys.argv[1])
 mode, wav, model, out = sys.argv[2], Path(sys.argv[3]), sys.argv[4], Path(sys.argv[5])
 start = time.perf_counter()
 if mode == "whole":
-    from bench.detect import decode_audio
+    from bench.inference.detect import decode_audio
     wave, _ = decode_audio(wav, sample_rate=32000)
     n = int(wave.shape[0])
 else:
     import models
-    from bench.detect import detect
-    from bench.export import RunScorer
+    from bench.inference.detect import detect
+    from bench.inference.export import RunScorer
     from bench.features import Standardizer
     from bench.presets import get_preset
     from remix.labels import EVENT_LABELS

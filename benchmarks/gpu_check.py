@@ -119,7 +119,7 @@ def short_train(corpus: Path, results: Path, *, preset, device: str, compile: bo
     """Train 2ap_aux for ``preset.epochs`` epochs in this process; check bf16 and finite metrics."""
     from bench.config import RunConfig
     from bench.store import RunStore
-    from bench.train import train_run
+    from bench.training.loop import train_run
 
     config = RunConfig(model="2ap_aux", alpha=0.001, snr_db=0.0, seed=0, preset=preset.name)
     started = time.perf_counter()

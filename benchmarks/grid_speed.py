@@ -26,11 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchlog import append  # noqa: E402
 
+from bench.corpus import corpus_fingerprint  # noqa: E402
 from bench.data import read_clips  # noqa: E402
 from bench.features import compute_features  # noqa: E402
-from bench.grid import default_threads, paper_grid, run_grid  # noqa: E402
 from bench.presets import get_preset  # noqa: E402
-from bench.train import corpus_fingerprint  # noqa: E402
+from bench.training.grid import default_threads, paper_grid, run_grid  # noqa: E402
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ wall time of a run on fresh mixtures against the same run on the fixed corpus.
 For each preset (``cpu``, ``cpu-full`` by default), on a built corpus:
 
 - **produced**: training clips rendered and turned into log-mel per second
-  (:class:`bench.mixing.FreshMixtures`, one epoch of the run's training folds), in this
+  (:class:`bench.training.mixing.FreshMixtures`, one epoch of the run's training folds), in this
   process (``0`` loader workers) and with ``--workers`` loader processes;
 - **consumed**: training clips per second of a training epoch (forward, backward, Adam) of
   each ``--model`` on the fixed corpus, one torch thread (as ``bench run --jobs 2`` gives a
@@ -38,11 +38,12 @@ from benchlog import append  # noqa: E402
 
 import models  # noqa: E402
 from bench.config import RunConfig  # noqa: E402
+from bench.corpus import corpus_fingerprint  # noqa: E402
 from bench.data import load_data, read_clips  # noqa: E402
 from bench.features import compute_features  # noqa: E402
-from bench.mixing import FreshMixtures  # noqa: E402
 from bench.presets import get_preset  # noqa: E402
-from bench.train import build_model, corpus_fingerprint  # noqa: E402
+from bench.training.loop import build_model  # noqa: E402
+from bench.training.mixing import FreshMixtures  # noqa: E402
 
 
 def produced(corpus: Path, preset, *, snr: float, workers: int, epochs: int = 2) -> float:
@@ -104,7 +105,8 @@ import models
 from bench.config import RunConfig
 from bench.data import read_clips
 from bench.presets import get_preset
-from bench.train import corpus_fingerprint, train_run
+from bench.corpus import corpus_fingerprint
+from bench.training.loop import train_run
 preset = dataclasses.replace(get_preset({preset_name!r}), epochs={epochs}, early_stop=None, mixing={mixing!r})
 config = RunConfig(model={model!r}, alpha=models.make_config({model!r}).alpha, snr_db={snr}, preset={preset_name!r},
                    corpus=corpus_fingerprint(read_clips({str(corpus)!r})), mixing={mixing!r})

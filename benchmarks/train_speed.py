@@ -30,8 +30,8 @@ import torch  # noqa: E402
 from benchlog import append  # noqa: E402
 
 import models  # noqa: E402
-from bench.grid import paper_grid  # noqa: E402
 from bench.presets import get_preset  # noqa: E402
+from bench.training.grid import paper_grid  # noqa: E402
 
 
 def clips_per_second(

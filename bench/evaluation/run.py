@@ -596,7 +596,7 @@ def clip_detections(
     ----------
     outputs : mapping
         The model's output for the clip without a batch axis: ``clip_probs`` (C,),
-        ``frame_probs`` (T, C) (:func:`bench.train.infer_clip`).
+        ``frame_probs`` (T, C) (:func:`bench.training.loop.infer_clip`).
     clip_id : str
     post : PostProcessing
         The run's post-processing (:func:`bench.evaluation.postprocess.load_postprocessing`).

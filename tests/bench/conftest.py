@@ -154,8 +154,9 @@ def fabricated_corpus(tmp_path_factory) -> Path:
 def trained_2ap(tiny_corpus, tmp_path_factory):
     """A `smoke`-preset 2AP+aux run (dense time layer) on the tiny corpus at 0 dB: (results dir, run id)."""
     from bench.config import RunConfig
+    from bench.corpus import corpus_fingerprint
     from bench.data import read_clips
-    from bench.train import corpus_fingerprint, train_run
+    from bench.training.loop import train_run
 
     results = tmp_path_factory.mktemp("trained") / "results"
     config = RunConfig(

@@ -125,9 +125,9 @@ def test_report_and_plot_errors(tmp_path):
 
 
 def test_runs_are_pinned_to_their_corpus(tiny_corpus):
-    from bench.cli import plan_runs
+    from bench.corpus import corpus_fingerprint
     from bench.data import read_clips
-    from bench.train import corpus_fingerprint
+    from bench.training.grid import plan_runs
 
     configs = plan_runs(
         corpus=tiny_corpus, all_runs=True, model=None, snrs=None, alpha=None, seeds=1, preset="smoke", folds=False

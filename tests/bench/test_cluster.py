@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 from bench.cli import app
 from bench.config import RunConfig
 from bench.errors import BenchError
-from bench.grid import run_grid
 from bench.presets import CPU_FEATURES, PRESETS, Preset
 from bench.store import RunStore
-from tests.cluster_helpers import loopback_cluster, register_preset, start_worker
+from bench.training.grid import run_grid
+from tests.cluster_helpers import loopback_cluster, start_worker
 
 runner = CliRunner()
 
@@ -39,7 +39,7 @@ def loopback(tmp_path_factory):
 
 
 def test_grid_on_a_loopback_scheduler_trains_the_local_grids_runs(tiny_corpus, loopback, tmp_path):
-    from bench.cli import plan_runs
+    from bench.training.grid import plan_runs
 
     common = [
         "run",
@@ -110,11 +110,11 @@ def test_a_failing_run_is_reported_and_the_grid_goes_on(tiny_corpus, loopback, t
 def test_features_once_per_snr_before_its_runs(tiny_corpus, tmp_path, monkeypatch):
     from concurrent.futures import ThreadPoolExecutor
 
-    import bench.grid
+    import bench.training.grid
 
     tiny = Preset(name="tiny", epochs=1, width=0.0625, train_clips=8, eval_batch_size=32, features=CPU_FEATURES)
     monkeypatch.setitem(PRESETS, "tiny", tiny)
-    real, calls = bench.grid._features_one, []
+    real, calls = bench.training.grid._features_one, []
 
     def features_one(corpus_dir, snr_db, settings):
         calls.append(snr_db)
@@ -122,7 +122,7 @@ def test_features_once_per_snr_before_its_runs(tiny_corpus, tmp_path, monkeypatc
             raise BenchError("cannot decode clip0001.flac")
         return real(corpus_dir, snr_db, settings)
 
-    monkeypatch.setattr(bench.grid, "_features_one", features_one)
+    monkeypatch.setattr(bench.training.grid, "_features_one", features_one)
     at20 = [RunConfig(model=m, alpha=0.0, snr_db=20.0, preset="tiny") for m in ("gap", "gmp")]
     at0 = RunConfig(model="gap", alpha=0.0, snr_db=0.0, preset="tiny")
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -159,17 +159,20 @@ def test_a_lost_worker_is_retried_and_the_run_resumes(tiny_corpus, loopback, tmp
     from distributed import Client
 
     slow = Preset(name="slow", epochs=8, width=0.0625, train_clips=8, eval_batch_size=32, features=CPU_FEATURES)
-    monkeypatch.setitem(PRESETS, "slow", slow)
     cfg = RunConfig(model="gap", alpha=0.0, snr_db=20.0, preset="slow")
     store = RunStore(tmp_path / "results" / "runs", cfg.run_id)
     cluster = loopback
     with Client(cluster.address) as client:
-        client.run(register_preset, slow)
         out = {}
         grid = threading.Thread(
             target=lambda: out.update(
                 summary=run_grid(
-                    [cfg], results_dir=tmp_path / "results", corpus_dir=tiny_corpus, device="cpu", executor=client
+                    [cfg],
+                    results_dir=tmp_path / "results",
+                    corpus_dir=tiny_corpus,
+                    device="cpu",
+                    executor=client,
+                    presets={"slow": slow},
                 )
             )
         )

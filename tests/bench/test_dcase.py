@@ -297,7 +297,7 @@ def test_a_perfect_detector_scores_one_and_a_single_class_no_psds():
 def test_a_trained_run_writes_its_postprocessing_dcase_files_and_metrics(tiny_corpus, tmp_path):
     from bench.config import RunConfig
     from bench.presets import Preset
-    from bench.train import train_run
+    from bench.training.loop import train_run
 
     preset = Preset(name="tiny1", epochs=1, width=0.0625, train_clips=8, eval_batch_size=32)
     config = RunConfig(model="2ap", alpha=0.0, snr_db=20.0, seed=0, preset="tiny1")

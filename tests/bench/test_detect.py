@@ -12,7 +12,10 @@ import torch
 from typer.testing import CliRunner
 
 from bench.cli import app
-from bench.detect import (
+from bench.errors import BenchError
+from bench.evaluation.postprocess import detect_events
+from bench.features import LogMel, LogMelSettings
+from bench.inference.detect import (
     UndecodableAudio,
     collect_audio,
     decode_audio,
@@ -20,10 +23,7 @@ from bench.detect import (
     score_recording,
     window_starts,
 )
-from bench.errors import BenchError
-from bench.evaluation.postprocess import detect_events
-from bench.export import load_run_scorer
-from bench.features import LogMel, LogMelSettings
+from bench.inference.export import load_run_scorer
 from bench.store import RunStore, runs_dir
 from remix.labels import EVENT_LABELS
 

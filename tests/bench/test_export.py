@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from bench.cli import app
 from bench.errors import BenchError
-from bench.export import export_run, load_exported, window_samples
 from bench.features import LogMelSettings
+from bench.inference.export import export_run, load_exported, window_samples
 from bench.store import RunStore, runs_dir
 from remix.labels import EVENT_LABELS
 
@@ -119,9 +119,9 @@ def test_the_exported_model_takes_any_waveform(exported):
     ):
         with pytest.raises(Exception, match=message):
             module(bad)
-    import bench.export
+    import bench.inference.export
 
-    source_tree = str(Path(bench.export.__file__).resolve().parents[1]).encode()
+    source_tree = str(Path(bench.inference.export.__file__).resolve().parents[1]).encode()
     assert source_tree not in path.read_bytes()  # no path of the machine that exported it
 
 

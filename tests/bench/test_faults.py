@@ -20,9 +20,9 @@ from bench.cli import app
 from bench.config import RunConfig
 from bench.errors import BenchError
 from bench.features import FEATURE_CACHE_ENV, LogMelSettings, compute_features, feature_cache_paths
-from bench.grid import run_grid
-from bench.presets import PRESETS, Preset
+from bench.presets import Preset
 from bench.store import ResultsBusy, RunStore
+from bench.training.grid import run_grid
 
 SMALL = LogMelSettings(n_mels=16, hop_length=4096)
 TINY = Preset(name="tiny", epochs=2, width=0.0625, train_clips=8, eval_batch_size=32)
@@ -30,9 +30,9 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def tiny_preset(monkeypatch):
-    monkeypatch.setitem(PRESETS, "tiny", TINY)
-    return TINY
+def tiny_preset():
+    """Presets of the tests' own, handed to run_grid (nothing is registered)."""
+    return {"tiny": TINY}
 
 
 @pytest.fixture
@@ -176,7 +176,10 @@ def test_a_second_grid_on_the_same_results_is_refused(tiny_corpus, tmp_path):
 
 def test_damaged_run_files_are_handled_on_the_next_run(tiny_corpus, tmp_path, tiny_preset, capsys):
     cfg = RunConfig(model="gap", alpha=0.0, snr_db=0.0, seed=0, preset="tiny")
-    run = lambda: run_grid([cfg], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu")  # noqa: E731
+
+    def run():
+        return run_grid([cfg], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu", presets=tiny_preset)
+
     assert run().done == [cfg.run_id]
     store = RunStore(tmp_path / "runs", cfg.run_id)
     metrics = store.read_metrics()
@@ -207,7 +210,7 @@ def test_a_full_disk_in_the_results_stops_with_one_line_and_marks_the_run(
 
     monkeypatch.setattr(RunStore, "save_checkpoint", full)
     with pytest.raises(BenchError, match="No space left") as info:
-        run_grid([cfg], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu")
+        run_grid(presets=tiny_preset, configs=[cfg], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu")
     assert info.value.__cause__ is None
     status = RunStore(tmp_path / "runs", cfg.run_id).read_status()
     assert status["status"] == "failed" and "No space left" in status["reason"]

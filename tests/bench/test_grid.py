@@ -8,19 +8,19 @@ import json
 import pytest
 import torch
 
-import bench.train
+import bench.training.loop
 from bench.config import RunConfig
-from bench.grid import paper_grid, run_grid
 from bench.presets import PRESETS, Preset
 from bench.store import RunStore
+from bench.training.grid import paper_grid, run_grid
 
 TINY = Preset(name="tiny", epochs=1, width=0.0625, train_clips=8, eval_batch_size=32)
 
 
 @pytest.fixture
-def tiny_preset(monkeypatch):
-    monkeypatch.setitem(PRESETS, "tiny", TINY)
-    return TINY
+def tiny_preset():
+    """Presets of the tests' own, handed to run_grid (nothing is registered)."""
+    return {"tiny": TINY}
 
 
 def test_run_id_is_stable():
@@ -84,7 +84,7 @@ def test_paper_grid_covers_tables_1_and_2():
 def test_grid_skips_done_runs_and_survives_a_failed_one(tiny_corpus, tmp_path, tiny_preset, monkeypatch):
     good = RunConfig(model="gap", alpha=0.0, snr_db=0.0, seed=0, preset="tiny")
     bad = RunConfig(model="gmp", alpha=0.0, snr_db=0.0, seed=0, preset="tiny")
-    real_build = bench.train.build_model
+    real_build = bench.training.loop.build_model
 
     def build(config, preset, **kw):
         model = real_build(config, preset, **kw)
@@ -94,9 +94,16 @@ def test_grid_skips_done_runs_and_survives_a_failed_one(tiny_corpus, tmp_path, t
                     p.fill_(float("nan"))
         return model
 
-    monkeypatch.setattr(bench.train, "build_model", build)
+    monkeypatch.setattr(bench.training.loop, "build_model", build)
     events = []
-    summary = run_grid([bad, good], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu", callback=events.append)
+    summary = run_grid(
+        presets=tiny_preset,
+        configs=[bad, good],
+        results_dir=tmp_path,
+        corpus_dir=tiny_corpus,
+        device="cpu",
+        callback=events.append,
+    )
     assert summary.done == [good.run_id]
     assert [r for r, _ in summary.failed] == [bad.run_id]
     assert "non-finite" in summary.failed[0][1]
@@ -108,9 +115,13 @@ def test_grid_skips_done_runs_and_survives_a_failed_one(tiny_corpus, tmp_path, t
     # second pass: the done run is skipped (no training at all), the failed one is retried
     calls = []
     monkeypatch.setattr(
-        bench.train, "_fit", lambda *a, **k: calls.append(a[0].run_id) or (_ for _ in ()).throw(RuntimeError("retried"))
+        bench.training.loop,
+        "_fit",
+        lambda *a, **k: calls.append(a[0].config.run_id) or (_ for _ in ()).throw(RuntimeError("retried")),
     )
-    summary = run_grid([good, bad], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu")
+    summary = run_grid(
+        presets=tiny_preset, configs=[good, bad], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu"
+    )
     assert summary.skipped == [good.run_id]
     assert calls == [bad.run_id] and summary.failed[0][1] == "RuntimeError: retried"
 
@@ -118,7 +129,7 @@ def test_grid_skips_done_runs_and_survives_a_failed_one(tiny_corpus, tmp_path, t
     store = RunStore(tmp_path / "runs", good.run_id)
     store.write_config({**store.read_config(), "corpus_fingerprint": "another-corpus"})
     calls.clear()
-    summary = run_grid([good], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu")
+    summary = run_grid(presets=tiny_preset, configs=[good], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu")
     assert summary.skipped == [] and calls == [good.run_id]
 
 
@@ -138,7 +149,14 @@ def test_grid_through_an_executor(tiny_corpus, tmp_path, tiny_preset):
 
     cfg = RunConfig(model="gap", alpha=0.0, snr_db=20.0, seed=3, preset="tiny")
     with ThreadPoolExecutor(max_workers=1) as pool:
-        summary = run_grid([cfg, cfg], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu", executor=pool)
+        summary = run_grid(
+            presets=tiny_preset,
+            configs=[cfg, cfg],
+            results_dir=tmp_path,
+            corpus_dir=tiny_corpus,
+            device="cpu",
+            executor=pool,
+        )
     assert summary.done == [cfg.run_id] and not summary.failed  # duplicates run once
     assert RunStore(tmp_path / "runs", cfg.run_id).read_status()["status"] == "done"
 

@@ -15,10 +15,10 @@ from typer.testing import CliRunner
 
 from bench.cli import app
 from bench.corpus import check_same_corpus, manifest_digest
-from bench.detect import score_recording, score_stream
 from bench.errors import BenchError
-from bench.export import export_run, load_exported
 from bench.features import LogMelSettings
+from bench.inference.detect import score_recording, score_stream
+from bench.inference.export import export_run, load_exported
 from bench.store import RunStore, load_torch, runs_dir
 from remix.lock import shared_lock
 
@@ -226,7 +226,7 @@ def test_a_results_folder_that_cannot_be_locked(trained_2ap, tiny_corpus, monkey
 
     import remix.lock
     from bench.config import RunConfig
-    from bench.grid import run_grid
+    from bench.training.grid import run_grid
 
     results, run_id = trained_2ap
     config = RunStore(runs_dir(results), run_id).read_config()
@@ -253,7 +253,7 @@ def test_probe_shift_must_be_finite(trained_2ap):
 
 
 def test_messages_say_what_is_wrong(tmp_path):
-    from bench.detect import UndecodableAudio, audio_info
+    from bench.inference.detect import UndecodableAudio, audio_info
 
     (tmp_path / "bad.mp3").write_bytes(bytes(range(256)) * 20)
     with pytest.raises(UndecodableAudio, match="not an audio file libsndfile can read") as caught:

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from bench.cli import app
 from bench.errors import BenchError
-from bench.listing import LIST_COLUMNS, format_duration, list_runs, runs_to_rich
+from bench.reporting.listing import LIST_COLUMNS, format_duration, list_runs, runs_to_rich
 from bench.store import RunStore
 
 runner = CliRunner()

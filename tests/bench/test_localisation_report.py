@@ -8,8 +8,8 @@ import pytest
 from rich.console import Console
 
 from bench.errors import BenchError
-from bench.plots import plot_detections
-from bench.report import (
+from bench.reporting.plots import plot_detections
+from bench.reporting.report import (
     SYNTHETIC_WARNING,
     build_localisation_table,
     localisation_latex,

@@ -11,13 +11,14 @@ import soundfile as sf
 import torch
 
 from bench.config import RunConfig
+from bench.corpus import corpus_fingerprint
 from bench.data import ClipSet, read_clips
 from bench.errors import BenchError
 from bench.features import Standardizer
-from bench.mixing import FreshMixtures, shift_frames, shifted
 from bench.presets import Preset
 from bench.store import RunStore
-from bench.train import corpus_fingerprint, train_run
+from bench.training.loop import train_run
+from bench.training.mixing import FreshMixtures, shift_frames, shifted
 from remix.build import corpus_sources
 from remix.recipe import plan_fresh
 from remix.render import mix_clip

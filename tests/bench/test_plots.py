@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from bench.errors import BenchError
-from bench.plots import plot_curves, plot_figure2, top_classes
+from bench.reporting.plots import plot_curves, plot_figure2, top_classes
 from bench.store import RunStore
 from remix.labels import EVENT_LABELS
 

@@ -8,9 +8,9 @@ from typer.testing import CliRunner
 
 from bench.cli import app
 from bench.config import RunConfig
-from bench.probe import probe_run, probe_runs, shift_frames, summarise, to_markdown
+from bench.inference.probe import probe_run, probe_runs, shift_frames, summarise, to_markdown
 from bench.store import RunStore, load_runs
-from bench.train import train_run
+from bench.training.loop import train_run
 
 
 def test_shift_frames_moves_content_later_and_wraps():

@@ -17,7 +17,7 @@ from bench.resolution import (
     raw_median_frames,
     resolution_constants,
 )
-from bench.train import build_model, resolution_record
+from bench.training.loop import build_model, resolution_record
 from models.pooling import rank_weights
 
 

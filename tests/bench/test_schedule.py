@@ -11,7 +11,8 @@ import torch
 from bench.config import RunConfig
 from bench.presets import Preset
 from bench.store import RunStore
-from bench.train import RunFailed, make_scheduler, train_run
+from bench.training.loop import RunFailed, train_run
+from bench.training.schedule import Schedule, make_scheduler
 
 
 def _lrs(preset: Preset, steps_per_epoch: int) -> list[float]:
@@ -126,3 +127,35 @@ def test_cosine_run_resumes_to_the_same_curve(tiny_corpus, tmp_path):
     assert a["lr"].tolist() == pytest.approx(b["lr"].tolist())
     assert a["val_micro_ap"].tolist() == pytest.approx(b["val_micro_ap"].tolist(), rel=1e-5)
     assert not math.isclose(a["lr"].iloc[0], a["lr"].iloc[-1])
+
+
+class Constant(Schedule):
+    """A schedule of the test's own: the learning rate never changes."""
+
+    name = "constant"
+
+    def build(self, opt, preset, *, steps_per_epoch):
+        return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
+
+    def after_batch(self, scheduler):
+        scheduler.step()
+
+    def describe(self, preset):
+        return f"constant lr {preset.lr:g}"
+
+
+def test_a_custom_preset_and_schedule_train_without_registering_anything(tiny_corpus, tmp_path):
+    from bench.presets import PRESETS
+    from bench.training.schedule import SCHEDULES
+
+    before = (dict(PRESETS), dict(SCHEDULES))
+    mine = Preset(name="mine", epochs=2, width=0.0625, train_clips=8, eval_batch_size=32, lr=3e-3)
+    config = RunConfig(model="gap", alpha=0.0, snr_db=0.0, seed=4, preset="mine")
+    metrics = train_run(
+        config, corpus_dir=tiny_corpus, results_dir=tmp_path, device="cpu", preset=mine, schedule=Constant()
+    )
+    store = RunStore(tmp_path / "runs", config.run_id)
+    assert metrics["convergence"]["epochs_run"] == 2
+    assert store.read_config()["training"]["scheduler"] == "constant lr 0.003"
+    assert store.read_curves()["lr"].tolist() == [3e-3, 3e-3]
+    assert (dict(PRESETS), dict(SCHEDULES)) == before  # nothing was registered

@@ -11,7 +11,8 @@ from bench.errors import BenchError
 from bench.features import LogMelSettings
 from bench.presets import Preset
 from bench.store import RunStore
-from bench.train import RunFailed, infer_clip, load_checkpoint, resolve_device, train_run
+from bench.training.inference import infer_clip, load_checkpoint, resolve_device
+from bench.training.loop import RunFailed, train_run
 from remix.labels import EVENT_LABELS
 
 TWO_EPOCHS = Preset(name="tiny2", epochs=2, width=0.0625, train_clips=8, eval_batch_size=32)

@@ -18,6 +18,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +31,12 @@ from bench.corpus import check_same_corpus, corpus_fingerprint, manifest_digest,
 from bench.data import ClipSet, RunData, batches, epoch_order, load_data, read_clips
 from bench.errors import BenchError
 from bench.features import LogMelSettings, compute_features
-from bench.mixing import FreshMixtures, TrainingClips, loader_workers
 from bench.presets import Preset, get_preset
 from bench.resolution import last_rank_weight, resolution_constants
-from bench.store import CONFIG, RunStore, find_run, load_torch, runs_dir
+from bench.store import CONFIG, RunStore, load_torch, runs_dir
+from bench.training.inference import predict, resolve_device
+from bench.training.mixing import FreshMixtures, TrainingClips, loader_workers
+from bench.training.schedule import Schedule, schedule_for
 from remix.atomic import read_json
 from remix.labels import EVENT_LABELS
 from remix.lock import shared_lock
@@ -73,42 +76,8 @@ def use_deterministic_kernels() -> None:
     torch.set_num_threads(1)
 
 
-def resolve_device(device: str) -> torch.device:
-    """``"auto"`` -> CUDA when present, else CPU; ``"cuda"`` without a GPU -> BenchError."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise BenchError("--device cuda was asked for but torch sees no CUDA GPU; use --device cpu or auto")
-        return torch.device(device)
-    if device == "cpu":
-        return torch.device("cpu")
-    raise BenchError(f"unknown device {device!r}; use auto, cpu or cuda")
-
-
 def _read_corpus_json(corpus_dir: Path) -> dict[str, Any]:
     return read_json(Path(corpus_dir) / "manifest" / "corpus.json", default={})
-
-
-def predict(
-    model: torch.nn.Module,
-    data: ClipSet,
-    *,
-    device: torch.device,
-    batch_size: int,
-    frames: bool = False,
-    amp: bool = False,
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Clip probabilities (N, C) float32 and, with ``frames``, frame probabilities (N, T, C) float16."""
-    model.eval()
-    clip, frame = [], []
-    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-        for xb, _ in batches(data, batch_size=batch_size, device=device):
-            out = model(xb)
-            clip.append(out["clip_probs"].float().cpu().numpy())
-            if frames:
-                frame.append(out["frame_probs"].float().cpu().numpy().astype(np.float16))
-    return np.concatenate(clip), (np.concatenate(frame) if frames else None)
 
 
 def micro_ap(y_true: np.ndarray, y_score: np.ndarray) -> float:
@@ -120,30 +89,53 @@ def micro_ap(y_true: np.ndarray, y_score: np.ndarray) -> float:
     return float(average_precision_score(y_true, y_score, average="micro"))
 
 
-def run_settings(
-    config: RunConfig, preset: Preset, *, device: torch.device, compile: bool, amp: bool, channels_last: bool
-) -> dict[str, Any]:
+@dataclass
+class RunContext:
+    """What every step of one run needs, resolved once when it starts.
+
+    Attributes
+    ----------
+    config : RunConfig
+    preset : Preset
+        The run's preset (an object: nothing is looked up by name after this).
+    schedule : Schedule
+        Its learning-rate schedule (:mod:`bench.training.schedule`).
+    store : RunStore
+        The run folder.
+    device : torch.device
+    compile, amp, channels_last : bool
+        ``torch.compile``; bf16 autocast (CUDA with bf16); channels-last memory.
+    callback : callable or None
+        Called after each epoch (see :func:`train_run`).
+    """
+
+    config: RunConfig
+    preset: Preset
+    schedule: Schedule
+    store: RunStore
+    device: torch.device
+    compile: bool = False
+    amp: bool = False
+    channels_last: bool = True
+    callback: Callable[[dict[str, Any]], None] | None = None
+
+
+def run_settings(ctx: RunContext) -> dict[str, Any]:
     """The ``training`` section of config.json."""
-    if preset.schedule == "plateau":
-        scheduler = f"reduce_on_plateau(max, val micro-AP, patience {preset.patience}, factor {preset.lr_factor})"
-    else:
-        scheduler = (
-            f"linear warm-up {preset.warmup_epochs} epochs, cosine decay to {preset.lr_min_ratio:g} x lr "
-            f"over {preset.epochs} epochs (per step)"
-        )
+    preset = ctx.preset
     stop = "none" if preset.early_stop is None else f"after {preset.early_stop} epochs without a better val micro-AP"
     return {
         **preset.to_dict(),
         "optimizer": "adam",
-        "scheduler": scheduler,
+        "scheduler": ctx.schedule.describe(preset),
         "early_stopping": stop,
         "checkpoint": "best val micro-AP",
         "deterministic": deterministic(),
         "threads": torch.get_num_threads(),
-        "device": str(device),
-        "compile": compile,
-        "amp_bf16": amp,
-        "channels_last": channels_last,
+        "device": str(ctx.device),
+        "compile": ctx.compile,
+        "amp_bf16": ctx.amp,
+        "channels_last": ctx.channels_last,
     }
 
 
@@ -155,6 +147,7 @@ def train_run(
     device: str = "auto",
     compile: bool = False,
     preset: Preset | None = None,
+    schedule: Schedule | None = None,
     callback: Callable[[dict[str, Any]], None] | None = None,
     feature_cache: dict[float, Any] | None = None,
 ) -> dict[str, Any]:
@@ -171,7 +164,10 @@ def train_run(
     compile : bool
         ``torch.compile`` the model.
     preset : Preset, optional
-        Overrides ``get_preset(config.preset)`` (tests).
+        The run's preset, any :class:`bench.presets.Preset` (default: the registered one of
+        ``config.preset``; nothing needs registering).
+    schedule : Schedule, optional
+        Any learning-rate schedule (default: the one ``preset.schedule`` names).
     callback : callable, optional
         Called after each epoch (once ``last.pt`` is written) with ``{"event": "epoch",
         "run_id", "epoch", "epochs", "train_loss", "val_micro_ap", "lr", "seconds"}``;
@@ -192,6 +188,7 @@ def train_run(
         A user error found before the run starts (bad device, missing corpus).
     """
     preset = preset or get_preset(config.preset)
+    schedule = schedule or schedule_for(preset)
     dev = resolve_device(device)
     if deterministic():
         use_deterministic_kernels()
@@ -207,8 +204,17 @@ def train_run(
     if store.exists() and (read_json(store.path / CONFIG) or {}).get("corpus_fingerprint") != fingerprint:
         # same config, different corpus: the old state cannot be resumed
         store.last_path.unlink(missing_ok=True)
-    amp = dev.type == "cuda" and torch.cuda.is_bf16_supported()
-    channels_last = True
+    ctx = RunContext(
+        config=config,
+        preset=preset,
+        schedule=schedule,
+        store=store,
+        device=dev,
+        compile=compile,
+        amp=dev.type == "cuda" and torch.cuda.is_bf16_supported(),
+        channels_last=True,
+        callback=callback,
+    )
     corpus_info = _read_corpus_json(corpus_dir)
     val_fold = config.val_fold
     record = {
@@ -224,44 +230,19 @@ def train_run(
             f for f in sorted({int(f) for f in clips.loc[clips["split"] == "dev", "fold"]}) if f != val_fold
         ],
         "val_folds": [val_fold],
-        "training": run_settings(config, preset, device=dev, compile=compile, amp=amp, channels_last=channels_last),
+        "training": run_settings(ctx),
         "torch": torch.__version__,
         "python": platform.python_version(),
     }
     with shared_lock(corpus_dir):  # `remix build --overwrite` refuses this corpus while the run reads it
-        return _train_and_evaluate(
-            config,
-            preset=preset,
-            record=record,
-            store=store,
-            clips=clips,
-            corpus_dir=corpus_dir,
-            device=dev,
-            compile=compile,
-            amp=amp,
-            channels_last=channels_last,
-            callback=callback,
-            feature_cache=feature_cache,
-        )
+        return _train_and_evaluate(ctx, record=record, clips=clips, corpus_dir=corpus_dir, feature_cache=feature_cache)
 
 
 def _train_and_evaluate(
-    config: RunConfig,
-    *,
-    preset: Preset,
-    record: dict[str, Any],
-    store: RunStore,
-    clips,
-    corpus_dir: Path,
-    device: torch.device,
-    compile: bool,
-    amp: bool,
-    channels_last: bool,
-    callback,
-    feature_cache,
+    ctx: RunContext, *, record: dict[str, Any], clips, corpus_dir: Path, feature_cache
 ) -> dict[str, Any]:
     """:func:`train_run` once the run folder and the corpus are known: records failures."""
-    dev, val_fold = device, config.val_fold
+    config, preset, store, dev, val_fold = ctx.config, ctx.preset, ctx.store, ctx.device, ctx.config.val_fold
     try:
         store.write_config(record)
         store.write_status("running")
@@ -303,32 +284,11 @@ def _train_and_evaluate(
             config, data, corpus_dir=corpus_dir, train_folds=record["train_folds"], settings=fs.settings, device=dev
         )
         try:
-            net = _fit(
-                config,
-                preset,
-                data,
-                clips=clips,
-                store=store,
-                device=dev,
-                compile=compile,
-                amp=amp,
-                channels_last=channels_last,
-                callback=callback,
-            )
+            net = _fit(ctx, data, clips=clips)
         finally:
             clips.close()
         check_same_corpus(record, corpus_dir, doing=f"evaluate run {config.run_id}")
-        metrics = _evaluate(
-            net,
-            data,
-            store=store,
-            corpus_dir=corpus_dir,
-            config=config,
-            preset=preset,
-            device=dev,
-            amp=amp,
-            frame_settings=fs.settings,
-        )
+        metrics = _evaluate(ctx, net, data, corpus_dir=corpus_dir, frame_settings=fs.settings)
         store.write_status("done")
     except KeyboardInterrupt:
         store.mark_failed("interrupted; run the same command again to resume from last.pt")
@@ -400,29 +360,6 @@ def build_model(config: RunConfig, preset: Preset, *, n_frames: int, n_mels: int
     )
 
 
-def make_scheduler(opt: torch.optim.Optimizer, preset: Preset, *, steps_per_epoch: int):
-    """The preset's learning-rate schedule on ``opt``.
-
-    ``"plateau"``: ReduceLROnPlateau (mode max) on validation micro-AP, stepped once an epoch
-    with the score. ``"cosine"``: a LambdaLR stepped after every batch: linear warm-up over
-    ``warmup_epochs``, then cosine decay to ``lr_min_ratio * lr`` at the last step.
-    """
-    if preset.schedule == "plateau":
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(
-            opt, mode="max", patience=preset.patience, factor=preset.lr_factor
-        )
-    warmup = preset.warmup_epochs * steps_per_epoch
-    total = max(preset.epochs * steps_per_epoch, warmup + 1)
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = min(1.0, (step - warmup) / max(1, total - warmup - 1))
-        return preset.lr_min_ratio + (1.0 - preset.lr_min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
-
-
 class _Progress:
     """Where a run stands: the state ``last.pt`` keeps besides model, optimiser and scheduler."""
 
@@ -447,7 +384,7 @@ class _Progress:
 def training_clips(
     config: RunConfig, data: RunData, *, corpus_dir: Path, train_folds, settings: LogMelSettings, device: torch.device
 ) -> TrainingClips:
-    """What the run trains on each epoch: its ``mixing`` and ``augment`` (:mod:`bench.mixing`)."""
+    """What the run trains on each epoch: its ``mixing`` and ``augment`` (:mod:`bench.training.mixing`)."""
     mixtures = None
     if config.mixing == "online":
         folds = [int(f) for f in train_folds]
@@ -466,34 +403,23 @@ def training_clips(
     )
 
 
-def _fit(
-    config: RunConfig,
-    preset: Preset,
-    data: RunData,
-    *,
-    clips: TrainingClips,
-    store: RunStore,
-    device: torch.device,
-    compile: bool,
-    amp: bool,
-    channels_last: bool,
-    callback,
-) -> torch.nn.Module:
+def _fit(ctx: RunContext, data: RunData, *, clips: TrainingClips) -> torch.nn.Module:
     """The training loop; returns the model with the best checkpoint's weights loaded.
 
     After :func:`_resume`, each epoch: train (:func:`_train_epoch`), validate
     (:func:`_validate`), keep the best checkpoint and decide early stopping (:func:`_keep_best`),
     write the curves and ``last.pt`` (:func:`_save_state`); stop after ``preset.epochs`` or
-    when early stopping says so.
+    when early stopping says so. The schedule steps where it says (:mod:`bench.training.schedule`).
     """
+    config, preset, store, device = ctx.config, ctx.preset, ctx.store, ctx.device
     torch.manual_seed(config.seed)
     n, n_frames, n_mels = data.train.x.shape
     net = build_model(config, preset, n_frames=n_frames, n_mels=n_mels).to(device)
-    if channels_last:
+    if ctx.channels_last:
         net = net.to(memory_format=torch.channels_last)
-    step_model = torch.compile(net) if compile else net
+    step_model = torch.compile(net) if ctx.compile else net
     opt = torch.optim.Adam(net.parameters(), lr=preset.lr)
-    sched = make_scheduler(opt, preset, steps_per_epoch=math.ceil(n / preset.batch_size))
+    sched = ctx.schedule.build(opt, preset, steps_per_epoch=math.ceil(n / preset.batch_size))
     run = _Progress()
     if store.last_path.is_file():
         _resume(store.last_path, net=net, opt=opt, sched=sched, run=run, device=device)
@@ -501,14 +427,11 @@ def _fit(
         epoch, t0 = run.epoch + 1, time.perf_counter()
         lr = opt.param_groups[0]["lr"]
         train = clips.epoch(epoch, last_epoch=preset.epochs)
-        loss, bce, mse = _train_epoch(
-            step_model, config, preset, train, opt=opt, sched=sched, device=device, amp=amp, epoch=epoch
-        )
-        ap = _validate(step_model, config, preset, data, device=device, amp=amp, epoch=epoch)
-        if preset.schedule == "plateau":
-            sched.step(ap)
+        loss, bce, mse = _train_epoch(ctx, step_model, train, opt=opt, sched=sched, epoch=epoch)
+        ap = _validate(ctx, step_model, data, epoch=epoch)
+        ctx.schedule.after_epoch(sched, val_micro_ap=ap)
         run.epoch = epoch
-        _keep_best(run, store=store, net=net, config=config, preset=preset, data=data, epoch=epoch, ap=ap)
+        _keep_best(ctx, run, net=net, data=data, epoch=epoch, ap=ap)
         seconds = time.perf_counter() - t0
         run.curves.append(
             {
@@ -523,8 +446,8 @@ def _fit(
         )
         store.write_curves(run.curves)
         _save_state(store, net=net, opt=opt, sched=sched, run=run, device=device)
-        if callback is not None:
-            callback(
+        if ctx.callback is not None:
+            ctx.callback(
                 {
                     "event": "epoch",
                     "run_id": config.run_id,
@@ -538,61 +461,33 @@ def _fit(
     return step_model
 
 
-def _validate(
-    model: torch.nn.Module,
-    config: RunConfig,
-    preset: Preset,
-    data: RunData,
-    *,
-    device: torch.device,
-    amp: bool,
-    epoch: int,
-) -> float:
+def _validate(ctx: RunContext, model: torch.nn.Module, data: RunData, *, epoch: int) -> float:
     """Validation micro-AP of ``model`` after ``epoch``; RunFailed on non-finite predictions."""
-    probs, _ = predict(model, data.val, device=device, batch_size=preset.eval_batch_size, amp=amp)
+    probs, _ = predict(model, data.val, device=ctx.device, batch_size=ctx.preset.eval_batch_size, amp=ctx.amp)
     ap = micro_ap(data.val.y.cpu().numpy(), probs)
     if not math.isfinite(ap):
-        raise RunFailed(config.run_id, f"non-finite validation predictions in epoch {epoch}")
+        raise RunFailed(ctx.config.run_id, f"non-finite validation predictions in epoch {epoch}")
     return ap
 
 
-def _keep_best(
-    run: _Progress,
-    *,
-    store: RunStore,
-    net: torch.nn.Module,
-    config: RunConfig,
-    preset: Preset,
-    data: RunData,
-    epoch: int,
-    ap: float,
-) -> None:
+def _keep_best(ctx: RunContext, run: _Progress, *, net: torch.nn.Module, data: RunData, epoch: int, ap: float) -> None:
     """Save the best checkpoint when ``ap`` beats the best so far; decide early stopping."""
+    preset = ctx.preset
     if ap > run.best_ap:
         run.best_ap, run.best_epoch = ap, epoch
-        store.save_checkpoint(_checkpoint(net, config, preset, data, epoch=epoch, ap=ap), best=True)
+        ctx.store.save_checkpoint(_checkpoint(net, ctx.config, preset, data, epoch=epoch, ap=ap), best=True)
     run.stopped = preset.early_stop is not None and epoch - run.best_epoch >= preset.early_stop
 
 
-def _train_epoch(
-    step_model,
-    config: RunConfig,
-    preset: Preset,
-    train: ClipSet,
-    *,
-    opt,
-    sched,
-    device: torch.device,
-    amp: bool,
-    epoch: int,
-) -> tuple[float, float, float]:
+def _train_epoch(ctx: RunContext, step_model, train: ClipSet, *, opt, sched, epoch: int) -> tuple[float, float, float]:
     """One pass over the training clips in the (seed, epoch) order; mean loss, BCE and MSE."""
+    config, device = ctx.config, ctx.device
     n = len(train)
     step_model.train()
     sums = torch.zeros(3, dtype=torch.float64, device=device)  # loss, bce, mse (summed over clips)
     order = epoch_order(n, seed=config.seed, epoch=epoch)
-    for step, (xb, yb) in enumerate(batches(train, batch_size=preset.batch_size, device=device, order=order)):
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+    for step, (xb, yb) in enumerate(batches(train, batch_size=ctx.preset.batch_size, device=device, order=order)):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=ctx.amp):
             out = step_model(xb)
         if not bool(torch.isfinite(out["clip_probs"]).all()):  # before BCE, which asserts on NaN (CUDA)
             raise RunFailed(
@@ -604,8 +499,7 @@ def _train_epoch(
         opt.zero_grad(set_to_none=True)
         losses["loss"].backward()
         opt.step()
-        if preset.schedule != "plateau":
-            sched.step()
+        ctx.schedule.after_batch(sched)
         sums += torch.stack([losses[k].detach().double() for k in ("loss", "bce", "mse")]) * len(xb)
     loss, bce, mse = (sums / n).tolist()
     if not math.isfinite(loss):
@@ -659,34 +553,15 @@ def _checkpoint(net, config: RunConfig, preset: Preset, data: RunData, *, epoch:
     }
 
 
-def load_checkpoint(path: Path, *, device: str | torch.device = "cpu") -> tuple[models.SEDModel, dict[str, Any]]:
-    """Rebuild the model of a best checkpoint (eval mode) and return it with the checkpoint dict."""
-    state = load_torch(
-        path, what="the checkpoint", map_location=device, advice="train the run again (bench run ...) to rewrite it"
-    )
-    cfg = models.ModelConfig.from_dict(state["model_config"])
-    net = models.SEDModel(cfg)
-    net.load_state_dict(state["model"])
-    return net.to(device).eval(), state
-
-
 def _evaluate(
-    model,
-    data: RunData,
-    *,
-    store: RunStore,
-    corpus_dir: Path,
-    config: RunConfig,
-    preset: Preset,
-    device: torch.device,
-    amp: bool,
-    frame_settings: LogMelSettings,
+    ctx: RunContext, model, data: RunData, *, corpus_dir: Path, frame_settings: LogMelSettings
 ) -> dict[str, Any]:
     """Predict val (and test) with the best weights; write predictions, frame probs and metrics;
     choose the post-processing on val and write the DCASE files of each split (:mod:`bench.evaluation.run`)."""
 
     from bench.evaluation.run import evaluate_run
 
+    config, preset, store, device, amp = ctx.config, ctx.preset, ctx.store, ctx.device, ctx.amp
     best = load_torch(store.checkpoint_path, what="the best checkpoint", advice=_RETRAIN)
     events_path = corpus_dir / "manifest" / "events.parquet"
     events = read_events(corpus_dir) if events_path.is_file() else None
@@ -711,57 +586,6 @@ def _evaluate(
         hop_s=frame_settings.hop_s,
         frame_start_s=frame_settings.frame_start_s,
         snr_db=config.snr_db,
-        num_jobs=torch.get_num_threads(),  # this run's share of the cores (see bench.grid)
+        num_jobs=torch.get_num_threads(),  # this run's share of the cores (see bench.training.grid)
         header=header,
     )
-
-
-def infer_clip(
-    results_dir: Path, *, run_id: str, clip_id: str | None = None, device: str = "cpu"
-) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, Any]]:
-    """Run a finished run's best checkpoint on one clip, features recomputed from the corpus.
-
-    Parameters
-    ----------
-    results_dir : Path
-    run_id : str
-    clip_id : str, optional
-        Default: the first validation clip of the run.
-
-    Returns
-    -------
-    (outputs, features, info)
-        ``outputs``: the model's output for the clip without the batch axis (numpy),
-        ``features``: the standardised input (T, F), ``info``: clip_id, labels, config.
-    """
-    from bench.data import clips_at, make_split
-    from bench.features import Standardizer
-
-    store = find_run(results_dir, run_id)
-    if not store.checkpoint_path.is_file():
-        raise BenchError(f"run {store.run_id} has no checkpoint.pt yet; train it first (bench run ...)")
-    record = store.read_config()
-    corpus_dir = Path(record["corpus_dir"])
-    clips = read_clips(corpus_dir)
-    snr = float(record["snr_db"])
-    if clip_id is None:
-        clip_id = make_split(clips, snr_db=snr, val_fold=int(record.get("val_fold", 4))).val[0]
-    rows = clips_at(clips, snr)
-    match = rows[rows["clip_id"] == clip_id]
-    if match.empty:
-        raise BenchError(f"clip {clip_id!r} is not in the corpus {corpus_dir} at {snr:g} dB")
-    net, state = load_checkpoint(store.checkpoint_path, device=device)
-    settings = LogMelSettings.from_dict(record["features"]) if "features" in record else LogMelSettings()
-    fs = compute_features(corpus_dir, snr_db=snr, settings=settings, progress=False)
-    x = Standardizer.from_dict(state["standardizer"])(np.asarray(fs.features[fs.rows([clip_id])]))  # (1, T, F)
-    with torch.inference_mode():
-        out = net(torch.from_numpy(x).to(device))
-    outputs = {k: v[0].float().cpu().numpy() for k, v in out.items() if isinstance(v, torch.Tensor)}
-    info = {
-        "clip_id": clip_id,
-        "labels": list(match["labels"].iloc[0]),
-        "config": record,
-        "hop_s": settings.hop_s,
-        "run_dir": store.path,
-    }
-    return outputs, x[0], info

@@ -100,7 +100,7 @@ def probe_run(
         ``micro_ap``.
     """
     from bench.store import RunStore
-    from bench.train import load_checkpoint
+    from bench.training.inference import load_checkpoint
 
     run_dir = Path(run_dir)
     store = RunStore(run_dir.parent, run_dir.name)
@@ -209,7 +209,7 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
 
 def to_markdown(summary: pd.DataFrame, *, synthetic: bool) -> str:
     """The probe as one Markdown table: a row per system, a column per probe."""
-    from bench.report import SYNTHETIC_WARNING
+    from bench.reporting.report import SYNTHETIC_WARNING
 
     columns = []
     for (probe, shift), _ in summary.groupby(["probe", "shift_s"], dropna=False, sort=False):

@@ -39,7 +39,7 @@ from bench.evaluation.postprocess import (
     frame_timestamps,
     postprocessed_scores,
 )
-from bench.export import RunScorer, load_run_scorer
+from bench.inference.export import RunScorer, load_run_scorer
 from bench.store import atomic_path
 
 __all__ = [
@@ -312,7 +312,7 @@ def score_recording(
     ----------
     scorer : callable
         ``waves (W, window_samples) -> (clip_probs (W, C), frame_probs (W, n_frames, C))``,
-        e.g. a :class:`bench.export.RunScorer`.
+        e.g. a :class:`bench.inference.export.RunScorer`.
     wave : np.ndarray [shape=(N,)]
         Mono recording at ``settings.sample_rate``.
     settings, n_frames, window_samples, frame_score, duration_s, overlap, batch_size
@@ -747,7 +747,7 @@ def detect(
     device : str
         Torch device for the model.
     scorer : RunScorer, optional
-        Already loaded (tests); default: :func:`bench.export.load_run_scorer`.
+        Already loaded (tests); default: :func:`bench.inference.export.load_run_scorer`.
     on_file : callable, optional
         Called with ``(name, None)`` after each processed recording and ``(path, reason)``
         for each skipped one.
@@ -769,7 +769,7 @@ def detect(
         with their length.
     """
     from bench.outputs import check_output_file, check_output_names
-    from bench.train import resolve_device
+    from bench.training.inference import resolve_device
 
     recordings = collect_audio(paths)
     inputs = [rec.path for rec in recordings]

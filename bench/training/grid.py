@@ -8,9 +8,10 @@ grid goes on. Runs are independent; on several GPUs each gets a worker process.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 
 from bench.config import RunConfig
 from bench.errors import BenchError
-from bench.presets import get_preset
+from bench.presets import Preset, get_preset
 from bench.store import results_locked
 
 TABLE1_MODELS: tuple[tuple[str, float], ...] = (
@@ -140,19 +141,49 @@ def _cpu_worker_init(threads: int) -> None:  # pragma: no cover - runs in CPU wo
     torch.set_num_threads(threads)
 
 
+@contextlib.contextmanager
+def local_executor(
+    *, jobs: int = 1, gpus: Sequence[int] | None = None, threads: int | None = None
+) -> Iterator[Executor]:
+    """Worker processes of this machine for a grid: one per GPU of ``gpus`` (each sees only its
+    own, ``CUDA_VISIBLE_DEVICES``), else ``jobs`` CPU processes of ``threads`` torch threads
+    each (default :func:`default_threads`). Workers end with this process; shut down on exit.
+    Any other :class:`concurrent.futures.Executor` (or a Dask client) serves :func:`run_grid` too.
+    """
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    if gpus:
+        queue = ctx.Queue()
+        for g in gpus:
+            queue.put(g)
+        pool = ProcessPoolExecutor(max_workers=len(gpus), mp_context=ctx, initializer=_worker_init, initargs=(queue,))
+    else:
+        pool = ProcessPoolExecutor(
+            max_workers=max(1, jobs),
+            mp_context=ctx,
+            initializer=_cpu_worker_init,
+            initargs=(threads or default_threads(jobs),),
+        )
+    try:
+        yield pool
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
 def default_threads(jobs: int = 1) -> int:
     """Torch threads per training process: the machine's cores shared by ``jobs`` processes."""
     return max(1, (os.cpu_count() or 1) // max(1, jobs))
 
 
 def _train_one(
-    config: RunConfig, results_dir: Path, corpus_dir: Path, device: str, compile: bool
+    config: RunConfig, results_dir: Path, corpus_dir: Path, device: str, compile: bool, preset: Preset
 ) -> tuple[str, str | None]:
     """Worker entry: train one run; returns (run_id, failure reason or None)."""
-    from bench.train import RunFailed, train_run
+    from bench.training.loop import RunFailed, train_run
 
     try:
-        train_run(config, corpus_dir=corpus_dir, results_dir=results_dir, device=device, compile=compile)
+        train_run(config, corpus_dir=corpus_dir, results_dir=results_dir, device=device, compile=compile, preset=preset)
     except RunFailed as exc:
         return config.run_id, exc.reason
     return config.run_id, None
@@ -168,7 +199,7 @@ def _features_one(corpus_dir: Path, snr_db: float, settings: Any) -> str:
 def _check_device(device: str, executor: Any) -> None:
     """A bad device is a user error: fail before anything runs. On a Dask cluster the
     workers, not this process, must have the GPU: only the name is checked here."""
-    from bench.train import resolve_device
+    from bench.training.inference import resolve_device
     from remix.cluster import is_dask_client, worker_resources
 
     if not is_dask_client(executor):
@@ -202,6 +233,7 @@ def _run_through(
     compile: bool,
     summary: GridSummary,
     emit: Callable[[dict[str, Any]], None],
+    presets: Mapping[str, Preset],
 ) -> None:
     """Train ``todo`` through an executor or a Dask client: one task per run.
 
@@ -223,7 +255,7 @@ def _run_through(
     runs = as_executor(executor, resources={"GPU": 1}) if gpu else prep
     groups: dict[tuple[float, Any], list[RunConfig]] = {}
     for cfg in todo:
-        groups.setdefault((float(cfg.snr_db), get_preset(cfg.preset).features), []).append(cfg)
+        groups.setdefault((float(cfg.snr_db), presets[cfg.preset].features), []).append(cfg)
     pending: dict[Future, tuple[str, Any]] = {}
     try:
         for key in groups:
@@ -240,7 +272,9 @@ def _run_through(
                 if kind == "features":
                     for cfg in sorted(groups[item], key=_relative_cost, reverse=True):
                         if error is None:
-                            job = runs.submit(_train_one, cfg, results_dir, corpus_dir, device, compile)
+                            job = runs.submit(
+                                _train_one, cfg, results_dir, corpus_dir, device, compile, presets[cfg.preset]
+                            )
                             pending[job] = ("run", cfg)
                             continue
                         reason = f"features of SNR {item[0]:g} dB: {error}"
@@ -283,10 +317,12 @@ def run_grid(configs: Sequence[RunConfig], *, results_dir: Path, corpus_dir: Pat
     """Train every config that is not done yet (:func:`_run_grid`, holding the results folder's lock).
 
     When every config is done already nothing is written, so the lock is not taken: a
-    finished, read-only (shared) results folder answers without an error.
+    finished, read-only (shared) results folder answers without an error. ``presets=``
+    (name -> :class:`bench.presets.Preset`) gives presets of one's own to the configs that name
+    them, without registering them anywhere.
     """
+    from bench.corpus import corpus_fingerprint
     from bench.data import read_clips
-    from bench.train import corpus_fingerprint
 
     results_dir, corpus_dir = Path(results_dir), Path(corpus_dir)
     unique = list(dict.fromkeys(configs))
@@ -312,6 +348,7 @@ def _run_grid(
     jobs: int = 1,
     threads: int | None = None,
     callback: Callable[[dict[str, Any]], None] | None = None,
+    presets: Mapping[str, Preset] | None = None,
 ) -> GridSummary:
     """Train every config that is not done yet.
 
@@ -324,7 +361,7 @@ def _run_grid(
     corpus_dir : Path
         A built corpus.
     device : str
-        "auto", "cpu" or "cuda" (see :func:`bench.train.resolve_device`).
+        "auto", "cpu" or "cuda" (see :func:`bench.training.loop.resolve_device`).
     compile : bool
         ``torch.compile`` the model (GPU).
     gpus : sequence of int, optional
@@ -345,6 +382,8 @@ def _run_grid(
     callback : callable, optional
         Receives progress events: ``{"event": "run_start"|"epoch"|"run_end", ...}``
         with ``index`` (0-based) and ``total``.
+    presets : mapping of str to Preset, optional
+        Presets the configs name besides the registered ones (passed to every training task).
 
     Returns
     -------
@@ -354,8 +393,10 @@ def _run_grid(
     """
     import torch
 
+    from bench.corpus import corpus_fingerprint
     from bench.data import read_clips
-    from bench.train import RunFailed, corpus_fingerprint, resolve_device, train_run
+    from bench.training.inference import resolve_device
+    from bench.training.loop import RunFailed, train_run
 
     start = time.perf_counter()
     results_dir, corpus_dir = Path(results_dir), Path(corpus_dir)
@@ -366,6 +407,7 @@ def _run_grid(
         raise BenchError("--jobs runs several CPU processes; on GPUs use --gpus (one process per GPU)")
     threads = threads or default_threads(jobs)
     unique = list(dict.fromkeys(configs))
+    presets = {cfg.preset: (presets or {}).get(cfg.preset) or get_preset(cfg.preset) for cfg in unique}
     summary = GridSummary()
     todo = []
     fingerprint = corpus_fingerprint(read_clips(corpus_dir))
@@ -378,37 +420,20 @@ def _run_grid(
     emit({"event": "grid_start", "total": len(todo), "skipped": len(summary.skipped)})
 
     if gpus or executor is not None or (jobs > 1 and len(todo) > 1):
-        own = executor is None
-        if own:
-            import multiprocessing as mp
-
-            ctx = mp.get_context("spawn")
-            if gpus:
-                queue = ctx.Queue()
-                for g in gpus:
-                    queue.put(g)
-                executor = ProcessPoolExecutor(
-                    max_workers=len(gpus), mp_context=ctx, initializer=_worker_init, initargs=(queue,)
-                )
-            else:
-                executor = ProcessPoolExecutor(
-                    max_workers=jobs, mp_context=ctx, initializer=_cpu_worker_init, initargs=(threads,)
-                )
-        dev = "cuda" if gpus else device
-        try:
+        with contextlib.ExitStack() as stack:
+            if executor is None:  # this machine's processes: one per GPU, or `jobs` CPU processes
+                executor = stack.enter_context(local_executor(jobs=jobs, gpus=gpus, threads=threads))
             _run_through(
                 executor,
                 todo,
                 results_dir=results_dir,
                 corpus_dir=corpus_dir,
-                device=dev,
+                device="cuda" if gpus else device,
                 compile=compile,
                 summary=summary,
                 emit=emit,
+                presets=presets,
             )
-        finally:
-            if own:
-                executor.shutdown(cancel_futures=True)
     else:
         if resolve_device(device).type == "cpu":
             torch.set_num_threads(threads)
@@ -427,6 +452,7 @@ def _run_grid(
                     results_dir=results_dir,
                     device=device,
                     compile=compile,
+                    preset=presets[cfg.preset],
                     callback=relay,
                     feature_cache=features,
                 )
@@ -449,3 +475,78 @@ def _run_grid(
     summary.seconds = time.perf_counter() - start
     emit({"event": "grid_end", "summary": summary})
     return summary
+
+
+def plan_runs(
+    *,
+    corpus: Path,
+    all_runs: bool,
+    model: str | None,
+    snrs: list[float] | None,
+    alpha: float | None,
+    seeds: int,
+    preset: str,
+    folds: bool,
+    options: dict[str, object] | None = None,
+    ablations: bool = False,
+    mixing: str | None = None,
+    augment: str | None = None,
+):
+    """The run configs a ``bench run`` asks for, validated against the corpus (BenchError/ModelError):
+    the paper's grid (``all_runs``) or one model's runs over SNRs, seeds and folds.
+
+    ``mixing`` and ``augment`` default to the preset's (:mod:`bench.training.mixing`)."""
+    import dataclasses
+
+    import models
+    from bench.corpus import corpus_fingerprint
+    from bench.data import check_snr, corpus_snrs, read_clips
+    from bench.training.mixing import AUGMENTS, MIXINGS, check_choice
+
+    p = get_preset(preset)
+    mixing = check_choice(mixing or p.mixing, MIXINGS, "--mixing")
+    augment = check_choice(augment or p.augment, AUGMENTS, "--augment")
+    if seeds < 1:
+        raise BenchError(f"--seeds must be at least 1, found {seeds}")
+    if seeds > 1000:
+        raise BenchError(f"--seeds must be at most 1000, found {seeds}")
+    if all_runs == (model is not None):
+        raise BenchError("give either --all (the paper's grid) or --model NAME, not both and not neither")
+    clips = read_clips(corpus)
+    for snr in snrs or []:
+        check_snr(clips, snr)
+    val_folds = sorted({int(f) for f in clips.loc[clips["split"] == "dev", "fold"]}) if folds else [4]
+    if not folds and 4 not in {int(f) for f in clips["fold"]}:
+        raise BenchError("the corpus has no dev fold 4 to validate on; rebuild it with 4 folds or pass --folds")
+    use_snrs = list(snrs) if snrs else corpus_snrs(clips)
+    fingerprint = corpus_fingerprint(clips)
+    if all_runs:
+        if alpha is not None or options:
+            raise BenchError(
+                "--alpha and --option apply to --model only; --all runs the paper's alphas "
+                "(and, with --ablations, Table 2's ablation rows)"
+            )
+        grid = paper_grid(
+            snrs=use_snrs, seeds=seeds, preset=preset, val_folds=val_folds, corpus=fingerprint, ablations=ablations
+        )
+        return [dataclasses.replace(c, mixing=mixing, augment=augment) for c in grid]
+    if ablations:
+        raise BenchError("--ablations adds Table 2's ablation rows to --all; with --model use --option KEY=VALUE")
+    cfg = models.make_config(model, alpha=alpha, **(options or {}))  # unknown name, bad alpha/option -> ModelError
+    return [
+        RunConfig(
+            model=model,
+            alpha=cfg.alpha,
+            snr_db=float(s),
+            seed=seed,
+            preset=preset,
+            val_fold=f,
+            corpus=fingerprint,
+            options=options or {},
+            mixing=mixing,
+            augment=augment,
+        )
+        for seed in range(seeds)
+        for f in val_folds
+        for s in use_snrs
+    ]
