@@ -26,61 +26,24 @@ import difflib
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from remix.errors import RemixError
-from remix.levels import SNR_MODES
-from remix.recipe import RECIPES, RecipeOptions
-from remix.render import AUDIO_FORMATS, RenderSettings
+from remix.options import BOOLEAN, BUILD_OPTIONS, INTEGER, NUMBER, NUMBERS, PATH, Kind
+from remix.recipe import RecipeOptions
+from remix.render import RenderSettings
 
 CONFIG_NAME = "build.toml"
 """Name of the options file a build writes into its corpus folder."""
 
 
-@dataclass(frozen=True)
-class _Kind:
-    """What one key holds: a name for messages and, for strings, the allowed values."""
+_NUMBERS, _NUMBER, _INTEGER, _BOOLEAN, _PATH = NUMBERS, NUMBER, INTEGER, BOOLEAN, PATH
 
-    name: str
-    choices: tuple[str, ...] = ()
-
-
-_NUMBERS = _Kind("a number or an array of numbers")
-_NUMBER = _Kind("a number")
-_INTEGER = _Kind("an integer")
-_BOOLEAN = _Kind("true or false")
-_PATH = _Kind("a path (a string)")
-_STRING = _Kind("a string")
-
-OPTIONS: dict[str, _Kind] = {
-    "snr": _NUMBERS,
-    "out": _PATH,
-    "scenes": _PATH,
-    "events": _PATH,
-    "recipe": _Kind("a string", RECIPES),
-    "clips_per_fold": _INTEGER,
-    "test_clips": _INTEGER,
-    "seed": _INTEGER,
-    "workers": _INTEGER,
-    "snr_mode": _Kind("a string", SNR_MODES),
-    "format": _Kind("a string", tuple(AUDIO_FORMATS)),
-    "stems": _BOOLEAN,
-    "strict": _BOOLEAN,
-    "overwrite": _BOOLEAN,  # refused in files (COMMAND_LINE_ONLY); listed for the message
-    "events_per_clip": _INTEGER,
-    "max_event_s": _NUMBER,
-    "min_event_s": _NUMBER,
-    "max_polyphony": _INTEGER,
-    "fade_ms": _NUMBER,
-    "ref_lufs": _NUMBER,
-    "progress": _BOOLEAN,
-    "cluster": _STRING,
-}
+OPTIONS: dict[str, Kind] = {name: option.kind for name, option in BUILD_OPTIONS.items()}
 """The keys a build options file may hold (the options of ``remix build``) and what each holds."""
 
-COMMAND_LINE_ONLY = frozenset({"overwrite"})
+COMMAND_LINE_ONLY = frozenset(name for name, option in BUILD_OPTIONS.items() if not option.in_file)
 """Options a file may not set: replacing a corpus is consented to on the command line only."""
 
 

@@ -20,25 +20,21 @@ from rich.markup import escape
 
 from remix.clitools import console, err_console, user_errors
 from remix.errors import RemixError
+from remix.options import FORMATS, RECIPES, SNR_MODES, default, help_text
 
 app = typer.Typer(
     help="Noisy remix corpus for weakly supervised sound event detection.", no_args_is_help=True, add_completion=False
 )
 
 
-class Recipe(str, Enum):
-    paper = "paper"
-    random = "random"
+def _choices(name: str, values: tuple[str, ...]) -> type[Enum]:
+    """A string Enum of an option's choices, for Typer (the choices are defined in :mod:`remix.options`)."""
+    return Enum(name, {value: value for value in values}, type=str)  # type: ignore[return-value]
 
 
-class SnrMode(str, Enum):
-    rms = "rms"
-    lufs = "lufs"
-
-
-class AudioFormat(str, Enum):
-    flac = "flac"
-    wav = "wav"
+Recipe = _choices("Recipe", RECIPES)
+SnrMode = _choices("SnrMode", SNR_MODES)
+AudioFormat = _choices("AudioFormat", FORMATS)
 
 
 def parse_snrs(values: list[str], extra: list[str]) -> list[float]:
@@ -116,49 +112,30 @@ def _build_options(ctx: typer.Context, config: Path | None) -> dict:
 @user_errors
 def build(
     ctx: typer.Context,
-    snr: Annotated[
-        list[str] | None, typer.Option("--snr", help="SNRs in dB: --snr 0 10 20.", show_default=False)
-    ] = None,
-    out: Annotated[
-        Path,
-        typer.Option(
-            "--out",
-            help="Corpus folder (new, or an earlier build to resume); `bench run` reads data/corpus by default.",
-        ),
-    ] = Path("data/corpus"),
-    scenes: Annotated[Path | None, typer.Option(help="TAU Urban Acoustic Scenes 2019 development folder.")] = None,
-    events: Annotated[Path | None, typer.Option(help="Folder holding FSDKaggle2018.audio_train/ etc.")] = None,
-    recipe: Annotated[Recipe, typer.Option(help="paper: the original layout; random: random layout.")] = Recipe.paper,
-    clips_per_fold: Annotated[int, typer.Option(help="Clips in each of the 4 folds.")] = 2000,
-    test_clips: Annotated[
-        int | None, typer.Option(help="Clips of the held-out test split (default: clips-per-fold / 4, rounded up).")
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
-    workers: Annotated[int, typer.Option(help="Processes (the output does not depend on it).")] = 1,
-    snr_mode: Annotated[SnrMode, typer.Option(help="rms (the original) or lufs (Scaper's).")] = SnrMode.rms,
-    format: Annotated[AudioFormat, typer.Option("--format", help="Audio container (16-bit).")] = AudioFormat.flac,
-    stems: Annotated[bool, typer.Option(help="Also write float32 stems of the scene and every event.")] = False,
-    strict: Annotated[bool, typer.Option(help="Fail on any unusable source file instead of skipping it.")] = False,
-    overwrite: Annotated[bool, typer.Option(help="Replace a build of other options in --out.")] = False,
-    events_per_clip: Annotated[
-        int | None, typer.Option(help="Events per clip (default: 3; the paper recipe has exactly 3).")
-    ] = None,
-    max_event_s: Annotated[float, typer.Option(help="Longest placed event (s).")] = 2.0,
-    min_event_s: Annotated[float, typer.Option(help="Shortest placed event, random recipe (s).")] = 0.5,
-    max_polyphony: Annotated[int, typer.Option(help="Most events at once, random recipe.")] = 2,
-    fade_ms: Annotated[
-        float | None, typer.Option(help="Fade at cuts in ms (default: 0 for paper, 10 for random).")
-    ] = None,
-    ref_lufs: Annotated[float, typer.Option(help="Scene loudness in lufs mode (LUFS).")] = -24.0,
-    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
-    cluster: Annotated[
-        str | None,
-        typer.Option(
-            help="Render on a Dask cluster: local:N (N worker processes "
-            "here) or a scheduler's tcp://host:port; workers must see "
-            "the sources and --out at the same paths."
-        ),
-    ] = None,
+    snr: Annotated[list[str] | None, typer.Option("--snr", help=help_text("snr"), show_default=False)] = None,
+    out: Annotated[Path, typer.Option("--out", help=help_text("out"))] = default("out"),
+    scenes: Annotated[Path | None, typer.Option(help=help_text("scenes"))] = default("scenes"),
+    events: Annotated[Path | None, typer.Option(help=help_text("events"))] = default("events"),
+    recipe: Annotated[Recipe, typer.Option(help=help_text("recipe"))] = Recipe(default("recipe")),
+    clips_per_fold: Annotated[int, typer.Option(help=help_text("clips_per_fold"))] = default("clips_per_fold"),
+    test_clips: Annotated[int | None, typer.Option(help=help_text("test_clips"))] = default("test_clips"),
+    seed: Annotated[int, typer.Option(help=help_text("seed"))] = default("seed"),
+    workers: Annotated[int, typer.Option(help=help_text("workers"))] = default("workers"),
+    snr_mode: Annotated[SnrMode, typer.Option(help=help_text("snr_mode"))] = SnrMode(default("snr_mode")),
+    format: Annotated[AudioFormat, typer.Option("--format", help=help_text("format"))] = AudioFormat(default("format")),
+    stems: Annotated[bool, typer.Option(help=help_text("stems"))] = default("stems"),
+    strict: Annotated[bool, typer.Option(help=help_text("strict"))] = default("strict"),
+    overwrite: Annotated[bool, typer.Option(help=help_text("overwrite"))] = default("overwrite"),
+    events_per_clip: Annotated[int | None, typer.Option(help=help_text("events_per_clip"))] = default(
+        "events_per_clip"
+    ),
+    max_event_s: Annotated[float, typer.Option(help=help_text("max_event_s"))] = default("max_event_s"),
+    min_event_s: Annotated[float, typer.Option(help=help_text("min_event_s"))] = default("min_event_s"),
+    max_polyphony: Annotated[int, typer.Option(help=help_text("max_polyphony"))] = default("max_polyphony"),
+    fade_ms: Annotated[float | None, typer.Option(help=help_text("fade_ms"))] = default("fade_ms"),
+    ref_lufs: Annotated[float, typer.Option(help=help_text("ref_lufs"))] = default("ref_lufs"),
+    progress: Annotated[bool, typer.Option(help=help_text("progress"))] = default("progress"),
+    cluster: Annotated[str | None, typer.Option(help=help_text("cluster"))] = default("cluster"),
     config: Annotated[
         Path | None,
         typer.Option(

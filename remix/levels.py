@@ -20,8 +20,7 @@ import functools
 
 import numpy as np
 
-SNR_MODES: tuple[str, ...] = ("rms", "lufs")
-"""The SNR definitions :func:`scene_gain` and :func:`event_gain` know."""
+from remix.options import SNR_MODES, default
 
 LUFS_FLOOR: float = -70.0
 """Loudness floor (LUFS): quieter signals are measured as this."""
@@ -100,7 +99,7 @@ def lufs(x: np.ndarray, *, sample_rate: int) -> float:
 
 
 def scene_gain(
-    scene: np.ndarray, *, mode: str, sample_rate: int, ref_lufs: float = -24.0, level: float | None = None
+    scene: np.ndarray, *, mode: str, sample_rate: int, ref_lufs: float = default("ref_lufs"), level: float | None = None
 ) -> float:
     """Amplitude factor that sets the scene at the reference level.
 
@@ -130,7 +129,7 @@ def scene_gain(
     raise ValueError(f"unknown SNR mode {mode!r}; expected one of {SNR_MODES}")
 
 
-def event_gain(level: float, *, snr_db: float, mode: str, ref_lufs: float = -24.0) -> float:
+def event_gain(level: float, *, snr_db: float, mode: str, ref_lufs: float = default("ref_lufs")) -> float:
     """Amplitude factor that puts an event at ``snr_db`` above the scene.
 
     Parameters

@@ -36,9 +36,7 @@ import numpy as np
 import pandas as pd
 
 from remix.errors import RemixError
-
-RECIPES: tuple[str, ...] = ("paper", "random")
-"""Recipe names :func:`plan_corpus` knows."""
+from remix.options import RECIPES, default  # one definition of the options, their defaults and choices
 
 N_FOLDS: int = 4
 """Development folds of the corpus (the test split is fold 0)."""
@@ -85,13 +83,13 @@ class RecipeOptions:
         The ``paper`` recipe's fixed onsets (s).
     """
 
-    recipe: str = "paper"
-    clips_per_fold: int = 2000
+    recipe: str = default("recipe")
+    clips_per_fold: int = default("clips_per_fold")
     test_clips: int | None = None
     events_per_clip: int | None = None
-    max_event_s: float = 2.0
-    min_event_s: float = 0.5
-    max_polyphony: int = 2
+    max_event_s: float = default("max_event_s")
+    min_event_s: float = default("min_event_s")
+    max_polyphony: int = default("max_polyphony")
     fade_s: float | None = None
     clip_duration_s: float = 10.0
     sample_rate: int = 32000

@@ -28,6 +28,7 @@ import soxr
 from remix.errors import RemixError
 from remix.levels import SNR_MODES, event_gain, gain_to_db, lufs, rms, scene_gain
 from remix.manifest import atomic_output, audio_relpath, record_path, stem_relpath
+from remix.options import default
 from remix.recipe import ClipPlan, EventPlan
 
 AUDIO_FORMATS: dict[str, str] = {"flac": "FLAC", "wav": "WAV"}
@@ -70,12 +71,12 @@ class RenderSettings:
     """
 
     snrs: tuple[float, ...]
-    snr_mode: str = "rms"
-    ref_lufs: float = -24.0
+    snr_mode: str = default("snr_mode")
+    ref_lufs: float = default("ref_lufs")
     sample_rate: int = 32000
     clip_samples: int = 320000
-    audio_format: str = "flac"
-    stems: bool = False
+    audio_format: str = default("format")
+    stems: bool = default("stems")
 
     def validate(self) -> None:
         """Raise :class:`RemixError` for impossible settings."""

@@ -1,0 +1,127 @@
+"""The options of ``remix build``, each defined once: its name, what it holds, its default, its help.
+
+The command line (:mod:`remix.cli`), options files (:mod:`remix.buildconfig`, ``--config`` and the
+``build.toml`` every corpus holds) and the library's option objects
+(:class:`remix.recipe.RecipeOptions`, :class:`remix.render.RenderSettings`) all read their
+defaults and descriptions from :data:`BUILD_OPTIONS`. This module imports nothing heavy, so the
+command line starts fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+RECIPES: tuple[str, ...] = ("paper", "random")
+"""Recipe names :func:`remix.recipe.plan_corpus` knows."""
+SNR_MODES: tuple[str, ...] = ("rms", "lufs")
+"""SNR definitions (:mod:`remix.levels`)."""
+FORMATS: tuple[str, ...] = ("flac", "wav")
+"""Audio containers of the mixes (16-bit PCM)."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What an option holds: a name for messages and, for strings, the allowed values."""
+
+    name: str
+    choices: tuple[str, ...] = ()
+
+
+NUMBERS = Kind("a number or an array of numbers")
+NUMBER = Kind("a number")
+INTEGER = Kind("an integer")
+BOOLEAN = Kind("true or false")
+PATH = Kind("a path (a string)")
+STRING = Kind("a string")
+
+
+@dataclass(frozen=True)
+class BuildOption:
+    """One option of ``remix build``.
+
+    Attributes
+    ----------
+    name : str
+        The name in Python and in options files (``clips_per_fold``; ``--clips-per-fold`` on the
+        command line).
+    kind : Kind
+    default : object
+        The default (None: decided from other options, as the help says).
+    help : str
+        One line for ``--help``.
+    in_file : bool
+        Whether an options file may set it (``overwrite`` is consented to on the command line only).
+    corpus : bool
+        Whether it changes the corpus (and is written back into its ``build.toml``).
+    """
+
+    name: str
+    kind: Kind
+    default: Any
+    help: str
+    in_file: bool = True
+    corpus: bool = True
+
+
+BUILD_OPTIONS: dict[str, BuildOption] = {
+    o.name: o
+    for o in (
+        BuildOption("snr", NUMBERS, None, "SNRs in dB: --snr 0 10 20."),
+        BuildOption(
+            "out",
+            PATH,
+            Path("data/corpus"),
+            "Corpus folder (new, or an earlier build to resume); `bench run` reads data/corpus by default.",
+            corpus=False,
+        ),
+        BuildOption("scenes", PATH, None, "TAU Urban Acoustic Scenes 2019 development folder."),
+        BuildOption("events", PATH, None, "Folder holding FSDKaggle2018.audio_train/ etc."),
+        BuildOption("recipe", Kind("a string", RECIPES), "paper", "paper: the original layout; random: random layout."),
+        BuildOption("clips_per_fold", INTEGER, 2000, "Clips in each of the 4 folds."),
+        BuildOption(
+            "test_clips", INTEGER, None, "Clips of the held-out test split (default: clips-per-fold / 4, rounded up)."
+        ),
+        BuildOption("seed", INTEGER, 0, "Seed of every random choice."),
+        BuildOption("workers", INTEGER, 1, "Processes (the output does not depend on it).", corpus=False),
+        BuildOption("snr_mode", Kind("a string", SNR_MODES), "rms", "rms (the original) or lufs (Scaper's)."),
+        BuildOption("format", Kind("a string", FORMATS), "flac", "Audio container (16-bit)."),
+        BuildOption("stems", BOOLEAN, False, "Also write float32 stems of the scene and every event."),
+        BuildOption("strict", BOOLEAN, False, "Fail on any unusable source file instead of skipping it.", corpus=False),
+        BuildOption(
+            "overwrite",
+            BOOLEAN,
+            False,
+            "Replace the remix build in --out (only a folder remix built; never files it did not write).",
+            in_file=False,
+            corpus=False,
+        ),
+        BuildOption("events_per_clip", INTEGER, None, "Events per clip (default: 3; the paper recipe has exactly 3)."),
+        BuildOption("max_event_s", NUMBER, 2.0, "Longest placed event (s)."),
+        BuildOption("min_event_s", NUMBER, 0.5, "Shortest placed event, random recipe (s)."),
+        BuildOption("max_polyphony", INTEGER, 2, "Most events at once, random recipe."),
+        BuildOption("fade_ms", NUMBER, None, "Fade at cuts in ms (default: 0 for paper, 10 for random)."),
+        BuildOption("ref_lufs", NUMBER, -24.0, "Scene loudness in lufs mode (LUFS)."),
+        BuildOption("progress", BOOLEAN, True, "Show progress bars.", corpus=False),
+        BuildOption(
+            "cluster",
+            STRING,
+            None,
+            "Render on a Dask cluster: local:N (N worker processes here) or a scheduler's tcp://host:port; "
+            "workers must see the sources and --out at the same paths.",
+            corpus=False,
+        ),
+    )
+}
+"""Every option of ``remix build``, by name."""
+
+
+def default(name: str) -> Any:
+    """The default of option ``name``."""
+    return BUILD_OPTIONS[name].default
+
+
+def help_text(name: str) -> str:
+    """The ``--help`` line of option ``name``."""
+    return BUILD_OPTIONS[name].help
