@@ -62,7 +62,7 @@ def _snrs(values: list[str] | None, ctx: typer.Context) -> list[float] | None:
 def _use_cache(cache: Path | None) -> None:
     """``--cache DIR``: every feature cache of this command (and its workers) goes there."""
     if cache is not None:
-        from bench.features import FEATURE_CACHE_ENV
+        from bench.feature_cache import FEATURE_CACHE_ENV
 
         os.environ[FEATURE_CACHE_ENV] = str(Path(cache).expanduser().resolve())
 

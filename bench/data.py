@@ -3,7 +3,7 @@
 The dev clips of a corpus carry folds 1..4; one fold validates and the others
 train (fold 4 by default, each fold in turn under cross-validation). Clips of
 split ``"test"`` (fold 0), when the corpus has them, are only ever predicted
-with the chosen checkpoint. Features come from :func:`bench.features.compute_features`
+with the chosen checkpoint. Features come from :func:`bench.feature_cache.compute_features`
 and are standardised with statistics of the training clips only.
 
 Features are small (N x 311 x 64 float32: 80 kB a clip), so a split lives in
@@ -177,7 +177,7 @@ def load_data(
         See :func:`make_split`.
     clips : pd.DataFrame, optional
         The clips table, when already read.
-    feature_set : bench.features.FeatureSet, optional
+    feature_set : bench.feature_cache.FeatureSet, optional
         This SNR's features, when already loaded (computed and cached otherwise).
     pin : bool
         Pin the tensors (use on CUDA).
@@ -187,7 +187,8 @@ def load_data(
         Log-mel settings of the features computed here (default: the paper's); ignored
         when ``feature_set`` is given.
     """
-    from bench.features import Standardizer, compute_features
+    from bench.feature_cache import compute_features
+    from bench.features import Standardizer
 
     clips = read_clips(corpus_dir) if clips is None else clips
     split = make_split(clips, snr_db=snr_db, val_fold=val_fold, train_clips=train_clips, seed=seed)

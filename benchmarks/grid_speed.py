@@ -28,7 +28,7 @@ from benchlog import append  # noqa: E402
 
 from bench.corpus import corpus_fingerprint  # noqa: E402
 from bench.data import read_clips  # noqa: E402
-from bench.features import compute_features  # noqa: E402
+from bench.feature_cache import compute_features  # noqa: E402
 from bench.presets import get_preset  # noqa: E402
 from bench.training.grid import default_threads, paper_grid, run_grid  # noqa: E402
 

@@ -40,7 +40,7 @@ import models  # noqa: E402
 from bench.config import RunConfig  # noqa: E402
 from bench.corpus import corpus_fingerprint  # noqa: E402
 from bench.data import load_data, read_clips  # noqa: E402
-from bench.features import compute_features  # noqa: E402
+from bench.feature_cache import compute_features  # noqa: E402
 from bench.presets import get_preset  # noqa: E402
 from bench.training.loop import build_model  # noqa: E402
 from bench.training.mixing import FreshMixtures  # noqa: E402

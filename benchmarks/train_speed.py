@@ -95,7 +95,7 @@ def main() -> None:
     preset = get_preset(args.preset)
     gen = torch.Generator().manual_seed(0)
     if args.corpus is not None:
-        from bench.features import compute_features
+        from bench.feature_cache import compute_features
 
         feats = compute_features(args.corpus, snr_db=0, settings=preset.features, progress=False).features[: args.batch]
         x = torch.as_tensor(feats.copy())

@@ -29,7 +29,8 @@ import torch
 
 from bench.data import make_split, read_clips, weak_labels
 from bench.errors import BenchError
-from bench.features import LogMelSettings, Standardizer, compute_features
+from bench.feature_cache import compute_features
+from bench.features import LogMelSettings, Standardizer
 
 DEFAULT_SHIFTS_S = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5)
 """Time shifts of the probe, in seconds (up to one onset step of the paper recipe)."""

@@ -191,7 +191,7 @@ def _train_one(
 
 def _features_one(corpus_dir: Path, snr_db: float, settings: Any) -> str:
     """Worker entry: compute one SNR's feature cache (or find it done); returns its path."""
-    from bench.features import compute_features
+    from bench.feature_cache import compute_features
 
     return str(compute_features(corpus_dir, snr_db=snr_db, settings=settings, device="auto", progress=False).path)
 

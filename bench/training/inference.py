@@ -14,24 +14,13 @@ import torch
 
 import models
 from bench.data import ClipSet, batches, read_clips
+from bench.device import resolve_device  # noqa: F401  (re-exported: the device of a run)
 from bench.errors import BenchError
-from bench.features import LogMelSettings, compute_features
+from bench.feature_cache import compute_features
+from bench.features import LogMelSettings
 from bench.store import find_run, load_torch
 
 _RETRAIN = "delete the run folder and run the same bench run command again"
-
-
-def resolve_device(device: str) -> torch.device:
-    """``"auto"`` -> CUDA when present, else CPU; ``"cuda"`` without a GPU -> BenchError."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise BenchError("--device cuda was asked for but torch sees no CUDA GPU; use --device cpu or auto")
-        return torch.device(device)
-    if device == "cpu":
-        return torch.device("cpu")
-    raise BenchError(f"unknown device {device!r}; use auto, cpu or cuda")
 
 
 def predict(

@@ -30,7 +30,8 @@ from bench.config import RunConfig
 from bench.corpus import check_same_corpus, corpus_fingerprint, manifest_digest, read_events
 from bench.data import ClipSet, RunData, batches, epoch_order, load_data, read_clips
 from bench.errors import BenchError
-from bench.features import LogMelSettings, compute_features
+from bench.feature_cache import compute_features
+from bench.features import LogMelSettings
 from bench.presets import Preset, get_preset
 from bench.resolution import last_rank_weight, resolution_constants
 from bench.store import CONFIG, RunStore, load_torch, runs_dir

@@ -19,7 +19,8 @@ import bench.store as store_mod
 from bench.cli import app
 from bench.config import RunConfig
 from bench.errors import BenchError
-from bench.features import FEATURE_CACHE_ENV, LogMelSettings, compute_features, feature_cache_paths
+from bench.feature_cache import FEATURE_CACHE_ENV, compute_features, feature_cache_paths
+from bench.features import LogMelSettings
 from bench.presets import Preset
 from bench.store import ResultsBusy, RunStore
 from bench.training.grid import run_grid

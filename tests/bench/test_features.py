@@ -14,14 +14,8 @@ import soundfile as sf
 import torch
 
 from bench.errors import BenchError
-from bench.features import (
-    LogMel,
-    LogMelSettings,
-    Standardizer,
-    compute_features,
-    feature_cache_paths,
-    mel_matrix,
-)
+from bench.feature_cache import compute_features, feature_cache_paths
+from bench.features import LogMel, LogMelSettings, Standardizer, mel_matrix
 
 
 def reference_log_mel(wave: np.ndarray, settings: LogMelSettings) -> np.ndarray:
