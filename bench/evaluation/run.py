@@ -263,6 +263,7 @@ def localise_run(
         )
     control = tagging_control(
         outputs,
+        post=post,
         events=events,
         clips=clips,
         labels=labels,
@@ -282,6 +283,7 @@ def localise_run(
 def tagging_control(
     outputs: Mapping[str, tuple[Sequence[str], np.ndarray, np.ndarray]],
     *,
+    post: PostProcessing,
     events: pd.DataFrame,
     clips: pd.DataFrame,
     labels: Sequence[str],
@@ -299,14 +301,21 @@ def tagging_control(
     already scores a high PSDS2 (its scenario forgives loose boundaries), so a model's
     PSDS2 read alone mostly measures tagging. This control takes the same run's clip
     probabilities, makes them the frame output of every frame (frame outputs of ones under
-    the frame x clip rule), chooses the post-processing by the same search on ``val`` and
-    scores every split as :func:`evaluate_split` does. A frame-based PSDS well above the
+    the frame x clip rule), applies the run's own post-processing (the clip gate and filter
+    chosen on ``val`` for its frame outputs: the one thing that differs is the frame output)
+    and scores every split as :func:`evaluate_split` does. A frame-based PSDS well above the
     control's is localisation the clip output alone does not give.
+
+    (Choosing a post-processing for the broadcast scores by event F1 would not do: a detection
+    that spans the clip never meets the 200 ms onset collar, so every choice ties at F1 0 and
+    the tie goes to the highest gate, which silences most of the scores.)
 
     Parameters
     ----------
     outputs : dict
         As :func:`localise_run` (the frame outputs are not used).
+    post : PostProcessing
+        The run's post-processing (:func:`localise_run` chose it on ``val``).
     events, clips, labels, hop_s, frame_start_s, duration_s, snr_db, num_jobs, n_boot
         As :func:`localise_run` and :func:`evaluate_split`.
     run_dir : Path, optional
@@ -316,26 +325,13 @@ def tagging_control(
     Returns
     -------
     dict
-        Split -> ``psds1``, ``psds2``, ``intervals`` (with ``n_boot``), ``postprocessing``
-        (the control's own choice on ``val``).
+        Split -> ``psds1``, ``psds2``, ``intervals`` (with ``n_boot``).
     """
-    from bench.evaluation.bootstrap import clip_weights
-    from bench.evaluation.postprocess import choose_postprocessing
+    import dataclasses
 
-    reference = events if snr_db is None else events[np.isclose(events["snr_db"].astype(float), float(snr_db))]
-    val_ids, val_clip, val_frame = outputs["val"]
-    ones = np.ones(val_frame.shape, dtype=np.float16)
-    post, _ = choose_postprocessing(
-        ones,
-        val_clip,
-        reference=reference,
-        clip_ids=list(val_ids),
-        labels=labels,
-        hop_s=hop_s,
-        frame_start_s=frame_start_s,
-        duration_s=duration_s,
-        frame_score="frame_x_clip",
-    )
+    from bench.evaluation.bootstrap import clip_weights
+
+    post = dataclasses.replace(post, frame_score="frame_x_clip")  # ones x clip probability: the clip's tags
     out: dict[str, dict[str, Any]] = {}
     for split, (ids, clip_probs, frame_probs) in outputs.items():
         ids = [str(c) for c in ids]
@@ -347,7 +343,7 @@ def tagging_control(
         )
         present = sorted({event[2] for clip_events in truth.values() for event in clip_events})
         keep = [lab for lab in labels if lab in present]
-        value: dict[str, Any] = {"psds1": None, "psds2": None, "postprocessing": post.to_dict()}
+        value: dict[str, Any] = {"psds1": None, "psds2": None}
         if len(keep) >= 2:
             tables = {cid: table[["onset", "offset", *keep]] for cid, table in tables.items()}
             durations = dict.fromkeys(ids, float(duration_s))

@@ -932,8 +932,8 @@ LOCALISATION_METRICS = (
     ("frame_f1", "frame F1"),
 )
 TAGGING_TEXT = (
-    "tag-only: the same run's clip probabilities broadcast over every frame, under the same "
-    "post-processing search; a PSDS no higher than its tag-only value is tagging, not localisation"
+    "tag-only: the same run's clip probabilities broadcast over every frame, under its own "
+    "post-processing; a PSDS no higher than its tag-only value is tagging, not localisation"
 )
 LOCALISATION_ROWS = (
     ("gap", 0.0, "VGGish GAP"),

@@ -59,7 +59,7 @@ def test_runs_store_resamples_and_the_tagging_control(two_systems):
             metrics = json.load(f)
         loc = metrics["val"]["localisation"]
         control = loc["tagging_only"]
-        assert set(control) >= {"psds1", "psds2", "postprocessing"}
+        assert set(control) >= {"psds1", "psds2"}
         stored = pd.read_parquet(f"{run_dir}/dcase/val/bootstrap.parquet")
         assert {"psds1", "psds2", "event_f1", "segment_f1", "frame_f1", "tagging_psds1", "tagging_psds2"} <= set(
             stored.columns
