@@ -140,7 +140,7 @@ class Table:
 
 def default_paper_dir() -> Path:
     """``results/paper`` of the source tree."""
-    return Path(__file__).resolve().parents[1] / "results" / "paper"
+    return Path(__file__).resolve().parents[2] / "results" / "paper"
 
 
 def _read_paper(paper_dir: Path | None, name: str) -> pd.DataFrame | None:
