@@ -14,7 +14,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-import bench.features as features_mod
+import bench.feature_cache as features_mod
 import bench.store as store_mod
 from bench.cli import app
 from bench.config import RunConfig
