@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench import latex as lx
+from bench.reporting import latex as lx
 from bench.errors import BenchError
 from bench.evaluation.bootstrap import METHOD, paired_difference
 from bench.evaluation.intervals import cell_interval, match_runs, metric_key, stacked

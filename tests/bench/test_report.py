@@ -397,7 +397,7 @@ def _worst_case(table):
 
 @pytest.mark.parametrize("build", [build_table1, build_table2, build_table3, build_localisation_table])
 def test_every_latex_float_fits_a_single_column_page(results, build):
-    from bench import latex as lx
+    from bench.reporting import latex as lx
     from bench.reporting.report import latex_floats, localisation_floats
 
     table = _worst_case(build(load_runs(results)))
@@ -407,7 +407,7 @@ def test_every_latex_float_fits_a_single_column_page(results, build):
 
 
 def test_width_model_measures_computer_modern():
-    from bench import latex as lx
+    from bench.reporting import latex as lx
 
     assert lx.text_width_pt("0.819", size_pt=10) == pytest.approx(4 * 5.0 + 2.78, abs=0.05)  # cmr10 digits, period
     # widths pdflatex sets in an article's \\footnotesize (cmr8) and \\scriptsize (cmr7), bold extended (cmbx8)
