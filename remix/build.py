@@ -52,6 +52,7 @@ from remix.manifest import (
     CLIP_SCHEMA,
     EVENT_SCHEMA,
     MANIFEST_DIR,
+    REVERB_EVENT_SCHEMA,
     SKIPPED_SCHEMA,
     corpus_card,
     record_path,
@@ -62,8 +63,9 @@ from remix.manifest import (
     write_text,
 )
 from remix.progress import progress_bar
-from remix.recipe import ClipPlan, RecipeOptions, plan_corpus, plan_digest
+from remix.recipe import ClipPlan, RecipeOptions, Rooms, plan_corpus, plan_digest
 from remix.render import RenderSettings, render_batch
+from remix.reverb import ReverbOptions, check_responses
 from remix.sources import check_sources, read_fsd2018, read_tau2019
 from remix.workers import die_with_parent
 
@@ -544,6 +546,24 @@ def _task_size(n_clips: int, executor: Executor | None) -> int:
     return task_size(n_clips, workers=n_workers(executor) if executor is not None else None)
 
 
+def _rooms(reverb: ReverbOptions, *, sample_rate: int) -> tuple[Rooms | None, pd.DataFrame | None]:
+    """What the plans draw rooms from, and the response files that cannot serve (path, reason)."""
+    if not reverb.active:
+        return None, None
+    if reverb.simulated:
+        return Rooms(options=reverb), None
+    folder = reverb.folder
+    assert folder is not None
+    usable, bad = check_responses(folder, sample_rate=sample_rate)
+    if not usable:
+        raise RemixError(
+            f"--reverb {folder}: none of its {len(bad)} WAV file(s) is a usable impulse response "
+            f"(first: {bad[0][1]}); give a folder of decodable, non-silent responses."
+        )
+    table = pd.DataFrame(bad, columns=["path", "reason"]) if bad else None
+    return Rooms(options=reverb, files=tuple(usable)), table
+
+
 def _assemble(plans: list[ClipPlan], out_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     clip_rows, event_rows = [], []
     for plan in plans:
@@ -551,7 +571,8 @@ def _assemble(plans: list[ClipPlan], out_dir: Path) -> tuple[pd.DataFrame, pd.Da
         clip_rows.extend(record["clips"])
         event_rows.extend(record["events"])
     clips = pd.DataFrame(clip_rows, columns=CLIP_SCHEMA.names).sort_values(["clip_id", "snr_db"], kind="stable")
-    events = pd.DataFrame(event_rows, columns=EVENT_SCHEMA.names).sort_values(
+    schema = REVERB_EVENT_SCHEMA if any(p.room is not None for p in plans) else EVENT_SCHEMA
+    events = pd.DataFrame(event_rows, columns=schema.names).sort_values(
         ["clip_id", "snr_db", "event_index"], kind="stable"
     )
     return clips.reset_index(drop=True), events.reset_index(drop=True)
@@ -637,6 +658,7 @@ def build_corpus(
     seed: int = 0,
     sources: SourceFolders = SourceFolders(),
     run: RunOptions = RunOptions(),
+    reverb: ReverbOptions = ReverbOptions(),
 ) -> BuildSummary:
     """Build (or finish building) a noisy remix corpus in ``out_dir``.
 
@@ -658,6 +680,9 @@ def build_corpus(
     run : RunOptions
         Workers or executor, batch size, progress bars, overwrite, strict, the
         command line for the card. The output does not depend on any of them.
+    reverb : ReverbOptions
+        Reverberation per event (:mod:`remix.reverb`); default dry, as the paper.
+        Response files that cannot serve are skipped and listed with the sources.
 
     Returns
     -------
@@ -681,6 +706,7 @@ def build_corpus(
             "give RenderSettings the recipe's sample_rate and clip_samples."
         )
     run.validate()
+    reverb.validate()
     check_disk_space(out_dir, options=recipe, settings=render)
     if not 0 <= int(seed) < 2**63:
         raise RemixError(f"the seed must be a non-negative integer, got {seed}.")
@@ -703,8 +729,13 @@ def build_corpus(
             "scenes_dir": str(scenes_dir),
             "events_dir": str(events_dir),
         }
+        if reverb.active:  # a dry build's fingerprint reads as it always has
+            fingerprint["reverb"] = reverb.to_dict()
         _prepare_out_dir(out_dir, fingerprint, overwrite=run.overwrite, claim=False)
         checked = _check(scenes, events, options=recipe, out_dir=out_dir, executor=executor, progress=progress)
+        rooms, bad_responses = _rooms(reverb, sample_rate=recipe.sample_rate)
+        if bad_responses is not None:
+            checked = pd.concat([checked, bad_responses], ignore_index=True)
         bad = checked[checked["reason"].notna()].drop_duplicates("path").reset_index(drop=True)
         if run.strict and len(bad):
             listing = "; ".join(f"{p} ({r})" for p, r in zip(bad["path"][:20], bad["reason"][:20]))
@@ -721,7 +752,7 @@ def build_corpus(
             sample_rate=recipe.sample_rate,
             cache_file=out_dir / BUILD_DIR / "source_check.parquet",
         )
-        plans = plan_corpus(scenes, events, options=recipe, seed=int(seed), usable=usable)
+        plans = plan_corpus(scenes, events, options=recipe, seed=int(seed), usable=usable, rooms=rooms)
         digest = plan_digest(plans)
         fingerprint["plan_digest"] = digest
         _prepare_out_dir(out_dir, fingerprint, overwrite=run.overwrite)
@@ -746,7 +777,7 @@ def build_corpus(
     clips, placed = _assemble(plans, out_dir)
     manifest = out_dir / MANIFEST_DIR
     write_table(manifest / "clips.parquet", clips, CLIP_SCHEMA)
-    write_table(manifest / "events.parquet", placed, EVENT_SCHEMA)
+    write_table(manifest / "events.parquet", placed, REVERB_EVENT_SCHEMA if reverb.active else EVENT_SCHEMA)
     write_table(manifest / "skipped.parquet", bad[["path", "reason"]], SKIPPED_SCHEMA)
     write_dcase_tsvs(out_dir, clips, placed)
     info = {
@@ -764,6 +795,8 @@ def build_corpus(
         "n_skipped": len(bad),
         "sources": {"scenes_dir": str(scenes_dir), "events_dir": str(events_dir)},
     }
+    if reverb.active:
+        info["reverb"] = reverb.to_dict()
     given = sources.scenes_dir is not None
     options_toml = corpus_toml(
         recipe,
@@ -772,6 +805,7 @@ def build_corpus(
         scenes_dir=scenes_dir if given else None,
         events_dir=events_dir if given else None,
         version=__version__,
+        reverb=reverb,
     )
     card_info = dict(info, command=run.command or _default_command(info), options_toml=options_toml)
     card = corpus_card(clips=clips, events=placed, skipped=bad, info=card_info)
@@ -811,6 +845,8 @@ class CorpusSources:
         The corpus seed.
     plans : list of ClipPlan
         The corpus's own clip plans (as its build made them).
+    rooms : Rooms or None
+        Where the corpus's events sound (None: dry), for new mixtures alike.
     """
 
     pools: dict
@@ -818,6 +854,7 @@ class CorpusSources:
     render: RenderSettings
     seed: int
     plans: list
+    rooms: Rooms | None = None
 
 
 def corpus_sources(corpus_dir: Path) -> CorpusSources:
@@ -847,6 +884,7 @@ def corpus_sources(corpus_dir: Path) -> CorpusSources:
         render = RenderSettings(**render_dict)
         seed = int(info["seed"])
         scenes_dir, events_dir = Path(info["sources"]["scenes_dir"]), Path(info["sources"]["events_dir"])
+        reverb = ReverbOptions.from_dict(info.get("reverb"))
     except (KeyError, TypeError, ValueError) as exc:
         raise RemixError(
             f"{corpus_dir / MANIFEST_DIR / 'corpus.json'} does not record the build's options ({exc}); "
@@ -870,7 +908,12 @@ def corpus_sources(corpus_dir: Path) -> CorpusSources:
         sample_rate=recipe.sample_rate,
         cache_file=corpus_dir / BUILD_DIR / "source_check.parquet",
     )
-    plans = plan_corpus(scenes, events, options=recipe, seed=seed, usable=usable)
+    rooms = None
+    if reverb.active:
+        if reverb.folder is not None and not reverb.folder.is_dir():
+            raise RemixError(f"the impulse response folder {reverb.folder} the corpus was built with is missing")
+        rooms, _ = _rooms(reverb, sample_rate=recipe.sample_rate)
+    plans = plan_corpus(scenes, events, options=recipe, seed=seed, usable=usable, rooms=rooms)
     digest = plan_digest(plans)
     if digest != info.get("plan_digest"):
         raise RemixError(
@@ -884,6 +927,7 @@ def corpus_sources(corpus_dir: Path) -> CorpusSources:
         render=render,
         seed=seed,
         plans=plans,
+        rooms=rooms,
     )
 
 

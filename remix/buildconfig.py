@@ -30,9 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from remix.errors import RemixError
-from remix.options import BOOLEAN, BUILD_OPTIONS, INTEGER, NUMBER, NUMBERS, PATH, Kind
+from remix.options import BOOLEAN, BUILD_OPTIONS, INTEGER, NUMBER, NUMBERS, PATH, RANGE, REVERB, Kind
 from remix.recipe import RecipeOptions
 from remix.render import RenderSettings
+from remix.reverb import NONE, SIMULATED, ReverbOptions
 
 CONFIG_NAME = "build.toml"
 """Name of the options file a build writes into its corpus folder."""
@@ -82,6 +83,10 @@ def _value(key: str, value: Any, *, where: str, folder: Path) -> Any:
         if not values:
             raise RemixError(f"{where}: snr is an empty array; give at least one SNR, e.g. snr = [0, 10, 20].")
         return [float(v) for v in values]
+    if kind is RANGE:
+        if not (isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value)):
+            raise wrong()
+        return [float(v) for v in value]
     if kind is _NUMBER:
         if not _is_number(value):
             raise wrong()
@@ -98,7 +103,7 @@ def _value(key: str, value: Any, *, where: str, folder: Path) -> Any:
         return value
     if not isinstance(value, str):
         raise wrong()
-    if kind is _PATH:
+    if kind is _PATH or (kind is REVERB and value not in (NONE, SIMULATED)):
         return folder / Path(value).expanduser()
     if kind.choices and value not in kind.choices:
         raise RemixError(
@@ -183,6 +188,19 @@ def read_config(path: Path) -> dict[str, Any]:
     return out
 
 
+def reverb_options(options: Mapping[str, Any]) -> ReverbOptions:
+    """The :class:`ReverbOptions` of build options (command-line names; a missing one takes its default)."""
+    defaults = ReverbOptions()
+    reverb = options.get("reverb", defaults.source)
+    return ReverbOptions(
+        source=str(reverb) if isinstance(reverb, Path) else reverb,
+        rt60_s=tuple(options.get("rt60_s", defaults.rt60_s)),  # type: ignore[arg-type]
+        room_floor_m=tuple(options.get("room_floor_m", defaults.room_floor_m)),  # type: ignore[arg-type]
+        room_height_m=tuple(options.get("room_height_m", defaults.room_height_m)),  # type: ignore[arg-type]
+        source_distance_m=tuple(options.get("source_distance_m", defaults.source_distance_m)),  # type: ignore[arg-type]
+    )
+
+
 def recipe_and_render(options: Mapping[str, Any]) -> tuple[RecipeOptions, RenderSettings]:
     """The :class:`RecipeOptions` and :class:`RenderSettings` of build options (command-line names).
 
@@ -231,11 +249,13 @@ def corpus_options(
     seed: int,
     scenes_dir: Path | None = None,
     events_dir: Path | None = None,
+    reverb: ReverbOptions | None = None,
 ) -> dict[str, Any]:
-    """The build options (command-line names) that give ``recipe``, ``render`` and ``seed`` back.
+    """The build options (command-line names) that give ``recipe``, ``render``, ``seed`` and ``reverb`` back.
 
     Options left to their default of None (``test_clips``, ``events_per_clip``,
-    ``fade_ms``) and sources not given (the stand-in) are left out.
+    ``fade_ms``), sources not given (the stand-in) and the reverberation options of a dry
+    corpus are left out.
     """
     options: dict[str, Any] = {
         "snr": [float(s) for s in render.snrs],
@@ -255,6 +275,9 @@ def corpus_options(
         "scenes": None if scenes_dir is None else str(scenes_dir),
         "events": None if events_dir is None else str(events_dir),
     }
+    if reverb is not None and reverb.active:
+        r = reverb.to_dict()
+        options.update(reverb=r.pop("source"), **r)
     return {k: v for k, v in options.items() if v is not None}
 
 
@@ -278,6 +301,7 @@ def corpus_toml(
     scenes_dir: Path | None = None,
     events_dir: Path | None = None,
     version: str = "",
+    reverb: ReverbOptions | None = None,
 ) -> str:
     """The corpus options of a build as a build options file (TOML text, with comments).
 
@@ -285,7 +309,7 @@ def corpus_toml(
     paper recipe's onsets) gets a comment naming them: such a build cannot be
     repeated from the command line.
     """
-    options = corpus_options(recipe, render, seed=seed, scenes_dir=scenes_dir, events_dir=events_dir)
+    options = corpus_options(recipe, render, seed=seed, scenes_dir=scenes_dir, events_dir=events_dir, reverb=reverb)
     lines = [
         f"# Options of the remix build{f' (remix {version})' if version else ''} that made this corpus.",
         "# Repeat it with: remix build --config build.toml --out NEW_FOLDER",

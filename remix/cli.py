@@ -134,6 +134,17 @@ def build(
     max_polyphony: Annotated[int, typer.Option(help=help_text("max_polyphony"))] = default("max_polyphony"),
     fade_ms: Annotated[float | None, typer.Option(help=help_text("fade_ms"))] = default("fade_ms"),
     ref_lufs: Annotated[float, typer.Option(help=help_text("ref_lufs"))] = default("ref_lufs"),
+    reverb: Annotated[str, typer.Option(help=help_text("reverb"), metavar="none|simulated|DIR")] = default("reverb"),
+    rt60_s: Annotated[tuple[float, float], typer.Option(help=help_text("rt60_s"))] = tuple(default("rt60_s")),
+    room_floor_m: Annotated[tuple[float, float], typer.Option(help=help_text("room_floor_m"))] = tuple(
+        default("room_floor_m")
+    ),
+    room_height_m: Annotated[tuple[float, float], typer.Option(help=help_text("room_height_m"))] = tuple(
+        default("room_height_m")
+    ),
+    source_distance_m: Annotated[tuple[float, float], typer.Option(help=help_text("source_distance_m"))] = tuple(
+        default("source_distance_m")
+    ),
     progress: Annotated[bool, typer.Option(help=help_text("progress"))] = default("progress"),
     cluster: Annotated[str | None, typer.Option(help=help_text("cluster"))] = default("cluster"),
     config: Annotated[
@@ -150,7 +161,7 @@ def build(
     """Build the noisy remix corpus (audio per SNR, Parquet manifests, DCASE TSVs, corpus card)."""
     _load_build_modules()
     from remix.build import RunOptions, SourceFolders, build_corpus
-    from remix.buildconfig import recipe_and_render
+    from remix.buildconfig import recipe_and_render, reverb_options
 
     opts = _build_options(ctx, config)
     recipe_options, render = recipe_and_render(opts)
@@ -166,6 +177,7 @@ def build(
         render=render,
         seed=opts["seed"],
         sources=SourceFolders(scenes_dir=opts["scenes"], events_dir=opts["events"]),
+        reverb=reverb_options(opts),
     )
     out, workers, cluster = opts["out"], opts["workers"], opts["cluster"]
     if cluster is None:

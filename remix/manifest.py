@@ -83,6 +83,28 @@ resampled mono source segment to give the event exactly as it sits in the mix
 (peak scaling included); ``level`` the event's measured level (source RMS in
 ``rms`` mode, segment loudness in LUFS in ``lufs`` mode)."""
 
+REVERB_FIELDS = [
+    ("response", pa.string()),
+    ("rt60_s", pa.float64()),
+    ("rt60_target_s", pa.float64()),
+    ("room_length_m", pa.float64()),
+    ("room_width_m", pa.float64()),
+    ("room_height_m", pa.float64()),
+    ("source_distance_m", pa.float64()),
+    ("drr_db", pa.float64()),
+    ("response_s", pa.float64()),
+]
+"""Columns a reverberant corpus's ``manifest/events.parquet`` adds (:mod:`remix.reverb`):
+``response`` is ``simulated`` or the response file (relative to the ``--reverb`` folder);
+``rt60_s`` the response's measured reverberation time (NaN when it does not decay 25 dB),
+``rt60_target_s`` and the room's dimensions those a simulated room was drawn with (NaN for
+files), ``source_distance_m`` the event's distance to the microphone (NaN for files),
+``drr_db`` the direct-to-reverberant ratio and ``response_s`` the length of the response
+after its direct-path peak."""
+
+REVERB_EVENT_SCHEMA = pa.schema([*EVENT_SCHEMA, *(pa.field(n, t) for n, t in REVERB_FIELDS)])
+"""Columns of ``manifest/events.parquet`` in a reverberant corpus."""
+
 SKIPPED_SCHEMA = pa.schema([("path", pa.string()), ("reason", pa.string())])
 """Columns of ``manifest/skipped.parquet``."""
 
@@ -295,6 +317,55 @@ def _count_table(series: pd.Series, title: str) -> list[str]:
     return lines
 
 
+def _quantiles(values: pd.Series, unit: str) -> str:
+    v = values.dropna()
+    if v.empty:
+        return "not measured"
+    q = v.quantile([0.0, 0.25, 0.5, 0.75, 1.0]).to_numpy()
+    return f"median {q[2]:.2f} {unit} (quartiles {q[1]:.2f} to {q[3]:.2f}, range {q[0]:.2f} to {q[4]:.2f})"
+
+
+def _reverb_card(events: pd.DataFrame, reverb: dict, *, snr_mode: str) -> list[str]:
+    """The corpus card's section on reverberation (``events``: the rows of one SNR)."""
+    source = reverb.get("source")
+    lines = ["## Reverberation", ""]
+    if source == "simulated":
+        lines += [
+            "Every clip is one simulated shoebox room (pyroomacoustics, image-source model, Sabine absorption, "
+            f"no air absorption): target RT60 drawn from {reverb['rt60_s'][0]:g}-{reverb['rt60_s'][1]:g} s, "
+            f"length and width from {reverb['room_floor_m'][0]:g}-{reverb['room_floor_m'][1]:g} m, height from "
+            f"{reverb['room_height_m'][0]:g}-{reverb['room_height_m'][1]:g} m; every event at its own position, "
+            f"{reverb['source_distance_m'][0]:g}-{reverb['source_distance_m'][1]:g} m from the microphone.",
+            "",
+            f"- distance to the microphone: {_quantiles(events['source_distance_m'], 'm')}",
+        ]
+    else:
+        n_files = events["response"].nunique()
+        lines += [
+            f"Every event drew an impulse response file from `{source}` (first channel, resampled); "
+            f"{n_files} distinct file(s) placed.",
+            "",
+        ]
+    lines += [
+        f"- measured RT60 of the responses: {_quantiles(events['rt60_s'], 's')}",
+        f"- direct-to-reverberant ratio: {_quantiles(events['drr_db'], 'dB')}",
+        "",
+        "Labels: each response is cut at its direct-path peak, which lands on the labelled onset; the "
+        "reverberant tail rings on past the labelled offset (to the end of the clip at most) and is not "
+        "labelled. Levels: the SNR is set on the reverberant event, "
+        + (
+            "by the root of the energy of the whole reverberant source file over the dry file's length."
+            if snr_mode == "rms"
+            else "by the loudness of the placed reverberant event, tail included."
+        )
+        + " With stems, each event stem is the reverberant event and the mix is the sum of the stems.",
+        "",
+        "manifest/events.parquet lists every event's response, measured RT60, direct-to-reverberant ratio and, "
+        "for simulated rooms, the room's dimensions and target RT60 and the event's distance.",
+    ]
+    return lines
+
+
 def corpus_card(*, clips: pd.DataFrame, events: pd.DataFrame, skipped: pd.DataFrame, info: dict) -> str:
     """The corpus card (Markdown): what is in the corpus, where it came from, how to rebuild it.
 
@@ -365,6 +436,8 @@ def corpus_card(*, clips: pd.DataFrame, events: pd.DataFrame, skipped: pd.DataFr
     lines += _count_table(first["scene_label"], "scene")
     lines += ["", "## Clips per city (each SNR)", ""]
     lines += _count_table(first["city"], "city")
+    if info.get("reverb"):
+        lines += ["", *_reverb_card(ev1, info["reverb"], snr_mode=info.get("snr_mode", "rms"))]
     lines += ["", "## Licences of the placed events", ""]
     per_file = ev1.drop_duplicates("source_file")
     lines += [f"Distinct event files: {len(per_file)}.", ""]

@@ -35,6 +35,8 @@ INTEGER = Kind("an integer")
 BOOLEAN = Kind("true or false")
 PATH = Kind("a path (a string)")
 STRING = Kind("a string")
+RANGE = Kind("an array of two numbers (the lowest and the highest)")
+REVERB = Kind('"none", "simulated" or the path of a folder of WAV impulse responses')
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,17 @@ BUILD_OPTIONS: dict[str, BuildOption] = {
         BuildOption("max_polyphony", INTEGER, 2, "Most events at once, random recipe."),
         BuildOption("fade_ms", NUMBER, None, "Fade at cuts in ms (default: 0 for paper, 10 for random)."),
         BuildOption("ref_lufs", NUMBER, -24.0, "Scene loudness in lufs mode (LUFS)."),
+        BuildOption(
+            "reverb",
+            REVERB,
+            "none",
+            "Reverberation per event: none (dry, the paper's), simulated (a simulated shoebox room per clip) "
+            "or a folder of WAV impulse responses.",
+        ),
+        BuildOption("rt60_s", RANGE, [0.2, 0.8], "Range of a simulated room's reverberation time (s): LOW HIGH."),
+        BuildOption("room_floor_m", RANGE, [3.0, 12.0], "Range of a simulated room's length and width (m)."),
+        BuildOption("room_height_m", RANGE, [2.5, 4.5], "Range of a simulated room's height (m)."),
+        BuildOption("source_distance_m", RANGE, [1.0, 4.0], "Range of an event's distance to the microphone (m)."),
         BuildOption("progress", BOOLEAN, True, "Show progress bars.", corpus=False),
         BuildOption(
             "cluster",

@@ -37,6 +37,7 @@ import pandas as pd
 
 from remix.errors import RemixError
 from remix.options import RECIPES, default  # one definition of the options, their defaults and choices
+from remix.reverb import ReverbOptions, RoomPlan, plan_room
 
 N_FOLDS: int = 4
 """Development folds of the corpus (the test split is fold 0)."""
@@ -47,6 +48,7 @@ FOLD_SHARE: int = 4
 so that the size of the test split does not move the development clips."""
 
 _DEV, _TEST = 0, 1  # split codes inside seed keys
+_ROOM = 3  # seed-key code of reverberation draws (apart from the recipe's, so dry and reverberant plans agree)
 
 
 @dataclass(frozen=True)
@@ -203,7 +205,8 @@ class EventPlan:
 
 @dataclass(frozen=True)
 class ClipPlan:
-    """One clip: its scene and its events (sorted by onset)."""
+    """One clip: its scene and its events (sorted by onset), and where they sound (``room``: None
+    for dry events; it is left out of the repr, so a dry plan reads as it always has)."""
 
     clip_id: str
     split: str
@@ -214,6 +217,7 @@ class ClipPlan:
     city: str
     scene_identifier: str
     events: tuple[EventPlan, ...] = field(default_factory=tuple)
+    room: RoomPlan | None = field(default=None, repr=False)
 
     @property
     def labels(self) -> list[str]:
@@ -222,7 +226,26 @@ class ClipPlan:
 
     def to_dict(self) -> dict:
         """Plain dict (JSON-ready)."""
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        if self.room is None:
+            del d["room"]
+        return d
+
+
+@dataclass(frozen=True)
+class Rooms:
+    """What reverberant plans draw their rooms from: the options and, for ``--reverb DIR``, the
+    usable response files (absolute paths, sorted)."""
+
+    options: ReverbOptions
+    files: tuple[str, ...] = ()
+
+    def plan(self, plan: ClipPlan, *key: int, seed: int) -> ClipPlan:
+        """``plan`` with its room, drawn from the corpus seed keyed by ``key``."""
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_ROOM, *key)))
+        folder = str(self.options.folder.expanduser().resolve()) if self.options.folder is not None else ""
+        room = plan_room(rng, options=self.options, n_events=len(plan.events), files=self.files, folder=folder)
+        return dataclasses.replace(plan, room=room)
 
 
 def clip_seed(seed: int, *, split: str, fold: int, index: int) -> np.random.SeedSequence:
@@ -470,7 +493,13 @@ def _plan_clip(
 
 
 def plan_corpus(
-    scenes: pd.DataFrame, events: pd.DataFrame, *, options: RecipeOptions, seed: int, usable: set[str] | None = None
+    scenes: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    options: RecipeOptions,
+    seed: int,
+    usable: set[str] | None = None,
+    rooms: Rooms | None = None,
 ) -> list[ClipPlan]:
     """Plan every clip of a corpus.
 
@@ -490,6 +519,9 @@ def plan_corpus(
         Paths that passed the source checks; other rows are not used (they
         still count for the fold and group assignment, which therefore does
         not move when a file turns out to be bad).
+    rooms : Rooms, optional
+        Reverberation (:mod:`remix.reverb`): every clip gets a room drawn from its own seed,
+        keyed apart from the recipe's choices, which stay those of the dry corpus.
 
     Returns
     -------
@@ -510,7 +542,10 @@ def plan_corpus(
             clip_id = f"test_{i:05d}" if split == "test" else f"fold{fold}_{i:05d}"
             rng = np.random.default_rng(clip_seed(seed, split=split, fold=fold, index=i))
             scene = pool.scenes[i % len(pool.scenes)]
-            plans.append(_plan_clip(clip_id, split=split, pool=pool, scene=scene, rng=rng, options=options))
+            plan = _plan_clip(clip_id, split=split, pool=pool, scene=scene, rng=rng, options=options)
+            if rooms is not None and rooms.options.active:
+                plan = rooms.plan(plan, _DEV if split == "dev" else _TEST, fold, i, seed=seed)
+            plans.append(plan)
     plans.sort(key=lambda p: p.clip_id)
     return plans
 
@@ -526,6 +561,7 @@ def plan_fresh(
     folds: tuple[int, ...],
     n_per_fold: int,
     key: tuple[int, ...],
+    rooms: Rooms | None = None,
 ) -> list[ClipPlan]:
     """New clips from the sources of some folds: fresh training mixtures.
 
@@ -549,6 +585,8 @@ def plan_fresh(
         Clips per fold.
     key : tuple of int
         What makes this set of clips new (non-negative integers).
+    rooms : Rooms, optional
+        The corpus's reverberation: every clip gets a fresh room.
 
     Returns
     -------
@@ -565,9 +603,10 @@ def plan_fresh(
         for i in range(n_per_fold):
             rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_FRESH, *key, fold, i)))
             scene = pool.scenes[int(rng.integers(len(pool.scenes)))]
-            plans.append(
-                _plan_clip(f"fresh{fold}_{i:05d}", split="dev", pool=pool, scene=scene, rng=rng, options=options)
-            )
+            plan = _plan_clip(f"fresh{fold}_{i:05d}", split="dev", pool=pool, scene=scene, rng=rng, options=options)
+            if rooms is not None and rooms.options.active:
+                plan = rooms.plan(plan, _FRESH, *key, fold, i, seed=seed)
+            plans.append(plan)
     return plans
 
 
@@ -576,5 +615,7 @@ def plan_digest(plans: list[ClipPlan]) -> str:
     h = hashlib.sha256()
     for p in plans:
         h.update(repr(p).encode())  # frozen dataclasses of str/int: a stable, complete repr
+        if p.room is not None:  # dry plans hash as they always have
+            h.update(repr(p.room).encode())
         h.update(b"\n")
     return h.hexdigest()[:16]

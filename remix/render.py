@@ -8,6 +8,11 @@ once, and only the gains change per SNR.
 Clipping: when a mix at some SNR would exceed 16-bit full scale, the whole clip
 at that SNR (scene and every event alike) is scaled by ``peak_scale`` < 1, so
 the SNR holds; the factor is recorded in the clip manifest.
+
+Reverberation: a plan with a room (:mod:`remix.reverb`) has every event segment
+convolved with its own response (direct-path peak on the labelled onset) before
+its level is measured; the reverberant event runs on to the end of the clip at
+most. The responses of a clip are made once, for all its SNRs.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from remix.levels import SNR_MODES, event_gain, gain_to_db, lufs, rms, scene_gai
 from remix.manifest import atomic_output, audio_relpath, record_path, stem_relpath
 from remix.options import default
 from remix.recipe import ClipPlan, EventPlan
+from remix.reverb import Response, convolve, room_responses
 
 AUDIO_FORMATS: dict[str, str] = {"flac": "FLAC", "wav": "WAV"}
 """Output formats (extension -> libsndfile format); always 16-bit PCM."""
@@ -405,10 +411,29 @@ def write_wav(path: Path, data: np.ndarray, *, sample_rate: int, subtype: str) -
         os.fsync(handle.fileno())  # as libsndfile does when it closes a file it wrote
 
 
+def _reverberant(
+    signal: np.ndarray, seg: np.ndarray, ev: EventPlan, response: Response, *, settings: RenderSettings
+) -> tuple[np.ndarray, float]:
+    """An event segment convolved with its response (up to the clip's end) and its level.
+
+    ``rms`` mode: the root of the energy of the whole source file convolved with the response,
+    over the dry file's length (the dry definition's denominator). ``lufs`` mode: the loudness
+    of the placed reverberant event."""
+    room_left = settings.clip_samples - ev.onset
+    wet = convolve(seg, response.h, length=min(seg.shape[0] + response.h.shape[0] - 1, room_left))
+    if settings.snr_mode == "rms":
+        whole = convolve(signal, response.h)
+        level = float(np.sqrt(np.sum(np.square(whole)) / max(signal.shape[0], 1)))
+    else:
+        level = lufs(wet, sample_rate=settings.sample_rate)
+    return wet.astype(np.float32), level
+
+
 def _prepared(
     plan: ClipPlan, *, settings: RenderSettings, cache: SourceCache | None, scene_cache: SourceCache | None
-) -> tuple[np.ndarray, float, list[np.ndarray], list[float]]:
-    """A clip's scene (its own array, at its gain), the scene gain, the event segments and their levels."""
+) -> tuple[np.ndarray, float, list[np.ndarray], list[float], list[Response] | None]:
+    """A clip's scene (its own array, at its gain), the scene gain, the event segments (reverberant
+    where the plan has a room), their levels and their responses (None for a dry plan)."""
     cache = _CACHE if cache is None else cache
     scene_cache = _SCENE_CACHE if scene_cache is None else scene_cache
     sr, n = settings.sample_rate, settings.clip_samples
@@ -422,13 +447,18 @@ def _prepared(
         scene_rms = None  # measured on the clip's length
     g_scene = scene_gain(scene, mode=settings.snr_mode, sample_rate=sr, ref_lufs=settings.ref_lufs, level=scene_rms)
     scene = scene * np.float32(g_scene)  # this clip's own array from here on
+    responses = room_responses(plan.room, sample_rate=sr) if plan.room is not None else None
     segments, levels = [], []
-    for ev in plan.events:
+    for k, ev in enumerate(plan.events):
         signal, source_rms = cache.get(ev.source_path, sample_rate=sr)
         seg = _segment(signal, ev)
+        if responses is not None:
+            seg, level = _reverberant(signal, seg, ev, responses[k], settings=settings)
+        else:
+            level = source_rms if settings.snr_mode == "rms" else lufs(seg, sample_rate=sr)
         segments.append(seg)
-        levels.append(source_rms if settings.snr_mode == "rms" else lufs(seg, sample_rate=sr))
-    return scene, g_scene, segments, levels
+        levels.append(level)
+    return scene, g_scene, segments, levels, responses
 
 
 def _mixed(
@@ -446,7 +476,7 @@ def _mixed(
     gains = [event_gain(lv, snr_db=snr_db, mode=settings.snr_mode, ref_lufs=settings.ref_lufs) for lv in levels]
     mix = scene if in_place else scene.copy()
     for ev, seg, g in zip(plan.events, segments, gains):
-        mix[ev.onset : ev.onset + ev.length] += np.float32(g) * seg
+        mix[ev.onset : ev.onset + seg.shape[0]] += np.float32(g) * seg  # a reverberant one runs past ev.length
     peak = max(float(mix.max()), -float(mix.min())) if mix.size else 0.0
     scale = _PEAK_TARGET / peak if peak > _PEAK_TARGET else 1.0
     if scale != 1.0:
@@ -472,7 +502,7 @@ def mix_clip(
     -------
     np.ndarray [shape=(clip_samples,)], float32
     """
-    scene, _, segments, levels = _prepared(plan, settings=settings, cache=cache, scene_cache=scene_cache)
+    scene, _, segments, levels, _ = _prepared(plan, settings=settings, cache=cache, scene_cache=scene_cache)
     mix, _, _ = _mixed(plan, scene, segments, levels, settings=settings, snr_db=snr_db, in_place=True)
     return _to_pcm16(mix).astype(np.float32) / np.float32(32768.0)
 
@@ -509,7 +539,10 @@ def render_clip(
     """
     sr, n = settings.sample_rate, settings.clip_samples
     out_dir = Path(out_dir)
-    scene, g_scene, segments, levels = _prepared(plan, settings=settings, cache=cache, scene_cache=scene_cache)
+    scene, g_scene, segments, levels, responses = _prepared(
+        plan, settings=settings, cache=cache, scene_cache=scene_cache
+    )
+    reverb_rows = _reverb_rows(plan, responses, sample_rate=sr) if responses is not None else None
     fmt = AUDIO_FORMATS[settings.audio_format]
     clip_rows, event_rows = [], []
     for k_snr, snr in enumerate(settings.snrs):
@@ -527,7 +560,7 @@ def render_clip(
             _write_audio(out_dir / scene_stem_path, scene_stem, sample_rate=sr, fmt="WAV", subtype="FLOAT")
             for k, (ev, stem) in enumerate(zip(plan.events, event_stems)):
                 full = np.zeros(n, dtype=np.float32)
-                full[ev.onset : ev.onset + ev.length] = stem
+                full[ev.onset : ev.onset + stem.shape[0]] = stem
                 stem_paths[k] = stem_relpath(plan.clip_id, snr, f"event{k}")
                 _write_audio(out_dir / stem_paths[k], full, sample_rate=sr, fmt="WAV", subtype="FLOAT")
         clip_rows.append(
@@ -553,6 +586,7 @@ def render_clip(
         for k, (ev, g, lv) in enumerate(zip(plan.events, gains, levels)):
             event_rows.append(
                 {
+                    **(reverb_rows[k] if reverb_rows is not None else {}),
                     "clip_id": plan.clip_id,
                     "snr_db": float(snr),
                     "event_index": k,
@@ -571,6 +605,29 @@ def render_clip(
                 }
             )
     return {"clip_id": plan.clip_id, "clips": clip_rows, "events": event_rows}
+
+
+def _reverb_rows(plan: ClipPlan, responses: list[Response], *, sample_rate: int) -> list[dict]:
+    """The reverberation columns (:data:`remix.manifest.REVERB_FIELDS`) of every event of a clip."""
+    room = plan.room
+    assert room is not None
+    nan = float("nan")
+    dims = room.dims_m if room.simulated else (nan, nan, nan)
+    names = ["simulated"] * len(responses) if room.simulated else list(room.names)
+    return [
+        {
+            "response": name,
+            "rt60_s": r.rt60_s,
+            "rt60_target_s": float(room.rt60_target_s),
+            "room_length_m": float(dims[0]),
+            "room_width_m": float(dims[1]),
+            "room_height_m": float(dims[2]),
+            "source_distance_m": d,
+            "drr_db": r.drr_db,
+            "response_s": r.h.shape[0] / float(sample_rate),
+        }
+        for name, r, d in zip(names, responses, room.distances_m())
+    ]
 
 
 def render_batch(plans: Sequence[ClipPlan], *, settings: RenderSettings, out_dir: Path) -> list[str]:

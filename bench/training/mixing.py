@@ -180,6 +180,7 @@ class FreshMixtures:
             folds=self.folds,
             n_per_fold=self.n_per_fold,
             key=(self.seed, int(epoch)),
+            rooms=self.sources.rooms,
         )
 
     def _submit(self, epoch: int) -> _Pending:
