@@ -26,6 +26,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -318,7 +319,8 @@ def _count_table(series: pd.Series, title: str) -> list[str]:
 
 
 def _quantiles(values: pd.Series, unit: str) -> str:
-    v = values.dropna()
+    """Quartiles of the finite values (a response without reverberation has an infinite ratio)."""
+    v = values[np.isfinite(values.to_numpy(dtype=float))]
     if v.empty:
         return "not measured"
     q = v.quantile([0.0, 0.25, 0.5, 0.75, 1.0]).to_numpy()
