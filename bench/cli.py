@@ -7,6 +7,7 @@ library function (:func:`bench.training.grid.run_grid`, :mod:`bench.reporting.re
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -445,22 +446,37 @@ def probe(
         Path | None,
         typer.Option(help="A corpus built with --recipe random from the same sources, to score as well."),
     ] = None,
+    on: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Another corpus of the same clip layout to score, as NAME=DIR (repeatable), e.g. "
+            "reverberant=data/corpus_reverb: its validation fold at each run's SNR."
+        ),
+    ] = None,
     shift: Annotated[
         list[float] | None, typer.Option(help="Time shifts in seconds (repeatable); default 0, 0.5, ..., 2.5.")
     ] = None,
+    table: Annotated[str, typer.Option(help="Name of the tables written: RESULTS/tables/NAME.md and NAME.csv.")] = (
+        "probe"
+    ),
     results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
 ) -> None:
     """Position probe: finished runs' best checkpoints scored on time-shifted validation clips
-    (and a random-recipe fold); writes RESULTS/tables/probe.md and probe.csv."""
+    (and a random-recipe fold, and other corpora); writes RESULTS/tables/probe.md and probe.csv."""
 
     from bench.inference.probe import DEFAULT_SHIFTS_S, probe_runs, summarise, to_markdown
     from bench.store import atomic_write_text, load_runs
 
+    others = _named_corpora(on or [])
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", table):
+        raise BenchError(f"--table takes a plain file name (letters, digits, '_', '-', '.'), found {table!r}")
     runs = load_runs(results)
     runs = _filter_runs(runs, snr=_snrs(snr, ctx), model=model, preset=preset)
     if runs.empty:
         raise BenchError(f"no runs under {results} match the filters; train some first (bench run ...)")
-    raw = probe_runs(runs, shifts_s=tuple(shift) if shift else DEFAULT_SHIFTS_S, random_corpus=random_corpus)
+    raw = probe_runs(
+        runs, shifts_s=tuple(shift) if shift else DEFAULT_SHIFTS_S, random_corpus=random_corpus, others=others
+    )
     summary = summarise(raw)
     synthetic = (
         bool(runs.get("corpus_synthetic", False).fillna(False).astype(bool).any())
@@ -471,10 +487,29 @@ def probe(
     console.print(text, markup=False, highlight=False)
     out_dir = Path(results) / "tables"
     for path in (
-        atomic_write_text(out_dir / "probe.md", text),
-        atomic_write_text(out_dir / "probe.csv", raw.to_csv(index=False)),
+        atomic_write_text(out_dir / f"{table}.md", text),
+        atomic_write_text(out_dir / f"{table}.csv", raw.to_csv(index=False)),
     ):
         console.print(f"wrote {escape(str(path))}", highlight=False)
+
+
+def _named_corpora(values: list[str]) -> dict[str, Path]:
+    """``NAME=DIR`` pairs of ``bench probe --on``, checked: each a corpus folder, each name once."""
+    out: dict[str, Path] = {}
+    for value in values:
+        name, sep, folder = value.partition("=")
+        name = name.strip()
+        if not sep or not name or not folder:
+            raise BenchError(f"--on takes NAME=DIR (e.g. reverberant=data/corpus_reverb), found {value!r}")
+        if name in out or name in ("shift", "random recipe"):
+            raise BenchError(f"--on {value}: the name {name!r} is taken; give each corpus its own name")
+        path = Path(folder).expanduser()
+        if not (path / "manifest" / "clips.parquet").is_file():
+            raise BenchError(
+                f"--on {value}: expected a corpus folder built by remix build, found no manifest in {path}"
+            )
+        out[name] = path
+    return out
 
 
 @app.command()

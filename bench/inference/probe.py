@@ -10,7 +10,10 @@ checkpoint on
   2.5 s keep every event inside the clip, and what wraps round to the start is scene);
 - optionally the validation fold of a second corpus built with the random recipe from
   the same sources (events anywhere, other durations; harder for every model, so compare
-  a model's drop with the drops of models without position-specific weights).
+  a model's drop with the drops of models without position-specific weights);
+- optionally the validation folds of any other corpora of the same clip layout (``--on
+  NAME=DIR``), e.g. a reverberant build of the same clips (``remix build --reverb``):
+  what a model trained on one corpus keeps on another.
 
 A model that learned sounds keeps its micro-AP under a shift; one that learned the
 onset grid loses it. Results are one row per (run, probe); :func:`summarise` gives
@@ -19,7 +22,7 @@ mean and std over seeds per model, variant, SNR and probe.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,10 +83,18 @@ def _val_features(
     return x, weak_labels(clips, ids, snr_db=snr_db)
 
 
+RANDOM_RECIPE = "random recipe"
+"""Probe name of the random-recipe corpus (``--random-corpus``)."""
+
+
 def probe_run(
-    run_dir: Path, *, shifts_s: Sequence[float] = DEFAULT_SHIFTS_S, random_corpus: Path | None = None
+    run_dir: Path,
+    *,
+    shifts_s: Sequence[float] = DEFAULT_SHIFTS_S,
+    random_corpus: Path | None = None,
+    others: Mapping[str, Path] | None = None,
 ) -> list[dict[str, Any]]:
-    """Score one finished run's best checkpoint on shifted and random-recipe validation clips.
+    """Score one finished run's best checkpoint on shifted validation clips and on other corpora's.
 
     Parameters
     ----------
@@ -92,13 +103,16 @@ def probe_run(
     shifts_s : sequence of float
         Time shifts in seconds (rounded to whole frames).
     random_corpus : Path, optional
-        A corpus built with ``--recipe random`` at the run's SNR.
+        A corpus built with ``--recipe random`` at the run's SNR (probe ``"random recipe"``).
+    others : mapping of str to Path, optional
+        More corpora by probe name, each scored on its validation fold at the run's SNR,
+        with the run's own features and standardisation.
 
     Returns
     -------
     list of dict
-        One row per probe: ``probe`` ("shift" or "random recipe"), ``shift_s``, ``frames``,
-        ``micro_ap``.
+        One row per probe: ``probe`` ("shift", "random recipe" or a name of ``others``),
+        ``shift_s``, ``frames``, ``micro_ap``.
     """
     from bench.store import RunStore
     from bench.training.inference import load_checkpoint
@@ -126,23 +140,26 @@ def probe_run(
                 "micro_ap": _micro_ap(y, _clip_scores(net, shift_frames(x, frames))),
             }
         )
+    corpora = dict(others or {})
     if random_corpus is not None:
-        xr, yr = _val_features(
-            Path(random_corpus), snr_db=snr, val_fold=fold, settings=settings, standardizer=standardizer
-        )
+        corpora = {RANDOM_RECIPE: Path(random_corpus), **corpora}
+    for name, corpus in corpora.items():
+        xr, yr = _val_features(Path(corpus), snr_db=snr, val_fold=fold, settings=settings, standardizer=standardizer)
         if xr.shape[1:] != x.shape[1:]:
             raise BenchError(
-                f"the random-recipe corpus gives features of shape {xr.shape[1:]}, the run's are "
+                f"the corpus {corpus} ({name}) gives features of shape {xr.shape[1:]}, the run's are "
                 f"{x.shape[1:]}; build it with the same clip length and sample rate"
             )
-        rows.append(
-            {"probe": "random recipe", "shift_s": np.nan, "frames": 0, "micro_ap": _micro_ap(yr, _clip_scores(net, xr))}
-        )
+        rows.append({"probe": name, "shift_s": np.nan, "frames": 0, "micro_ap": _micro_ap(yr, _clip_scores(net, xr))})
     return rows
 
 
 def probe_runs(
-    runs: pd.DataFrame, *, shifts_s: Sequence[float] = DEFAULT_SHIFTS_S, random_corpus: Path | None = None
+    runs: pd.DataFrame,
+    *,
+    shifts_s: Sequence[float] = DEFAULT_SHIFTS_S,
+    random_corpus: Path | None = None,
+    others: Mapping[str, Path] | None = None,
 ) -> pd.DataFrame:
     """:func:`probe_run` over finished runs (rows of :func:`bench.store.load_runs`).
 
@@ -173,7 +190,7 @@ def probe_runs(
                 words.append(f"{key}={value}")
         variant = " ".join(words)
         try:
-            rows = probe_run(Path(run["run_dir"]), shifts_s=shifts_s, random_corpus=random_corpus)
+            rows = probe_run(Path(run["run_dir"]), shifts_s=shifts_s, random_corpus=random_corpus, others=others)
         except BenchError as exc:  # a damaged checkpoint, a missing corpus: that run only
             warn(f"run {run['run_id']} skipped: {exc}")
             failed.append(run["run_id"])
@@ -222,7 +239,8 @@ def to_markdown(summary: pd.DataFrame, *, synthetic: bool) -> str:
     lines += [
         "Each cell: mean ± std over seeds (n), and in brackets the share of the unshifted score kept. "
         "Shifts are circular shifts of the validation clips' log-mel by whole frames; 'random recipe' "
-        "scores a validation fold built with random onsets and durations from the same sources.",
+        "scores a validation fold built with random onsets and durations from the same sources; any "
+        "other column scores the validation fold of the corpus of that name (given with --on).",
         "",
     ]
     lines.append("| " + " | ".join(header) + " |")

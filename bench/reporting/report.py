@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.reporting import latex as lx
 from bench.errors import BenchError
 from bench.evaluation.bootstrap import METHOD, paired_difference
 from bench.evaluation.intervals import cell_interval, match_runs, metric_key, stacked
 from bench.presets import CONVERGENCE_RULE
+from bench.reporting import latex as lx
 from bench.store import atomic_write_text
 
 __all__ = [

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -66,3 +69,58 @@ def test_plot_curves_overlays_every_run(trained):
     assert (trained / "plots" / "curves_all.png").stat().st_size > 1000
     bad = CliRunner().invoke(app, ["plot", "--results", str(trained)])
     assert bad.exit_code == 2 and "--run" in bad.output
+
+
+@pytest.fixture(scope="module")
+def reverberant_twin(tiny_corpus, tmp_path_factory):
+    """The tiny corpus's clips built again with every event in a small simulated room."""
+    import json
+
+    from remix.build import RunOptions, SourceFolders, build_corpus
+    from remix.recipe import RecipeOptions
+    from remix.render import RenderSettings
+    from remix.reverb import ReverbOptions
+
+    info = json.loads((tiny_corpus / "manifest" / "corpus.json").read_text())
+    if "sources" not in info:
+        pytest.fail("the tiny corpus was not built by remix (it cannot be built again with rooms)")
+    out = tmp_path_factory.mktemp("twin") / "corpus"
+    build_corpus(
+        out,
+        recipe=RecipeOptions(clips_per_fold=6, test_clips=4),
+        render=RenderSettings(snrs=tuple(info["snrs"])),
+        seed=int(info["seed"]),
+        sources=SourceFolders(Path(info["sources"]["scenes_dir"]), Path(info["sources"]["events_dir"])),
+        run=RunOptions(workers=1, progress=False),
+        reverb=ReverbOptions(source="simulated", rt60_s=(0.4, 0.6), room_floor_m=(3.0, 5.0), room_height_m=(2.5, 3.0)),
+    )
+    return out
+
+
+def test_probe_scores_other_corpora_by_name(trained, tiny_corpus, reverberant_twin):
+    result = CliRunner().invoke(
+        app,
+        ["probe", "--results", str(trained), "--shift", "0", "--table", "reverb"]
+        + ["--on", f"reverberant={reverberant_twin}", "--on", f"same={tiny_corpus}"],
+    )
+    assert result.exit_code == 0, result.output
+    raw = pd.read_csv(trained / "tables" / "reverb.csv")
+    for _, run in raw.groupby("run_id"):
+        score = run.set_index("probe")["micro_ap"]
+        assert score["same"] == pytest.approx(score["shift"], abs=1e-6)  # the run's own clips again
+        assert 0.0 < score["reverberant"] <= 1.0 and score["reverberant"] != pytest.approx(score["shift"], abs=1e-6)
+    assert "| reverberant | same |" in (trained / "tables" / "reverb.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--on", "reverberant"], "NAME=DIR"),
+        (["--on", "x=/no/such/corpus"], "no manifest"),
+        (["--on", "shift=."], "is taken"),
+        (["--table", "../elsewhere"], "plain file name"),
+    ],
+)
+def test_probe_refuses_bad_corpora_and_names(trained, args, expected):
+    result = CliRunner().invoke(app, ["probe", "--results", str(trained), *args])
+    assert result.exit_code == 2 and expected in result.output and "Traceback" not in result.output
