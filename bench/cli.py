@@ -572,6 +572,57 @@ def compare(
 
 @app.command(context_settings=_MANY_VALUES)
 @user_errors
+def table(
+    ctx: typer.Context,
+    systems: Annotated[
+        list[str],
+        typer.Argument(
+            help="Systems as MODEL[,KEY=VALUE...] (e.g. 2ap_aux 2ap_aux,mixing=online atrous_ap,augment=shift)."
+        ),
+    ],
+    snr: Annotated[list[str] | None, typer.Option(help="SNRs in dB: --snr 0 20 (default: 20).")] = None,
+    preset: Annotated[str | None, typer.Option(help="Only runs of this preset.")] = None,
+    metric: Annotated[str, typer.Option(help="micro_ap, macro_ap, auc, psds1, psds2, event_f1, ...")] = "micro_ap",
+    split: Annotated[str, typer.Option(help="Which clips: val or test.")] = "val",
+    name: Annotated[str, typer.Option(help="Write RESULTS/tables/NAME.md and NAME.csv.")] = "systems",
+    results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
+) -> None:
+    """Any systems side by side, a column per SNR, with 95 % intervals; a system trained with fresh
+    mixtures or augmentation also gets its paired difference from the fixed corpus."""
+    from bench.reporting.systems import systems_markdown, systems_table
+    from bench.store import atomic_write_text, load_runs
+
+    if split not in ("val", "test"):
+        raise BenchError(f"--split takes val or test, found {split!r}")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
+        raise BenchError(f"--name takes a plain file name (letters, digits, '_', '-', '.'), found {name!r}")
+    numbers = [w for w in systems if re.fullmatch(r"[-+]?\d+(\.\d*)?", w)]  # --snr 0 20: the 20 lands here
+    systems = [w for w in systems if w not in numbers]
+    if numbers and not snr:
+        raise BenchError(f"unexpected argument {numbers[0]!r}: a system starts with a model name; SNRs go after --snr")
+    if not systems:
+        raise BenchError("give at least one system, e.g. bench table 2ap_aux 2ap_aux,mixing=online --snr 0 20")
+    runs = load_runs(results)
+    if runs.empty:
+        raise BenchError(f"no runs under {results}; train some first (bench run ...)")
+    snrs = _snrs([*(snr or []), *numbers], ctx) or [20.0]
+    frame = systems_table(runs, systems, snrs=snrs, preset=preset, metric=metric, split=split)
+    if frame["n"].sum() == 0:
+        raise BenchError(f"no finished run of these systems under {results}; bench list shows what there is")
+    synthetic = "corpus_synthetic" in runs and bool(runs["corpus_synthetic"].fillna(False).astype(bool).any())
+    title = f"{split} {metric} of {len(systems)} system(s)" + (f", preset {preset}" if preset else "")
+    text = systems_markdown(frame, metric=metric, split=split, title=title, synthetic=synthetic)
+    console.print(text, markup=False, highlight=False)
+    out_dir = Path(results) / "tables"
+    for path in (
+        atomic_write_text(out_dir / f"{name}.md", text),
+        atomic_write_text(out_dir / f"{name}.csv", frame.to_csv(index=False)),
+    ):
+        console.print(f"wrote {escape(str(path))}", highlight=False)
+
+
+@app.command(context_settings=_MANY_VALUES)
+@user_errors
 def localise(
     ctx: typer.Context,
     run: Annotated[list[str] | None, typer.Option(help="Run id (repeatable); default: every finished run.")] = None,

@@ -299,7 +299,7 @@ def compare_systems(
             continue
         n = min(ra.shape[1], rb.shape[1])
         result = paired_difference(ra[:, :n], rb[:, :n], confidence=confidence)
-        mean_a, mean_b = _mean(a, metric, split), _mean(b, metric, split)
+        mean_a, mean_b = metric_mean(a, metric, split), metric_mean(b, metric, split)
         rows.append(
             {
                 "metric": metric,
@@ -331,7 +331,8 @@ _COLUMNS = {
 }
 
 
-def _mean(runs: pd.DataFrame, metric: str, split: str) -> float | None:
+def metric_mean(runs: pd.DataFrame, metric: str, split: str) -> float | None:
+    """Mean over ``runs`` of a metric (by its replicate name) on a split; None where no run has it."""
     column = f"{split}_{_COLUMNS.get(metric, metric)}"
     if column not in runs.columns:
         return None

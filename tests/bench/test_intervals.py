@@ -142,3 +142,37 @@ def test_tables_keep_runs_on_fresh_mixtures_apart(two_systems, tmp_path):
     row = [r for r, spec in enumerate(table.rows) if spec[1] == "GAP"][0]
     assert table.cell(row, "0:micro_ap")["n"] == 1  # the run on fresh mixtures is not a GAP run of the table
     assert len(System.parse("gap,mixing=online", snr_db=0, preset=None).runs(runs)) == 1
+
+
+def test_systems_table_sets_variants_against_the_fixed_corpus(two_systems, tmp_path):
+    import shutil
+
+    runs_dir = tmp_path / "results" / "runs"
+    shutil.copytree(two_systems / "runs", runs_dir)
+    gap = [
+        p for p in runs_dir.iterdir() if p.is_dir() and json.loads((p / "config.json").read_text())["model"] == "gap"
+    ][0]
+    online = runs_dir / "online-copy"
+    shutil.copytree(gap, online)
+    config = json.loads((online / "config.json").read_text())
+    config.update(run_id="online-copy", mixing="online")
+    (online / "config.json").write_text(json.dumps(config))
+    result = invoke("table", "gap", "gap,mixing=online", "gmp", "--snr", 0, "--results", tmp_path / "results")
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(tmp_path / "results" / "tables" / "systems.csv")
+    gap_row = frame[frame["system"] == "gap"].iloc[0]
+    online_row = frame[frame["system"] == "gap mixing=online"].iloc[0]
+    assert online_row["mean"] == pytest.approx(gap_row["mean"]) and gap_row["low"] <= gap_row["mean"] <= gap_row["high"]
+    assert online_row["difference"] == pytest.approx(0.0) and online_row["p"] == pytest.approx(1.0)  # itself
+    assert pd.isna(frame[frame["system"] == "gmp"].iloc[0].get("difference"))
+    text = (tmp_path / "results" / "tables" / "systems.md").read_text()
+    assert "| gap mixing=online |" in text and "Δ 0 dB" in text and "+0.000 [" in text
+    for args, expected in (
+        (("20",), "SNRs go after --snr"),
+        (("gap", "--name", "../x"), "plain file name"),
+        (("gap", "--split", "train"), "val or test"),
+        (("nosuch", "--snr", "0"), "unknown model 'nosuch'"),
+        (("2ap", "--snr", "0"), "no finished run"),
+    ):
+        bad = invoke("table", *args, "--results", tmp_path / "results")
+        assert bad.exit_code == 2 and expected in " ".join(bad.output.split()), bad.output
