@@ -71,6 +71,10 @@ MAX_RESPONSE_S: float = 10.0
 
 _MAX_DRAWS = 100  # tries at a source position at the drawn distance before the distance shrinks
 
+MAX_ORDER: int = 200
+"""Highest image-source order the ranges may call for (the number of images grows with its cube:
+order 200 is about 34 million images per event, seconds and gigabytes)."""
+
 
 @dataclass(frozen=True)
 class ReverbOptions:
@@ -130,6 +134,16 @@ class ReverbOptions:
                 )
         if self.simulated and self.room_floor_m[0] < 2 * WALL_MARGIN_M + 0.5:
             raise RemixError(f"--room-floor-m must start at {2 * WALL_MARGIN_M + 0.5:g} m or more.")
+        if self.simulated:
+            smallest = (self.room_floor_m[0], self.room_floor_m[0], self.room_height_m[0])
+            worst = image_order(smallest, self.rt60_s[1])
+            if worst > MAX_ORDER:
+                raise RemixError(
+                    f"an RT60 of {self.rt60_s[1]:g} s in a room as small as {smallest[0]:g} x {smallest[1]:g} x "
+                    f"{smallest[2]:g} m needs image sources up to order {worst} (at most {MAX_ORDER}: the work "
+                    "grows with its cube); lower the top of --rt60-s or raise the bottom of --room-floor-m and "
+                    "--room-height-m."
+                )
         folder = self.folder
         if folder is not None and not folder.is_dir():
             what = "a file" if folder.exists() else "nothing"
@@ -209,6 +223,14 @@ def sabine_absorption(dims_m: tuple[float, ...], rt60_s: float) -> float:
     volume = length * width * height
     surface = 2.0 * (length * width + length * height + width * height)
     return 24.0 * math.log(10.0) * volume / (SPEED_OF_SOUND * surface * rt60_s)
+
+
+def image_order(dims_m: tuple[float, ...], rt60_s: float) -> int:
+    """The image-source order that covers ``rt60_s`` in a shoebox room, as ``pyroomacoustics.inverse_sabine``
+    sets it (the time sound takes to cross the room's narrowest pair of walls, that many times)."""
+    length, width, height = dims_m
+    spacing = min(a * b / math.hypot(a, b) for a, b in ((length, width), (length, height), (width, height)))
+    return max(0, int(math.ceil(SPEED_OF_SOUND * rt60_s / spacing - 1)))
 
 
 def _inside(p: np.ndarray, dims: np.ndarray) -> bool:
@@ -370,9 +392,7 @@ def simulate_room(room: RoomPlan, *, sample_rate: int) -> list[Response]:
     pra.constants.set("num_threads", 1)  # a sum in one order: the same bytes in every process
     pra.constants.set("c", SPEED_OF_SOUND)
     absorption = min(sabine_absorption(room.dims_m, room.rt60_target_s), 1.0)
-    length, width, height = room.dims_m
-    spacing = min(a * b / math.hypot(a, b) for a, b in ((length, width), (length, height), (width, height)))
-    max_order = max(0, int(math.ceil(SPEED_OF_SOUND * room.rt60_target_s / spacing - 1)))  # as inverse_sabine
+    max_order = image_order(room.dims_m, room.rt60_target_s)
     shoebox = pra.ShoeBox(
         list(room.dims_m),
         fs=sample_rate,

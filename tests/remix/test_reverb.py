@@ -161,6 +161,7 @@ def test_bad_response_files_are_skipped_and_listed(tiny_sources, tmp_path):
     [
         (["--reverb", "/no/such/folder"], "found nothing there"),
         (["--rt60-s", "0.9", "0.1"], "the lowest first"),
+        (["--reverb", "simulated", "--rt60-s", "0.2", "2.0"], "needs image sources up to order 357"),
         (["--reverb", "EMPTY"], "found none"),
         (["--reverb", "BAD"], "none of its 1 WAV file(s) is a usable impulse response"),
     ],
