@@ -24,7 +24,7 @@ def git_hash() -> str:
             ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", f":!{LOG.relative_to(root)}"],
             cwd=root,
             capture_output=True,
             text=True,
