@@ -29,6 +29,7 @@ import contextlib
 import dataclasses
 import functools
 import json
+import logging
 import os
 import re
 import shutil
@@ -62,6 +63,7 @@ from remix.manifest import (
     write_table,
     write_text,
 )
+from remix.options import STANDINS
 from remix.progress import progress_bar
 from remix.recipe import ClipPlan, RecipeOptions, Rooms, plan_corpus, plan_digest
 from remix.render import RenderSettings, render_batch
@@ -171,6 +173,8 @@ class BuildSummary:
     plan_digest: str
 
 
+logger = logging.getLogger(__name__)
+
 MAX_WORKERS = 256
 """Most worker processes :func:`build_corpus` starts itself."""
 
@@ -187,14 +191,24 @@ class SourceFolders:
     standin_dir : Path or None
         Where the stand-in is written (once) and read when neither folder is
         given; default the user cache (:func:`remix.standin.writer.default_cache_dir`).
+    standin : {"procedural", "recorded"}
+        What the stand-in's events are made of (:data:`remix.options.STANDINS`).
     """
 
     scenes_dir: Path | None = None
     events_dir: Path | None = None
     standin_dir: Path | None = None
+    standin: str = "procedural"
 
     def validate(self) -> None:
-        """Raise :class:`RemixError` when only one of the two folders is given."""
+        """Raise :class:`RemixError` when only one of the two folders is given, or a stand-in kind with them."""
+        if self.standin not in STANDINS:
+            raise RemixError(f"--standin is one of {', '.join(STANDINS)}; got {self.standin!r}.")
+        if self.scenes_dir is not None and self.standin != "procedural":
+            raise RemixError(
+                f"--standin {self.standin} chooses the built-in stand-in's events, but --scenes and --events "
+                "name real source folders; drop one or the other."
+            )
         if (self.scenes_dir is None) != (self.events_dir is None):
             given, missing = ("--scenes", "--events") if self.events_dir is None else ("--events", "--scenes")
             raise RemixError(
@@ -209,7 +223,9 @@ class SourceFolders:
         if self.scenes_dir is None or self.events_dir is None:
             from remix.standin import ensure_sources
 
-            syn = ensure_sources(self.standin_dir, progress=progress)
+            syn = ensure_sources(self.standin_dir, events=self.standin, progress=progress)
+            for note in syn.notes:
+                logger.warning("stand-in: %s", note)
             return Path(syn.scenes_dir), Path(syn.events_dir), True
         scenes_dir = Path(self.scenes_dir).expanduser().resolve()
         events_dir = Path(self.events_dir).expanduser().resolve()
@@ -260,6 +276,39 @@ class RunOptions:
             )
         if self.batch_size is not None and self.batch_size < 1:
             raise RemixError(f"batch size must be at least 1, got {self.batch_size}.")
+
+
+def _origin_section(events_dir: Path, placed: pd.DataFrame) -> str:
+    """Per class, where the stand-in's placed events come from and under which licence (Markdown);
+    "" for a stand-in whose event CSVs do not say (the procedural one)."""
+    from remix.sources.fsd2018 import META_DIR, TEST_CSV, TRAIN_CSV
+    from remix.standin.writer import origin_table
+
+    tables = [pd.read_csv(Path(events_dir) / META_DIR / name) for name in (TRAIN_CSV, TEST_CSV)]
+    meta = pd.concat(tables, ignore_index=True)
+    if "origin" not in meta.columns or placed.empty:
+        return ""
+    first = placed[placed["snr_db"] == placed["snr_db"].min()]
+    used = meta[meta["fname"].isin(set(first["source_file"].map(lambda f: Path(f).name)))]
+    table = origin_table(used)
+    events_per_class = first.groupby("event_label").size()
+    lines = [
+        "",
+        "Where the placed events come from, per class (source clips used; events placed at one SNR):",
+        "",
+        "| class | origin | source clips | events | licence |",
+        "|---|---|---:|---:|---|",
+    ]
+    lines += [
+        f"| {r.label} | {r.origin} | {r.clips} | {int(events_per_class.get(r.label, 0))} | {r.license} |"
+        for r in table.itertuples()
+    ]
+    by_licence = used.groupby("license").size()
+    lines += ["", "Source clips by licence: " + ", ".join(f"{k} {v}" for k, v in by_licence.items()) + "."]
+    credits = sorted({a for a in used["attribution"].fillna("") if a})
+    if credits:
+        lines += ["", "Credits:", "", *(f"- {a}" for a in credits)]
+    return "\n".join(lines) + "\n"
 
 
 def _is_standin(scenes_dir: Path) -> bool:
@@ -797,6 +846,8 @@ def build_corpus(
     }
     if reverb.active:
         info["reverb"] = reverb.to_dict()
+    if synthetic and sources.standin != "procedural":
+        info["standin"] = sources.standin
     given = sources.scenes_dir is not None
     options_toml = corpus_toml(
         recipe,
@@ -806,13 +857,14 @@ def build_corpus(
         events_dir=events_dir if given else None,
         version=__version__,
         reverb=reverb,
+        standin=sources.standin,
     )
     card_info = dict(info, command=run.command or _default_command(info), options_toml=options_toml)
     card = corpus_card(clips=clips, events=placed, skipped=bad, info=card_info)
     if synthetic:
         from remix.standin import STANDIN_NOTICE
 
-        card += "\n## Stand-in sources\n\n" + STANDIN_NOTICE + "\n"
+        card += "\n## Stand-in sources\n\n" + STANDIN_NOTICE + "\n" + _origin_section(events_dir, placed)
     write_text(out_dir / CONFIG_NAME, options_toml)
     write_text(out_dir / "CORPUS.md", card)
     write_json(manifest / "corpus.json", info)
@@ -943,4 +995,6 @@ def _default_command(info: dict) -> str:
     ]
     if not info["synthetic"]:
         parts += [f"--scenes {info['sources']['scenes_dir']}", f"--events {info['sources']['events_dir']}"]
+    elif info.get("standin"):
+        parts.append(f"--standin {info['standin']}")
     return " ".join(parts)

@@ -250,12 +250,14 @@ def corpus_options(
     scenes_dir: Path | None = None,
     events_dir: Path | None = None,
     reverb: ReverbOptions | None = None,
+    standin: str = "procedural",
 ) -> dict[str, Any]:
-    """The build options (command-line names) that give ``recipe``, ``render``, ``seed`` and ``reverb`` back.
+    """The build options (command-line names) that give ``recipe``, ``render``, ``seed``, ``reverb``
+    and the stand-in kind back.
 
     Options left to their default of None (``test_clips``, ``events_per_clip``,
-    ``fade_ms``), sources not given (the stand-in) and the reverberation options of a dry
-    corpus are left out.
+    ``fade_ms``), sources not given (the stand-in), the default procedural stand-in and the
+    reverberation options of a dry corpus are left out.
     """
     options: dict[str, Any] = {
         "snr": [float(s) for s in render.snrs],
@@ -278,6 +280,8 @@ def corpus_options(
     if reverb is not None and reverb.active:
         r = reverb.to_dict()
         options.update(reverb=r.pop("source"), **r)
+    if standin != "procedural" and scenes_dir is None:
+        options["standin"] = standin
     return {k: v for k, v in options.items() if v is not None}
 
 
@@ -302,6 +306,7 @@ def corpus_toml(
     events_dir: Path | None = None,
     version: str = "",
     reverb: ReverbOptions | None = None,
+    standin: str = "procedural",
 ) -> str:
     """The corpus options of a build as a build options file (TOML text, with comments).
 
@@ -309,7 +314,9 @@ def corpus_toml(
     paper recipe's onsets) gets a comment naming them: such a build cannot be
     repeated from the command line.
     """
-    options = corpus_options(recipe, render, seed=seed, scenes_dir=scenes_dir, events_dir=events_dir, reverb=reverb)
+    options = corpus_options(
+        recipe, render, seed=seed, scenes_dir=scenes_dir, events_dir=events_dir, reverb=reverb, standin=standin
+    )
     lines = [
         f"# Options of the remix build{f' (remix {version})' if version else ''} that made this corpus.",
         "# Repeat it with: remix build --config build.toml --out NEW_FOLDER",

@@ -20,7 +20,7 @@ from rich.markup import escape
 
 from remix.clitools import console, err_console, user_errors
 from remix.errors import RemixError
-from remix.options import FORMATS, RECIPES, SNR_MODES, default, help_text
+from remix.options import FORMATS, RECIPES, SNR_MODES, STANDINS, default, help_text
 
 app = typer.Typer(
     help="Noisy remix corpus for weakly supervised sound event detection.", no_args_is_help=True, add_completion=False
@@ -35,6 +35,7 @@ def _choices(name: str, values: tuple[str, ...]) -> type[Enum]:
 Recipe = _choices("Recipe", RECIPES)
 SnrMode = _choices("SnrMode", SNR_MODES)
 AudioFormat = _choices("AudioFormat", FORMATS)
+Standin = _choices("Standin", STANDINS)
 
 
 def parse_snrs(values: list[str], extra: list[str]) -> list[float]:
@@ -116,6 +117,7 @@ def build(
     out: Annotated[Path, typer.Option("--out", help=help_text("out"))] = default("out"),
     scenes: Annotated[Path | None, typer.Option(help=help_text("scenes"))] = default("scenes"),
     events: Annotated[Path | None, typer.Option(help=help_text("events"))] = default("events"),
+    standin: Annotated[Standin, typer.Option(help=help_text("standin"))] = Standin(default("standin")),
     recipe: Annotated[Recipe, typer.Option(help=help_text("recipe"))] = Recipe(default("recipe")),
     clips_per_fold: Annotated[int, typer.Option(help=help_text("clips_per_fold"))] = default("clips_per_fold"),
     test_clips: Annotated[int | None, typer.Option(help=help_text("test_clips"))] = default("test_clips"),
@@ -176,7 +178,7 @@ def build(
         recipe=recipe_options,
         render=render,
         seed=opts["seed"],
-        sources=SourceFolders(scenes_dir=opts["scenes"], events_dir=opts["events"]),
+        sources=SourceFolders(scenes_dir=opts["scenes"], events_dir=opts["events"], standin=opts["standin"]),
         reverb=reverb_options(opts),
     )
     out, workers, cluster = opts["out"], opts["workers"], opts["cluster"]

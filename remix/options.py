@@ -17,6 +17,8 @@ RECIPES: tuple[str, ...] = ("paper", "random")
 """Recipe names :func:`remix.recipe.plan_corpus` knows."""
 SNR_MODES: tuple[str, ...] = ("rms", "lufs")
 """SNR definitions (:mod:`remix.levels`)."""
+STANDINS: tuple[str, ...] = ("procedural", "recorded")
+"""What the built-in stand-in's events are made of (:data:`remix.standin.writer.STANDIN_KINDS`)."""
 FORMATS: tuple[str, ...] = ("flac", "wav")
 """Audio containers of the mixes (16-bit PCM)."""
 
@@ -80,6 +82,13 @@ BUILD_OPTIONS: dict[str, BuildOption] = {
         ),
         BuildOption("scenes", PATH, None, "TAU Urban Acoustic Scenes 2019 development folder."),
         BuildOption("events", PATH, None, "Folder holding FSDKaggle2018.audio_train/ etc."),
+        BuildOption(
+            "standin",
+            Kind("a string", STANDINS),
+            "procedural",
+            "Without --scenes/--events, the built-in stand-in's events: procedural (synthesised) or recorded "
+            "(recordings from openly licensed packages where they cover a class, fetched once).",
+        ),
         BuildOption("recipe", Kind("a string", RECIPES), "paper", "paper: the original layout; random: random layout."),
         BuildOption("clips_per_fold", INTEGER, 2000, "Clips in each of the 4 folds."),
         BuildOption(

