@@ -11,6 +11,11 @@ per-band mean and standard deviation over time are its 128 features. A multinomi
 regression (standardised features, L2, C=1) is scored by stratified 5-fold cross-validation:
 balanced accuracy, mean and standard deviation over the folds, against chance (1/41).
 
+``--recorded-classes DIR`` keeps only the classes that the stand-in in DIR plays from recordings
+(its event CSVs' ``origin`` column), so two stand-ins can be compared on the same classes. For a
+stand-in whose CSVs carry ``origin``, the script also lists, per recorded class, how many distinct
+package recordings its clips draw from.
+
 Run from the repository root: ``python benchmarks/standin_realism.py [--events DIR]``.
 """
 
@@ -53,6 +58,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=Path, default=None, help="Folder holding FSDKaggle2018.audio_train/ etc.")
     parser.add_argument("--name", default=None, help="What the log calls this source set (default: the folder).")
+    parser.add_argument(
+        "--recorded-classes",
+        type=Path,
+        default=None,
+        help="Only the classes the stand-in events folder DIR plays from recordings.",
+    )
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--no-log", action="store_true")
     args = parser.parse_args()
@@ -65,6 +76,14 @@ def main() -> None:
     events_dir = args.events if args.events is not None else ensure_sources(progress=True).events_dir
     table = read_fsd2018(events_dir)
     used = table[(table["split"] == "train") & table["manually_verified"].astype(bool)]
+    if args.recorded_classes is not None:
+        origins = _origins(args.recorded_classes)
+        if origins is None:
+            parser.error(f"{args.recorded_classes} has no origin column: not a recorded stand-in")
+        used = used[used["label"].isin(set(origins.loc[origins["origin"].str.startswith("recorded:"), "label"]))]
+    own = _origins(events_dir)
+    if own is not None:
+        _print_recordings(own)
     x = np.stack([features(p) for p in used["path"]])
     y = used["label"].to_numpy()
     probe = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
@@ -84,6 +103,28 @@ def main() -> None:
             unit="",
             settings={"files": len(y), "classes": n_classes, "folds": args.folds, "std": round(float(scores.std()), 3)},
         )
+
+
+def _origins(events_dir: Path):
+    """The stand-in's event CSV rows (label, origin), or None when it does not record origins."""
+    import pandas as pd
+
+    from remix.sources.fsd2018 import META_DIR, TRAIN_CSV
+
+    table = pd.read_csv(Path(events_dir) / META_DIR / TRAIN_CSV)
+    return table if "origin" in table.columns else None
+
+
+def _print_recordings(origins) -> None:
+    """Per recorded class: clips, and the distinct package recordings they draw from."""
+    from remix.standin.recorded import gather
+    from remix.standin.writer import cache_root
+
+    found = gather(cache_root()).recordings
+    recorded = origins[origins["origin"].str.startswith("recorded:")]
+    for label, rows in recorded.groupby("label"):
+        count = len(found.get(label, ()))
+        print(f"  {label}: {len(rows)} clips from {count} distinct recordings ({rows['origin'].iat[0]})")
 
 
 if __name__ == "__main__":

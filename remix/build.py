@@ -34,25 +34,28 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import soundfile as sf
 
 from remix import __version__
 from remix.atomic import PARTIAL_MARK, read_json
 from remix.buildconfig import CONFIG_NAME, corpus_toml
 from remix.errors import RemixError
+from remix.licences import licence_key, parse_licences
 from remix.lock import FolderBusy, folder_lock, no_readers
 from remix.manifest import (
     BUILD_DIR,
     CLIP_SCHEMA,
     EVENT_SCHEMA,
     MANIFEST_DIR,
+    ORIGIN_FIELDS,
     REVERB_EVENT_SCHEMA,
     SKIPPED_SCHEMA,
     corpus_card,
@@ -193,15 +196,23 @@ class SourceFolders:
         given; default the user cache (:func:`remix.standin.writer.default_cache_dir`).
     standin : {"procedural", "recorded"}
         What the stand-in's events are made of (:data:`remix.options.STANDINS`).
+    licences : tuple of str, optional
+        Only event sources under these licences are placed (short keys of
+        :mod:`remix.licences`: ``("cc0", "mit")``); the others are listed as skipped.
+        None: every licence.
     """
 
     scenes_dir: Path | None = None
     events_dir: Path | None = None
     standin_dir: Path | None = None
     standin: str = "procedural"
+    licences: tuple[str, ...] | None = None
 
     def validate(self) -> None:
-        """Raise :class:`RemixError` when only one of the two folders is given, or a stand-in kind with them."""
+        """Raise :class:`RemixError` when only one of the two folders is given, a stand-in kind with
+        them, or licences no source spells."""
+        if self.licences is not None:
+            parse_licences(self.licences)
         if self.standin not in STANDINS:
             raise RemixError(f"--standin is one of {', '.join(STANDINS)}; got {self.standin!r}.")
         if self.scenes_dir is not None and self.standin != "procedural":
@@ -278,18 +289,48 @@ class RunOptions:
             raise RemixError(f"batch size must be at least 1, got {self.batch_size}.")
 
 
-def _origin_section(events_dir: Path, placed: pd.DataFrame) -> str:
-    """Per class, where the stand-in's placed events come from and under which licence (Markdown);
-    "" for a stand-in whose event CSVs do not say (the procedural one)."""
+def _excluded_by_licence(events: pd.DataFrame, licences: Sequence[str]) -> pd.DataFrame:
+    """``path`` and ``reason`` of the event sources whose licence is not among ``licences`` (keys)."""
+    keys = events["license"].map(licence_key)
+    out = events.loc[~keys.isin(set(licences)), ["path", "license"]]
+    wanted = ",".join(sorted(licences))
+    reasons = [f"licence {lic!r} is not among --licences {wanted}" for lic in out["license"]]
+    return pd.DataFrame({"path": out["path"].to_numpy(), "reason": reasons})
+
+
+def _source_origins(events_dir: Path) -> pd.DataFrame | None:
+    """``fname``, ``label``, ``license``, ``origin`` and ``attribution`` of every event source, when
+    its CSVs say where each clip comes from (the recorded stand-in); None otherwise."""
     from remix.sources.fsd2018 import META_DIR, TEST_CSV, TRAIN_CSV
+
+    tables = []
+    for name in (TRAIN_CSV, TEST_CSV):
+        table = pd.read_csv(Path(events_dir) / META_DIR / name, dtype=str, keep_default_na=False)
+        if not {"origin", "attribution"} <= set(table.columns):
+            return None
+        tables.append(table[["fname", "label", "license", "origin", "attribution"]])
+    return pd.concat(tables, ignore_index=True).drop_duplicates("fname")
+
+
+def _with_origins(placed: pd.DataFrame, origins: pd.DataFrame) -> pd.DataFrame:
+    """``placed`` with each event's ``origin`` and ``attribution`` (from its source file)."""
+    by_name = origins.set_index("fname")
+    names = placed["source_file"].map(lambda f: Path(f).name)
+    return placed.assign(
+        origin=names.map(by_name["origin"]).fillna("").to_numpy(),
+        attribution=names.map(by_name["attribution"]).fillna("").to_numpy(),
+    )
+
+
+def _origin_section(origins: pd.DataFrame | None, placed: pd.DataFrame) -> str:
+    """Per class, where the stand-in's placed events come from and under which licence (Markdown);
+    "" for sources whose CSVs do not say (the procedural stand-in)."""
     from remix.standin.writer import origin_table
 
-    tables = [pd.read_csv(Path(events_dir) / META_DIR / name) for name in (TRAIN_CSV, TEST_CSV)]
-    meta = pd.concat(tables, ignore_index=True)
-    if "origin" not in meta.columns or placed.empty:
+    if origins is None or placed.empty:
         return ""
     first = placed[placed["snr_db"] == placed["snr_db"].min()]
-    used = meta[meta["fname"].isin(set(first["source_file"].map(lambda f: Path(f).name)))]
+    used = origins[origins["fname"].isin(set(first["source_file"].map(lambda f: Path(f).name)))]
     table = origin_table(used)
     events_per_class = first.groupby("event_label").size()
     lines = [
@@ -309,6 +350,23 @@ def _origin_section(events_dir: Path, placed: pd.DataFrame) -> str:
     if credits:
         lines += ["", "Credits:", "", *(f"- {a}" for a in credits)]
     return "\n".join(lines) + "\n"
+
+
+def _standin_notice(origins: pd.DataFrame | None) -> str:
+    """The paragraph on the stand-in: the procedural one's, or the recorded one's (which says
+    which classes are recordings)."""
+    from remix.standin import STANDIN_NOTICE
+
+    if origins is None:
+        return STANDIN_NOTICE
+    recorded = sorted(set(origins.loc[origins["origin"].str.startswith("recorded:"), "label"]))
+    return (
+        "The sources of this corpus are the toolkit's recorded stand-in, laid out like TAU Urban Acoustic "
+        "Scenes 2019 and FSDKaggle2018 but not the real corpora: procedurally generated scenes, and events "
+        f"played from openly licensed recordings for {len(recorded)} classes ({', '.join(recorded) or 'none'}), "
+        "from a General MIDI SoundFont for the instrument classes, and procedurally synthesised for the rest. "
+        "Results on it are not comparable with the paper's numbers."
+    )
 
 
 def _is_standin(scenes_dir: Path) -> bool:
@@ -780,6 +838,8 @@ def build_corpus(
         }
         if reverb.active:  # a dry build's fingerprint reads as it always has
             fingerprint["reverb"] = reverb.to_dict()
+        if sources.licences is not None:
+            fingerprint["licences"] = sorted(sources.licences)
         _prepare_out_dir(out_dir, fingerprint, overwrite=run.overwrite, claim=False)
         checked = _check(scenes, events, options=recipe, out_dir=out_dir, executor=executor, progress=progress)
         rooms, bad_responses = _rooms(reverb, sample_rate=recipe.sample_rate)
@@ -793,7 +853,10 @@ def build_corpus(
                 f"{len(bad)} source file(s) are unusable and --strict is set: {listing}{more}. "
                 "Replace or remove them, or drop --strict to skip them."
             )
-        usable = set(checked.loc[checked["reason"].isna(), "path"])
+        if sources.licences is not None:
+            bad = pd.concat([bad, _excluded_by_licence(events, sources.licences)], ignore_index=True)
+            bad = bad.drop_duplicates("path").reset_index(drop=True)
+        usable = set(checked.loc[checked["reason"].isna(), "path"]) - set(bad["path"])
         events = _with_lengths(
             events,
             events_dir=events_dir,
@@ -825,8 +888,13 @@ def build_corpus(
 
     clips, placed = _assemble(plans, out_dir)
     manifest = out_dir / MANIFEST_DIR
+    event_schema = REVERB_EVENT_SCHEMA if reverb.active else EVENT_SCHEMA
+    origins = _source_origins(events_dir) if synthetic else None
+    if origins is not None:
+        placed = _with_origins(placed, origins)
+        event_schema = pa.schema([*event_schema, *(pa.field(n, t) for n, t in ORIGIN_FIELDS)])
     write_table(manifest / "clips.parquet", clips, CLIP_SCHEMA)
-    write_table(manifest / "events.parquet", placed, REVERB_EVENT_SCHEMA if reverb.active else EVENT_SCHEMA)
+    write_table(manifest / "events.parquet", placed, event_schema)
     write_table(manifest / "skipped.parquet", bad[["path", "reason"]], SKIPPED_SCHEMA)
     write_dcase_tsvs(out_dir, clips, placed)
     info = {
@@ -858,13 +926,12 @@ def build_corpus(
         version=__version__,
         reverb=reverb,
         standin=sources.standin,
+        licences=sources.licences,
     )
     card_info = dict(info, command=run.command or _default_command(info), options_toml=options_toml)
     card = corpus_card(clips=clips, events=placed, skipped=bad, info=card_info)
     if synthetic:
-        from remix.standin import STANDIN_NOTICE
-
-        card += "\n## Stand-in sources\n\n" + STANDIN_NOTICE + "\n" + _origin_section(events_dir, placed)
+        card += "\n## Stand-in sources\n\n" + _standin_notice(origins) + "\n" + _origin_section(origins, placed)
     write_text(out_dir / CONFIG_NAME, options_toml)
     write_text(out_dir / "CORPUS.md", card)
     write_json(manifest / "corpus.json", info)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -251,6 +251,7 @@ def corpus_options(
     events_dir: Path | None = None,
     reverb: ReverbOptions | None = None,
     standin: str = "procedural",
+    licences: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The build options (command-line names) that give ``recipe``, ``render``, ``seed``, ``reverb``
     and the stand-in kind back.
@@ -282,6 +283,8 @@ def corpus_options(
         options.update(reverb=r.pop("source"), **r)
     if standin != "procedural" and scenes_dir is None:
         options["standin"] = standin
+    if licences is not None:
+        options["licences"] = ",".join(sorted(licences))
     return {k: v for k, v in options.items() if v is not None}
 
 
@@ -307,6 +310,7 @@ def corpus_toml(
     version: str = "",
     reverb: ReverbOptions | None = None,
     standin: str = "procedural",
+    licences: Sequence[str] | None = None,
 ) -> str:
     """The corpus options of a build as a build options file (TOML text, with comments).
 
@@ -315,7 +319,14 @@ def corpus_toml(
     repeated from the command line.
     """
     options = corpus_options(
-        recipe, render, seed=seed, scenes_dir=scenes_dir, events_dir=events_dir, reverb=reverb, standin=standin
+        recipe,
+        render,
+        seed=seed,
+        scenes_dir=scenes_dir,
+        events_dir=events_dir,
+        reverb=reverb,
+        standin=standin,
+        licences=licences,
     )
     lines = [
         f"# Options of the remix build{f' (remix {version})' if version else ''} that made this corpus.",

@@ -118,6 +118,7 @@ def build(
     scenes: Annotated[Path | None, typer.Option(help=help_text("scenes"))] = default("scenes"),
     events: Annotated[Path | None, typer.Option(help=help_text("events"))] = default("events"),
     standin: Annotated[Standin, typer.Option(help=help_text("standin"))] = Standin(default("standin")),
+    licences: Annotated[str | None, typer.Option(help=help_text("licences"))] = default("licences"),
     recipe: Annotated[Recipe, typer.Option(help=help_text("recipe"))] = Recipe(default("recipe")),
     clips_per_fold: Annotated[int, typer.Option(help=help_text("clips_per_fold"))] = default("clips_per_fold"),
     test_clips: Annotated[int | None, typer.Option(help=help_text("test_clips"))] = default("test_clips"),
@@ -164,6 +165,7 @@ def build(
     _load_build_modules()
     from remix.build import RunOptions, SourceFolders, build_corpus
     from remix.buildconfig import recipe_and_render, reverb_options
+    from remix.licences import parse_licences
 
     opts = _build_options(ctx, config)
     recipe_options, render = recipe_and_render(opts)
@@ -178,7 +180,12 @@ def build(
         recipe=recipe_options,
         render=render,
         seed=opts["seed"],
-        sources=SourceFolders(scenes_dir=opts["scenes"], events_dir=opts["events"], standin=opts["standin"]),
+        sources=SourceFolders(
+            scenes_dir=opts["scenes"],
+            events_dir=opts["events"],
+            standin=opts["standin"],
+            licences=None if opts["licences"] is None else tuple(sorted(parse_licences(opts["licences"]))),
+        ),
         reverb=reverb_options(opts),
     )
     out, workers, cluster = opts["out"], opts["workers"], opts["cluster"]

