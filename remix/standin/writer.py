@@ -397,7 +397,7 @@ def ensure_sources(
         raise RemixError(
             f"{root} exists and is not a stand-in folder (no standin.json in it); choose an empty or new folder."
         )
-    _write(root, params, gathered, workers=workers or os.cpu_count() or 1, progress=progress)
+    _write(root, params, gathered=gathered, workers=workers or os.cpu_count() or 1, progress=progress)
     return result
 
 
@@ -417,7 +417,7 @@ def _event_job(e: _EventItem, seed: int, folder: str, gathered: RecordedSources 
     return (_render_event, e, seed, folder, gathered.recordings.get(e.label, ()), soundfont)
 
 
-def _write(root: Path, params: dict, gathered: RecordedSources | None, *, workers: int, progress: bool) -> None:
+def _write(root: Path, params: dict, *, gathered: RecordedSources | None = None, workers: int, progress: bool) -> None:
     """Write a stand-in of ``params`` into a temporary folder beside ``root``, then rename it."""
     seed = params["seed"]
     scenes = _plan_scenes(params["cities"], params["scenes_per_pair"])

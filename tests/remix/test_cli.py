@@ -73,6 +73,8 @@ def test_inspect_of_a_folder_without_corpus(tmp_path):
         (["--workers", "0"], "workers must be at least 1"),
         (["--clip-per-fold", "3"], "unexpected argument '--clip-per-fold'"),
         (["--snr", "ten"], "unexpected argument 'ten'"),
+        (["--licences", "cc0,proprietary"], "--licences takes a comma-separated list of cc0, mit"),
+        (["--standin", "recorded"], "--standin recorded chooses the built-in stand-in's events"),
     ],
 )
 def test_impossible_options(tiny_sources, tmp_path, args, message):
