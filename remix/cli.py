@@ -267,6 +267,30 @@ def inspect(
     raise typer.Exit(code=1)
 
 
+@app.command()
+@user_errors
+def standin(
+    sources: Annotated[Standin, typer.Option("--sources", help=help_text("standin"))] = Standin(default("standin")),
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder to write it into (default: the cache, where remix build looks for it)."),
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Processes (the files do not depend on it).")] = 1,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Write the built-in stand-in source corpora (what remix build uses without --scenes/--events)."""
+    from remix.standin import ensure_sources
+
+    if workers < 1:
+        raise RemixError(f"workers must be at least 1, got {workers}.")
+    written = ensure_sources(out, events=str(sources.value), workers=workers, progress=progress)
+    for note in written.notes:
+        err_console.print(f"[yellow]stand-in:[/] {escape(note)}", highlight=False)
+    console.print(f"[green]stand-in[/] ({sources.value}) in {escape(str(written.root))}", highlight=False)
+    console.print(f"  scenes: {escape(str(written.scenes_dir))}", highlight=False)
+    console.print(f"  events: {escape(str(written.events_dir))}", highlight=False)
+
+
 from remix.fetch_cli import fetch as _fetch  # noqa: E402  (registered last: a separate module)
 
 app.command("fetch")(_fetch)

