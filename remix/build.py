@@ -312,7 +312,7 @@ def _source_origins(events_dir: Path) -> pd.DataFrame | None:
     return pd.concat(tables, ignore_index=True).drop_duplicates("fname")
 
 
-def _with_origins(placed: pd.DataFrame, origins: pd.DataFrame) -> pd.DataFrame:
+def _placed_with_origins(placed: pd.DataFrame, origins: pd.DataFrame) -> pd.DataFrame:
     """``placed`` with each event's ``origin`` and ``attribution`` (from its source file)."""
     by_name = origins.set_index("fname")
     names = placed["source_file"].map(lambda f: Path(f).name)
@@ -891,7 +891,7 @@ def build_corpus(
     event_schema = REVERB_EVENT_SCHEMA if reverb.active else EVENT_SCHEMA
     origins = _source_origins(events_dir) if synthetic else None
     if origins is not None:
-        placed = _with_origins(placed, origins)
+        placed = _placed_with_origins(placed, origins)
         event_schema = pa.schema([*event_schema, *(pa.field(n, t) for n, t in ORIGIN_FIELDS)])
     write_table(manifest / "clips.parquet", clips, CLIP_SCHEMA)
     write_table(manifest / "events.parquet", placed, event_schema)

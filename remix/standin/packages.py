@@ -166,15 +166,4 @@ def obtained_file(cache_root: Path, name: str) -> str | None:
     return str(record["file"]) if isinstance(record, dict) and "file" in record else None
 
 
-def describe(cache_root: Path) -> str:
-    """One line per obtained package (for a README)."""
-    lines = []
-    for name, package in PACKAGES.items():
-        record = read_json(package_dir(cache_root, name) / _DONE)
-        if isinstance(record, dict):
-            source = f"{package.index}, {record.get('file')}"
-            lines.append(f"- `{name}` ({source}): {package.licence}; {package.attribution}")
-    return "\n".join(lines) if lines else "- none"
-
-
-__all__ = ["PACKAGES", "Package", "PackageUnavailable", "describe", "obtain", "obtained_file", "package_dir"]
+__all__ = ["PACKAGES", "Package", "PackageUnavailable", "obtain", "obtained_file", "package_dir"]

@@ -98,14 +98,6 @@ class Recording:
     name: str
     style: str
 
-    @property
-    def licence(self) -> str:
-        return PACKAGES[self.package].licence
-
-    @property
-    def attribution(self) -> str:
-        return PACKAGES[self.package].attribution
-
 
 def discover(roots: dict[str, Path]) -> dict[str, list[Recording]]:
     """The recordings of every covered class found in the unpacked packages ``roots`` (name -> folder).

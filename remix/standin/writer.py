@@ -265,7 +265,12 @@ def _write_tables(tmp: Path, scenes: list[_SceneItem], events: list[_EventItem],
     )
 
 
-def _readme(params: dict, n_scenes: int, n_events: int) -> str:
+def _readme(params: dict, n_scenes: int, n_events: int, *, real_licences: bool = False) -> str:
+    licences = (
+        "freesound_id columns are invented placeholders; the licences are each clip's own (below)."
+        if real_licences
+        else "Licence and freesound_id columns are invented placeholders."
+    )
     return f"""# Built-in stand-in source corpora (generator v{GENERATOR_VERSION})
 
 {STANDIN_NOTICE}
@@ -277,7 +282,7 @@ def _readme(params: dict, n_scenes: int, n_events: int) -> str:
 - `{EVENTS_DIRNAME}/`: {n_events} sound events for the 41 FSDKaggle2018 labels in that corpus'
   layout: 44.1 kHz mono 16-bit WAV, 0.3-10 s, `FSDKaggle2018.meta/*.csv`. Instrument and
   percussion classes are played from recorded samples of the TimGM6mb SoundFont; the
-  other classes are synthesised. Licence and freesound_id columns are invented placeholders.
+  other classes are synthesised. {licences}
 - Parameters: `{json.dumps(params, sort_keys=True)}`. The same parameters give byte-identical files.
 - Licence: the SoundFont-derived audio is covered by the GPL-2.0 (see LICENSE-TimGM6mb.txt);
   the procedurally generated audio carries the toolkit's own licence.
@@ -443,12 +448,8 @@ def _write(root: Path, params: dict, *, gathered: RecordedSources | None = None,
         started = time.perf_counter()
         _run_all(jobs, workers=workers, progress=progress)
         _write_tables(tmp, scenes, events, seed)
-        readme = _readme(params, len(scenes), len(events))
+        readme = _readme(params, len(scenes), len(events), real_licences=gathered is not None)
         if gathered is not None:
-            readme = readme.replace(
-                "Licence and freesound_id columns are invented placeholders.",
-                "freesound_id columns are invented placeholders; the licences are each clip's own (below).",
-            )
             readme += _recorded_readme(events, gathered)
         (tmp / "README.md").write_text(readme, encoding="utf-8")
         (tmp / "LICENSE-TimGM6mb.txt").write_text(SOUNDFONT_LICENSE_NOTE, encoding="utf-8")
