@@ -112,16 +112,25 @@ class GridSummary:
         )
 
 
-def _is_done(results_dir: Path, config: RunConfig, *, corpus: str) -> bool:
+def _is_done(results_dir: Path, config: RunConfig, *, corpus: str, preset: Preset) -> bool:
     """Finished, with metrics, on the corpus of fingerprint ``corpus`` (which matters for
-    configs not pinned to a corpus: their run id does not name one)."""
+    configs not pinned to a corpus: their run id does not name one), and not a run that
+    ``preset`` takes up again: one that ended its schedule still rising while a restart is
+    left (:meth:`bench.presets.Preset.goes_on`)."""
     from bench.store import CONFIG, RunStore, runs_dir
     from remix.atomic import read_json
 
     store = RunStore(runs_dir(results_dir), config.run_id)
     if store.read_status().get("status") != "done" or not store.metrics_ok():
         return False  # a damaged metrics.json: the run is re-evaluated from its checkpoint
-    return (read_json(store.path / CONFIG) or {}).get("corpus_fingerprint") == corpus
+    if (read_json(store.path / CONFIG) or {}).get("corpus_fingerprint") != corpus:
+        return False
+    return not (preset.restarts and preset.goes_on(store.read_curves()["val_micro_ap"].tolist()))
+
+
+def _presets_of(configs: Sequence[RunConfig], given: Mapping[str, Preset] | None) -> dict[str, Preset]:
+    """Name -> preset for every preset ``configs`` name: ``given`` ones first, then the registered."""
+    return {cfg.preset: (given or {}).get(cfg.preset) or get_preset(cfg.preset) for cfg in configs}
 
 
 def _worker_init(gpu_queue) -> None:  # pragma: no cover - runs in GPU worker processes
@@ -327,7 +336,8 @@ def run_grid(configs: Sequence[RunConfig], *, results_dir: Path, corpus_dir: Pat
     results_dir, corpus_dir = Path(results_dir), Path(corpus_dir)
     unique = list(dict.fromkeys(configs))
     fingerprint = corpus_fingerprint(read_clips(corpus_dir))
-    if unique and all(_is_done(results_dir, cfg, corpus=fingerprint) for cfg in unique):
+    presets = _presets_of(unique, options.get("presets"))
+    if unique and all(_is_done(results_dir, cfg, corpus=fingerprint, preset=presets[cfg.preset]) for cfg in unique):
         _check_device(options.get("device", "auto"), options.get("executor"))
         callback = options.get("callback") or (lambda event: None)
         callback({"event": "grid_start", "total": 0, "skipped": len(unique)})
@@ -407,12 +417,12 @@ def _run_grid(
         raise BenchError("--jobs runs several CPU processes; on GPUs use --gpus (one process per GPU)")
     threads = threads or default_threads(jobs)
     unique = list(dict.fromkeys(configs))
-    presets = {cfg.preset: (presets or {}).get(cfg.preset) or get_preset(cfg.preset) for cfg in unique}
+    presets = _presets_of(unique, presets)
     summary = GridSummary()
     todo = []
     fingerprint = corpus_fingerprint(read_clips(corpus_dir))
     for cfg in unique:
-        if _is_done(results_dir, cfg, corpus=fingerprint):
+        if _is_done(results_dir, cfg, corpus=fingerprint, preset=presets[cfg.preset]):
             summary.skipped.append(cfg.run_id)
         else:
             todo.append(cfg)

@@ -37,7 +37,7 @@ from bench.resolution import last_rank_weight, resolution_constants
 from bench.store import CONFIG, RunStore, load_torch, runs_dir
 from bench.training.inference import predict, resolve_device
 from bench.training.mixing import FreshMixtures, TrainingClips, loader_workers
-from bench.training.schedule import Schedule, schedule_for
+from bench.training.schedule import Schedule, describe_restarts, schedule_for
 from remix.atomic import read_json
 from remix.labels import EVENT_LABELS
 from remix.lock import shared_lock
@@ -130,6 +130,7 @@ def run_settings(ctx: RunContext) -> dict[str, Any]:
         "optimizer": "adam",
         "scheduler": ctx.schedule.describe(preset),
         "early_stopping": stop,
+        "restarts_rule": describe_restarts(preset),
         "checkpoint": "best val micro-AP",
         "deterministic": deterministic(),
         "threads": torch.get_num_threads(),
@@ -409,8 +410,11 @@ def _fit(ctx: RunContext, data: RunData, *, clips: TrainingClips) -> torch.nn.Mo
 
     After :func:`_resume`, each epoch: train (:func:`_train_epoch`), validate
     (:func:`_validate`), keep the best checkpoint and decide early stopping (:func:`_keep_best`),
-    write the curves and ``last.pt`` (:func:`_save_state`); stop after ``preset.epochs`` or
-    when early stopping says so. The schedule steps where it says (:mod:`bench.training.schedule`).
+    write the curves and ``last.pt`` (:func:`_save_state`); stop when early stopping says so,
+    or when a schedule cycle ends (``preset.epochs``, then each of ``preset.restarts``) and the
+    run has levelled off or has no restart left (:meth:`bench.presets.Preset.goes_on`). The
+    schedule steps where it says (:mod:`bench.training.schedule`); a restart builds its cycle's
+    scheduler, and a resumed run rebuilds the one of the cycle its last epoch lies in.
     """
     config, preset, store, device = ctx.config, ctx.preset, ctx.store, ctx.device
     torch.manual_seed(config.seed)
@@ -420,14 +424,25 @@ def _fit(ctx: RunContext, data: RunData, *, clips: TrainingClips) -> torch.nn.Mo
         net = net.to(memory_format=torch.channels_last)
     step_model = torch.compile(net) if ctx.compile else net
     opt = torch.optim.Adam(net.parameters(), lr=preset.lr)
-    sched = ctx.schedule.build(opt, preset, steps_per_epoch=math.ceil(n / preset.batch_size))
+    steps_per_epoch = math.ceil(n / preset.batch_size)
     run = _Progress()
-    if store.last_path.is_file():
-        _resume(store.last_path, net=net, opt=opt, sched=sched, run=run, device=device)
-    while run.epoch < preset.epochs and not run.stopped:
+    state = _read_state(store.last_path, device=device) if store.last_path.is_file() else None
+    if state is not None:
+        run.load(state)
+    # the scheduler of the cycle the last epoch run lies in, then its saved state
+    sched = ctx.schedule.build_cycle(opt, preset, steps_per_epoch=steps_per_epoch, cycle=preset.cycle_of(run.epoch))
+    if state is not None:
+        _resume(state, net=net, opt=opt, sched=sched, device=device)
+    while not run.stopped:
+        if run.epoch >= preset.cycle_end(preset.cycle_of(run.epoch)):  # a cycle ended: another, or done
+            if not preset.goes_on([c["val_micro_ap"] for c in run.curves]):
+                break
+            sched = ctx.schedule.build_cycle(
+                opt, preset, steps_per_epoch=steps_per_epoch, cycle=preset.cycle_of(run.epoch + 1)
+            )
         epoch, t0 = run.epoch + 1, time.perf_counter()
         lr = opt.param_groups[0]["lr"]
-        train = clips.epoch(epoch, last_epoch=preset.epochs)
+        train = clips.epoch(epoch, last_epoch=preset.cycle_end(preset.cycle_of(epoch)))
         loss, bce, mse = _train_epoch(ctx, step_model, train, opt=opt, sched=sched, epoch=epoch)
         ap = _validate(ctx, step_model, data, epoch=epoch)
         ctx.schedule.after_epoch(sched, val_micro_ap=ap)
@@ -452,7 +467,7 @@ def _fit(ctx: RunContext, data: RunData, *, clips: TrainingClips) -> torch.nn.Mo
                 {
                     "event": "epoch",
                     "run_id": config.run_id,
-                    "epochs": preset.epochs,
+                    "epochs": preset.cycle_end(preset.cycle_of(epoch)),
                     "stopped": run.stopped,
                     **{k: run.curves[-1][k] for k in ("epoch", "train_loss", "val_micro_ap", "lr", "seconds")},
                 }
@@ -477,7 +492,8 @@ def _keep_best(ctx: RunContext, run: _Progress, *, net: torch.nn.Module, data: R
     if ap > run.best_ap:
         run.best_ap, run.best_epoch = ap, epoch
         ctx.store.save_checkpoint(_checkpoint(net, ctx.config, preset, data, epoch=epoch, ap=ap), best=True)
-    run.stopped = preset.early_stop is not None and epoch - run.best_epoch >= preset.early_stop
+    since = max(run.best_epoch, preset.cycle_start(preset.cycle_of(epoch)))  # a restart gets its full patience
+    run.stopped = preset.early_stop is not None and epoch - since >= preset.early_stop
 
 
 def _train_epoch(ctx: RunContext, step_model, train: ClipSet, *, opt, sched, epoch: int) -> tuple[float, float, float]:
@@ -526,16 +542,20 @@ def _save_state(store: RunStore, *, net, opt, sched, run: _Progress, device: tor
     )
 
 
-def _resume(path: Path, *, net, opt, sched, run: _Progress, device: torch.device) -> None:
-    """Load ``last.pt`` into the model, optimiser, scheduler, RNGs and progress."""
-    state = load_torch(path, what="the training state", advice=_RETRAIN, map_location=device)
+def _read_state(path: Path, *, device: torch.device) -> dict[str, Any]:
+    """``last.pt`` as saved by :func:`_save_state`."""
+    return load_torch(path, what="the training state", advice=_RETRAIN, map_location=device)
+
+
+def _resume(state: dict[str, Any], *, net, opt, sched, device: torch.device) -> None:
+    """Load a saved training state into the model, optimiser, scheduler and RNGs (the progress
+    is loaded by the caller, which needs it to build the scheduler of the right cycle)."""
     net.load_state_dict(state["model"])
     opt.load_state_dict(state["optimizer"])
     sched.load_state_dict(state["scheduler"])
     torch.set_rng_state(state["torch_rng"].cpu())  # map_location moved it; RNG states live on the host
     if device.type == "cuda" and state.get("cuda_rng") is not None:
         torch.cuda.set_rng_state(state["cuda_rng"].cpu())
-    run.load(state)
 
 
 def _checkpoint(net, config: RunConfig, preset: Preset, data: RunData, *, epoch: int, ap: float) -> dict[str, Any]:

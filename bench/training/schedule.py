@@ -1,7 +1,9 @@
 """Learning-rate schedules as objects: a new schedule is a new class, not another branch.
 
 A :class:`Schedule` builds its torch scheduler on a run's optimiser and says when it steps:
-after every batch, after every epoch (with the validation score), or both. A preset names
+after every batch, after every epoch (with the validation score), or both. A preset with
+``restarts`` runs the same schedule again, shorter and from a lower peak, on a run that ended
+it still rising (:meth:`Schedule.build_cycle`). A preset names
 its schedule (``Preset.schedule``, looked up in :data:`SCHEDULES` by :func:`schedule_for`);
 ``train_run(schedule=...)`` takes any other :class:`Schedule` object directly, without
 registering it anywhere.
@@ -9,13 +11,14 @@ registering it anywhere.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
 import torch
 
 from bench.errors import BenchError
-from bench.presets import Preset
+from bench.presets import CONVERGENCE_RULE, Preset
 
 
 class Schedule:
@@ -28,6 +31,20 @@ class Schedule:
         """The torch scheduler on ``opt`` for a run of ``preset`` (its state is saved in ``last.pt``)."""
         raise NotImplementedError
 
+    def build_cycle(self, opt: torch.optim.Optimizer, preset: Preset, *, steps_per_epoch: int, cycle: int) -> Any:
+        """The scheduler of schedule cycle ``cycle``: :meth:`build` for 0; for a restart k >= 1,
+        :meth:`build` again over ``preset.restart_epochs`` epochs with the learning rate (and the
+        base a schedule scales) set to ``preset.lr * preset.restart_lr_ratio``. The optimiser's
+        moments are kept."""
+        if cycle == 0:
+            return self.build(opt, preset, steps_per_epoch=steps_per_epoch)
+        peak = preset.lr * preset.restart_lr_ratio
+        for group in opt.param_groups:
+            group["lr"] = group["initial_lr"] = peak
+        return self.build(
+            opt, dataclasses.replace(preset, epochs=preset.restart_epochs, lr=peak), steps_per_epoch=steps_per_epoch
+        )
+
     def after_batch(self, scheduler: Any) -> None:
         """Called after every optimiser step."""
 
@@ -37,6 +54,17 @@ class Schedule:
     def describe(self, preset: Preset) -> str:
         """One line for the run's ``config.json``."""
         return self.name
+
+
+def describe_restarts(preset: Preset) -> str:
+    """The restart rule of ``preset`` in one line (``config.json``'s ``training.restarts_rule``)."""
+    if not preset.restarts:
+        return "none"
+    return (
+        f"a run still rising when its schedule ends (not converged: {CONVERGENCE_RULE}) goes on for up to "
+        f"{preset.restarts} more cycle(s) of {preset.restart_epochs} epochs of the same schedule from lr "
+        f"{preset.lr * preset.restart_lr_ratio:g}, early stopping counted from the cycle's start"
+    )
 
 
 class Plateau(Schedule):

@@ -126,6 +126,9 @@ def test_key_follows_every_setting_but_the_note():
         ({"schedule": "step"}, "schedule must be one of"),
         ({"warmup_epochs": 1}, "warmup_epochs must be"),
         ({"early_stop": 0}, "early_stop must be"),
+        ({"restarts": -1}, "restarts must be at least 0"),
+        ({"restart_lr_ratio": 0.0}, "restart_lr_ratio in"),
+        ({"restarts": 1, "restart_epochs": 0}, "restart_epochs must be more than"),
     ],
 )
 def test_bad_presets_are_refused(change, match):
@@ -136,3 +139,44 @@ def test_bad_presets_are_refused(change, match):
 def test_unknown_preset_lists_the_known_ones():
     with pytest.raises(BenchError, match="unknown preset 'huge'.*paper, cpu, cpu-full, smoke"):
         get_preset("huge")
+
+
+RESTARTING = dataclasses.replace(get_preset("cpu-full"), epochs=8, restarts=2, restart_epochs=4)
+"""8 epochs (tail 2), then up to two restarts of 4 epochs (tail 1)."""
+
+
+def test_restart_settings_stay_out_of_the_key():
+    p = get_preset("cpu-full")
+    assert p.restarts > 0
+    for change in ({"restarts": 0}, {"restart_epochs": 7}, {"restart_lr_ratio": 1.0}):
+        assert dataclasses.replace(p, **change).key() == p.key(), change
+
+
+def test_cycles_split_the_epochs_into_the_schedule_and_its_restarts():
+    p = RESTARTING
+    assert p.max_epochs == 16
+    assert [p.cycle_of(e) for e in (0, 1, 8, 9, 12, 13, 16, 20)] == [0, 0, 0, 1, 1, 2, 2, 2]
+    assert [(p.cycle_start(k), p.cycle_end(k)) for k in range(3)] == [(0, 8), (8, 12), (12, 16)]
+    assert dataclasses.replace(p, restarts=0).cycle_of(12) == 0
+
+
+def test_a_run_goes_on_only_when_it_ends_a_cycle_still_rising_with_a_restart_left():
+    p = RESTARTING
+    rising = _curve(*[0.05] * 8)  # the last 2 of 8 epochs add 0.1
+    flat = _curve(*[0.05] * 6, 0, 0)
+    assert p.goes_on(rising) and not p.goes_on(flat)
+    assert not p.goes_on(rising[:7])  # stopped early: levelled off by definition
+    assert p.goes_on(_curve(*[0.05] * 12))  # the first restart ended still rising: one is left
+    assert not p.goes_on(_curve(*[0.05] * 16))  # the second did too: none left
+    assert not dataclasses.replace(p, restarts=0).goes_on(rising)
+
+
+def test_convergence_of_a_restarted_run_measures_the_tail_of_its_last_cycle():
+    p = RESTARTING
+    curve = _curve(*[0.05] * 8, -0.2, 0.1, 0.1, 0.005)  # the restart dips, recovers, then adds 0.005
+    conv = p.convergence(curve)
+    assert (conv["cycles"], conv["epochs"], conv["epochs_run"], conv["tail_epochs"]) == (2, 12, 12, 1)
+    assert conv["tail_gain"] == pytest.approx(0.005) and conv["converged"] is True
+    assert conv["best_epoch"] == 12 and conv["stopped_early"] is False
+    stopped = p.convergence(curve[:10])  # early stopping ended the restart
+    assert stopped["cycles"] == 2 and stopped["stopped_early"] and stopped["converged"]

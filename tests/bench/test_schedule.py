@@ -12,7 +12,7 @@ from bench.config import RunConfig
 from bench.presets import Preset
 from bench.store import RunStore
 from bench.training.loop import RunFailed, train_run
-from bench.training.schedule import Schedule, make_scheduler
+from bench.training.schedule import Schedule, make_scheduler, schedule_for
 
 
 def _lrs(preset: Preset, steps_per_epoch: int) -> list[float]:
@@ -36,6 +36,30 @@ def test_cosine_schedule_warms_up_then_decays_to_the_floor():
     assert lrs[-1] == pytest.approx(1e-3)  # and ends at lr_min_ratio * lr
     mid = 10 + (len(lrs) - 10 - 1) // 2
     assert lrs[mid] == pytest.approx(1e-3 + 0.5 * 9e-3, rel=0.05)
+
+
+def test_a_restart_cycle_warms_up_to_its_lower_peak_then_decays_over_its_own_epochs():
+    p = Preset(
+        name="r",
+        epochs=10,
+        width=0.1,
+        lr=1e-2,
+        schedule="cosine",
+        warmup_epochs=1,
+        restarts=1,
+        restart_epochs=4,
+        restart_lr_ratio=0.5,
+    )
+    opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=p.lr)
+    make_scheduler(opt, p, steps_per_epoch=2)
+    sched = schedule_for(p).build_cycle(opt, p, steps_per_epoch=2, cycle=1)
+    lrs = []
+    for _ in range(p.restart_epochs * 2):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs[0] == pytest.approx(5e-3 / 2) and lrs[1] == pytest.approx(5e-3)  # 2 warm-up steps to lr x 0.5
+    assert all(a >= b for a, b in zip(lrs[1:], lrs[2:])) and lrs[-1] == pytest.approx(0.0)  # decay over 4 epochs
 
 
 def test_plateau_schedule_is_the_papers():
@@ -159,3 +183,73 @@ def test_a_custom_preset_and_schedule_train_without_registering_anything(tiny_co
     assert store.read_config()["training"]["scheduler"] == "constant lr 0.003"
     assert store.read_curves()["lr"].tolist() == [3e-3, 3e-3]
     assert (dict(PRESETS), dict(SCHEDULES)) == before  # nothing was registered
+
+
+RESTARTS = dataclasses.replace(
+    TINY, name="tiny-restart", epochs=3, early_stop=None, lr=1e-3, restarts=2, restart_epochs=2
+)
+
+
+@pytest.fixture()
+def never_levels_off(monkeypatch):
+    """No run counts as levelled off by its tail's gain: every cycle end takes a restart while one is left."""
+    monkeypatch.setattr("bench.presets.CONVERGENCE_GAIN", -1.0)  # no gain is below it
+
+
+def _curves(results, config, *, preset, corpus, **kwargs):
+    metrics = train_run(config, corpus_dir=corpus, results_dir=results, device="cpu", preset=preset, **kwargs)
+    return metrics, RunStore(results / "runs", config.run_id).read_curves()
+
+
+def test_a_run_still_rising_at_the_end_of_its_schedule_takes_its_restarts(never_levels_off, tiny_corpus, tmp_path):
+    config = RunConfig(model="gap", alpha=0.0, snr_db=20.0, seed=5, preset="tiny-restart")
+    metrics, curves = _curves(tmp_path, config, preset=RESTARTS, corpus=tiny_corpus)
+    assert curves["epoch"].tolist() == list(range(1, RESTARTS.max_epochs + 1))
+    conv = metrics["convergence"]
+    assert (conv["cycles"], conv["epochs"], conv["converged"]) == (3, 7, False)
+    # one step an epoch: the cosine's 3 epochs (1 of warm-up) end at 0; each 2-epoch restart
+    # warms up to half the peak in its first step and starts its decay from there
+    assert curves["lr"].tolist() == pytest.approx([1e-3, 1e-3, 0.0, 5e-4, 5e-4, 5e-4, 5e-4])
+    assert (
+        RunStore(tmp_path / "runs", config.run_id)
+        .read_config()["training"]["restarts_rule"]
+        .startswith("a run still rising")
+    )
+
+
+def test_a_finished_run_is_taken_up_where_it_ended_exactly_as_if_it_had_never_stopped(
+    never_levels_off, tiny_corpus, tmp_path
+):
+    from bench.corpus import corpus_fingerprint
+    from bench.data import read_clips
+    from bench.training.grid import _is_done
+
+    config = RunConfig(model="gap", alpha=0.0, snr_db=20.0, seed=6, preset="tiny-restart")
+    without = dataclasses.replace(RESTARTS, restarts=0)
+    assert without.key() == RESTARTS.key()  # the same run id either way
+    _curves(tmp_path / "a", config, preset=without, corpus=tiny_corpus)
+    fingerprint = corpus_fingerprint(read_clips(tiny_corpus))
+    assert _is_done(tmp_path / "a", config, corpus=fingerprint, preset=without)
+    assert not _is_done(tmp_path / "a", config, corpus=fingerprint, preset=RESTARTS)  # still rising: go on
+
+    def stop(event):  # a kill inside the first restart
+        if event["epoch"] == 4:
+            raise KeyError("stop")
+
+    with pytest.raises(RunFailed):
+        _curves(tmp_path / "a", config, preset=RESTARTS, corpus=tiny_corpus, callback=stop)
+    _, taken_up = _curves(tmp_path / "a", config, preset=RESTARTS, corpus=tiny_corpus)
+    _, straight = _curves(tmp_path / "b", config, preset=RESTARTS, corpus=tiny_corpus)
+    assert taken_up["epoch"].tolist() == straight["epoch"].tolist() == list(range(1, 8))
+    assert taken_up["lr"].tolist() == pytest.approx(straight["lr"].tolist())
+    assert taken_up["val_micro_ap"].tolist() == pytest.approx(straight["val_micro_ap"].tolist(), rel=1e-5)
+    assert _is_done(tmp_path / "a", config, corpus=fingerprint, preset=RESTARTS)  # no restart left
+
+
+def test_a_run_that_levelled_off_takes_no_restart(tiny_corpus, tmp_path):
+    config = RunConfig(model="gap", alpha=0.0, snr_db=20.0, seed=3, preset="tiny-es")
+    metrics, curves = _curves(
+        tmp_path, config, preset=dataclasses.replace(TINY, restarts=2, restart_epochs=4), corpus=tiny_corpus
+    )
+    assert metrics["convergence"]["stopped_early"] and metrics["convergence"]["cycles"] == 1
+    assert len(curves) < TINY.epochs
