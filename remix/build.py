@@ -72,7 +72,6 @@ from remix.recipe import ClipPlan, RecipeOptions, Rooms, plan_corpus, plan_diges
 from remix.render import RenderSettings, render_batch
 from remix.reverb import ReverbOptions, check_responses
 from remix.sources import check_sources, read_fsd2018, read_tau2019
-from remix.standin.notice import placed_with_origins, source_origins, standin_card_section
 from remix.workers import die_with_parent
 
 MIN_SCENE_FRACTION = 0.9
@@ -819,7 +818,11 @@ def build_corpus(
     clips, placed = _assemble(plans, out_dir)
     manifest = out_dir / MANIFEST_DIR
     event_schema = REVERB_EVENT_SCHEMA if reverb.active else EVENT_SCHEMA
-    origins = source_origins(events_dir) if synthetic else None
+    origins = None
+    if synthetic:  # the stand-in's own module, loaded only for a build on it
+        from remix.standin.notice import placed_with_origins, source_origins, standin_card_section
+
+        origins = source_origins(events_dir)
     if origins is not None:
         placed = placed_with_origins(placed, origins)
         event_schema = pa.schema([*event_schema, *(pa.field(n, t) for n, t in ORIGIN_FIELDS)])
