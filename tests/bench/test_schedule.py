@@ -15,11 +15,14 @@ from bench.training.loop import RunFailed, train_run
 from bench.training.schedule import Schedule, make_scheduler, schedule_for
 
 
-def _lrs(preset: Preset, steps_per_epoch: int) -> list[float]:
+def _lrs(preset: Preset, steps_per_epoch: int, *, cycle: int = 0) -> list[float]:
+    """The learning rate at each step of schedule cycle ``cycle`` (0: the schedule, k: its k-th restart)."""
     opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=preset.lr)
     sched = make_scheduler(opt, preset, steps_per_epoch=steps_per_epoch)
+    if cycle:
+        sched = schedule_for(preset).build_cycle(opt, preset, steps_per_epoch=steps_per_epoch, cycle=cycle)
     out = []
-    for _ in range(preset.epochs * steps_per_epoch):
+    for _ in range((preset.restart_epochs if cycle else preset.epochs) * steps_per_epoch):
         out.append(opt.param_groups[0]["lr"])
         opt.step()
         sched.step()
@@ -50,14 +53,7 @@ def test_a_restart_cycle_warms_up_to_its_lower_peak_then_decays_over_its_own_epo
         restart_epochs=4,
         restart_lr_ratio=0.5,
     )
-    opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=p.lr)
-    make_scheduler(opt, p, steps_per_epoch=2)
-    sched = schedule_for(p).build_cycle(opt, p, steps_per_epoch=2, cycle=1)
-    lrs = []
-    for _ in range(p.restart_epochs * 2):
-        lrs.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sched.step()
+    lrs = _lrs(p, steps_per_epoch=2, cycle=1)
     assert lrs[0] == pytest.approx(5e-3 / 2) and lrs[1] == pytest.approx(5e-3)  # 2 warm-up steps to lr x 0.5
     assert all(a >= b for a, b in zip(lrs[1:], lrs[2:])) and lrs[-1] == pytest.approx(0.0)  # decay over 4 epochs
 
