@@ -22,6 +22,26 @@ STANDIN_NOTICE = (
 """One paragraph a corpus card quotes when the stand-in sources were used."""
 
 
+def origin_table(events: pd.DataFrame) -> pd.DataFrame:
+    """Clips per class and origin, with the licence and attribution of each.
+
+    Parameters
+    ----------
+    events : pd.DataFrame
+        Rows of a stand-in's event CSVs, with columns ``label``, ``origin``, ``license`` and
+        ``attribution``.
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns ``label``, ``origin``, ``clips``, ``license``, ``attribution``; one row per
+        (class, origin), sorted by class.
+    """
+    grouped = events.fillna({"attribution": ""}).groupby(["label", "origin", "license", "attribution"], sort=True)
+    table = grouped.size().rename("clips").reset_index()
+    return table[["label", "origin", "clips", "license", "attribution"]]
+
+
 def source_origins(events_dir: Path) -> pd.DataFrame | None:
     """``fname``, ``label``, ``license``, ``origin`` and ``attribution`` of every event source, when
     its CSVs say where each clip comes from (the recorded stand-in); None otherwise."""
@@ -49,8 +69,6 @@ def placed_with_origins(placed: pd.DataFrame, origins: pd.DataFrame) -> pd.DataF
 def _origin_section(origins: pd.DataFrame | None, placed: pd.DataFrame) -> str:
     """Per class, where the stand-in's placed events come from and under which licence (Markdown);
     "" for sources whose CSVs do not say (the procedural stand-in)."""
-    from remix.standin.writer import origin_table
-
     if origins is None or placed.empty:
         return ""
     first = placed[placed["snr_db"] == placed["snr_db"].min()]

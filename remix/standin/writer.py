@@ -40,7 +40,7 @@ from remix.progress import progress_bar
 from remix.sources.fsd2018 import META_DIR, TEST_CSV, TEST_DIR, TRAIN_CSV, TRAIN_DIR
 from remix.sources.tau2019 import TAU2019_DIRNAME
 from remix.standin import event_synth, scene_synth
-from remix.standin.notice import STANDIN_NOTICE
+from remix.standin.notice import STANDIN_NOTICE, origin_table
 from remix.standin.recorded import RecordedSources
 
 GENERATOR_VERSION = 2
@@ -485,26 +485,6 @@ def cache_root() -> Path:
 def default_cache_dir() -> Path:
     """``$SEDREMIX_CACHE/synthetic-vN``, else ``~/.cache/sedremix/synthetic-vN`` (the procedural stand-in)."""
     return cache_root() / CACHE_NAME
-
-
-def origin_table(events: pd.DataFrame) -> pd.DataFrame:
-    """Clips per class and origin, with the licence and attribution of each.
-
-    Parameters
-    ----------
-    events : pd.DataFrame
-        Rows of a stand-in's event CSVs, with columns ``label``, ``origin``, ``license`` and
-        ``attribution``.
-
-    Returns
-    -------
-    pd.DataFrame
-        Columns ``label``, ``origin``, ``clips``, ``license``, ``attribution``; one row per
-        (class, origin), sorted by class.
-    """
-    grouped = events.fillna({"attribution": ""}).groupby(["label", "origin", "license", "attribution"], sort=True)
-    table = grouped.size().rename("clips").reset_index()
-    return table[["label", "origin", "clips", "license", "attribution"]]
 
 
 def _recorded_readme(events: list[_EventItem], gathered: RecordedSources) -> str:
