@@ -264,7 +264,12 @@ def cell_replicates(runs: np.ndarray, *, seed: int = 0) -> np.ndarray:
     if n_runs == 1:
         return r[0].copy()
     pick = np.random.default_rng(seed).integers(0, n_runs, size=(n_boot, n_runs))  # (B, S)
-    return np.nanmean(r[pick, np.arange(n_boot)[:, None]], axis=1)
+    drawn = r[pick, np.arange(n_boot)[:, None]]  # (B, S)
+    finite = np.isfinite(drawn)
+    counts = finite.sum(axis=1)
+    sums = np.where(finite, drawn, 0.0).sum(axis=1)
+    # a resample whose drawn runs are all NaN stays NaN (and is left out of the interval)
+    return np.divide(sums, counts, out=np.full(n_boot, np.nan), where=counts > 0)
 
 
 def paired_difference(

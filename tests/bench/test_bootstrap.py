@@ -3,6 +3,8 @@ and paired tests behave as the theory says on cases with a known answer."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
@@ -108,6 +110,16 @@ def test_cell_replicates_resample_the_seeds():
     np.testing.assert_allclose(counts / 4000, [0.25, 0.5, 0.25], atol=0.03)
     single = np.arange(5.0)[None]
     np.testing.assert_array_equal(cell_replicates(single), single[0])
+
+
+def test_cell_replicates_leave_nan_runs_out_quietly():
+    runs = np.array([[np.nan] * 3000, [1.0] * 3000])  # one seed without a value on any resample
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cell = cell_replicates(runs)
+    # a resample drawing the NaN seed twice has no value; every other one is the valid seed's 1.0
+    np.testing.assert_array_equal(np.unique(cell[np.isfinite(cell)]), [1.0])
+    assert 0.2 <= np.isnan(cell).mean() <= 0.3
 
 
 def test_paired_difference_of_a_system_with_itself_is_zero_and_of_a_better_one_small_p(scored):
