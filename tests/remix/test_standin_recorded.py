@@ -272,3 +272,34 @@ def test_bus_and_applause_play_opensfx_recordings_under_cc_by(tmp_path, monkeypa
         rows = meta[meta["label"] == label]
         assert set(rows["origin"]) == {"recorded:openttd-opensfx"} and set(rows["license"]) == {"CC-BY-3.0"}
         assert rows["attribution"].str.contains("OpenSFX").all()
+
+
+def test_gpl_recordings_join_a_class_only_in_the_recorded_gpl_stand_in(packages, tmp_path):
+    kit = _register(packages, "hydrogen-data") / "usr/share/hydrogen/data/drumkits/GMRockKit"
+    for layer in ("Soft", "Hard"):
+        _tone(kit / f"Kick-{layer}.wav", hz=60.0, seconds=0.4)
+    plain = gather(packages)
+    assert "hydrogen-data" not in plain.packages and not any("hydrogen-data" in n for n in plain.notes)
+    assert {r.package for r in plain.recordings["Bass_drum"]} == {"sonic-pi-samples"}
+    with_gpl = gather(packages, gpl=True)
+    assert [r.name.rsplit("/", 1)[-1] for r in with_gpl.recordings["Bass_drum"] if r.package == "hydrogen-data"] == [
+        "Kick-Hard.wav",
+        "Kick-Soft.wav",
+    ]
+    sources = ensure_sources(tmp_path / "gpl", events="recorded-gpl", packages_root=packages, **SMALL)
+    meta = _meta(sources)
+    drums = meta[meta["label"] == "Bass_drum"]
+    # a class mixing packages names both, credits both and carries the stricter licence
+    assert set(drums["origin"]) == {"recorded:sonic-pi-samples+hydrogen-data"}
+    assert set(drums["license"]) == {"GPL-2.0-or-later"}
+    assert drums["attribution"].str.contains("Sonic Pi").all() and drums["attribution"].str.contains("GMRockKit").all()
+    snares = meta[meta["label"] == "Snare_drum"]  # no snare in the fake kit: the CC0 recordings alone
+    assert set(snares["origin"]) == {"recorded:sonic-pi-samples"} and set(snares["license"]) == {"CC0-1.0"}
+    assert json.loads((sources.root / "standin.json").read_text())["events"] == "recorded-gpl"
+
+
+def test_a_missing_gpl_package_leaves_its_classes_to_the_other_packages(packages, monkeypatch):
+    gathered = gather(packages, gpl=True)
+    note = next(n for n in gathered.notes if n.startswith("hydrogen-data"))
+    assert "keep the other packages' recordings" in note
+    assert {r.package for r in gathered.recordings["Bass_drum"]} == {"sonic-pi-samples"}
