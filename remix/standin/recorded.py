@@ -424,6 +424,6 @@ def gather(cache_root: Path, *, gpl: bool = False) -> RecordedSources:
             files.pop("fluid-soundfont-gm")
     recordings = {label: tuple(found) for label, found in discover(roots).items()}
     for name in roots:
-        if not any(r[0].package == name for r in recordings.values()):
+        if not any(rec.package == name for found in recordings.values() for rec in found):
             notes.append(f"{name} was obtained but none of its expected files were found in it")
     return RecordedSources(recordings, soundfont, files, tuple(notes))
