@@ -11,8 +11,9 @@ per-band mean and standard deviation over time are its 128 features. A multinomi
 regression (standardised features, L2, C=1) is scored by stratified 5-fold cross-validation:
 balanced accuracy, mean and standard deviation over the folds, against chance (1/41).
 
-``--recorded-classes DIR`` keeps only the classes that the stand-in in DIR plays from recordings
-(its event CSVs' ``origin`` column), so two stand-ins can be compared on the same classes. For a
+``--classes A,B`` keeps only the classes named. ``--recorded-classes DIR`` keeps only the
+classes that the stand-in in DIR plays from recordings (its event CSVs' ``origin`` column), so
+two stand-ins can be compared on the same classes. For a
 stand-in whose CSVs carry ``origin``, the script also lists, per recorded class, how many distinct
 package recordings its clips draw from.
 
@@ -64,6 +65,7 @@ def main() -> None:
         default=None,
         help="Only the classes the stand-in events folder DIR plays from recordings.",
     )
+    parser.add_argument("--classes", default=None, help="Only these classes, comma-separated.")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--no-log", action="store_true")
     args = parser.parse_args()
@@ -81,9 +83,15 @@ def main() -> None:
         if origins is None:
             parser.error(f"{args.recorded_classes} has no origin column: not a recorded stand-in")
         used = used[used["label"].isin(set(origins.loc[origins["origin"].str.startswith("recorded:"), "label"]))]
+    if args.classes is not None:
+        wanted = {c.strip() for c in args.classes.split(",") if c.strip()}
+        unknown = sorted(wanted - set(table["label"]))
+        if unknown:
+            parser.error(f"--classes names no class of {events_dir}: {', '.join(unknown)}")
+        used = used[used["label"].isin(wanted)]
     own = _origins(events_dir)
     if own is not None:
-        _print_recordings(own)
+        _print_recordings(own, events_dir)
     x = np.stack([features(p) for p in used["path"]])
     y = used["label"].to_numpy()
     probe = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
@@ -115,12 +123,16 @@ def _origins(events_dir: Path):
     return table if "origin" in table.columns else None
 
 
-def _print_recordings(origins) -> None:
+def _print_recordings(origins, events_dir: Path) -> None:
     """Per recorded class: clips, and the distinct package recordings they draw from."""
+    import json
+
     from remix.standin.recorded import gather
     from remix.standin.writer import cache_root
 
-    found = gather(cache_root()).recordings
+    info_path = Path(events_dir).parent / "standin.json"
+    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+    found = gather(cache_root(), gpl=info.get("events") == "recorded-gpl").recordings
     recorded = origins[origins["origin"].str.startswith("recorded:")]
     for label, rows in recorded.groupby("label"):
         count = len(found.get(label, ()))
