@@ -864,7 +864,9 @@ def build_corpus(
     card_info = dict(info, command=run.command or _default_command(info), options_toml=options_toml)
     card = corpus_card(clips=clips, events=placed, skipped=bad, info=card_info)
     if synthetic:
-        card += standin_card_section(origins, placed)
+        standin_info = read_json(scenes_dir.parent / "standin.json")
+        textures = standin_info.get("scene_textures") if isinstance(standin_info, dict) else None
+        card += standin_card_section(origins, placed, textures=textures)
     write_text(out_dir / CONFIG_NAME, options_toml)
     write_text(out_dir / "CORPUS.md", card)
     write_json(manifest / "corpus.json", info)

@@ -94,22 +94,33 @@ def _origin_section(origins: pd.DataFrame | None, placed: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _standin_notice(origins: pd.DataFrame | None) -> str:
+def _standin_notice(origins: pd.DataFrame | None, textures: dict[str, list[str]] | None = None) -> str:
     """The paragraph on the stand-in: the procedural one's, or the recorded one's (which says
-    which classes are recordings)."""
+    which classes are recordings, and which scenes hold recorded textures)."""
     if origins is None:
         return STANDIN_NOTICE
     recorded = sorted(set(origins.loc[origins["origin"].str.startswith("recorded:"), "label"]))
+    scenes = "procedurally generated scenes"
+    if textures:
+        scenes += (
+            f" (those of {', '.join(sorted(textures))} textured with CC0 recordings from OpenSFX: "
+            + "; ".join(", ".join(names) for _, names in sorted(textures.items()))
+            + ")"
+        )
     return (
         "The sources of this corpus are the toolkit's recorded stand-in, laid out like TAU Urban Acoustic "
-        "Scenes 2019 and FSDKaggle2018 but not the real corpora: procedurally generated scenes, and events "
+        f"Scenes 2019 and FSDKaggle2018 but not the real corpora: {scenes}, and events "
         f"played from openly licensed recordings for {len(recorded)} classes ({', '.join(recorded) or 'none'}), "
         "from a General MIDI SoundFont for the instrument classes, and procedurally synthesised for the rest. "
         "Results on it are not comparable with the paper's numbers."
     )
 
 
-def standin_card_section(origins: pd.DataFrame | None, placed: pd.DataFrame) -> str:
+def standin_card_section(
+    origins: pd.DataFrame | None, placed: pd.DataFrame, *, textures: dict[str, list[str]] | None = None
+) -> str:
     """The corpus card's "Stand-in sources" section (Markdown): :func:`_standin_notice`, then per
-    class where the placed events come from (:func:`_origin_section`, the recorded stand-in only)."""
-    return "\n## Stand-in sources\n\n" + _standin_notice(origins) + "\n" + _origin_section(origins, placed)
+    class where the placed events come from (:func:`_origin_section`, the recorded stand-in only).
+    ``textures``: scene label -> the recordings its scenes hold (the stand-in's ``scene_textures``)."""
+    notice = _standin_notice(origins, textures)
+    return "\n## Stand-in sources\n\n" + notice + "\n" + _origin_section(origins, placed)

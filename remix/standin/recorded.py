@@ -19,6 +19,11 @@ How a class is played (:data:`STYLES`):
 ``excerpt``
     a cut of a longer recording starting at one of its onsets (barks, meows, buses, applause).
 
+Scenes stay procedural; where OpenSFX was obtained, the recorded stand-ins mix one or two of its
+CC0 urban recordings into the scenes of the labels they belong to (:data:`SCENE_TEXTURES`,
+:func:`texture`), well below the scene's own level, as the passing jets, crossings and birds of
+a real recording.
+
 Packages under the GPL (:attr:`remix.standin.packages.Package.gpl`: Hydrogen's recorded drum
 kit) add recordings to classes only in the ``recorded-gpl`` stand-in (``gather(gpl=True)``).
 
@@ -30,7 +35,8 @@ class (and a class left without recordings stays procedural).
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +106,23 @@ CATALOGUE: dict[str, tuple[Recipe, ...]] = {
 """The classes recordings cover, each with the package files it takes."""
 
 STYLES = ("hits", "once", "typing", "excerpt")
+
+SCENE_TEXTURES: dict[str, tuple[str, ...]] = {
+    "airport": ("modern-jet-take-off.wav", "toyland-propeller-plane-take-off.wav"),
+    "street_traffic": ("plane-wheels-touching-ground.wav", "level-crossing.wav"),
+    "tram": ("level-crossing.wav",),
+    "street_pedestrian": ("train-ship-breakdown.wav",),
+    "public_square": ("train-ship-breakdown.wav",),
+    "park": ("tropical-bird-1.wav", "tropical-bird-2.wav"),
+}
+"""OpenSFX recordings mixed into the recorded stand-ins' scenes, per scene label: a jet and a
+propeller plane taking off, a car's tyres and a level crossing's bells, metal clatter, birds.
+Only sounds whose own title grants CC0 are taken (checked in ``sounds.csv``), so the scenes carry
+no licence that ``--licences`` (which filters events) could not see; none is a bus, applause or
+anything else one of the 41 event classes names."""
+
+TEXTURE_BELOW_DB = (6.0, 18.0)
+"""How far below the scene's RMS a texture recording's RMS lies (uniform range, dB)."""
 
 _SILENCE_DB = -45.0  # trimmed: what lies this far below a recording's peak before its onset and after its end
 
@@ -364,12 +387,16 @@ class RecordedSources:
         Obtained package -> the file it was unpacked from (its version).
     notes : tuple of str
         One line per package that could not be had, with the reason.
+    textures : dict of str to tuple of str
+        Scene label -> the absolute paths of its texture recordings (:data:`SCENE_TEXTURES`;
+        labels without any are left out).
     """
 
     recordings: dict[str, tuple[Recording, ...]]
     soundfont: Path | None
     packages: dict[str, str]
     notes: tuple[str, ...]
+    textures: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def origin(self, label: str, *, soundfont_labels: frozenset[str]) -> Origin:
         """Where the clips of ``label`` come from (``soundfont_labels``: the classes a SoundFont plays).
@@ -423,7 +450,81 @@ def gather(cache_root: Path, *, gpl: bool = False) -> RecordedSources:
             notes.append(f"fluid-soundfont-gm holds no {FLUID_SOUNDFONT}; TimGM6mb plays instead")
             files.pop("fluid-soundfont-gm")
     recordings = {label: tuple(found) for label, found in discover(roots).items()}
+    textures = discover_textures(roots["openttd-opensfx"]) if "openttd-opensfx" in roots else {}
     for name in roots:
         if not any(rec.package == name for found in recordings.values() for rec in found):
             notes.append(f"{name} was obtained but none of its expected files were found in it")
-    return RecordedSources(recordings, soundfont, files, tuple(notes))
+    return RecordedSources(recordings, soundfont, files, tuple(notes), textures)
+
+
+def discover_textures(opensfx_root: Path) -> dict[str, tuple[str, ...]]:
+    """Scene label -> paths of its :data:`SCENE_TEXTURES` found in unpacked OpenSFX, CC0 only."""
+    import pandas as pd
+
+    folder = Path(opensfx_root) / _OPENSFX
+    listing = folder / "sounds.csv"
+    if not listing.is_file():
+        return {}
+    sounds = pd.read_csv(listing, dtype=str, keep_default_na=False)
+    cc0 = set(sounds.loc[sounds["licence"] == "CC0-1.0", "file"]) - {""}
+    found = {
+        scene: tuple(str(folder / name) for name in names if name in cc0 and (folder / name).is_file())
+        for scene, names in SCENE_TEXTURES.items()
+    }
+    return {scene: paths for scene, paths in found.items() if paths}
+
+
+def texture(
+    scene: np.ndarray, paths: Sequence[str], *, rng: np.random.Generator, sample_rate: int
+) -> tuple[np.ndarray, list[str]]:
+    """``scene`` with one or two of the recordings ``paths`` mixed in.
+
+    Each is a cut of 2-6 s (from a random point of a longer recording) with 50 ms fades, placed
+    at a random time, panned, its RMS 6-18 dB below the scene's (:data:`TEXTURE_BELOW_DB`).
+
+    Parameters
+    ----------
+    scene : np.ndarray [shape=(N, 2)]
+    paths : sequence of str
+    rng : np.random.Generator
+        The scene's own texture generator.
+    sample_rate : int
+
+    Returns
+    -------
+    audio : np.ndarray [shape=(N, 2)]
+        Peak kept at or below the scene's own peak bound (0.89).
+    used : list of str
+        File names of the recordings mixed in.
+    """
+    out = np.array(scene, dtype=np.float64, copy=True)
+    n = len(out)
+    level = float(np.sqrt(np.mean(out**2)))
+    used: list[str] = []
+    for _ in range(int(rng.integers(1, 3))):
+        path = paths[int(rng.integers(len(paths)))]
+        used.append(Path(path).name)
+        x = _load(path, sample_rate)
+        longest = int(rng.uniform(2.0, 6.0) * sample_rate)
+        if len(x) > longest:
+            start = int(rng.integers(0, len(x) - longest))
+            x = x[start : start + longest]
+        x = x.copy()  # _load's array is cached: never faded in place
+        fade = min(int(0.05 * sample_rate), len(x) // 2)
+        if fade > 1:
+            ramp = np.linspace(0.0, 1.0, fade)
+            x[:fade] *= ramp
+            x[-fade:] *= ramp[::-1]
+        rms = float(np.sqrt(np.mean(x**2)))
+        if rms <= 0 or level <= 0:
+            continue
+        gain = level * 10 ** (-rng.uniform(*TEXTURE_BELOW_DB) / 20) / rms
+        pan = rng.uniform(0.15, 0.85)
+        stereo = gain * x[:, None] * np.array([np.sqrt(1 - pan), np.sqrt(pan)])
+        at = int(rng.integers(0, max(1, n - len(x) // 2)))
+        end = min(n, at + len(stereo))
+        out[at:end] += stereo[: end - at]
+    peak = float(np.abs(out).max()) if out.size else 0.0
+    if peak > 0.89:
+        out *= 0.89 / peak
+    return out, used

@@ -46,7 +46,7 @@ from remix.standin.recorded import RecordedSources
 GENERATOR_VERSION = 2
 """Bumped whenever the generated audio changes; part of the stand-in's identity."""
 
-RECORDED_VERSION = 3
+RECORDED_VERSION = 4
 """Bumped whenever the recorded stand-in's use of its packages changes."""
 
 CACHE_NAME = f"synthetic-v{GENERATOR_VERSION}"
@@ -164,7 +164,10 @@ def _write_wav(path: Path, audio: np.ndarray, rate: int, subtype: str) -> None:
     sf.write(str(path), audio, rate, subtype=subtype, format="WAV")
 
 
-def _render_scene(item: _SceneItem, seed: int, duration_s: float, audio_dir: str) -> None:
+def _render_scene(
+    item: _SceneItem, seed: int, duration_s: float, audio_dir: str, textures: tuple[str, ...] = ()
+) -> None:
+    """Write one scene recording: procedural, with ``textures`` (recordings) mixed in when given."""
     ss = np.random.SeedSequence(seed, spawn_key=item.spawn_key)
     audio = scene_synth.render_scene(
         item.scene,
@@ -175,6 +178,11 @@ def _render_scene(item: _SceneItem, seed: int, duration_s: float, audio_dir: str
         duration_s=duration_s,
         city_seed=seed,
     )  # (N, 2)
+    if textures:  # a generator of their own: the procedural bed stays the same
+        from remix.standin import recorded
+
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=item.spawn_key + (1,)))
+        audio, _ = recorded.texture(audio, textures, rng=rng, sample_rate=SCENE_RATE)
     _write_wav(Path(audio_dir) / Path(item.filename).name, audio, SCENE_RATE, "PCM_24")
 
 
@@ -384,6 +392,8 @@ def ensure_sources(
         packages_at = Path(packages_root).expanduser() if packages_root is not None else cache_root()
         gathered = gather(packages_at, gpl=events == "recorded-gpl")
         params.update(events=events, recorded_version=RECORDED_VERSION, packages=gathered.packages)
+        if gathered.textures:
+            params["scene_textures"] = {s: [Path(p).name for p in paths] for s, paths in gathered.textures.items()}
     if root is not None:
         root = Path(root).expanduser()
     elif gathered is None:
@@ -446,7 +456,10 @@ def _write(root: Path, params: dict, *, gathered: RecordedSources | None = None,
         audio_dir = str(tmp / TAU2019_DIRNAME / "audio")
         train_dir = str(tmp / EVENTS_DIRNAME / TRAIN_DIR)
         test_dir = str(tmp / EVENTS_DIRNAME / TEST_DIR)
-        jobs: list[tuple] = [(_render_scene, s, seed, params["scene_duration_s"], audio_dir) for s in scenes]
+        textures = gathered.textures if gathered is not None else {}
+        jobs: list[tuple] = [
+            (_render_scene, s, seed, params["scene_duration_s"], audio_dir, textures.get(s.scene, ())) for s in scenes
+        ]
         jobs += [_event_job(e, seed, train_dir if e.split == "train" else test_dir, gathered) for e in events]
         started = time.perf_counter()
         _run_all(jobs, workers=workers, progress=progress)
@@ -512,4 +525,14 @@ def _recorded_readme(events: list[_EventItem], gathered: RecordedSources) -> str
     lines += [f"- not obtained: {note}" for note in gathered.notes]
     lines += ["", "| class | origin | clips | licence |", "|---|---|---:|---|"]
     lines += [f"| {r.label} | {r.origin} | {r.clips} | {r.license} |" for r in table.itertuples()]
+    if gathered.textures:
+        lines += [
+            "",
+            "Scene textures: the scenes of these labels also hold one or two OpenSFX recordings (CC0, from",
+            "`openttd-opensfx`), 6-18 dB below the scene's level:",
+            "",
+        ]
+        lines += [
+            f"- {scene}: {', '.join(Path(p).name for p in paths)}" for scene, paths in sorted(gathered.textures.items())
+        ]
     return "\n".join(lines) + "\n"

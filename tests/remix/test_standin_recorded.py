@@ -221,14 +221,14 @@ OPENSFX_SOUNDS = [
 ]
 
 
-def _bank(path: Path) -> bytes:
+def _bank(path: Path, sounds: list[tuple[str, float]] = OPENSFX_SOUNDS) -> bytes:
     """A bank laid out as OpenSFX's ``opensfx.cat``: an (offset | flag, size) table, then per sound
     a length byte, its NUL-terminated title and a WAV file (the last one a header without samples)."""
     blocks = []
-    for title, hz in OPENSFX_SOUNDS:
+    for title, hz in sounds:
         name = title.encode("latin-1") + b"\0"
         blocks.append(bytes([len(name)]) + name + _wav(hz, 1.5 if hz else 0.0))
-    assert len(blocks[-1]) - len(OPENSFX_SOUNDS[-1][0]) - 2 == 44  # the empty placeholder: a bare header
+    assert len(blocks[-1]) - len(sounds[-1][0]) - 2 == 44  # the empty placeholder: a bare header
     offset, table = 8 * len(blocks), b""
     for block in blocks:
         table += struct.pack("<II", offset | 0x8000_0000, len(block))
@@ -304,3 +304,45 @@ def test_a_missing_gpl_package_leaves_its_classes_to_the_other_packages(packages
     note = next(n for n in gathered.notes if n.startswith("hydrogen-data"))
     assert "keep the other packages' recordings" in note
     assert {r.package for r in gathered.recordings["Bass_drum"]} == {"sonic-pi-samples"}
+
+
+def test_cc0_opensfx_recordings_texture_the_scenes_of_their_labels(tmp_path, monkeypatch):
+    from remix.standin.notice import _standin_notice
+    from remix.standin.writer import SCENE_RATE, _plan_scenes, _render_scene
+
+    monkeypatch.setenv("SEDREMIX_OFFLINE_PACKAGES", "1")
+    cache = tmp_path / "cache"
+    root = _register(cache, "openttd-opensfx")
+    sounds = [
+        ('"Level crossing". Original "g.wav" by "h". License: Creative Commons Zero 1.0.', 2000.0),
+        ('"Tropical: Bird (1)". Original "i.wav" by "j". License: Creative Commons Attribution 3.0 Unported.', 4000.0),
+        OPENSFX_SOUNDS[-1],
+    ]
+    _bank(root / BANK, sounds)
+    extract(root)
+    gathered = gather(cache)
+    # the crossing (CC0) textures trams and traffic; the CC-BY bird is never a texture
+    assert {s: [Path(p).name for p in paths] for s, paths in gathered.textures.items()} == {
+        "street_traffic": ["level-crossing.wav"],
+        "tram": ["level-crossing.wav"],
+    }
+    tram = next(s for s in _plan_scenes(["barcelona"], 1) if s.scene == "tram")
+    plain, textured = tmp_path / "plain", tmp_path / "textured"
+    plain.mkdir(), textured.mkdir()
+    _render_scene(tram, 0, 10.0, str(plain))
+    _render_scene(tram, 0, 10.0, str(textured), gathered.textures["tram"])
+    bed, rate = sf.read(str(plain / Path(tram.filename).name))
+    mixed, _ = sf.read(str(textured / Path(tram.filename).name))
+    assert rate == SCENE_RATE and bed.shape == mixed.shape
+    added = mixed - bed
+    rms = lambda x: float(np.sqrt(np.mean(x**2)))  # noqa: E731
+    assert 0 < rms(added) < rms(bed) * 10 ** (-5.5 / 20)  # there, and at least 6 dB under the bed
+    span = np.flatnonzero(np.abs(added).max(axis=1) > 1e-6)
+    piece = added[span[0] : span[-1] + 1].mean(axis=1)
+    assert abs(np.argmax(np.abs(np.fft.rfft(piece))) * rate / len(piece) - 2000.0) < 5.0  # the crossing's tone
+    sources = ensure_sources(tmp_path / "recorded", events="recorded", packages_root=cache, **SMALL)
+    info = json.loads((sources.root / "standin.json").read_text())
+    assert info["scene_textures"] == {"street_traffic": ["level-crossing.wav"], "tram": ["level-crossing.wav"]}
+    assert "- tram: level-crossing.wav" in (sources.root / "README.md").read_text()
+    notice = _standin_notice(_meta(sources).reset_index(), info["scene_textures"])
+    assert "those of street_traffic, tram textured with CC0 recordings from OpenSFX" in notice
