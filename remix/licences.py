@@ -74,9 +74,14 @@ def parse_licences(text: str | Iterable[str]) -> frozenset[str]:
     return frozenset(keys)
 
 
+def by_restrictiveness(names: Iterable[object]) -> list[str]:
+    """The distinct keys of ``names`` from the least to the most demanding (unknown keys last)."""
+    return sorted({licence_key(n) for n in names}, key=lambda k: (RESTRICTIVENESS + (k,)).index(k))
+
+
 def inherited(names: Iterable[object]) -> str:
     """One sentence: the licences among ``names`` (the placed events' own) and what they ask."""
-    keys = sorted({licence_key(n) for n in names}, key=lambda k: (RESTRICTIVENESS + (k,)).index(k))
+    keys = by_restrictiveness(names)
     if not keys:
         return "The corpus places no events, so it inherits no event licence."
     strictest = keys[-1]
@@ -91,4 +96,4 @@ def inherited(names: Iterable[object]) -> str:
     )
 
 
-__all__ = ["LICENCE_KEYS", "RESTRICTIVENESS", "inherited", "licence_key", "parse_licences"]
+__all__ = ["LICENCE_KEYS", "RESTRICTIVENESS", "by_restrictiveness", "inherited", "licence_key", "parse_licences"]

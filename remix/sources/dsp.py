@@ -130,6 +130,15 @@ def add_at(out: np.ndarray, x: np.ndarray, start: int) -> None:
     out[s0 : s0 + m] += x[:m]
 
 
+def fade_ends(x: np.ndarray, fade: int) -> None:
+    """Linear fade-in over the first ``fade`` samples of ``x`` and fade-out over its last (in place;
+    nothing when ``fade`` < 2)."""
+    if fade > 1:
+        ramp = np.linspace(0.0, 1.0, fade)
+        x[:fade] *= ramp
+        x[-fade:] *= ramp[::-1]
+
+
 def room(
     rng: np.random.Generator, x: np.ndarray, sample_rate: int, *, rt60: float, wet: float, damping_hz: float = 6000.0
 ) -> np.ndarray:

@@ -916,9 +916,5 @@ def render_event(
     x = x / peak
     floor = signal.lfilter([1.0], [1.0, -rng.uniform(0.0, 0.95)], rng.standard_normal(n))  # coloured hiss
     x = x + floor / (np.std(floor) + 1e-12) * 10 ** (rng.uniform(-70, -50) / 20)
-    fade = min(int(0.005 * sample_rate), n // 4)
-    if fade > 1:
-        ramp = np.linspace(0, 1, fade)
-        x[:fade] *= ramp
-        x[-fade:] *= ramp[::-1]
+    dsp.fade_ends(x, min(int(0.005 * sample_rate), n // 4))
     return x / np.abs(x).max() * 10 ** (rng.uniform(-14, -1) / 20)

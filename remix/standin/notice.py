@@ -22,6 +22,11 @@ STANDIN_NOTICE = (
 """One paragraph a corpus card quotes when the stand-in sources were used."""
 
 
+def describe_textures(textures: dict[str, list[str]]) -> str:
+    """``airport: a.wav, b.wav; park: c.wav``: the recordings each scene label's scenes hold."""
+    return "; ".join(f"{scene}: {', '.join(names)}" for scene, names in sorted(textures.items()))
+
+
 def origin_table(events: pd.DataFrame) -> pd.DataFrame:
     """Clips per class and origin, with the licence and attribution of each.
 
@@ -102,11 +107,7 @@ def _standin_notice(origins: pd.DataFrame | None, textures: dict[str, list[str]]
     recorded = sorted(set(origins.loc[origins["origin"].str.startswith("recorded:"), "label"]))
     scenes = "procedurally generated scenes"
     if textures:
-        scenes += (
-            f" (those of {', '.join(sorted(textures))} textured with CC0 recordings from OpenSFX: "
-            + "; ".join(", ".join(names) for _, names in sorted(textures.items()))
-            + ")"
-        )
+        scenes += f" (some textured with CC0 recordings from OpenSFX; {describe_textures(textures)})"
     return (
         "The sources of this corpus are the toolkit's recorded stand-in, laid out like TAU Urban Acoustic "
         f"Scenes 2019 and FSDKaggle2018 but not the real corpora: {scenes}, and events "

@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from remix.sources import dsp
 from remix.standin.packages import PACKAGES
 
 _SONIC_PI = "usr/share/sonic-pi/samples"
@@ -249,12 +250,6 @@ def colour(x: np.ndarray, *, rng: np.random.Generator, sample_rate: int) -> np.n
     return np.asarray(y, dtype=np.float64)
 
 
-def _place(out: np.ndarray, x: np.ndarray, start: int) -> None:
-    end = min(len(out), start + len(x))
-    if end > start:
-        out[start:end] += x[: end - start]
-
-
 def render(
     label: str, recordings: list[Recording], *, rng: np.random.Generator, sample_rate: int, duration_s: float
 ) -> tuple[np.ndarray, list[str]]:
@@ -301,11 +296,11 @@ def render(
                 break
             x = first if same or i == 0 else pick()
             gain = 10 ** (rng.uniform(-6.0, 0.0) / 20) if i else 1.0
-            _place(out, gain * _pitched(x, shift + rng.normal(0, 0.15)), int(t * sample_rate))
+            dsp.add_at(out, gain * _pitched(x, shift + rng.normal(0, 0.15)), int(t * sample_rate))
             t += period * (1 + rng.normal(0, 0.08))
     elif style == "once":
         x = _pitched(pick(), rng.uniform(-2.0, 2.0))
-        _place(out, x, int(rng.uniform(0.0, 0.1) * sample_rate))
+        dsp.add_at(out, x, int(rng.uniform(0.0, 0.1) * sample_rate))
     elif style == "typing":
         t = rng.uniform(0.0, 0.1)
         rate = rng.uniform(3.0, 9.0)  # keys per second
@@ -313,11 +308,11 @@ def render(
             press = recordings[int(rng.integers(len(recordings)))]
             used.append(press.name)
             gain = 10 ** (rng.uniform(-4.0, 0.0) / 20)
-            _place(out, gain * _load(press.path, sample_rate), int(t * sample_rate))
+            dsp.add_at(out, gain * _load(press.path, sample_rate), int(t * sample_rate))
             release = Path(press.path).with_name(Path(press.path).name.replace("-0.", "-1."))
             if release.is_file():  # the key's own release, after it was held
                 held = rng.uniform(0.05, 0.14)
-                _place(out, gain * _load(str(release), sample_rate), int((t + held) * sample_rate))
+                dsp.add_at(out, gain * _load(str(release), sample_rate), int((t + held) * sample_rate))
             t += rng.exponential(1.0 / rate) + 0.04
             if rng.random() < 0.08:  # a pause between words
                 t += rng.uniform(0.2, 0.6)
@@ -326,7 +321,7 @@ def render(
         starts = onsets(x, sample_rate)
         start = int(starts[int(rng.integers(len(starts)))]) if len(starts) else 0
         piece = _pitched(x[start : start + int(duration_s * sample_rate * 1.2)], rng.uniform(-1.5, 1.5))
-        _place(out, trim(piece), 0)
+        dsp.add_at(out, trim(piece), 0)
     else:  # pragma: no cover - CATALOGUE uses STYLES only
         raise ValueError(f"unknown style {style!r}")
     out = colour(out, rng=rng, sample_rate=sample_rate)
@@ -336,11 +331,7 @@ def render(
         out = _load(recordings[0].path, sample_rate)[:n]
         out = np.pad(out, (0, n - len(out)))
         peak = float(np.max(np.abs(out))) or 1.0
-    fade = min(int(0.005 * sample_rate), n // 4)
-    if fade > 1:
-        ramp = np.linspace(0, 1, fade)
-        out[:fade] *= ramp
-        out[-fade:] *= ramp[::-1]
+    dsp.fade_ends(out, min(int(0.005 * sample_rate), n // 4))
     return out / peak * 10 ** (rng.uniform(-14, -1) / 20), sorted(set(used))
 
 
@@ -405,12 +396,12 @@ class RecordedSources:
         each, and carries the most demanding of their licences (a clip may mix them).
         """
         if label in self.recordings:
-            from remix.licences import RESTRICTIVENESS, licence_key
+            from remix.licences import by_restrictiveness, licence_key
 
             names = list(dict.fromkeys(r.package for r in self.recordings[label]))
             packages = [PACKAGES[name] for name in names]
-            rank = {key: i for i, key in enumerate(RESTRICTIVENESS)}
-            strictest = max(packages, key=lambda p: rank.get(licence_key(p.licence), len(rank)))
+            strictest_key = by_restrictiveness(p.licence for p in packages)[-1]
+            strictest = next(p for p in packages if licence_key(p.licence) == strictest_key)
             return Origin(f"recorded:{'+'.join(names)}", strictest.licence, "; ".join(p.attribution for p in packages))
         if label in soundfont_labels and self.soundfont is not None:
             package = PACKAGES["fluid-soundfont-gm"]
@@ -474,9 +465,7 @@ def discover_textures(opensfx_root: Path) -> dict[str, tuple[str, ...]]:
     return {scene: paths for scene, paths in found.items() if paths}
 
 
-def texture(
-    scene: np.ndarray, paths: Sequence[str], *, rng: np.random.Generator, sample_rate: int
-) -> tuple[np.ndarray, list[str]]:
+def texture(scene: np.ndarray, paths: Sequence[str], *, rng: np.random.Generator, sample_rate: int) -> np.ndarray:
     """``scene`` with one or two of the recordings ``paths`` mixed in.
 
     Each is a cut of 2-6 s (from a random point of a longer recording) with 50 ms fades, placed
@@ -492,39 +481,30 @@ def texture(
 
     Returns
     -------
-    audio : np.ndarray [shape=(N, 2)]
-        Peak kept at or below the scene's own peak bound (0.89).
-    used : list of str
-        File names of the recordings mixed in.
+    np.ndarray [shape=(N, 2)]
+        Peak kept at or below the scene's own bound (:data:`remix.standin.scene_synth.PEAK_LIMIT`).
     """
+    from remix.standin.scene_synth import PEAK_LIMIT
+
     out = np.array(scene, dtype=np.float64, copy=True)
     n = len(out)
     level = float(np.sqrt(np.mean(out**2)))
-    used: list[str] = []
     for _ in range(int(rng.integers(1, 3))):
-        path = paths[int(rng.integers(len(paths)))]
-        used.append(Path(path).name)
-        x = _load(path, sample_rate)
+        x = _load(paths[int(rng.integers(len(paths)))], sample_rate)
         longest = int(rng.uniform(2.0, 6.0) * sample_rate)
         if len(x) > longest:
             start = int(rng.integers(0, len(x) - longest))
             x = x[start : start + longest]
         x = x.copy()  # _load's array is cached: never faded in place
-        fade = min(int(0.05 * sample_rate), len(x) // 2)
-        if fade > 1:
-            ramp = np.linspace(0.0, 1.0, fade)
-            x[:fade] *= ramp
-            x[-fade:] *= ramp[::-1]
+        dsp.fade_ends(x, min(int(0.05 * sample_rate), len(x) // 2))
         rms = float(np.sqrt(np.mean(x**2)))
         if rms <= 0 or level <= 0:
             continue
         gain = level * 10 ** (-rng.uniform(*TEXTURE_BELOW_DB) / 20) / rms
         pan = rng.uniform(0.15, 0.85)
         stereo = gain * x[:, None] * np.array([np.sqrt(1 - pan), np.sqrt(pan)])
-        at = int(rng.integers(0, max(1, n - len(x) // 2)))
-        end = min(n, at + len(stereo))
-        out[at:end] += stereo[: end - at]
+        dsp.add_at(out, stereo, int(rng.integers(0, max(1, n - len(x) // 2))))
     peak = float(np.abs(out).max()) if out.size else 0.0
-    if peak > 0.89:
-        out *= 0.89 / peak
-    return out, used
+    if peak > PEAK_LIMIT:
+        out *= PEAK_LIMIT / peak
+    return out

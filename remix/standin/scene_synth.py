@@ -21,6 +21,9 @@ from remix.labels import CITIES, SCENE_LABELS
 from remix.sources import dsp
 
 SYNTHESIS_RATE = 32_000
+
+PEAK_LIMIT = 0.89
+"""A scene recording's peak bound (about -1 dBFS), kept by anything mixed into it too."""
 """Scenes are synthesised at this rate and resampled to the file rate: the corpus is
 mixed at 32 kHz, so content above 16 kHz would never reach it."""
 
@@ -440,6 +443,6 @@ def render_scene(
     rms = np.sqrt(np.mean(x**2)) + 1e-12
     x *= 10 ** ((level_db + p.level_db + rng.normal(0, 1.5)) / 20) / rms
     peak = np.abs(x).max()
-    if peak > 0.89:
-        x *= 0.89 / peak
+    if peak > PEAK_LIMIT:
+        x *= PEAK_LIMIT / peak
     return x

@@ -40,7 +40,7 @@ from remix.progress import progress_bar
 from remix.sources.fsd2018 import META_DIR, TEST_CSV, TEST_DIR, TRAIN_CSV, TRAIN_DIR
 from remix.sources.tau2019 import TAU2019_DIRNAME
 from remix.standin import event_synth, scene_synth
-from remix.standin.notice import STANDIN_NOTICE, origin_table
+from remix.standin.notice import STANDIN_NOTICE, describe_textures, origin_table
 from remix.standin.recorded import RecordedSources
 
 GENERATOR_VERSION = 2
@@ -182,7 +182,7 @@ def _render_scene(
         from remix.standin import recorded
 
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=item.spawn_key + (1,)))
-        audio, _ = recorded.texture(audio, textures, rng=rng, sample_rate=SCENE_RATE)
+        audio = recorded.texture(audio, textures, rng=rng, sample_rate=SCENE_RATE)
     _write_wav(Path(audio_dir) / Path(item.filename).name, audio, SCENE_RATE, "PCM_24")
 
 
@@ -393,7 +393,7 @@ def ensure_sources(
         gathered = gather(packages_at, gpl=events == "recorded-gpl")
         params.update(events=events, recorded_version=RECORDED_VERSION, packages=gathered.packages)
         if gathered.textures:
-            params["scene_textures"] = {s: [Path(p).name for p in paths] for s, paths in gathered.textures.items()}
+            params["scene_textures"] = _texture_names(gathered.textures)
     if root is not None:
         root = Path(root).expanduser()
     elif gathered is None:
@@ -503,6 +503,11 @@ def default_cache_dir() -> Path:
     return cache_root() / CACHE_NAME
 
 
+def _texture_names(textures: dict[str, tuple[str, ...]]) -> dict[str, list[str]]:
+    """Scene label -> the file names (not paths) of its texture recordings."""
+    return {scene: [Path(p).name for p in paths] for scene, paths in textures.items()}
+
+
 def _recorded_readme(events: list[_EventItem], gathered: RecordedSources) -> str:
     from remix.standin.packages import PACKAGES
 
@@ -530,9 +535,6 @@ def _recorded_readme(events: list[_EventItem], gathered: RecordedSources) -> str
             "",
             "Scene textures: the scenes of these labels also hold one or two OpenSFX recordings (CC0, from",
             "`openttd-opensfx`), 6-18 dB below the scene's level:",
-            "",
         ]
-        lines += [
-            f"- {scene}: {', '.join(Path(p).name for p in paths)}" for scene, paths in sorted(gathered.textures.items())
-        ]
+        lines.append(describe_textures(_texture_names(gathered.textures)) + ".")
     return "\n".join(lines) + "\n"

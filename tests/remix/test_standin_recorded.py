@@ -343,6 +343,6 @@ def test_cc0_opensfx_recordings_texture_the_scenes_of_their_labels(tmp_path, mon
     sources = ensure_sources(tmp_path / "recorded", events="recorded", packages_root=cache, **SMALL)
     info = json.loads((sources.root / "standin.json").read_text())
     assert info["scene_textures"] == {"street_traffic": ["level-crossing.wav"], "tram": ["level-crossing.wav"]}
-    assert "- tram: level-crossing.wav" in (sources.root / "README.md").read_text()
+    assert "street_traffic: level-crossing.wav; tram: level-crossing.wav." in (sources.root / "README.md").read_text()
     notice = _standin_notice(_meta(sources).reset_index(), info["scene_textures"])
-    assert "those of street_traffic, tram textured with CC0 recordings from OpenSFX" in notice
+    assert "(some textured with CC0 recordings from OpenSFX; street_traffic: level-crossing.wav; tram: " in notice
