@@ -66,7 +66,7 @@ from remix.manifest import (
     write_table,
     write_text,
 )
-from remix.options import STANDINS
+from remix.options import DEFAULT_STANDIN, STANDINS
 from remix.progress import progress_bar
 from remix.recipe import ClipPlan, RecipeOptions, Rooms, plan_corpus, plan_digest
 from remix.render import RenderSettings, render_batch
@@ -194,8 +194,9 @@ class SourceFolders:
     standin_dir : Path or None
         Where the stand-in is written (once) and read when neither folder is
         given; default the user cache (:func:`remix.standin.writer.default_cache_dir`).
-    standin : {"procedural", "recorded", "recorded-gpl"}
-        What the stand-in's events are made of (:data:`remix.options.STANDINS`).
+    standin : {"recorded", "procedural", "recorded-gpl"}, optional
+        What the stand-in's events are made of (:data:`remix.options.STANDINS`); None: the default,
+        :data:`remix.options.DEFAULT_STANDIN` (:attr:`standin_kind`). Only without the two folders.
     licences : tuple of str, optional
         Only event sources under these licences are placed (short keys of
         :mod:`remix.licences`: ``("cc0", "mit")``); the others are listed as skipped.
@@ -205,17 +206,22 @@ class SourceFolders:
     scenes_dir: Path | None = None
     events_dir: Path | None = None
     standin_dir: Path | None = None
-    standin: str = "procedural"
+    standin: str | None = None
     licences: tuple[str, ...] | None = None
+
+    @property
+    def standin_kind(self) -> str:
+        """The stand-in kind a build without source folders uses: :attr:`standin`, else the default."""
+        return DEFAULT_STANDIN if self.standin is None else self.standin
 
     def validate(self) -> None:
         """Raise :class:`RemixError` when only one of the two folders is given, a stand-in kind with
         them, or licences no source spells."""
         if self.licences is not None:
             parse_licences(self.licences)
-        if self.standin not in STANDINS:
+        if self.standin is not None and self.standin not in STANDINS:
             raise RemixError(f"--standin is one of {', '.join(STANDINS)}; got {self.standin!r}.")
-        if self.scenes_dir is not None and self.standin != "procedural":
+        if self.scenes_dir is not None and self.standin is not None:
             raise RemixError(
                 f"--standin {self.standin} chooses the built-in stand-in's events, but --scenes and --events "
                 "name real source folders; drop one or the other."
@@ -234,7 +240,7 @@ class SourceFolders:
         if self.scenes_dir is None or self.events_dir is None:
             from remix.standin import ensure_sources
 
-            syn = ensure_sources(self.standin_dir, events=self.standin, progress=progress)
+            syn = ensure_sources(self.standin_dir, events=self.standin_kind, progress=progress)
             for note in syn.notes:
                 logger.warning("stand-in: %s", note)
             return Path(syn.scenes_dir), Path(syn.events_dir), True
@@ -847,8 +853,11 @@ def build_corpus(
     }
     if reverb.active:
         info["reverb"] = reverb.to_dict()
-    if synthetic and sources.standin != "procedural":
-        info["standin"] = sources.standin
+    standin_info = read_json(scenes_dir.parent / "standin.json") if synthetic else None
+    if not isinstance(standin_info, dict):
+        standin_info = {}
+    if synthetic:  # the kind the stand-in was written as (given folders may hold any kind)
+        info["standin"] = str(standin_info.get("events", "procedural"))
     given = sources.scenes_dir is not None
     options_toml = corpus_toml(
         recipe,
@@ -858,15 +867,13 @@ def build_corpus(
         events_dir=events_dir if given else None,
         version=__version__,
         reverb=reverb,
-        standin=sources.standin,
+        standin=info.get("standin", sources.standin_kind),
         licences=sources.licences,
     )
     card_info = dict(info, command=run.command or _default_command(info), options_toml=options_toml)
     card = corpus_card(clips=clips, events=placed, skipped=bad, info=card_info)
     if synthetic:
-        standin_info = read_json(scenes_dir.parent / "standin.json")
-        textures = standin_info.get("scene_textures") if isinstance(standin_info, dict) else None
-        card += standin_card_section(origins, placed, textures=textures)
+        card += standin_card_section(origins, placed, textures=standin_info.get("scene_textures"))
     write_text(out_dir / CONFIG_NAME, options_toml)
     write_text(out_dir / "CORPUS.md", card)
     write_json(manifest / "corpus.json", info)

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from remix.errors import RemixError
-from remix.options import BOOLEAN, BUILD_OPTIONS, INTEGER, NUMBER, NUMBERS, PATH, RANGE, REVERB, Kind
+from remix.options import BOOLEAN, BUILD_OPTIONS, DEFAULT_STANDIN, INTEGER, NUMBER, NUMBERS, PATH, RANGE, REVERB, Kind
 from remix.recipe import RecipeOptions
 from remix.render import RenderSettings
 from remix.reverb import NONE, SIMULATED, ReverbOptions
@@ -250,15 +250,16 @@ def corpus_options(
     scenes_dir: Path | None = None,
     events_dir: Path | None = None,
     reverb: ReverbOptions | None = None,
-    standin: str = "procedural",
+    standin: str = DEFAULT_STANDIN,
     licences: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The build options (command-line names) that give ``recipe``, ``render``, ``seed``, ``reverb``
     and the stand-in kind back.
 
     Options left to their default of None (``test_clips``, ``events_per_clip``,
-    ``fade_ms``), sources not given (the stand-in), the default procedural stand-in and the
-    reverberation options of a dry corpus are left out.
+    ``fade_ms``), sources not given (the stand-in) and the reverberation options of a dry corpus
+    are left out; a stand-in build always names its stand-in kind, so that its ``build.toml``
+    repeats it whatever the default.
     """
     options: dict[str, Any] = {
         "snr": [float(s) for s in render.snrs],
@@ -281,7 +282,7 @@ def corpus_options(
     if reverb is not None and reverb.active:
         r = reverb.to_dict()
         options.update(reverb=r.pop("source"), **r)
-    if standin != "procedural" and scenes_dir is None:
+    if scenes_dir is None:
         options["standin"] = standin
     if licences is not None:
         options["licences"] = ",".join(sorted(licences))
@@ -309,7 +310,7 @@ def corpus_toml(
     events_dir: Path | None = None,
     version: str = "",
     reverb: ReverbOptions | None = None,
-    standin: str = "procedural",
+    standin: str = DEFAULT_STANDIN,
     licences: Sequence[str] | None = None,
 ) -> str:
     """The corpus options of a build as a build options file (TOML text, with comments).

@@ -20,7 +20,7 @@ from rich.markup import escape
 
 from remix.clitools import console, err_console, user_errors
 from remix.errors import RemixError
-from remix.options import FORMATS, RECIPES, SNR_MODES, STANDINS, default, help_text
+from remix.options import DEFAULT_STANDIN, FORMATS, RECIPES, SNR_MODES, STANDINS, default, help_text
 
 app = typer.Typer(
     help="Noisy remix corpus for weakly supervised sound event detection.", no_args_is_help=True, add_completion=False
@@ -117,7 +117,7 @@ def build(
     out: Annotated[Path, typer.Option("--out", help=help_text("out"))] = default("out"),
     scenes: Annotated[Path | None, typer.Option(help=help_text("scenes"))] = default("scenes"),
     events: Annotated[Path | None, typer.Option(help=help_text("events"))] = default("events"),
-    standin: Annotated[Standin, typer.Option(help=help_text("standin"))] = Standin(default("standin")),
+    standin: Annotated[Standin | None, typer.Option(help=help_text("standin"), show_default=False)] = None,
     licences: Annotated[str | None, typer.Option(help=help_text("licences"))] = default("licences"),
     recipe: Annotated[Recipe, typer.Option(help=help_text("recipe"))] = Recipe(default("recipe")),
     clips_per_fold: Annotated[int, typer.Option(help=help_text("clips_per_fold"))] = default("clips_per_fold"),
@@ -270,7 +270,7 @@ def inspect(
 @app.command()
 @user_errors
 def standin(
-    sources: Annotated[Standin, typer.Option("--sources", help=help_text("standin"))] = Standin(default("standin")),
+    sources: Annotated[Standin, typer.Option("--sources", help=help_text("standin"))] = Standin(DEFAULT_STANDIN),
     out: Annotated[
         Path | None,
         typer.Option(help="Folder to write it into (default: the cache, where remix build looks for it)."),

@@ -450,7 +450,7 @@ def corpus_card(*, clips: pd.DataFrame, events: pd.DataFrame, skipped: pd.DataFr
     per_file = ev1.drop_duplicates("source_file")
     lines += [f"Distinct event files: {len(per_file)}.", ""]
     lines += _count_table(per_file["license"].replace("", "unknown"), "licence (distinct files)")
-    if info.get("synthetic") and not info.get("standin"):
+    if info.get("synthetic") and info.get("standin", "procedural") == "procedural":
         lines += [
             "",
             "The procedural stand-in's licence column holds invented placeholders, as its Freesound ids do. "

@@ -19,6 +19,10 @@ SNR_MODES: tuple[str, ...] = ("rms", "lufs")
 """SNR definitions (:mod:`remix.levels`)."""
 STANDINS: tuple[str, ...] = ("procedural", "recorded", "recorded-gpl")
 """What the built-in stand-in's events are made of (:data:`remix.standin.writer.STANDIN_KINDS`)."""
+DEFAULT_STANDIN = "recorded"
+"""The stand-in a build without ``--scenes/--events`` uses unless ``--standin`` says otherwise: recorded
+events where openly licensed packages cover a class (fetched once), procedural for the rest, and for
+every class whose package cannot be had here."""
 FORMATS: tuple[str, ...] = ("flac", "wav")
 """Audio containers of the mixes (16-bit PCM)."""
 
@@ -85,10 +89,11 @@ BUILD_OPTIONS: dict[str, BuildOption] = {
         BuildOption(
             "standin",
             Kind("a string", STANDINS),
-            "procedural",
-            "Without --scenes/--events, the built-in stand-in's events: procedural (synthesised), recorded "
-            "(recordings from openly licensed packages where they cover a class, fetched once) or recorded-gpl "
-            "(recorded, plus GPL-licensed recordings; the corpus then inherits the GPL).",
+            None,
+            "Without --scenes/--events, the built-in stand-in's events: recorded (the default: recordings from "
+            "openly licensed packages where they cover a class, fetched once; procedural where they cannot be "
+            "had), procedural (synthesised) or recorded-gpl (recorded, plus GPL-licensed recordings; the corpus "
+            "then inherits the GPL).",
         ),
         BuildOption(
             "licences",

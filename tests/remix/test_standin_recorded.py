@@ -139,13 +139,14 @@ def test_a_package_that_cannot_be_fetched_says_why(tmp_path, monkeypatch):
 def test_a_build_on_the_recorded_stand_in_lists_sources_and_licences(packages, tmp_path, monkeypatch):
     monkeypatch.setenv("SEDREMIX_CACHE", str(packages))  # where a build looks for the packages
     out = tmp_path / "corpus"
-    build_corpus(
+    build_corpus(  # no stand-in kind given: the recorded one is the default
         out,
         recipe=RecipeOptions(clips_per_fold=3, test_clips=2),
         render=RenderSettings(snrs=(10.0,)),
-        sources=SourceFolders(standin_dir=tmp_path / "standin", standin="recorded"),
+        sources=SourceFolders(standin_dir=tmp_path / "standin"),
         run=RunOptions(progress=False),
     )
+    assert json.loads((out / "manifest" / "corpus.json").read_text())["standin"] == "recorded"
     card = (out / "CORPUS.md").read_text()
     assert "| class | origin | source clips | events | licence |" in card
     assert "Source clips by licence:" in card
