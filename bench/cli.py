@@ -399,8 +399,19 @@ def list_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print JSON (one object per run) instead of a table.")
     ] = False,
+    detail: Annotated[
+        bool,
+        typer.Option(
+            "--detail",
+            help="Also how each run was trained: model options, mixing, augmentation, epochs, schedule cycles, "
+            "converged or not, median seconds per epoch.",
+        ),
+    ] = False,
 ) -> None:
-    """List the runs of a results folder: what was trained, its status, best epoch, micro-AP, wall time."""
+    """List the runs of a results folder: what was trained, its status, best epoch, micro-AP, wall time.
+
+    Piped, it prints every column whole, tab-separated (``bench list --detail > runs.tsv``).
+    """
     import json
 
     from bench.reporting.listing import list_runs, runs_to_json, runs_to_rich
@@ -413,13 +424,14 @@ def list_command(
         console.print(f"no runs under {results} match", highlight=False)
         return
     if not console.is_terminal:  # piped: every column whole, tab-separated (a table would be cut to 80 columns)
-        from bench.reporting.listing import LIST_COLUMNS
+        from bench.reporting.listing import DETAIL_COLUMNS, LIST_COLUMNS
 
-        typer.echo(frame[list(LIST_COLUMNS)].to_csv(sep="\t", index=False, na_rep="", float_format="%.4g"), nl=False)
+        columns = [*LIST_COLUMNS, *(DETAIL_COLUMNS if detail else ())]
+        typer.echo(frame[columns].to_csv(sep="\t", index=False, na_rep="", float_format="%.4g"), nl=False)
         return
     counts = frame["status"].value_counts()
     summary = ", ".join(f"{n} {s}" for s, n in counts.items())
-    console.print(runs_to_rich(frame, title=f"{len(frame)} run(s) under {results}: {summary}"))
+    console.print(runs_to_rich(frame, title=f"{len(frame)} run(s) under {results}: {summary}", detail=detail))
 
 
 def _filter_runs(runs, *, snr: list[float] | None, model: list[str] | None, preset: str | None):

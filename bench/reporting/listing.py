@@ -20,7 +20,7 @@ import pandas as pd
 from bench.errors import BenchError
 from bench.store import CURVES, load_runs
 
-__all__ = ["LIST_COLUMNS", "format_duration", "list_runs", "runs_to_json", "runs_to_rich"]
+__all__ = ["DETAIL_COLUMNS", "LIST_COLUMNS", "format_duration", "list_runs", "runs_to_json", "runs_to_rich"]
 
 LIST_COLUMNS = (
     "run_id",
@@ -36,9 +36,16 @@ LIST_COLUMNS = (
     "wall_s",
 )
 """Columns of :func:`list_runs`, in order (JSON output adds ``corpus_dir``,
-``corpus_fingerprint``, ``corpus_synthetic``, ``val_fold``, ``reason`` and ``run_dir``)."""
+``corpus_fingerprint``, ``corpus_synthetic``, ``val_fold``, ``reason``, ``run_dir`` and
+:data:`DETAIL_COLUMNS`)."""
 
-_EXTRA = ("corpus_dir", "corpus_fingerprint", "corpus_synthetic", "val_fold", "reason", "run_dir")
+DETAIL_COLUMNS = ("options", "mixing", "augment", "epochs_run", "cycles", "converged", "median_epoch_s")
+"""How each run was trained (``bench list --detail``): its model options (``key=value``, comma-separated),
+training clips (``fixed`` or ``online``), augmentation, epochs trained, schedule cycles (restarts
+included), whether it converged by the rule every model shares (:mod:`bench.training.convergence`),
+and the median seconds per epoch."""
+
+_EXTRA = ("corpus_dir", "corpus_fingerprint", "corpus_synthetic", "val_fold", "reason", "run_dir", *DETAIL_COLUMNS)
 
 
 def _number(value: Any) -> float | None:
@@ -49,21 +56,40 @@ def _number(value: Any) -> float | None:
     return out if math.isfinite(out) else None
 
 
-def _curves_summary(run_dir: Path) -> tuple[float | None, int | None, float | None]:
-    """(training seconds, best epoch, best validation micro-AP) from ``curves.parquet``."""
+def _curves_summary(run_dir: Path) -> tuple[float | None, int | None, float | None, float | None, int | None]:
+    """(training seconds, best epoch, best validation micro-AP, median epoch seconds, epochs) from
+    ``curves.parquet``."""
     path = Path(run_dir) / CURVES
     if not path.is_file():
-        return None, None, None
+        return None, None, None, None, None
     try:
         curves = pd.read_parquet(path)
     except Exception:  # a damaged curves file must not hide the run from the listing
-        return None, None, None
-    wall = float(curves["seconds"].sum()) if "seconds" in curves and len(curves) else None
+        return None, None, None, None, None
+    timed = "seconds" in curves and len(curves) > 0
+    wall = float(curves["seconds"].sum()) if timed else None
+    median = float(curves["seconds"].median()) if timed else None
     best_epoch = best_ap = None
     if {"epoch", "val_micro_ap"} <= set(curves.columns) and curves["val_micro_ap"].notna().any():
         row = curves.loc[curves["val_micro_ap"].idxmax()]
         best_epoch, best_ap = int(row["epoch"]), float(row["val_micro_ap"])
-    return wall, best_epoch, best_ap
+    return wall, best_epoch, best_ap, median, len(curves)
+
+
+def _options_text(run: pd.Series) -> str:
+    """A run's model options as ``key=value`` pairs (``""`` for the model's defaults)."""
+    pairs = [
+        f"{key.removeprefix('options.')}={run[key]}"
+        for key in sorted(run.index)
+        if key.startswith("options.")
+        and run[key] is not None
+        and not (isinstance(run[key], float) and np.isnan(run[key]))
+    ]
+    return ",".join(pairs)
+
+
+def _flag(value: Any) -> bool | None:
+    return bool(value) if isinstance(value, (bool, np.bool_)) else None
 
 
 def _corpus_name(row: pd.Series) -> str:
@@ -102,7 +128,9 @@ def list_runs(
     -------
     pd.DataFrame
         Columns :data:`LIST_COLUMNS` plus ``corpus_dir``, ``corpus_fingerprint``,
-        ``corpus_synthetic``, ``val_fold``, ``reason``, ``run_dir``; sorted by model, alpha,
+        ``corpus_synthetic``, ``val_fold``, ``reason``, ``run_dir`` and :data:`DETAIL_COLUMNS`
+        (``epochs_run`` counts the curves' epochs of a run not evaluated yet; ``cycles`` and
+        ``converged`` are None until it is); sorted by model, alpha,
         SNR, seed and run id. ``best_epoch`` and ``val_micro_ap`` come from ``metrics.json``
         for an evaluated run and from the curves otherwise; ``wall_s`` is the summed
         epoch time (None before the first epoch).
@@ -118,7 +146,8 @@ def list_runs(
     runs = load_runs(results_dir)
     rows = []
     for _, run in runs.iterrows():
-        wall, curve_epoch, curve_ap = _curves_summary(Path(str(run["run_dir"])))
+        wall, curve_epoch, curve_ap, median_epoch, n_epochs = _curves_summary(Path(str(run["run_dir"])))
+        epochs_run, cycles = _number(run.get("convergence_epochs_run")), _number(run.get("convergence_cycles"))
         best_epoch = _number(run.get("best_epoch"))
         best_ap = _number(run.get("best_val_micro_ap"))
         if best_ap is None:
@@ -149,6 +178,13 @@ def list_runs(
                 "val_fold": None if _number(run.get("val_fold")) is None else int(_number(run.get("val_fold"))),
                 "reason": run.get("reason") if isinstance(run.get("reason"), str) else None,
                 "run_dir": str(run["run_dir"]),
+                "options": _options_text(run),
+                "mixing": run.get("mixing") if isinstance(run.get("mixing"), str) else None,
+                "augment": run.get("augment") if isinstance(run.get("augment"), str) else None,
+                "epochs_run": int(epochs_run) if epochs_run is not None else n_epochs,
+                "cycles": None if cycles is None else int(cycles),
+                "converged": _flag(run.get("convergence_converged")),
+                "median_epoch_s": median_epoch,
             }
         )
     frame = pd.DataFrame(rows, columns=[*LIST_COLUMNS, *_EXTRA])
@@ -187,12 +223,12 @@ def _text(value: Any, fmt: str = "{}") -> str:
 _STATUS_STYLE = {"done": "green", "running": "yellow", "failed": "red", "missing": "dim"}
 
 
-def runs_to_rich(frame: pd.DataFrame, *, title: str | None = None):
+def runs_to_rich(frame: pd.DataFrame, *, title: str | None = None, detail: bool = False):
     """A rich table of :func:`list_runs`, one row per run (the reason under a failed one).
 
     ``epoch`` is the best epoch, ``val AP`` its validation micro-AP, ``wall`` the training
     time. When every run comes from one corpus, the corpus goes into the title instead of a column,
-    so the table fits an 80-column terminal.
+    so the table fits an 80-column terminal. ``detail`` adds :data:`DETAIL_COLUMNS` (a wider table).
     """
     from rich import box
     from rich.table import Table
@@ -217,6 +253,16 @@ def runs_to_rich(frame: pd.DataFrame, *, title: str | None = None):
     ]
     if one_corpus:
         columns = [c for c in columns if c[0] != "corpus"]
+    if detail:
+        columns += [
+            ("options", "left"),
+            ("mixing", "left"),
+            ("augment", "left"),
+            ("epochs", "right"),
+            ("cycles", "right"),
+            ("conv.", "left"),
+            ("s/epoch", "right"),
+        ]
     for name, justify in columns:
         table.add_column(
             name,
@@ -246,6 +292,17 @@ def runs_to_rich(frame: pd.DataFrame, *, title: str | None = None):
         ]
         if one_corpus:
             del cells[6]
+        if detail:
+            converged = {True: "yes", False: "no"}.get(row["converged"], "—")
+            cells += [
+                row["options"] or "—",
+                _text(row["mixing"]),
+                _text(row["augment"]),
+                _text(row["epochs_run"]),
+                _text(row["cycles"]),
+                converged,
+                _text(row["median_epoch_s"], "{:.2f}"),
+            ]
         table.add_row(*cells)
     return table
 

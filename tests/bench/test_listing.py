@@ -10,13 +10,15 @@ from typer.testing import CliRunner
 
 from bench.cli import app
 from bench.errors import BenchError
-from bench.reporting.listing import LIST_COLUMNS, format_duration, list_runs, runs_to_rich
+from bench.reporting.listing import DETAIL_COLUMNS, LIST_COLUMNS, format_duration, list_runs, runs_to_rich
 from bench.store import RunStore
 
 runner = CliRunner()
 
 
-def _run(root, run_id, *, model, snr, seed=0, preset="cpu", status="done", ap=None, epochs=(), corpus="corpus"):
+def _run(
+    root, run_id, *, model, snr, seed=0, preset="cpu", status="done", ap=None, epochs=(), corpus="corpus", **config
+):
     store = RunStore(root / "runs", run_id)
     store.write_config(
         {
@@ -29,6 +31,7 @@ def _run(root, run_id, *, model, snr, seed=0, preset="cpu", status="done", ap=No
             "corpus_dir": f"/data/{corpus}",
             "corpus_synthetic": True,
             "corpus_fingerprint": "abc123",
+            **config,
         }
     )
     store.write_status(status, "non-finite training loss" if status == "failed" else None)
@@ -114,3 +117,34 @@ def test_cli_table_json_and_errors(results, tmp_path):
     assert none.exit_code == 0 and "no runs" in none.output
     missing = runner.invoke(app, ["list", "--results", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2 and "Traceback" not in missing.output and "no results folder" in missing.output
+
+
+def test_detail_says_how_each_run_was_trained(results):
+    store = _run(
+        results,
+        "d1",
+        model="2ap_aux",
+        snr=20.0,
+        epochs=(0.5, 0.6, 0.55, 0.58),
+        options={"time_layer": "conv"},
+        mixing="online",
+        augment="shift",
+    )
+    store.write_metrics(
+        {"best_epoch": 2, "best_val_micro_ap": 0.6, "convergence": {"epochs_run": 4, "cycles": 2, "converged": False}}
+    )
+    row = list_runs(results).set_index("run_id")
+    assert row.loc["d1", "options"] == "time_layer=conv" and row.loc["a1", "options"] == ""
+    assert (row.loc["d1", "mixing"], row.loc["d1", "augment"]) == ("online", "shift")
+    assert row.loc["d1", "epochs_run"] == 4 and row.loc["d1", "cycles"] == 2 and row.loc["d1", "converged"] is False
+    assert row.loc["d1", "median_epoch_s"] == pytest.approx(10.0)
+    assert row.loc["b1", "epochs_run"] == 3 and row.loc["b1", "converged"] is None  # not evaluated yet: its curves
+
+    piped = runner.invoke(app, ["list", "--results", str(results), "--detail", "--model", "2ap_aux", "--snr", "20"])
+    header, line = piped.output.splitlines()
+    assert header.split("\t") == [*LIST_COLUMNS, *DETAIL_COLUMNS]
+    assert line.split("\t")[len(LIST_COLUMNS) :] == ["time_layer=conv", "online", "shift", "4", "2", "False", "10"]
+    console = Console(record=True, width=200)
+    console.print(runs_to_rich(list_runs(results, model="2ap_aux"), detail=True))
+    text = console.export_text()
+    assert "time_layer=conv" in text and "s/epoch" in text and "10.00" in text
