@@ -131,7 +131,14 @@ def _run(command: list[str], *, cwd: Path, what: str) -> str:
 
 
 def _fetch_debian(package: Package, work: Path, dest: Path) -> str:
-    _run(["apt-get", "download", package.name], cwd=work, what="download Debian packages")
+    try:
+        _run(["apt-get", "download", package.name], cwd=work, what="download Debian packages")
+    except PackageUnavailable as exc:
+        if "Unable to locate package" in str(exc):  # lists never fetched (a fresh container) or another release
+            raise PackageUnavailable(
+                f"{exc} (are the package lists empty? `apt-get update` as root fills them)"
+            ) from None
+        raise
     debs = sorted(work.glob(f"{package.name}_*.deb"))
     if not debs:
         raise PackageUnavailable(f"apt-get download {package.name} left no .deb file")

@@ -135,6 +135,13 @@ def test_a_package_that_cannot_be_fetched_says_why(tmp_path, monkeypatch):
         obtain("sonic-pi-samples", cache_root=tmp_path)
     assert not package_dir(tmp_path, "sonic-pi-samples").exists()
 
+    apt = tmp_path / "apt-get"  # an apt-get whose package lists are empty, as in a fresh container
+    apt.write_text("#!/bin/sh\necho 'E: Unable to locate package sonic-pi-samples' >&2\nexit 100\n")
+    apt.chmod(0o755)
+    with pytest.raises(PackageUnavailable, match=r"Unable to locate package .* `apt-get update` as root fills them"):
+        obtain("sonic-pi-samples", cache_root=tmp_path)
+    assert not package_dir(tmp_path, "sonic-pi-samples").exists()
+
 
 def test_a_build_on_the_recorded_stand_in_lists_sources_and_licences(packages, tmp_path, monkeypatch):
     monkeypatch.setenv("SEDREMIX_CACHE", str(packages))  # where a build looks for the packages
