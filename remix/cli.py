@@ -96,6 +96,8 @@ def _build_options(ctx: typer.Context, config: Path | None) -> dict:
             continue
         value = value if given(name) or name not in from_file else from_file[name]
         options[name] = value.value if isinstance(value, Enum) else value
+    if (given("scenes") or given("events")) and not given("standin"):
+        options["standin"] = None  # a stand-in corpus's build.toml names its kind; real folders replace it
     extra = list(ctx.args)
     if given("snr"):
         options["snr"] = parse_snrs(options["snr"] or [], extra)

@@ -192,6 +192,17 @@ def test_build_toml_repeats_the_build(built, tmp_path):
     assert sorted(first) == sorted(second) and [k for k in first if first[k] != second[k]] == []
 
 
+def test_source_folders_replace_the_stand_in_a_file_names(tiny_sources, tmp_path):
+    config = tmp_path / "stand-in.toml"  # as a stand-in corpus's build.toml: it names its stand-in kind
+    config.write_text('snr = [0]\nclips_per_fold = 1\ntest_clips = 1\nstandin = "recorded"\n')
+    out = tmp_path / "c"
+    code, text = _run("build", "--config", config, *_src(tiny_sources), "--out", out, "--no-progress")
+    assert code == 0, text
+    assert json.loads((out / "manifest" / "corpus.json").read_text())["standin"] == "procedural"  # what they hold
+    code, text = _run("build", "--snr", "0", *_src(tiny_sources), "--standin", "recorded", "--out", tmp_path / "d")
+    assert code == 2 and "--standin recorded chooses the built-in stand-in" in text
+
+
 def test_the_command_line_overrides_the_file(built, tmp_path):
     out, _ = built
     one = tmp_path / "one"
