@@ -853,10 +853,10 @@ def build_corpus(
     }
     if reverb.active:
         info["reverb"] = reverb.to_dict()
-    standin_info = read_json(scenes_dir.parent / "standin.json") if synthetic else None
-    if not isinstance(standin_info, dict):
-        standin_info = {}
-    if synthetic:  # the kind the stand-in was written as (given folders may hold any kind)
+    standin_info: dict = {}
+    if synthetic:  # the kind the stand-in was written as (folders given by path may hold any kind)
+        written = read_json(scenes_dir.parent / "standin.json")
+        standin_info = written if isinstance(written, dict) else {}
         info["standin"] = str(standin_info.get("events", "procedural"))
     given = sources.scenes_dir is not None
     options_toml = corpus_toml(
@@ -867,7 +867,7 @@ def build_corpus(
         events_dir=events_dir if given else None,
         version=__version__,
         reverb=reverb,
-        standin=info.get("standin", sources.standin_kind),
+        standin=sources.standin_kind,
         licences=sources.licences,
     )
     card_info = dict(info, command=run.command or _default_command(info), options_toml=options_toml)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -56,24 +56,38 @@ def _number(value: Any) -> float | None:
     return out if math.isfinite(out) else None
 
 
-def _curves_summary(run_dir: Path) -> tuple[float | None, int | None, float | None, float | None, int | None]:
-    """(training seconds, best epoch, best validation micro-AP, median epoch seconds, epochs) from
-    ``curves.parquet``."""
+class _Curves(NamedTuple):
+    """What a run's ``curves.parquet`` says (None: no curves, or no such column)."""
+
+    wall_s: float | None = None
+    best_epoch: int | None = None
+    best_ap: float | None = None
+    median_epoch_s: float | None = None
+    epochs: int | None = None
+
+
+def _curves_summary(run_dir: Path) -> _Curves:
+    """Training seconds, best epoch and its validation micro-AP, median epoch seconds and epochs
+    from ``curves.parquet``."""
     path = Path(run_dir) / CURVES
     if not path.is_file():
-        return None, None, None, None, None
+        return _Curves()
     try:
         curves = pd.read_parquet(path)
     except Exception:  # a damaged curves file must not hide the run from the listing
-        return None, None, None, None, None
+        return _Curves()
     timed = "seconds" in curves and len(curves) > 0
-    wall = float(curves["seconds"].sum()) if timed else None
-    median = float(curves["seconds"].median()) if timed else None
     best_epoch = best_ap = None
     if {"epoch", "val_micro_ap"} <= set(curves.columns) and curves["val_micro_ap"].notna().any():
         row = curves.loc[curves["val_micro_ap"].idxmax()]
         best_epoch, best_ap = int(row["epoch"]), float(row["val_micro_ap"])
-    return wall, best_epoch, best_ap, median, len(curves)
+    return _Curves(
+        wall_s=float(curves["seconds"].sum()) if timed else None,
+        best_epoch=best_epoch,
+        best_ap=best_ap,
+        median_epoch_s=float(curves["seconds"].median()) if timed else None,
+        epochs=len(curves),
+    )
 
 
 def _options_text(run: pd.Series) -> str:
@@ -95,8 +109,7 @@ def _flag(value: Any) -> bool | None:
 def _corpus_name(row: pd.Series) -> str:
     corpus_dir = row.get("corpus_dir")
     name = Path(str(corpus_dir)).name if isinstance(corpus_dir, str) and corpus_dir else "—"
-    synthetic = row.get("corpus_synthetic")
-    if isinstance(synthetic, (bool, np.bool_)) and synthetic:
+    if _flag(row.get("corpus_synthetic")):
         name += " (stand-in)"
     return name
 
@@ -146,17 +159,16 @@ def list_runs(
     runs = load_runs(results_dir)
     rows = []
     for _, run in runs.iterrows():
-        wall, curve_epoch, curve_ap, median_epoch, n_epochs = _curves_summary(Path(str(run["run_dir"])))
+        curves = _curves_summary(Path(str(run["run_dir"])))
         epochs_run, cycles = _number(run.get("convergence_epochs_run")), _number(run.get("convergence_cycles"))
         best_epoch = _number(run.get("best_epoch"))
         best_ap = _number(run.get("best_val_micro_ap"))
         if best_ap is None:
             best_ap = _number(run.get("val_micro_ap"))
         if best_epoch is None:
-            best_epoch = curve_epoch
+            best_epoch = curves.best_epoch
         if best_ap is None:
-            best_ap = curve_ap
-        synthetic = run.get("corpus_synthetic")
+            best_ap = curves.best_ap
         rows.append(
             {
                 "run_id": str(run["run_id"]),
@@ -169,22 +181,22 @@ def list_runs(
                 "status": str(run.get("status")),
                 "best_epoch": None if best_epoch is None else int(best_epoch),
                 "val_micro_ap": best_ap,
-                "wall_s": wall,
+                "wall_s": curves.wall_s,
                 "corpus_dir": run.get("corpus_dir") if isinstance(run.get("corpus_dir"), str) else None,
                 "corpus_fingerprint": (
                     run.get("corpus_fingerprint") if isinstance(run.get("corpus_fingerprint"), str) else None
                 ),
-                "corpus_synthetic": bool(synthetic) if isinstance(synthetic, (bool, np.bool_)) else None,
+                "corpus_synthetic": _flag(run.get("corpus_synthetic")),
                 "val_fold": None if _number(run.get("val_fold")) is None else int(_number(run.get("val_fold"))),
                 "reason": run.get("reason") if isinstance(run.get("reason"), str) else None,
                 "run_dir": str(run["run_dir"]),
                 "options": _options_text(run),
                 "mixing": run.get("mixing") if isinstance(run.get("mixing"), str) else None,
                 "augment": run.get("augment") if isinstance(run.get("augment"), str) else None,
-                "epochs_run": int(epochs_run) if epochs_run is not None else n_epochs,
+                "epochs_run": int(epochs_run) if epochs_run is not None else curves.epochs,
                 "cycles": None if cycles is None else int(cycles),
                 "converged": _flag(run.get("convergence_converged")),
-                "median_epoch_s": median_epoch,
+                "median_epoch_s": curves.median_epoch_s,
             }
         )
     frame = pd.DataFrame(rows, columns=[*LIST_COLUMNS, *_EXTRA])
