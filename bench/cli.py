@@ -116,6 +116,12 @@ class _Display:
 def run(
     ctx: typer.Context,
     all_runs: Annotated[bool, typer.Option("--all", help="The paper's grid (Tables 1-3).")] = False,
+    zoo: Annotated[
+        bool,
+        typer.Option(
+            "--zoo", help="The pooling benchmark: every weak-label pooling operator (models.mil), with or without --all."
+        ),
+    ] = False,
     model: Annotated[str | None, typer.Option(help="One model: " + ", ".join(models.available()))] = None,
     snr: Annotated[
         list[str] | None,
@@ -202,6 +208,7 @@ def run(
     configs = plan_runs(
         corpus=corpus,
         all_runs=all_runs,
+        zoo=zoo,
         model=model,
         snrs=_snrs(snr, ctx),
         alpha=alpha,

@@ -13,6 +13,13 @@ atrous_ap  dilated (atrous)       2-D attention       no       0
 2ap_aux    shared (proposed)      two-step attention  yes      0.001
 =========  =====================  ==================  =======  =================
 
+and the eleven weak-label pooling operators of :mod:`models.mil` (``max_pool``, ``mean_pool``,
+``linear_softmax``, ``exp_softmax``, ``autopool``, ``autopool_cap``, ``autopool_rap``,
+``power_pool``, ``noisy_or``, ``attention_time``, ``attention_class``), each on the VGG-like
+encoder of the baselines with one frequency reduction (:class:`models.mil.FramePoolingHead`),
+no decoder. ``autopool_rap`` and ``power_pool`` take ``param_l2``, the weight of an L2 penalty
+on their learned per-class parameter (default 1e-4 and 0).
+
 Where the paper and the original code differ, the paper's reading is the default and
 the code's a named option, with one exception: the 2AP attention defaults to the code's
 ``attention="code"`` (sigmoid on the class scores, softmax of the raw attention logits),
@@ -37,6 +44,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from models.errors import ModelError
+from models.mil import OPERATORS
 
 GlobalKind = Literal["gap", "gmp", "gwrp"]
 AtrousActivation = Literal["sigmoid", "log_softmax"]
@@ -74,6 +82,17 @@ REGISTRY: dict[str, ModelSpec] = {
         (*_2AP_OPTIONS, "decoder_output"),
         "Table 1 / 2: 2AP + reconstruction task, alpha = 0.001",
     ),
+    **{
+        name: ModelSpec(
+            "vgg",
+            name,
+            False,
+            0.0,
+            ("param_l2",) if op.param_l2 is not None else (),
+            f"pooling benchmark: VGGish + {op.label} ({op.reference})",
+        )
+        for name, op in OPERATORS.items()
+    },
 }
 
 _CHOICES: dict[str, tuple[str, ...]] = {
@@ -125,6 +144,9 @@ class ModelConfig:
         original code; see :class:`models.pooling.TwoStepAttentionPooling`).
     decoder_output : {"linear", "relu"}
         Decoder output: linear (default) or ReLU as the original code.
+    param_l2 : float
+        Weight of the L2 penalty on the learned per-class parameter of ``autopool_rap``
+        (default 1e-4, as McFee et al.'s code) and ``power_pool`` (default 0); 0 elsewhere.
     prior : float or None
         Class-prior initialisation. ``None`` (default): the original initialisation, whose
         clip probabilities start near 0.5. A probability in ``(0, 1)``: every layer whose
@@ -151,6 +173,7 @@ class ModelConfig:
     time_kernel: int = 1
     time_init: TimeInit = "identity"
     decoder_output: DecoderOutput = "linear"
+    param_l2: float = 0.0
     prior: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -264,6 +287,13 @@ def make_config(
         if isinstance(d, bool) or not isinstance(d, (int, float)) or not 0.0 <= d <= 1.0:
             raise ModelError(f"gwrp_decay must be a number in [0, 1], got {d!r}; the paper uses 0.9998.")
         options["gwrp_decay"] = float(d)
+    if "param_l2" in options:
+        lam = options["param_l2"]
+        if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not (lam >= 0 and math.isfinite(lam)):
+            raise ModelError(f"param_l2 must be a finite number >= 0, got {lam!r}; e.g. 1e-4.")
+        options["param_l2"] = float(lam)
+    elif "param_l2" in spec.options:
+        options["param_l2"] = OPERATORS[name].param_l2
     if "time_kernel" in options:
         k = options["time_kernel"]
         if isinstance(k, bool) or not isinstance(k, int) or k < 1 or k % 2 == 0:

@@ -1,4 +1,5 @@
-"""The training objective: BCE on clip probabilities + alpha x MSE of the reconstruction (paper eq. 3)."""
+"""The training objective: BCE on clip probabilities + alpha x MSE of the reconstruction (paper eq. 3),
+plus the L2 penalty a pooling operator puts on its learned parameter (``"param_penalty"``, if any)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ def sed_loss(
     ----------
     out : mapping
         A model's output: ``"clip_probs"`` [shape=(B, C)] and, for models with a decoder,
-        ``"reconstruction"`` [shape=(B, T, F)].
+        ``"reconstruction"`` [shape=(B, T, F)]; a model whose pooling parameter carries an L2
+        penalty (``autopool_rap``, ``power_pool`` with ``param_l2``) also ``"param_penalty"``, a
+        scalar added to the loss as it is.
     target : torch.Tensor [shape=(B, C)]
         Weak labels in ``{0, 1}`` (any float or bool dtype).
     features : torch.Tensor [shape=(B, T, F)]
@@ -33,7 +36,7 @@ def sed_loss(
     Returns
     -------
     dict
-        ``"loss"`` = ``bce + alpha * mse``, ``"bce"``, ``"mse"`` (0 without reconstruction),
+        ``"loss"`` = ``bce + alpha * mse (+ param_penalty)``, ``"bce"``, ``"mse"`` (0 without reconstruction),
         all float32 scalars. With ``alpha == 0`` the MSE is reported but detached, so no
         gradient (and no backward computation) reaches the decoder.
 
@@ -68,4 +71,7 @@ def sed_loss(
         else:  # reported only: no backward pass through a decoder that does not count
             mse = F.mse_loss(recon.detach().float(), features.float())
         total = bce + alpha * mse if alpha > 0 else bce
+        penalty = out.get("param_penalty")
+        if penalty is not None:
+            total = total + penalty.float()
     return {"loss": total, "bce": bce, "mse": mse}

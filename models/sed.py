@@ -13,6 +13,7 @@ from models.config import GlobalKind, ModelConfig
 from models.decoder import ReconstructionDecoder
 from models.encoders import AtrousEncoder, SharedEncoder, VggEncoder
 from models.errors import ModelError
+from models.mil import OPERATORS, FramePoolingHead
 from models.pooling import AtrousAttentionHead, GlobalPooling, ScoreLayer, TwoStepAttentionPooling
 
 PRIOR_WEIGHT_SCALE = 0.05
@@ -65,7 +66,8 @@ class SEDModel(nn.Module):
     Notes
     -----
     Frame probabilities, per head: GAP / GMP / GWRP pool each class's probability map
-    over frequency with the same operator; the atrous attention head normalises its
+    over frequency with the same operator; the operators of :mod:`models.mil` take the sigmoid
+    of the class logits averaged over frequency, the ``y`` their clip output pools; the atrous attention head normalises its
     attention over the frequency bins of each frame; 2AP gives its first step's output
     (a presence probability per class and frame, the paper's Figure 2, subplot 6).
     """
@@ -84,13 +86,16 @@ class SEDModel(nn.Module):
             raise ModelError(f"unknown encoder {c.encoder!r} in the config; expected 'vgg', 'atrous' or 'shared'.")
         k = self.encoder.out_channels
         self.class_conv: nn.Conv2d | None = None
+        self.head: GlobalPooling | AtrousAttentionHead | TwoStepAttentionPooling | FramePoolingHead
         if c.pooling in ("gap", "gmp", "gwrp"):
             self.class_conv = nn.Conv2d(k, c.n_classes, kernel_size=1)
-            self.head: GlobalPooling | AtrousAttentionHead | TwoStepAttentionPooling = GlobalPooling(
+            self.head = GlobalPooling(
                 cast(GlobalKind, c.pooling), decay=c.gwrp_decay
             )
         elif c.pooling == "atrous_ap":
             self.head = AtrousAttentionHead(k, c.n_classes, activation=c.atrous_activation)
+        elif c.pooling in OPERATORS:
+            self.head = FramePoolingHead(k, c.n_classes, operator=c.pooling, param_l2=c.param_l2)
         elif c.pooling == "2ap":
             self.class_conv = nn.Conv2d(k, c.n_classes, kernel_size=1)
             self.head = TwoStepAttentionPooling(
@@ -121,7 +126,7 @@ class SEDModel(nn.Module):
         """The layers whose sigmoid gives class scores, the ones a class prior initialises.
 
         GAP / GMP / GWRP: the 1x1 class convolution before the probability map. Atrous
-        attention: its class convolution. 2AP: the frequency-score and time-score layers
+        attention and the pooling operators of :mod:`models.mil`: their class convolution. 2AP: the frequency-score and time-score layers
         (the class convolution before them gives raw maps, not probabilities).
         """
         layers = list(self.head.score_layers())
@@ -145,7 +150,9 @@ class SEDModel(nn.Module):
             GAP/GMP/GWRP and the atrous head, the class convolution's raw output for 2AP);
             ``"attention"`` (B, C, T, F) for the atrous head; ``"freq_attention"`` (B, C, T, F),
             ``"freq_output"`` (B, C, T), ``"time_attention"`` (B, C, T) for 2AP;
-            ``"reconstruction"`` (B, T, F) with a decoder.
+            ``"reconstruction"`` (B, T, F) with a decoder; for the operators of :mod:`models.mil`
+            also ``"time_attention"`` (B, C, T) for the attention ones and ``"param_penalty"``
+            (a scalar the loss adds) where their parameter carries an L2 penalty.
         """
         if x.dim() != 3:
             raise ModelError(f"expected log-mel input of shape (batch, frames, mel bins), got shape {tuple(x.shape)}.")

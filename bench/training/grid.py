@@ -42,6 +42,35 @@ ABLATIONS: tuple[tuple[str, float, tuple[tuple[str, Any], ...]], ...] = (
 2AP attention read with a sigmoid inside the softmax, and the equations as printed."""
 
 
+def zoo_grid(
+    *,
+    snrs: Sequence[float],
+    seeds: int | Sequence[int],
+    preset: str,
+    val_folds: Sequence[int] = (4,),
+    corpus: str = "",
+) -> list[RunConfig]:
+    """Every run of the pooling benchmark: each operator of :data:`models.mil.OPERATORS` on the
+    baselines' encoder, at its default options, ordered as :func:`paper_grid` (seed, fold, SNR, model)."""
+    from models.mil import OPERATORS
+
+    get_preset(preset)
+    seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    if not seed_list:
+        raise BenchError("at least one seed is needed, found none (use --seeds 1 or more)")
+    if not snrs:
+        raise BenchError("at least one SNR is needed")
+    return [
+        RunConfig(
+            model=name, alpha=0.0, snr_db=float(snr), seed=int(seed), preset=preset, val_fold=int(fold), corpus=corpus
+        )
+        for seed in seed_list
+        for fold in val_folds
+        for snr in snrs
+        for name in OPERATORS
+    ]
+
+
 def paper_grid(
     *,
     snrs: Sequence[float] = (0, 10, 20),
@@ -501,9 +530,11 @@ def plan_runs(
     ablations: bool = False,
     mixing: str | None = None,
     augment: str | None = None,
+    zoo: bool = False,
 ):
     """The run configs a ``bench run`` asks for, validated against the corpus (BenchError/ModelError):
-    the paper's grid (``all_runs``) or one model's runs over SNRs, seeds and folds.
+    the paper's grid (``all_runs``), the pooling benchmark's operators (``zoo``; both together
+    are allowed) or one model's runs over SNRs, seeds and folds.
 
     ``mixing`` and ``augment`` default to the preset's (:mod:`bench.training.mixing`)."""
     import dataclasses
@@ -520,8 +551,11 @@ def plan_runs(
         raise BenchError(f"--seeds must be at least 1, found {seeds}")
     if seeds > 1000:
         raise BenchError(f"--seeds must be at most 1000, found {seeds}")
-    if all_runs == (model is not None):
-        raise BenchError("give either --all (the paper's grid) or --model NAME, not both and not neither")
+    if (all_runs or zoo) == (model is not None):
+        raise BenchError(
+            "give either --all (the paper's grid) and/or --zoo (the pooling operators), or --model NAME; "
+            f"found {'--model with --all/--zoo' if model is not None else 'none of them'}"
+        )
     clips = read_clips(corpus)
     for snr in snrs or []:
         check_snr(clips, snr)
@@ -530,15 +564,21 @@ def plan_runs(
         raise BenchError("the corpus has no dev fold 4 to validate on; rebuild it with 4 folds or pass --folds")
     use_snrs = list(snrs) if snrs else corpus_snrs(clips)
     fingerprint = corpus_fingerprint(clips)
-    if all_runs:
+    if all_runs or zoo:
         if alpha is not None or options:
             raise BenchError(
                 "--alpha and --option apply to --model only; --all runs the paper's alphas "
-                "(and, with --ablations, Table 2's ablation rows)"
+                "(and, with --ablations, Table 2's ablation rows), --zoo each operator at its defaults"
             )
-        grid = paper_grid(
-            snrs=use_snrs, seeds=seeds, preset=preset, val_folds=val_folds, corpus=fingerprint, ablations=ablations
-        )
+        if ablations and not all_runs:
+            raise BenchError("--ablations adds Table 2's ablation rows to --all; give --all too")
+        grid = []
+        if all_runs:
+            grid += paper_grid(
+                snrs=use_snrs, seeds=seeds, preset=preset, val_folds=val_folds, corpus=fingerprint, ablations=ablations
+            )
+        if zoo:
+            grid += zoo_grid(snrs=use_snrs, seeds=seeds, preset=preset, val_folds=val_folds, corpus=fingerprint)
         return [dataclasses.replace(c, mixing=mixing, augment=augment) for c in grid]
     if ablations:
         raise BenchError("--ablations adds Table 2's ablation rows to --all; with --model use --option KEY=VALUE")

@@ -10,7 +10,25 @@ from models import ModelConfig, ModelError
 
 
 def test_available_lists_the_table_rows_in_order() -> None:
-    assert models.available() == ["gap", "gmp", "gwrp", "atrous_ap", "2ap", "2ap_aux"]
+    assert models.available() == [
+        "gap",
+        "gmp",
+        "gwrp",
+        "atrous_ap",
+        "2ap",
+        "2ap_aux",
+        "max_pool",
+        "mean_pool",
+        "linear_softmax",
+        "exp_softmax",
+        "autopool",
+        "autopool_cap",
+        "autopool_rap",
+        "power_pool",
+        "noisy_or",
+        "attention_time",
+        "attention_class",
+    ]
 
 
 def test_unknown_name_lists_known_names() -> None:
