@@ -122,7 +122,9 @@ def run(
             "--zoo", help="The pooling benchmark: every weak-label pooling operator (models.mil), with or without --all."
         ),
     ] = False,
-    model: Annotated[str | None, typer.Option(help="One model: " + ", ".join(models.available()))] = None,
+    model: Annotated[
+        str | None, typer.Option(help="One model, or several separated by commas: " + ", ".join(models.available()))
+    ] = None,
     snr: Annotated[
         list[str] | None,
         typer.Option(help="SNRs in dB: --snr 0 10 20 (or repeated, or 0,10,20); default: every SNR of the corpus."),

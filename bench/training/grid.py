@@ -534,7 +534,8 @@ def plan_runs(
 ):
     """The run configs a ``bench run`` asks for, validated against the corpus (BenchError/ModelError):
     the paper's grid (``all_runs``), the pooling benchmark's operators (``zoo``; both together
-    are allowed) or one model's runs over SNRs, seeds and folds.
+    are allowed) or the runs of one model, or of several (``model="gap,atrous_ap"``), over SNRs,
+    seeds and folds.
 
     ``mixing`` and ``augment`` default to the preset's (:mod:`bench.training.mixing`)."""
     import dataclasses
@@ -582,11 +583,16 @@ def plan_runs(
         return [dataclasses.replace(c, mixing=mixing, augment=augment) for c in grid]
     if ablations:
         raise BenchError("--ablations adds Table 2's ablation rows to --all; with --model use --option KEY=VALUE")
-    cfg = models.make_config(model, alpha=alpha, **(options or {}))  # unknown name, bad alpha/option -> ModelError
+    names = [n.strip() for n in str(model).split(",") if n.strip()]
+    if not names or len(set(names)) != len(names):
+        raise BenchError(f"--model takes one name or several separated by commas, each once; found {model!r}")
+    alphas = {}
+    for name in names:  # unknown name, bad alpha/option -> ModelError
+        alphas[name] = models.make_config(name, alpha=alpha, **dict(options or {})).alpha
     return [
         RunConfig(
-            model=model,
-            alpha=cfg.alpha,
+            model=name,
+            alpha=alphas[name],
             snr_db=float(s),
             seed=seed,
             preset=preset,
@@ -599,4 +605,5 @@ def plan_runs(
         for seed in range(seeds)
         for f in val_folds
         for s in use_snrs
+        for name in names
     ]
