@@ -119,7 +119,7 @@ def run(
     zoo: Annotated[
         bool,
         typer.Option(
-            "--zoo", help="The pooling benchmark: every weak-label pooling operator (models.mil), with or without --all."
+            "--zoo", help="The pooling benchmark: every weak-label pooling operator (models.mil); with --all too."
         ),
     ] = False,
     model: Annotated[
@@ -310,7 +310,9 @@ def report(
     preset: Annotated[str | None, typer.Option(help="Only runs of this preset (when they mix presets).")] = None,
     results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
 ) -> None:
-    """Print Tables 1-3 beside the paper's and the localisation table, and write them under RESULTS/tables/."""
+    """Print Tables 1-3 beside the paper's, the localisation table and, when pooling operators were
+    trained (bench run --zoo), the pooling table; write them under RESULTS/tables/."""
+    from bench.reporting.pooling import build_pooling_table, has_operator_runs, print_pooling_table, write_pooling_table
     from bench.reporting.report import (
         build_localisation_table,
         build_tables,
@@ -326,6 +328,10 @@ def report(
         raise BenchError(f"no runs under {results}; train some first (bench run --all --corpus DIR)")
     print_tables(build_tables(runs, split=split, preset=preset), console=console)
     print_localisation_table(build_localisation_table(runs, split=split, preset=preset), console=console)
+    pooling = None
+    if has_operator_runs(runs if preset is None else runs[runs["preset"] == preset]):
+        pooling = build_pooling_table(runs, split=split, preset=preset)
+        print_pooling_table(pooling, console=console)
     if latex or markdown:
         for path in write_tables(
             runs, out_dir=Path(results) / "tables", latex=latex, markdown=markdown, split=split, preset=preset
@@ -335,6 +341,9 @@ def report(
             runs, out_dir=Path(results) / "tables", latex=latex, markdown=markdown, split=split, preset=preset
         ):
             console.print(f"wrote {escape(str(path))}", highlight=False)
+        if pooling is not None:
+            for path in write_pooling_table(pooling, out_dir=Path(results) / "tables", latex=latex, markdown=markdown):
+                console.print(f"wrote {escape(str(path))}", highlight=False)
 
 
 @app.command()
@@ -345,22 +354,43 @@ def plot(
     curves: Annotated[
         bool, typer.Option("--curves", help="Every run's validation curve, one panel per SNR, in one PNG.")
     ] = False,
-    preset: Annotated[str | None, typer.Option(help="With --curves: only runs of this preset.")] = None,
+    pool_params: Annotated[
+        bool,
+        typer.Option(
+            "--pool-params",
+            help="Each class's learned AutoPool alpha / power-pooling n against its mean event duration "
+            "(runs of bench run --zoo), with Spearman's rank correlation.",
+        ),
+    ] = False,
+    preset: Annotated[
+        str | None, typer.Option(help="With --curves or --pool-params: only runs of this preset.")
+    ] = None,
     results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
     cache: Annotated[Path | None, typer.Option(help="Feature-cache folder (as for bench run).")] = None,
 ) -> None:
     """Figure 2, the detections (reference against detected events) and the training curves of a
-    run for one clip (--run), or every run's validation curves (--curves), as PNG under RESULTS/plots/."""
+    run for one clip (--run), every run's validation curves (--curves), or the learned pooling
+    parameters (--pool-params), under RESULTS/plots/."""
     _use_cache(cache)
     from bench.reporting.plots import plot_curves, plot_figure2, plot_validation_overlay
     from bench.store import load_runs
     from bench.training.inference import infer_clip
     from remix.labels import EVENT_LABELS
 
-    if run_id is None and not curves:
-        raise BenchError("give --run RUN_ID (Figure 2 and that run's curves) or --curves (every run's curves)")
+    if run_id is None and not curves and not pool_params:
+        raise BenchError(
+            "give --run RUN_ID (Figure 2 and that run's curves), --curves (every run's curves) or "
+            "--pool-params (the learned pooling parameters)"
+        )
     out_dir = Path(results) / "plots"
     written = []
+    if pool_params:
+        from bench.reporting.poolparams import write_pool_parameters
+
+        runs = load_runs(results)
+        paths, text = write_pool_parameters(runs if preset is None else runs[runs["preset"] == preset], out_dir=out_dir)
+        console.print(text, markup=False, highlight=False)
+        written += paths
     if curves:
         runs = load_runs(results)
         if preset is not None:

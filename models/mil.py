@@ -254,9 +254,7 @@ OPERATORS: dict[str, Operator] = {
             label="power",
         ),
         Operator("noisy_or", "1 − Π_t (1 − y)", "Wang, Li, Metze, 2018", label="noisy-or"),
-        Operator(
-            "attention_time", "Σ_t softmax_t(a) y", "Kong et al., 2019", attention=True, label="attention (time)"
-        ),
+        Operator("attention_time", "Σ_t softmax_t(a) y", "Kong et al., 2019", attention=True, label="attention (time)"),
         Operator(
             "attention_class",
             "Σ_t y softmax_c(a) / Σ_t softmax_c(a)",

@@ -66,10 +66,11 @@ class SEDModel(nn.Module):
     Notes
     -----
     Frame probabilities, per head: GAP / GMP / GWRP pool each class's probability map
-    over frequency with the same operator; the operators of :mod:`models.mil` take the sigmoid
-    of the class logits averaged over frequency, the ``y`` their clip output pools; the atrous attention head normalises its
-    attention over the frequency bins of each frame; 2AP gives its first step's output
-    (a presence probability per class and frame, the paper's Figure 2, subplot 6).
+    over frequency with the same operator; the operators of :mod:`models.mil` take the
+    sigmoid of the class logits averaged over frequency, the ``y`` their clip output pools;
+    the atrous attention head normalises its attention over the frequency bins of each frame;
+    2AP gives its first step's output (a presence probability per class and frame, the
+    paper's Figure 2, subplot 6).
     """
 
     def __init__(self, config: ModelConfig, *, seed: int | None = None) -> None:
@@ -89,9 +90,7 @@ class SEDModel(nn.Module):
         self.head: GlobalPooling | AtrousAttentionHead | TwoStepAttentionPooling | FramePoolingHead
         if c.pooling in ("gap", "gmp", "gwrp"):
             self.class_conv = nn.Conv2d(k, c.n_classes, kernel_size=1)
-            self.head = GlobalPooling(
-                cast(GlobalKind, c.pooling), decay=c.gwrp_decay
-            )
+            self.head = GlobalPooling(cast(GlobalKind, c.pooling), decay=c.gwrp_decay)
         elif c.pooling == "atrous_ap":
             self.head = AtrousAttentionHead(k, c.n_classes, activation=c.atrous_activation)
         elif c.pooling in OPERATORS:
@@ -126,7 +125,8 @@ class SEDModel(nn.Module):
         """The layers whose sigmoid gives class scores, the ones a class prior initialises.
 
         GAP / GMP / GWRP: the 1x1 class convolution before the probability map. Atrous
-        attention and the pooling operators of :mod:`models.mil`: their class convolution. 2AP: the frequency-score and time-score layers
+        attention and the pooling operators of :mod:`models.mil`: their class convolution.
+        2AP: the frequency-score and time-score layers
         (the class convolution before them gives raw maps, not probabilities).
         """
         layers = list(self.head.score_layers())

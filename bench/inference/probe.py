@@ -23,6 +23,7 @@ mean and std over seeds per model, variant, SNR and probe.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +153,64 @@ def probe_run(
             )
         rows.append({"probe": name, "shift_s": np.nan, "frames": 0, "micro_ap": _micro_ap(yr, _clip_scores(net, xr))})
     return rows
+
+
+KEPT_SHIFT_S = 1.5
+"""The shift of the pooling table's position column (half the paper recipe's onset step)."""
+
+
+@lru_cache(maxsize=256)
+def _kept(run_dir: str, shift_s: float, mtime: float, n_boot: int) -> tuple[float, np.ndarray]:
+    from bench.evaluation.bootstrap import clip_weights, weighted_average_precision
+    from bench.store import RunStore
+    from bench.training.inference import load_checkpoint
+
+    path = Path(run_dir)
+    store = RunStore(path.parent, path.name)
+    record = store.read_config()
+    settings = LogMelSettings.from_dict(record["features"]) if "features" in record else LogMelSettings()
+    net, state = load_checkpoint(store.checkpoint_path)
+    snr, fold = float(record["snr_db"]), int(record.get("val_fold", 4))
+    corpus = Path(record["corpus_dir"])
+    clips = read_clips(corpus)
+    ids = make_split(clips, snr_db=snr, val_fold=fold).val
+    x, y = _val_features(
+        corpus, snr_db=snr, val_fold=fold, settings=settings, standardizer=Standardizer.from_dict(state["standardizer"])
+    )
+    frames = int(round(float(shift_s) / settings.hop_s))
+    weights = np.repeat(clip_weights(ids, n_boot=n_boot), y.shape[1], axis=1)  # (B, N * C), clip-major
+    truth = y.reshape(-1) > 0.5
+    scores = [_clip_scores(net, shift_frames(x, f)).astype(np.float64).reshape(-1) for f in (0, frames)]
+    full = [_micro_ap(y, s.reshape(y.shape)) for s in scores]
+    reps = [weighted_average_precision(truth, s, weights) for s in scores]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return full[1] / full[0], reps[1] / reps[0]
+
+
+def kept_replicates(
+    run_dir: Path, *, shift_s: float = KEPT_SHIFT_S, n_boot: int | None = None
+) -> tuple[float, np.ndarray]:
+    """The share of its validation micro-AP a run's best checkpoint keeps when the validation
+    clips are shifted by ``shift_s`` (whole frames, circular), on the full fold and on each
+    canonical resample of its clips (:func:`bench.evaluation.bootstrap.clip_weights`: the
+    same resamples as every other metric, so a cell's interval and paired tests follow).
+
+    Returns
+    -------
+    kept : float
+        Shifted over unshifted micro-AP on the whole fold.
+    replicates : np.ndarray [shape=(B,)]
+        The same ratio on each resample.
+    """
+    from bench.evaluation.bootstrap import N_BOOT
+    from bench.store import RunStore
+
+    run_dir = Path(run_dir)
+    store = RunStore(run_dir.parent, run_dir.name)
+    if not store.checkpoint_path.is_file():
+        raise BenchError(f"run {run_dir.name} has no checkpoint.pt; train it first (bench run ...)")
+    mtime = store.checkpoint_path.stat().st_mtime
+    return _kept(str(run_dir), float(shift_s), mtime, N_BOOT if n_boot is None else int(n_boot))
 
 
 def probe_runs(

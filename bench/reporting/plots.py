@@ -55,10 +55,12 @@ def top_classes(clip_probs: np.ndarray, k: int = 3) -> np.ndarray:
 
 
 def _save(fig: Figure, path: Path, *, dpi: int) -> Path:
+    """Write ``fig`` atomically, as PDF or SVG when ``path`` says so, else PNG."""
     FigureCanvasAgg(fig)
     path = Path(path)
+    kind = path.suffix.lower().lstrip(".")
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi)
+        fig.savefig(tmp, format=kind if kind in ("pdf", "svg") else "png", dpi=dpi)
     return path
 
 

@@ -16,7 +16,7 @@ to the terminal (rich), to markdown and to LaTeX (booktabs).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -231,10 +231,24 @@ def _interval(run_dirs: Sequence[str], metric: str, *, split: str) -> tuple[floa
         return None, None
 
 
-def _mark_best(data: pd.DataFrame, *, split: str, within: Sequence[str] = ("column",)) -> pd.DataFrame:
+def _mark_best(
+    data: pd.DataFrame,
+    *,
+    split: str,
+    within: Sequence[str] = ("column",),
+    replicates: Callable[[Sequence[str], str], np.ndarray | None] | None = None,
+) -> pd.DataFrame:
     """Columns ``best`` (the highest mean of its column) and ``tied`` (a row whose paired
     difference from the best has a 95 % interval holding 0: the two cannot be told apart),
-    per group of ``within``; neither where the best cell's runs have no resamples."""
+    per group of ``within``; neither where the best cell's runs have no resamples.
+
+    ``replicates(run_dirs, metric)`` gives a cell's (S, B) replicates (default: the runs' stored
+    or recomputed ones, :func:`bench.evaluation.intervals.stacked`)."""
+    if replicates is None:
+
+        def replicates(run_dirs: Sequence[str], metric: str) -> np.ndarray | None:
+            return _stacked(run_dirs, metric_key(metric, split=split), split=split)
+
     data = data.assign(best=False, tied=False)
     if data.empty:
         return data
@@ -244,15 +258,15 @@ def _mark_best(data: pd.DataFrame, *, split: str, within: Sequence[str] = ("colu
             continue
         top = means.idxmax()
         best = data.loc[top]
-        metric = metric_key(str(best["metric"]), split=split)
-        first = _stacked(best["run_dirs"], metric, split=split)
+        metric = str(best["metric"])
+        first = replicates(best["run_dirs"], metric)
         if first is None:  # no resamples: nothing can be said about the others either
             continue
         data.loc[top, "best"] = True
         for index, row in group.iterrows():
             if index == top:
                 continue
-            other = _stacked(row["run_dirs"], metric, split=split)
+            other = replicates(row["run_dirs"], metric)
             if other is None:
                 continue
             n = min(first.shape[1], other.shape[1])

@@ -1,0 +1,192 @@
+"""The pooling benchmark: --zoo and several --model names, the pooling table, the learned-parameter figure."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from bench.cli import app
+from bench.store import load_runs
+from models.mil import OPERATORS
+
+runner = CliRunner()
+TRAINED = ("gap", "autopool", "power_pool", "attention_class")
+
+
+def invoke(*args):
+    result = runner.invoke(app, [str(a) for a in args])
+    assert "Traceback" not in result.output
+    return result
+
+
+@pytest.fixture(scope="module")
+def zoo_results(tiny_corpus, tmp_path_factory):
+    results = tmp_path_factory.mktemp("zoo") / "results"
+    result = invoke(
+        "run",
+        "--model",
+        ",".join(TRAINED),
+        "--snr",
+        20,
+        "--seeds",
+        1,
+        "--preset",
+        "smoke",
+        "--device",
+        "cpu",
+        "--corpus",
+        tiny_corpus,
+        "--results",
+        results,
+    )
+    assert result.exit_code == 0, result.output
+    assert f"{len(TRAINED)} trained" in result.output
+    return results
+
+
+def test_zoo_plans_every_operator_and_combines_with_all(tiny_corpus):
+    from bench.training.grid import plan_runs
+
+    common = dict(corpus=tiny_corpus, model=None, snrs=[20.0], alpha=None, seeds=2, preset="smoke", folds=False)
+    zoo = plan_runs(all_runs=False, zoo=True, **common)
+    assert [c.model for c in zoo] == list(OPERATORS) * 2  # seed 0 first, then seed 1
+    assert {c.alpha for c in zoo} == {0.0} and all(not c.options for c in zoo)
+    both = plan_runs(all_runs=True, zoo=True, **common)
+    assert len(both) == len(zoo) + 2 * 7 and len({c.run_id for c in both}) == len(both)
+    several = plan_runs(all_runs=False, **{**common, "model": "gap, power_pool", "seeds": 1})
+    assert [c.model for c in several] == ["gap", "power_pool"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--zoo", "--model", "gap"], "either --all"),
+        (["--zoo", "--option", "param_l2=1"], "--option apply to --model only"),
+        (["--zoo", "--ablations"], "give --all too"),
+        (["--model", "gap,gap"], "each once"),
+        (["--model", "gap,autopool", "--option", "param_l2=0.1"], "do not apply to model 'gap'"),
+    ],
+)
+def test_zoo_option_errors(tiny_corpus, tmp_path, args, message):
+    result = invoke("run", *args, "--preset", "smoke", "--corpus", tiny_corpus, "--results", tmp_path)
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
+    assert not (tmp_path / "runs").exists()
+
+
+def test_operator_runs_record_their_parameters_and_converge_by_the_same_rule(zoo_results):
+    runs = load_runs(zoo_results).set_index("model")
+    assert set(runs.index) == set(TRAINED)
+    assert (runs["status"] == "done").all()
+    assert runs["val_micro_ap"].notna().all()
+    assert "options.param_l2" not in runs.columns  # a default option stays out of the run id and options
+
+
+def test_pooling_table_rows_columns_intervals_and_files(zoo_results):
+    from bench.reporting.pooling import POOLING_METRICS, build_pooling_table, pooling_latex, pooling_markdown
+
+    table = build_pooling_table(load_runs(zoo_results))
+    assert [label for label, _ in table.rows] == ["GAP", "AutoPool", "power", "attention (class)"]
+    assert {snr for _, snr in table.rows} == {"20 dB"}
+    data = table.data.set_index(["row", "column"])
+    for r in range(len(table.rows)):
+        for key, _ in POOLING_METRICS:
+            cell = data.loc[(r, key)]
+            assert cell["n"] == 1, (r, key)
+            assert cell["low"] is not None and cell["low"] <= cell["high"] + 1e-12, (r, key)
+    kept = data.xs("kept", level="column")
+    assert np.isfinite(kept["mean"].astype(float)).all() and (kept["mean"] > 0).all()
+    assert table.data.groupby("column")["best"].sum().eq(1).all()  # one best per column
+    md = pooling_markdown(table)
+    assert "SYNTHETIC" in md and "kept at 1.5 s" in md and "**" in md
+    tex = pooling_latex(table)
+    assert tex.count(r"\begin{table}") == 2 and tex.count(r"\end{tabular}") == 2  # tagging and PSDS, one SNR
+
+
+def test_kept_share_is_the_probe_ratio_on_the_same_resamples(zoo_results):
+    from bench.evaluation.intervals import run_replicates
+    from bench.inference.probe import kept_replicates, probe_run
+
+    runs = load_runs(zoo_results)
+    run_dir = runs.loc[runs["model"] == "attention_class", "run_dir"].iloc[0]
+    kept, reps = kept_replicates(run_dir)
+    rows = {round(r["shift_s"], 2): r["micro_ap"] for r in probe_run(run_dir, shifts_s=(0.0, 1.5))}
+    assert kept == pytest.approx(list(rows.values())[1] / list(rows.values())[0])
+    assert reps.shape == run_replicates(run_dir, split="val")["micro_ap"].shape  # the same resamples
+
+
+def test_pooling_latex_floats_fit_a_single_column_page(zoo_results):
+    from bench.reporting import latex as lx
+    from bench.reporting.pooling import build_pooling_table, pooling_floats, pooling_rows
+
+    table = build_pooling_table(load_runs(zoo_results), probe=False)
+    # every system at its widest: all sixteen rows at two SNRs, ten runs, intervals, bold, a dagger
+    rows = [(label, snr) for snr in ("20 dB", "0 dB") for _, _, label in pooling_rows()]
+    cells = [
+        dict(row=r, column=key, mean=0.8888, std=None, n=10, low=0.8888, high=0.9999, best=True, unconverged=1)
+        for r in range(len(rows))
+        for key in table.data["column"].unique()
+    ]
+    table.rows, table.data = rows, pd.DataFrame(cells)
+    floats = pooling_floats(table)
+    assert len(floats) == 4
+    for f in floats:
+        assert lx.width_pt(f) <= lx.TEXT_WIDTH_PT, (f.label, lx.width_pt(f))
+        assert len(f.rows) == 16
+
+
+def test_terminal_pooling_table_fits_100_columns(zoo_results):
+    from rich.console import Console
+
+    from bench.reporting.pooling import build_pooling_table, print_pooling_table
+
+    console = Console(width=100, record=True)
+    print_pooling_table(build_pooling_table(load_runs(zoo_results), probe=False), console=console)
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert "…" not in text and "attention (class)" in text
+
+
+def test_report_writes_the_pooling_table_and_plot_the_parameters(zoo_results):
+    result = invoke("report", "--latex", "--markdown", "--results", zoo_results)
+    assert result.exit_code == 0, result.output
+    assert (zoo_results / "tables" / "pooling.md").is_file() and (zoo_results / "tables" / "pooling.tex").is_file()
+    result = invoke("plot", "--pool-params", "--results", zoo_results)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert re.search(r"autopool 20 dB rho [+-]\d\.\d{3} p", text) and "power_pool 20 dB" in text
+    for name in ("pool_params.png", "pool_params.pdf"):
+        path = zoo_results / "plots" / name
+        assert path.stat().st_size > 5000
+    params = pd.read_csv(zoo_results / "plots" / "pool_params.csv")
+    assert set(params["model"]) == {"autopool", "power_pool"} and len(params) == 2 * 41
+    known = params["mean_duration_s"].dropna()  # classes with no event in the tiny training folds: NaN
+    assert len(known) >= 2 * 10 and known.between(0.1, 10).all()
+    from PIL import Image
+
+    image = np.asarray(Image.open(zoo_results / "plots" / "pool_params.png").convert("L"))
+    assert image.std() > 5  # not blank
+
+
+def test_pool_params_without_operator_runs_is_one_line(tmp_path, zoo_results):
+    result = invoke("plot", "--pool-params", "--results", tmp_path)
+    assert result.exit_code == 2
+    assert "no finished run of autopool" in " ".join(result.output.split())
+
+
+def test_class_durations_come_from_the_training_folds(tiny_corpus):
+    from bench.corpus import read_events
+    from bench.data import make_split, read_clips
+    from bench.reporting.poolparams import class_durations
+
+    durations = class_durations(tiny_corpus, snr_db=20.0, val_fold=4)
+    events = read_events(tiny_corpus)
+    train = set(make_split(read_clips(tiny_corpus), snr_db=20.0, val_fold=4).train)
+    events = events[(events["snr_db"] == 20.0) & events["clip_id"].isin(train)]
+    label = events["event_label"].iloc[0]
+    at = events[events["event_label"] == label]
+    assert durations[label] == pytest.approx(float((at["offset_s"] - at["onset_s"]).mean()))
