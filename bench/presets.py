@@ -50,6 +50,21 @@ CONVERGENCE_RULE = (
     f"the best validation micro-AP by less than {CONVERGENCE_GAIN}"
 )
 """:meth:`Preset.convergence` in words (tables quote it)."""
+CHANCE_SHARE = 0.1
+"""A run whose best validation micro-AP gained less than this share of the distance from chance
+(the validation fold's label prior, the micro-AP of scores that ignore the input) to a perfect
+1.0 did not learn: it is marked at chance and never counted as converged."""
+CHANCE_RULE = (
+    f"its best validation micro-AP stayed within {CHANCE_SHARE:.0%} of the way from chance (the "
+    "validation fold's share of positive labels) to 1"
+)
+""":func:`at_chance` in words (tables quote it)."""
+
+
+def at_chance(best: float, chance: float) -> bool:
+    """Whether a best validation micro-AP ``best`` is within :data:`CHANCE_SHARE` of the way from
+    ``chance`` (the label prior) to 1: a plateau at chance, not a model that levelled off."""
+    return bool(best - chance < CHANCE_SHARE * (1.0 - chance))
 
 
 @dataclass(frozen=True)
@@ -219,7 +234,7 @@ class Preset:
         cycle = self.cycle_of(n) if n else 0
         return n == self.cycle_end(cycle) and cycle < self.restarts and not self.convergence(val_aps)["converged"]
 
-    def convergence(self, val_aps: Sequence[float]) -> dict[str, Any]:
+    def convergence(self, val_aps: Sequence[float], *, chance: float | None = None) -> dict[str, Any]:
         """Whether a run's validation micro-AP had levelled off, by one rule for every model
         and schedule: early stopping ended it (``early_stop`` epochs without a better score),
         or the last :data:`CONVERGENCE_TAIL` of the epochs of the cycle it ended in (the
@@ -231,18 +246,25 @@ class Preset:
         improves a little in its last epochs, levelled off or not; the gain over the tail
         measures how much.
 
+        Neither can tell a plateau from a model stuck at chance: given ``chance`` (the validation
+        fold's label prior), a run whose best score stayed near it (:func:`at_chance`) is
+        ``at_chance`` and never ``converged``. (Restarts do not read it: a schedule goes on or
+        stops by the gain alone, for every model.)
+
         Parameters
         ----------
         val_aps : sequence of float
             Validation micro-AP after each epoch run, in order.
+        chance : float, optional
+            Micro-AP of chance on the validation fold (its share of positive labels).
 
         Returns
         -------
         dict
             ``epochs`` (the last epoch of the cycle the run ended in), ``epochs_run``,
             ``cycles`` (1 + restarts taken), ``best_epoch``, ``stopped_early``, ``tail_epochs``,
-            ``tail_gain`` (best over the run minus best before the tail), ``converged``,
-            ``rule`` (one line).
+            ``tail_gain`` (best over the run minus best before the tail), ``chance`` and
+            ``at_chance`` (with ``chance``), ``converged``, ``rule`` (one line).
         """
         aps = np.asarray(list(val_aps), dtype=float)
         epochs_run = int(aps.size)
@@ -255,7 +277,7 @@ class Preset:
             gain = float(aps.max() - aps[: epochs_run - tail].max())
         else:  # the whole run lies in the tail: its gain is everything it learnt
             gain = float(aps.max() - aps[0]) if epochs_run else 0.0
-        return {
+        out = {
             "epochs": self.cycle_end(cycle),
             "epochs_run": epochs_run,
             "cycles": cycle + 1,
@@ -266,6 +288,11 @@ class Preset:
             "converged": bool(stopped_early or gain < CONVERGENCE_GAIN),
             "rule": CONVERGENCE_RULE,
         }
+        if chance is not None:
+            stuck = at_chance(float(aps.max()) if epochs_run else float(chance), float(chance))
+            out.update(chance=float(chance), at_chance=stuck, converged=out["converged"] and not stuck)
+            out["rule"] = f"{CONVERGENCE_RULE}, and not at chance ({CHANCE_RULE})"
+        return out
 
     def n_frames(self, n_samples: int) -> int:
         """Frames per clip of ``n_samples`` samples under the preset's features."""

@@ -289,7 +289,16 @@ def paired_difference(
     -------
     dict
         ``low``, ``high`` (the interval of the difference), ``p`` (two-sided: twice the share
-        of replicates on the far side of zero, at least ``1 / B``), ``n_boot``.
+        of replicates on the far side of zero, replicates exactly at zero counted half on each
+        side, at least ``1 / B``), ``n_boot``.
+
+    Notes
+    -----
+    Ties matter for metrics that are zero on many resamples (PSDS of a system that rarely
+    detects anything): counting a zero difference wholly on both sides gave p = 1 to a
+    difference that is zero on most resamples and positive on the rest, beside an interval
+    with no negative value. Counted half on each side (the mid-p convention), p falls as the
+    share of positive replicates grows, and without ties it is the plain two-sided share.
     """
     a = cell_replicates(first, seed=seed)
     b = cell_replicates(second, seed=seed + 1)
@@ -300,6 +309,7 @@ def paired_difference(
     if diff.size == 0:
         return {"low": None, "high": None, "p": None, "n_boot": 0}
     low, high = interval(diff, confidence=confidence)
-    below, above = float(np.mean(diff <= 0)), float(np.mean(diff >= 0))
+    ties = float(np.mean(diff == 0))
+    below, above = float(np.mean(diff < 0)) + ties / 2, float(np.mean(diff > 0)) + ties / 2
     p = min(1.0, max(2 * min(below, above), 1 / diff.size))
     return {"low": low, "high": high, "p": p, "n_boot": int(diff.size)}

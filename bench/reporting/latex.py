@@ -39,12 +39,14 @@ DAGGER = "†"
 
 @dataclass
 class Cell:
-    """One value cell: the mean's text, its interval's text (or None), bold or not, a dagger or not."""
+    """One value cell: the mean's text, its interval's text (or None), bold or not, a dagger (not
+    converged) or not, a double dagger (stayed at chance) or not."""
 
     text: str
     interval: str | None = None
     bold: bool = False
     dagger: bool = False
+    chance: bool = False
 
 
 @dataclass
@@ -97,6 +99,7 @@ _SPECIAL = {
     "~": r"\textasciitilde{}",
     "^": r"\textasciicircum{}",
     DAGGER: r"\textsuperscript{\dag}",
+    "‡": r"\textsuperscript{\ddag}",
 }
 
 
@@ -115,6 +118,8 @@ def _cell_tex(cell: Cell | str) -> tuple[str, str]:
         text = r"\textbf{" + text + "}"
     if cell.dagger:
         text += r"\textsuperscript{\dag}"
+    if cell.chance:
+        text += r"\textsuperscript{\ddag}"
     second = r"{\scriptsize " + escape(cell.interval) + "}" if cell.interval else ""
     return text, second
 

@@ -31,6 +31,7 @@ from bench.reporting.report import (
     UNCONVERGED,
     UNCONVERGED_NOTE,
     Table,
+    _at_chance,
     _cell_text,
     _converged,
     _corpus_line,
@@ -42,6 +43,7 @@ from bench.reporting.report import (
     _select_runs,
     _stacked,
     _stats,
+    chance_caption,
     emphasised,
 )
 from models.mil import OPERATORS
@@ -146,7 +148,8 @@ def build_pooling_table(
             used.append(done)
             r = len(rows)
             rows.append((label, f"{snr:g} dB"))
-            unconverged = int((~_converged(done)).sum())
+            stuck = _at_chance(done)
+            unconverged = int((~_converged(done) & ~stuck).sum())
             for key, _ in POOLING_METRICS:
                 record = dict(row=r, column=key, model=model, alpha=alpha, snr_db=snr, paper=None, std=None)
                 if key == KEPT:
@@ -165,6 +168,7 @@ def build_pooling_table(
                     low, high = interval(cell_replicates(stacked)) if stacked is not None else (None, None)
                     record.update(metric=column, mean=mean, std=std, n=n, low=low, high=high, run_dirs=dirs)
                 record["unconverged"] = unconverged if record["n"] else 0
+                record["at_chance"] = int(stuck.sum()) if record["n"] else 0
                 records.append(record)
 
     def replicates(run_dirs: Sequence[str], metric: str) -> np.ndarray | None:
@@ -173,7 +177,7 @@ def build_pooling_table(
         return _stacked(run_dirs, metric_key(metric, split=split), split=split)
 
     columns = ["row", "column", "model", "alpha", "snr_db", "metric", "mean", "std", "n", "paper", "low", "high"]
-    data = pd.DataFrame(records, columns=[*columns, "run_dirs", "unconverged"])
+    data = pd.DataFrame(records, columns=[*columns, "run_dirs", "unconverged", "at_chance"])
     data = _mark_best(data, split=split, within=("snr_db", "column"), replicates=replicates)
     done_runs = pd.concat(used) if used else pd.DataFrame()
     split_text = (
@@ -194,6 +198,7 @@ def build_pooling_table(
     if n_unconverged:
         caption += f" {UNCONVERGED} marks cells with runs that had not converged."
         notes.append(UNCONVERGED_NOTE)
+    caption += chance_caption(data, notes)
     if synthetic:
         notes.insert(0, SYNTHETIC_WARNING)
     return Table(

@@ -26,7 +26,7 @@ import pandas as pd
 from bench.errors import BenchError
 from bench.evaluation.bootstrap import METHOD, paired_difference
 from bench.evaluation.intervals import cell_interval, match_runs, metric_key, stacked
-from bench.presets import CONVERGENCE_RULE
+from bench.presets import CHANCE_RULE, CONVERGENCE_RULE, at_chance
 from bench.reporting import latex as lx
 from bench.store import atomic_write_text
 
@@ -49,6 +49,11 @@ __all__ = [
 SYNTHETIC_WARNING = "SYNTHETIC STAND-IN CORPUS — not comparable to the paper's numbers"
 DASH = "—"
 UNCONVERGED = "†"
+AT_CHANCE = "‡"
+AT_CHANCE_NOTE = (
+    f"{AT_CHANCE}: at least one run of the cell did not learn ({CHANCE_RULE}); such a run is never "
+    "counted as converged, and its number is no measure of the system"
+)
 UNCONVERGED_NOTE = (
     f"{UNCONVERGED}: at least one run of the cell had not converged (converged: {CONVERGENCE_RULE}): "
     "the number is set by the schedule and is not final"
@@ -214,6 +219,38 @@ def _converged(done: pd.DataFrame) -> pd.Series:
     return flag.fillna(True).astype(bool)
 
 
+def _at_chance(done: pd.DataFrame) -> pd.Series:
+    """Per finished run: did its best validation micro-AP stay at chance (:func:`bench.presets.at_chance`)?
+    ``metrics.json``'s ``convergence.at_chance`` where the run recorded it; for runs evaluated
+    before it existed, the same rule from its best score and the label prior of its stored
+    validation predictions (False where neither can be read)."""
+    flag = done["convergence_at_chance"] if "convergence_at_chance" in done.columns else None
+    out = pd.Series(False, index=done.index, dtype=bool)
+    for index, run in done.iterrows():
+        stored = None if flag is None else flag.get(index)
+        if stored is not None and not (isinstance(stored, float) and np.isnan(stored)):
+            out[index] = bool(stored)
+            continue
+        best = pd.to_numeric(pd.Series([run.get("best_val_micro_ap", run.get("val_micro_ap"))]), errors="coerce")[0]
+        chance = _label_prior(str(run.get("run_dir", "")))
+        if chance is not None and np.isfinite(best):
+            out[index] = at_chance(float(best), chance)
+    return out
+
+
+def _label_prior(run_dir: str) -> float | None:
+    """Share of positive labels in a run's stored validation predictions (None when unreadable)."""
+    from bench.store import RunStore
+    from remix.labels import EVENT_LABELS
+
+    path = Path(run_dir)
+    try:
+        _, y_true, _ = RunStore(path.parent, path.name).prediction_arrays("val", labels=EVENT_LABELS)
+    except (BenchError, OSError, KeyError, ValueError):
+        return None
+    return float(y_true.mean()) if y_true.size else None
+
+
 def _run_dirs(done: pd.DataFrame) -> list[str]:
     if done.empty or "run_dir" not in done.columns:
         return []
@@ -322,7 +359,8 @@ def _build(
                 else:
                     done = done.iloc[0:0]
                 mean, std, n = _stats(done[metric] if not done.empty else pd.Series(dtype=float))
-                unconverged = int((~_converged(done)).sum()) if not done.empty else 0
+                stuck = _at_chance(done) if not done.empty else pd.Series(dtype=bool)
+                unconverged = int((~_converged(done) & ~stuck).sum()) if not done.empty else 0
                 run_dirs = _run_dirs(done)
                 low, high = _interval(run_dirs, metric, split=split)
                 records.append(
@@ -338,6 +376,7 @@ def _build(
                         n=n,
                         paper=paper,
                         unconverged=unconverged,
+                        at_chance=int(stuck.sum()),
                         low=low,
                         high=high,
                         run_dirs=run_dirs,
@@ -370,6 +409,7 @@ def _build(
             "is set by the schedule and is not final."
         )
         notes.append(UNCONVERGED_NOTE)
+    caption += chance_caption(data, notes)
     if synthetic:
         notes.insert(0, SYNTHETIC_WARNING)
     if data["paper"].isna().all():
@@ -385,6 +425,16 @@ def _build(
         notes=notes,
         synthetic=synthetic,
     )
+
+
+def chance_caption(data: pd.DataFrame, notes: list[str]) -> str:
+    """The caption's sentence on cells marked :data:`AT_CHANCE` (and its note, added to ``notes``);
+    empty when there are none."""
+    n = int((pd.to_numeric(data.get("at_chance", pd.Series(dtype=float)), errors="coerce") > 0).sum())
+    if not n:
+        return ""
+    notes.append(AT_CHANCE_NOTE)
+    return f" {AT_CHANCE} marks {_count(n, 'cell')} with runs that did not learn (stayed at chance)."
 
 
 def _present_ablations(runs: pd.DataFrame, ablations: Sequence[tuple]) -> list[tuple]:
@@ -527,10 +577,11 @@ def format_cell(
     unconverged: int = 0,
     low: float | None = None,
     high: float | None = None,
+    chance: int = 0,
 ) -> str:
     """``0.7829 [0.7512, 0.8101] (3)`` with an interval, else ``0.7829 ± 0.0123 (3)``;
     ``0.7829 (1)`` for a single run without one; "—" without a run; a trailing "†" when any
-    of the runs had not converged."""
+    of the runs had not converged, "‡" when any stayed at chance."""
     if mean is None or n == 0 or (isinstance(mean, float) and np.isnan(mean)):
         return DASH
     text = f"{mean:.{digits}f}"
@@ -538,7 +589,7 @@ def format_cell(
         text += f" [{low:.{digits}f}, {high:.{digits}f}]"
     elif std is not None and not (isinstance(std, float) and np.isnan(std)):
         text += f" {pm} {std:.{digits}f}"
-    return f"{text} ({n})" + (UNCONVERGED if unconverged else "")
+    return f"{text} ({n})" + (UNCONVERGED if unconverged else "") + (AT_CHANCE if chance else "")
 
 
 def _cell_text(c: pd.Series, *, digits: int, pm: str = "±") -> str:
@@ -552,6 +603,7 @@ def _cell_text(c: pd.Series, *, digits: int, pm: str = "±") -> str:
         unconverged=int(c.get("unconverged", 0) or 0),
         low=_none(c.get("low")),
         high=_none(c.get("high")),
+        chance=int(_none(c.get("at_chance")) or 0),
     )
     bold = bool(c.get("best", False)) or bool(c.get("tied", False))
     return EMPHASIS + text if bold and text != DASH else text
@@ -712,6 +764,7 @@ def _markdown_blocks(table: Table, *, digits: int, collapse: bool, width: int) -
 
 _LATEX_SPECIAL = {
     UNCONVERGED: r"\textsuperscript{\dag}",
+    AT_CHANCE: r"\textsuperscript{\ddag}",
     "\\": r"\textbackslash{}",
     "&": r"\&",
     "%": r"\%",
@@ -753,6 +806,7 @@ def _latex_cell(c: pd.Series, *, digits: int = 3) -> lx.Cell | str:
         interval=interval,
         bold=bool(c.get("best", False)) or bool(c.get("tied", False)),
         dagger=bool(int(c.get("unconverged", 0) or 0)),
+        chance=bool(int(_none(c.get("at_chance")) or 0)),
     )
 
 
@@ -832,7 +886,7 @@ def _rich_cell(c: pd.Series, *, paper: bool) -> str:
     if isinstance(cell, str):
         lines = [cell]
     else:
-        first = cell.text + (UNCONVERGED if cell.dagger else "")
+        first = cell.text + (UNCONVERGED if cell.dagger else "") + (AT_CHANCE if cell.chance else "")
         first = f"[bold]{escape(first)}[/]" if cell.bold else escape(first)
         lines = [first] + ([escape(cell.interval)] if cell.interval else [])
     if paper:

@@ -587,7 +587,8 @@ def _evaluate(
     events_path = corpus_dir / "manifest" / "events.parquet"
     events = read_events(corpus_dir) if events_path.is_file() else None
     header: dict[str, Any] = {"best_epoch": int(best["epoch"]), "best_val_micro_ap": float(best["val_micro_ap"])}
-    header["convergence"] = preset.convergence(store.read_curves()["val_micro_ap"].tolist())
+    chance = float(data.val.y.float().mean())  # micro-AP of scores that ignore the input: the label prior
+    header["convergence"] = preset.convergence(store.read_curves()["val_micro_ap"].tolist(), chance=chance)
     outputs, targets = {}, {}
     for split, part in (("val", data.val), ("test", data.test)):
         if part is None:

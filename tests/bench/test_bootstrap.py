@@ -190,3 +190,31 @@ def test_dcase_replicates_under_weights_of_ones_equal_the_plain_metrics(shard, j
     reps2 = dcase_replicates(scores, truth, durations, weights=w, thresholds=thresholds, num_jobs=jobs)
     for name in ("psds1", "psds2", "event_f1", "segment_f1"):
         assert reps2[name][0] == pytest.approx(plain2[name], abs=1e-9), name
+
+
+def test_ties_at_zero_count_half_so_p_falls_with_the_share_of_positive_differences():
+    n = 1000
+    previous = 1.0
+    for positive in (0.0, 0.2, 0.5, 0.9, 0.99):  # the rest of the resamples: exactly no difference
+        first = np.zeros((1, n))
+        first[0, : int(positive * n)] = 0.01
+        diff = paired_difference(first, np.zeros((1, n)))
+        assert diff["p"] == pytest.approx(max(1 - positive, 1 / n))
+        assert diff["p"] <= previous
+        previous = diff["p"]
+        assert diff["low"] >= 0  # no negative value in the interval
+        if diff["p"] > 0.05:
+            assert diff["low"] <= 0 <= diff["high"]  # not significant: the interval holds 0
+
+
+def test_p_and_interval_agree_with_and_without_ties():
+    rng = np.random.default_rng(7)
+    for trial in range(200):
+        shift = rng.normal(0, 0.02)
+        values = rng.normal(shift, 0.01, 1000)
+        values[rng.random(1000) < rng.uniform(0, 0.9)] = 0.0  # ties at zero, on a random share
+        diff = paired_difference(values[None], np.zeros((1, 1000)))
+        if diff["p"] > 0.05:
+            assert diff["low"] <= 0 <= diff["high"], trial
+        else:  # significant: zero is not inside the interval (at most on its edge, where ties pile up)
+            assert diff["low"] >= 0 or diff["high"] <= 0, trial

@@ -180,3 +180,18 @@ def test_convergence_of_a_restarted_run_measures_the_tail_of_its_last_cycle():
     assert conv["best_epoch"] == 12 and conv["stopped_early"] is False
     stopped = p.convergence(curve[:10])  # early stopping ended the restart
     assert stopped["cycles"] == 2 and stopped["stopped_early"] and stopped["converged"]
+
+
+def test_a_run_at_chance_is_marked_and_never_converged():
+    from bench.presets import CHANCE_SHARE, at_chance
+
+    preset = get_preset("cpu-full")
+    flat = [0.08, 0.09, 0.085] + [0.088] * 40  # stopped early on a plateau just above the prior
+    plain = preset.convergence(flat)
+    assert plain["converged"] and "at_chance" not in plain  # without chance the rule cannot tell
+    marked = preset.convergence(flat, chance=0.073)
+    assert marked["at_chance"] and not marked["converged"] and "chance" in marked["rule"]
+    learned = preset.convergence([0.08, 0.3, 0.5] + [0.5] * 40, chance=0.073)
+    assert learned["converged"] and not learned["at_chance"]
+    assert at_chance(0.073 + CHANCE_SHARE * (1 - 0.073) - 1e-9, 0.073)
+    assert not at_chance(0.073 + CHANCE_SHARE * (1 - 0.073) + 1e-9, 0.073)

@@ -463,3 +463,38 @@ def test_terminal_tables_read_at_80_columns(results):
     assert max(len(line) for line in text.splitlines()) <= 80
     assert "…" not in text  # nothing cut short
     assert "0.889 (10)†" in text and "[0.889, 1.000]" in text
+
+
+def test_cells_stuck_at_chance_get_their_own_mark_and_never_read_as_converged(tmp_path):
+    root = tmp_path / "r"
+    stuck = {"converged": False, "at_chance": True, "chance": 0.073, "best_epoch": 2, "epochs_run": 38}
+    _run(root, "a", model="gap", alpha=0.0, snr=20.0, seed=0, micro=0.09, convergence=stuck)
+    learned = {"converged": True, "at_chance": False, "chance": 0.073, "best_epoch": 40, "epochs_run": 76}
+    _run(root, "b", model="gmp", alpha=0.0, snr=20.0, seed=0, micro=0.6, convergence=learned)
+    table = build_table1(load_runs(root))
+    gap, gmp = table.cell(0, "20:micro_ap"), table.cell(1, "20:micro_ap")
+    assert gap["at_chance"] == 1 and gap["unconverged"] == 0  # its own mark, not the dagger
+    assert gmp["at_chance"] == 0 and gmp["unconverged"] == 0
+    md = to_markdown(table)
+    assert "0.090 (1)‡" in md and "0.600 (1)" in md and "†" not in md
+    assert (
+        "‡ marks 3 cells" in table.caption
+    )  # micro-AP, macro-AP, AUC of GAP and any("did not learn" in note for note in table.notes)
+    assert r"\textsuperscript{\ddag}" in latex_escape(format_cell(0.09, None, 1, chance=1))
+
+
+def test_runs_recorded_before_the_chance_rule_are_judged_from_their_predictions(tmp_path):
+    from bench.reporting.report import _at_chance
+    from remix.labels import EVENT_LABELS
+
+    root = tmp_path / "r"
+    for run_id, micro in (("old", 0.1), ("good", 0.5)):
+        _run(root, run_id, model="gap", alpha=0.0, snr=20.0, seed=0 if run_id == "old" else 1, micro=micro)
+        y = np.zeros((10, len(EVENT_LABELS)), dtype=int)
+        y[:, :3] = 1  # prior 3/41
+        RunStore(root / "runs", run_id).write_predictions(
+            [f"c{i}" for i in range(10)], split="val", y_true=y, y_score=np.full(y.shape, 0.1), labels=EVENT_LABELS
+        )
+    runs = load_runs(root).set_index("run_id")
+    flags = _at_chance(runs)
+    assert bool(flags["old"]) and not bool(flags["good"])  # 0.1 - 0.073 < 0.1 x (1 - 0.073)

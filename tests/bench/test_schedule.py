@@ -110,7 +110,9 @@ def test_metrics_record_convergence(stopped):
     assert conv["epochs"] == TINY.epochs and conv["epochs_run"] == len(epochs)
     assert conv["best_epoch"] == metrics["best_epoch"]
     assert conv["stopped_early"] == (len(epochs) < TINY.epochs)
-    assert conv == TINY.convergence([ap for _, ap, _ in epochs])
+    assert conv == TINY.convergence([ap for _, ap, _ in epochs], chance=conv["chance"])
+    assert conv["chance"] == pytest.approx(3 / 41, abs=0.02)  # the validation fold's label prior
+    assert conv["at_chance"] == (max(ap for _, ap, _ in epochs) - conv["chance"] < 0.1 * (1 - conv["chance"]))
 
 
 def test_a_stopped_run_is_not_trained_again_on_resume(stopped, tiny_corpus):
