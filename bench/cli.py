@@ -69,13 +69,17 @@ def _use_cache(cache: Path | None) -> None:
 
 
 class _Display:
-    """Rich progress over a grid: run k of n, epoch, loss, validation micro-AP, ETA."""
+    """Rich progress over a grid: run k of n, epoch, loss, validation micro-AP, ETA. When the output
+    is not a terminal (a log file, CI, a batch job), where the bar draws nothing, one line per
+    finished run instead (:func:`bench.reporting.listing.run_line`)."""
 
-    def __init__(self, epochs: int) -> None:
+    def __init__(self, epochs: int, *, results_dir: Path | None = None) -> None:
         self.epochs = epochs
-        self.progress = progress_bar(units=None, fields=("info",), console=console)
+        self.lines = not console.is_terminal
+        self.progress = progress_bar(units=None, fields=("info",), console=console, enabled=not self.lines)
         self.task = None
         self.run_done = 0
+        self.results_dir = results_dir
 
     def __call__(self, event: dict) -> None:
         kind = event["event"]
@@ -109,6 +113,12 @@ class _Display:
                     f"[red]failed[/] {event['run_id']} {escape(event['label'])}: {escape(str(event['failed']))}",
                     highlight=False,
                 )
+            elif self.lines and self.results_dir is not None:
+                from bench.reporting.listing import run_line
+
+                line = run_line(self.results_dir, event["run_id"])
+                text = f"run {event['index'] + 1}/{event['total']} {line}"
+                self.progress.console.print(text, highlight=False, soft_wrap=True)
 
 
 @app.command(context_settings=_MANY_VALUES)
@@ -258,7 +268,8 @@ def _grid_with_display(configs, *, epochs: int, **grid_options) -> None:
     failed run, and exit code 1 when any failed."""
     from bench.training.grid import run_grid
 
-    display = _Display(epochs)
+    results_dir = grid_options.get("results_dir")
+    display = _Display(epochs, results_dir=None if results_dir is None else Path(results_dir))
     with display.progress:
         summary = run_grid(configs, callback=display, **grid_options)
     console.print(summary.line())

@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from bench.errors import BenchError
-from bench.store import CURVES, load_runs
+from bench.store import CONFIG, CURVES, load_runs, runs_dir
+from remix.atomic import read_json
 
 __all__ = ["DETAIL_COLUMNS", "LIST_COLUMNS", "format_duration", "list_runs", "runs_to_json", "runs_to_rich"]
 
@@ -324,3 +325,25 @@ def runs_to_json(frame: pd.DataFrame) -> list[dict[str, Any]]:
     from bench.store import to_jsonable
 
     return [to_jsonable(record) for record in frame.astype(object).where(frame.notna(), None).to_dict("records")]
+
+
+def run_line(results_dir: Path, run_id: str) -> str:
+    """One line on a finished run for a log: ``<id> <model> [<options>] <snr> dB seed <s>: <epochs> epochs,
+    best val micro-AP <ap> (epoch <e>), <seconds> s``, from its folder (what is missing is left out)."""
+    run_dir = runs_dir(Path(results_dir)) / run_id
+    config = read_json(run_dir / CONFIG) or {}
+    curves = _curves_summary(run_dir)
+    options = " ".join(f"{k}={v}" for k, v in sorted((config.get("options") or {}).items()))
+    words = [run_id, str(config.get("model", "?")), *([options] if options else [])]
+    if "snr_db" in config:
+        words.append(f"{float(config['snr_db']):g} dB")
+    if "seed" in config:
+        words.append(f"seed {config['seed']}")
+    facts = []
+    if curves.epochs is not None:
+        facts.append(f"{curves.epochs} epochs")
+    if curves.best_ap is not None:
+        facts.append(f"best val micro-AP {curves.best_ap:.3f} (epoch {curves.best_epoch})")
+    if curves.wall_s is not None:
+        facts.append(f"{curves.wall_s:.0f} s")
+    return " ".join(words) + (": " + ", ".join(facts) if facts else "")

@@ -190,3 +190,32 @@ def test_class_durations_come_from_the_training_folds(tiny_corpus):
     label = events["event_label"].iloc[0]
     at = events[events["event_label"] == label]
     assert durations[label] == pytest.approx(float((at["offset_s"] - at["onset_s"]).mean()))
+
+
+def test_a_piped_run_logs_one_line_per_finished_run(zoo_results, tiny_corpus):
+    from bench.store import load_runs as load
+
+    result = invoke(
+        "run",
+        "--model",
+        "mean_pool",
+        "--snr",
+        20,
+        "--seeds",
+        1,
+        "--preset",
+        "smoke",
+        "--corpus",
+        tiny_corpus,
+        "--results",
+        zoo_results,
+    )
+    assert result.exit_code == 0, result.output
+    runs = load(zoo_results)
+    run_id = runs.loc[runs["model"] == "mean_pool", "run_id"].iloc[0]
+    lines = [line for line in result.output.splitlines() if line.startswith("run 1/1 ")]
+    assert len(lines) == 1, result.output
+    assert re.fullmatch(
+        rf"run 1/1 {run_id} mean_pool 20 dB seed 0: 1 epochs, best val micro-AP \d\.\d{{3}} \(epoch 1\), \d+ s",
+        lines[0],
+    )

@@ -72,3 +72,26 @@ def test_disabled_bar_takes_the_calls_and_draws_nothing():
 def test_unknown_units_are_refused():
     with pytest.raises(ValueError, match="units"):
         progress_bar(units="clips")
+
+
+def test_output_that_is_not_a_terminal_gets_a_line_per_tenth():
+    from remix.progress import LoggedProgress
+
+    console, out = _console()  # force_terminal=False: a log file
+    bar = progress_bar(console=console)
+    assert isinstance(bar, LoggedProgress)
+    with bar:
+        task = bar.add_task("[bold]rendering clips", total=40)
+        for _ in range(40):
+            bar.advance(task)
+        other = bar.add_task("checking sources", total=3)
+        bar.update(other, completed=3)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 11
+    assert lines[0].startswith("rendering clips: 4/40 (10 %),") and lines[9].startswith(
+        "rendering clips: 40/40 (100 %)"
+    )
+    assert lines[10].startswith("checking sources: 3/3 (100 %)")
+    terminal = progress_bar(console=Console(file=io.StringIO(), force_terminal=True))
+    assert not isinstance(terminal, LoggedProgress)
+    assert not isinstance(progress_bar(console=console, enabled=False), LoggedProgress)  # disabled: silent
