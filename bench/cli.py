@@ -142,7 +142,12 @@ def run(
     alpha: Annotated[float | None, typer.Option(help="Reconstruction-loss weight (with --model).")] = None,
     corpus: Annotated[Path, typer.Option(help="A corpus built by `remix build`.")] = Path("data/corpus"),
     seeds: Annotated[int, typer.Option(help="Seeds per configuration (0..N-1).")] = 3,
-    preset: Annotated[str, typer.Option(help="Training schedule: paper (GPU), cpu, cpu-full, smoke.")] = "cpu",
+    preset: Annotated[
+        str,
+        typer.Option(
+            help="Training schedule: paper (GPU), cpu, cpu-full (cpu-full-64, cpu-full-32: finer time steps), smoke."
+        ),
+    ] = "cpu",
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     folds: Annotated[bool, typer.Option("--folds", help="Cross-validation: each dev fold validates in turn.")] = False,
     compile: Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile the models.")] = False,

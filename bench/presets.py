@@ -11,6 +11,7 @@ always say what it ran.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -383,6 +384,24 @@ PRESETS: dict[str, Preset] = {
     ),
 }
 """The known presets by name."""
+
+RESOLUTION_FEATURES: dict[str, LogMelSettings] = {
+    "cpu-full-64": LogMelSettings(n_mels=16, n_fft=4096, hop_length=2048),
+    "cpu-full-32": LogMelSettings(n_mels=16, n_fft=2048, hop_length=1024),
+}
+"""The time-resolution rungs of ``cpu-full``: hop 64 ms (155 frames for 10 s) and 32 ms (311 frames,
+the paper's frame rate), each with a Hamming window of twice the hop as the paper's, 16 mel bands."""
+
+for _name, _features in RESOLUTION_FEATURES.items():
+    PRESETS[_name] = dataclasses.replace(
+        PRESETS["cpu-full"],
+        name=_name,
+        features=_features,
+        note=f"cpu-full at hop {_features.hop_s * 1000:.0f} ms ({_features.n_frames(320000)} frames for 10 s, 16 "
+        "mel bands): the same width, schedule, early stopping, restarts and convergence rule; constants that "
+        "follow the map size (GWRP's rank decay) follow it; a time-resolution rung, about "
+        f"{4096 // _features.hop_length}x the cost of a cpu-full run",
+    )
 
 
 def get_preset(name: str) -> Preset:

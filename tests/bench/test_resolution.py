@@ -106,3 +106,30 @@ def test_gwrp_pools_the_same_maps_less_like_an_average_once_scaled():
     fixed, _ = global_pool(maps, kind="gwrp", decay=PAPER_GWRP_DECAY)
     scaled, _ = global_pool(maps, kind="gwrp", decay=gwrp_decay(n_frames=77, n_mels=16))
     assert ((scaled - mean) > 2 * (fixed - mean)).all()  # the scaled decay leans on the top ranks
+
+
+@pytest.mark.parametrize(
+    "name, hop_s, frames", [("cpu-full", 0.128, 77), ("cpu-full-64", 0.064, 155), ("cpu-full-32", 0.032, 311)]
+)
+def test_resolution_rungs_differ_from_cpu_full_only_in_their_features(name, hop_s, frames):
+    import dataclasses
+
+    base, rung = get_preset("cpu-full"), get_preset(name)
+    assert rung.features.hop_s == pytest.approx(hop_s) and rung.n_frames(320000) == frames
+    assert rung.features.n_mels == 16 and rung.features.n_fft == 2 * rung.features.hop_length
+    same = {k: v for k, v in dataclasses.asdict(rung).items() if k not in ("name", "features", "note")}
+    assert same == {k: v for k, v in dataclasses.asdict(base).items() if k not in ("name", "features", "note")}
+    config = RunConfig(model="gwrp", alpha=0.0, snr_db=20.0, preset=name)
+    record = resolution_record(config, n_frames=frames, n_mels=16)
+    assert record["n_frames"] == frames and record["gwrp_decay"] == pytest.approx(0.9998 ** (19904 / (frames * 16)))
+    model = build_model(config, rung, n_frames=frames, n_mels=16)
+    assert model.config.n_frames == frames and model.config.gwrp_decay == pytest.approx(record["gwrp_decay"])
+    two_ap = build_model(
+        RunConfig(model="2ap_aux", alpha=0.001, snr_db=20.0, preset=name), rung, n_frames=frames, n_mels=16
+    )
+    assert two_ap.head.time_scores.weight.shape == (frames, frames)  # the 2AP time layer follows the frames
+    ids = {
+        RunConfig(model="gwrp", alpha=0.0, snr_db=20.0, preset=p).run_id
+        for p in ("cpu-full", "cpu-full-64", "cpu-full-32")
+    }
+    assert len(ids) == 3
