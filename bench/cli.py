@@ -642,25 +642,49 @@ def compare(
 def table(
     ctx: typer.Context,
     systems: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
             help="Systems as MODEL[,KEY=VALUE...] (e.g. 2ap_aux 2ap_aux,mixing=online atrous_ap,augment=shift)."
         ),
-    ],
+    ] = None,
     snr: Annotated[list[str] | None, typer.Option(help="SNRs in dB: --snr 0 20 (default: 20).")] = None,
     preset: Annotated[str | None, typer.Option(help="Only runs of this preset.")] = None,
     metric: Annotated[str, typer.Option(help="micro_ap, macro_ap, auc, psds1, psds2, event_f1, ...")] = "micro_ap",
     split: Annotated[str, typer.Option(help="Which clips: val or test.")] = "val",
     name: Annotated[str, typer.Option(help="Write RESULTS/tables/NAME.md and NAME.csv.")] = "systems",
+    resolution: Annotated[
+        bool,
+        typer.Option(
+            "--resolution",
+            help="The resolution table instead: every system with runs of cpu-full, cpu-full-64 and cpu-full-32 at "
+            "one --snr (default 20), micro-AP and PSDS1 per hop with the finest-minus-coarsest paired difference; "
+            "writes RESULTS/tables/resolution.{md,tex}.",
+        ),
+    ] = False,
     results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
 ) -> None:
     """Any systems side by side, a column per SNR, with 95 % intervals; a system trained with fresh
-    mixtures or augmentation also gets its paired difference from the fixed corpus."""
+    mixtures or augmentation also gets its paired difference from the fixed corpus. With
+    --resolution: the systems at each time resolution of cpu-full."""
     from bench.reporting.systems import systems_markdown, systems_table
     from bench.store import atomic_write_text, load_runs
 
     if split not in ("val", "test"):
         raise BenchError(f"--split takes val or test, found {split!r}")
+    systems = list(systems or [])
+    if resolution:
+        from bench.reporting.ladder import build_resolution_table, print_resolution_table, write_resolution_table
+
+        if systems or preset:
+            raise BenchError("--resolution takes no systems and no --preset: it shows every system at every hop")
+        snrs = _snrs(snr, ctx) or [20.0]
+        if len(snrs) != 1:
+            raise BenchError(f"--resolution takes one --snr, found {len(snrs)}")
+        ladder = build_resolution_table(load_runs(results), snr_db=snrs[0], split=split)
+        print_resolution_table(ladder, console=console)
+        for path in write_resolution_table(ladder, out_dir=Path(results) / "tables"):
+            console.print(f"wrote {escape(str(path))}", highlight=False)
+        return
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
         raise BenchError(f"--name takes a plain file name (letters, digits, '_', '-', '.'), found {name!r}")
     numbers = [w for w in systems if re.fullmatch(r"[-+]?\d+(\.\d*)?", w)]  # --snr 0 20: the 20 lands here

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -219,3 +220,76 @@ def test_a_piped_run_logs_one_line_per_finished_run(zoo_results, tiny_corpus):
         rf"run 1/1 {run_id} mean_pool 20 dB seed 0: 1 epochs, best val micro-AP \d\.\d{{3}} \(epoch 1\), \d+ s",
         lines[0],
     )
+
+
+@pytest.fixture(scope="module")
+def ladder_results(zoo_results, tmp_path_factory):
+    """The zoo's smoke runs relabelled as runs at the resolution rungs (a fixture of the table's
+    structure: the numbers are the smoke runs')."""
+    import json
+    import shutil
+
+    root = tmp_path_factory.mktemp("ladder") / "results"
+    runs = load_runs(zoo_results).set_index("model")
+    plan = {  # (source run's model) -> (model, preset) it stands for
+        "gap": ("gap", "cpu-full"),
+        "autopool": ("gap", "cpu-full-32"),
+        "power_pool": ("power_pool", "cpu-full"),
+        "attention_class": ("power_pool", "cpu-full-64"),
+    }
+    for source, (model, preset) in plan.items():
+        src = Path(runs.loc[source, "run_dir"])
+        dst = root / "runs" / f"{model}-{preset}"
+        shutil.copytree(src, dst)
+        config = json.loads((dst / "config.json").read_text())
+        config.update(model=model, preset=preset, run_id=dst.name)
+        (dst / "config.json").write_text(json.dumps(config))
+    return root
+
+
+def test_resolution_table_rows_rungs_and_paired_differences(ladder_results):
+    from bench.reporting.ladder import DIFF, build_resolution_table, resolution_latex, resolution_markdown
+
+    table = build_resolution_table(load_runs(ladder_results), snr_db=20.0)
+    assert [row[0] for row in table.rows] == ["GAP", "power"]
+    gap_128, gap_32 = table.cell(0, "micro_ap:cpu-full"), table.cell(0, "micro_ap:cpu-full-32")
+    assert gap_128["n"] == 1 and gap_32["n"] == 1 and table.cell(0, "micro_ap:cpu-full-64")["n"] == 0
+    diff = table.cell(0, f"micro_ap:{DIFF}")
+    assert diff["mean"] == pytest.approx(gap_32["mean"] - gap_128["mean"])
+    assert diff["low"] <= diff["high"] and 0 <= diff["p"] <= 1
+    power = table.cell(1, f"micro_ap:{DIFF}")  # power: 128 and 64 ms, so finest = 64 ms
+    assert power["mean"] == pytest.approx(
+        table.cell(1, "micro_ap:cpu-full-64")["mean"] - table.cell(1, "micro_ap:cpu-full")["mean"]
+    )
+    md = resolution_markdown(table)
+    assert "128 ms" in md and "32 ms" in md and "finest - coarsest" in md and "SYNTHETIC" in md
+    assert resolution_latex(table).count(r"\begin{table}") == 3
+    from bench.reporting import latex as lx
+    from bench.reporting.ladder import resolution_floats
+
+    widest = table.data.copy()  # every cell at its widest: ten runs, bold, both marks, a long difference
+    cells = ~widest["column"].str.endswith(DIFF)
+    widest.loc[cells, ["mean", "low", "high", "n", "best", "unconverged", "at_chance"]] = [
+        0.8888,
+        0.8,
+        0.9999,
+        10,
+        True,
+        1,
+        1,
+    ]
+    widest.loc[~cells, ["mean", "low", "high", "p", "n"]] = [-0.888, -0.999, -0.777, 0.001, 1]
+    table.data = widest
+    for f in resolution_floats(table):
+        assert lx.width_pt(f) <= lx.TEXT_WIDTH_PT, (f.label, lx.width_pt(f))
+
+
+def test_resolution_table_from_the_command_line(ladder_results, tmp_path):
+    result = invoke("table", "--resolution", "--snr", 20, "--results", ladder_results)
+    assert result.exit_code == 0, result.output
+    assert (ladder_results / "tables" / "resolution.md").is_file()
+    assert (ladder_results / "tables" / "resolution.tex").is_file()
+    bad = invoke("table", "--resolution", "gap", "--results", ladder_results)
+    assert bad.exit_code == 2 and "takes no systems" in bad.output
+    empty = invoke("table", "--resolution", "--results", tmp_path)
+    assert empty.exit_code == 2 and "no runs of the presets" in " ".join(empty.output.split())
