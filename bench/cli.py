@@ -332,6 +332,7 @@ def report(
     from bench.reporting.report import (
         build_localisation_table,
         build_tables,
+        other_snrs,
         print_localisation_table,
         print_tables,
         write_localisation_table,
@@ -344,6 +345,17 @@ def report(
         raise BenchError(f"no runs under {results}; train some first (bench run --all --corpus DIR)")
     print_tables(build_tables(runs, split=split, preset=preset), console=console)
     print_localisation_table(build_localisation_table(runs, split=split, preset=preset), console=console)
+    other = other_snrs(runs if preset is None else runs[runs["preset"] == preset])
+    if other:
+        words = " ".join(f"{s:g}" for s in other)
+        console.print(
+            f"Tables 1-3 hold the paper's SNRs (20, 10, 0 dB); the runs at {words} dB are in the localisation "
+            f"table, and `bench table gap gmp gwrp atrous_ap 2ap_aux --snr {words}"
+            + (f" --preset {preset}" if preset else "")
+            + "` sets them side by side.",
+            highlight=False,
+            markup=False,
+        )
     pooling = None
     if has_operator_runs(runs if preset is None else runs[runs["preset"] == preset]):
         pooling = build_pooling_table(runs, split=split, preset=preset)
@@ -479,9 +491,9 @@ def list_command(
         console.print(f"no runs under {results} match", highlight=False)
         return
     if not console.is_terminal:  # piped: every column whole, tab-separated (a table would be cut to 80 columns)
-        from bench.reporting.listing import DETAIL_COLUMNS, LIST_COLUMNS
+        from bench.reporting.listing import DETAIL_COLUMNS, LIST_COLUMNS, varying_columns
 
-        columns = [*LIST_COLUMNS, *(DETAIL_COLUMNS if detail else ())]
+        columns = [*LIST_COLUMNS, *(DETAIL_COLUMNS if detail else varying_columns(frame))]
         typer.echo(frame[columns].to_csv(sep="\t", index=False, na_rep="", float_format="%.4g"), nl=False)
         return
     counts = frame["status"].value_counts()

@@ -192,8 +192,9 @@ def list_runs(
                 "reason": run.get("reason") if isinstance(run.get("reason"), str) else None,
                 "run_dir": str(run["run_dir"]),
                 "options": _options_text(run),
-                "mixing": run.get("mixing") if isinstance(run.get("mixing"), str) else None,
-                "augment": run.get("augment") if isinstance(run.get("augment"), str) else None,
+                # runs recorded before these settings existed trained on the fixed corpus, unaugmented
+                "mixing": run.get("mixing") if isinstance(run.get("mixing"), str) else "fixed",
+                "augment": run.get("augment") if isinstance(run.get("augment"), str) else "none",
                 "epochs_run": int(epochs_run) if epochs_run is not None else curves.epochs,
                 "cycles": None if cycles is None else int(cycles),
                 "converged": _flag(run.get("convergence_converged")),
@@ -236,6 +237,16 @@ def _text(value: Any, fmt: str = "{}") -> str:
 _STATUS_STYLE = {"done": "green", "running": "yellow", "failed": "red", "missing": "dim"}
 
 
+def varying_columns(frame: pd.DataFrame) -> list[str]:
+    """The training columns (options, mixing, augment) whose value differs between the listed runs:
+    ``bench list`` shows them without ``--detail``, so that no two rows differ only in id and score."""
+    return [
+        name
+        for name in ("options", "mixing", "augment")
+        if name in frame.columns and frame[name].fillna("").astype(str).nunique() > 1
+    ]
+
+
 def runs_to_rich(frame: pd.DataFrame, *, title: str | None = None, detail: bool = False):
     """A rich table of :func:`list_runs`, one row per run (the reason under a failed one).
 
@@ -266,6 +277,8 @@ def runs_to_rich(frame: pd.DataFrame, *, title: str | None = None, detail: bool 
     ]
     if one_corpus:
         columns = [c for c in columns if c[0] != "corpus"]
+    varying = [] if detail else varying_columns(frame)
+    columns += [(name, "left") for name in varying]
     if detail:
         columns += [
             ("options", "left"),
@@ -305,6 +318,7 @@ def runs_to_rich(frame: pd.DataFrame, *, title: str | None = None, detail: bool 
         ]
         if one_corpus:
             del cells[6]
+        cells += [_text(row[name]) if row[name] else "—" for name in varying]
         if detail:
             converged = {True: "yes", False: "no"}.get(row["converged"], "—")
             cells += [

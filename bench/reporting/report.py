@@ -437,6 +437,15 @@ def chance_caption(data: pd.DataFrame, notes: list[str]) -> str:
     return f" {AT_CHANCE} marks {_count(n, 'cell')} with runs that did not learn (stayed at chance)."
 
 
+def other_snrs(runs: pd.DataFrame) -> list[float]:
+    """SNRs of finished runs that Tables 1-3 have no column for (the paper's are :data:`SNRS`), high to low."""
+    if runs.empty or "snr_db" not in runs.columns:
+        return []
+    done = runs[runs["status"] == "done"]
+    found = {float(s) for s in pd.to_numeric(done["snr_db"], errors="coerce").dropna()}
+    return sorted((s for s in found if not any(np.isclose(s, t) for t in SNRS)), reverse=True)
+
+
 def _present_ablations(runs: pd.DataFrame, ablations: Sequence[tuple]) -> list[tuple]:
     """The ablation rows that have at least one run."""
     if runs.empty:

@@ -148,3 +148,17 @@ def test_detail_says_how_each_run_was_trained(results):
     console.print(runs_to_rich(list_runs(results, model="2ap_aux"), detail=True))
     text = console.export_text()
     assert "time_layer=conv" in text and "s/epoch" in text and "10.00" in text
+
+
+def test_training_columns_that_differ_are_shown_without_detail(results):
+    _run(results, "f1", model="gap", snr=20.0, seed=1, ap=0.5, mixing="online")
+    plain = runner.invoke(app, ["list", "--results", str(results), "--model", "gap", "--snr", "20"])
+    header, *lines = plain.output.splitlines()
+    assert header.split("\t") == [*LIST_COLUMNS, "mixing"]  # options and augment are the same for both
+    assert sorted(line.split("\t")[-1] for line in lines) == ["fixed", "online"]
+    console = Console(record=True, width=120)
+    console.print(runs_to_rich(list_runs(results, model="gap", snr_db=20.0)))
+    text = console.export_text()
+    assert "mixing" in text and "online" in text
+    same = runner.invoke(app, ["list", "--results", str(results), "--model", "gap", "--snr", "0"])
+    assert same.output.splitlines()[0].split("\t") == list(LIST_COLUMNS)  # nothing differs: nothing added

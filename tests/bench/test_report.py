@@ -498,3 +498,21 @@ def test_runs_recorded_before_the_chance_rule_are_judged_from_their_predictions(
     runs = load_runs(root).set_index("run_id")
     flags = _at_chance(runs)
     assert bool(flags["old"]) and not bool(flags["good"])  # 0.1 - 0.073 < 0.1 x (1 - 0.073)
+
+
+def test_report_names_the_command_for_snrs_the_papers_tables_lack(tmp_path):
+    from typer.testing import CliRunner
+
+    from bench.cli import app
+    from bench.reporting.report import other_snrs
+
+    root = tmp_path / "r"
+    _run(root, "a", model="gap", alpha=0.0, snr=20.0, seed=0, micro=0.5)
+    _run(root, "b", model="gap", alpha=0.0, snr=5.0, seed=0, micro=0.3)
+    _run(root, "c", model="gmp", alpha=0.0, snr=15.0, seed=0, micro=0.4)
+    assert other_snrs(load_runs(root)) == [15.0, 5.0]
+    result = CliRunner().invoke(app, ["report", "--results", str(root)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "runs at 15 5 dB are in the localisation table" in text
+    assert "bench table gap gmp gwrp atrous_ap 2ap_aux --snr 15 5" in text
