@@ -198,6 +198,9 @@ def run(
     loader_workers: Annotated[
         int, typer.Option(help="With --mixing online: processes rendering the next epoch's mixtures.")
     ] = 1,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Start a --preset paper grid on a CPU even when it is estimated over an hour.")
+    ] = False,
     deterministic: Annotated[
         bool,
         typer.Option(
@@ -245,6 +248,8 @@ def run(
     dev = resolve_device("cuda" if gpus else device)
     gpu_list = _gpu_list(gpus)
     p = get_preset(preset)
+    if dev.type == "cpu" and preset == "paper":
+        _check_cpu_estimate(configs, p, corpus=corpus, jobs=jobs, yes=yes)
     prior = "original init" if p.prior is None else f"class prior {p.prior:.3g}"
     cpu_text = ""
     if dev.type == "cpu":
@@ -266,6 +271,31 @@ def run(
         jobs=jobs,
         threads=threads,
     )
+
+
+CPU_ESTIMATE_LIMIT_S = 3600.0
+"""A ``--preset paper`` grid on a CPU estimated longer than this needs ``--yes``."""
+
+
+def _check_cpu_estimate(configs, preset, *, corpus: Path, jobs: int, yes: bool) -> None:
+    """Print the estimated training time of a GPU schedule started on a CPU; BenchError (exit 2)
+    when it exceeds :data:`CPU_ESTIMATE_LIMIT_S` and ``--yes`` was not given."""
+    from bench.data import make_split, read_clips
+    from bench.training.estimate import estimate_grid
+
+    clips = read_clips(corpus)
+    first = configs[0]
+    n_train = len(make_split(clips, snr_db=first.snr_db, val_fold=first.val_fold).train)
+    duration = float(clips["duration_s"].iloc[0]) if "duration_s" in clips.columns else 10.0
+    n_frames = preset.features.n_frames(int(round(duration * preset.features.sample_rate)))
+    console.print(f"timing a few training steps of each model on this CPU (preset {preset.name}) ...", highlight=False)
+    estimate = estimate_grid(configs, preset, n_train=n_train, n_frames=n_frames, jobs=jobs)
+    console.print(f"{len(configs)} run(s) on this CPU: {estimate.text()}", highlight=False, markup=False)
+    if estimate.seconds > CPU_ESTIMATE_LIMIT_S and not yes:
+        raise BenchError(
+            f"--preset paper is a GPU schedule: on this CPU it would take {estimate.text()}; pass --yes to "
+            "start it anyway, or use --preset cpu-full (converged numbers on a CPU in hours)"
+        )
 
 
 def _grid_with_display(configs, *, epochs: int, **grid_options) -> None:

@@ -1,0 +1,76 @@
+"""How long a grid will take on this machine, from a short timing of training steps.
+
+A schedule meant for a GPU (the ``paper`` preset) started on a CPU runs for days; before it
+starts, :func:`estimate_grid` times a few training steps of each model in the grid on random
+input of the preset's shape and multiplies by the steps the schedule asks for.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+import models
+from bench.config import RunConfig
+from bench.presets import Preset
+from bench.training.loop import build_model
+
+TIMED_STEPS = 2
+"""Training steps timed per model (after one untimed warm-up step)."""
+TIMED_BATCH = 4
+"""Clips per timed step; the time is scaled to the preset's batch (convolutions cost in proportion)."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A grid's estimated training time: ``seconds`` in all, ``per_step`` seconds per model name."""
+
+    seconds: float
+    per_step: dict[str, float]
+
+    def text(self) -> str:
+        hours = self.seconds / 3600
+        span = f"{hours:.1f} h" if hours >= 1 else f"{self.seconds / 60:.0f} min"
+        steps = ", ".join(f"{m} {s:.2f} s" for m, s in self.per_step.items())
+        return f"about {span} of training (seconds per step: {steps}), evaluation not included"
+
+
+def step_seconds(config: RunConfig, preset: Preset, *, n_frames: int, threads: int | None = None) -> float:
+    """Seconds of one training step (forward, loss, backward, Adam) of ``config``'s model at the
+    preset's batch size on the CPU: the median of :data:`TIMED_STEPS` steps of :data:`TIMED_BATCH`
+    random clips of the preset's shape, scaled to the batch size."""
+    if threads is not None:
+        torch.set_num_threads(threads)
+    n_mels = preset.features.n_mels
+    net = build_model(config, preset, n_frames=n_frames, n_mels=n_mels)
+    opt = torch.optim.Adam(net.parameters(), lr=preset.lr)
+    batch = min(TIMED_BATCH, preset.batch_size)
+    x = torch.randn(batch, n_frames, n_mels)
+    y = (torch.rand(batch, net.config.n_classes) < 0.07).float()
+    times = []
+    for step in range(TIMED_STEPS + 1):
+        start = time.perf_counter()
+        losses = models.sed_loss(net(x), target=y, features=x, alpha=config.alpha)
+        opt.zero_grad(set_to_none=True)
+        losses["loss"].backward()
+        opt.step()
+        if step:
+            times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2] * preset.batch_size / batch
+
+
+def estimate_grid(
+    configs: Sequence[RunConfig], preset: Preset, *, n_train: int, n_frames: int, jobs: int = 1
+) -> Estimate:
+    """Training time of ``configs`` under ``preset``: steps per epoch x epochs (the schedule's, no
+    early stop) x each model's step time, the runs shared among ``jobs`` processes."""
+    steps = -(-(preset.train_clips or n_train) // preset.batch_size) * preset.epochs
+    per_step: dict[str, float] = {}
+    for config in configs:
+        if config.model not in per_step:
+            per_step[config.model] = step_seconds(config, preset, n_frames=n_frames)
+    total = sum(per_step[c.model] * steps for c in configs) / max(1, jobs)
+    return Estimate(seconds=total, per_step=per_step)
