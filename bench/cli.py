@@ -464,8 +464,9 @@ def plot(
     if run_id is not None:
         from bench.store import find_run
 
-        run_id = find_run(results, run_id).run_id  # a unique prefix names the run
-        outputs, features, info = infer_clip(results, run_id=run_id, clip_id=clip)
+        store = find_run(results, run_id)  # a unique prefix names the run; reference:NAME a shipped model
+        run_id = store.run_id
+        outputs, features, info = infer_clip(store.root, run_id=run_id, clip_id=clip)
         cfg = info["config"]
         title = f"{cfg['model']} (alpha {cfg['alpha']:g}), {cfg['snr_db']:g} dB, clip {info['clip_id']}, run {run_id}"
         written.append(

@@ -30,6 +30,7 @@ import functools
 import json
 import math
 import os
+import shutil
 import socket
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -485,11 +486,64 @@ def _keep_as(path: Path, target: Path) -> None:
 # --------------------------------------------------------------------------- one writer
 
 
+REFERENCE_PREFIX = "reference:"
+"""``bench detect --run reference:atrous_ap`` (or ``reference:atrous_ap@0`` for 0 dB): a model that ships
+with the toolkit (:func:`reference_models_dir`) instead of a run of ``--results``."""
+
+
+def reference_models_dir() -> Path:
+    """The shipped ``cpu-full`` reference models: a runs folder holding ``<model>-<snr>dB`` runs
+    (best checkpoint, config, post-processing, metrics), trained on the default stand-in."""
+    return Path(__file__).resolve().parents[1] / "results" / "reference" / "cpu-full" / "models" / "runs"
+
+
+def _reference_run(name: str) -> RunStore:
+    model, _, snr = name.partition("@")
+    try:
+        snr_db = float(snr) if snr else 20.0
+    except ValueError:
+        raise BenchError(
+            f"a reference model is reference:MODEL or reference:MODEL@SNR (e.g. @0); found {name!r}"
+        ) from None
+    folder = reference_models_dir()
+    store = RunStore(folder, f"{model.strip()}-{snr_db:g}dB")
+    if store.exists() and store.checkpoint_path.is_file():
+        return store
+    shipped = sorted(p.name for p in folder.glob("*dB") if (p / CHECKPOINT).is_file()) if folder.is_dir() else []
+    names = ", ".join(f"reference:{n.rsplit('-', 1)[0]}@{n.rsplit('-', 1)[1][:-2]}" for n in shipped) or "none"
+    raise BenchError(f"no reference model {name!r}; the toolkit ships: {names}")
+
+
+SHIPPED_FILES = (CHECKPOINT, CONFIG, METRICS, STATUS, "postprocess.json")
+"""What a shipped reference model keeps of its run (no resume state, no predictions)."""
+
+
+def ship_run(store: RunStore, *, dest: Path, name: str, corpus_dir: str) -> RunStore:
+    """Copy a finished run's :data:`SHIPPED_FILES` to ``dest/name`` as a reference model, its
+    ``config.json`` naming ``corpus_dir`` (the corpus as a user builds it) instead of the folder it
+    was trained from. Returns the copy."""
+    if store.read_status().get("status") != "done" or not store.checkpoint_path.is_file():
+        raise BenchError(f"run {store.run_id} is not finished; only finished runs ship")
+    out = RunStore(Path(dest), name)
+    out.path.mkdir(parents=True, exist_ok=True)
+    for file in SHIPPED_FILES:
+        if (store.path / file).is_file():
+            with atomic_path(out.path / file) as tmp:
+                shutil.copyfile(store.path / file, tmp)
+    config = store.read_config()
+    config.update(corpus_dir=corpus_dir, shipped_from_run=store.run_id)
+    out.write_config(config)
+    return out
+
+
 def find_run(results_dir: Path, run_id: str) -> RunStore:
     """The run of ``results_dir`` whose id is ``run_id`` or starts with it (a unique prefix, as
-    ``bench list`` shows ids); BenchError naming the candidates otherwise."""
-    folder = runs_dir(Path(results_dir))
+    ``bench list`` shows ids), or a shipped reference model (``reference:MODEL[@SNR]``,
+    :data:`REFERENCE_PREFIX`); BenchError naming the candidates otherwise."""
     run_id = str(run_id).strip()
+    if run_id.startswith(REFERENCE_PREFIX):
+        return _reference_run(run_id.removeprefix(REFERENCE_PREFIX))
+    folder = runs_dir(Path(results_dir))
     exact = RunStore(folder, run_id)
     if run_id and "/" not in run_id and exact.exists():
         return exact

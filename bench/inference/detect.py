@@ -783,8 +783,8 @@ def detect(
     if scorer is None:
         from bench.store import find_run
 
-        run_id = find_run(results_dir, run_id).run_id  # a unique prefix names the run
-        scorer = load_run_scorer(results_dir, run_id=run_id, device=str(resolve_device(device)))
+        store = find_run(results_dir, run_id)  # a unique prefix names the run; reference:NAME a shipped model
+        scorer = load_run_scorer(store.root, run_id=store.run_id, device=str(resolve_device(device)))
     settings = scorer.settings
     post_source = "postprocess.json" if scorer.postprocessing is not None else "default"
     post = scorer.postprocessing or default_postprocessing(

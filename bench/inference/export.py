@@ -387,8 +387,9 @@ def export_run(results_dir: Path, *, run_id: str, out: Path, overwrite: bool = F
     from bench.outputs import check_output_file
 
     out = check_output_file(out, what="--out", overwrite=overwrite)
-    run_id = _open_run(results_dir, run_id).run_id  # a unique prefix names the run
-    scorer = load_run_scorer(results_dir, run_id=run_id, device="cpu")
+    store = _open_run(results_dir, run_id)  # a unique prefix names the run; reference:NAME a shipped model
+    run_id = store.run_id
+    scorer = load_run_scorer(store.root, run_id=run_id, device="cpu")
     meta = _metadata(scorer, run_id)
     example = torch.zeros(1, scorer.window_samples)
     with warnings.catch_warnings():  # the models' shape checks are constant for a fixed window: fine to trace
