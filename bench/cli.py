@@ -354,6 +354,9 @@ def report(
     markdown: Annotated[bool, typer.Option("--markdown", help="Write Markdown tables under RESULTS/tables/.")] = False,
     split: Annotated[str, typer.Option(help="Which predictions: val or test.")] = "val",
     preset: Annotated[str | None, typer.Option(help="Only runs of this preset (when they mix presets).")] = None,
+    standalone: Annotated[
+        bool, typer.Option("--standalone", help="With --latex: also report.tex, a document around the tables.")
+    ] = False,
     results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
 ) -> None:
     """Print Tables 1-3 beside the paper's, the localisation table and, when pooling operators were
@@ -370,6 +373,8 @@ def report(
     )
     from bench.store import load_runs
 
+    if standalone and not latex:
+        raise BenchError("--standalone writes a LaTeX document around the tables: give --latex too")
     runs = load_runs(results)
     if runs.empty:
         raise BenchError(f"no runs under {results}; train some first (bench run --all --corpus DIR)")
@@ -402,6 +407,13 @@ def report(
         if pooling is not None:
             for path in write_pooling_table(pooling, out_dir=Path(results) / "tables", latex=latex, markdown=markdown):
                 console.print(f"wrote {escape(str(path))}", highlight=False)
+        if latex and standalone:
+            from bench.reporting.report import standalone_document
+            from bench.store import atomic_write_text
+
+            names = ["table1", "table2", "table3", "localisation"] + (["pooling"] if pooling is not None else [])
+            path = atomic_write_text(Path(results) / "tables" / "report.tex", standalone_document(names))
+            console.print(f"wrote {escape(str(path))} (pdflatex report.tex in that folder)", highlight=False)
 
 
 @app.command()

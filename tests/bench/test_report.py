@@ -516,3 +516,41 @@ def test_report_names_the_command_for_snrs_the_papers_tables_lack(tmp_path):
     text = " ".join(result.output.split())
     assert "runs at 15 5 dB are in the localisation table" in text
     assert "bench table gap gmp gwrp atrous_ap 2ap_aux --snr 15 5" in text
+
+
+def test_latex_captions_are_short_and_the_method_goes_to_a_note(results):
+    from bench.reporting import latex as lx
+    from bench.reporting.report import latex_floats
+
+    for f in latex_floats(build_table1(load_runs(results))):
+        tex = lx.render(f)
+        caption = re.search(r"\\caption\{(.*)\}\n", tex).group(1)
+        assert len(caption.split()) <= lx.CAPTION_WORDS + 5  # LaTeX escapes add a few tokens
+        assert "percentile-bootstrap" not in caption and "percentile-bootstrap" in tex  # in the note
+        assert tex.index(r"\end{tabular}") < tex.index(r"{\scriptsize\raggedright") < tex.index(r"\end{table}")
+    head, rest = lx.split_caption("One two. Three four five. Word " + "word " * 50 + "end.", words=5)
+    assert head == "One two. Three four five." and rest.startswith("Word word")
+
+
+def test_standalone_report_needs_latex_and_inputs_every_table(results):
+    from typer.testing import CliRunner
+
+    from bench.cli import app
+
+    bad = CliRunner().invoke(app, ["report", "--standalone", "--results", str(results)])
+    assert bad.exit_code == 2 and "give --latex too" in bad.output
+    good = CliRunner().invoke(app, ["report", "--latex", "--standalone", "--results", str(results)])
+    assert good.exit_code == 0, good.output
+    doc = (results / "tables" / "report.tex").read_text()
+    assert doc.startswith("%") and r"\documentclass{article}" in doc and r"\usepackage{booktabs}" in doc
+    for name in ("table1", "table2", "table3", "localisation"):
+        assert f"\\input{{{name}}}" in doc and (results / "tables" / f"{name}.tex").is_file()
+    if LATEX_ENGINE is not None:
+        proc = subprocess.run(
+            [LATEX_ENGINE, "-interaction=nonstopmode", "-halt-on-error", "report.tex"],
+            cwd=results / "tables",
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert proc.returncode == 0, proc.stdout[-2000:]
