@@ -47,6 +47,7 @@ from bench.device import resolve_device
 from bench.errors import BenchError
 from bench.features import FEATURE_VERSION, LogMel, LogMelSettings
 from remix.atomic import atomic_output, read_json, remove_partials, write_json
+from remix.environment import env_path
 from remix.progress import progress_bar
 
 FEATURE_CACHE_ENV = "SEDREMIX_FEATURE_CACHE"
@@ -117,8 +118,7 @@ def _corpus_folder_name(corpus_dir: Path) -> str:
 
 def user_feature_cache() -> Path:
     """``$SEDREMIX_CACHE/features``, else ``~/.cache/sedremix/features``."""
-    base = os.environ.get("SEDREMIX_CACHE")
-    return (Path(base).expanduser() if base else Path.home() / ".cache" / "sedremix") / "features"
+    return (env_path("SEDREMIX_CACHE") or Path.home() / ".cache" / "sedremix") / "features"
 
 
 def feature_cache_dir(corpus_dir: Path, *, cache_dir: Path | None = None) -> Path:

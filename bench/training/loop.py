@@ -39,6 +39,7 @@ from bench.training.inference import predict, resolve_device
 from bench.training.mixing import FreshMixtures, TrainingClips, loader_workers
 from bench.training.schedule import Schedule, describe_restarts, schedule_for
 from remix.atomic import read_json
+from remix.environment import env_flag
 from remix.labels import EVENT_LABELS
 from remix.lock import shared_lock
 
@@ -64,7 +65,7 @@ DETERMINISTIC_ENV = "SEDREMIX_DETERMINISTIC"
 
 def deterministic() -> bool:
     """Whether runs of this process use deterministic kernels (:data:`DETERMINISTIC_ENV`)."""
-    return os.environ.get(DETERMINISTIC_ENV, "") not in ("", "0")
+    return env_flag(DETERMINISTIC_ENV)
 
 
 def use_deterministic_kernels() -> None:

