@@ -252,16 +252,17 @@ def runs_to_rich(frame: pd.DataFrame, *, title: str | None = None, detail: bool 
 
     ``epoch`` is the best epoch, ``val AP`` its validation micro-AP, ``wall`` the training
     time. When every run comes from one corpus, the corpus goes into the title instead of a column,
-    so the table fits an 80-column terminal. ``detail`` adds :data:`DETAIL_COLUMNS` (a wider table).
+    so the table fits an 80-column terminal. Options, mixing and augmentation are shown when they
+    differ between the runs (:func:`varying_columns`). ``detail`` adds a second table, one row per
+    run, with :data:`DETAIL_COLUMNS`, so that neither table crops a number in 80 columns.
     """
     from rich import box
-    from rich.table import Table
+    from rich.console import Group
 
     corpora = sorted({str(c) for c in frame["corpus"]})
     one_corpus = len(corpora) == 1
     if one_corpus:
         title = f"{title}; corpus: {corpora[0]}" if title else f"corpus: {corpora[0]}"
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     columns = [
         ("run id", "left"),
         ("model", "left"),
@@ -279,24 +280,7 @@ def runs_to_rich(frame: pd.DataFrame, *, title: str | None = None, detail: bool 
         columns = [c for c in columns if c[0] != "corpus"]
     varying = [] if detail else varying_columns(frame)
     columns += [(name, "left") for name in varying]
-    if detail:
-        columns += [
-            ("options", "left"),
-            ("mixing", "left"),
-            ("augment", "left"),
-            ("epochs", "right"),
-            ("cycles", "right"),
-            ("conv.", "left"),
-            ("s/epoch", "right"),
-        ]
-    for name, justify in columns:
-        table.add_column(
-            name,
-            justify=justify,
-            no_wrap=name not in ("corpus", "status"),
-            overflow="fold",
-            min_width={"status": 7, "corpus": 10, "wall": 6}.get(name),
-        )
+    body, details = [], []
     for row in frame.replace({np.nan: None}).to_dict("records"):
         status = str(row["status"])
         style = _STATUS_STYLE.get(status, "")
@@ -308,28 +292,55 @@ def runs_to_rich(frame: pd.DataFrame, *, title: str | None = None, detail: bool 
             _text(row["model"]),
             _text(row["snr_db"], "{:g} dB"),
             _text(row["alpha"], "{:g}"),
-            _text(row["seed"]),
+            _text(row["seed"], "{:.0f}"),
             _text(row["preset"]),
             _text(row["corpus"]),
             status_text,
-            _text(row["best_epoch"]),
+            _text(row["best_epoch"], "{:.0f}"),
             _text(row["val_micro_ap"], "{:.4f}"),
             format_duration(row["wall_s"]),
         ]
         if one_corpus:
             del cells[6]
         cells += [_text(row[name]) if row[name] else "—" for name in varying]
-        if detail:
-            converged = {True: "yes", False: "no"}.get(row["converged"], "—")
-            cells += [
+        body.append(cells)
+        converged = {True: "yes", False: "no"}.get(row["converged"], "—")
+        details.append(
+            [
+                row["run_id"],
                 row["options"] or "—",
                 _text(row["mixing"]),
                 _text(row["augment"]),
-                _text(row["epochs_run"]),
-                _text(row["cycles"]),
+                _text(row["epochs_run"], "{:.0f}"),
+                _text(row["cycles"], "{:.0f}"),
                 converged,
                 _text(row["median_epoch_s"], "{:.2f}"),
             ]
+        )
+    table = _table(columns, body, title=title, box=box.SIMPLE_HEAD)
+    if not detail:
+        return table
+    how = [("run id", "left"), ("options", "left"), ("mixing", "left"), ("augment", "left")]
+    how += [("epochs", "right"), ("cycles", "right"), ("conv.", "left"), ("s/epoch", "right")]
+    return Group(table, _table(how, details, title="how each run was trained", box=box.SIMPLE_HEAD))
+
+
+def _table(columns: list[tuple[str, str]], body: list[list[str]], *, title: str | None, box):
+    """A rich table whose numbers and run ids are never cut (a narrow terminal wraps the text columns)."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", box=box, pad_edge=False, collapse_padding=True)
+    for k, (name, justify) in enumerate(columns):
+        whole = justify == "right" or name == "run id"
+        widest = max([len(name)] + [len(str(cells[k]).split("\n")[0]) for cells in body]) if whole else None
+        table.add_column(
+            name,
+            justify=justify,
+            no_wrap=whole,
+            overflow="fold",
+            min_width=widest if whole else {"status": 7, "corpus": 10}.get(name),
+        )
+    for cells in body:
         table.add_row(*cells)
     return table
 

@@ -162,3 +162,12 @@ def test_training_columns_that_differ_are_shown_without_detail(results):
     assert "mixing" in text and "online" in text
     same = runner.invoke(app, ["list", "--results", str(results), "--model", "gap", "--snr", "0"])
     assert same.output.splitlines()[0].split("\t") == list(LIST_COLUMNS)  # nothing differs: nothing added
+
+
+def test_detail_never_crops_a_number_on_an_80_column_terminal(results):
+    _run(results, "e1", model="2ap_aux", snr=20.0, ap=0.0795, epochs=(0.05, 0.0795), options={"time_layer": "conv"})
+    console = Console(record=True, width=80)
+    console.print(runs_to_rich(list_runs(results).query("run_id != 'broken'"), detail=True))
+    text = console.export_text()
+    assert "0.0795" in text and "10.00" in text  # the AP and the seconds per epoch, whole
+    assert "e1" in text and "a1" in text
