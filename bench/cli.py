@@ -644,12 +644,20 @@ def compare(
     split: Annotated[str, typer.Option(help="Which clips: val or test.")] = "val",
     results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (one object per metric).")] = False,
+    by_class: Annotated[
+        bool,
+        typer.Option(
+            "--by-class",
+            help="Per class: the paired difference of its AP, with its interval and a Holm-corrected p-value "
+            "(which classes differ); also RESULTS/tables/compare_by_class.csv.",
+        ),
+    ] = False,
 ) -> None:
     """Paired difference FIRST - SECOND of every metric, with its 95 % interval and p-value: the same
     resamples of the same clips for both systems (and their seeds resampled)."""
     import json
 
-    from bench.evaluation.bootstrap import METHOD
+    from bench.evaluation.bootstrap import METHOD, holm
     from bench.evaluation.intervals import System, compare_systems
     from bench.store import load_runs
 
@@ -660,36 +668,67 @@ def compare(
         raise BenchError(f"no runs under {results}; train some first (bench run ...)")
     a = System.parse(first, snr_db=snr, preset=preset)
     b = System.parse(second, snr_db=snr, preset=preset)
-    table = compare_systems(runs, a, b, split=split)
+    if by_class:
+        from remix.labels import EVENT_LABELS
+
+        table = compare_systems(runs, a, b, split=split, metrics=[f"ap_{label}" for label in EVENT_LABELS])
+        table["class"] = table["metric"].str.removeprefix("ap_")
+        table["p_holm"] = holm(table["p"].tolist())
+        table["differs"] = table["p_holm"].apply(lambda p: p is not None and p <= 0.05)
+        from bench.store import atomic_write_text
+
+        path = atomic_write_text(Path(results) / "tables" / "compare_by_class.csv", table.to_csv(index=False))
+    else:
+        table = compare_systems(runs, a, b, split=split)
     if as_json:
         console.print_json(json.dumps(table.to_dict(orient="records")))
         return
     from rich.table import Table as RichTable
 
     out = RichTable(title=f"{escape(a.label)}  minus  {escape(b.label)}  ({split})")
-    for name, justify in (("metric", "left"), ("first", "right"), ("second", "right"), ("difference", "right")):
+    first_column = "class (AP)" if by_class else "metric"
+    for name, justify in ((first_column, "left"), ("first", "right"), ("second", "right"), ("difference", "right")):
         out.add_column(name, justify=justify)  # type: ignore[arg-type]
     out.add_column("95 % interval", justify="right")
     out.add_column("p", justify="right")
+    if by_class:
+        out.add_column("Holm p", justify="right")
 
     def number(value) -> str:
         return "—" if value is None or value != value else f"{value:.3f}"
 
+    def p_text(p, n_boot) -> str:
+        return "—" if p is None or p != p else (f"≤ {1 / n_boot:.3f}" if p <= 1 / n_boot else f"{p:.3f}")
+
     for row in table.to_dict(orient="records"):
-        p = row["p"]
-        out.add_row(
-            row["metric"],
+        cells = [
+            row["class"] if by_class else row["metric"],
             f"{number(row['first'])} ({row['n_first']})",
             f"{number(row['second'])} ({row['n_second']})",
-            f"{row['difference']:+.3f}" if row["difference"] is not None else "—",
+            f"{row['difference']:+.3f}"
+            if row["difference"] is not None and row["difference"] == row["difference"]
+            else "—",
             escape(f"[{row['low']:+.3f}, {row['high']:+.3f}]") if row["low"] is not None else "—",
-            "—" if p is None else (f"≤ {1 / row['n_boot']:.3f}" if p <= 1 / row["n_boot"] else f"{p:.3f}"),
-        )
+            p_text(row["p"], row["n_boot"]),
+        ]
+        if by_class:
+            cells[-1] = p_text(row["p"], row["n_boot"])
+            cells.append(f"[bold]{number(row['p_holm'])}[/]" if row["differs"] else number(row["p_holm"]))
+        out.add_row(*cells)
     console.print(out)
     console.print(
         f"[dim]{escape(METHOD)}; (n): runs per system; p: two-sided, from the resampled differences.[/]",
         highlight=False,
     )
+    if by_class:
+        differ = [str(c) for c, d in zip(table["class"], table["differs"]) if d]
+        console.print(
+            f"{len(differ)} of {len(table)} classes differ (Holm-corrected p ≤ 0.05 over the {len(table)} classes)"
+            + (f": {', '.join(differ)}" if differ else "")
+            + f"; wrote {path}",
+            highlight=False,
+            markup=False,
+        )
 
 
 @app.command(context_settings=_MANY_VALUES)

@@ -313,3 +313,16 @@ def paired_difference(
     below, above = float(np.mean(diff < 0)) + ties / 2, float(np.mean(diff > 0)) + ties / 2
     p = min(1.0, max(2 * min(below, above), 1 / diff.size))
     return {"low": low, "high": high, "p": p, "n_boot": int(diff.size)}
+
+
+def holm(p_values: Sequence[float | None]) -> list[float | None]:
+    """Holm's step-down adjustment of ``m`` p-values (family-wise error): the ``i``-th smallest becomes
+    ``max_{j <= i} min(1, (m - j + 1) p_(j))``; None stays None and does not count in ``m``."""
+    present = [(p, k) for k, p in enumerate(p_values) if p is not None and p == p]
+    m = len(present)
+    out: list[float | None] = [None] * len(p_values)
+    running = 0.0
+    for rank, (p, k) in enumerate(sorted(present)):
+        running = max(running, min(1.0, (m - rank) * float(p)))
+        out[k] = running
+    return out

@@ -218,3 +218,13 @@ def test_p_and_interval_agree_with_and_without_ties():
             assert diff["low"] <= 0 <= diff["high"], trial
         else:  # significant: zero is not inside the interval (at most on its edge, where ties pile up)
             assert diff["low"] >= 0 or diff["high"] <= 0, trial
+
+
+def test_holm_adjusts_step_down_and_keeps_order():
+    from bench.evaluation.bootstrap import holm
+
+    adjusted = holm([0.01, 0.04, 0.03, None, 0.5])
+    # m = 4 present: 0.01*4 = 0.04; 0.03*3 = 0.09; 0.04*2 = 0.08 -> raised to 0.09 (monotone); 0.5*1
+    assert adjusted[0] == pytest.approx(0.04) and adjusted[2] == pytest.approx(0.09)
+    assert adjusted[1] == pytest.approx(0.09) and adjusted[3] is None and adjusted[4] == pytest.approx(0.5)
+    assert holm([0.9, 0.8]) == [1.0, 1.0] and holm([]) == []

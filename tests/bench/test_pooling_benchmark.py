@@ -293,3 +293,14 @@ def test_resolution_table_from_the_command_line(ladder_results, tmp_path):
     assert bad.exit_code == 2 and "takes no systems" in bad.output
     empty = invoke("table", "--resolution", "--results", tmp_path)
     assert empty.exit_code == 2 and "no runs of the presets" in " ".join(empty.output.split())
+
+
+def test_compare_by_class_lists_every_class_with_holm_corrected_p(zoo_results):
+    result = invoke("compare", "autopool", "power_pool", "--snr", 20, "--by-class", "--results", zoo_results)
+    assert result.exit_code == 0, result.output
+    assert "classes differ (Holm-corrected p ≤ 0.05" in " ".join(result.output.split())
+    table = pd.read_csv(zoo_results / "tables" / "compare_by_class.csv")
+    assert {"class", "difference", "low", "high", "p", "p_holm", "differs"} <= set(table.columns)
+    assert 1 <= len(table) <= 41
+    scored = table.dropna(subset=["p"])
+    assert (scored["p_holm"] >= scored["p"] - 1e-12).all() and (scored["p_holm"] <= 1).all()
