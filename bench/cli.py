@@ -731,6 +731,40 @@ def compare(
         )
 
 
+@app.command()
+@user_errors
+def cost(
+    preset: Annotated[str, typer.Option(help="The preset whose resolution and width the models are built at.")] = (
+        "cpu-full"
+    ),
+    model: Annotated[
+        list[str] | None, typer.Option(help="Only these models (repeatable); default: those with runs.")
+    ] = None,
+    results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
+) -> None:
+    """Cost per system: parameters, MACs per 10 s clip at the preset's resolution, and the training
+    seconds of its finished runs; writes RESULTS/tables/cost.md."""
+    import pandas as pd
+
+    from bench.presets import get_preset
+    from bench.reporting.cost import cost_markdown, cost_table
+    from bench.reporting.listing import list_runs
+    from bench.store import atomic_write_text
+
+    get_preset(preset)
+    for name in model or []:
+        models.make_config(name)  # an unknown name: one line listing the known ones
+    runs = list_runs(results) if Path(results).exists() else pd.DataFrame()
+    frame = cost_table(runs, preset=preset, names=model or None)
+    synthetic = bool(
+        not runs.empty and runs.get("corpus", pd.Series(dtype=str)).astype(str).str.contains("stand-in").any()
+    )
+    text = cost_markdown(frame, preset=preset, synthetic=synthetic)
+    console.print(text, markup=False, highlight=False)
+    path = atomic_write_text(Path(results) / "tables" / "cost.md", text)
+    console.print(f"wrote {escape(str(path))}", highlight=False)
+
+
 @app.command(context_settings=_MANY_VALUES)
 @user_errors
 def table(

@@ -304,3 +304,28 @@ def test_compare_by_class_lists_every_class_with_holm_corrected_p(zoo_results):
     assert 1 <= len(table) <= 41
     scored = table.dropna(subset=["p"])
     assert (scored["p_holm"] >= scored["p"] - 1e-12).all() and (scored["p_holm"] <= 1).all()
+
+
+def test_cost_counts_parameters_and_macs_of_a_clip_at_the_presets_resolution():
+    import models
+    from bench.reporting.cost import model_cost
+
+    cost = model_cost("gap", preset="cpu-full")
+    assert (cost["frames"], cost["mel_bands"]) == (77, 16)
+    net = models.build("gap", n_mels=16, n_frames=77, width=0.25)
+    assert cost["params"] == sum(p.numel() for p in net.parameters())
+    positions = 77 * 16  # every 3x3 convolution keeps the full map; widths 8-8, 16-16, 32-32, 32-32 at 1/4
+    pairs = [(1, 8), (8, 8), (8, 16), (16, 16), (16, 32), (32, 32), (32, 32), (32, 32)]
+    expected = sum(positions * cin * cout * 9 for cin, cout in pairs) + positions * 32 * 41  # + the class 1x1
+    assert cost["macs"] == expected
+    assert model_cost("gap", preset="cpu-full-32")["macs"] == expected * 311 * 16 // positions
+    assert model_cost("attention_time", preset="cpu-full")["macs"] == expected + positions * 32 * 41
+
+
+def test_cost_command_writes_its_table(zoo_results):
+    result = invoke("cost", "--preset", "smoke", "--results", zoo_results)
+    assert result.exit_code == 0, result.output
+    text = (zoo_results / "tables" / "cost.md").read_text()
+    assert "| autopool | " in text and "| gap | " in text and "SYNTHETIC" in text
+    bad = invoke("cost", "--model", "vgg", "--results", zoo_results)
+    assert bad.exit_code == 2 and "unknown model 'vgg'" in bad.output
