@@ -657,7 +657,7 @@ def compare(
     resamples of the same clips for both systems (and their seeds resampled)."""
     import json
 
-    from bench.evaluation.bootstrap import METHOD, holm
+    from bench.evaluation.bootstrap import holm, method
     from bench.evaluation.intervals import System, compare_systems
     from bench.store import load_runs
 
@@ -717,7 +717,7 @@ def compare(
         out.add_row(*cells)
     console.print(out)
     console.print(
-        f"[dim]{escape(METHOD)}; (n): runs per system; p: two-sided, from the resampled differences.[/]",
+        f"[dim]{escape(method(split))}; (n): runs per system; p: two-sided, from the resampled differences.[/]",
         highlight=False,
     )
     if by_class:

@@ -41,7 +41,9 @@ def check_writable_folder(folder: Path, *, what: str) -> None:
         raise BenchError(f"{what}: cannot write in {folder} ({exc.strerror or exc})") from None
 
 
-def check_output_file(path: Path, *, what: str, inputs: Sequence[Path] = (), overwrite: bool = False) -> Path:
+def check_output_file(
+    path: Path, *, what: str, inputs: Sequence[Path] = (), overwrite: bool = False, example: str = "events.tsv"
+) -> Path:
     """An output file's path, refused with one line when writing it would lose something.
 
     Parameters
@@ -53,6 +55,8 @@ def check_output_file(path: Path, *, what: str, inputs: Sequence[Path] = (), ove
         Files the command reads: the output may not be one of them, whatever ``overwrite`` says.
     overwrite : bool
         Consent to replace an existing file.
+    example : str
+        A file name of the kind written, suggested when ``path`` is a folder.
 
     Returns
     -------
@@ -61,7 +65,7 @@ def check_output_file(path: Path, *, what: str, inputs: Sequence[Path] = (), ove
     """
     path = Path(path)
     if path.is_dir():
-        raise BenchError(f"{what} {path} is a folder; give the name of a file to write (e.g. {path / 'events.tsv'})")
+        raise BenchError(f"{what} {path} is a folder; give the name of a file to write (e.g. {path / example})")
     if any(_same(path, Path(p)) for p in inputs):
         raise BenchError(f"{what} {path} is one of the input files; give another name (nothing was written)")
     if (path.exists() or path.is_symlink()) and not overwrite:

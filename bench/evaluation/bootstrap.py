@@ -53,7 +53,12 @@ METHOD = (
     "95 % percentile-bootstrap intervals: validation clips resampled with replacement (the same "
     "resamples for every system) and, for cells with several runs, the runs (seeds) resampled too"
 )
-"""The method in one line, for captions."""
+"""The method in one line, for captions (of the validation split; :func:`method` names another)."""
+
+
+def method(split: str = "val") -> str:
+    """:data:`METHOD` for the clips of ``split`` ("val": validation, "test": held-out test)."""
+    return METHOD if split == "val" else METHOD.replace("validation clips", "held-out test clips")
 
 
 # --------------------------------------------------------------------------- resamples

@@ -30,7 +30,7 @@ import io
 import json
 import warnings
 from pathlib import Path
-from typing import Any, Dict  # noqa: UP035 (TorchScript reads typing.Dict annotations)
+from typing import Any, Dict, Optional  # noqa: UP035 (TorchScript reads typing.Dict and Optional annotations)
 
 import numpy as np
 import torch
@@ -112,15 +112,19 @@ class _Exported(nn.Module):
             wave = wave.to(torch.float32) / 32768.0
         elif wave.dtype == torch.int32:
             wave = wave.to(torch.float32) / 2147483648.0
+        elif torch.is_complex(wave):
+            raise ValueError("complex samples are not audio; give real float samples in [-1, 1] or int16 / int32 PCM")
         elif not wave.is_floating_point():
             raise ValueError(
-                "integer samples of type " + str(wave.dtype) + " are not PCM this model reads; give float "
-                "samples in [-1, 1] or int16 / int32 PCM"
+                "integer or boolean samples other than int16 / int32 PCM (e.g. uint8, int8, int64) are not read; "
+                "give float samples in [-1, 1] or int16 / int32 PCM"
             )
         wave = wave.to(torch.float32)
         if wave.dim() == 1:
             wave = wave.unsqueeze(0)
         elif wave.dim() == 3:
+            if wave.size(1) == 0:
+                raise ValueError("the waveform has no channels (shape " + str(wave.shape) + ")")
             wave = wave.mean(dim=1)
         elif wave.dim() != 2:
             raise ValueError(
@@ -133,13 +137,16 @@ class _Exported(nn.Module):
             raise ValueError("the waveform holds NaN or infinite samples")
         return wave
 
-    def forward(self, wave: torch.Tensor) -> Dict[str, torch.Tensor]:  # noqa: UP006
+    def forward(self, wave: torch.Tensor, sample_rate: Optional[int] = None) -> Dict[str, torch.Tensor]:  # noqa: UP006, UP045
         """Score a waveform of any length at ``sample_rate``.
 
         Parameters
         ----------
         wave : torch.Tensor [shape=(N,), (B, N) or (B, C, N)]
             Float samples (full scale 1.0) or int16 / int32 PCM; channels are averaged.
+        sample_rate : int, optional
+            The waveform's sample rate: a rate other than the model's (``model.sample_rate``) is
+            refused with the advice to resample (None: taken to be the model's).
 
         Returns
         -------
@@ -150,10 +157,21 @@ class _Exported(nn.Module):
             overlap by half and the last one ends on the last frame; a waveform shorter than one
             window is repeated to fill it and only its own frames are kept. No gradients.
         """
+        if sample_rate is not None and sample_rate != self.sample_rate:
+            raise ValueError(
+                "this model reads audio at "
+                + str(self.sample_rate)
+                + " Hz; the waveform is at "
+                + str(sample_rate)
+                + " Hz: resample it first (e.g. torchaudio.functional.resample or librosa.resample)"
+            )
         with torch.no_grad():
             x = self._mono(wave)
             batch, n = x.size(0), x.size(1)
             if n < self.n_fft:
+                hint = ""
+                if wave.dim() == 2 and wave.size(0) > wave.size(1):
+                    hint = " (a (samples, channels) array, as soundfile reads it? pass its transpose, wave.T)"
                 raise ValueError(
                     "the waveform has "
                     + str(n)
@@ -162,6 +180,7 @@ class _Exported(nn.Module):
                     + " samples at "
                     + str(self.sample_rate)
                     + " Hz"
+                    + hint
                 )
             total = 1 + (n - self.n_fft) // self.hop_length
             if n < self.window_samples:
@@ -386,7 +405,7 @@ def export_run(results_dir: Path, *, run_id: str, out: Path, overwrite: bool = F
     """
     from bench.outputs import check_output_file
 
-    out = check_output_file(out, what="--out", overwrite=overwrite)
+    out = check_output_file(out, what="--out", overwrite=overwrite, example="model.pt")
     store = _open_run(results_dir, run_id)  # a unique prefix names the run; reference:NAME a shipped model
     run_id = store.run_id
     scorer = load_run_scorer(store.root, run_id=run_id, device="cpu")

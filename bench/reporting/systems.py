@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.errors import BenchError
-from bench.evaluation.bootstrap import METHOD, paired_difference
+from bench.evaluation.bootstrap import method, paired_difference
 from bench.evaluation.intervals import System, cell_interval, metric_mean, stacked
 
 __all__ = ["systems_table", "systems_markdown"]
@@ -136,7 +136,7 @@ def systems_markdown(table: pd.DataFrame, *, metric: str, split: str, title: str
             if has_diff
             else ""
         )
-        + f"{METHOD}.",
+        + f"{method(split)}.",
         "",
     ]
     header = ["System"]

@@ -46,3 +46,32 @@ def test_detect_and_export_take_a_reference_model(tiny_corpus, tmp_path):
     exported = runner.invoke(app, ["export", "--run", "reference:gwrp", "--out", str(tmp_path / "m.pt")])
     assert exported.exit_code == 0, exported.output
     assert (tmp_path / "m.pt").stat().st_size > 50_000
+
+
+def test_messages_name_the_real_case(tmp_path):
+    folder = tmp_path / "adir"
+    folder.mkdir()
+    result = runner.invoke(app, ["export", "--run", "reference:gap", "--out", str(folder)])
+    assert result.exit_code == 2 and "model.pt" in result.output and "events.tsv" not in result.output
+    from bench.evaluation.bootstrap import method
+
+    assert "held-out test clips resampled" in method("test") and "validation clips resampled" in method("val")
+
+
+def test_exported_model_names_bad_input_plainly(tmp_path):
+    import torch
+
+    out = tmp_path / "m.pt"
+    assert runner.invoke(app, ["export", "--run", "reference:gap", "--out", str(out)]).exit_code == 0
+    model = torch.jit.load(str(out))
+    cases = [
+        ((torch.zeros(32000, dtype=torch.complex64),), "complex samples are not audio"),
+        ((torch.zeros(32000, dtype=torch.uint8),), "other than int16 / int32 PCM"),
+        ((torch.zeros(1, 0, 32000),), "no channels"),
+        ((torch.zeros(88200, 2),), "pass its transpose, wave.T"),
+        ((torch.zeros(96000), 44100), "reads audio at 32000 Hz; the waveform is at 44100 Hz"),
+    ]
+    for args, message in cases:
+        with pytest.raises(Exception, match=message):
+            model(*args)
+    assert model(torch.zeros(96000), 32000)["clip_probs"].shape == (1, 41)
