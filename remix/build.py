@@ -304,6 +304,21 @@ def _excluded_by_licence(events: pd.DataFrame, licences: Sequence[str]) -> pd.Da
     return pd.DataFrame({"path": out["path"].to_numpy(), "reason": reasons})
 
 
+def _check_licence_pool(events: pd.DataFrame, usable: set, *, licences: Sequence[str], needed: int) -> None:
+    """Refuse, in one line naming the filter, a ``--licences`` that leaves event sources of fewer labels
+    than a clip needs (the planner would otherwise ask for more event files)."""
+    kept = events[events["path"].isin(usable)]
+    if kept["label"].nunique() >= needed:
+        return
+    allowed = ",".join(sorted(licences))
+    found = ", ".join(sorted({licence_key(lic) or str(lic) for lic in events["license"].dropna()})) or "none"
+    raise RemixError(
+        f"--licences {allowed} leaves usable event sources of {kept['label'].nunique()} label(s), but each clip "
+        f"needs {needed} distinct labels; the sources carry the licences {found}: allow more of them, or drop "
+        "--licences."
+    )
+
+
 def _is_standin(scenes_dir: Path) -> bool:
     return any((p / "standin.json").is_file() for p in (scenes_dir, scenes_dir.parent))
 
@@ -792,6 +807,8 @@ def build_corpus(
             bad = pd.concat([bad, _excluded_by_licence(events, sources.licences)], ignore_index=True)
             bad = bad.drop_duplicates("path").reset_index(drop=True)
         usable = set(checked.loc[checked["reason"].isna(), "path"]) - set(bad["path"])
+        if sources.licences is not None:
+            _check_licence_pool(events, usable, licences=sources.licences, needed=recipe.n_events)
         events = _with_lengths(
             events,
             events_dir=events_dir,

@@ -412,6 +412,11 @@ def ensure_sources(
             f"{root} already holds a stand-in written with other parameters ({json.dumps(existing)}); "
             "remove that folder or choose another one."
         )
+    if (root / "standin.json").is_file():  # there, but unreadable: a damaged stand-in, not a foreign folder
+        raise RemixError(
+            f"the stand-in in {root} is damaged (its standin.json cannot be read as a stand-in record); "
+            f"remove the folder {root} and run the command again: the stand-in is written anew."
+        )
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise RemixError(
             f"{root} exists and is not a stand-in folder (no standin.json in it); choose an empty or new folder."

@@ -182,6 +182,7 @@ def test_a_build_on_the_recorded_stand_in_lists_sources_and_licences(packages, t
     assert "carry the licences cc0: " in (cc0 / "CORPUS.md").read_text()
 
 
+
 def test_a_stand_in_kind_with_real_folders_is_refused(tmp_path):
     with pytest.raises(RemixError, match="--standin recorded chooses the built-in stand-in"):
         SourceFolders(tmp_path, tmp_path, standin="recorded").validate()
@@ -354,3 +355,18 @@ def test_cc0_opensfx_recordings_texture_the_scenes_of_their_labels(tmp_path, mon
     assert "street_traffic: level-crossing.wav; tram: level-crossing.wav." in (sources.root / "README.md").read_text()
     notice = _standin_notice(_meta(sources).reset_index(), info["scene_textures"])
     assert "(some textured with CC0 recordings from OpenSFX; street_traffic: level-crossing.wav; tram: " in notice
+
+
+def test_a_licence_filter_that_leaves_too_few_labels_is_named():
+    from remix.build import _check_licence_pool
+
+    events = pd.DataFrame(
+        {
+            "path": ["a.wav", "b.wav", "c.wav", "d.wav"],
+            "label": ["Bus", "Bus", "Gong", "Meow"],
+            "license": ["CC0-1.0", "CC0-1.0", "CC-BY-3.0", "MIT"],
+        }
+    )
+    _check_licence_pool(events, {"a.wav", "c.wav", "d.wav"}, licences=("cc0", "cc-by", "mit"), needed=3)
+    with pytest.raises(RemixError, match=r"--licences cc0 leaves usable event sources of 1 label\(s\).*needs 3"):
+        _check_licence_pool(events, {"a.wav", "b.wav"}, licences=("cc0",), needed=3)

@@ -121,6 +121,14 @@ def test_foreign_folder_is_refused(tmp_path):
         ensure_sources(tmp_path, cities=("lyon",), train_per_label=1, verified_per_label=1, test_per_label=0)
 
 
+def test_a_damaged_standin_record_is_named_as_such(tmp_path):
+    (tmp_path / "standin.json").write_text('{"seed": 0, "cities": [')  # cut short
+    (tmp_path / "TAU-urban").mkdir()
+    with pytest.raises(RemixError, match=r"stand-in in .* is damaged .*remove the folder"):
+        ensure_sources(tmp_path, cities=("lyon",), train_per_label=1, verified_per_label=1, test_per_label=0)
+    assert (tmp_path / "standin.json").is_file()  # nothing removed behind the user's back
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
