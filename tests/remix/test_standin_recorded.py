@@ -182,7 +182,6 @@ def test_a_build_on_the_recorded_stand_in_lists_sources_and_licences(packages, t
     assert "carry the licences cc0: " in (cc0 / "CORPUS.md").read_text()
 
 
-
 def test_a_stand_in_kind_with_real_folders_is_refused(tmp_path):
     with pytest.raises(RemixError, match="--standin recorded chooses the built-in stand-in"):
         SourceFolders(tmp_path, tmp_path, standin="recorded").validate()
