@@ -2,6 +2,7 @@
 #   make demo        set up, build the stand-in corpus, train the grid (cpu preset, 1 seed), write Tables 1-3
 #   make demo-full   the same with the cpu-full preset (trained until validation levels off), 3 seeds
 #   make test        set up and run the test suite
+#   make test-quick  the tests that train no runs (a few minutes)
 #   make lint        ruff (lint and format check) on everything, mypy on models/
 PYTHON ?= python3
 VENV   ?= .venv
@@ -14,7 +15,7 @@ JOBS   ?= 2
 WORKERS ?= 2
 RESULTS ?= results
 
-.PHONY: setup demo demo-full test lint bench clean
+.PHONY: setup demo demo-full test test-quick lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -41,6 +42,9 @@ demo-full: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+test-quick: setup
+	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: setup
 	$(BIN)/ruff check .

@@ -116,8 +116,8 @@ class _Exported(nn.Module):
             raise ValueError("complex samples are not audio; give real float samples in [-1, 1] or int16 / int32 PCM")
         elif not wave.is_floating_point():
             raise ValueError(
-                "integer or boolean samples other than int16 / int32 PCM (e.g. uint8, int8, int64) are not read; "
-                "give float samples in [-1, 1] or int16 / int32 PCM"
+                "integer or boolean samples other than int16 / int32 (e.g. uint8, int8, int64) are not PCM this "
+                "model reads; give float samples in [-1, 1] or int16 / int32 PCM"
             )
         wave = wave.to(torch.float32)
         if wave.dim() == 1:
