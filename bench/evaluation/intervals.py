@@ -113,14 +113,21 @@ def stacked(run_dirs: Sequence[Path], metric: str, *, split: str) -> np.ndarray 
 
 
 def cell_interval(
-    run_dirs: Sequence[Path], metric: str, *, split: str, confidence: float = CONFIDENCE
+    run_dirs: Sequence[Path],
+    metric: str,
+    *,
+    split: str,
+    confidence: float = CONFIDENCE,
+    estimate: float | None = None,
 ) -> tuple[float | None, float | None]:
     """95 % interval of a cell (the mean of ``metric`` over its runs): clips and runs
-    resampled (:func:`bench.evaluation.bootstrap.cell_replicates`); (None, None) without replicates."""
+    resampled (:func:`bench.evaluation.bootstrap.cell_replicates`), bias-corrected around the
+    cell's ``estimate`` when given (:func:`bench.evaluation.bootstrap.interval`); (None, None)
+    without replicates."""
     runs = stacked(run_dirs, metric, split=split)
     if runs is None:
         return None, None
-    return interval(cell_replicates(runs), confidence=confidence)
+    return interval(cell_replicates(runs), confidence=confidence, estimate=estimate)
 
 
 # --------------------------------------------------------------------------- systems

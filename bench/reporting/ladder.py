@@ -107,7 +107,7 @@ def build_resolution_table(
                 mean, std, n = _stats(values)
                 dirs = _run_dirs(done[pd.to_numeric(values, errors="coerce").notna()]) if n else []
                 reps = _stacked(dirs, metric_key(column, split=split), split=split) if dirs else None
-                low, high = interval(cell_replicates(reps)) if reps is not None else (None, None)
+                low, high = interval(cell_replicates(reps), estimate=mean) if reps is not None else (None, None)
                 stuck = _at_chance(done) if n else pd.Series(dtype=bool)
                 records.append(
                     dict(

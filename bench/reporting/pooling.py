@@ -155,7 +155,7 @@ def build_pooling_table(
                 if key == KEPT:
                     values, reps, dirs = _kept_cell(done) if probe else ([], None, [])
                     mean, std, n = _stats(pd.Series(values, dtype=float))
-                    low, high = interval(cell_replicates(reps)) if reps is not None else (None, None)
+                    low, high = interval(cell_replicates(reps), estimate=mean) if reps is not None else (None, None)
                     if reps is not None:
                         kept_reps[tuple(dirs)] = reps
                     record.update(metric=KEPT, mean=mean, std=std, n=n, low=low, high=high, run_dirs=dirs)
@@ -165,7 +165,9 @@ def build_pooling_table(
                     mean, std, n = _stats(values)
                     dirs = _run_dirs(done[pd.to_numeric(values, errors="coerce").notna()]) if n else []
                     stacked = _stacked(dirs, metric_key(column, split=split), split=split) if dirs else None
-                    low, high = interval(cell_replicates(stacked)) if stacked is not None else (None, None)
+                    low, high = (
+                        interval(cell_replicates(stacked), estimate=mean) if stacked is not None else (None, None)
+                    )
                     record.update(metric=column, mean=mean, std=std, n=n, low=low, high=high, run_dirs=dirs)
                 record["unconverged"] = unconverged if record["n"] else 0
                 record["at_chance"] = int(stuck.sum()) if record["n"] else 0

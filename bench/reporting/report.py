@@ -257,13 +257,17 @@ def _run_dirs(done: pd.DataFrame) -> list[str]:
     return [str(p) for p in done["run_dir"]]
 
 
-def _interval(run_dirs: Sequence[str], metric: str, *, split: str) -> tuple[float | None, float | None]:
+def _interval(
+    run_dirs: Sequence[str], metric: str, *, split: str, estimate: float | None = None
+) -> tuple[float | None, float | None]:
     """The cell's 95 % interval (:func:`bench.evaluation.intervals.cell_interval`); (None, None) when a
     run lacks the replicates (a run folder without predictions or stored resamples)."""
     if not run_dirs:
         return None, None
     try:
-        return cell_interval([Path(d) for d in run_dirs], metric_key(metric, split=split), split=split)
+        return cell_interval(
+            [Path(d) for d in run_dirs], metric_key(metric, split=split), split=split, estimate=estimate
+        )
     except BenchError:
         return None, None
 
@@ -362,7 +366,7 @@ def _build(
                 stuck = _at_chance(done) if not done.empty else pd.Series(dtype=bool)
                 unconverged = int((~_converged(done) & ~stuck).sum()) if not done.empty else 0
                 run_dirs = _run_dirs(done)
-                low, high = _interval(run_dirs, metric, split=split)
+                low, high = _interval(run_dirs, metric, split=split, estimate=mean)
                 records.append(
                     dict(
                         row=r,
@@ -1075,7 +1079,7 @@ def build_localisation_table(runs: pd.DataFrame, *, split: str = "val", preset: 
                 values = done[column] if column in done.columns else pd.Series(dtype=float)
                 mean, std, n = _stats(values)
                 run_dirs = _run_dirs(done[pd.to_numeric(values, errors="coerce").notna()]) if n else []
-                low, high = _interval(run_dirs, column, split=split)
+                low, high = _interval(run_dirs, column, split=split, estimate=mean)
                 records.append(
                     dict(
                         row=r,

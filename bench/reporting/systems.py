@@ -78,7 +78,7 @@ def systems_table(
                 continue
             dirs = [Path(p) for p in found["run_dir"]]
             row["mean"] = metric_mean(found, metric, split)
-            row["low"], row["high"] = cell_interval(dirs, metric, split=split)
+            row["low"], row["high"] = cell_interval(dirs, metric, split=split, estimate=row["mean"])
             base = _baseline(system)
             if base is not None:
                 row["baseline"] = base.label

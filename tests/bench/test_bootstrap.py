@@ -228,3 +228,23 @@ def test_holm_adjusts_step_down_and_keeps_order():
     assert adjusted[0] == pytest.approx(0.04) and adjusted[2] == pytest.approx(0.09)
     assert adjusted[1] == pytest.approx(0.09) and adjusted[3] is None and adjusted[4] == pytest.approx(0.5)
     assert holm([0.9, 0.8]) == [1.0, 1.0] and holm([]) == []
+
+
+def test_bias_corrected_intervals_hold_their_estimate():
+    from bench.evaluation.bootstrap import bias_corrected
+
+    rng = np.random.default_rng(11)
+    centred = rng.normal(0.5, 0.05, 4000)
+    plain = interval(centred)
+    low, high, how = bias_corrected(centred, estimate=float(np.median(centred)))
+    assert how == "bc" and low == pytest.approx(plain[0], abs=2e-3) and high == pytest.approx(plain[1], abs=2e-3)
+    # resampling biased low (as PSDS under duplicated clips): the percentile interval misses the estimate
+    biased = rng.normal(0.10, 0.02, 1000)
+    estimate = 0.17  # beyond every replicate but a handful
+    assert not interval(biased)[0] <= estimate <= interval(biased)[1]
+    low, high, how = bias_corrected(biased, estimate=estimate)
+    assert low <= estimate <= high and how == "bc+estimate"
+    mild = rng.normal(0.10, 0.02, 1000)  # estimate at the 80th percentile: BC shifts the interval up
+    low, high, how = bias_corrected(mild, estimate=float(np.quantile(mild, 0.8)))
+    assert how == "bc" and low > interval(mild)[0] and high > interval(mild)[1]
+    assert interval(np.array([np.nan]), estimate=0.3) == (None, None)

@@ -329,3 +329,12 @@ def test_cost_command_writes_its_table(zoo_results):
     assert "| autopool | " in text and "| gap | " in text and "SYNTHETIC" in text
     bad = invoke("cost", "--model", "vgg", "--results", zoo_results)
     assert bad.exit_code == 2 and "unknown model 'vgg'" in bad.output
+
+
+def test_no_interval_of_the_pooling_table_excludes_its_estimate(zoo_results):
+    from bench.reporting.pooling import build_pooling_table
+
+    data = build_pooling_table(load_runs(zoo_results)).data
+    cells = data[data["low"].notna() & data["mean"].notna()]
+    assert len(cells) > 20
+    assert ((cells["low"] <= cells["mean"] + 1e-12) & (cells["mean"] <= cells["high"] + 1e-12)).all()
