@@ -38,13 +38,14 @@ from bench.reporting.report import (
     _count,
     _latex_cell,
     _mark_best,
-    _rich_cell,
     _run_dirs,
     _select_runs,
     _stacked,
     _stats,
     chance_caption,
     emphasised,
+    parts_rich,
+    print_with_notes,
 )
 from models.mil import OPERATORS
 
@@ -283,43 +284,12 @@ def pooling_latex(table: Table) -> str:
 def pooling_rich(table: Table):
     """The pooling table for the terminal: one rich table per SNR and part, each cell the mean
     (n) over its interval, so that it reads within 100 columns."""
-    from rich.console import Group
-    from rich.table import Table as RichTable
-    from rich.text import Text
-
-    titles = dict(POOLING_METRICS)
-    parts = []
-    for s_index, snr in enumerate(dict.fromkeys(s for _, s in table.rows)):
-        rows = [r for r, (_, row_snr) in enumerate(table.rows) if row_snr == snr]
-        for p_index, (part, keys) in enumerate(POOLING_PARTS):
-            title = f"Weak-label pooling — {snr}, {part}"
-            if table.synthetic and s_index == 0 and p_index == 0:
-                title += f"\n[bold red]{SYNTHETIC_WARNING}[/]"
-            out = RichTable(title=title)
-            out.add_column("System")
-            for key in keys:
-                out.add_column(titles[key].replace("tag-only ", "tag-only\n"), justify="right", no_wrap=True)
-            for r in rows:
-                out.add_row(table.rows[r][0], *(_rich_cell(table.cell(r, k), paper=False) for k in keys))
-            parts.append(out)
-    if not table.rows:
-        parts.append(Text("Weak-label pooling: no finished run of these systems", style="bold"))
-    parts.append(Text(table.caption, style="italic"))
-    return Group(*parts)
+    return parts_rich(table, POOLING_PARTS, title="Weak-label pooling")
 
 
 def print_pooling_table(table: Table, *, console=None) -> None:
     """Print the pooling table (and its notes) with rich."""
-    from rich.markup import escape
-
-    if console is None:
-        from remix.clitools import console as default_console
-
-        console = default_console
-    console.print(pooling_rich(table))
-    for note in table.notes:
-        console.print(f"[{'bold red' if note == SYNTHETIC_WARNING else 'yellow'}]{escape(note)}[/]")
-    console.print()
+    print_with_notes(pooling_rich(table), table.notes, console=console)
 
 
 def write_pooling_table(table: Table, *, out_dir: Path, latex: bool = True, markdown: bool = True) -> list[Path]:

@@ -1234,45 +1234,56 @@ def localisation_rich(table: Table):
     """The localisation table for the terminal: one rich table per SNR and per part
     (:data:`LOCALISATION_PARTS`), each cell the mean (n) over its interval, so that it reads
     in an 80-column terminal."""
+    return parts_rich(table, LOCALISATION_PARTS, title=table.title)
+
+
+def parts_rich(table: Table, parts: Sequence[tuple[str, Sequence[str]]], *, title: str):
+    """A table whose rows are (system, SNR) for the terminal: one rich table per SNR and per part
+    (``(part, column keys)``), each cell the mean (n) over its interval, the caption below."""
     from rich.console import Group
     from rich.table import Table as RichTable
     from rich.text import Text
 
     titles = dict(table.groups[0][1])
-    parts = []
+    out_parts = []
     snrs = list(dict.fromkeys(snr for _, snr in table.rows))
     for s_index, snr in enumerate(snrs):
         rows = [r for r, (_, row_snr) in enumerate(table.rows) if row_snr == snr]
-        for p_index, (part, keys) in enumerate(LOCALISATION_PARTS):
+        for p_index, (part, keys) in enumerate(parts):
             keys = tuple(k for k in keys if k in titles)
-            title = f"{table.title} — {snr}, {part}"
+            heading = f"{title} — {snr}, {part}"
             if table.synthetic and s_index == 0 and p_index == 0:
-                title += f"\n[bold red]{SYNTHETIC_WARNING}[/]"
-            out = RichTable(title=title)
+                heading += f"\n[bold red]{SYNTHETIC_WARNING}[/]"
+            out = RichTable(title=heading)
             out.add_column("System")
             for key in keys:
                 out.add_column(titles[key].replace("tag-only ", "tag-only\n"), justify="right", no_wrap=True)
             for r in rows:
                 out.add_row(table.rows[r][0], *(_rich_cell(table.cell(r, k), paper=False) for k in keys))
-            parts.append(out)
+            out_parts.append(out)
     if not table.rows:
-        parts.append(Text(f"{table.title}: no finished run has these metrics", style="bold"))
-    parts.append(Text(table.caption, style="italic"))
-    return Group(*parts)
+        out_parts.append(Text(f"{table.title}: no finished run has these metrics", style="bold"))
+    out_parts.append(Text(table.caption, style="italic"))
+    return Group(*out_parts)
 
 
-def print_localisation_table(table: Table, *, console=None) -> None:
-    """Print the localisation table (and its notes) with rich."""
+def print_with_notes(renderable, notes: Sequence[str], *, console=None) -> None:
+    """Print a table's renderable and its notes (the synthetic warning in red) with rich."""
     from rich.markup import escape
 
     if console is None:
         from remix.clitools import console as default_console
 
         console = default_console
-    console.print(localisation_rich(table))
-    for note in table.notes:
+    console.print(renderable)
+    for note in notes:
         console.print(f"[{'bold red' if note == SYNTHETIC_WARNING else 'yellow'}]{escape(note)}[/]")
     console.print()
+
+
+def print_localisation_table(table: Table, *, console=None) -> None:
+    """Print the localisation table (and its notes) with rich."""
+    print_with_notes(localisation_rich(table), table.notes, console=console)
 
 
 def write_localisation_table(
