@@ -140,16 +140,18 @@ def build(
     fade_ms: Annotated[float | None, typer.Option(help=help_text("fade_ms"))] = default("fade_ms"),
     ref_lufs: Annotated[float, typer.Option(help=help_text("ref_lufs"))] = default("ref_lufs"),
     reverb: Annotated[str, typer.Option(help=help_text("reverb"), metavar="none|simulated|DIR")] = default("reverb"),
-    rt60_s: Annotated[tuple[float, float], typer.Option(help=help_text("rt60_s"))] = tuple(default("rt60_s")),
-    room_floor_m: Annotated[tuple[float, float], typer.Option(help=help_text("room_floor_m"))] = tuple(
-        default("room_floor_m")
+    rt60_s: Annotated[tuple[float, float], typer.Option(help=help_text("rt60_s"), metavar="LOW HIGH")] = tuple(
+        default("rt60_s")
     ),
-    room_height_m: Annotated[tuple[float, float], typer.Option(help=help_text("room_height_m"))] = tuple(
-        default("room_height_m")
-    ),
-    source_distance_m: Annotated[tuple[float, float], typer.Option(help=help_text("source_distance_m"))] = tuple(
-        default("source_distance_m")
-    ),
+    room_floor_m: Annotated[
+        tuple[float, float], typer.Option(help=help_text("room_floor_m"), metavar="LOW HIGH")
+    ] = tuple(default("room_floor_m")),
+    room_height_m: Annotated[
+        tuple[float, float], typer.Option(help=help_text("room_height_m"), metavar="LOW HIGH")
+    ] = tuple(default("room_height_m")),
+    source_distance_m: Annotated[
+        tuple[float, float], typer.Option(help=help_text("source_distance_m"), metavar="LOW HIGH")
+    ] = tuple(default("source_distance_m")),
     progress: Annotated[bool, typer.Option(help=help_text("progress"))] = default("progress"),
     cluster: Annotated[str | None, typer.Option(help=help_text("cluster"))] = default("cluster"),
     config: Annotated[

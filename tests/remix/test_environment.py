@@ -71,3 +71,14 @@ def test_a_relative_cache_folder_is_made_absolute(monkeypatch, tmp_path):
     assert env_path("SEDREMIX_CACHE") == Path.home() / "x"
     monkeypatch.setenv("SEDREMIX_CACHE", "")
     assert env_path("SEDREMIX_CACHE") is None
+
+
+def test_range_options_show_two_numbers_in_their_help():
+    from typer.testing import CliRunner
+
+    from remix.cli import app
+
+    result = CliRunner().invoke(app, ["build", "--help"], env={"COLUMNS": "160"})
+    assert result.exit_code == 0
+    rt60 = next(line for line in result.output.splitlines() if "--rt60-s" in line)
+    assert "LOW HIGH" in rt60 and "float,float" not in rt60
