@@ -201,6 +201,13 @@ def run(
     yes: Annotated[
         bool, typer.Option("--yes", help="Start a --preset paper grid on a CPU even when it is estimated over an hour.")
     ] = False,
+    evaluate: Annotated[
+        str,
+        typer.Option(
+            help="After training: full (every metric, localisation with its resamples) or tagging (clip metrics "
+            "only, in a fraction of the time; `bench localise` adds the localisation later)."
+        ),
+    ] = "full",
     deterministic: Annotated[
         bool,
         typer.Option(
@@ -211,6 +218,10 @@ def run(
 ) -> None:
     """Train runs (skipping finished ones, resuming interrupted ones) and evaluate them."""
     _use_cache(cache)
+    from bench.training.loop import EVALUATIONS
+
+    if evaluate not in EVALUATIONS:
+        raise BenchError(f"--evaluate takes {' or '.join(EVALUATIONS)}, found {evaluate!r}")
     if loader_workers < 0:
         raise BenchError(f"--loader-workers must be 0 or more, found {loader_workers}")
     from bench.training.mixing import LOADER_WORKERS_ENV
@@ -242,7 +253,15 @@ def run(
     )
     if cluster is not None:
         _run_on_cluster(
-            cluster, configs, corpus=corpus, results=results, device=device, compile=compile, gpus=gpus, preset=preset
+            cluster,
+            configs,
+            corpus=corpus,
+            results=results,
+            device=device,
+            compile=compile,
+            gpus=gpus,
+            preset=preset,
+            evaluate=evaluate,
         )
         return
     dev = resolve_device("cuda" if gpus else device)
@@ -270,6 +289,7 @@ def run(
         gpus=gpu_list,
         jobs=jobs,
         threads=threads,
+        evaluate=evaluate,
     )
 
 
@@ -315,7 +335,16 @@ def _grid_with_display(configs, *, epochs: int, **grid_options) -> None:
 
 
 def _run_on_cluster(
-    cluster: str, configs, *, corpus: Path, results: Path, device: str, compile: bool, gpus: str | None, preset: str
+    cluster: str,
+    configs,
+    *,
+    corpus: Path,
+    results: Path,
+    device: str,
+    compile: bool,
+    gpus: str | None,
+    preset: str,
+    evaluate: str = "full",
 ) -> None:
     """``bench run --cluster``: the grid through a Dask client, one task per run."""
     from bench.presets import get_preset
@@ -344,6 +373,7 @@ def _run_on_cluster(
             device=device,
             compile=compile,
             executor=client,
+            evaluate=evaluate,
         )
 
 

@@ -215,13 +215,27 @@ def default_threads(jobs: int = 1) -> int:
 
 
 def _train_one(
-    config: RunConfig, results_dir: Path, corpus_dir: Path, device: str, compile: bool, preset: Preset
+    config: RunConfig,
+    results_dir: Path,
+    corpus_dir: Path,
+    device: str,
+    compile: bool,
+    preset: Preset,
+    evaluate: str = "full",
 ) -> tuple[str, str | None]:
     """Worker entry: train one run; returns (run_id, failure reason or None)."""
     from bench.training.loop import RunFailed, train_run
 
     try:
-        train_run(config, corpus_dir=corpus_dir, results_dir=results_dir, device=device, compile=compile, preset=preset)
+        train_run(
+            config,
+            corpus_dir=corpus_dir,
+            results_dir=results_dir,
+            device=device,
+            compile=compile,
+            preset=preset,
+            evaluate=evaluate,
+        )
     except RunFailed as exc:
         return config.run_id, exc.reason
     return config.run_id, None
@@ -272,6 +286,7 @@ def _run_through(
     summary: GridSummary,
     emit: Callable[[dict[str, Any]], None],
     presets: Mapping[str, Preset],
+    evaluate: str = "full",
 ) -> None:
     """Train ``todo`` through an executor or a Dask client: one task per run.
 
@@ -311,7 +326,7 @@ def _run_through(
                     for cfg in sorted(groups[item], key=_relative_cost, reverse=True):
                         if error is None:
                             job = runs.submit(
-                                _train_one, cfg, results_dir, corpus_dir, device, compile, presets[cfg.preset]
+                                _train_one, cfg, results_dir, corpus_dir, device, compile, presets[cfg.preset], evaluate
                             )
                             pending[job] = ("run", cfg)
                             continue
@@ -388,6 +403,7 @@ def _run_grid(
     threads: int | None = None,
     callback: Callable[[dict[str, Any]], None] | None = None,
     presets: Mapping[str, Preset] | None = None,
+    evaluate: str = "full",
 ) -> GridSummary:
     """Train every config that is not done yet.
 
@@ -423,6 +439,8 @@ def _run_grid(
         with ``index`` (0-based) and ``total``.
     presets : mapping of str to Preset, optional
         Presets the configs name besides the registered ones (passed to every training task).
+    evaluate : {"full", "tagging"}
+        What each run evaluates after training (:func:`bench.training.loop.train_run`).
 
     Returns
     -------
@@ -472,6 +490,7 @@ def _run_grid(
                 summary=summary,
                 emit=emit,
                 presets=presets,
+                evaluate=evaluate,
             )
     else:
         if resolve_device(device).type == "cpu":
@@ -494,6 +513,7 @@ def _run_grid(
                     preset=presets[cfg.preset],
                     callback=relay,
                     feature_cache=features,
+                    evaluate=evaluate,
                 )
             except RunFailed as exc:
                 reason = exc.reason

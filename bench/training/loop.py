@@ -58,6 +58,9 @@ class RunFailed(BenchError):
 
 _RETRAIN = "delete the run folder and run the same bench run command again"
 
+EVALUATIONS = ("full", "tagging")
+"""What ``bench run --evaluate`` takes (see :func:`train_run`)."""
+
 
 DETERMINISTIC_ENV = "SEDREMIX_DETERMINISTIC"
 """Set to 1 (``bench run --deterministic``) to train with deterministic kernels on one thread."""
@@ -107,6 +110,8 @@ class RunContext:
     device : torch.device
     compile, amp, channels_last : bool
         ``torch.compile``; bf16 autocast (CUDA with bf16); channels-last memory.
+    localise : bool
+        Evaluate localisation after training (``train_run(evaluate="full")``).
     callback : callable or None
         Called after each epoch (see :func:`train_run`).
     """
@@ -117,6 +122,7 @@ class RunContext:
     store: RunStore
     device: torch.device
     compile: bool = False
+    localise: bool = True
     amp: bool = False
     channels_last: bool = True
     callback: Callable[[dict[str, Any]], None] | None = None
@@ -153,6 +159,7 @@ def train_run(
     schedule: Schedule | None = None,
     callback: Callable[[dict[str, Any]], None] | None = None,
     feature_cache: dict[float, Any] | None = None,
+    evaluate: str = "full",
 ) -> dict[str, Any]:
     """Train, checkpoint and evaluate one run; resume it when ``last.pt`` exists.
 
@@ -177,6 +184,10 @@ def train_run(
         an exception raised there stops the run like any failure.
     feature_cache : dict, optional
         SNR -> FeatureSet, shared across the runs of a grid.
+    evaluate : {"full", "tagging"}
+        After training: every metric, the post-processing search and the DCASE localisation with
+        its resamples (``"full"``), or the clip and frame metrics only (``"tagging"``, a fraction
+        of the time; ``bench localise`` adds the localisation later from the stored outputs).
 
     Returns
     -------
@@ -190,6 +201,8 @@ def train_run(
     BenchError
         A user error found before the run starts (bad device, missing corpus).
     """
+    if evaluate not in EVALUATIONS:
+        raise BenchError(f"--evaluate takes {' or '.join(EVALUATIONS)}, found {evaluate!r}")
     preset = preset or get_preset(config.preset)
     schedule = schedule or schedule_for(preset)
     dev = resolve_device(device)
@@ -217,6 +230,7 @@ def train_run(
         amp=dev.type == "cuda" and torch.cuda.is_bf16_supported(),
         channels_last=True,
         callback=callback,
+        localise=evaluate == "full",
     )
     corpus_info = _read_corpus_json(corpus_dir)
     val_fold = config.val_fold
@@ -586,7 +600,7 @@ def _evaluate(
     config, preset, store, device, amp = ctx.config, ctx.preset, ctx.store, ctx.device, ctx.amp
     best = load_torch(store.checkpoint_path, what="the best checkpoint", advice=_RETRAIN)
     events_path = corpus_dir / "manifest" / "events.parquet"
-    events = read_events(corpus_dir) if events_path.is_file() else None
+    events = read_events(corpus_dir) if events_path.is_file() and ctx.localise else None
     header: dict[str, Any] = {"best_epoch": int(best["epoch"]), "best_val_micro_ap": float(best["val_micro_ap"])}
     chance = float(data.val.y.float().mean())  # micro-AP of scores that ignore the input: the label prior
     header["convergence"] = preset.convergence(store.read_curves()["val_micro_ap"].tolist(), chance=chance)

@@ -338,3 +338,24 @@ def test_no_interval_of_the_pooling_table_excludes_its_estimate(zoo_results):
     cells = data[data["low"].notna() & data["mean"].notna()]
     assert len(cells) > 20
     assert ((cells["low"] <= cells["mean"] + 1e-12) & (cells["mean"] <= cells["high"] + 1e-12)).all()
+
+
+def test_evaluate_tagging_defers_localisation_to_bench_localise(tiny_corpus, tmp_path):
+    import json
+
+    args = ["run", "--model", "gap", "--snr", 20, "--seeds", 1, "--preset", "smoke", "--device", "cpu"]
+    args += ["--corpus", tiny_corpus, "--results", tmp_path, "--evaluate", "tagging"]
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    run_dir = next(p for p in (tmp_path / "runs").iterdir() if (p / "config.json").is_file())
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["val"]["micro_ap"] > 0 and "localisation" not in metrics["val"]
+    assert not (run_dir / "postprocess.json").exists() and (run_dir / "frame_probs_val.npy").is_file()
+    again = invoke(*args[:-2], "--evaluate", "full")
+    assert again.exit_code == 0 and "0 trained, 1 skipped" in again.output  # done is done
+    localised = invoke("localise", "--results", tmp_path)
+    assert localised.exit_code == 0, localised.output
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert "psds1" in metrics["val"]["localisation"] and (run_dir / "postprocess.json").is_file()
+    bad = invoke(*args[:-2], "--evaluate", "some")
+    assert bad.exit_code == 2 and "--evaluate takes full or tagging" in bad.output
