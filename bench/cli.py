@@ -268,7 +268,9 @@ def run(
     gpu_list = _gpu_list(gpus)
     p = get_preset(preset)
     if dev.type == "cpu" and preset == "paper":
-        _check_cpu_estimate(configs, p, corpus=corpus, jobs=jobs, yes=yes)
+        from bench.training.estimate import check_cpu_estimate
+
+        check_cpu_estimate(configs, p, corpus=corpus, jobs=jobs, yes=yes, say=console.print)
     prior = "original init" if p.prior is None else f"class prior {p.prior:.3g}"
     cpu_text = ""
     if dev.type == "cpu":
@@ -291,31 +293,6 @@ def run(
         threads=threads,
         evaluate=evaluate,
     )
-
-
-CPU_ESTIMATE_LIMIT_S = 3600.0
-"""A ``--preset paper`` grid on a CPU estimated longer than this needs ``--yes``."""
-
-
-def _check_cpu_estimate(configs, preset, *, corpus: Path, jobs: int, yes: bool) -> None:
-    """Print the estimated training time of a GPU schedule started on a CPU; BenchError (exit 2)
-    when it exceeds :data:`CPU_ESTIMATE_LIMIT_S` and ``--yes`` was not given."""
-    from bench.data import make_split, read_clips
-    from bench.training.estimate import estimate_grid
-
-    clips = read_clips(corpus)
-    first = configs[0]
-    n_train = len(make_split(clips, snr_db=first.snr_db, val_fold=first.val_fold).train)
-    duration = float(clips["duration_s"].iloc[0]) if "duration_s" in clips.columns else 10.0
-    n_frames = preset.features.n_frames(int(round(duration * preset.features.sample_rate)))
-    console.print(f"timing a few training steps of each model on this CPU (preset {preset.name}) ...", highlight=False)
-    estimate = estimate_grid(configs, preset, n_train=n_train, n_frames=n_frames, jobs=jobs)
-    console.print(f"{len(configs)} run(s) on this CPU: {estimate.text()}", highlight=False, markup=False)
-    if estimate.seconds > CPU_ESTIMATE_LIMIT_S and not yes:
-        raise BenchError(
-            f"--preset paper is a GPU schedule: on this CPU it would take {estimate.text()}; pass --yes to "
-            "start it anyway, or use --preset cpu-full (converged numbers on a CPU in hours)"
-        )
 
 
 def _grid_with_display(configs, *, epochs: int, **grid_options) -> None:
@@ -687,7 +664,7 @@ def compare(
     resamples of the same clips for both systems (and their seeds resampled)."""
     import json
 
-    from bench.evaluation.bootstrap import holm, method
+    from bench.evaluation.bootstrap import method
     from bench.evaluation.intervals import System, compare_systems
     from bench.store import load_runs
 
@@ -699,13 +676,10 @@ def compare(
     a = System.parse(first, snr_db=snr, preset=preset)
     b = System.parse(second, snr_db=snr, preset=preset)
     if by_class:
-        from remix.labels import EVENT_LABELS
-
-        table = compare_systems(runs, a, b, split=split, metrics=[f"ap_{label}" for label in EVENT_LABELS])
-        table["class"] = table["metric"].str.removeprefix("ap_")
-        table["p_holm"] = holm(table["p"].tolist())
-        table["differs"] = table["p_holm"].apply(lambda p: p is not None and p <= 0.05)
+        from bench.evaluation.intervals import compare_by_class
         from bench.store import atomic_write_text
+
+        table = compare_by_class(runs, a, b, split=split)
 
         path = atomic_write_text(Path(results) / "tables" / "compare_by_class.csv", table.to_csv(index=False))
     else:

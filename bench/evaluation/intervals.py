@@ -321,6 +321,19 @@ def compare_systems(
     return pd.DataFrame(rows)
 
 
+def compare_by_class(runs: pd.DataFrame, first: System, second: System, *, split: str = "val") -> pd.DataFrame:
+    """:func:`compare_systems` of every class's AP (``ap_<label>``), with ``class``, the p-values adjusted
+    by Holm over the classes (``p_holm``) and ``differs`` (adjusted p at most 0.05)."""
+    from bench.evaluation.bootstrap import holm
+    from remix.labels import EVENT_LABELS
+
+    table = compare_systems(runs, first, second, split=split, metrics=[f"ap_{label}" for label in EVENT_LABELS])
+    table["class"] = table["metric"].str.removeprefix("ap_")
+    table["p_holm"] = holm(table["p"].tolist())
+    table["differs"] = table["p_holm"].apply(lambda p: p is not None and p <= 0.05)
+    return table
+
+
 def _clip_ids(run_dir: Path, split: str) -> list[str]:
     from bench.store import RunStore
 

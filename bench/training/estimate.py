@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -74,3 +75,29 @@ def estimate_grid(
             per_step[config.model] = step_seconds(config, preset, n_frames=n_frames)
     total = sum(per_step[c.model] * steps for c in configs) / max(1, jobs)
     return Estimate(seconds=total, per_step=per_step)
+
+
+CPU_ESTIMATE_LIMIT_S = 3600.0
+"""A ``--preset paper`` grid on a CPU estimated longer than this needs ``--yes``."""
+
+
+def check_cpu_estimate(configs, preset: Preset, *, corpus: Path, jobs: int, yes: bool, say=print) -> Estimate:
+    """Say (``say``) the estimated training time of a GPU schedule started on a CPU; BenchError
+    (exit 2 on the command line) when it exceeds :data:`CPU_ESTIMATE_LIMIT_S` without ``yes``."""
+    from bench.data import make_split, read_clips
+    from bench.errors import BenchError
+
+    clips = read_clips(corpus)
+    first = configs[0]
+    n_train = len(make_split(clips, snr_db=first.snr_db, val_fold=first.val_fold).train)
+    duration = float(clips["duration_s"].iloc[0]) if "duration_s" in clips.columns else 10.0
+    n_frames = preset.features.n_frames(int(round(duration * preset.features.sample_rate)))
+    say(f"timing a few training steps of each model on this CPU (preset {preset.name}) ...")
+    estimate = estimate_grid(configs, preset, n_train=n_train, n_frames=n_frames, jobs=jobs)
+    say(f"{len(configs)} run(s) on this CPU: {estimate.text()}")
+    if estimate.seconds > CPU_ESTIMATE_LIMIT_S and not yes:
+        raise BenchError(
+            f"--preset paper is a GPU schedule: on this CPU it would take {estimate.text()}; pass --yes to "
+            "start it anyway, or use --preset cpu-full (converged numbers on a CPU in hours)"
+        )
+    return estimate

@@ -36,11 +36,8 @@ def test_paper_preset_on_a_cpu_needs_yes_beyond_an_hour(tiny_corpus, tmp_path, m
 
 
 def test_a_short_estimate_starts_without_yes(tiny_corpus, monkeypatch):
-    from bench import cli
-
     monkeypatch.setattr(estimate, "step_seconds", lambda *a, **k: 1e-4)
-    printed = []
-    monkeypatch.setattr(cli.console, "print", lambda *a, **k: printed.append(" ".join(map(str, a))))
+    printed: list[str] = []
     configs = [RunConfig(model="gap", alpha=0.0, snr_db=20.0, preset="paper")]
-    cli._check_cpu_estimate(configs, get_preset("paper"), corpus=tiny_corpus, jobs=1, yes=False)
+    estimate.check_cpu_estimate(configs, get_preset("paper"), corpus=tiny_corpus, jobs=1, yes=False, say=printed.append)
     assert any("1 run(s) on this CPU: about 0 min" in line for line in printed)
