@@ -368,16 +368,13 @@ def report(
 ) -> None:
     """Print Tables 1-3 beside the paper's, the localisation table and, when pooling operators were
     trained (bench run --zoo), the pooling table; write them under RESULTS/tables/."""
-    from bench.reporting.pooling import build_pooling_table, has_operator_runs, print_pooling_table, write_pooling_table
-    from bench.reporting.report import (
+    from bench.reporting.localisation import (
         build_localisation_table,
-        build_tables,
-        other_snrs,
         print_localisation_table,
-        print_tables,
         write_localisation_table,
-        write_tables,
     )
+    from bench.reporting.pooling import build_pooling_table, has_operator_runs, print_pooling_table, write_pooling_table
+    from bench.reporting.report import build_tables, other_snrs, print_tables, write_tables
     from bench.store import load_runs
 
     if standalone and not latex:

@@ -8,15 +8,15 @@ import pytest
 from rich.console import Console
 
 from bench.errors import BenchError
-from bench.reporting.plots import plot_detections
-from bench.reporting.report import (
-    SYNTHETIC_WARNING,
+from bench.reporting.localisation import (
     build_localisation_table,
     localisation_latex,
     localisation_markdown,
     print_localisation_table,
     write_localisation_table,
 )
+from bench.reporting.plots import plot_detections
+from bench.reporting.report import SYNTHETIC_WARNING
 from bench.store import RunStore, load_runs
 
 METRICS = ("psds1", "psds2", "event_f1", "segment_f1", "frame_f1")

@@ -12,15 +12,14 @@ import pytest
 from rich.console import Console
 
 from bench.errors import BenchError
+from bench.reporting.localisation import build_localisation_table, localisation_latex
 from bench.reporting.report import (
     SYNTHETIC_WARNING,
-    build_localisation_table,
     build_table1,
     build_table2,
     build_table3,
     format_cell,
     latex_escape,
-    localisation_latex,
     print_tables,
     to_latex,
     to_markdown,
@@ -398,7 +397,8 @@ def _worst_case(table):
 @pytest.mark.parametrize("build", [build_table1, build_table2, build_table3, build_localisation_table])
 def test_every_latex_float_fits_a_single_column_page(results, build):
     from bench.reporting import latex as lx
-    from bench.reporting.report import latex_floats, localisation_floats
+    from bench.reporting.localisation import localisation_floats
+    from bench.reporting.report import latex_floats
 
     table = _worst_case(build(load_runs(results)))
     floats = localisation_floats(table) if build is build_localisation_table else latex_floats(table)
@@ -453,7 +453,7 @@ def test_latex_compiles_and_fits_a_single_column_page(results, tmp_path):
 def test_terminal_tables_read_at_80_columns(results):
     from rich.console import Console
 
-    from bench.reporting.report import print_localisation_table
+    from bench.reporting.localisation import print_localisation_table
 
     runs = load_runs(results)
     console = Console(width=80, record=True)
