@@ -307,8 +307,12 @@ def pool(
         return noisy_or(y), None
     assert attention_logits is not None
     if name == "attention_time":
-        return attention_time(y, attention_logits)
-    return attention_class(y, attention_logits)
+        clip, weights = attention_time(y, attention_logits)
+    else:
+        clip, weights = attention_class(y, attention_logits)
+    # A weighted mean of probabilities that saturate at 1.0 can round a few ulps above 1
+    # (softmax weights sum to 1 +- 1e-7), which the BCE refuses: keep the clip in [0, 1].
+    return clip.clamp(0.0, 1.0), weights
 
 
 # ---------------------------------------------------------------------------

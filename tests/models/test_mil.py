@@ -126,6 +126,20 @@ def test_every_weighted_operator_lies_between_the_frames_min_and_max(y: torch.Te
         assert ((clip >= lo) & (clip <= hi)).all(), name
 
 
+def test_saturated_frames_pool_to_a_probability_bce_accepts() -> None:
+    # float32 frames at exactly 1.0 under softmax weights that sum to 1 + a few ulps: the clip
+    # must still lie in [0, 1] (a training run at lr 1e-2 met this and BCE refused the batch)
+    torch.manual_seed(0)
+    y = torch.ones(64, 77, 41)
+    logits = 5 * torch.randn(64, 77, 41)
+    params = {"alpha": torch.full((41,), 3.0), "n": torch.full((41,), 3.0)}
+    for name, op in OPERATORS.items():
+        param = params[op.parameter] if op.parameter else None
+        clip, _ = mil.pool(name, y, parameter=param, attention_logits=logits)
+        assert ((clip >= 0) & (clip <= 1)).all(), name
+        torch.nn.functional.binary_cross_entropy(clip, torch.ones_like(clip))
+
+
 @pytest.mark.parametrize("value", [0.0, 1.0])
 def test_gradients_are_finite_at_zero_and_one(value: float, logits: torch.Tensor) -> None:
     for name, op in OPERATORS.items():
