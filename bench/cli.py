@@ -17,6 +17,7 @@ from rich.markup import escape
 import models
 from bench.config import parse_options
 from bench.errors import BenchError
+from bench.evaluation.catalogue import metric_names
 from bench.training.grid import plan_runs
 from remix.clitools import console, err_console, register_error, user_errors
 from remix.errors import RemixError
@@ -196,8 +197,12 @@ def run(
         ),
     ] = None,
     loader_workers: Annotated[
-        int, typer.Option(help="With --mixing online: processes rendering the next epoch's mixtures.")
-    ] = 1,
+        int | None,
+        typer.Option(
+            help="With --mixing online: processes rendering the next epoch's mixtures (default: "
+            "$SEDREMIX_LOADER_WORKERS, else 1)."
+        ),
+    ] = None,
     yes: Annotated[
         bool, typer.Option("--yes", help="Start a --preset paper grid on a CPU even when it is estimated over an hour.")
     ] = False,
@@ -212,26 +217,21 @@ def run(
         bool,
         typer.Option(
             "--deterministic",
-            help="Deterministic kernels and one thread per run: the same numbers every time on this machine.",
+            help="Deterministic kernels and one thread per run: the same numbers every time on this machine "
+            "(default: $SEDREMIX_DETERMINISTIC).",
         ),
     ] = False,
 ) -> None:
     """Train runs (skipping finished ones, resuming interrupted ones) and evaluate them."""
-    _use_cache(cache)
-    from bench.training.loop import EVALUATIONS
+    from bench.training.options import RunOptions
 
-    if evaluate not in EVALUATIONS:
-        raise BenchError(f"--evaluate takes {' or '.join(EVALUATIONS)}, found {evaluate!r}")
-    if loader_workers < 0:
-        raise BenchError(f"--loader-workers must be 0 or more, found {loader_workers}")
-    from bench.training.mixing import LOADER_WORKERS_ENV
-
-    os.environ[LOADER_WORKERS_ENV] = str(loader_workers)
-    if deterministic:
-        from bench.training.loop import DETERMINISTIC_ENV
-
-        os.environ[DETERMINISTIC_ENV] = "1"
-        threads = 1
+    run_options = RunOptions.from_environment(
+        evaluate=evaluate,
+        deterministic=deterministic or None,
+        loader_workers=loader_workers,
+        feature_cache=cache,
+        threads=threads,
+    )
     from bench.presets import get_preset
     from bench.training.grid import default_threads
     from bench.training.inference import resolve_device
@@ -261,7 +261,7 @@ def run(
             compile=compile,
             gpus=gpus,
             preset=preset,
-            evaluate=evaluate,
+            options=run_options,
         )
         return
     dev = resolve_device("cuda" if gpus else device)
@@ -274,7 +274,7 @@ def run(
     prior = "original init" if p.prior is None else f"class prior {p.prior:.3g}"
     cpu_text = ""
     if dev.type == "cpu":
-        cpu_text = f", {jobs} process(es) x {threads or default_threads(jobs)} thread(s)"
+        cpu_text = f", {jobs} process(es) x {run_options.threads or default_threads(jobs)} thread(s)"
     console.print(
         f"{len(configs)} run(s), preset [bold]{escape(preset)}[/] ({escape(p.note)}; log-mel "
         f"{p.features.n_mels} bands, hop {p.features.hop_length}; {prior}), device {dev}{cpu_text}, "
@@ -290,8 +290,7 @@ def run(
         compile=compile,
         gpus=gpu_list,
         jobs=jobs,
-        threads=threads,
-        evaluate=evaluate,
+        options=run_options,
     )
 
 
@@ -321,9 +320,10 @@ def _run_on_cluster(
     compile: bool,
     gpus: str | None,
     preset: str,
-    evaluate: str = "full",
+    options,
 ) -> None:
-    """``bench run --cluster``: the grid through a Dask client, one task per run."""
+    """``bench run --cluster``: the grid through a Dask client, one task per run, each with ``options``
+    (:class:`bench.training.options.RunOptions`)."""
     from bench.presets import get_preset
     from remix.cluster import cluster_client, parse_cluster
 
@@ -350,7 +350,7 @@ def _run_on_cluster(
             device=device,
             compile=compile,
             executor=client,
-            evaluate=evaluate,
+            options=options,
         )
 
 
@@ -662,7 +662,7 @@ def compare(
     import json
 
     from bench.evaluation.bootstrap import method
-    from bench.evaluation.intervals import System, compare_systems
+    from bench.reporting.intervals import System, compare_systems
     from bench.store import load_runs
 
     if split not in ("val", "test"):
@@ -673,7 +673,7 @@ def compare(
     a = System.parse(first, snr_db=snr, preset=preset)
     b = System.parse(second, snr_db=snr, preset=preset)
     if by_class:
-        from bench.evaluation.intervals import compare_by_class
+        from bench.reporting.intervals import compare_by_class
         from bench.store import atomic_write_text
 
         table = compare_by_class(runs, a, b, split=split)
@@ -778,7 +778,9 @@ def table(
     ] = None,
     snr: Annotated[list[str] | None, typer.Option(help="SNRs in dB: --snr 0 20 (default: 20).")] = None,
     preset: Annotated[str | None, typer.Option(help="Only runs of this preset.")] = None,
-    metric: Annotated[str, typer.Option(help="micro_ap, macro_ap, auc, psds1, psds2, event_f1, ...")] = "micro_ap",
+    metric: Annotated[
+        str, typer.Option(help="A metric of the catalogue: " + ", ".join(metric_names()) + ", or ap_<class>.")
+    ] = "micro_ap",
     split: Annotated[str, typer.Option(help="Which clips: val or test.")] = "val",
     name: Annotated[str, typer.Option(help="Write RESULTS/tables/NAME.md and NAME.csv.")] = "systems",
     resolution: Annotated[

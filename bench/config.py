@@ -3,19 +3,22 @@
 A :class:`RunConfig` names one training run; its id is a short hash of its fields and of
 its preset's settings (:meth:`bench.presets.Preset.key`), so the same config under the
 same preset always maps to the same folder ``results/runs/<id>``, and editing a preset
-starts new runs. :mod:`bench.training.grid` lists and runs them, :mod:`bench.training.loop` trains one.
+starts new runs. The preset a config carries is resolved when the config is made (a
+:class:`bench.presets.Preset` given directly, else the registered one of that name), so a
+preset of one's own, registered nowhere, gets its own id and travels with the config to
+whatever process trains it. :mod:`bench.training.grid` lists and runs them, :mod:`bench.training.loop` trains one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from bench.errors import BenchError
 from bench.features import LogMelSettings
-from bench.presets import PRESETS
+from bench.presets import PRESETS, Preset
 
 SCALED_GWRP = "0.9998 ** (19904 / (T * F))"
 """The rule a GWRP run's decay follows on a preset with other features than the paper's."""
@@ -35,8 +38,10 @@ class RunConfig:
         Corpus SNR of the clips.
     seed : int
         Seed of initialisation, training-clip subset and batch order.
-    preset : str
-        Training schedule (:mod:`bench.presets`).
+    preset : str or Preset
+        Training schedule (:mod:`bench.presets`): a registered preset's name, or a
+        :class:`bench.presets.Preset` (its name is kept here, the preset itself in
+        :attr:`preset_spec`).
     val_fold : int
         Dev fold that validates (the other dev folds train).
     corpus : str
@@ -54,6 +59,11 @@ class RunConfig:
     augment : {"none", "shift"}
         Augmentation of the training inputs (:mod:`bench.training.mixing`). Enters the run id when
         not ``"none"``.
+    preset_spec : Preset or None
+        The preset itself: the one given as ``preset``, else the registered preset of that name
+        at the time the config is made (None for a name registered nowhere, e.g. a run folder's
+        config.json read back after its preset was removed). Its :meth:`bench.presets.Preset.key`
+        enters the run id; it is not part of :meth:`to_dict`.
     """
 
     model: str
@@ -66,8 +76,15 @@ class RunConfig:
     options: tuple[tuple[str, Any], ...] = ()
     mixing: str = "fixed"
     augment: str = "none"
+    preset_spec: Preset | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:  # 0 and 0.0 must give the same id
+        given: Any = self.preset
+        if isinstance(given, Preset):  # a preset of one's own (also dataclasses.replace(cfg, preset=P))
+            object.__setattr__(self, "preset", given.name)
+            object.__setattr__(self, "preset_spec", given)
+        elif self.preset_spec is None or self.preset_spec.name != given:  # a name: the registered preset
+            object.__setattr__(self, "preset_spec", PRESETS.get(str(given)))
         object.__setattr__(self, "alpha", float(self.alpha))
         object.__setattr__(self, "snr_db", float(self.snr_db))
         object.__setattr__(self, "seed", int(self.seed))
@@ -76,7 +93,8 @@ class RunConfig:
         object.__setattr__(self, "options", tuple(sorted((str(k), v) for k, v in items)))
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        """The fields as plain JSON values, without :attr:`preset_spec` (its key is :attr:`preset_key`)."""
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "preset_spec"}
         d["alpha"] = float(self.alpha)
         d["snr_db"] = float(self.snr_db)
         d["options"] = dict(self.options)
@@ -84,7 +102,9 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
-        names = {f.name for f in fields(cls)}
+        """The config of :meth:`to_dict`'s output (other keys are ignored); its preset is the
+        registered one of that name."""
+        names = {f.name for f in fields(cls)} - {"preset_spec"}
         return cls(**{k: v for k, v in data.items() if k in names})
 
     @property
@@ -94,23 +114,20 @@ class RunConfig:
 
     @property
     def preset_key(self) -> str | None:
-        """:meth:`bench.presets.Preset.key` of the registered preset of that name (None when
-        the name is not registered, e.g. a preset handed to ``train_run`` directly)."""
-        preset = PRESETS.get(self.preset)
-        return None if preset is None else preset.key()
+        """:meth:`bench.presets.Preset.key` of :attr:`preset_spec` (None without one)."""
+        return None if self.preset_spec is None else self.preset_spec.key()
 
     @property
     def scaled_gwrp(self) -> bool:
-        """A GWRP run whose decay follows a registered preset's map size
+        """A GWRP run whose decay follows its preset's map size
         (:func:`bench.resolution.gwrp_decay`): no ``gwrp_decay`` option and features other
         than the paper's. Such runs get new ids: runs trained with the fixed 0.9998 on a
         smaller map ran another operator."""
-        preset = PRESETS.get(self.preset)
         return (
             self.model == "gwrp"
             and "gwrp_decay" not in dict(self.options)
-            and preset is not None
-            and preset.features != LogMelSettings()
+            and self.preset_spec is not None
+            and self.preset_spec.features != LogMelSettings()
         )
 
     @property

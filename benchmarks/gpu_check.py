@@ -121,9 +121,9 @@ def short_train(corpus: Path, results: Path, *, preset, device: str, compile: bo
     from bench.store import RunStore
     from bench.training.loop import train_run
 
-    config = RunConfig(model="2ap_aux", alpha=0.001, snr_db=0.0, seed=0, preset=preset.name)
+    config = RunConfig(model="2ap_aux", alpha=0.001, snr_db=0.0, seed=0, preset=preset)
     started = time.perf_counter()
-    metrics = train_run(config, corpus_dir=corpus, results_dir=results, device=device, compile=compile, preset=preset)
+    metrics = train_run(config, corpus_dir=corpus, results_dir=results, device=device, compile=compile)
     seconds = time.perf_counter() - started
     store = RunStore(results / "runs", config.run_id)
     training = store.read_config()["training"]

@@ -108,10 +108,10 @@ from bench.presets import get_preset
 from bench.corpus import corpus_fingerprint
 from bench.training.loop import train_run
 preset = dataclasses.replace(get_preset({preset_name!r}), epochs={epochs}, early_stop=None, mixing={mixing!r})
-config = RunConfig(model={model!r}, alpha=models.make_config({model!r}).alpha, snr_db={snr}, preset={preset_name!r},
+config = RunConfig(model={model!r}, alpha=models.make_config({model!r}).alpha, snr_db={snr}, preset=preset,
                    corpus=corpus_fingerprint(read_clips({str(corpus)!r})), mixing={mixing!r})
 t0 = time.perf_counter()
-train_run(config, corpus_dir={str(corpus)!r}, results_dir=sys.argv[1], device="cpu", preset=preset)
+train_run(config, corpus_dir={str(corpus)!r}, results_dir=sys.argv[1], device="cpu")
 print(time.perf_counter() - t0)
 """
     results = Path(tempfile.mkdtemp())

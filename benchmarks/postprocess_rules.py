@@ -38,8 +38,9 @@ from sklearn.metrics import average_precision_score  # noqa: E402
 from bench.errors import BenchError  # noqa: E402
 from bench.evaluation.formats import audio_filenames  # noqa: E402
 from bench.evaluation.metrics import frame_targets  # noqa: E402
+from bench.evaluation.outputs import stored_outputs  # noqa: E402
 from bench.evaluation.postprocess import FRAME_SCORES, MEDIAN_GRID_S, apply_frame_score, choose_postprocessing  # noqa: E402
-from bench.evaluation.run import evaluate_split, stored_outputs  # noqa: E402
+from bench.evaluation.run import evaluate_split  # noqa: E402
 from bench.store import runs_dir  # noqa: E402
 
 GRIDS = {"0-2 s (default)": MEDIAN_GRID_S, "0-0.9 s": tuple(s for s in MEDIAN_GRID_S if s <= 0.9)}
@@ -47,12 +48,12 @@ GRIDS = {"0-2 s (default)": MEDIAN_GRID_S, "0-0.9 s": tuple(s for s in MEDIAN_GR
 
 def run_rows(run_dir: Path) -> list[dict]:
     """One row per rule and grid for a finished run (none when it lacks val or test outputs)."""
-    stored = stored_outputs(run_dir)
-    outputs, events, snr = stored["outputs"], stored["events"], stored["snr_db"]
+    data, config = stored_outputs(run_dir)
+    outputs, events, snr = data.outputs, data.events, data.snr_db
     if "val" not in outputs or "test" not in outputs:
         return []
-    frame_grid = dict(hop_s=stored["hop_s"], frame_start_s=stored["frame_start_s"])
-    duration_s = float(stored["clips"]["duration_s"].max()) if "duration_s" in stored["clips"] else 10.0
+    frame_grid = dict(hop_s=data.hop_s, frame_start_s=data.frame_start_s)
+    duration_s = data.duration_s
     val_events = events if snr is None else events[np.isclose(events["snr_db"].astype(float), snr)]
     val_ids, val_clip, val_frame = outputs["val"]
     test_ids, test_clip, test_frame = outputs["test"]
@@ -63,7 +64,7 @@ def run_rows(run_dir: Path) -> list[dict]:
         n_frames=test_frame.shape[1],
         hop_s=frame_grid["hop_s"],
         start_s=frame_grid["frame_start_s"],
-        labels=stored["labels"],
+        labels=data.labels,
         snr_db=snr,
     )
     rows = []
@@ -76,7 +77,7 @@ def run_rows(run_dir: Path) -> list[dict]:
                 val_clip,
                 reference=val_events,
                 clip_ids=[str(c) for c in val_ids],
-                labels=stored["labels"],
+                labels=data.labels,
                 duration_s=duration_s,
                 frame_score=rule,
                 median_grid_s=grid,
@@ -87,18 +88,18 @@ def run_rows(run_dir: Path) -> list[dict]:
                 test_clip,
                 post=post,
                 clip_ids=test_ids,
-                filenames=audio_filenames(stored["clips"], test_ids, snr_db=snr),
+                filenames=audio_filenames(data.clips, test_ids, snr_db=snr),
                 events=events,
-                labels=stored["labels"],
+                labels=data.labels,
                 duration_s=duration_s,
                 snr_db=snr,
             )
             rows.append(
                 {
                     "run_id": run_dir.name,
-                    "model": stored["config"]["model"],
+                    "model": config["model"],
                     "snr_db": snr,
-                    "seed": stored["config"].get("seed"),
+                    "seed": config.get("seed"),
                     "rule": rule,
                     "grid": grid_name,
                     "median_filter_s": post.median_filter_s,

@@ -120,10 +120,3 @@ def loopback_cluster(tmp: Path, *, workers: int = 2, timeout_s: float = 60.0) ->
         for proc in cluster.workers:
             _stop(proc)
         _stop(scheduler)
-
-
-def register_preset(preset) -> None:
-    """Make ``preset`` known by name in this process (run on workers with ``Client.run``)."""
-    from bench.presets import PRESETS
-
-    PRESETS[preset.name] = preset

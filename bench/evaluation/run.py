@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.corpus import read_clips, read_events
 from bench.errors import BenchError
 from bench.evaluation.bootstrap import N_BOOT_DCASE
 from bench.evaluation.dcase import dcase_metrics, psds_values
@@ -23,6 +22,7 @@ from bench.evaluation.formats import (
     score_tables,
     write_dcase_files,
 )
+from bench.evaluation.outputs import RunOutputs, stored_outputs
 from bench.evaluation.parallel import available_cores
 from bench.evaluation.postprocess import (
     PostProcessing,
@@ -185,19 +185,7 @@ def read_replicates(folder: Path) -> pd.DataFrame | None:
 # --------------------------------------------------------------------------- runs
 
 
-def localise_run(
-    run_dir: Path,
-    *,
-    outputs: Mapping[str, tuple[Sequence[str], np.ndarray, np.ndarray]],
-    events: pd.DataFrame,
-    clips: pd.DataFrame,
-    labels: Sequence[str],
-    hop_s: float,
-    frame_start_s: float,
-    snr_db: float | None = None,
-    num_jobs: int = 1,
-    n_boot: int = N_BOOT_DCASE,
-) -> dict[str, Any]:
+def localise_run(run_dir: Path, data: RunOutputs, *, num_jobs: int = 1, n_boot: int = N_BOOT_DCASE) -> dict[str, Any]:
     """Choose the post-processing on ``val``, apply it to every split, write the run's
     ``postprocess.json`` and DCASE files, and score them, with intervals
     (:func:`evaluate_split`) and the tagging-only control (:func:`tagging_control`).
@@ -206,14 +194,8 @@ def localise_run(
     ----------
     run_dir : Path
         The run folder.
-    outputs : dict
-        Split -> (clip ids [N], clip probabilities (N, C), frame outputs (N, T, C)); must hold "val".
-    events, clips : pd.DataFrame
-        The corpus's ``events.parquet`` and ``clips.parquet``.
-    labels : sequence of str [shape=(C,)]
-    hop_s, frame_start_s : float
-        The run's frame grid (:class:`bench.features.LogMelSettings`).
-    snr_db : float, optional
+    data : RunOutputs
+        The run's outputs (must hold "val") with the corpus's events and clips.
     num_jobs : int
         Processes for the DCASE statistics (:func:`joined_deltas`) and the resamples.
     n_boot : int
@@ -227,70 +209,50 @@ def localise_run(
     """
     from bench.evaluation.postprocess import choose_postprocessing, save_postprocessing
 
-    if "val" not in outputs:
+    if "val" not in data.outputs:
         raise BenchError("the post-processing is chosen on the validation split, which is missing")
     run_dir = Path(run_dir)
-    durations = clips["duration_s"].astype(float) if "duration_s" in clips.columns else pd.Series([10.0])
-    duration_s = float(durations.max())
-    val_ids, val_clip, val_frame = outputs["val"]
+    duration_s = data.duration_s
+    val_ids, val_clip, val_frame = data.outputs["val"]
     post, search = choose_postprocessing(
         val_frame,
         val_clip,
-        reference=events if snr_db is None else events[np.isclose(events["snr_db"].astype(float), float(snr_db))],
+        reference=data.reference(),
         clip_ids=list(val_ids),
-        labels=labels,
-        hop_s=hop_s,
-        frame_start_s=frame_start_s,
+        labels=data.labels,
+        hop_s=data.hop_s,
+        frame_start_s=data.frame_start_s,
         duration_s=duration_s,
     )
     save_postprocessing(run_dir, post)
     result: dict[str, Any] = {"postprocessing": post.to_dict(), "postprocessing_search": search}
-    for split, (ids, clip_probs, frame_probs) in outputs.items():
-        ids = [str(c) for c in ids]
+    assert data.events is not None  # data.reference() refused outputs without events
+    for split in data.outputs:
+        ids, clip_probs, frame_probs = data.split(split)
         result[split] = evaluate_split(
             frame_probs,
             clip_probs,
             post=post,
             clip_ids=ids,
-            filenames=audio_filenames(clips, ids, snr_db=snr_db),
-            events=events,
-            labels=labels,
+            filenames=audio_filenames(data.clips, ids, snr_db=data.snr_db),
+            events=data.events,
+            labels=data.labels,
             duration_s=duration_s,
-            snr_db=snr_db,
+            snr_db=data.snr_db,
             folder=run_dir / DCASE_DIR / split,
             num_jobs=num_jobs,
             n_boot=n_boot,
         )
-    control = tagging_control(
-        outputs,
-        post=post,
-        events=events,
-        clips=clips,
-        labels=labels,
-        hop_s=hop_s,
-        frame_start_s=frame_start_s,
-        duration_s=duration_s,
-        snr_db=snr_db,
-        num_jobs=num_jobs,
-        n_boot=n_boot,
-        run_dir=run_dir,
-    )
+    control = tagging_control(data, post=post, num_jobs=num_jobs, n_boot=n_boot, run_dir=run_dir)
     for split, value in control.items():
         result[split]["tagging_only"] = value
     return result
 
 
 def tagging_control(
-    outputs: Mapping[str, tuple[Sequence[str], np.ndarray, np.ndarray]],
+    data: RunOutputs,
     *,
     post: PostProcessing,
-    events: pd.DataFrame,
-    clips: pd.DataFrame,
-    labels: Sequence[str],
-    hop_s: float,
-    frame_start_s: float,
-    duration_s: float,
-    snr_db: float | None = None,
     num_jobs: int = 1,
     n_boot: int = N_BOOT_DCASE,
     run_dir: Path | None = None,
@@ -312,12 +274,12 @@ def tagging_control(
 
     Parameters
     ----------
-    outputs : dict
-        As :func:`localise_run` (the frame outputs are not used).
+    data : RunOutputs
+        As :func:`localise_run` (the frame outputs give only their shape).
     post : PostProcessing
         The run's post-processing (:func:`localise_run` chose it on ``val``).
-    events, clips, labels, hop_s, frame_start_s, duration_s, snr_db, num_jobs, n_boot
-        As :func:`localise_run` and :func:`evaluate_split`.
+    num_jobs, n_boot
+        As :func:`localise_run`.
     run_dir : Path, optional
         With it, the resamples go to ``dcase/<split>/bootstrap.parquet`` as
         ``tagging_psds1`` and ``tagging_psds2``.
@@ -332,15 +294,19 @@ def tagging_control(
     from bench.evaluation.bootstrap import clip_weights
 
     post = dataclasses.replace(post, frame_score="frame_x_clip")  # ones x clip probability: the clip's tags
+    if data.events is None:
+        raise BenchError("the tagging-only control needs the corpus's events.parquet")
+    labels, snr_db, duration_s = data.labels, data.snr_db, data.duration_s
     out: dict[str, dict[str, Any]] = {}
-    for split, (ids, clip_probs, frame_probs) in outputs.items():
-        ids = [str(c) for c in ids]
+    for split in data.outputs:
+        ids, clip_probs, frame_probs = data.split(split)
         scores = postprocessed_scores(np.ones(frame_probs.shape, dtype=np.float16), clip_probs, post)
-        times = frame_timestamps(scores.shape[1], hop_s=hop_s, frame_start_s=frame_start_s, duration_s=duration_s)
-        tables = score_tables(scores, ids, labels=labels, timestamps=times)
-        truth = ground_truth_events(
-            ground_truth_table(events, ids, filenames=audio_filenames(clips, ids, snr_db=snr_db), snr_db=snr_db)
+        times = frame_timestamps(
+            scores.shape[1], hop_s=data.hop_s, frame_start_s=data.frame_start_s, duration_s=duration_s
         )
+        tables = score_tables(scores, ids, labels=labels, timestamps=times)
+        filenames = audio_filenames(data.clips, ids, snr_db=snr_db)
+        truth = ground_truth_events(ground_truth_table(data.events, ids, filenames=filenames, snr_db=snr_db))
         present = sorted({event[2] for clip_events in truth.values() for event in clip_events})
         keep = [lab for lab in labels if lab in present]
         value: dict[str, Any] = {"psds1": None, "psds2": None}
@@ -374,73 +340,12 @@ def merge_localisation(metrics: dict[str, Any], localisation: Mapping[str, Any])
     return metrics
 
 
-def stored_outputs(run_dir: Path, *, corpus_dir: Path | None = None) -> dict[str, Any]:
-    """What a finished run's localisation is computed from, read back from its folder.
-
-    Parameters
-    ----------
-    run_dir : Path
-    corpus_dir : Path, optional
-        Default: the corpus recorded in the run's ``config.json``.
-
-    Returns
-    -------
-    dict
-        ``outputs`` (split -> (clip ids, clip probabilities (N, C), frame outputs (N, T, C))
-        for each split with stored frame outputs), ``events`` and ``clips`` (the corpus's
-        manifests), ``hop_s``, ``frame_start_s``, ``snr_db``, ``y_true`` (split -> weak labels
-        (N, C)) and ``config`` (the run's ``config.json``): the keyword arguments of
-        :func:`localise_run` plus ``y_true`` and ``config``.
-    """
-    from bench.features import LogMelSettings
-    from bench.store import RunStore
-    from remix.labels import EVENT_LABELS
-
-    run_dir = Path(run_dir)
-    store = RunStore(run_dir.parent, run_dir.name)
-    config = store.read_config()
-    corpus_dir = Path(corpus_dir or config["corpus_dir"])
-    settings = LogMelSettings.from_dict(config["features"]) if "features" in config else LogMelSettings()
-    manifest = corpus_dir / "manifest"
-    if not (manifest / "events.parquet").is_file():
-        raise BenchError(f"{manifest / 'events.parquet'} is missing; pass the run's corpus (corpus_dir=...)")
-    outputs, targets = {}, {}
-    for split in ("val", "test"):
-        if not store.frame_probs_path(split).is_file():
-            continue
-        ids, y_true, clip_probs = store.prediction_arrays(split, labels=EVENT_LABELS)
-        outputs[split] = (ids, clip_probs, np.asarray(store.read_frame_probs(split)))
-        targets[split] = y_true
-    return {
-        "outputs": outputs,
-        "y_true": targets,
-        "events": read_events(corpus_dir),
-        "clips": read_clips(corpus_dir, required=("clip_id", "snr_db", "audio_path")),
-        "labels": EVENT_LABELS,
-        "hop_s": settings.hop_s,
-        "frame_start_s": settings.frame_start_s,
-        "snr_db": float(config["snr_db"]) if "snr_db" in config else None,
-        "config": config,
-    }
-
-
 SPLITS = ("val", "test")
 """Splits a run is evaluated on (test only when the corpus has one)."""
 
 
 def evaluate_run(
-    store,
-    *,
-    outputs: Mapping[str, tuple[Sequence[str], np.ndarray, np.ndarray]],
-    y_true: Mapping[str, np.ndarray],
-    events: pd.DataFrame | None,
-    clips: pd.DataFrame,
-    labels: Sequence[str],
-    hop_s: float,
-    frame_start_s: float,
-    snr_db: float | None = None,
-    num_jobs: int = 1,
-    header: Mapping[str, Any] | None = None,
+    store, data: RunOutputs, *, num_jobs: int = 1, header: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """Score a run's outputs and write its ``metrics.json``: the one place that writes it.
 
@@ -448,16 +353,8 @@ def evaluate_run(
     ----------
     store : bench.store.RunStore
         The run.
-    outputs : dict
-        Split -> (clip ids [N], clip probabilities (N, C), frame outputs (N, T, C)).
-    y_true : dict
-        Split -> weak labels (N, C), 0/1.
-    events, clips : pd.DataFrame
-        The corpus's manifests (``events`` None: clip metrics only).
-    labels : sequence of str [shape=(C,)]
-    hop_s, frame_start_s : float
-        The run's frame grid.
-    snr_db : float, optional
+    data : RunOutputs
+        Its outputs with their weak labels (``y_true``); without ``events``, clip metrics only.
     num_jobs : int
         Processes for the DCASE statistics and resamples.
     header : dict, optional
@@ -473,33 +370,20 @@ def evaluate_run(
     from bench.evaluation.metrics import evaluate
 
     result: dict[str, Any] = dict(header or {})
-    for split, (ids, clip_probs, frame_probs) in outputs.items():
+    for split, (ids, clip_probs, frame_probs) in data.outputs.items():
         result[split] = evaluate(
-            y_true[split],
+            data.y_true[split],
             clip_probs,
-            labels=labels,
+            labels=data.labels,
             frame_score=frame_probs,
-            events=events,
+            events=data.events,
             clip_ids=list(ids),
-            hop_s=hop_s,
-            start_s=frame_start_s,
-            snr_db=snr_db,
+            hop_s=data.hop_s,
+            start_s=data.frame_start_s,
+            snr_db=data.snr_db,
         )
-    if events is not None and "val" in outputs:
-        merge_localisation(
-            result,
-            localise_run(
-                store.path,
-                outputs=outputs,
-                events=events,
-                clips=clips,
-                labels=labels,
-                hop_s=hop_s,
-                frame_start_s=frame_start_s,
-                snr_db=snr_db,
-                num_jobs=num_jobs,
-            ),
-        )
+    if data.events is not None and "val" in data.outputs:
+        merge_localisation(result, localise_run(store.path, data, num_jobs=num_jobs))
     store.write_metrics(result)
     return result
 
@@ -521,15 +405,14 @@ def relocalise_run(run_dir: Path, *, corpus_dir: Path | None = None, num_jobs: i
     from bench.store import RunStore
 
     run_dir = Path(run_dir)
-    stored = stored_outputs(run_dir, corpus_dir=corpus_dir)
-    config = stored.pop("config")
+    data, config = stored_outputs(run_dir, corpus_dir=corpus_dir)
     check_same_corpus(
         config, Path(corpus_dir or config["corpus_dir"]), doing=f"localise run {config.get('run_id', run_dir.name)}"
     )
     store = RunStore(run_dir.parent, run_dir.name)
     old = store.read_metrics()
     header = {k: v for k, v in old.items() if k not in SPLITS and k not in _LOCALISATION_KEYS}
-    return evaluate_run(store, **stored, num_jobs=num_jobs or available_cores(), header=header)
+    return evaluate_run(store, data, num_jobs=num_jobs or available_cores(), header=header)
 
 
 _LOCALISATION_KEYS = ("postprocessing", "postprocessing_search", "dcase_settings")

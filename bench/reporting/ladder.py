@@ -18,8 +18,9 @@ import pandas as pd
 
 from bench.errors import BenchError
 from bench.evaluation.bootstrap import cell_replicates, interval, paired_difference
-from bench.evaluation.intervals import match_runs, metric_key
+from bench.evaluation.catalogue import titled
 from bench.reporting import latex as lx
+from bench.reporting.intervals import match_runs, metric_key
 from bench.reporting.pooling import pooling_rows
 from bench.reporting.report import (
     BEST_TEXT,
@@ -48,11 +49,7 @@ from bench.reporting.report import (
 RUNGS: tuple[tuple[str, str], ...] = (("cpu-full", "128 ms"), ("cpu-full-64", "64 ms"), ("cpu-full-32", "32 ms"))
 """(preset, hop) of the ladder, coarse to fine."""
 
-LADDER_METRICS: tuple[tuple[str, str], ...] = (
-    ("micro_ap", "micro-AP"),
-    ("psds1", "PSDS1"),
-    ("tagging_only_psds1", "tag-only PSDS1"),
-)
+LADDER_METRICS: tuple[tuple[str, str], ...] = titled(("micro_ap", "psds1", "tagging_psds1"))
 """The metrics of the table, each a part of its own (a LaTeX float, a terminal table)."""
 
 DIFF = "diff"

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.evaluation.intervals import match_runs
+from bench.evaluation.catalogue import titled
 from bench.reporting import latex as lx
+from bench.reporting.intervals import match_runs
 from bench.reporting.report import (
     BEST_TEXT,
     DASH,
@@ -46,15 +47,10 @@ __all__ = [
 ]
 
 LOCALISATION = "localisation"
-LOCALISATION_METRICS = (
-    ("psds1", "PSDS1"),
-    ("psds2", "PSDS2"),
-    ("tagging_only_psds1", "tag-only PSDS1"),
-    ("tagging_only_psds2", "tag-only PSDS2"),
-    ("event_f1", "event F1"),
-    ("segment_f1", "segment F1"),
-    ("frame_f1", "frame F1"),
+LOCALISATION_METRICS = titled(
+    ("psds1", "psds2", "tagging_psds1", "tagging_psds2", "event_f1", "segment_f1", "frame_f1")
 )
+"""The table's (key, title) columns, from the metric catalogue."""
 LOCALISATION_ROWS = (
     ("gap", 0.0, "VGGish GAP"),
     ("gmp", 0.0, "VGGish GMP"),

@@ -19,9 +19,10 @@ import pandas as pd
 
 from bench.errors import BenchError
 from bench.evaluation.bootstrap import cell_replicates, interval
-from bench.evaluation.intervals import match_runs, metric_key
+from bench.evaluation.catalogue import titled
 from bench.inference.probe import KEPT_SHIFT_S, kept_replicates
 from bench.reporting import latex as lx
+from bench.reporting.intervals import match_runs, metric_key
 from bench.reporting.report import (
     BEST_TEXT,
     DASH,
@@ -54,13 +55,7 @@ KEPT = "kept"
 """Column key of the position probe's share kept."""
 
 POOLING_METRICS: tuple[tuple[str, str], ...] = (
-    ("micro_ap", "micro-AP"),
-    ("macro_ap", "macro-AP"),
-    ("psds1", "PSDS1"),
-    ("tagging_only_psds1", "tag-only PSDS1"),
-    ("psds2", "PSDS2"),
-    ("tagging_only_psds2", "tag-only PSDS2"),
-    ("event_f1", "event F1"),
+    *titled(("micro_ap", "macro_ap", "psds1", "tagging_psds1", "psds2", "tagging_psds2", "event_f1")),
     (KEPT, f"kept at {KEPT_SHIFT_S:g} s"),
 )
 """The columns, in order: (key, title)."""

@@ -25,9 +25,10 @@ import pandas as pd
 
 from bench.errors import BenchError
 from bench.evaluation.bootstrap import METHOD, paired_difference
-from bench.evaluation.intervals import cell_interval, match_runs, metric_key, stacked
+from bench.evaluation.catalogue import titled
 from bench.presets import CHANCE_RULE, CONVERGENCE_RULE, at_chance
 from bench.reporting import latex as lx
+from bench.reporting.intervals import cell_interval, match_runs, metric_key, stacked
 from bench.store import atomic_write_text
 
 __all__ = [
@@ -66,7 +67,7 @@ BEST_TEXT = (
 EMPHASIS = "\x02"
 """Leading mark of a cell to set in bold (the best and its ties); each renderer turns it into its own."""
 SNRS = (20.0, 10.0, 0.0)
-METRICS = (("micro_ap", "micro-AP"), ("macro_ap", "macro-AP"), ("auc", "AUC"))
+METRICS = titled(("micro_ap", "macro_ap", "auc"))
 TABLE3_EVENTS = ("Bus", "Cowbell", "Gong", "Meow")
 
 # (model, alpha, row cells shown, key into the paper's csv)
@@ -260,7 +261,7 @@ def _run_dirs(done: pd.DataFrame) -> list[str]:
 def _interval(
     run_dirs: Sequence[str], metric: str, *, split: str, estimate: float | None = None
 ) -> tuple[float | None, float | None]:
-    """The cell's 95 % interval (:func:`bench.evaluation.intervals.cell_interval`); (None, None) when a
+    """The cell's 95 % interval (:func:`bench.reporting.intervals.cell_interval`); (None, None) when a
     run lacks the replicates (a run folder without predictions or stored resamples)."""
     if not run_dirs:
         return None, None
@@ -284,7 +285,7 @@ def _mark_best(
     per group of ``within``; neither where the best cell's runs have no resamples.
 
     ``replicates(run_dirs, metric)`` gives a cell's (S, B) replicates (default: the runs' stored
-    or recomputed ones, :func:`bench.evaluation.intervals.stacked`)."""
+    or recomputed ones, :func:`bench.reporting.intervals.stacked`)."""
     if replicates is None:
 
         def replicates(run_dirs: Sequence[str], metric: str) -> np.ndarray | None:

@@ -4,7 +4,7 @@ fixed-corpus counterpart (``bench table``).
 Tables 1-3 hold the paper's systems trained on the corpus as built. Systems trained otherwise
 (``--mixing online``, ``--augment shift``) or with model options are compared here: a row per
 system, a column per SNR, each cell the mean over seeds with its 95 % interval (clips and seeds
-resampled, :mod:`bench.evaluation.intervals`); a row trained with fresh mixtures or augmentation
+resampled, :mod:`bench.reporting.intervals`); a row trained with fresh mixtures or augmentation
 also gets, per SNR, its paired difference from the same system trained on the fixed corpus (the
 same resamples of the same clips for both) and that difference's p-value.
 """
@@ -19,7 +19,8 @@ import pandas as pd
 
 from bench.errors import BenchError
 from bench.evaluation.bootstrap import method, paired_difference
-from bench.evaluation.intervals import System, cell_interval, metric_mean, stacked
+from bench.evaluation.catalogue import get_metric
+from bench.reporting.intervals import System, cell_interval, metric_mean, stacked
 
 __all__ = ["systems_table", "systems_markdown"]
 
@@ -64,6 +65,7 @@ def systems_table(
     """
     if not systems:
         raise BenchError("give at least one system, e.g. bench table 2ap_aux 2ap_aux,mixing=online --snr 0 20")
+    get_metric(metric)  # an unknown name: one line naming the catalogue's
     rows = []
     for text in systems:
         for snr in snrs:

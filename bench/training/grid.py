@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +21,7 @@ from bench.config import RunConfig
 from bench.errors import BenchError
 from bench.presets import Preset, get_preset
 from bench.store import results_locked
+from bench.training.options import RunOptions
 
 TABLE1_MODELS: tuple[tuple[str, float], ...] = (
     ("gap", 0.0),
@@ -141,25 +142,29 @@ class GridSummary:
         )
 
 
-def _is_done(results_dir: Path, config: RunConfig, *, corpus: str, preset: Preset) -> bool:
+def _is_done(results_dir: Path, config: RunConfig, *, corpus: str) -> bool:
     """Finished, with metrics, on the corpus of fingerprint ``corpus`` (which matters for
-    configs not pinned to a corpus: their run id does not name one), and not a run that
-    ``preset`` takes up again: one that ended its schedule still rising while a restart is
-    left (:meth:`bench.presets.Preset.goes_on`)."""
+    configs not pinned to a corpus: their run id does not name one), under the config's own
+    preset (the settings key its folder recorded), and not a run that the preset takes up
+    again: one that ended its schedule still rising while a restart is left
+    (:meth:`bench.presets.Preset.goes_on`)."""
     from bench.store import CONFIG, RunStore, runs_dir
     from remix.atomic import read_json
 
+    preset = preset_of(config)
     store = RunStore(runs_dir(results_dir), config.run_id)
     if store.read_status().get("status") != "done" or not store.metrics_ok():
         return False  # a damaged metrics.json: the run is re-evaluated from its checkpoint
-    if (read_json(store.path / CONFIG) or {}).get("corpus_fingerprint") != corpus:
+    record = read_json(store.path / CONFIG) or {}
+    if record.get("corpus_fingerprint") != corpus or record.get("preset_key", preset.key()) != preset.key():
         return False
     return not (preset.restarts and preset.goes_on(store.read_curves()["val_micro_ap"].tolist()))
 
 
-def _presets_of(configs: Sequence[RunConfig], given: Mapping[str, Preset] | None) -> dict[str, Preset]:
-    """Name -> preset for every preset ``configs`` name: ``given`` ones first, then the registered."""
-    return {cfg.preset: (given or {}).get(cfg.preset) or get_preset(cfg.preset) for cfg in configs}
+def preset_of(config: RunConfig) -> Preset:
+    """The preset ``config`` carries (:attr:`bench.config.RunConfig.preset_spec`); BenchError,
+    naming the registered ones, when it names a preset registered nowhere."""
+    return config.preset_spec or get_preset(config.preset)
 
 
 def _worker_init(gpu_queue) -> None:  # pragma: no cover - runs in GPU worker processes
@@ -215,15 +220,10 @@ def default_threads(jobs: int = 1) -> int:
 
 
 def _train_one(
-    config: RunConfig,
-    results_dir: Path,
-    corpus_dir: Path,
-    device: str,
-    compile: bool,
-    preset: Preset,
-    evaluate: str = "full",
+    config: RunConfig, results_dir: Path, corpus_dir: Path, device: str, compile: bool, options: RunOptions
 ) -> tuple[str, str | None]:
-    """Worker entry: train one run; returns (run_id, failure reason or None)."""
+    """Worker entry: train one run with the options that came with the task; returns (run_id,
+    failure reason or None)."""
     from bench.training.loop import RunFailed, train_run
 
     try:
@@ -233,19 +233,22 @@ def _train_one(
             results_dir=results_dir,
             device=device,
             compile=compile,
-            preset=preset,
-            evaluate=evaluate,
+            options=options,
         )
     except RunFailed as exc:
         return config.run_id, exc.reason
     return config.run_id, None
 
 
-def _features_one(corpus_dir: Path, snr_db: float, settings: Any) -> str:
-    """Worker entry: compute one SNR's feature cache (or find it done); returns its path."""
+def _features_one(corpus_dir: Path, snr_db: float, settings: Any, cache_dir: Path | None = None) -> str:
+    """Worker entry: compute one SNR's feature cache (or find it done) in ``cache_dir`` (None: the
+    corpus's own folder); returns its path."""
     from bench.feature_cache import compute_features
 
-    return str(compute_features(corpus_dir, snr_db=snr_db, settings=settings, device="auto", progress=False).path)
+    fs = compute_features(
+        corpus_dir, snr_db=snr_db, settings=settings, device="auto", progress=False, cache_dir=cache_dir
+    )
+    return str(fs.path)
 
 
 def _check_device(device: str, executor: Any) -> None:
@@ -285,8 +288,7 @@ def _run_through(
     compile: bool,
     summary: GridSummary,
     emit: Callable[[dict[str, Any]], None],
-    presets: Mapping[str, Preset],
-    evaluate: str = "full",
+    options: RunOptions,
 ) -> None:
     """Train ``todo`` through an executor or a Dask client: one task per run.
 
@@ -308,11 +310,11 @@ def _run_through(
     runs = as_executor(executor, resources={"GPU": 1}) if gpu else prep
     groups: dict[tuple[float, Any], list[RunConfig]] = {}
     for cfg in todo:
-        groups.setdefault((float(cfg.snr_db), presets[cfg.preset].features), []).append(cfg)
+        groups.setdefault((float(cfg.snr_db), preset_of(cfg).features), []).append(cfg)
     pending: dict[Future, tuple[str, Any]] = {}
     try:
         for key in groups:
-            pending[prep.submit(_features_one, corpus_dir, key[0], key[1])] = ("features", key)
+            pending[prep.submit(_features_one, corpus_dir, key[0], key[1], options.cache_dir)] = ("features", key)
         k = 0
         while pending:
             finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
@@ -325,9 +327,7 @@ def _run_through(
                 if kind == "features":
                     for cfg in sorted(groups[item], key=_relative_cost, reverse=True):
                         if error is None:
-                            job = runs.submit(
-                                _train_one, cfg, results_dir, corpus_dir, device, compile, presets[cfg.preset], evaluate
-                            )
+                            job = runs.submit(_train_one, cfg, results_dir, corpus_dir, device, compile, options)
                             pending[job] = ("run", cfg)
                             continue
                         reason = f"features of SNR {item[0]:g} dB: {error}"
@@ -370,9 +370,8 @@ def run_grid(configs: Sequence[RunConfig], *, results_dir: Path, corpus_dir: Pat
     """Train every config that is not done yet (:func:`_run_grid`, holding the results folder's lock).
 
     When every config is done already nothing is written, so the lock is not taken: a
-    finished, read-only (shared) results folder answers without an error. ``presets=``
-    (name -> :class:`bench.presets.Preset`) gives presets of one's own to the configs that name
-    them, without registering them anywhere.
+    finished, read-only (shared) results folder answers without an error. A preset of one's
+    own goes in the configs themselves (``RunConfig(preset=Preset(...))``), registered nowhere.
     """
     from bench.corpus import corpus_fingerprint
     from bench.data import read_clips
@@ -380,8 +379,9 @@ def run_grid(configs: Sequence[RunConfig], *, results_dir: Path, corpus_dir: Pat
     results_dir, corpus_dir = Path(results_dir), Path(corpus_dir)
     unique = list(dict.fromkeys(configs))
     fingerprint = corpus_fingerprint(read_clips(corpus_dir))
-    presets = _presets_of(unique, options.get("presets"))
-    if unique and all(_is_done(results_dir, cfg, corpus=fingerprint, preset=presets[cfg.preset]) for cfg in unique):
+    for cfg in unique:
+        preset_of(cfg)  # a preset registered nowhere is a user error: before anything runs
+    if unique and all(_is_done(results_dir, cfg, corpus=fingerprint) for cfg in unique):
         _check_device(options.get("device", "auto"), options.get("executor"))
         callback = options.get("callback") or (lambda event: None)
         callback({"event": "grid_start", "total": 0, "skipped": len(unique)})
@@ -400,10 +400,8 @@ def _run_grid(
     gpus: Sequence[int] | None = None,
     executor: Executor | None = None,
     jobs: int = 1,
-    threads: int | None = None,
     callback: Callable[[dict[str, Any]], None] | None = None,
-    presets: Mapping[str, Preset] | None = None,
-    evaluate: str = "full",
+    options: RunOptions | None = None,
 ) -> GridSummary:
     """Train every config that is not done yet.
 
@@ -431,16 +429,14 @@ def _run_grid(
     jobs : int
         On a CPU, independent runs trained at once, each in its own process (1: one run
         at a time in this process, with per-epoch progress).
-    threads : int, optional
-        Torch threads of each training process (default :func:`default_threads`: the
-        cores shared by ``jobs``).
     callback : callable, optional
         Receives progress events: ``{"event": "run_start"|"epoch"|"run_end", ...}``
         with ``index`` (0-based) and ``total``.
-    presets : mapping of str to Preset, optional
-        Presets the configs name besides the registered ones (passed to every training task).
-    evaluate : {"full", "tagging"}
-        What each run evaluates after training (:func:`bench.training.loop.train_run`).
+    options : RunOptions, optional
+        How every run is executed (:class:`bench.training.options.RunOptions`), handed with each
+        task to whichever process trains it. Default: :meth:`RunOptions.from_environment`. Its
+        ``threads`` defaults, on this machine's processes, to :func:`default_threads` (the cores
+        shared by ``jobs``); on a Dask cluster to the worker process's own setting.
 
     Returns
     -------
@@ -448,8 +444,6 @@ def _run_grid(
         done / skipped / failed run ids. A failed run does not stop the grid; a
         user error (missing corpus, bad option) does, before any training.
     """
-    import torch
-
     from bench.corpus import corpus_fingerprint
     from bench.data import read_clips
     from bench.training.inference import resolve_device
@@ -458,18 +452,19 @@ def _run_grid(
     start = time.perf_counter()
     results_dir, corpus_dir = Path(results_dir), Path(corpus_dir)
     _check_device(device, executor)  # a bad device is a user error: fail before anything runs
-    if jobs < 1 or (threads is not None and threads < 1):
-        raise BenchError(f"jobs and threads must be at least 1, found jobs={jobs}, threads={threads}")
+    if jobs < 1:
+        raise BenchError(f"jobs must be at least 1, found jobs={jobs}")
     if jobs > 1 and (gpus or executor is not None or resolve_device(device).type != "cpu"):
         raise BenchError("--jobs runs several CPU processes; on GPUs use --gpus (one process per GPU)")
-    threads = threads or default_threads(jobs)
+    options = RunOptions.from_environment() if options is None else options
+    if executor is None and options.threads is None:
+        options = options.with_threads(default_threads(jobs))
     unique = list(dict.fromkeys(configs))
-    presets = _presets_of(unique, presets)
     summary = GridSummary()
     todo = []
     fingerprint = corpus_fingerprint(read_clips(corpus_dir))
     for cfg in unique:
-        if _is_done(results_dir, cfg, corpus=fingerprint, preset=presets[cfg.preset]):
+        if _is_done(results_dir, cfg, corpus=fingerprint):
             summary.skipped.append(cfg.run_id)
         else:
             todo.append(cfg)
@@ -479,7 +474,7 @@ def _run_grid(
     if gpus or executor is not None or (jobs > 1 and len(todo) > 1):
         with contextlib.ExitStack() as stack:
             if executor is None:  # this machine's processes: one per GPU, or `jobs` CPU processes
-                executor = stack.enter_context(local_executor(jobs=jobs, gpus=gpus, threads=threads))
+                executor = stack.enter_context(local_executor(jobs=jobs, gpus=gpus, threads=options.threads))
             _run_through(
                 executor,
                 todo,
@@ -489,12 +484,9 @@ def _run_grid(
                 compile=compile,
                 summary=summary,
                 emit=emit,
-                presets=presets,
-                evaluate=evaluate,
+                options=options,
             )
     else:
-        if resolve_device(device).type == "cpu":
-            torch.set_num_threads(threads)
         features: dict[float, Any] = {}  # one SNR's features stay loaded across its runs
         for k, cfg in enumerate(todo):
             emit({"event": "run_start", "index": k, "total": len(todo), "run_id": cfg.run_id, "label": cfg.label})
@@ -510,10 +502,9 @@ def _run_grid(
                     results_dir=results_dir,
                     device=device,
                     compile=compile,
-                    preset=presets[cfg.preset],
                     callback=relay,
                     feature_cache=features,
-                    evaluate=evaluate,
+                    options=options,
                 )
             except RunFailed as exc:
                 reason = exc.reason

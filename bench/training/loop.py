@@ -36,10 +36,10 @@ from bench.presets import Preset, get_preset
 from bench.resolution import last_rank_weight, resolution_constants
 from bench.store import CONFIG, RunStore, load_torch, runs_dir
 from bench.training.inference import predict, resolve_device
-from bench.training.mixing import FreshMixtures, TrainingClips, loader_workers
+from bench.training.mixing import FreshMixtures, TrainingClips
+from bench.training.options import RunOptions
 from bench.training.schedule import Schedule, describe_restarts, schedule_for
 from remix.atomic import read_json
-from remix.environment import env_flag
 from remix.labels import EVENT_LABELS
 from remix.lock import shared_lock
 
@@ -57,18 +57,6 @@ class RunFailed(BenchError):
 
 
 _RETRAIN = "delete the run folder and run the same bench run command again"
-
-EVALUATIONS = ("full", "tagging")
-"""What ``bench run --evaluate`` takes (see :func:`train_run`)."""
-
-
-DETERMINISTIC_ENV = "SEDREMIX_DETERMINISTIC"
-"""Set to 1 (``bench run --deterministic``) to train with deterministic kernels on one thread."""
-
-
-def deterministic() -> bool:
-    """Whether runs of this process use deterministic kernels (:data:`DETERMINISTIC_ENV`)."""
-    return env_flag(DETERMINISTIC_ENV)
 
 
 def use_deterministic_kernels() -> None:
@@ -110,8 +98,8 @@ class RunContext:
     device : torch.device
     compile, amp, channels_last : bool
         ``torch.compile``; bf16 autocast (CUDA with bf16); channels-last memory.
-    localise : bool
-        Evaluate localisation after training (``train_run(evaluate="full")``).
+    options : RunOptions
+        How the run is executed (:mod:`bench.training.options`).
     callback : callable or None
         Called after each epoch (see :func:`train_run`).
     """
@@ -122,7 +110,7 @@ class RunContext:
     store: RunStore
     device: torch.device
     compile: bool = False
-    localise: bool = True
+    options: RunOptions = RunOptions()
     amp: bool = False
     channels_last: bool = True
     callback: Callable[[dict[str, Any]], None] | None = None
@@ -139,7 +127,7 @@ def run_settings(ctx: RunContext) -> dict[str, Any]:
         "early_stopping": stop,
         "restarts_rule": describe_restarts(preset),
         "checkpoint": "best val micro-AP",
-        "deterministic": deterministic(),
+        "deterministic": ctx.options.deterministic,
         "threads": torch.get_num_threads(),
         "device": str(ctx.device),
         "compile": ctx.compile,
@@ -155,11 +143,10 @@ def train_run(
     results_dir: Path,
     device: str = "auto",
     compile: bool = False,
-    preset: Preset | None = None,
     schedule: Schedule | None = None,
     callback: Callable[[dict[str, Any]], None] | None = None,
     feature_cache: dict[float, Any] | None = None,
-    evaluate: str = "full",
+    options: RunOptions | None = None,
 ) -> dict[str, Any]:
     """Train, checkpoint and evaluate one run; resume it when ``last.pt`` exists.
 
@@ -173,21 +160,21 @@ def train_run(
     device : {"auto", "cpu", "cuda"}
     compile : bool
         ``torch.compile`` the model.
-    preset : Preset, optional
-        The run's preset, any :class:`bench.presets.Preset` (default: the registered one of
-        ``config.preset``; nothing needs registering).
     schedule : Schedule, optional
-        Any learning-rate schedule (default: the one ``preset.schedule`` names).
+        Any learning-rate schedule (default: the one the preset's ``schedule`` names). The
+        preset is the config's own (:attr:`bench.config.RunConfig.preset_spec`; nothing needs
+        registering).
     callback : callable, optional
         Called after each epoch (once ``last.pt`` is written) with ``{"event": "epoch",
         "run_id", "epoch", "epochs", "train_loss", "val_micro_ap", "lr", "seconds"}``;
         an exception raised there stops the run like any failure.
     feature_cache : dict, optional
         SNR -> FeatureSet, shared across the runs of a grid.
-    evaluate : {"full", "tagging"}
-        After training: every metric, the post-processing search and the DCASE localisation with
-        its resamples (``"full"``), or the clip and frame metrics only (``"tagging"``, a fraction
-        of the time; ``bench localise`` adds the localisation later from the stored outputs).
+    options : RunOptions, optional
+        How the run is executed (:class:`bench.training.options.RunOptions`: what is evaluated
+        after training, deterministic kernels, loader processes, the feature cache folder, torch
+        threads). Default: :meth:`RunOptions.from_environment`, the user-level defaults of this
+        process.
 
     Returns
     -------
@@ -201,13 +188,14 @@ def train_run(
     BenchError
         A user error found before the run starts (bad device, missing corpus).
     """
-    if evaluate not in EVALUATIONS:
-        raise BenchError(f"--evaluate takes {' or '.join(EVALUATIONS)}, found {evaluate!r}")
-    preset = preset or get_preset(config.preset)
+    options = RunOptions.from_environment() if options is None else options
+    preset = config.preset_spec or get_preset(config.preset)  # a name registered nowhere: BenchError
     schedule = schedule or schedule_for(preset)
     dev = resolve_device(device)
-    if deterministic():
+    if options.deterministic:
         use_deterministic_kernels()
+    elif options.threads is not None and dev.type == "cpu":
+        torch.set_num_threads(options.threads)
     corpus_dir, results_dir = Path(corpus_dir), Path(results_dir)
     clips = read_clips(corpus_dir)
     store = RunStore(runs_dir(results_dir), config.run_id)
@@ -230,7 +218,7 @@ def train_run(
         amp=dev.type == "cuda" and torch.cuda.is_bf16_supported(),
         channels_last=True,
         callback=callback,
-        localise=evaluate == "full",
+        options=options,
     )
     corpus_info = _read_corpus_json(corpus_dir)
     val_fold = config.val_fold
@@ -269,7 +257,12 @@ def _train_and_evaluate(
             fs = None
         if fs is None:
             fs = compute_features(
-                corpus_dir, snr_db=config.snr_db, settings=preset.features, device=str(dev), progress=False
+                corpus_dir,
+                snr_db=config.snr_db,
+                settings=preset.features,
+                device=str(dev),
+                progress=False,
+                cache_dir=ctx.options.cache_dir,
             )
             if feature_cache is not None:
                 feature_cache.clear()  # keep one SNR in memory
@@ -298,7 +291,13 @@ def _train_and_evaluate(
         store.write_config(record)
         usable_resume_state(store)
         clips = training_clips(
-            config, data, corpus_dir=corpus_dir, train_folds=record["train_folds"], settings=fs.settings, device=dev
+            config,
+            data,
+            corpus_dir=corpus_dir,
+            train_folds=record["train_folds"],
+            settings=fs.settings,
+            device=dev,
+            loader_workers=ctx.options.loader_workers,
         )
         try:
             net = _fit(ctx, data, clips=clips)
@@ -399,9 +398,17 @@ class _Progress:
 
 
 def training_clips(
-    config: RunConfig, data: RunData, *, corpus_dir: Path, train_folds, settings: LogMelSettings, device: torch.device
+    config: RunConfig,
+    data: RunData,
+    *,
+    corpus_dir: Path,
+    train_folds,
+    settings: LogMelSettings,
+    device: torch.device,
+    loader_workers: int = 1,
 ) -> TrainingClips:
-    """What the run trains on each epoch: its ``mixing`` and ``augment`` (:mod:`bench.training.mixing`)."""
+    """What the run trains on each epoch: its ``mixing`` and ``augment`` (:mod:`bench.training.mixing`);
+    fresh mixtures come from ``loader_workers`` processes (0: this one)."""
     mixtures = None
     if config.mixing == "online":
         folds = [int(f) for f in train_folds]
@@ -413,7 +420,7 @@ def training_clips(
             seed=config.seed,
             settings=settings,
             standardizer=data.standardizer,
-            workers=loader_workers(),
+            workers=loader_workers,
         )
     return TrainingClips(
         data.train, mixing=config.mixing, augment=config.augment, seed=config.seed, device=device, mixtures=mixtures
@@ -595,12 +602,13 @@ def _evaluate(
     """Predict val (and test) with the best weights; write predictions, frame probs and metrics;
     choose the post-processing on val and write the DCASE files of each split (:mod:`bench.evaluation.run`)."""
 
+    from bench.evaluation.outputs import RunOutputs
     from bench.evaluation.run import evaluate_run
 
     config, preset, store, device, amp = ctx.config, ctx.preset, ctx.store, ctx.device, ctx.amp
     best = load_torch(store.checkpoint_path, what="the best checkpoint", advice=_RETRAIN)
     events_path = corpus_dir / "manifest" / "events.parquet"
-    events = read_events(corpus_dir) if events_path.is_file() and ctx.localise else None
+    events = read_events(corpus_dir) if events_path.is_file() and ctx.options.evaluate == "full" else None
     header: dict[str, Any] = {"best_epoch": int(best["epoch"]), "best_val_micro_ap": float(best["val_micro_ap"])}
     chance = float(data.val.y.float().mean())  # micro-AP of scores that ignore the input: the label prior
     header["convergence"] = preset.convergence(store.read_curves()["val_micro_ap"].tolist(), chance=chance)
@@ -613,8 +621,7 @@ def _evaluate(
         store.write_predictions(list(part.clip_ids), split=split, y_true=y, y_score=probs, labels=EVENT_LABELS)
         store.write_frame_probs(split, frames)
         outputs[split], targets[split] = (list(part.clip_ids), probs, frames), y
-    return evaluate_run(
-        store,
+    data_out = RunOutputs(
         outputs=outputs,
         y_true=targets,
         events=events,
@@ -623,6 +630,6 @@ def _evaluate(
         hop_s=frame_settings.hop_s,
         frame_start_s=frame_settings.frame_start_s,
         snr_db=config.snr_db,
-        num_jobs=torch.get_num_threads(),  # this run's share of the cores (see bench.training.grid)
-        header=header,
     )
+    # this run's share of the cores (see bench.training.grid)
+    return evaluate_run(store, data_out, num_jobs=torch.get_num_threads(), header=header)

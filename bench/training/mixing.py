@@ -237,24 +237,6 @@ class FreshMixtures:
         self.close()
 
 
-LOADER_WORKERS_ENV = "SEDREMIX_LOADER_WORKERS"
-"""Loader processes of a run with fresh mixtures (``bench run --loader-workers``); default 1."""
-
-
-def loader_workers() -> int:
-    """Loader processes from :data:`LOADER_WORKERS_ENV` (default 1)."""
-    import os
-
-    text = os.environ.get(LOADER_WORKERS_ENV, "1")
-    try:
-        value = int(text)
-    except ValueError:
-        raise BenchError(f"{LOADER_WORKERS_ENV} must be a whole number of processes, found {text!r}") from None
-    if value < 0:
-        raise BenchError(f"{LOADER_WORKERS_ENV} must be 0 or more, found {value}")
-    return value
-
-
 class TrainingClips:
     """What a run trains on each epoch: the corpus's training clips, or fresh mixtures, with the
     run's augmentation.

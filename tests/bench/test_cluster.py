@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from bench.cli import app
 from bench.config import RunConfig
 from bench.errors import BenchError
-from bench.presets import CPU_FEATURES, PRESETS, Preset
+from bench.presets import CPU_FEATURES, Preset
 from bench.store import RunStore
 from bench.training.grid import run_grid
 from tests.cluster_helpers import loopback_cluster, start_worker
@@ -72,6 +72,26 @@ def test_grid_on_a_loopback_scheduler_trains_the_local_grids_runs(tiny_corpus, l
     assert again.exit_code == 0 and "0 trained, 7 skipped" in again.output  # finished runs are skipped
 
 
+def test_run_options_reach_workers_started_before_the_command(tiny_corpus, loopback, tmp_path, monkeypatch):
+    """--deterministic and --cache travel with each task: the workers' environment never saw them."""
+    from bench.feature_cache import FEATURE_CACHE_ENV
+
+    monkeypatch.delenv(FEATURE_CACHE_ENV, raising=False)
+    monkeypatch.delenv("SEDREMIX_DETERMINISTIC", raising=False)
+    cache = tmp_path / "cache"
+    args = ["run", "--model", "gap", "--snr", "20", "--seeds", "1", "--preset", "smoke", "--device", "cpu"]
+    args += ["--corpus", str(tiny_corpus), "--results", str(tmp_path / "results"), "--cluster", loopback.address]
+    result = runner.invoke(app, [*args, "--deterministic", "--cache", str(cache), "--evaluate", "tagging"])
+    assert result.exit_code == 0, result.output
+    assert FEATURE_CACHE_ENV not in os.environ  # nothing went through this process's environment
+    (run_dir,) = [p for p in (tmp_path / "results" / "runs").iterdir() if p.is_dir() and not p.name.startswith(".")]
+    record = json.loads((run_dir / "config.json").read_text())
+    assert record["training"]["deterministic"] is True and record["training"]["threads"] == 1
+    assert any(cache.rglob("*.json")), "the worker did not write its features into --cache"
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert "localisation" not in metrics["val"]  # --evaluate tagging reached the worker too
+
+
 def test_cluster_option_errors_are_one_line(tiny_corpus, tmp_path):
     base = [
         "run",
@@ -113,18 +133,17 @@ def test_features_once_per_snr_before_its_runs(tiny_corpus, tmp_path, monkeypatc
     import bench.training.grid
 
     tiny = Preset(name="tiny", epochs=1, width=0.0625, train_clips=8, eval_batch_size=32, features=CPU_FEATURES)
-    monkeypatch.setitem(PRESETS, "tiny", tiny)
     real, calls = bench.training.grid._features_one, []
 
-    def features_one(corpus_dir, snr_db, settings):
+    def features_one(corpus_dir, snr_db, settings, cache_dir):
         calls.append(snr_db)
         if snr_db == 0:
             raise BenchError("cannot decode clip0001.flac")
-        return real(corpus_dir, snr_db, settings)
+        return real(corpus_dir, snr_db, settings, cache_dir)
 
     monkeypatch.setattr(bench.training.grid, "_features_one", features_one)
-    at20 = [RunConfig(model=m, alpha=0.0, snr_db=20.0, preset="tiny") for m in ("gap", "gmp")]
-    at0 = RunConfig(model="gap", alpha=0.0, snr_db=0.0, preset="tiny")
+    at20 = [RunConfig(model=m, alpha=0.0, snr_db=20.0, preset=tiny) for m in ("gap", "gmp")]
+    at0 = RunConfig(model="gap", alpha=0.0, snr_db=0.0, preset=tiny)
     with ThreadPoolExecutor(max_workers=2) as pool:
         summary = run_grid([at0, *at20], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu", executor=pool)
     assert sorted(calls) == [0.0, 20.0]  # once per SNR, not once per run
@@ -159,7 +178,7 @@ def test_a_lost_worker_is_retried_and_the_run_resumes(tiny_corpus, loopback, tmp
     from distributed import Client
 
     slow = Preset(name="slow", epochs=8, width=0.0625, train_clips=8, eval_batch_size=32, features=CPU_FEATURES)
-    cfg = RunConfig(model="gap", alpha=0.0, snr_db=20.0, preset="slow")
+    cfg = RunConfig(model="gap", alpha=0.0, snr_db=20.0, preset=slow)
     store = RunStore(tmp_path / "results" / "runs", cfg.run_id)
     cluster = loopback
     with Client(cluster.address) as client:
@@ -172,7 +191,6 @@ def test_a_lost_worker_is_retried_and_the_run_resumes(tiny_corpus, loopback, tmp
                     corpus_dir=tiny_corpus,
                     device="cpu",
                     executor=client,
-                    presets={"slow": slow},
                 )
             )
         )

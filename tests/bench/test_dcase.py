@@ -300,8 +300,8 @@ def test_a_trained_run_writes_its_postprocessing_dcase_files_and_metrics(tiny_co
     from bench.training.loop import train_run
 
     preset = Preset(name="tiny1", epochs=1, width=0.0625, train_clips=8, eval_batch_size=32)
-    config = RunConfig(model="2ap", alpha=0.0, snr_db=20.0, seed=0, preset="tiny1")
-    metrics = train_run(config, corpus_dir=tiny_corpus, results_dir=tmp_path, device="cpu", preset=preset)
+    config = RunConfig(model="2ap", alpha=0.0, snr_db=20.0, seed=0, preset=preset)
+    metrics = train_run(config, corpus_dir=tiny_corpus, results_dir=tmp_path, device="cpu")
     store = RunStore(tmp_path / "runs", config.run_id)
     post = json.loads((store.path / "postprocess.json").read_text())
     assert post["frame_score"] == "frame_x_clip" and post["clip_gate"] is True and post["chosen_on"] == "val"
@@ -324,3 +324,13 @@ def test_a_trained_run_writes_its_postprocessing_dcase_files_and_metrics(tiny_co
             assert again[key] == loc[key]
     assert {"micro_ap", "frame", "event"} <= set(metrics["val"])  # the earlier keys stay
     assert store.read_metrics()["postprocessing"] == post
+    # every metric of the catalogue is where the catalogue says: its column, and its replicates
+    from bench.evaluation.catalogue import CATALOGUE, column_of
+    from bench.reporting.intervals import run_replicates
+    from bench.store import load_runs
+
+    row = load_runs(tmp_path).iloc[0]
+    replicates = run_replicates(store.path, split="val")
+    for metric in CATALOGUE:
+        assert column_of(metric.name, split="val") in row.index, metric.name
+        assert metric.name in replicates and len(replicates[metric.name]) > 0, metric.name

@@ -31,12 +31,6 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def tiny_preset():
-    """Presets of the tests' own, handed to run_grid (nothing is registered)."""
-    return {"tiny": TINY}
-
-
-@pytest.fixture
 def corpus(tiny_corpus, tmp_path):
     """A private copy of the tiny corpus (its caches are changed here)."""
     copy = tmp_path / "corpus"
@@ -175,11 +169,11 @@ def test_a_second_grid_on_the_same_results_is_refused(tiny_corpus, tmp_path):
         holder.wait()
 
 
-def test_damaged_run_files_are_handled_on_the_next_run(tiny_corpus, tmp_path, tiny_preset, capsys):
-    cfg = RunConfig(model="gap", alpha=0.0, snr_db=0.0, seed=0, preset="tiny")
+def test_damaged_run_files_are_handled_on_the_next_run(tiny_corpus, tmp_path, capsys):
+    cfg = RunConfig(model="gap", alpha=0.0, snr_db=0.0, seed=0, preset=TINY)
 
     def run():
-        return run_grid([cfg], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu", presets=tiny_preset)
+        return run_grid([cfg], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu")
 
     assert run().done == [cfg.run_id]
     store = RunStore(tmp_path / "runs", cfg.run_id)
@@ -201,17 +195,15 @@ def test_damaged_run_files_are_handled_on_the_next_run(tiny_corpus, tmp_path, ti
     assert store.read_metrics() == metrics and store.read_status()["status"] == "done"
 
 
-def test_a_full_disk_in_the_results_stops_with_one_line_and_marks_the_run(
-    tiny_corpus, tmp_path, tiny_preset, monkeypatch
-):
-    cfg = RunConfig(model="gap", alpha=0.0, snr_db=0.0, seed=1, preset="tiny")
+def test_a_full_disk_in_the_results_stops_with_one_line_and_marks_the_run(tiny_corpus, tmp_path, monkeypatch):
+    cfg = RunConfig(model="gap", alpha=0.0, snr_db=0.0, seed=1, preset=TINY)
 
     def full(self, state, *, best):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(RunStore, "save_checkpoint", full)
     with pytest.raises(BenchError, match="No space left") as info:
-        run_grid(presets=tiny_preset, configs=[cfg], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu")
+        run_grid(configs=[cfg], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu")
     assert info.value.__cause__ is None
     status = RunStore(tmp_path / "runs", cfg.run_id).read_status()
     assert status["status"] == "failed" and "No space left" in status["reason"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,14 +14,9 @@ from bench.config import RunConfig
 from bench.presets import PRESETS, Preset
 from bench.store import RunStore
 from bench.training.grid import paper_grid, run_grid
+from bench.training.options import RunOptions
 
 TINY = Preset(name="tiny", epochs=1, width=0.0625, train_clips=8, eval_batch_size=32)
-
-
-@pytest.fixture
-def tiny_preset():
-    """Presets of the tests' own, handed to run_grid (nothing is registered)."""
-    return {"tiny": TINY}
 
 
 def test_run_id_is_stable():
@@ -31,16 +27,63 @@ def test_run_id_is_stable():
     assert cfg.run_id == "bd9eb6b68c"  # a change here orphans every stored run: bump deliberately
 
 
-def test_run_id_follows_the_registered_presets_settings(monkeypatch):
+def test_run_id_follows_the_presets_settings_registered_or_not():
     cfg = RunConfig(model="gap", alpha=0.0, snr_db=0.0, preset="cpu")
-    before, key = cfg.run_id, cfg.preset_key
-    assert key == PRESETS["cpu"].key()
-    monkeypatch.setitem(PRESETS, "cpu", dataclasses.replace(PRESETS["cpu"], note="reworded"))
-    assert cfg.run_id == before  # the note is not a setting
-    monkeypatch.setitem(PRESETS, "cpu", dataclasses.replace(PRESETS["cpu"], epochs=PRESETS["cpu"].epochs + 1))
-    assert cfg.run_id != before and cfg.preset_key != key
+    assert cfg.preset_spec == PRESETS["cpu"] and cfg.preset_key == PRESETS["cpu"].key()
+    assert RunConfig(model="gap", alpha=0.0, snr_db=0.0, preset=PRESETS["cpu"]).run_id == cfg.run_id
+    reworded = dataclasses.replace(PRESETS["cpu"], note="reworded")
+    assert dataclasses.replace(cfg, preset=reworded).run_id == cfg.run_id  # the note is not a setting
+    longer = dataclasses.replace(PRESETS["cpu"], epochs=PRESETS["cpu"].epochs + 1)  # an overridden "cpu"
+    assert dataclasses.replace(cfg, preset=longer).run_id != cfg.run_id
+    # two presets of one's own that share a name get two run ids (and two folders)
+    a, b = (Preset(name="mine", epochs=n, width=0.0625) for n in (1, 2))
+    ids = {RunConfig(model="gap", alpha=0.0, snr_db=0.0, preset=p).run_id for p in (a, b)}
+    assert len(ids) == 2
+    assert dataclasses.replace(RunConfig(model="gap", alpha=0.0, snr_db=0.0, preset=a), seed=1).preset_spec == a
+    assert (
+        dataclasses.replace(RunConfig(model="gap", alpha=0.0, snr_db=0.0, preset=a), preset="cpu").preset_spec
+        == (PRESETS["cpu"])
+    )
     unregistered = RunConfig(model="gap", alpha=0.0, snr_db=0.0, preset="not-registered")
     assert unregistered.preset_key is None and len(unregistered.run_id) == 10
+    assert "preset_spec" not in cfg.to_dict() and RunConfig.from_dict(cfg.to_dict()) == cfg
+
+
+@pytest.mark.parametrize("tsv", ["runs.tsv", "runs-pooling.tsv"])
+def test_every_committed_reference_run_id_still_resolves(tsv):
+    """The ids of the committed cpu-full reference runs (recorded stand-in, corpus fingerprint
+    66db5aa35af1, validation fold 4) come back from their configs."""
+    import pandas as pd
+
+    repo = Path(__file__).resolve().parents[2]
+    table = pd.read_csv(repo / "results" / "reference" / "cpu-full" / tsv, sep="\t", keep_default_na=False)
+    assert len(table) > 30
+    for row in table.itertuples():
+        cfg = RunConfig(
+            model=row.model,
+            alpha=row.alpha,
+            snr_db=row.snr_db,
+            seed=row.seed,
+            preset=row.preset,
+            corpus="66db5aa35af1",
+            mixing=row.mixing,
+            augment=row.augment,
+        )
+        assert cfg.run_id == row.run_id, row
+
+
+def test_a_finished_run_of_another_preset_key_is_not_done(tiny_corpus, tmp_path):
+    from bench.corpus import corpus_fingerprint
+    from bench.data import read_clips
+    from bench.training.grid import _is_done
+
+    cfg = RunConfig(model="gap", alpha=0.0, snr_db=20.0, seed=2, preset=TINY)
+    run_grid([cfg], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu")
+    fingerprint = corpus_fingerprint(read_clips(tiny_corpus))
+    assert _is_done(tmp_path, cfg, corpus=fingerprint)
+    store = RunStore(tmp_path / "runs", cfg.run_id)
+    store.write_config({**store.read_config(), "preset_key": "0123456789"})
+    assert not _is_done(tmp_path, cfg, corpus=fingerprint)
 
 
 @pytest.mark.parametrize(
@@ -81,9 +124,9 @@ def test_paper_grid_covers_tables_1_and_2():
     assert {c.val_fold for c in cv} == {1, 2, 3, 4} and len(cv) == 28
 
 
-def test_grid_skips_done_runs_and_survives_a_failed_one(tiny_corpus, tmp_path, tiny_preset, monkeypatch):
-    good = RunConfig(model="gap", alpha=0.0, snr_db=0.0, seed=0, preset="tiny")
-    bad = RunConfig(model="gmp", alpha=0.0, snr_db=0.0, seed=0, preset="tiny")
+def test_grid_skips_done_runs_and_survives_a_failed_one(tiny_corpus, tmp_path, monkeypatch):
+    good = RunConfig(model="gap", alpha=0.0, snr_db=0.0, seed=0, preset=TINY)
+    bad = RunConfig(model="gmp", alpha=0.0, snr_db=0.0, seed=0, preset=TINY)
     real_build = bench.training.loop.build_model
 
     def build(config, preset, **kw):
@@ -97,7 +140,6 @@ def test_grid_skips_done_runs_and_survives_a_failed_one(tiny_corpus, tmp_path, t
     monkeypatch.setattr(bench.training.loop, "build_model", build)
     events = []
     summary = run_grid(
-        presets=tiny_preset,
         configs=[bad, good],
         results_dir=tmp_path,
         corpus_dir=tiny_corpus,
@@ -119,9 +161,7 @@ def test_grid_skips_done_runs_and_survives_a_failed_one(tiny_corpus, tmp_path, t
         "_fit",
         lambda *a, **k: calls.append(a[0].config.run_id) or (_ for _ in ()).throw(RuntimeError("retried")),
     )
-    summary = run_grid(
-        presets=tiny_preset, configs=[good, bad], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu"
-    )
+    summary = run_grid(configs=[good, bad], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu")
     assert summary.skipped == [good.run_id]
     assert calls == [bad.run_id] and summary.failed[0][1] == "RuntimeError: retried"
 
@@ -129,7 +169,7 @@ def test_grid_skips_done_runs_and_survives_a_failed_one(tiny_corpus, tmp_path, t
     store = RunStore(tmp_path / "runs", good.run_id)
     store.write_config({**store.read_config(), "corpus_fingerprint": "another-corpus"})
     calls.clear()
-    summary = run_grid(presets=tiny_preset, configs=[good], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu")
+    summary = run_grid(configs=[good], results_dir=tmp_path, corpus_dir=tiny_corpus, device="cpu")
     assert summary.skipped == [] and calls == [good.run_id]
 
 
@@ -144,13 +184,12 @@ def test_cuda_without_gpu_is_a_user_error(tmp_path, tiny_corpus):
         )
 
 
-def test_grid_through_an_executor(tiny_corpus, tmp_path, tiny_preset):
+def test_grid_through_an_executor(tiny_corpus, tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
-    cfg = RunConfig(model="gap", alpha=0.0, snr_db=20.0, seed=3, preset="tiny")
+    cfg = RunConfig(model="gap", alpha=0.0, snr_db=20.0, seed=3, preset=TINY)
     with ThreadPoolExecutor(max_workers=1) as pool:
         summary = run_grid(
-            presets=tiny_preset,
             configs=[cfg, cfg],
             results_dir=tmp_path,
             corpus_dir=tiny_corpus,
@@ -202,8 +241,17 @@ def test_paper_grid_ablations_add_the_attention_variants():
 
 def test_grid_in_parallel_processes_trains_what_one_process_trains(tiny_corpus, tmp_path):
     configs = [RunConfig(model=m, alpha=0.0, snr_db=20.0, seed=0, preset="smoke") for m in ("gap", "gmp")]
-    parallel = run_grid(configs, results_dir=tmp_path / "par", corpus_dir=tiny_corpus, device="cpu", jobs=2, threads=1)
-    serial = run_grid(configs, results_dir=tmp_path / "ser", corpus_dir=tiny_corpus, device="cpu", threads=1)
+    parallel = run_grid(
+        configs,
+        results_dir=tmp_path / "par",
+        corpus_dir=tiny_corpus,
+        device="cpu",
+        jobs=2,
+        options=RunOptions(threads=1),
+    )
+    serial = run_grid(
+        configs, results_dir=tmp_path / "ser", corpus_dir=tiny_corpus, device="cpu", options=RunOptions(threads=1)
+    )
     assert sorted(parallel.done) == sorted(serial.done) == sorted(c.run_id for c in configs)
     for cfg in configs:
         a = RunStore(tmp_path / "par" / "runs", cfg.run_id).read_metrics()

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from bench.cli import app
 from bench.errors import BenchError
-from bench.evaluation.intervals import System, compare_systems, run_replicates
+from bench.reporting.intervals import System, compare_systems, run_replicates
 from bench.reporting.localisation import build_localisation_table
 from bench.reporting.report import build_table1
 from bench.store import load_runs

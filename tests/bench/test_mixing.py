@@ -19,6 +19,7 @@ from bench.presets import Preset
 from bench.store import RunStore
 from bench.training.loop import train_run
 from bench.training.mixing import FreshMixtures, shift_frames, shifted
+from bench.training.options import RunOptions
 from remix.build import corpus_sources
 from remix.recipe import plan_fresh
 from remix.render import mix_clip
@@ -99,14 +100,18 @@ def test_online_mixing_and_shift_change_the_run_id_only_when_asked():
 
 
 def _train(tiny_corpus, results, config, monkeypatch, workers, *, stop_after=None):
-    monkeypatch.setenv("SEDREMIX_LOADER_WORKERS", str(workers))
 
     def callback(event):
         if stop_after is not None and event["epoch"] == stop_after:
             raise KeyboardInterrupt
 
     return train_run(
-        config, corpus_dir=tiny_corpus, results_dir=results, device="cpu", preset=TINY_MIX, callback=callback
+        config,
+        corpus_dir=tiny_corpus,
+        results_dir=results,
+        device="cpu",
+        callback=callback,
+        options=RunOptions(loader_workers=workers),
     )
 
 
@@ -118,7 +123,7 @@ def test_a_run_on_fresh_mixtures_is_the_same_for_any_worker_count_and_after_a_re
         alpha=0.0,
         snr_db=0.0,
         seed=1,
-        preset="tiny-mix",
+        preset=TINY_MIX,
         corpus=corpus_fingerprint(read_clips(tiny_corpus)),
         mixing="online",
         augment="shift",

@@ -109,8 +109,8 @@ def test_pooling_table_rows_columns_intervals_and_files(zoo_results):
 
 
 def test_kept_share_is_the_probe_ratio_on_the_same_resamples(zoo_results):
-    from bench.evaluation.intervals import run_replicates
     from bench.inference.probe import kept_replicates, probe_run
+    from bench.reporting.intervals import run_replicates
 
     runs = load_runs(zoo_results)
     run_dir = runs.loc[runs["model"] == "attention_class", "run_dir"].iloc[0]

@@ -80,14 +80,13 @@ TINY = Preset(
 @pytest.fixture(scope="module")
 def stopped(tiny_corpus, tmp_path_factory):
     results = tmp_path_factory.mktemp("early")
-    config = RunConfig(model="gap", alpha=0.0, snr_db=20.0, seed=3, preset="tiny-es")
+    config = RunConfig(model="gap", alpha=0.0, snr_db=20.0, seed=3, preset=TINY)
     epochs = []
     metrics = train_run(
         config,
         corpus_dir=tiny_corpus,
         results_dir=results,
         device="cpu",
-        preset=TINY,
         callback=lambda e: epochs.append((e["epoch"], e["val_micro_ap"], e["stopped"])),
     )
     return RunStore(results / "runs", config.run_id), metrics, epochs, config
@@ -124,7 +123,6 @@ def test_a_stopped_run_is_not_trained_again_on_resume(stopped, tiny_corpus):
         corpus_dir=tiny_corpus,
         results_dir=store.path.parent.parent,
         device="cpu",
-        preset=TINY,
         callback=lambda e: seen.append(e["epoch"]),
     )
     assert seen == []
@@ -132,18 +130,16 @@ def test_a_stopped_run_is_not_trained_again_on_resume(stopped, tiny_corpus):
 
 def test_cosine_run_resumes_to_the_same_curve(tiny_corpus, tmp_path):
     preset = dataclasses.replace(TINY, name="tiny-cos", epochs=3, early_stop=None, lr=1e-3)
-    config = RunConfig(model="gap", alpha=0.0, snr_db=20.0, seed=4, preset="tiny-cos")
+    config = RunConfig(model="gap", alpha=0.0, snr_db=20.0, seed=4, preset=preset)
 
     def stop(event):
         if event["epoch"] == 2:
             raise KeyError("stop")
 
     with pytest.raises(RunFailed):
-        train_run(
-            config, corpus_dir=tiny_corpus, results_dir=tmp_path / "a", device="cpu", preset=preset, callback=stop
-        )
-    train_run(config, corpus_dir=tiny_corpus, results_dir=tmp_path / "a", device="cpu", preset=preset)
-    train_run(config, corpus_dir=tiny_corpus, results_dir=tmp_path / "b", device="cpu", preset=preset)
+        train_run(config, corpus_dir=tiny_corpus, results_dir=tmp_path / "a", device="cpu", callback=stop)
+    train_run(config, corpus_dir=tiny_corpus, results_dir=tmp_path / "a", device="cpu")
+    train_run(config, corpus_dir=tiny_corpus, results_dir=tmp_path / "b", device="cpu")
     a = RunStore(tmp_path / "a" / "runs", config.run_id).read_curves()
     b = RunStore(tmp_path / "b" / "runs", config.run_id).read_curves()
     assert a["lr"].tolist() == pytest.approx(b["lr"].tolist())
@@ -172,10 +168,8 @@ def test_a_custom_preset_and_schedule_train_without_registering_anything(tiny_co
 
     before = (dict(PRESETS), dict(SCHEDULES))
     mine = Preset(name="mine", epochs=2, width=0.0625, train_clips=8, eval_batch_size=32, lr=3e-3)
-    config = RunConfig(model="gap", alpha=0.0, snr_db=0.0, seed=4, preset="mine")
-    metrics = train_run(
-        config, corpus_dir=tiny_corpus, results_dir=tmp_path, device="cpu", preset=mine, schedule=Constant()
-    )
+    config = RunConfig(model="gap", alpha=0.0, snr_db=0.0, seed=4, preset=mine)
+    metrics = train_run(config, corpus_dir=tiny_corpus, results_dir=tmp_path, device="cpu", schedule=Constant())
     store = RunStore(tmp_path / "runs", config.run_id)
     assert metrics["convergence"]["epochs_run"] == 2
     assert store.read_config()["training"]["scheduler"] == "constant lr 0.003"
@@ -195,12 +189,13 @@ def never_levels_off(monkeypatch):
 
 
 def _curves(results, config, *, preset, corpus, **kwargs):
-    metrics = train_run(config, corpus_dir=corpus, results_dir=results, device="cpu", preset=preset, **kwargs)
+    config = dataclasses.replace(config, preset=preset)
+    metrics = train_run(config, corpus_dir=corpus, results_dir=results, device="cpu", **kwargs)
     return metrics, RunStore(results / "runs", config.run_id).read_curves()
 
 
 def test_a_run_still_rising_at_the_end_of_its_schedule_takes_its_restarts(never_levels_off, tiny_corpus, tmp_path):
-    config = RunConfig(model="gap", alpha=0.0, snr_db=20.0, seed=5, preset="tiny-restart")
+    config = RunConfig(model="gap", alpha=0.0, snr_db=20.0, seed=5, preset=RESTARTS)
     metrics, curves = _curves(tmp_path, config, preset=RESTARTS, corpus=tiny_corpus)
     assert curves["epoch"].tolist() == list(range(1, RESTARTS.max_epochs + 1))
     conv = metrics["convergence"]
@@ -222,13 +217,13 @@ def test_a_finished_run_is_taken_up_where_it_ended_exactly_as_if_it_had_never_st
     from bench.data import read_clips
     from bench.training.grid import _is_done
 
-    config = RunConfig(model="gap", alpha=0.0, snr_db=20.0, seed=6, preset="tiny-restart")
+    config = RunConfig(model="gap", alpha=0.0, snr_db=20.0, seed=6, preset=RESTARTS)
     without = dataclasses.replace(RESTARTS, restarts=0)
     assert without.key() == RESTARTS.key()  # the same run id either way
     _curves(tmp_path / "a", config, preset=without, corpus=tiny_corpus)
     fingerprint = corpus_fingerprint(read_clips(tiny_corpus))
-    assert _is_done(tmp_path / "a", config, corpus=fingerprint, preset=without)
-    assert not _is_done(tmp_path / "a", config, corpus=fingerprint, preset=RESTARTS)  # still rising: go on
+    assert _is_done(tmp_path / "a", dataclasses.replace(config, preset=without), corpus=fingerprint)
+    assert not _is_done(tmp_path / "a", config, corpus=fingerprint)  # still rising: go on
 
     def stop(event):  # a kill inside the first restart
         if event["epoch"] == 4:
@@ -241,11 +236,11 @@ def test_a_finished_run_is_taken_up_where_it_ended_exactly_as_if_it_had_never_st
     assert taken_up["epoch"].tolist() == straight["epoch"].tolist() == list(range(1, 8))
     assert taken_up["lr"].tolist() == pytest.approx(straight["lr"].tolist())
     assert taken_up["val_micro_ap"].tolist() == pytest.approx(straight["val_micro_ap"].tolist(), rel=1e-5)
-    assert _is_done(tmp_path / "a", config, corpus=fingerprint, preset=RESTARTS)  # no restart left
+    assert _is_done(tmp_path / "a", config, corpus=fingerprint)  # no restart left
 
 
 def test_a_run_that_levelled_off_takes_no_restart(tiny_corpus, tmp_path):
-    config = RunConfig(model="gap", alpha=0.0, snr_db=20.0, seed=3, preset="tiny-es")
+    config = RunConfig(model="gap", alpha=0.0, snr_db=20.0, seed=3, preset=TINY)
     metrics, curves = _curves(
         tmp_path, config, preset=dataclasses.replace(TINY, restarts=2, restart_epochs=4), corpus=tiny_corpus
     )

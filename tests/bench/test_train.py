@@ -16,7 +16,7 @@ from bench.training.loop import RunFailed, train_run
 from remix.labels import EVENT_LABELS
 
 TWO_EPOCHS = Preset(name="tiny2", epochs=2, width=0.0625, train_clips=8, eval_batch_size=32)
-CONFIG = RunConfig(model="gap", alpha=0.0, snr_db=20.0, seed=1, preset="tiny2")
+CONFIG = RunConfig(model="gap", alpha=0.0, snr_db=20.0, seed=1, preset=TWO_EPOCHS)
 
 
 class Stop(Exception):
@@ -38,7 +38,6 @@ def resumed(tiny_corpus, tmp_path_factory):
             corpus_dir=tiny_corpus,
             results_dir=results,
             device="cpu",
-            preset=TWO_EPOCHS,
             callback=_stop_after_first,
         )
     store = RunStore(results / "runs", CONFIG.run_id)
@@ -49,7 +48,6 @@ def resumed(tiny_corpus, tmp_path_factory):
         corpus_dir=tiny_corpus,
         results_dir=results,
         device="cpu",
-        preset=TWO_EPOCHS,
         callback=lambda e: seen.append(e["epoch"]),
     )
     return store, first_status, seen
@@ -66,7 +64,7 @@ def test_interrupted_run_continues_from_its_last_epoch(resumed):
 
 def test_resume_gives_the_same_training_as_an_uninterrupted_run(resumed, tiny_corpus, tmp_path):
     store, _, _ = resumed
-    train_run(CONFIG, corpus_dir=tiny_corpus, results_dir=tmp_path, device="cpu", preset=TWO_EPOCHS)
+    train_run(CONFIG, corpus_dir=tiny_corpus, results_dir=tmp_path, device="cpu")
     straight = RunStore(tmp_path / "runs", CONFIG.run_id).read_curves()
     again = store.read_curves()
     np.testing.assert_allclose(again["train_loss"], straight["train_loss"], rtol=1e-5)
@@ -123,8 +121,8 @@ COARSE = Preset(
 
 
 def test_preset_features_and_prior_reach_the_model_and_the_run_record(tiny_corpus, tmp_path):
-    config = RunConfig(model="2ap", alpha=0.0, snr_db=0.0, seed=0, preset="coarse")
-    train_run(config, corpus_dir=tiny_corpus, results_dir=tmp_path, device="cpu", preset=COARSE)
+    config = RunConfig(model="2ap", alpha=0.0, snr_db=0.0, seed=0, preset=COARSE)
+    train_run(config, corpus_dir=tiny_corpus, results_dir=tmp_path, device="cpu")
     store = RunStore(tmp_path / "runs", config.run_id)
     record = store.read_config()
     assert record["features"]["n_mels"] == 16 and record["features"]["hop_length"] == 4096

@@ -1,5 +1,8 @@
 """Intervals of table cells and paired comparisons of systems, from run folders.
 
+Which metrics there are, and where each one's value and replicates live, is the metric
+catalogue's (:mod:`bench.evaluation.catalogue`).
+
 A run's replicates (its metric on each canonical resample of its split's clips,
 :mod:`bench.evaluation.bootstrap`) come from two places: the clip-level metrics are recomputed from
 ``predictions.parquet`` (:func:`run_replicates`: micro-AP, macro-AP, AUC, per-class AP), and
@@ -29,25 +32,15 @@ from bench.evaluation.bootstrap import (
     clip_weights,
     interval,
 )
+from bench.evaluation.catalogue import get_metric, metric_names, replicate_name
 
-CLIP_METRICS = ("micro_ap", "macro_ap", "auc")
+CLIP_METRICS = metric_names("clip")
 """Clip-level metrics a run's predictions give replicates of (plus ``ap_<label>``)."""
-DCASE_METRICS = ("psds1", "psds2", "event_f1", "segment_f1", "frame_f1", "tagging_psds1", "tagging_psds2")
+DCASE_METRICS = metric_names("dcase")
 """DCASE metrics whose replicates a run's localisation stores."""
 
-
-def metric_key(column: str, *, split: str) -> str:
-    """The replicate name of a flattened metrics column: ``val_micro_ap`` -> ``micro_ap``,
-    ``val_ap_Bus`` -> ``ap_Bus``, ``val_localisation_psds1`` -> ``psds1``,
-    ``val_localisation_tagging_only_psds2`` -> ``tagging_psds2``."""
-    prefix = f"{split}_"
-    if not column.startswith(prefix):
-        raise BenchError(f"metric column {column!r} is not of the {split!r} split")
-    key = column[len(prefix) :]
-    for head, replacement in (("localisation_tagging_only_", "tagging_"), ("localisation_", "")):
-        if key.startswith(head):
-            return replacement + key[len(head) :]
-    return key
+metric_key = replicate_name
+"""The replicate name of a flattened metrics column (:func:`bench.evaluation.catalogue.replicate_name`)."""
 
 
 @lru_cache(maxsize=512)
@@ -250,8 +243,8 @@ class System:
         return matched[matched["status"] == "done"] if not matched.empty else matched
 
 
-COMPARE_METRICS = ("micro_ap", "macro_ap", "auc", "psds1", "psds2", "event_f1", "segment_f1", "frame_f1")
-"""What :func:`compare_systems` compares by default."""
+COMPARE_METRICS = metric_names(compare=True)
+"""What :func:`compare_systems` compares by default (the catalogue's ``compare`` metrics)."""
 
 
 def compare_systems(
@@ -340,20 +333,13 @@ def _clip_ids(run_dir: Path, split: str) -> list[str]:
     return RunStore(run_dir.parent, run_dir.name).read_predictions(split)["clip_id"].astype(str).tolist()
 
 
-_COLUMNS = {
-    "psds1": "localisation_psds1",
-    "psds2": "localisation_psds2",
-    "event_f1": "localisation_event_f1",
-    "segment_f1": "localisation_segment_f1",
-    "frame_f1": "localisation_frame_f1",
-    "tagging_psds1": "localisation_tagging_only_psds1",
-    "tagging_psds2": "localisation_tagging_only_psds2",
-}
-
-
 def metric_mean(runs: pd.DataFrame, metric: str, split: str) -> float | None:
-    """Mean over ``runs`` of a metric (by its replicate name) on a split; None where no run has it."""
-    column = f"{split}_{_COLUMNS.get(metric, metric)}"
+    """Mean over ``runs`` of a metric (by its name, :mod:`bench.evaluation.catalogue`) on a split;
+    None where no run has it."""
+    try:
+        column = f"{split}_{get_metric(metric).column}"
+    except BenchError:  # a number outside the catalogue: its column is its name
+        column = f"{split}_{metric}"
     if column not in runs.columns:
         return None
     values = pd.to_numeric(runs[column], errors="coerce").dropna()
