@@ -478,8 +478,6 @@ def _keep_as(path: Path, target: Path) -> None:
         try:
             os.link(path, tmp)
         except OSError:
-            import shutil
-
             shutil.copyfile(path, tmp)
 
 

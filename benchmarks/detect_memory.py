@@ -5,7 +5,7 @@ bursts), then runs :func:`bench.inference.detect.detect` on it in a fresh proces
 the ``cpu-full`` preset (untrained weights: the memory is the pipeline's, not the
 weights'), and reports that process's peak resident memory (``ru_maxrss``) and wall time.
 With ``--whole`` it also reports the peak of decoding the file whole
-(:func:`bench.inference.detect.decode_audio`), which is what detection held before it streamed.
+(:func:`bench.inference.recordings.decode_audio`), which is what detection held before it streamed.
 Figures go to ``benchmarks/log.tsv``.
 
 Run from the repository root::
@@ -40,7 +40,7 @@ sys.path.insert(0, sys.argv[1])
 mode, wav, model, out = sys.argv[2], Path(sys.argv[3]), sys.argv[4], Path(sys.argv[5])
 start = time.perf_counter()
 if mode == "whole":
-    from bench.inference.detect import decode_audio
+    from bench.inference.recordings import decode_audio
     wave, _ = decode_audio(wav, sample_rate=32000)
     n = int(wave.shape[0])
 else:

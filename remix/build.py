@@ -25,14 +25,11 @@ whatever the number of workers.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import json
 import logging
 import os
-import re
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
@@ -45,11 +42,10 @@ import pyarrow as pa
 import soundfile as sf
 
 from remix import __version__
-from remix.atomic import PARTIAL_MARK, read_json
+from remix.atomic import read_json
 from remix.buildconfig import CONFIG_NAME, corpus_toml
 from remix.errors import RemixError
 from remix.licences import licence_key, parse_licences
-from remix.lock import FolderBusy, folder_lock, no_readers
 from remix.manifest import (
     BUILD_DIR,
     CLIP_SCHEMA,
@@ -67,6 +63,7 @@ from remix.manifest import (
     write_text,
 )
 from remix.options import DEFAULT_STANDIN, STANDINS
+from remix.outdir import check_disk_space, locked_build, prepare_out_dir
 from remix.progress import progress_bar
 from remix.recipe import ClipPlan, RecipeOptions, Rooms, plan_corpus, plan_digest
 from remix.render import RenderSettings, render_batch
@@ -79,62 +76,6 @@ MIN_SCENE_FRACTION = 0.9
 
 MIN_EVENT_S = 0.1
 """Shortest usable event source (s)."""
-
-LOCK_FILE = f"{BUILD_DIR}/lock"
-"""The corpus folder's lock file (see :mod:`remix.lock`)."""
-
-_OWNED = (
-    "audio",
-    "stems",
-    "manifest",
-    "metadata",
-    "CORPUS.md",
-    CONFIG_NAME,
-    f"{BUILD_DIR}/records",
-    f"{BUILD_DIR}/options.json",
-)
-
-
-_WRITTEN = re.compile(
-    r"^(?:audio/snr[^/]+/[^/]+\.(?:flac|wav)"
-    r"|stems/snr[^/]+/[^/]+/[^/]+\.wav"
-    r"|manifest/[^/]+\.(?:parquet|json)"
-    r"|metadata/snr[^/]+/[^/]+\.tsv"
-    r"|CORPUS\.md|build\.toml"
-    r"|\.build/records/[^/]+\.json|\.build/options\.json)$"
-)
-"""Relative paths (POSIX) of the files a build writes under :data:`_OWNED` (temporary files of
-killed writers carry :data:`remix.atomic.PARTIAL_MARK` and count as the build's too)."""
-
-
-def holds_remix_build(out_dir: Path) -> bool:
-    """Whether ``out_dir`` holds a remix build: its options record, or a corpus card written by
-    remix (``manifest/corpus.json`` with a plan digest)."""
-    out_dir = Path(out_dir)
-    if (out_dir / BUILD_DIR / "options.json").is_file():
-        return True
-    info = read_json(out_dir / MANIFEST_DIR / "corpus.json")
-    return isinstance(info, dict) and "plan_digest" in info and "sources" in info
-
-
-def foreign_files(out_dir: Path) -> list[str]:
-    """Files under the folders a build owns that no build writes (a user's recordings in
-    ``audio/``, notes in ``manifest/``...), as relative paths, sorted: what ``--overwrite``
-    must not delete."""
-    out_dir = Path(out_dir)
-    found = []
-    for name in _OWNED:
-        top = out_dir / name
-        paths = [top] if top.is_file() else (p for p in top.rglob("*") if p.is_file() or p.is_symlink())
-        for path in paths:
-            rel = path.relative_to(out_dir).as_posix()
-            if not (_WRITTEN.match(rel) or PARTIAL_MARK in path.name):
-                found.append(rel)
-    return sorted(found)
-
-
-class CorpusBusy(FolderBusy):
-    """Another process is building into the same corpus folder."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -323,137 +264,6 @@ def _is_standin(scenes_dir: Path) -> bool:
     return any((p / "standin.json").is_file() for p in (scenes_dir, scenes_dir.parent))
 
 
-def _prepare_out_dir(out_dir: Path, fingerprint: dict, *, overwrite: bool, claim: bool = True) -> None:
-    """Refuse a folder holding something else; with ``claim``, wipe (overwrite) and record the options."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise RemixError(f"--out {out_dir} is a file; give a folder (new, or an earlier build to resume).")
-    options_file = out_dir / BUILD_DIR / "options.json"
-    existing = read_json(options_file) if options_file.is_file() else None
-    if options_file.is_file() and not isinstance(existing, dict):
-        existing = _recover_options(out_dir, options_file, overwrite=overwrite, quiet=not claim)
-    if existing is None:
-        foreign = [p.name for p in out_dir.iterdir() if p.name != BUILD_DIR] if out_dir.is_dir() else []
-        if foreign and not (overwrite and holds_remix_build(out_dir)):
-            raise RemixError(
-                f"{out_dir} is not empty ({', '.join(sorted(foreign)[:5])}) and holds no remix build; "
-                "choose a new or empty folder (--overwrite replaces only a corpus remix built)."
-            )
-    elif {k: existing.get(k) for k in fingerprint} != fingerprint and not overwrite:
-        keys = sorted(k for k in fingerprint if existing.get(k) != fingerprint.get(k))
-        why = "; the source files changed since" if keys == ["plan_digest"] else ""
-        raise RemixError(
-            f"{out_dir} holds a build made with other options or sources (differing: "
-            f"{', '.join(keys)}{why}); use another --out folder, the same options to resume, or "
-            "--overwrite to replace it."
-        )
-    if not claim:
-        return
-    if overwrite and (existing is None or existing != fingerprint):
-        strangers = foreign_files(out_dir)
-        if strangers:
-            raise RemixError(
-                f"{out_dir} holds {len(strangers)} file(s) remix did not write among its corpus folders "
-                f"({', '.join(strangers[:3])}); --overwrite would delete them, so nothing was deleted. "
-                "Move them out of the corpus folder first."
-            )
-        with no_readers(out_dir, what="corpus folder"):  # not while a training run reads it
-            for name in _OWNED:
-                path = out_dir / name
-                if path.is_dir():
-                    shutil.rmtree(path)
-                elif path.exists():
-                    path.unlink()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_json(options_file, fingerprint)
-
-
-FLAC_RATIO = 0.6
-"""Size of a FLAC mix relative to 16-bit WAV, for the disk-space estimate (stand-in: about 0.5)."""
-
-
-def estimate_bytes(*, options: RecipeOptions, settings: RenderSettings) -> int:
-    """Bytes of audio (mixes and stems) a full build writes (an estimate for FLAC)."""
-    n_clips = 4 * options.clips_per_fold + options.n_test
-    per_mix = 2 * settings.clip_samples + 44
-    if settings.audio_format == "flac":
-        per_mix = int(per_mix * FLAC_RATIO)
-    per_clip = per_mix + (4 * settings.clip_samples + 80) * (1 + options.n_events if settings.stems else 0)
-    return n_clips * len(settings.snrs) * per_clip
-
-
-def _bytes_under(folder: Path) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(folder):
-        for name in files:
-            with contextlib.suppress(OSError):
-                total += os.stat(os.path.join(root, name)).st_size
-    return total
-
-
-def check_disk_space(out_dir: Path, *, options: RecipeOptions, settings: RenderSettings) -> None:
-    """Refuse, before any work, a build whose audio would not fit on the disk of ``out_dir``.
-
-    Audio already in ``out_dir`` (an interrupted build being resumed) counts as written.
-    """
-    need = estimate_bytes(options=options, settings=settings)
-    need -= sum(_bytes_under(Path(out_dir) / name) for name in ("audio", "stems"))
-    probe = Path(out_dir)
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    free = shutil.disk_usage(probe).free
-    if need > free:
-        n_files = (4 * options.clips_per_fold + options.n_test) * len(settings.snrs)
-        raise RemixError(
-            f"the corpus needs about {_size(need)} ({n_files:,} {settings.audio_format.upper()} "
-            f"files{' plus stems' if settings.stems else ''}) but only {_size(free)} are free on "
-            f"the disk of {probe}; lower --clips-per-fold or the number of SNRs, or choose another "
-            "--out."
-        )
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if n < 1000:
-            return f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:,.0f} PB"
-
-
-def _recover_options(out_dir: Path, options_file: Path, *, overwrite: bool, quiet: bool) -> dict | None:
-    """The options of a build whose ``options.json`` is damaged, from ``manifest/corpus.json``.
-
-    Returns None (a folder without a build) when nothing was rendered yet or with
-    ``overwrite``; raises a RemixError that deletes nothing when the options cannot
-    be known.
-    """
-    n_records = sum(1 for _ in (out_dir / BUILD_DIR / "records").glob("*.json"))
-    if overwrite or (n_records == 0 and not (out_dir / MANIFEST_DIR).exists()):
-        return None
-    info = read_json(out_dir / MANIFEST_DIR / "corpus.json")
-    if isinstance(info, dict) and isinstance(info.get("sources"), dict):
-        recovered = {
-            "recipe": info.get("options"),
-            "render": info.get("render"),
-            "seed": info.get("seed"),
-            "scenes_dir": info["sources"].get("scenes_dir"),
-            "events_dir": info["sources"].get("events_dir"),
-            "plan_digest": info.get("plan_digest"),
-        }
-        from remix.clitools import warn
-
-        if not quiet:
-            warn(
-                f"{options_file} was damaged; the build's options were read back from "
-                f"{out_dir / MANIFEST_DIR / 'corpus.json'}."
-            )
-        return recovered
-    raise RemixError(
-        f"{options_file} is damaged (not readable JSON), so the options that made the {n_records} "
-        f"finished clip(s) in {out_dir} cannot be checked; nothing was changed. Build into another "
-        "--out folder; this one is left as it is (its audio and .build/records are intact)."
-    )
-
-
 def _known_lengths(cache_file: Path | None) -> dict[str, tuple[int, int]]:
     """(frames, rate) per path from the source-check cache, for files unchanged since."""
     if cache_file is None or not Path(cache_file).is_file():
@@ -603,7 +413,7 @@ def _task_size(n_clips: int, executor: Executor | None) -> int:
     return task_size(n_clips, workers=n_workers(executor) if executor is not None else None)
 
 
-def _rooms(reverb: ReverbOptions, *, sample_rate: int) -> tuple[Rooms | None, pd.DataFrame | None]:
+def build_rooms(reverb: ReverbOptions, *, sample_rate: int) -> tuple[Rooms | None, pd.DataFrame | None]:
     """What the plans draw rooms from, and the response files that cannot serve (path, reason)."""
     if not reverb.active:
         return None, None
@@ -657,37 +467,42 @@ def _file_system_errors(fn: Callable[..., BuildSummary]) -> Callable[..., BuildS
     return wrapper
 
 
-def _locked(fn: Callable[..., BuildSummary]) -> Callable[..., BuildSummary]:
-    """Hold the corpus folder's lock (``.build/lock``) for the whole build.
+def plan_sources(
+    scenes: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    events_dir: Path,
+    usable: set,
+    recipe: RecipeOptions,
+    seed: int,
+    rooms: Rooms | None,
+    cache_file: Path | None,
+) -> tuple[pd.DataFrame, list[ClipPlan], str]:
+    """The one planning path of a build and of a built corpus read back (:func:`remix.fresh.corpus_sources`):
+    the usable events with their lengths (``cache_file``: the source-check cache), every clip's plan
+    and the plan digest.
 
-    A second build (or ``--overwrite``) of the same folder gets one line naming the
-    holder. A lock folder this call created is removed again when the build fails
-    before writing anything else.
+    Parameters
+    ----------
+    scenes, events : pd.DataFrame
+        The source tables (:func:`remix.sources.read_tau2019`, :func:`remix.sources.read_fsd2018`).
+    events_dir : Path
+    usable : set of str
+        Paths of the source files a plan may use.
+    recipe : RecipeOptions
+    seed : int
+    rooms : Rooms or None
+    cache_file : Path or None
+
+    Returns
+    -------
+    (events with lengths, plans, digest)
     """
-
-    @functools.wraps(fn)
-    def wrapper(out_dir: Path, **kwargs: Any) -> BuildSummary:
-        out_dir = Path(out_dir).expanduser().resolve()
-        if out_dir.exists() and not out_dir.is_dir():
-            raise RemixError(f"--out {out_dir} is a file; give a folder (new, or an earlier build to resume).")
-        build_dir = out_dir / BUILD_DIR
-        fresh = [p for p in (build_dir, out_dir) if not p.exists()]
-        acquired = ok = False
-        try:
-            with folder_lock(out_dir, what="corpus folder", lock_name=LOCK_FILE, error=CorpusBusy):
-                acquired = True
-                result = fn(out_dir, **kwargs)
-                ok = True
-                return result
-        finally:
-            if acquired and not ok and build_dir in fresh:
-                with contextlib.suppress(OSError):
-                    if [p.name for p in build_dir.iterdir()] == [Path(LOCK_FILE).name]:
-                        (out_dir / LOCK_FILE).unlink()
-                    for folder in fresh:
-                        folder.rmdir()  # only when empty
-
-    return wrapper
+    events = _with_lengths(
+        events, events_dir=events_dir, usable=usable, sample_rate=recipe.sample_rate, cache_file=cache_file
+    )
+    plans = plan_corpus(scenes, events, options=recipe, seed=seed, usable=usable, rooms=rooms)
+    return events, plans, plan_digest(plans)
 
 
 def _normalised(recipe: RecipeOptions, render: RenderSettings) -> tuple[RecipeOptions, RenderSettings]:
@@ -706,7 +521,7 @@ def _normalised(recipe: RecipeOptions, render: RenderSettings) -> tuple[RecipeOp
 
 
 @_file_system_errors
-@_locked
+@locked_build
 def build_corpus(
     out_dir: Path,
     *,
@@ -790,9 +605,9 @@ def build_corpus(
             fingerprint["reverb"] = reverb.to_dict()
         if sources.licences is not None:
             fingerprint["licences"] = sorted(sources.licences)
-        _prepare_out_dir(out_dir, fingerprint, overwrite=run.overwrite, claim=False)
+        prepare_out_dir(out_dir, fingerprint, overwrite=run.overwrite, claim=False)
         checked = _check(scenes, events, options=recipe, out_dir=out_dir, executor=executor, progress=progress)
-        rooms, bad_responses = _rooms(reverb, sample_rate=recipe.sample_rate)
+        rooms, bad_responses = build_rooms(reverb, sample_rate=recipe.sample_rate)
         if bad_responses is not None:
             checked = pd.concat([checked, bad_responses], ignore_index=True)
         bad = checked[checked["reason"].notna()].drop_duplicates("path").reset_index(drop=True)
@@ -809,17 +624,18 @@ def build_corpus(
         usable = set(checked.loc[checked["reason"].isna(), "path"]) - set(bad["path"])
         if sources.licences is not None:
             _check_licence_pool(events, usable, licences=sources.licences, needed=recipe.n_events)
-        events = _with_lengths(
+        events, plans, digest = plan_sources(
+            scenes,
             events,
             events_dir=events_dir,
             usable=usable,
-            sample_rate=recipe.sample_rate,
+            recipe=recipe,
+            seed=int(seed),
+            rooms=rooms,
             cache_file=out_dir / BUILD_DIR / "source_check.parquet",
         )
-        plans = plan_corpus(scenes, events, options=recipe, seed=int(seed), usable=usable, rooms=rooms)
-        digest = plan_digest(plans)
         fingerprint["plan_digest"] = digest
-        _prepare_out_dir(out_dir, fingerprint, overwrite=run.overwrite)
+        prepare_out_dir(out_dir, fingerprint, overwrite=run.overwrite)
         remove_partials(out_dir)
 
         render_started = time.perf_counter()
@@ -906,106 +722,6 @@ def build_corpus(
         seconds=time.perf_counter() - started,
         render_seconds=render_seconds,
         plan_digest=digest,
-    )
-
-
-@dataclasses.dataclass(frozen=True)
-class CorpusSources:
-    """The sources a built corpus was planned from, read back for new mixtures of it.
-
-    Attributes
-    ----------
-    pools : dict of int to FoldPool
-        Every fold's usable sources (:func:`remix.recipe.fold_pools`).
-    recipe : RecipeOptions
-    render : RenderSettings
-    seed : int
-        The corpus seed.
-    plans : list of ClipPlan
-        The corpus's own clip plans (as its build made them).
-    rooms : Rooms or None
-        Where the corpus's events sound (None: dry), for new mixtures alike.
-    """
-
-    pools: dict
-    recipe: RecipeOptions
-    render: RenderSettings
-    seed: int
-    plans: list
-    rooms: Rooms | None = None
-
-
-def corpus_sources(corpus_dir: Path) -> CorpusSources:
-    """Read a built corpus's sources back, checked against its plans.
-
-    The source folders, options and seed come from ``manifest/corpus.json``; files the build
-    skipped (``manifest/skipped.parquet``) stay unused; the corpus's clip plans are made again
-    and must give the plan digest the corpus records, so the folds' sources are exactly those
-    its clips were drawn from.
-
-    Raises
-    ------
-    RemixError
-        A corpus without its card, source folders that moved or changed since the build.
-    """
-    from remix.manifest import read_corpus_info
-    from remix.recipe import fold_pools
-
-    corpus_dir = Path(corpus_dir)
-    info = read_corpus_info(corpus_dir)
-    try:
-        recipe_dict = dict(info["options"])
-        recipe_dict["onsets_s"] = tuple(recipe_dict.get("onsets_s", RecipeOptions().onsets_s))
-        recipe = RecipeOptions(**recipe_dict)
-        render_dict = dict(info["render"])
-        render_dict["snrs"] = tuple(render_dict["snrs"])
-        render = RenderSettings(**render_dict)
-        seed = int(info["seed"])
-        scenes_dir, events_dir = Path(info["sources"]["scenes_dir"]), Path(info["sources"]["events_dir"])
-        reverb = ReverbOptions.from_dict(info.get("reverb"))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RemixError(
-            f"{corpus_dir / MANIFEST_DIR / 'corpus.json'} does not record the build's options ({exc}); "
-            "rebuild the corpus with this version"
-        ) from None
-    for folder in (scenes_dir, events_dir):
-        if not folder.is_dir():
-            raise RemixError(
-                f"the source folder {folder} the corpus was built from is missing; fresh mixtures need the "
-                "sources (for the stand-in, run remix build once to write them again)"
-            )
-    scenes = read_tau2019(scenes_dir)
-    events = read_fsd2018(events_dir)
-    skipped_path = corpus_dir / MANIFEST_DIR / "skipped.parquet"
-    skipped = set(pd.read_parquet(skipped_path)["path"]) if skipped_path.is_file() else set()
-    usable = (set(scenes["path"]) | set(events["path"])) - skipped
-    events = _with_lengths(
-        events,
-        events_dir=events_dir,
-        usable=usable,
-        sample_rate=recipe.sample_rate,
-        cache_file=corpus_dir / BUILD_DIR / "source_check.parquet",
-    )
-    rooms = None
-    if reverb.active:
-        if reverb.folder is not None and not reverb.folder.is_dir():
-            raise RemixError(f"the impulse response folder {reverb.folder} the corpus was built with is missing")
-        rooms, _ = _rooms(reverb, sample_rate=recipe.sample_rate)
-    plans = plan_corpus(scenes, events, options=recipe, seed=seed, usable=usable, rooms=rooms)
-    digest = plan_digest(plans)
-    if digest != info.get("plan_digest"):
-        raise RemixError(
-            f"the sources in {scenes_dir} and {events_dir} no longer give the clips of {corpus_dir} (plan "
-            f"digest {digest}, the corpus records {info.get('plan_digest')}); fresh mixtures need the sources "
-            "it was built from"
-        )
-    return CorpusSources(
-        pools=fold_pools(scenes, events, options=recipe, seed=seed, usable=usable),
-        recipe=recipe,
-        render=render,
-        seed=seed,
-        plans=plans,
-        rooms=rooms,
     )
 
 

@@ -132,3 +132,28 @@ def test_layers_point_one_way(package: str, forbidden: tuple[str, ...]) -> None:
         if t.split(".")[0] in forbidden
     )
     assert not bad, f"{package} must not import {' or '.join(forbidden)}: " + ", ".join(bad)
+
+
+MAX_LINES = 800
+"""The most lines a module of the packages may have: a longer one holds more than one concept."""
+
+
+@pytest.mark.parametrize("name", sorted(_modules()))
+def test_no_module_is_over_800_lines(name):
+    n = len(_modules()[name].read_text().splitlines())
+    assert n <= MAX_LINES, f"{name} has {n} lines; split it by concept (docs/architecture.md, 'Where to put a change')"
+
+
+def test_no_function_imports_a_module_its_file_imports_at_the_top():
+    found = []
+    for name, path in _modules().items():
+        tree = ast.parse(path.read_text(), filename=str(path))
+        top = {a.name for n in tree.body if isinstance(n, ast.Import) for a in n.names}
+        top |= {n.module for n in tree.body if isinstance(n, ast.ImportFrom) and n.module and not n.level}
+        for fn in (n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Import) and any(a.name in top for a in node.names):
+                    found.append(f"{name}:{node.lineno}")
+                elif isinstance(node, ast.ImportFrom) and not node.level and node.module in top:
+                    found.append(f"{name}:{node.lineno}")
+    assert not found, f"import these at the top of their files instead: {found}"

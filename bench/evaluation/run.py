@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from bench.errors import BenchError
-from bench.evaluation.bootstrap import N_BOOT_DCASE
+from bench.evaluation.bootstrap import N_BOOT_DCASE, clip_weights, frame_f1_replicates, interval
 from bench.evaluation.dcase import dcase_metrics, psds_values
 from bench.evaluation.formats import (
     DCASE_DIR,
@@ -26,13 +26,15 @@ from bench.evaluation.outputs import RunOutputs, stored_outputs
 from bench.evaluation.parallel import available_cores
 from bench.evaluation.postprocess import (
     PostProcessing,
+    choose_postprocessing,
     decisions_to_events,
     frame_timestamps,
     postprocessed_scores,
+    save_postprocessing,
 )
 from bench.evaluation.sse import COLLAR, PSDS1, PSDS2, SEGMENT_LENGTH_S
 from bench.evaluation.statistics import dcase_replicates
-from bench.store import atomic_write_parquet, results_locked
+from bench.store import RunStore, atomic_write_parquet, results_locked, runs_dir
 from remix.errors import RemixError
 
 
@@ -124,8 +126,6 @@ def evaluate_split(
         n_detections=int(len(detections)),
     )
     if n_boot > 0 and out["n_classes_scored"]:
-        from bench.evaluation.bootstrap import clip_weights, frame_f1_replicates
-
         weights = clip_weights(ids, n_boot=n_boot)
         keep = [lab for lab in labels if lab not in out["classes_left_out"]]
         replicates = dcase_replicates(
@@ -152,15 +152,12 @@ REPLICATES = "bootstrap.parquet"
 
 def add_intervals(out: dict[str, Any], replicates: Mapping[str, np.ndarray], *, n_boot: int) -> None:
     """Put each metric's 95 % interval (:func:`bench.evaluation.bootstrap.interval`) into ``out["intervals"]``."""
-    from bench.evaluation.bootstrap import interval
-
     out.setdefault("intervals", {}).update({name: list(interval(values)) for name, values in replicates.items()})
     out["n_boot"] = int(n_boot)
 
 
 def write_replicates(folder: Path, replicates: Mapping[str, np.ndarray]) -> Path:
     """Add (or replace) columns of ``folder/bootstrap.parquet``: one row per resample."""
-
     path = Path(folder) / REPLICATES
     frame = pd.DataFrame({name: np.asarray(values, dtype=np.float64) for name, values in replicates.items()})
     if path.is_file():
@@ -207,8 +204,6 @@ def localise_run(run_dir: Path, data: RunOutputs, *, num_jobs: int = 1, n_boot: 
         ``{"postprocessing": PostProcessing.to_dict(), "postprocessing_search": {...},
         "<split>": evaluate_split(...) with "tagging_only": tagging_control(...)[split]}``.
     """
-    from bench.evaluation.postprocess import choose_postprocessing, save_postprocessing
-
     if "val" not in data.outputs:
         raise BenchError("the post-processing is chosen on the validation split, which is missing")
     run_dir = Path(run_dir)
@@ -290,8 +285,6 @@ def tagging_control(
         Split -> ``psds1``, ``psds2``, ``intervals`` (with ``n_boot``).
     """
     import dataclasses
-
-    from bench.evaluation.bootstrap import clip_weights
 
     post = dataclasses.replace(post, frame_score="frame_x_clip")  # ones x clip probability: the clip's tags
     if data.events is None:
@@ -402,7 +395,6 @@ def relocalise_run(run_dir: Path, *, corpus_dir: Path | None = None, num_jobs: i
         Processes for the DCASE statistics; default: the cores this process may use.
     """
     from bench.corpus import check_same_corpus
-    from bench.store import RunStore
 
     run_dir = Path(run_dir)
     data, config = stored_outputs(run_dir, corpus_dir=corpus_dir)
@@ -445,8 +437,6 @@ def relocalise_runs(
         The runs that could not be localised (a missing corpus, damaged outputs...);
         the others are done.
     """
-    from bench.store import runs_dir
-
     failed = []
     for run_id in run_ids:
         try:

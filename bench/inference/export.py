@@ -293,7 +293,7 @@ def load_run_scorer(results_dir: Path, *, run_id: str, device: str = "cpu") -> R
         No such run, or no checkpoint yet.
     """
     from bench.evaluation.postprocess import load_postprocessing
-    from bench.training.inference import load_checkpoint
+    from bench.inference.checkpoint import load_checkpoint
     from remix.labels import EVENT_LABELS
 
     store = _open_run(results_dir, run_id)

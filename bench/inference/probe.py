@@ -115,8 +115,8 @@ def probe_run(
         One row per probe: ``probe`` ("shift", "random recipe" or a name of ``others``),
         ``shift_s``, ``frames``, ``micro_ap``.
     """
+    from bench.inference.checkpoint import load_checkpoint
     from bench.store import RunStore
-    from bench.training.inference import load_checkpoint
 
     run_dir = Path(run_dir)
     store = RunStore(run_dir.parent, run_dir.name)
@@ -162,8 +162,8 @@ KEPT_SHIFT_S = 1.5
 @lru_cache(maxsize=256)
 def _kept(run_dir: str, shift_s: float, mtime: float, n_boot: int) -> tuple[float, np.ndarray]:
     from bench.evaluation.bootstrap import clip_weights, weighted_average_precision
+    from bench.inference.checkpoint import load_checkpoint
     from bench.store import RunStore
-    from bench.training.inference import load_checkpoint
 
     path = Path(run_dir)
     store = RunStore(path.parent, path.name)
@@ -286,7 +286,7 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
 
 def to_markdown(summary: pd.DataFrame, *, synthetic: bool) -> str:
     """The probe as one Markdown table: a row per system, a column per probe."""
-    from bench.reporting.report import SYNTHETIC_WARNING
+    from bench.reporting.table import SYNTHETIC_WARNING
 
     columns = []
     for (probe, shift), _ in summary.groupby(["probe", "shift_s"], dropna=False, sort=False):

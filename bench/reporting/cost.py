@@ -73,7 +73,7 @@ def cost_table(runs: pd.DataFrame, *, preset: str, names: Sequence[str] | None =
 
 def cost_markdown(table: pd.DataFrame, *, preset: str, synthetic: bool) -> str:
     """The cost table as markdown."""
-    from bench.reporting.report import SYNTHETIC_WARNING
+    from bench.reporting.table import SYNTHETIC_WARNING
 
     lines = [f"**Cost per system, preset {preset}**", ""]
     if synthetic:

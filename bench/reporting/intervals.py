@@ -30,7 +30,9 @@ from bench.evaluation.bootstrap import (
     cell_replicates,
     clip_metric_replicates,
     clip_weights,
+    holm,
     interval,
+    paired_difference,
 )
 from bench.evaluation.catalogue import get_metric, metric_names, replicate_name
 
@@ -276,8 +278,6 @@ def compare_systems(
         difference), ``p`` (two-sided), ``n_boot``. Metrics a run has no replicates of are
         left out.
     """
-    from bench.evaluation.bootstrap import paired_difference
-
     a, b = first.runs(runs), second.runs(runs)
     for system, found in ((first, a), (second, b)):
         if found.empty:
@@ -317,7 +317,6 @@ def compare_systems(
 def compare_by_class(runs: pd.DataFrame, first: System, second: System, *, split: str = "val") -> pd.DataFrame:
     """:func:`compare_systems` of every class's AP (``ap_<label>``), with ``class``, the p-values adjusted
     by Holm over the classes (``p_holm``) and ``differs`` (adjusted p at most 0.05)."""
-    from bench.evaluation.bootstrap import holm
     from remix.labels import EVENT_LABELS
 
     table = compare_systems(runs, first, second, split=split, metrics=[f"ap_{label}" for label in EVENT_LABELS])

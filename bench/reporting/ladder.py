@@ -22,28 +22,26 @@ from bench.evaluation.catalogue import titled
 from bench.reporting import latex as lx
 from bench.reporting.intervals import match_runs, metric_key
 from bench.reporting.pooling import pooling_rows
+from bench.reporting.render import TAGGING_TEXT, _cell_text, _latex_cell, _rich_cell, emphasised
 from bench.reporting.report import (
-    BEST_TEXT,
-    DASH,
-    INTERVAL_TEXT,
-    SYNTHETIC_WARNING,
-    TAGGING_TEXT,
-    UNCONVERGED,
-    UNCONVERGED_NOTE,
-    Table,
     _at_chance,
-    _cell_text,
     _converged,
     _corpus_line,
     _count,
-    _latex_cell,
     _mark_best,
-    _rich_cell,
     _run_dirs,
     _stacked,
     _stats,
     chance_caption,
-    emphasised,
+)
+from bench.reporting.table import (
+    BEST_TEXT,
+    DASH,
+    INTERVAL_TEXT,
+    SYNTHETIC_WARNING,
+    UNCONVERGED,
+    UNCONVERGED_NOTE,
+    Table,
 )
 
 RUNGS: tuple[tuple[str, str], ...] = (("cpu-full", "128 ms"), ("cpu-full-64", "64 ms"), ("cpu-full-32", "32 ms"))

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from bench.errors import BenchError
-from bench.store import CONFIG, CURVES, load_runs, runs_dir
+from bench.store import CONFIG, CURVES, load_runs, runs_dir, to_jsonable
 from remix.atomic import read_json
 
 __all__ = ["DETAIL_COLUMNS", "LIST_COLUMNS", "format_duration", "list_runs", "runs_to_json", "runs_to_rich"]
@@ -347,8 +347,6 @@ def _table(columns: list[tuple[str, str]], body: list[list[str]], *, title: str 
 
 def runs_to_json(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Plain-JSON records of :func:`list_runs` (NaN as None)."""
-    from bench.store import to_jsonable
-
     return [to_jsonable(record) for record in frame.astype(object).where(frame.notna(), None).to_dict("records")]
 
 

@@ -14,27 +14,9 @@ import pandas as pd
 from bench.evaluation.catalogue import titled
 from bench.reporting import latex as lx
 from bench.reporting.intervals import match_runs
-from bench.reporting.report import (
-    BEST_TEXT,
-    DASH,
-    INTERVAL_TEXT,
-    SNRS,
-    SYNTHETIC_WARNING,
-    TAGGING_TEXT,
-    Table,
-    _cell_text,
-    _corpus_line,
-    _count,
-    _interval,
-    _latex_cell,
-    _mark_best,
-    _run_dirs,
-    _select_runs,
-    _stats,
-    emphasised,
-    parts_rich,
-    print_with_notes,
-)
+from bench.reporting.render import TAGGING_TEXT, _cell_text, _latex_cell, emphasised, parts_rich, print_with_notes
+from bench.reporting.report import SNRS, _corpus_line, _count, _interval, _mark_best, _run_dirs, _select_runs, _stats
+from bench.reporting.table import BEST_TEXT, DASH, INTERVAL_TEXT, SYNTHETIC_WARNING, Table
 from bench.store import atomic_write_text
 
 __all__ = [

@@ -23,30 +23,27 @@ from bench.evaluation.catalogue import titled
 from bench.inference.probe import KEPT_SHIFT_S, kept_replicates
 from bench.reporting import latex as lx
 from bench.reporting.intervals import match_runs, metric_key
+from bench.reporting.render import TAGGING_TEXT, _cell_text, _latex_cell, emphasised, parts_rich, print_with_notes
 from bench.reporting.report import (
-    BEST_TEXT,
-    DASH,
-    INTERVAL_TEXT,
-    SYNTHETIC_WARNING,
-    TAGGING_TEXT,
-    UNCONVERGED,
-    UNCONVERGED_NOTE,
-    Table,
     _at_chance,
-    _cell_text,
     _converged,
     _corpus_line,
     _count,
-    _latex_cell,
     _mark_best,
     _run_dirs,
     _select_runs,
     _stacked,
     _stats,
     chance_caption,
-    emphasised,
-    parts_rich,
-    print_with_notes,
+)
+from bench.reporting.table import (
+    BEST_TEXT,
+    DASH,
+    INTERVAL_TEXT,
+    SYNTHETIC_WARNING,
+    UNCONVERGED,
+    UNCONVERGED_NOTE,
+    Table,
 )
 from models.mil import OPERATORS
 

@@ -19,7 +19,7 @@ import pandas as pd
 from bench.corpus import read_events
 from bench.data import make_split, read_clips
 from bench.errors import BenchError
-from bench.store import RunStore
+from bench.store import RunStore, atomic_write_text
 from models.mil import OPERATORS, FramePoolingHead
 from remix.labels import EVENT_LABELS
 
@@ -52,7 +52,7 @@ def pool_parameters(runs: pd.DataFrame) -> pd.DataFrame:
         ``snr_db``, ``seed``, ``label``, ``value`` (as the operator uses it: constrained ones
         ``>= 0``), ``mean_duration_s``.
     """
-    from bench.training.inference import load_checkpoint
+    from bench.inference.checkpoint import load_checkpoint
 
     done = runs[(runs["status"] == "done") & runs["model"].isin(LEARNED)] if not runs.empty else runs
     if done.empty:
@@ -165,7 +165,6 @@ def plot_pool_parameters(params: pd.DataFrame, path: Path, *, title: str | None 
 def write_pool_parameters(runs: pd.DataFrame, *, out_dir: Path) -> tuple[list[Path], str]:
     """``pool_params.png``, ``pool_params.pdf`` and ``pool_params.csv`` (every run's parameter per
     class) under ``out_dir``; returns the paths and the rank correlations as printable lines."""
-    from bench.store import atomic_write_text
 
     params = pool_parameters(runs)
     synthetic = bool(runs.get("corpus_synthetic", pd.Series(dtype=bool)).fillna(False).astype(bool).any())

@@ -123,7 +123,7 @@ def _difference(row: pd.Series) -> str:
 
 def systems_markdown(table: pd.DataFrame, *, metric: str, split: str, title: str, synthetic: bool) -> str:
     """:func:`systems_table` as Markdown: a row per system, per SNR a cell and (for variants) a difference."""
-    from bench.reporting.report import SYNTHETIC_WARNING
+    from bench.reporting.table import SYNTHETIC_WARNING
 
     snrs = list(dict.fromkeys(table["snr_db"]))
     has_diff = "baseline" in table.columns and table["baseline"].notna().any()

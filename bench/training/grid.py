@@ -13,14 +13,14 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from bench.config import RunConfig
 from bench.errors import BenchError
 from bench.presets import Preset, get_preset
-from bench.store import results_locked
+from bench.store import CONFIG, RunStore, results_locked, runs_dir
 from bench.training.options import RunOptions
 
 TABLE1_MODELS: tuple[tuple[str, float], ...] = (
@@ -148,7 +148,6 @@ def _is_done(results_dir: Path, config: RunConfig, *, corpus: str) -> bool:
     preset (the settings key its folder recorded), and not a run that the preset takes up
     again: one that ended its schedule still rising while a restart is left
     (:meth:`bench.presets.Preset.goes_on`)."""
-    from bench.store import CONFIG, RunStore, runs_dir
     from remix.atomic import read_json
 
     preset = preset_of(config)
@@ -254,7 +253,7 @@ def _features_one(corpus_dir: Path, snr_db: float, settings: Any, cache_dir: Pat
 def _check_device(device: str, executor: Any) -> None:
     """A bad device is a user error: fail before anything runs. On a Dask cluster the
     workers, not this process, must have the GPU: only the name is checked here."""
-    from bench.training.inference import resolve_device
+    from bench.device import resolve_device
     from remix.cluster import is_dask_client, worker_resources
 
     if not is_dask_client(executor):
@@ -446,7 +445,7 @@ def _run_grid(
     """
     from bench.corpus import corpus_fingerprint
     from bench.data import read_clips
-    from bench.training.inference import resolve_device
+    from bench.device import resolve_device
     from bench.training.loop import RunFailed, train_run
 
     start = time.perf_counter()
@@ -549,8 +548,6 @@ def plan_runs(
     seeds and folds.
 
     ``mixing`` and ``augment`` default to the preset's (:mod:`bench.training.mixing`)."""
-    import dataclasses
-
     import models
     from bench.corpus import corpus_fingerprint
     from bench.data import check_snr, corpus_snrs, read_clips
@@ -591,7 +588,7 @@ def plan_runs(
             )
         if zoo:
             grid += zoo_grid(snrs=use_snrs, seeds=seeds, preset=preset, val_folds=val_folds, corpus=fingerprint)
-        return [dataclasses.replace(c, mixing=mixing, augment=augment) for c in grid]
+        return [replace(c, mixing=mixing, augment=augment) for c in grid]
     if ablations:
         raise BenchError("--ablations adds Table 2's ablation rows to --all; with --model use --option KEY=VALUE")
     names = [n.strip() for n in str(model).split(",") if n.strip()]

@@ -29,13 +29,14 @@ import models
 from bench.config import RunConfig
 from bench.corpus import check_same_corpus, corpus_fingerprint, manifest_digest, read_events
 from bench.data import ClipSet, RunData, batches, epoch_order, load_data, read_clips
+from bench.device import resolve_device
 from bench.errors import BenchError
 from bench.feature_cache import compute_features
 from bench.features import LogMelSettings
+from bench.inference.checkpoint import predict
 from bench.presets import Preset, get_preset
 from bench.resolution import last_rank_weight, resolution_constants
 from bench.store import CONFIG, RunStore, load_torch, runs_dir
-from bench.training.inference import predict, resolve_device
 from bench.training.mixing import FreshMixtures, TrainingClips
 from bench.training.options import RunOptions
 from bench.training.schedule import Schedule, describe_restarts, schedule_for

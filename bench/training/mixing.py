@@ -121,7 +121,7 @@ class FreshMixtures:
     ----------
     corpus_dir : Path
         The corpus the run trains on; its sources must be where it was built from
-        (:func:`remix.build.corpus_sources` checks them against its plans).
+        (:func:`remix.fresh.corpus_sources` checks them against its plans).
     snr_db : float
         The run's SNR.
     train_folds : sequence of int
@@ -150,8 +150,8 @@ class FreshMixtures:
         standardizer,
         workers: int = 1,
     ) -> None:
-        from remix.build import corpus_sources
         from remix.errors import RemixError
+        from remix.fresh import corpus_sources
 
         try:
             self.sources = corpus_sources(Path(corpus_dir))

@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from remix.sources import dsp
-from remix.standin.packages import PACKAGES
+from remix.standin.packages import PACKAGES, PackageUnavailable, obtain, obtained_file
 
 _SONIC_PI = "usr/share/sonic-pi/samples"
 _BUCKLE = "usr/share/buckle/wav"
@@ -417,8 +417,6 @@ def gather(cache_root: Path, *, gpl: bool = False) -> RecordedSources:
     Packages under the GPL are taken only with ``gpl=True``. A package that cannot be had is
     left out with a note; it never raises for that.
     """
-    from remix.standin.packages import PackageUnavailable, obtain, obtained_file
-
     roots: dict[str, Path] = {}
     files: dict[str, str] = {}
     notes: list[str] = []

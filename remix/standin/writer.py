@@ -40,9 +40,9 @@ from remix.labels import CITIES, EVENT_LABELS, SCENE_LABELS
 from remix.progress import progress_bar
 from remix.sources.fsd2018 import META_DIR, TEST_CSV, TEST_DIR, TRAIN_CSV, TRAIN_DIR
 from remix.sources.tau2019 import TAU2019_DIRNAME
-from remix.standin import event_synth, scene_synth
+from remix.standin import event_synth, recorded, scene_synth
 from remix.standin.notice import STANDIN_NOTICE, describe_textures, origin_table
-from remix.standin.recorded import RecordedSources
+from remix.standin.recorded import RecordedSources, gather
 
 GENERATOR_VERSION = 2
 """Bumped whenever the generated audio changes; part of the stand-in's identity."""
@@ -180,8 +180,6 @@ def _render_scene(
         city_seed=seed,
     )  # (N, 2)
     if textures:  # a generator of their own: the procedural bed stays the same
-        from remix.standin import recorded
-
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=item.spawn_key + (1,)))
         audio = recorded.texture(audio, textures, rng=rng, sample_rate=SCENE_RATE)
     _write_wav(Path(audio_dir) / Path(item.filename).name, audio, SCENE_RATE, "PCM_24")
@@ -194,8 +192,6 @@ def _render_event(
     playing the sampled classes, default TimGM6mb)."""
     ss = np.random.SeedSequence(seed, spawn_key=item.spawn_key + (1,))
     if recordings:
-        from remix.standin import recorded
-
         rng = np.random.default_rng(ss)
         audio, _ = recorded.render(
             item.label, list(recordings), rng=rng, sample_rate=EVENT_RATE, duration_s=item.duration_s
@@ -388,8 +384,6 @@ def ensure_sources(
     }
     gathered = None
     if events != "procedural":
-        from remix.standin.recorded import gather
-
         packages_at = Path(packages_root).expanduser() if packages_root is not None else cache_root()
         gathered = gather(packages_at, gpl=events == "recorded-gpl")
         params.update(events=events, recorded_version=RECORDED_VERSION, packages=gathered.packages)

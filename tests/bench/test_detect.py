@@ -15,15 +15,9 @@ from bench.cli import app
 from bench.errors import BenchError
 from bench.evaluation.postprocess import detect_events
 from bench.features import LogMel, LogMelSettings
-from bench.inference.detect import (
-    UndecodableAudio,
-    collect_audio,
-    decode_audio,
-    detect,
-    score_recording,
-    window_starts,
-)
+from bench.inference.detect import detect, score_recording, window_starts
 from bench.inference.export import load_run_scorer
+from bench.inference.recordings import UndecodableAudio, collect_audio, decode_audio
 from bench.store import RunStore, runs_dir
 from remix.labels import EVENT_LABELS
 

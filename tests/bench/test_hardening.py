@@ -184,15 +184,15 @@ def test_localise_refuses_a_corpus_that_changed_since_training(trained_2ap, tmp_
 
 
 def test_a_rebuild_with_overwrite_waits_for_no_training_run(tiny_corpus, tmp_path):
-    from remix.build import _prepare_out_dir
     from remix.lock import FolderBusy
+    from remix.outdir import prepare_out_dir
 
     corpus = tmp_path / "corpus"
     shutil.copytree(tiny_corpus, corpus, ignore=shutil.ignore_patterns("features"))
     with shared_lock(corpus) as held:
         assert held
         with pytest.raises(FolderBusy, match="being read by a training run"):
-            _prepare_out_dir(corpus, {"seed": "other"}, overwrite=True)
+            prepare_out_dir(corpus, {"seed": "other"}, overwrite=True)
     assert (corpus / "manifest" / "clips.parquet").is_file()  # nothing deleted
 
 
@@ -253,7 +253,7 @@ def test_probe_shift_must_be_finite(trained_2ap):
 
 
 def test_messages_say_what_is_wrong(tmp_path):
-    from bench.inference.detect import UndecodableAudio, audio_info
+    from bench.inference.recordings import UndecodableAudio, audio_info
 
     (tmp_path / "bad.mp3").write_bytes(bytes(range(256)) * 20)
     with pytest.raises(UndecodableAudio, match="not an audio file libsndfile can read") as caught:

@@ -16,7 +16,7 @@ from bench.reporting.localisation import (
     write_localisation_table,
 )
 from bench.reporting.plots import plot_detections
-from bench.reporting.report import SYNTHETIC_WARNING
+from bench.reporting.table import SYNTHETIC_WARNING
 from bench.store import RunStore, load_runs
 
 METRICS = ("psds1", "psds2", "event_f1", "segment_f1", "frame_f1")

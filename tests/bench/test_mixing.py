@@ -20,7 +20,7 @@ from bench.store import RunStore
 from bench.training.loop import train_run
 from bench.training.mixing import FreshMixtures, shift_frames, shifted
 from bench.training.options import RunOptions
-from remix.build import corpus_sources
+from remix.fresh import corpus_sources
 from remix.recipe import plan_fresh
 from remix.render import mix_clip
 

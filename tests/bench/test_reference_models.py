@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from bench.cli import app
 from bench.errors import BenchError
+from bench.inference.checkpoint import load_checkpoint
 from bench.store import find_run, reference_models_dir
-from bench.training.inference import load_checkpoint
 
 runner = CliRunner()
 SHIPPED = ("gap", "gmp", "gwrp", "atrous_ap", "2ap_aux")

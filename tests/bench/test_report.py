@@ -13,18 +13,9 @@ from rich.console import Console
 
 from bench.errors import BenchError
 from bench.reporting.localisation import build_localisation_table, localisation_latex
-from bench.reporting.report import (
-    SYNTHETIC_WARNING,
-    build_table1,
-    build_table2,
-    build_table3,
-    format_cell,
-    latex_escape,
-    print_tables,
-    to_latex,
-    to_markdown,
-    write_tables,
-)
+from bench.reporting.render import format_cell, latex_escape, print_tables, to_latex, to_markdown
+from bench.reporting.report import build_table1, build_table2, build_table3, write_tables
+from bench.reporting.table import SYNTHETIC_WARNING
 from bench.store import RunStore, load_runs
 from remix.labels import EVENT_LABELS
 
@@ -398,7 +389,7 @@ def _worst_case(table):
 def test_every_latex_float_fits_a_single_column_page(results, build):
     from bench.reporting import latex as lx
     from bench.reporting.localisation import localisation_floats
-    from bench.reporting.report import latex_floats
+    from bench.reporting.render import latex_floats
 
     table = _worst_case(build(load_runs(results)))
     floats = localisation_floats(table) if build is build_localisation_table else latex_floats(table)
@@ -520,7 +511,7 @@ def test_report_names_the_command_for_snrs_the_papers_tables_lack(tmp_path):
 
 def test_latex_captions_are_short_and_the_method_goes_to_a_note(results):
     from bench.reporting import latex as lx
-    from bench.reporting.report import latex_floats
+    from bench.reporting.render import latex_floats
 
     for f in latex_floats(build_table1(load_runs(results))):
         tex = lx.render(f)

@@ -7,11 +7,12 @@ import pytest
 import torch
 
 from bench.config import RunConfig
+from bench.device import resolve_device
 from bench.errors import BenchError
 from bench.features import LogMelSettings
+from bench.inference.checkpoint import infer_clip, load_checkpoint
 from bench.presets import Preset
 from bench.store import RunStore
-from bench.training.inference import infer_clip, load_checkpoint, resolve_device
 from bench.training.loop import RunFailed, train_run
 from remix.labels import EVENT_LABELS
 

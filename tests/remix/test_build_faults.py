@@ -17,10 +17,11 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 import remix.render as render_mod
-from remix.build import LOCK_FILE, CorpusBusy, RunOptions, SourceFolders, build_corpus, estimate_bytes
+from remix.build import RunOptions, SourceFolders, build_corpus
 from remix.cli import app
 from remix.errors import RemixError
 from remix.lock import FolderBusy, folder_lock
+from remix.outdir import LOCK_FILE, CorpusBusy, estimate_bytes
 from remix.recipe import RecipeOptions
 from remix.render import RenderSettings, write_wav
 

@@ -10,11 +10,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from remix.build import RunOptions, SourceFolders, build_corpus, foreign_files, holds_remix_build
+from remix.build import RunOptions, SourceFolders, build_corpus
 from remix.buildconfig import read_config
 from remix.cli import app
 from remix.errors import RemixError
 from remix.manifest import read_clips, read_events
+from remix.outdir import foreign_files, holds_remix_build
 from remix.recipe import RecipeOptions
 from remix.render import RenderSettings
 

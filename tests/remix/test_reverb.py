@@ -11,10 +11,11 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from remix.build import RunOptions, SourceFolders, build_corpus, corpus_sources
+from remix.build import RunOptions, SourceFolders, build_corpus
 from remix.buildconfig import corpus_toml, read_config, reverb_options
 from remix.cli import app
 from remix.errors import RemixError
+from remix.fresh import corpus_sources
 from remix.manifest import REVERB_FIELDS
 from remix.recipe import RecipeOptions, Rooms, plan_digest, plan_fresh
 from remix.render import RenderSettings

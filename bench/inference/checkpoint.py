@@ -13,11 +13,10 @@ import numpy as np
 import torch
 
 import models
-from bench.data import ClipSet, batches, read_clips
-from bench.device import resolve_device  # noqa: F401  (re-exported: the device of a run)
+from bench.data import ClipSet, batches, clips_at, make_split, read_clips
 from bench.errors import BenchError
 from bench.feature_cache import compute_features
-from bench.features import LogMelSettings
+from bench.features import LogMelSettings, Standardizer
 from bench.store import find_run, load_torch
 
 _RETRAIN = "delete the run folder and run the same bench run command again"
@@ -73,9 +72,6 @@ def infer_clip(
         ``outputs``: the model's output for the clip without the batch axis (numpy),
         ``features``: the standardised input (T, F), ``info``: clip_id, labels, config.
     """
-    from bench.data import clips_at, make_split
-    from bench.features import Standardizer
-
     store = find_run(results_dir, run_id)
     if not store.checkpoint_path.is_file():
         raise BenchError(f"run {store.run_id} has no checkpoint.pt yet; train it first (bench run ...)")
