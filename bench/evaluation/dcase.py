@@ -1,5 +1,12 @@
-"""The DCASE localisation metrics of a split with sed_scores_eval: PSDS1, PSDS2, collar-based
-event F1 and segment F1.
+"""The DCASE localisation metrics of a split with sed_scores_eval: PSDS1 (oracle and non-oracle),
+PSDS2, collar-based event F1, segment F1 and segment-based partial AUROC.
+
+Non-oracle PSDS (Ebbers et al., the SEBB paper; ``psds(..., non_oracle=True)``) keeps only the
+operating points a real threshold reaches: a threshold whose TPR is below that of a higher
+threshold with the same or lower eFPR is not pruned with the ground truth's help. The segment
+pAUC is DCASE 2024 Task 4's MAESTRO score: per class, the area under the 1 s segment ROC up to
+a false-positive rate of 0.1, averaged over the classes (``segment_pauc``: the area divided by
+0.1; ``segment_pauc_mcclish``: McClish's correction, which maps a chance ROC to 0.5).
 
 sed_scores_eval refuses classes without a reference event, so every metric is taken over the
 classes present in the split's ground truth; the others are listed in ``classes_left_out``.
@@ -17,7 +24,15 @@ import pandas as pd
 
 from bench.errors import BenchError
 from bench.evaluation.parallel import run_calls as _run_calls
-from bench.evaluation.sse import COLLAR, PSDS1, PSDS2, SEGMENT_LENGTH_S, import_sed_scores_eval
+from bench.evaluation.sse import (
+    COLLAR,
+    PAUC_MAX_FPR,
+    PSDS1,
+    PSDS2,
+    SEGMENT_LENGTH_S,
+    check_features,
+    import_sed_scores_eval,
+)
 from bench.evaluation.statistics import Statistic, joined_deltas
 
 
@@ -27,6 +42,7 @@ def psds_values(
     durations: Mapping[str, float],
     *,
     scenarios: Sequence[Mapping[str, Any]] = (PSDS1, PSDS2),
+    non_oracle: bool = False,
     num_jobs: int = 1,
 ) -> list[float]:
     """PSDS of several scenarios with sed_scores_eval, from :func:`joined_deltas`
@@ -39,23 +55,53 @@ def psds_values(
         As :func:`joined_deltas`.
     scenarios : sequence of dict
         ``psds`` keyword arguments (:data:`PSDS1`, :data:`PSDS2`).
+    non_oracle : bool
+        Also the non-oracle PSDS of each scenario (from the same statistics).
     num_jobs : int
 
     Returns
     -------
     list of float
-        One PSDS per scenario.
+        One PSDS per scenario, then (``non_oracle``) one non-oracle PSDS per scenario.
     """
     statistics = [("intersection", scenario) for scenario in scenarios]
     deltas = joined_deltas(scores, ground_truth, durations, statistics=statistics, num_jobs=num_jobs)
     truth, seconds = dict(ground_truth), dict(durations)
     calls = [partial(_psds, d, truth, seconds, scenario) for scenario, d in zip(scenarios, deltas)]
+    if non_oracle:
+        calls += [partial(_psds, d, truth, seconds, scenario, True) for scenario, d in zip(scenarios, deltas)]
     return _run_calls(calls, num_jobs=num_jobs)
 
 
-def _psds(deltas: dict, ground_truth: dict, durations: dict, scenario: Mapping[str, Any]) -> float:
+def _psds(
+    deltas: dict, ground_truth: dict, durations: dict, scenario: Mapping[str, Any], non_oracle: bool = False
+) -> float:
     sse = import_sed_scores_eval()
-    return float(sse.intersection_based.psds(None, ground_truth, durations, deltas=deltas, **scenario)[0])
+    value = sse.intersection_based.psds(None, ground_truth, durations, deltas=deltas, non_oracle=non_oracle, **scenario)
+    return float(value[0])
+
+
+def segment_pauc(deltas: dict, ground_truth: dict, durations: dict, *, mcclish: bool) -> float:
+    """Mean over classes of the 1 s segment-based ROC's partial area up to FPR :data:`PAUC_MAX_FPR`
+    (sed_scores_eval's ``segment_based.auroc``), from its segment deltas; ``mcclish``: McClish-corrected."""
+    sse = import_sed_scores_eval()
+    value = sse.segment_based.auroc(
+        None,
+        ground_truth,
+        durations,
+        deltas=deltas,
+        segment_length=SEGMENT_LENGTH_S,
+        max_fpr=PAUC_MAX_FPR,
+        mcclish_correction=mcclish,
+    )
+    return float(value[0]["mean"])
+
+
+def _paucs(deltas: dict, ground_truth: dict, durations: dict) -> dict[str, float]:
+    return {
+        "segment_pauc": segment_pauc(deltas, ground_truth, durations, mcclish=False),
+        "segment_pauc_mcclish": segment_pauc(deltas, ground_truth, durations, mcclish=True),
+    }
 
 
 def _fscores(kind: str, deltas: dict, ground_truth: dict, durations: dict, threshold: dict) -> dict[str, float]:
@@ -89,7 +135,8 @@ def dcase_metrics(
     thresholds: Mapping[str, float],
     num_jobs: int = 1,
 ) -> dict[str, Any]:
-    """PSDS1, PSDS2, collar-based event F1 and 1 s segment F1 with sed_scores_eval.
+    """PSDS1 (oracle and non-oracle), PSDS2, collar-based event F1, 1 s segment F1 and segment pAUC
+    with sed_scores_eval.
 
     Parameters
     ----------
@@ -108,13 +155,14 @@ def dcase_metrics(
     Returns
     -------
     dict
-        ``psds1``, ``psds2``, ``event_f1`` / ``event_precision`` / ``event_recall``
-        (micro), ``event_macro_f1``, ``segment_f1`` / ``segment_precision`` /
-        ``segment_recall`` (micro), ``segment_macro_f1``, ``n_classes_scored``,
+        ``psds1``, ``psds1_non_oracle``, ``psds2``, ``event_f1`` / ``event_precision`` /
+        ``event_recall`` (micro), ``event_macro_f1``, ``segment_f1`` / ``segment_precision`` /
+        ``segment_recall`` (micro), ``segment_macro_f1``, ``segment_pauc``,
+        ``segment_pauc_mcclish``, ``n_classes_scored``,
         ``classes_left_out`` (labels without a reference event, not scored). Undefined
         values are None.
     """
-    import_sed_scores_eval()  # a missing or broken install fails here, with advice
+    check_features()  # a missing, broken or too old install fails here, with advice
     if not scores:
         raise BenchError("no clips to score")
     labels = [c for c in next(iter(scores.values())).columns if c not in ("onset", "offset")]
@@ -126,6 +174,7 @@ def dcase_metrics(
     out: dict[str, Any] = dict.fromkeys(
         [
             "psds1",
+            "psds1_non_oracle",
             "psds2",
             "event_f1",
             "event_precision",
@@ -135,6 +184,8 @@ def dcase_metrics(
             "segment_precision",
             "segment_recall",
             "segment_macro_f1",
+            "segment_pauc",
+            "segment_pauc_mcclish",
         ]
     )
     out.update(n_classes_scored=len(keep), classes_left_out=[lab for lab in labels if lab not in present])
@@ -154,12 +205,15 @@ def dcase_metrics(
         partial(_psds, deltas, ground_truth, durations, scenario)
         for scenario, deltas in zip((PSDS2, PSDS1), intersection)
     ]  # the longest first
+    if intersection:
+        calls.append(partial(_psds, intersection[1], ground_truth, durations, PSDS1, True))
     calls += [
         partial(_fscores, "collar", collar, ground_truth, durations, threshold),
         partial(_fscores, "segment", segment, ground_truth, durations, threshold),
+        partial(_paucs, segment, ground_truth, durations),
     ]
-    *psds, event, segment = _run_calls(calls, num_jobs=num_jobs)
-    out.update(zip(("psds2", "psds1"), psds), **event, **segment)
+    *psds, event, segment, paucs = _run_calls(calls, num_jobs=num_jobs)
+    out.update(zip(("psds2", "psds1", "psds1_non_oracle"), psds), **event, **segment, **paucs)
     return {
         k: (
             float(v)

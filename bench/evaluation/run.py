@@ -282,7 +282,7 @@ def tagging_control(
     Returns
     -------
     dict
-        Split -> ``psds1``, ``psds2``, ``intervals`` (with ``n_boot``).
+        Split -> ``psds1``, ``psds2``, ``psds1_non_oracle``, ``intervals`` (with ``n_boot``).
     """
     import dataclasses
 
@@ -302,11 +302,13 @@ def tagging_control(
         truth = ground_truth_events(ground_truth_table(data.events, ids, filenames=filenames, snr_db=snr_db))
         present = sorted({event[2] for clip_events in truth.values() for event in clip_events})
         keep = [lab for lab in labels if lab in present]
-        value: dict[str, Any] = {"psds1": None, "psds2": None}
+        value: dict[str, Any] = {"psds1": None, "psds2": None, "psds1_non_oracle": None}
         if len(keep) >= 2:
             tables = {cid: table[["onset", "offset", *keep]] for cid, table in tables.items()}
             durations = dict.fromkeys(ids, float(duration_s))
-            value["psds1"], value["psds2"] = psds_values(tables, truth, durations, num_jobs=num_jobs)
+            value["psds1"], value["psds2"], value["psds1_non_oracle"], _ = psds_values(
+                tables, truth, durations, non_oracle=True, num_jobs=num_jobs
+            )
             if n_boot > 0:
                 replicates = dcase_replicates(
                     tables, truth, durations, weights=clip_weights(ids, n_boot=n_boot), num_jobs=num_jobs

@@ -38,6 +38,10 @@ COLLAR = {"onset_collar": 0.2, "offset_collar": 0.2, "offset_collar_rate": 0.2}
 """Collar-based event F1: sed_eval's and DCASE's collars."""
 
 SEGMENT_LENGTH_S = 1.0
+"""Segment length of the segment-based F1 and pAUC (s)."""
+
+PAUC_MAX_FPR = 0.1
+"""Largest false-positive rate of the segment-based partial AUROC (DCASE 2024 Task 4's MAESTRO score)."""
 
 # --------------------------------------------------------------------------- sed_scores_eval
 
@@ -45,13 +49,15 @@ SEGMENT_LENGTH_S = 1.0
 def import_sed_scores_eval():
     """Import sed_scores_eval, made to work with the project's pandas.
 
-    sed_scores_eval 0.0.4 (its latest release) imports sed_eval -> dcase_util ->
-    ``pkg_resources``, which setuptools 81 removed (hence ``setuptools<81`` in the
-    project's dependencies), and under pandas 3 (copy-on-write) it passes the read-only
-    array that ``DataFrame.to_numpy()`` returns to its Cython onset/offset routine, which
-    fails with "buffer source array is read-only". Its development version copies such
-    arrays (upstream commit 113a7ce); until a release has that, the same copy is made
-    here by wrapping the routine it calls. The wrapper changes nothing under pandas 2.
+    The project depends on ``sed-scores-eval-np2`` 0.0.4, a NumPy-2 build of sed_scores_eval's
+    development version (it installs the module ``sed_scores_eval``), for non-oracle PSDS and
+    the McClish-corrected partial AUROC, which the PyPI ``sed_scores_eval`` 0.0.4 (May 2024)
+    lacks; :func:`check_features` refuses an install without them. It imports sed_eval ->
+    dcase_util -> ``pkg_resources``, which setuptools 81 removed (hence ``setuptools<81`` in
+    the project's dependencies). Under pandas 3 (copy-on-write) a release of 0.0.4 passed the
+    read-only array that ``DataFrame.to_numpy()`` returns to its Cython onset/offset routine,
+    which failed with "buffer source array is read-only"; the wrapper made here copies such
+    arrays (as upstream commit 113a7ce does) and changes nothing where they are writeable.
 
     Returns
     -------
@@ -77,3 +83,19 @@ def import_sed_scores_eval():
         onset_offset_curves._writeable_copy = True
         statistics.onset_offset_curves = onset_offset_curves
     return sed_scores_eval
+
+
+def check_features() -> None:
+    """BenchError unless the installed sed_scores_eval has non-oracle PSDS and the McClish-corrected
+    partial AUROC (``sed-scores-eval-np2`` 0.0.4 or a later sed_scores_eval)."""
+    import inspect
+
+    sse = import_sed_scores_eval()
+    psds = inspect.signature(sse.intersection_based.psds).parameters
+    auroc = getattr(getattr(sse, "segment_based", None), "auroc", None)
+    if "non_oracle" not in psds or auroc is None or "mcclish_correction" not in inspect.signature(auroc).parameters:
+        raise BenchError(
+            f"the installed sed_scores_eval ({getattr(sse, '__file__', '?')}) lacks non-oracle PSDS or the "
+            "McClish-corrected partial AUROC; pip uninstall sed_scores_eval, then pip install "
+            "sed-scores-eval-np2==0.0.4 (the project's dependency)"
+        )

@@ -199,8 +199,8 @@ def dcase_replicates(
     psds: bool = True,
     num_jobs: int = 1,
 ) -> dict[str, np.ndarray]:
-    """PSDS1, PSDS2, collar-based event F1 and segment F1 under each resample, computed by
-    sed_scores_eval.
+    """PSDS1 (oracle and non-oracle), PSDS2, collar-based event F1, segment F1 and segment pAUC
+    (plain and McClish-corrected) under each resample, computed by sed_scores_eval.
 
     sed_scores_eval's per-clip statistics (deltas) are computed once per metric; for
     resample ``b`` the deltas of each drawn clip are counted as often as it was drawn
@@ -224,9 +224,10 @@ def dcase_replicates(
     weights : np.ndarray [shape=(B, N)]
         :func:`bench.evaluation.bootstrap.clip_weights` of ``list(scores)``.
     thresholds : dict, optional
-        Label -> decision threshold: adds ``event_f1`` and ``segment_f1`` (micro).
+        Label -> decision threshold: adds ``event_f1`` and ``segment_f1`` (micro), and the
+        segment pAUCs, which share the segment statistics.
     psds : bool
-        Compute ``psds1`` and ``psds2``.
+        Compute ``psds1``, ``psds1_non_oracle`` and ``psds2``.
     num_jobs : int
         Processes for the resamples (forked, as :func:`joined_deltas`).
 
@@ -244,33 +245,56 @@ def dcase_replicates(
     truth = {cid: list(ground_truth[cid]) for cid in ids}
     seconds = {cid: float(durations[cid]) for cid in ids}
     table = {cid: scores[cid] for cid in ids}
-    jobs: list[tuple[str, Any, Any]] = []  # (name, statistic, metric of (deltas, truth, seconds, classes))
+    # (statistic, [(name, metric of (deltas, truth, seconds, classes))]): one statistic's deltas serve
+    # each of its metrics
+    jobs: list[tuple[Any, list[tuple[str, Any]]]] = []
     if psds:
         for name, scenario in (("psds1", PSDS1), ("psds2", PSDS2)):
-            jobs.append(
-                (
-                    name,
-                    ("intersection", scenario),
-                    lambda d, g, t, kept, sc=scenario: sse.intersection_based.psds(None, g, t, deltas=d, **sc)[0],
+            metrics = [
+                (name, lambda d, g, t, kept, sc=scenario: sse.intersection_based.psds(None, g, t, deltas=d, **sc)[0])
+            ]
+            if name == "psds1":
+                metrics.append(
+                    (
+                        "psds1_non_oracle",
+                        lambda d, g, t, kept: sse.intersection_based.psds(
+                            None, g, t, deltas=d, non_oracle=True, **PSDS1
+                        )[0],
+                    )
                 )
-            )
+            jobs.append((("intersection", scenario), metrics))
     if thresholds is not None:
         jobs.append(
             (
-                "event_f1",
                 ("collar", COLLAR),
-                lambda d, g, t, kept: sse.collar_based.fscore(
-                    None, g, {c: float(thresholds[c]) for c in kept}, deltas=d, **COLLAR
-                )[0]["micro_average"],
+                [
+                    (
+                        "event_f1",
+                        lambda d, g, t, kept: sse.collar_based.fscore(
+                            None, g, {c: float(thresholds[c]) for c in kept}, deltas=d, **COLLAR
+                        )[0]["micro_average"],
+                    )
+                ],
             )
         )
         jobs.append(
             (
-                "segment_f1",
                 ("segment", {"segment_length": SEGMENT_LENGTH_S}),
-                lambda d, g, t, kept: sse.segment_based.fscore(
-                    None, g, t, {c: float(thresholds[c]) for c in kept}, deltas=d, segment_length=SEGMENT_LENGTH_S
-                )[0]["micro_average"],
+                [
+                    (
+                        "segment_f1",
+                        lambda d, g, t, kept: sse.segment_based.fscore(
+                            None,
+                            g,
+                            t,
+                            {c: float(thresholds[c]) for c in kept},
+                            deltas=d,
+                            segment_length=SEGMENT_LENGTH_S,
+                        )[0]["micro_average"],
+                    ),
+                    ("segment_pauc", lambda d, g, t, kept: _segment_pauc(d, g, t, mcclish=False)),
+                    ("segment_pauc_mcclish", lambda d, g, t, kept: _segment_pauc(d, g, t, mcclish=True)),
+                ],
             )
         )
     # every clip's deltas joined per class with the clip of each entry, computed on blocks of clips
@@ -279,7 +303,7 @@ def dcase_replicates(
     if num_jobs > 1:
         n_blocks = min(len(ids), -(-n_blocks // num_jobs) * num_jobs)
     starts = np.linspace(0, len(ids), n_blocks + 1).astype(int)
-    statistics = [statistic for _, statistic, _ in jobs]
+    statistics = [statistic for statistic, _ in jobs]
     calls_blocks = [
         partial(_owned_deltas, ids[a:b], a, table, truth, seconds, statistics) for a, b in zip(starts[:-1], starts[1:])
     ]
@@ -298,13 +322,20 @@ def dcase_replicates(
             }
         )
     chunks = [c for c in np.array_split(np.arange(w.shape[0]), max(1, min(num_jobs, w.shape[0]))) if c.size]
+    named = [(name, metric, joined) for (_, metrics), joined in zip(jobs, joined_by_job) for name, metric in metrics]
     calls = [
         partial(_resampled_values, joined, metric, name, ids, truth, seconds, w[chunk])
-        for (name, _, metric), joined in zip(jobs, joined_by_job)
+        for name, metric, joined in named
         for chunk in chunks
     ]
     values = iter(_run_calls(calls, num_jobs=num_jobs))
-    return {name: np.concatenate([next(values) for _ in chunks]) for name, _, _ in jobs}
+    return {name: np.concatenate([next(values) for _ in chunks]) for name, _, _ in named}
+
+
+def _segment_pauc(deltas: dict, ground_truth: dict, durations: dict, *, mcclish: bool) -> float:
+    from bench.evaluation.dcase import segment_pauc  # dcase builds on this module
+
+    return segment_pauc(deltas, ground_truth, durations, mcclish=mcclish)
 
 
 RESAMPLE_ID = "resample"

@@ -30,7 +30,19 @@ __all__ = [
 
 LOCALISATION = "localisation"
 LOCALISATION_METRICS = titled(
-    ("psds1", "psds2", "tagging_psds1", "tagging_psds2", "event_f1", "segment_f1", "frame_f1")
+    (
+        "psds1",
+        "psds2",
+        "tagging_psds1",
+        "tagging_psds2",
+        "psds1_non_oracle",
+        "tagging_psds1_non_oracle",
+        "segment_pauc",
+        "segment_pauc_mcclish",
+        "event_f1",
+        "segment_f1",
+        "frame_f1",
+    )
 )
 """The table's (key, title) columns, from the metric catalogue."""
 LOCALISATION_ROWS = (
@@ -137,10 +149,11 @@ def build_localisation_table(runs: pd.DataFrame, *, split: str = "val", preset: 
         else "held-out test split, with the post-processing chosen on validation"
     )
     caption = (
-        f"Localisation. {corpus}. Scores on the {split_text}: PSDS1 and PSDS2 (DCASE 2021-2023 scenarios), "
-        f"collar-based event F1 (200 ms, 20 %), segment F1 (1 s) and frame F1 after post-processing "
-        f"(frame x clip score, clip gate, median filter, thresholds); {TAGGING_TEXT}; mean over runs (n) with "
-        f"{INTERVAL_TEXT}, {DASH} where no run has the metric; {BEST_TEXT} (per SNR). "
+        f"Localisation. {corpus}. Scores on the {split_text}: PSDS1 and PSDS2 (DCASE 2021-2023 scenarios; "
+        f"non-oracle: only operating points a threshold reaches), segment pAUC (1 s, FPR up to 0.1; plain and "
+        f"McClish-corrected), collar-based event F1 (200 ms, 20 %), segment F1 (1 s) and frame F1 after "
+        f"post-processing (frame x clip score, clip gate, median filter, thresholds); {TAGGING_TEXT}; mean over "
+        f"runs (n) with {INTERVAL_TEXT}, {DASH} where no run has the metric; {BEST_TEXT} (per SNR). "
         f"{_count(len(done_runs), 'finished run')}.{left_out}"
     )
     if not runs.empty and runs["preset"].notna().any():
@@ -171,21 +184,30 @@ def _localisation_cells(table: Table, *, pm: str = "±", digits: int = 3) -> lis
 
 
 def localisation_markdown(table: Table) -> str:
-    """The localisation table as GitHub markdown."""
-    header = list(table.row_header) + [title for _, title in table.groups[0][1]]
+    """The localisation table as GitHub markdown: one table per part (:data:`LOCALISATION_PARTS`)."""
+    titles = dict(table.groups[0][1])
     lines = [f"**{table.title}**", ""]
     if table.synthetic:
         lines += [f"> **{SYNTHETIC_WARNING}**", ""]
-    lines += [
-        table.caption,
-        "",
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join([" --- "] * len(table.row_header) + [" ---: "] * (len(header) - len(table.row_header))) + "|",
-    ]
-    for cells in _localisation_cells(table):
-        lines.append("| " + " | ".join(emphasised(cell, "markdown").replace("|", "\\|") for cell in cells) + " |")
-    if not table.rows:
-        lines.append("| " + " | ".join([DASH] * len(header)) + " |")
+    lines += [table.caption]
+    body = _localisation_cells(table)
+    columns = [key for key, _ in table.groups[0][1]]
+    n_row = len(table.row_header)
+    for part, keys in LOCALISATION_PARTS:
+        keys = tuple(k for k in keys if k in titles)
+        header = list(table.row_header) + [titles[k] for k in keys]
+        lines += [
+            "",
+            f"*{part}*",
+            "",
+            "| " + " | ".join(header) + " |",
+            "|" + "|".join([" --- "] * n_row + [" ---: "] * len(keys)) + "|",
+        ]
+        for cells in body:
+            chosen = cells[:n_row] + [cells[n_row + columns.index(k)] for k in keys]
+            lines.append("| " + " | ".join(emphasised(cell, "markdown").replace("|", "\\|") for cell in chosen) + " |")
+        if not table.rows:
+            lines.append("| " + " | ".join([DASH] * len(header)) + " |")
     extra = [n for n in table.notes if n != SYNTHETIC_WARNING]
     if extra:
         lines += [""] + [f"- {note}" for note in extra]
@@ -194,9 +216,15 @@ def localisation_markdown(table: Table) -> str:
 
 LOCALISATION_PARTS = (
     ("PSDS", ("psds1", "psds2", "tagging_only_psds1", "tagging_only_psds2")),
+    (
+        "threshold-free",
+        ("psds1_non_oracle", "tagging_only_psds1_non_oracle", "segment_pauc", "segment_pauc_mcclish"),
+    ),
     ("F1", ("event_f1", "segment_f1", "frame_f1")),
 )
-"""The localisation table's LaTeX floats: PSDS with its tagging-only control, then the F1 scores."""
+"""The localisation table's parts (LaTeX floats, terminal and Markdown tables): PSDS with its
+tagging-only control; non-oracle PSDS1 (and its control) and the segment pAUCs, which need no
+threshold; the F1 scores after thresholds."""
 
 
 def localisation_floats(table: Table) -> list[lx.LatexFloat]:
@@ -214,6 +242,9 @@ def localisation_floats(table: Table) -> list[lx.LatexFloat]:
         if part == "PSDS":  # frame-based and tagging-only PSDS under one header each: narrower columns
             header = [("frame outputs", 2), ("clip tags alone", 2)]
             subheader = ["PSDS1", "PSDS2", "PSDS1", "PSDS2"]
+        elif part == "threshold-free":
+            header = [("non-oracle PSDS1", 2), ("segment pAUC", 2)]
+            subheader = ["frames", "tags", "plain", "McClish"]
         else:
             header, subheader = [(titles[k], 1) for k in keys], None
         floats.append(

@@ -151,10 +151,15 @@ def test_statistics_from_threads_of_one_process_do_not_mix(scored, monkeypatch):
     scores = {k: v[["onset", "offset", *present]] for k, v in files["scores"].items()}
     subsets = [dict(list(scores.items())[:6]), scores]  # two different splits at once
     monkeypatch.setattr("bench.evaluation.statistics._SHARD_CLIPS", 3)
-    alone = [psds_values(sub, files["ground_truth"], files["durations"], num_jobs=1) for sub in subsets]
+    def of(sub, key):  # sed_scores_eval wants the ground truth and durations of exactly the scored clips
+        return {cid: files[key][cid] for cid in sub}
+
+    alone = [psds_values(sub, of(sub, "ground_truth"), of(sub, "durations"), num_jobs=1) for sub in subsets]
     with ThreadPoolExecutor(max_workers=2) as pool:
         together = list(
-            pool.map(lambda sub: psds_values(sub, files["ground_truth"], files["durations"], num_jobs=2), subsets * 2)
+            pool.map(
+                lambda sub: psds_values(sub, of(sub, "ground_truth"), of(sub, "durations"), num_jobs=2), subsets * 2
+            )
         )
     assert together == alone * 2 and alone[0] != alone[1]
 
@@ -320,8 +325,19 @@ def test_a_trained_run_writes_its_postprocessing_dcase_files_and_metrics(tiny_co
             files["durations"],
             thresholds=dict(zip(EVENT_LABELS, post["thresholds"])),
         )
-        for key in ("psds1", "psds2", "event_f1", "segment_f1"):
+        for key in ("psds1", "psds2", "event_f1", "segment_f1", "psds1_non_oracle", "segment_pauc"):
             assert again[key] == loc[key]
+        # non-oracle PSDS1 and the segment pAUCs as sed_scores_eval gives them from the score files
+        sse = import_sed_scores_eval()
+        present_scores = {k: v[["onset", "offset", *present]] for k, v in files["scores"].items()}
+        truth, durations = files["ground_truth"], files["durations"]
+        direct = sse.intersection_based.psds(present_scores, truth, durations, non_oracle=True, **PSDS1)[0]
+        assert loc["psds1_non_oracle"] == pytest.approx(direct, abs=1e-6)
+        for key, mcclish in (("segment_pauc", False), ("segment_pauc_mcclish", True)):
+            auroc = sse.segment_based.auroc(
+                present_scores, truth, durations, segment_length=1.0, max_fpr=0.1, mcclish_correction=mcclish
+            )[0]
+            assert loc[key] == pytest.approx(auroc["mean"], abs=1e-6), key
     assert {"micro_ap", "frame", "event"} <= set(metrics["val"])  # the earlier keys stay
     assert store.read_metrics()["postprocessing"] == post
     # every metric of the catalogue is where the catalogue says: its column, and its replicates
@@ -334,3 +350,18 @@ def test_a_trained_run_writes_its_postprocessing_dcase_files_and_metrics(tiny_co
     for metric in CATALOGUE:
         assert column_of(metric.name, split="val") in row.index, metric.name
         assert metric.name in replicates and len(replicates[metric.name]) > 0, metric.name
+
+
+def test_the_installed_sed_scores_eval_has_non_oracle_psds_and_mcclish_pauc(monkeypatch):
+    from bench.evaluation import sse as sse_module
+    from bench.evaluation.sse import check_features
+
+    check_features()  # the project's dependency (sed-scores-eval-np2 0.0.4) has both
+    sse = import_sed_scores_eval()
+
+    def old_psds(scores, ground_truth, audio_durations, *, deltas=None, dtc_threshold, gtc_threshold):
+        return 0.0
+
+    monkeypatch.setattr(sse.intersection_based, "psds", old_psds)  # the PyPI sed_scores_eval 0.0.4's signature
+    with pytest.raises(BenchError, match="non-oracle PSDS.*sed-scores-eval-np2"):
+        sse_module.check_features()

@@ -79,13 +79,17 @@ def test_cells_are_means_over_seeds_and_the_caption_says_what(results):
 def test_markdown_latex_and_terminal(results, tmp_path):
     table = build_localisation_table(load_runs(results))
     md = localisation_markdown(table)
-    header = "| System | SNR | PSDS1 | PSDS2 | tag-only PSDS1 | tag-only PSDS2 | event F1 | segment F1 | frame F1 |"
-    assert SYNTHETIC_WARNING in md and header in md
+    headers = (  # one Markdown table per part, none wider than the row cells and five values
+        "| System | SNR | PSDS1 | PSDS2 | tag-only PSDS1 | tag-only PSDS2 |",
+        "| System | SNR | n.o. PSDS1 | tag-only n.o. PSDS1 | seg. pAUC | seg. pAUC (McC.) |",
+        "| System | SNR | event F1 | segment F1 | frame F1 |",
+    )
+    assert SYNTHETIC_WARNING in md and all(header in md for header in headers)
     mean = np.mean([loc_value("gap", 20.0, s, 0) for s in range(3)])
     assert f"{mean:.3f} ± " in md
     tex = localisation_latex(table)
-    psds, f1 = tex.split(r"\end{table}")[:2]  # PSDS with its tagging-only control, then the F1 scores
-    for part, n_values in ((psds, 4), (f1, 3)):
+    psds, free, f1 = tex.split(r"\end{table}")[:3]  # PSDS with its control, threshold-free, the F1 scores
+    for part, n_values in ((psds, 4), (free, 4), (f1, 3)):
         for command in (r"\begin{tabular}{l" + "r" * n_values + "}", r"\toprule", r"\midrule", r"\bottomrule"):
             assert command in part
         body = part.split(r"\midrule")[1].split(r"\bottomrule")[0]
