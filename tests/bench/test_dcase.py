@@ -151,6 +151,7 @@ def test_statistics_from_threads_of_one_process_do_not_mix(scored, monkeypatch):
     scores = {k: v[["onset", "offset", *present]] for k, v in files["scores"].items()}
     subsets = [dict(list(scores.items())[:6]), scores]  # two different splits at once
     monkeypatch.setattr("bench.evaluation.statistics._SHARD_CLIPS", 3)
+
     def of(sub, key):  # sed_scores_eval wants the ground truth and durations of exactly the scored clips
         return {cid: files[key][cid] for cid in sub}
 
