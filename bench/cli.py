@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.markup import escape
 
@@ -115,28 +116,53 @@ def plot(
             "(runs of bench run --zoo), with Spearman's rank correlation.",
         ),
     ] = False,
+    psd_roc: Annotated[
+        bool, typer.Option("--psd-roc", help="PSD-ROC of each --system at --snr, with a 90 % resampled band.")
+    ] = False,
+    classes: Annotated[
+        bool, typer.Option("--classes", help="Per-class AP and PSDS1 of each --system at --snr, 95 % whiskers.")
+    ] = False,
+    vs_snr: Annotated[
+        bool, typer.Option("--vs-snr", help="--metric of each --system against SNR, with 95 % intervals.")
+    ] = False,
+    system: Annotated[
+        list[str] | None,
+        typer.Option(help="A system for --psd-roc/--classes/--vs-snr, as bench compare names it (repeatable)."),
+    ] = None,
+    snr: Annotated[
+        list[float] | None,
+        typer.Option(help="SNR of --psd-roc/--classes (one); SNRs of --vs-snr (repeatable; default: every SNR)."),
+    ] = None,
+    metric: Annotated[str, typer.Option(help="The metric of --vs-snr (a catalogue name).")] = "psds1",
+    split: Annotated[str, typer.Option(help="val or test.")] = "val",
     preset: Annotated[
-        str | None, typer.Option(help="With --curves or --pool-params: only runs of this preset.")
+        str | None, typer.Option(help="With --curves, --pool-params or the system figures: only runs of this preset.")
     ] = None,
     results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
     cache: Annotated[Path | None, typer.Option(help="Feature-cache folder (as for bench run).")] = None,
 ) -> None:
     """Figure 2, the detections (reference against detected events) and the training curves of a
-    run for one clip (--run), every run's validation curves (--curves), or the learned pooling
-    parameters (--pool-params), under RESULTS/plots/."""
+    run for one clip (--run), every run's validation curves (--curves), the learned pooling
+    parameters (--pool-params), or systems side by side (--psd-roc, --classes, --vs-snr), under
+    RESULTS/plots/."""
     _use_cache(cache)
     from bench.inference.checkpoint import infer_clip
     from bench.reporting.plots import plot_curves, plot_figure2, plot_validation_overlay
     from bench.store import load_runs
     from remix.labels import EVENT_LABELS
 
-    if run_id is None and not curves and not pool_params:
+    kinds = [k for k, on in (("psd_roc", psd_roc), ("classes", classes), ("vs_snr", vs_snr)) if on]
+    if run_id is None and not curves and not pool_params and not kinds:
         raise BenchError(
-            "give --run RUN_ID (Figure 2 and that run's curves), --curves (every run's curves) or "
-            "--pool-params (the learned pooling parameters)"
+            "give --run RUN_ID (Figure 2 and that run's curves), --curves (every run's curves), "
+            "--pool-params (the learned pooling parameters) or --psd-roc/--classes/--vs-snr with --system"
         )
     out_dir = Path(results) / "plots"
     written = []
+    if kinds:
+        written += _system_figures(
+            results, kinds, systems=system or [], snrs=snr or [], metric=metric, split=split, preset=preset
+        )
     if pool_params:
         from bench.reporting.poolparams import write_pool_parameters
 
@@ -179,6 +205,41 @@ def plot(
         written += _plot_detections(outputs, features, info, out_dir=out_dir, title=title)
     for path in written:
         console.print(f"wrote {escape(str(path))}", highlight=False)
+
+
+def _system_figures(
+    results: Path, kinds: list[str], *, systems: list[str], snrs: list[float], metric: str, split: str, preset
+) -> list[Path]:
+    """``bench plot --psd-roc/--classes/--vs-snr``: :func:`bench.reporting.figures.write_figures`."""
+    from bench.evaluation.parallel import available_cores
+    from bench.reporting.figures import write_figures
+    from bench.store import load_runs
+
+    if split not in ("val", "test"):
+        raise BenchError(f"--split takes val or test, found {split!r}")
+    runs = load_runs(results)
+    if preset is not None:
+        runs = runs[runs["preset"] == preset]
+    if runs.empty:
+        raise BenchError(f"no runs under {results}" + (f" with preset {preset!r}" if preset else ""))
+    one = [k for k in kinds if k != "vs_snr"]
+    if one and len(snrs) != 1:
+        raise BenchError(f"--{one[0].replace('_', '-')} is drawn at one SNR: give one --snr, found {len(snrs)}")
+    every = sorted({float(v) for v in runs["snr_db"].dropna()})
+    synthetic = bool(runs.get("corpus_synthetic", pd.Series(dtype=bool)).fillna(False).astype(bool).any())
+    return write_figures(
+        runs,
+        systems,
+        out_dir=Path(results) / "plots",
+        snr_db=snrs[0] if one else None,
+        snrs=snrs or every,
+        kinds=kinds,
+        metric=metric,
+        preset=preset,
+        split=split,
+        synthetic=synthetic,
+        num_jobs=available_cores(),
+    )
 
 
 @app.command("list")

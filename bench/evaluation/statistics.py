@@ -297,30 +297,9 @@ def dcase_replicates(
                 ],
             )
         )
-    # every clip's deltas joined per class with the clip of each entry, computed on blocks of clips
-    # (over forked processes) so that no per-clip statistics pile up
-    n_blocks = max(1, -(-len(ids) // _SHARD_CLIPS))
-    if num_jobs > 1:
-        n_blocks = min(len(ids), -(-n_blocks // num_jobs) * num_jobs)
-    starts = np.linspace(0, len(ids), n_blocks + 1).astype(int)
-    statistics = [statistic for statistic, _ in jobs]
-    calls_blocks = [
-        partial(_owned_deltas, ids[a:b], a, table, truth, seconds, statistics) for a, b in zip(starts[:-1], starts[1:])
-    ]
-    blocks = _run_calls(calls_blocks, num_jobs=num_jobs)  # block -> statistic -> class -> (points, deltas, owner)
-    joined_by_job = []
-    for k in range(len(jobs)):
-        parts = [block[k] for block in blocks]
-        joined_by_job.append(
-            {
-                c: (
-                    np.concatenate([p[c][0] for p in parts]),
-                    {key: np.concatenate([p[c][1][key] for p in parts]) for key in parts[0][c][1]},
-                    np.concatenate([p[c][2] for p in parts]),
-                )
-                for c in parts[0]
-            }
-        )
+    joined_by_job = owned_deltas(
+        table, truth, seconds, statistics=[statistic for statistic, _ in jobs], num_jobs=num_jobs
+    )
     chunks = [c for c in np.array_split(np.arange(w.shape[0]), max(1, min(num_jobs, w.shape[0]))) if c.size]
     named = [(name, metric, joined) for (_, metrics), joined in zip(jobs, joined_by_job) for name, metric in metrics]
     calls = [
@@ -330,6 +309,50 @@ def dcase_replicates(
     ]
     values = iter(_run_calls(calls, num_jobs=num_jobs))
     return {name: np.concatenate([next(values) for _ in chunks]) for name, _, _ in named}
+
+
+def owned_deltas(
+    scores: Mapping[str, Any],
+    truth: Mapping[str, list],
+    seconds: Mapping[str, float],
+    *,
+    statistics: Sequence[Statistic],
+    num_jobs: int = 1,
+) -> list[dict[str, tuple]]:
+    """Every clip's sed_scores_eval deltas of each statistic, joined per class with the index of
+    the clip each entry belongs to (its owner), computed on blocks of clips (over forked
+    processes) so that no per-clip statistics pile up: what a resample scales
+    (:func:`resampled`).
+
+    Returns
+    -------
+    list of dict
+        For each statistic, class -> (change-point scores, deltas, owner index into ``list(scores)``).
+    """
+    ids = list(scores)
+    n_blocks = max(1, -(-len(ids) // _SHARD_CLIPS))
+    if num_jobs > 1:
+        n_blocks = min(len(ids), -(-n_blocks // num_jobs) * num_jobs)
+    starts = np.linspace(0, len(ids), n_blocks + 1).astype(int)
+    calls_blocks = [
+        partial(_owned_deltas, ids[a:b], a, scores, truth, seconds, list(statistics))
+        for a, b in zip(starts[:-1], starts[1:])
+    ]
+    blocks = _run_calls(calls_blocks, num_jobs=num_jobs)  # block -> statistic -> class -> (points, deltas, owner)
+    joined_by_statistic = []
+    for k in range(len(statistics)):
+        parts = [block[k] for block in blocks]
+        joined_by_statistic.append(
+            {
+                c: (
+                    np.concatenate([p[c][0] for p in parts]),
+                    {key: np.concatenate([p[c][1][key] for p in parts]) for key in parts[0][c][1]},
+                    np.concatenate([p[c][2] for p in parts]),
+                )
+                for c in parts[0]
+            }
+        )
+    return joined_by_statistic
 
 
 def _segment_pauc(deltas: dict, ground_truth: dict, durations: dict, *, mcclish: bool) -> float:
@@ -351,8 +374,28 @@ def _resampled_values(
     seconds: Mapping[str, float],
     weights: np.ndarray,
 ) -> np.ndarray:
-    """One metric under each row of ``weights``, from every clip's joined deltas (see
-    :func:`dcase_replicates`).
+    """One metric under each row of ``weights`` (see :func:`resampled`), NaN where undefined."""
+    values = resampled(joined, metric, ids, truth, seconds, weights, min_classes=2 if name.startswith("psds") else 1)
+    out = np.full(weights.shape[0], np.nan)
+    for b, value in enumerate(values):
+        if value is not None and np.isfinite(float(value)):
+            out[b] = float(value)
+    return out
+
+
+def resampled(
+    joined: Mapping[str, tuple],
+    metric: Callable[..., Any],
+    ids: Sequence[str],
+    truth: Mapping[str, list],
+    seconds: Mapping[str, float],
+    weights: np.ndarray,
+    *,
+    min_classes: int = 1,
+) -> list[Any]:
+    """``metric(deltas, ground truth, durations, classes)`` under each row of ``weights``, from every
+    clip's joined deltas (:func:`owned_deltas`); None where fewer than ``min_classes`` classes have
+    a reference event among the drawn clips.
 
     sed_scores_eval sums the deltas over clips and reads from the ground truth only each
     class's event count and total event duration (and the durations' total), so a resample
@@ -363,15 +406,16 @@ def _resampled_values(
     """
     classes = list(joined)
     lengths = {cid: [(label, float(off) - float(on)) for on, off, label in events] for cid, events in truth.items()}
-    out = np.full(weights.shape[0], np.nan)
-    for b, row in enumerate(weights):
+    out: list[Any] = []
+    for row in weights:
         counts = np.rint(row).astype(int)
         per_class: dict[str, list[float]] = {}
         for cid, n in zip(ids, counts):
             for label, length in lengths[cid] if n else ():
                 per_class.setdefault(label, []).extend([length] * n)
         kept = [c for c in classes if c in per_class]
-        if not kept or (name.startswith("psds") and len(kept) < 2):
+        if not kept or len(kept) < min_classes:
+            out.append(None)
             continue
         dropped = {f"cts\\{c}" for c in classes if c not in per_class}
         first = {}
@@ -390,8 +434,7 @@ def _resampled_values(
                 events.append((start, start + length, label))
                 start += length + 1.0
         total = float(np.dot(counts, [seconds[cid] for cid in ids]))
-        value = float(metric({RESAMPLE_ID: first}, {RESAMPLE_ID: events}, {RESAMPLE_ID: total}, kept))
-        out[b] = value if np.isfinite(value) else np.nan
+        out.append(metric({RESAMPLE_ID: first}, {RESAMPLE_ID: events}, {RESAMPLE_ID: total}, kept))
     return out
 
 

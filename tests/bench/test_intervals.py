@@ -177,3 +177,37 @@ def test_systems_table_sets_variants_against_the_fixed_corpus(two_systems, tmp_p
     ):
         bad = invoke("table", *args, "--results", tmp_path / "results")
         assert bad.exit_code == 2 and expected in " ".join(bad.output.split()), bad.output
+
+
+def test_system_figures_psd_roc_classes_and_metric_against_snr(two_systems):
+    import pandas as pd
+    from PIL import Image
+
+    from bench.reporting.figures import system_curves
+
+    args = ["plot", "--system", "gap", "--system", "gmp", "--results", two_systems]
+    result = invoke(*args, "--psd-roc", "--classes", "--vs-snr", "--metric", "micro_ap", "--snr", 0)
+    assert result.exit_code == 0, result.output
+    plots = two_systems / "plots"
+    for stem in ("psd_roc_0dB", "classes_0dB", "vs_snr_micro_ap"):
+        png, pdf = plots / f"{stem}.png", plots / f"{stem}.pdf"
+        assert png.stat().st_size > 5000 and pdf.read_bytes()[:4] == b"%PDF" and pdf.stat().st_size > 5000, stem
+        assert np.asarray(Image.open(png).convert("L")).std() > 5, stem  # not blank
+    roc = pd.read_csv(plots / "psd_roc_0dB.csv")
+    assert set(roc["system"]) == {"gap 0 dB", "gmp 0 dB"}
+    assert (roc["band_low"] <= roc["band_high"] + 1e-12).all() and roc["etpr"].between(0, 1).all()
+    classes = pd.read_csv(plots / "classes_0dB.csv")
+    assert len(classes) == 2 * 41 and (classes["ap_low"].dropna() <= classes["ap_high"].dropna()).all()
+    # the curve's own PSDS is the runs' PSDS1, and the class figure's AP the runs' class AP
+    runs = load_runs(two_systems)
+    curves = system_curves(runs, ["gap"], snr_db=0.0)
+    gap = runs[runs["model"] == "gap"]
+    assert curves["gap 0 dB"]["psds"] == pytest.approx(float(gap["val_localisation_psds1"].mean()), abs=1e-9)
+    bus = classes[(classes["system"] == "gap 0 dB") & (classes["class"] == "Bus")]["ap"].iloc[0]
+    assert bus == pytest.approx(float(gap["val_ap_Bus"].mean()), nan_ok=True)
+    one = invoke(*args, "--psd-roc")
+    assert one.exit_code == 2 and "drawn at one SNR" in one.output
+    unknown = invoke("plot", "--psd-roc", "--system", "nope", "--snr", 0, "--results", two_systems)
+    assert unknown.exit_code == 2 and "unknown model 'nope'" in unknown.output
+    absent = invoke("plot", "--psd-roc", "--system", "gwrp", "--snr", 0, "--results", two_systems)
+    assert absent.exit_code == 2 and "no finished run of gwrp 0 dB" in absent.output
