@@ -485,8 +485,6 @@ def cost(
 ) -> None:
     """Cost per system: parameters, MACs per 10 s clip at the preset's resolution, and the training
     seconds of its finished runs; writes RESULTS/tables/cost.md."""
-    import pandas as pd
-
     from bench.presets import get_preset
     from bench.reporting.cost import cost_markdown, cost_table
     from bench.reporting.listing import list_runs

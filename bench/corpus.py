@@ -122,3 +122,26 @@ def read_events(corpus_dir: Path) -> pd.DataFrame:
         return manifest.read_events(corpus_dir)
     except RemixError as exc:
         raise BenchError(str(exc)) from None
+
+
+def one_corpus(runs: pd.DataFrame, *, what: str, wanted: str | None = None, hint: str | None = None) -> pd.DataFrame:
+    """``runs`` of one corpus: those whose fingerprint starts with ``wanted``, or, without it, all of
+    them when they share one corpus; a BenchError naming the corpora when they do not (runs of two
+    corpora are not seeds of one system). The one place that tables, comparisons, figures and the
+    probe group runs by corpus."""
+    if runs.empty or "corpus_fingerprint" not in runs.columns:
+        return runs
+    prints = runs["corpus_fingerprint"].astype("string")
+    if wanted is not None:
+        return runs[prints.str.startswith(str(wanted)).fillna(False).to_numpy(bool)]
+    found = sorted({str(v) for v in prints.dropna()})
+    if len(found) > 1:
+        counts = ", ".join(f"{fp} ({int((prints == fp).sum())} run(s))" for fp in found)
+        way_out = hint or (
+            f"name one, e.g. {what.split()[0]},corpus={found[0]}, or keep each corpus's runs in its own results folder"
+        )
+        raise BenchError(
+            f"the runs of {what} were trained on {len(found)} corpora: {counts}; they are not seeds of one "
+            f"system. {way_out[0].upper() + way_out[1:]}"
+        )
+    return runs

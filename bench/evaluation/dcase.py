@@ -26,12 +26,12 @@ from bench.errors import BenchError
 from bench.evaluation.parallel import run_calls as _run_calls
 from bench.evaluation.sse import (
     COLLAR,
-    PAUC_MAX_FPR,
     PSDS1,
     PSDS2,
     SEGMENT_LENGTH_S,
     check_features,
     import_sed_scores_eval,
+    segment_pauc,
 )
 from bench.evaluation.statistics import Statistic, joined_deltas
 
@@ -79,22 +79,6 @@ def _psds(
     sse = import_sed_scores_eval()
     value = sse.intersection_based.psds(None, ground_truth, durations, deltas=deltas, non_oracle=non_oracle, **scenario)
     return float(value[0])
-
-
-def segment_pauc(deltas: dict, ground_truth: dict, durations: dict, *, mcclish: bool) -> float:
-    """Mean over classes of the 1 s segment-based ROC's partial area up to FPR :data:`PAUC_MAX_FPR`
-    (sed_scores_eval's ``segment_based.auroc``), from its segment deltas; ``mcclish``: McClish-corrected."""
-    sse = import_sed_scores_eval()
-    value = sse.segment_based.auroc(
-        None,
-        ground_truth,
-        durations,
-        deltas=deltas,
-        segment_length=SEGMENT_LENGTH_S,
-        max_fpr=PAUC_MAX_FPR,
-        mcclish_correction=mcclish,
-    )
-    return float(value[0]["mean"])
 
 
 def _paucs(deltas: dict, ground_truth: dict, durations: dict) -> dict[str, float]:

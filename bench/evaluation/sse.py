@@ -99,3 +99,19 @@ def check_features() -> None:
             "McClish-corrected partial AUROC; pip uninstall sed_scores_eval, then pip install "
             "sed-scores-eval-np2==0.0.4 (the project's dependency)"
         )
+
+
+def segment_pauc(deltas: dict, ground_truth: dict, durations: dict, *, mcclish: bool) -> float:
+    """Mean over classes of the 1 s segment-based ROC's partial area up to FPR :data:`PAUC_MAX_FPR`
+    (sed_scores_eval's ``segment_based.auroc``), from its segment deltas; ``mcclish``: McClish-corrected."""
+    sse = import_sed_scores_eval()
+    value = sse.segment_based.auroc(
+        None,
+        ground_truth,
+        durations,
+        deltas=deltas,
+        segment_length=SEGMENT_LENGTH_S,
+        max_fpr=PAUC_MAX_FPR,
+        mcclish_correction=mcclish,
+    )
+    return float(value[0]["mean"])

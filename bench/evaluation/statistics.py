@@ -18,7 +18,7 @@ import pandas as pd
 
 from bench.errors import BenchError
 from bench.evaluation.parallel import run_calls as _run_calls
-from bench.evaluation.sse import COLLAR, PSDS1, PSDS2, SEGMENT_LENGTH_S, import_sed_scores_eval
+from bench.evaluation.sse import COLLAR, PSDS1, PSDS2, SEGMENT_LENGTH_S, import_sed_scores_eval, segment_pauc
 
 _SHARD_CLIPS = 250
 """Clips per block of statistics at most: bounds the per-clip statistics held at once."""
@@ -292,8 +292,8 @@ def dcase_replicates(
                             segment_length=SEGMENT_LENGTH_S,
                         )[0]["micro_average"],
                     ),
-                    ("segment_pauc", lambda d, g, t, kept: _segment_pauc(d, g, t, mcclish=False)),
-                    ("segment_pauc_mcclish", lambda d, g, t, kept: _segment_pauc(d, g, t, mcclish=True)),
+                    ("segment_pauc", lambda d, g, t, kept: segment_pauc(d, g, t, mcclish=False)),
+                    ("segment_pauc_mcclish", lambda d, g, t, kept: segment_pauc(d, g, t, mcclish=True)),
                 ],
             )
         )
@@ -353,12 +353,6 @@ def owned_deltas(
             }
         )
     return joined_by_statistic
-
-
-def _segment_pauc(deltas: dict, ground_truth: dict, durations: dict, *, mcclish: bool) -> float:
-    from bench.evaluation.dcase import segment_pauc  # dcase builds on this module
-
-    return segment_pauc(deltas, ground_truth, durations, mcclish=mcclish)
 
 
 RESAMPLE_ID = "resample"

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 import models
+from bench.corpus import check_same_corpus
 from bench.data import ClipSet, batches, clips_at, make_split, read_clips
 from bench.errors import BenchError
 from bench.feature_cache import compute_features
@@ -77,6 +78,7 @@ def infer_clip(
         raise BenchError(f"run {store.run_id} has no checkpoint.pt yet; train it first (bench run ...)")
     record = store.read_config()
     corpus_dir = Path(record["corpus_dir"])
+    check_same_corpus(record, corpus_dir, doing=f"show run {store.run_id} on its corpus")
     clips = read_clips(corpus_dir)
     snr = float(record["snr_db"])
     if clip_id is None:

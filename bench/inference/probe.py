@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from bench.corpus import check_same_corpus, one_corpus
 from bench.data import make_split, read_clips, weak_labels
 from bench.errors import BenchError
 from bench.feature_cache import compute_features
@@ -74,14 +75,14 @@ def _micro_ap(y: np.ndarray, p: np.ndarray) -> float:
 
 def _val_features(
     corpus_dir: Path, *, snr_db: float, val_fold: int, settings: LogMelSettings, standardizer: Standardizer
-) -> tuple[np.ndarray, np.ndarray]:
-    """Standardised features (N, T, F) and weak labels (N, C) of a corpus's validation fold."""
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Standardised features (N, T, F), weak labels (N, C) and clip ids of a corpus's validation fold."""
     clips = read_clips(corpus_dir)
     ids = make_split(clips, snr_db=snr_db, val_fold=val_fold).val
     fs = compute_features(Path(corpus_dir), snr_db=snr_db, settings=settings, progress=False)
     rows = fs.rows(ids)
     x = standardizer(np.asarray(fs.features[np.sort(rows)]))[np.argsort(np.argsort(rows))]
-    return x, weak_labels(clips, ids, snr_db=snr_db)
+    return x, weak_labels(clips, ids, snr_db=snr_db), [str(c) for c in ids]
 
 
 RANDOM_RECIPE = "random recipe"
@@ -127,9 +128,9 @@ def probe_run(
     net, state = load_checkpoint(store.checkpoint_path)
     standardizer = Standardizer.from_dict(state["standardizer"])
     snr, fold = float(record["snr_db"]), int(record.get("val_fold", 4))
-    x, y = _val_features(
-        Path(record["corpus_dir"]), snr_db=snr, val_fold=fold, settings=settings, standardizer=standardizer
-    )
+    corpus_dir = Path(record["corpus_dir"])
+    check_same_corpus(record, corpus_dir, doing=f"probe run {run_dir.name}")
+    x, y, ids = _val_features(corpus_dir, snr_db=snr, val_fold=fold, settings=settings, standardizer=standardizer)
     rows = []
     for shift in shifts_s:
         frames = int(round(float(shift) / settings.hop_s))
@@ -145,7 +146,15 @@ def probe_run(
     if random_corpus is not None:
         corpora = {RANDOM_RECIPE: Path(random_corpus), **corpora}
     for name, corpus in corpora.items():
-        xr, yr = _val_features(Path(corpus), snr_db=snr, val_fold=fold, settings=settings, standardizer=standardizer)
+        xr, yr, ids_r = _val_features(
+            Path(corpus), snr_db=snr, val_fold=fold, settings=settings, standardizer=standardizer
+        )
+        if name != RANDOM_RECIPE and (ids_r != ids or not np.array_equal(yr, y)):
+            raise BenchError(
+                f"the corpus {corpus} ({name}) does not hold the run's validation clips with their labels "
+                f"({len(ids_r)} clips against the run's {len(ids)}); --on compares the same clips rendered "
+                "another way (e.g. built with --reverb from the same options and seed), so it must be paired"
+            )
         if xr.shape[1:] != x.shape[1:]:
             raise BenchError(
                 f"the corpus {corpus} ({name}) gives features of shape {xr.shape[1:]}, the run's are "
@@ -237,6 +246,9 @@ def probe_runs(
     done = runs[runs["status"] == "done"]
     if done.empty:
         raise BenchError("no finished run to probe; train some first (bench run ...)")
+    done = one_corpus(
+        done, what="the runs to probe", hint="probe each corpus's runs on their own (--results, --model, --snr)"
+    )
     records = []
     failed = []
     for _, run in done.iterrows():

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bench.corpus import one_corpus
 from bench.errors import BenchError
 from bench.evaluation.bootstrap import (
     CONFIDENCE,
@@ -177,6 +178,11 @@ class System:
         Model options, as ``--option`` (none: the registered model).
     preset : str or None
         None: whatever preset the runs have (they must agree).
+    mixing, augment : str
+        The training clips and augmentation (default: the corpus as built, none).
+    corpus : str or None
+        A corpus fingerprint (or its first characters): only runs trained on that corpus. None:
+        the runs must all share one corpus (:meth:`runs` refuses runs of two).
     """
 
     model: str
@@ -186,12 +192,13 @@ class System:
     preset: str | None = None
     mixing: str = "fixed"
     augment: str = "none"
+    corpus: str | None = None
 
     @classmethod
     def parse(cls, text: str, *, snr_db: float | None, preset: str | None) -> System:
         """``"2ap_aux"``, ``"2ap_aux,alpha=0.1"``, ``"2ap_aux,time_layer=conv,snr=0"``: a model,
-        then ``key=value`` words (``alpha``, ``snr``, ``preset``, ``mixing`` and ``augment`` are
-        the system's own, every other key a model option)."""
+        then ``key=value`` words (``alpha``, ``snr``, ``preset``, ``mixing``, ``augment`` and
+        ``corpus`` are the system's own, every other key a model option)."""
         from bench.config import parse_options
 
         name, *words = [w.strip() for w in str(text).split(",")]
@@ -203,6 +210,7 @@ class System:
         alpha = options.pop("alpha", None)
         snr = options.pop("snr", snr_db)
         own_preset = options.pop("preset", preset)
+        corpus = options.pop("corpus", None)
         if snr is None:
             raise BenchError(f"system {text!r} has no SNR: give --snr or snr=... in the system")
         if alpha is not None and not isinstance(alpha, (int, float)):
@@ -217,6 +225,7 @@ class System:
             preset=None if own_preset is None else str(own_preset),
             mixing=mixing,
             augment=augment,
+            corpus=None if corpus is None else str(corpus),
         )
 
     @property
@@ -231,6 +240,8 @@ class System:
         words.append(f"{self.snr_db:g} dB")
         if self.preset:
             words.append(f"[{self.preset}]")
+        if self.corpus:
+            words.append(f"corpus {self.corpus}")
         return " ".join(words)
 
     def runs(self, runs: pd.DataFrame) -> pd.DataFrame:
@@ -242,7 +253,8 @@ class System:
         matched = match_runs(
             chosen, self.model, alpha, self.snr_db, self.options, mixing=self.mixing, augment=self.augment
         )
-        return matched[matched["status"] == "done"] if not matched.empty else matched
+        done = matched[matched["status"] == "done"] if not matched.empty else matched
+        return one_corpus(done, what=self.label, wanted=self.corpus)
 
 
 COMPARE_METRICS = metric_names(compare=True)

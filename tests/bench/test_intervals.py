@@ -211,3 +211,58 @@ def test_system_figures_psd_roc_classes_and_metric_against_snr(two_systems):
     assert unknown.exit_code == 2 and "unknown model 'nope'" in unknown.output
     absent = invoke("plot", "--psd-roc", "--system", "gwrp", "--snr", 0, "--results", two_systems)
     assert absent.exit_code == 2 and "no finished run of gwrp 0 dB" in absent.output
+
+
+def _copied_run(two_systems, dest, *, model: str, new_id: str, **changes):
+    """A copy of one of the two systems' runs under ``dest/runs/new_id``, its config.json changed."""
+    import shutil
+
+    runs = load_runs(two_systems)
+    source = runs[runs["model"] == model]["run_dir"].iloc[0]
+    target = dest / "runs" / new_id
+    shutil.copytree(source, target)
+    record = json.loads((target / "config.json").read_text())
+    record.update(run_id=new_id, **changes)
+    (target / "config.json").write_text(json.dumps(record))
+    return target
+
+
+def test_runs_of_two_corpora_are_refused_or_chosen_in_every_aggregate(two_systems, tmp_path):
+    """E1: table, compare, the figures and probe group by corpus in one place (bench.corpus.one_corpus)."""
+    import shutil
+
+    results = tmp_path / "mixed"
+    runs = load_runs(two_systems)
+    own = str(runs["corpus_fingerprint"].iloc[0])
+    for _, run in runs.iterrows():
+        shutil.copytree(run["run_dir"], results / "runs" / run["run_id"])
+    _copied_run(two_systems, results, model="gap", new_id="othercorpus", corpus_fingerprint="0123456789ab")
+    for args in (
+        ["table", "gap", "--snr", 0],
+        ["compare", "gap", "gmp", "--snr", 0],
+        ["plot", "--vs-snr", "--system", "gap"],
+        ["probe"],
+    ):
+        result = invoke(*args, "--results", results)
+        assert result.exit_code == 2, (args, result.output)
+        assert "trained on 2 corpora" in " ".join(result.output.split()), args
+    chosen = invoke("table", f"gap,corpus={own[:6]}", "--snr", 0, "--results", results)
+    assert chosen.exit_code == 0, chosen.output
+    assert "(1)" in chosen.output  # one run: the copy on the other corpus is not averaged in
+
+
+def test_probe_and_plot_refuse_a_corpus_that_changed_since_training(two_systems, tmp_path):
+    """E5: bench probe and bench plot --run check the corpus as evaluation does."""
+    results = tmp_path / "changed"
+    _copied_run(two_systems, results, model="gap", new_id="changedrun", corpus_manifest_digest="0" * 16)
+    for args in (["probe"], ["plot", "--run", "changedrun"]):
+        result = invoke(*args, "--results", results)
+        assert result.exit_code == 2, (args, result.output)
+        assert "changed since run changedrun was trained" in " ".join(result.output.split()), args
+
+
+def test_probe_on_another_corpus_must_hold_the_same_clips(two_systems, fabricated_corpus):
+    """E6: --on NAME=DIR is a paired comparison; a corpus of other clips is refused."""
+    result = invoke("probe", "--on", f"other={fabricated_corpus}", "--model", "gap", "--results", two_systems)
+    assert result.exit_code == 2, result.output
+    assert "does not hold the run's validation clips" in " ".join(result.output.split())
