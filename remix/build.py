@@ -308,6 +308,20 @@ def _with_lengths(
     return events
 
 
+def outside(paths: pd.Series, folder: Path) -> pd.DataFrame:
+    """The paths of a source table that resolve outside ``folder`` (a ``../`` or an absolute file name
+    in the dataset's CSV, a symlink leading out), each with its reason: such files never get into a
+    corpus, whatever they hold."""
+    root = Path(folder).resolve()
+    rows = []
+    for path in dict.fromkeys(str(p) for p in paths):
+        if not Path(path).resolve().is_relative_to(root):
+            rows.append(
+                {"path": path, "reason": f"outside the source folder {root} (the dataset's CSV leads out of it)"}
+            )
+    return pd.DataFrame(rows, columns=["path", "reason"])
+
+
 def _check(
     scenes: pd.DataFrame,
     events: pd.DataFrame,
@@ -316,26 +330,33 @@ def _check(
     out_dir: Path,
     executor: Executor | None,
     progress: bool,
+    scenes_dir: Path,
+    events_dir: Path,
 ) -> pd.DataFrame:
+    """Every source file a plan may use, with the reason it is unusable (None: usable): files outside
+    their source folder are refused unread (:func:`outside`), the others are decoded and checked."""
     cache = out_dir / BUILD_DIR / "source_check.parquet"
     used = events[(events["split"] == "test") | events["manually_verified"].astype(bool)]
+    refused = [outside(scenes["path"], scenes_dir), outside(used["path"], events_dir)]
+    away = set().union(*(set(r["path"]) for r in refused))
     tables = [
+        *refused,
         check_sources(
-            [Path(p) for p in scenes["path"]],
+            [Path(p) for p in scenes["path"] if str(p) not in away],
             min_duration_s=MIN_SCENE_FRACTION * options.clip_duration_s,
             executor=executor,
             cache_file=cache,
             progress=progress,
         ),
         check_sources(
-            [Path(p) for p in used["path"]],
+            [Path(p) for p in used["path"] if str(p) not in away],
             min_duration_s=MIN_EVENT_S,
             executor=executor,
             cache_file=cache,
             progress=progress,
         ),
     ]
-    return pd.concat(tables, ignore_index=True)
+    return pd.concat([t for t in tables if len(t)], ignore_index=True)
 
 
 _MIN_AUDIO_BYTES = 45
@@ -606,7 +627,16 @@ def build_corpus(
         if sources.licences is not None:
             fingerprint["licences"] = sorted(sources.licences)
         prepare_out_dir(out_dir, fingerprint, overwrite=run.overwrite, claim=False)
-        checked = _check(scenes, events, options=recipe, out_dir=out_dir, executor=executor, progress=progress)
+        checked = _check(
+            scenes,
+            events,
+            options=recipe,
+            out_dir=out_dir,
+            executor=executor,
+            progress=progress,
+            scenes_dir=scenes_dir,
+            events_dir=events_dir,
+        )
         rooms, bad_responses = build_rooms(reverb, sample_rate=recipe.sample_rate)
         if bad_responses is not None:
             checked = pd.concat([checked, bad_responses], ignore_index=True)
@@ -653,6 +683,9 @@ def build_corpus(
     finally:
         if own_pool is not None:
             own_pool.shutdown(wait=True, cancel_futures=True)
+    # again at the end: temporaries of writers that died during this build (a worker killed with
+    # its group may write on for a moment after a resume's first sweep) never stay behind
+    remove_partials(out_dir)
 
     clips, placed = _assemble(plans, out_dir)
     manifest = out_dir / MANIFEST_DIR

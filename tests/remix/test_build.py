@@ -239,3 +239,39 @@ def test_the_builder_loads_without_the_stand_in():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_source_files_outside_their_folder_are_skipped_and_listed(tiny_sources, tmp_path):
+    """E7: a CSV naming ``../`` (or an absolute path) never brings audio from outside the folder."""
+    import shutil
+
+    from remix.sources.fsd2018 import META_DIR, TRAIN_CSV, TRAIN_DIR
+
+    events = tmp_path / "events"
+    shutil.copytree(tiny_sources.events_dir, events)
+    table = pd.read_csv(events / META_DIR / TRAIN_CSV)
+    row = table.index[table["manually_verified"].astype(int) == 1][0]
+    private = tmp_path / "private_recording.wav"
+    shutil.copy(events / TRAIN_DIR / table.loc[row, "fname"], private)
+    table.loc[row, "fname"] = "../../private_recording.wav"
+    table.to_csv(events / META_DIR / TRAIN_CSV, index=False)
+    summary = build_corpus(
+        tmp_path / "c",
+        recipe=RecipeOptions(clips_per_fold=2),
+        render=RenderSettings(snrs=(0,)),
+        sources=SourceFolders(tiny_sources.scenes_dir, events),
+        run=RunOptions(progress=False),
+    )
+    skipped = pd.read_parquet(tmp_path / "c" / "manifest" / "skipped.parquet")
+    hit = skipped[skipped["path"].str.endswith("private_recording.wav")]
+    assert summary.skipped >= 1 and len(hit) == 1 and "outside the source folder" in hit["reason"].iloc[0]
+    placed = pd.read_parquet(tmp_path / "c" / "manifest" / "events.parquet")
+    assert not placed["source_file"].astype(str).str.contains("private_recording").any()
+    with pytest.raises(RemixError, match="private_recording"):
+        build_corpus(
+            tmp_path / "strict",
+            recipe=RecipeOptions(clips_per_fold=2),
+            render=RenderSettings(snrs=(0,)),
+            sources=SourceFolders(tiny_sources.scenes_dir, events),
+            run=RunOptions(progress=False, strict=True),
+        )

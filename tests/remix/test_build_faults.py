@@ -145,6 +145,25 @@ def test_clean_up_leaves_bench_files_and_live_writers_alone(built, tiny_sources)
         bench.unlink(missing_ok=True)
 
 
+def test_temporaries_of_writers_that_die_during_the_build_are_swept_at_its_end(tiny_sources, tmp_path, monkeypatch):
+    """E14: a dead writer's temporary that appears after the first sweep does not stay in the corpus."""
+    import remix.build as build_mod
+
+    out = tmp_path / "corpus"
+    stale = out / "audio" / "snr0" / ".fold1_00001.partial-99999999-0000.flac"
+    real = build_mod._render
+
+    def render(*args, **kwargs):  # a writer killed with its group, leaving its temporary mid-build
+        stale.parent.mkdir(parents=True, exist_ok=True)
+        stale.write_bytes(b"x")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(build_mod, "_render", render)
+    _build(out, tiny_sources)
+    assert not stale.exists()
+    assert not [p for p in out.rglob("*") if ".partial-" in p.name]
+
+
 # ---------------------------------------------------------------- a damaged options.json
 
 
