@@ -309,13 +309,14 @@ def _with_lengths(
 
 
 def outside(paths: pd.Series, folder: Path) -> pd.DataFrame:
-    """The paths of a source table that resolve outside ``folder`` (a ``../`` or an absolute file name
-    in the dataset's CSV, a symlink leading out), each with its reason: such files never get into a
-    corpus, whatever they hold."""
-    root = Path(folder).resolve()
+    """The paths of a source table that lie outside ``folder`` once ``..`` is taken literally (a ``../``
+    or an absolute file name in the dataset's CSV), each with its reason: such files never get into
+    a corpus, whatever they hold. A folder of symbolic links to the dataset's files (a common way
+    to assemble one) is inside: the names are checked, not where links lead."""
+    root = Path(os.path.normpath(Path(folder).absolute()))
     rows = []
     for path in dict.fromkeys(str(p) for p in paths):
-        if not Path(path).resolve().is_relative_to(root):
+        if not Path(os.path.normpath(Path(path).absolute())).is_relative_to(root):
             rows.append(
                 {"path": path, "reason": f"outside the source folder {root} (the dataset's CSV leads out of it)"}
             )

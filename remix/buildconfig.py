@@ -22,6 +22,7 @@ goes and how the build runs (``out``, ``workers``, ``cluster``, ``overwrite``,
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import math
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from remix.errors import RemixError
+from remix.licences import parse_licences
 from remix.options import BOOLEAN, BUILD_OPTIONS, DEFAULT_STANDIN, INTEGER, NUMBER, NUMBERS, PATH, RANGE, REVERB, Kind
 from remix.recipe import RecipeOptions
 from remix.render import RenderSettings
@@ -190,47 +192,14 @@ def read_config(path: Path) -> dict[str, Any]:
 
 def reverb_options(options: Mapping[str, Any]) -> ReverbOptions:
     """The :class:`ReverbOptions` of build options (command-line names; a missing one takes its default)."""
-    defaults = ReverbOptions()
-    reverb = options.get("reverb", defaults.source)
-    return ReverbOptions(
-        source=str(reverb) if isinstance(reverb, Path) else reverb,
-        rt60_s=tuple(options.get("rt60_s", defaults.rt60_s)),  # type: ignore[arg-type]
-        room_floor_m=tuple(options.get("room_floor_m", defaults.room_floor_m)),  # type: ignore[arg-type]
-        room_height_m=tuple(options.get("room_height_m", defaults.room_height_m)),  # type: ignore[arg-type]
-        source_distance_m=tuple(options.get("source_distance_m", defaults.source_distance_m)),  # type: ignore[arg-type]
-    )
+    return BuildConfig.from_options(options).reverb_settings()
 
 
 def recipe_and_render(options: Mapping[str, Any]) -> tuple[RecipeOptions, RenderSettings]:
-    """The :class:`RecipeOptions` and :class:`RenderSettings` of build options (command-line names).
-
-    ``options`` holds ``snr`` (a sequence of numbers) and may hold any option of
-    :data:`OPTIONS`; a missing one takes the command's default. Nothing is
-    validated here (the build does).
-    """
-    defaults = RecipeOptions()
-    fade_ms = options.get("fade_ms")
-    recipe = RecipeOptions(
-        recipe=options.get("recipe", defaults.recipe),
-        clips_per_fold=options.get("clips_per_fold", defaults.clips_per_fold),
-        test_clips=options.get("test_clips"),
-        events_per_clip=options.get("events_per_clip"),
-        max_event_s=options.get("max_event_s", defaults.max_event_s),
-        min_event_s=options.get("min_event_s", defaults.min_event_s),
-        max_polyphony=options.get("max_polyphony", defaults.max_polyphony),
-        fade_s=None if fade_ms is None else fade_ms / 1000.0,
-    )
-    render_defaults = RenderSettings(snrs=())
-    render = RenderSettings(
-        snrs=tuple(options["snr"]),
-        snr_mode=options.get("snr_mode", render_defaults.snr_mode),
-        ref_lufs=options.get("ref_lufs", render_defaults.ref_lufs),
-        sample_rate=recipe.sample_rate,
-        clip_samples=recipe.clip_samples,
-        audio_format=options.get("format", render_defaults.audio_format),
-        stems=options.get("stems", render_defaults.stems),
-    )
-    return recipe, render
+    """The :class:`RecipeOptions` and :class:`RenderSettings` of build options (command-line names;
+    :class:`BuildConfig`). Nothing is validated here (the build does)."""
+    config = BuildConfig.from_options(options)
+    return config.recipe_options(), config.render_settings()
 
 
 def _ms(seconds: float) -> float:
@@ -254,39 +223,18 @@ def corpus_options(
     licences: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The build options (command-line names) that give ``recipe``, ``render``, ``seed``, ``reverb``
-    and the stand-in kind back.
-
-    Options left to their default of None (``test_clips``, ``events_per_clip``,
-    ``fade_ms``), sources not given (the stand-in) and the reverberation options of a dry corpus
-    are left out; a stand-in build always names its stand-in kind, so that its ``build.toml``
-    repeats it whatever the default.
-    """
-    options: dict[str, Any] = {
-        "snr": [float(s) for s in render.snrs],
-        "recipe": recipe.recipe,
-        "clips_per_fold": int(recipe.clips_per_fold),
-        "test_clips": recipe.test_clips,
-        "events_per_clip": recipe.events_per_clip,
-        "max_event_s": float(recipe.max_event_s),
-        "min_event_s": float(recipe.min_event_s),
-        "max_polyphony": int(recipe.max_polyphony),
-        "fade_ms": None if recipe.fade_s is None else _ms(float(recipe.fade_s)),
-        "seed": int(seed),
-        "snr_mode": render.snr_mode,
-        "ref_lufs": float(render.ref_lufs),
-        "format": render.audio_format,
-        "stems": bool(render.stems),
-        "scenes": None if scenes_dir is None else str(scenes_dir),
-        "events": None if events_dir is None else str(events_dir),
-    }
-    if reverb is not None and reverb.active:
-        r = reverb.to_dict()
-        options.update(reverb=r.pop("source"), **r)
-    if scenes_dir is None:
-        options["standin"] = standin
-    if licences is not None:
-        options["licences"] = ",".join(sorted(licences))
-    return {k: v for k, v in options.items() if v is not None}
+    and the stand-in kind back: :meth:`BuildConfig.to_options` of :meth:`BuildConfig.from_objects`."""
+    config = BuildConfig.from_objects(
+        recipe,
+        render,
+        seed=seed,
+        scenes_dir=scenes_dir,
+        events_dir=events_dir,
+        reverb=reverb,
+        standin=standin,
+        licences=licences,
+    )
+    return config.to_options()
 
 
 def _toml_value(value: Any) -> str:
@@ -350,3 +298,171 @@ def corpus_toml(
         lines.append(f"# Not settable by remix build (this build cannot be repeated from it): {'; '.join(fixed)}.")
     lines += [f"{key} = {_toml_value(value)}" for key, value in options.items()]
     return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- one build's configuration
+
+CORPUS_OPTIONS: tuple[str, ...] = tuple(name for name, option in BUILD_OPTIONS.items() if option.corpus)
+"""The options that change the corpus, in the order its ``build.toml`` lists them."""
+
+
+def _frozen(value: Any) -> Any:
+    """An option's value in hashable form: lists as tuples (SNRs, ranges)."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _as_field(name: str, value: Any) -> Any:
+    """An option's value (command-line units) as its target field takes it."""
+    if value is None:
+        return None
+    if name == "fade_ms":
+        return value / 1000.0
+    if name == "licences":
+        return tuple(sorted(parse_licences(value))) if isinstance(value, str) else tuple(sorted(value))
+    if name == "reverb":
+        return str(value)
+    if BUILD_OPTIONS[name].kind in (NUMBERS, RANGE):
+        return tuple(float(v) for v in value)
+    if BUILD_OPTIONS[name].kind is PATH:
+        return Path(value)
+    return value
+
+
+def _as_option(name: str, value: Any) -> Any:
+    """A target field's value back in the option's form (inverse of :func:`_as_field`)."""
+    if value is None:
+        return None
+    if name == "fade_ms":
+        return _ms(float(value))
+    if name == "licences":
+        return ",".join(sorted(value))
+    if name == "reverb":
+        return str(value)
+    kind = BUILD_OPTIONS[name].kind
+    if kind in (NUMBERS, RANGE):
+        return tuple(float(v) for v in value)
+    if kind is PATH:
+        return str(value)
+    if kind is NUMBER:
+        return float(value)
+    if kind is INTEGER:
+        return int(value)
+    if kind is BOOLEAN:
+        return bool(value)
+    return value
+
+
+class _BuildConfigMethods:
+    """The methods of :class:`BuildConfig` (its fields come from :data:`remix.options.BUILD_OPTIONS`;
+    a method is never named as an option is, e.g. ``recipe``, ``reverb``, ``seed``)."""
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> Any:
+        """The configuration of build options by name (command-line names and units, as
+        :func:`read_config` and ``remix build`` give them), each in one normal form (numbers as
+        floats, lists as tuples, paths as strings, licences sorted); options of the run are
+        ignored, a missing corpus option takes its default."""
+        return cls(**{k: _as_option(k, _as_field(k, v)) for k, v in options.items() if k in CORPUS_OPTIONS})
+
+    @classmethod
+    def from_file(cls, path: Path) -> Any:
+        """The configuration of a build options file (:func:`read_config`: one line per problem)."""
+        return cls.from_options(read_config(path))
+
+    @classmethod
+    def from_objects(
+        cls,
+        recipe: RecipeOptions,
+        render: RenderSettings,
+        *,
+        seed: int,
+        scenes_dir: Path | None = None,
+        events_dir: Path | None = None,
+        reverb: ReverbOptions | None = None,
+        standin: str | None = DEFAULT_STANDIN,
+        licences: Sequence[str] | None = None,
+    ) -> Any:
+        """The configuration that gives these objects back (every option through its ``target``)."""
+        objects = {
+            "recipe": recipe,
+            "render": render,
+            "reverb": reverb or ReverbOptions(),
+            "sources": {"scenes_dir": scenes_dir, "events_dir": events_dir, "standin": standin, "licences": licences},
+        }
+        values = {}
+        for name in CORPUS_OPTIONS:
+            target = BUILD_OPTIONS[name].target
+            assert target is not None, name  # every corpus option names where it goes
+            if target == "seed":
+                owner, attribute, value = "seed", "", seed
+            else:
+                owner, _, attribute = target.partition(".")
+                holder: Any = objects[owner]
+                value = holder[attribute] if isinstance(holder, dict) else getattr(holder, attribute)
+            if owner == "reverb" and attribute == "source" and reverb is not None and reverb.folder is not None:
+                value = reverb.to_dict()["source"]  # a folder as its absolute path
+            values[name] = _as_option(name, value)
+        return cls(**values)
+
+    def _fields(self, owner: str) -> dict[str, Any]:
+        out = {}
+        for name in CORPUS_OPTIONS:
+            target = BUILD_OPTIONS[name].target or ""
+            if target.startswith(owner + "."):
+                out[target.partition(".")[2]] = _as_field(name, getattr(self, name))
+        return out
+
+    def recipe_options(self) -> RecipeOptions:
+        """The :class:`RecipeOptions` of this configuration (not validated: the build does)."""
+        return RecipeOptions(**self._fields("recipe"))
+
+    def render_settings(self) -> RenderSettings:
+        """The :class:`RenderSettings` of this configuration, at the recipe's sample rate and clip length."""
+        recipe = self.recipe_options()
+        fields = self._fields("render")
+        fields["snrs"] = fields.get("snrs") or ()
+        return RenderSettings(**fields, sample_rate=recipe.sample_rate, clip_samples=recipe.clip_samples)
+
+    def reverb_settings(self) -> ReverbOptions:
+        """The :class:`ReverbOptions` of this configuration."""
+        return ReverbOptions(**self._fields("reverb"))
+
+    def source_folders(self) -> dict[str, Any]:
+        """The keyword arguments of :class:`remix.build.SourceFolders`: ``scenes_dir``, ``events_dir``,
+        ``standin``, ``licences``."""
+        return self._fields("sources")
+
+    def to_options(self) -> dict[str, Any]:
+        """What a corpus's ``build.toml`` records, in its order: options left to a default of None, the
+        sources of a stand-in build, and the reverberation options of a dry one are left out; a
+        stand-in build always names its stand-in kind."""
+        values = {name: getattr(self, name) for name in CORPUS_OPTIONS}
+        dry = values["reverb"] in (None, NONE)
+        out = {}
+        for name, value in values.items():
+            if value is None or (dry and BUILD_OPTIONS[name].target.startswith("reverb.")):  # type: ignore[union-attr]
+                continue
+            if name == "standin" and values["scenes"] is not None:
+                continue
+            out[name] = list(value) if isinstance(value, tuple) else value
+        if values["scenes"] is None and "standin" not in out:
+            out["standin"] = DEFAULT_STANDIN
+        return out
+
+
+BuildConfig = dataclasses.make_dataclass(
+    "BuildConfig",
+    [(name, Any, dataclasses.field(default=_frozen(BUILD_OPTIONS[name].default))) for name in CORPUS_OPTIONS],
+    bases=(_BuildConfigMethods,),
+    frozen=True,
+)
+BuildConfig.__module__ = __name__
+BuildConfig.__doc__ = """One build's corpus options: a field per corpus option of :data:`remix.options.BUILD_OPTIONS`
+(generated from that table, with its defaults), in command-line names and units.
+
+It is read from the command line or an options file (:meth:`from_options`, :meth:`from_file`),
+made from the library's objects (:meth:`from_objects`), turned into them (:meth:`recipe_options`,
+:meth:`render_settings`, :meth:`reverb_settings`, :meth:`source_folders`, following each option's
+``target``) and written
+back as the ``build.toml`` a corpus keeps (:meth:`to_options`, :func:`corpus_toml`). Adding a build
+option is one row of the table (with its target) and the code that uses the target field."""

@@ -168,11 +168,10 @@ def build(
     """Build the noisy remix corpus (audio per SNR, Parquet manifests, DCASE TSVs, corpus card)."""
     _load_build_modules()
     from remix.build import RunOptions, SourceFolders, build_corpus
-    from remix.buildconfig import recipe_and_render, reverb_options
-    from remix.licences import parse_licences
+    from remix.buildconfig import BuildConfig
 
     opts = _build_options(ctx, config)
-    recipe_options, render = recipe_and_render(opts)
+    corpus_config = BuildConfig.from_options(opts)
     run = RunOptions(
         workers=opts["workers"],
         progress=opts["progress"],
@@ -181,16 +180,11 @@ def build(
         command=shlex.join(["remix", *sys.argv[1:]]) if sys.argv[1:2] == ["build"] else None,
     )
     corpus = dict(
-        recipe=recipe_options,
-        render=render,
-        seed=opts["seed"],
-        sources=SourceFolders(
-            scenes_dir=opts["scenes"],
-            events_dir=opts["events"],
-            standin=opts["standin"],
-            licences=None if opts["licences"] is None else tuple(sorted(parse_licences(opts["licences"]))),
-        ),
-        reverb=reverb_options(opts),
+        recipe=corpus_config.recipe_options(),
+        render=corpus_config.render_settings(),
+        seed=corpus_config.seed,
+        sources=SourceFolders(**corpus_config.source_folders()),
+        reverb=corpus_config.reverb_settings(),
     )
     out, workers, cluster = opts["out"], opts["workers"], opts["cluster"]
     if cluster is None:

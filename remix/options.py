@@ -63,6 +63,13 @@ class BuildOption:
         Whether an options file may set it (``overwrite`` is consented to on the command line only).
     corpus : bool
         Whether it changes the corpus (and is written back into its ``build.toml``).
+    target : str or None
+        Where a corpus option's value goes: ``"<object>.<field>"`` with the object one of
+        ``recipe`` (:class:`remix.recipe.RecipeOptions`), ``render``
+        (:class:`remix.render.RenderSettings`), ``reverb`` (:class:`remix.reverb.ReverbOptions`)
+        or ``sources`` (:class:`remix.build.SourceFolders`), or ``"seed"``
+        (:class:`remix.buildconfig.BuildConfig` maps both ways from it). None for options of the
+        run (where the corpus goes, workers...).
     """
 
     name: str
@@ -71,21 +78,101 @@ class BuildOption:
     help: str
     in_file: bool = True
     corpus: bool = True
+    target: str | None = None
 
 
 BUILD_OPTIONS: dict[str, BuildOption] = {
     o.name: o
     for o in (
-        BuildOption("snr", NUMBERS, None, "SNRs in dB: --snr 0 10 20."),
+        # the corpus options, in the order a corpus's build.toml lists them
+        BuildOption("snr", NUMBERS, None, "SNRs in dB: --snr 0 10 20.", target="render.snrs"),
         BuildOption(
-            "out",
-            PATH,
-            Path("data/corpus"),
-            "Corpus folder (new, or an earlier build to resume); `bench run` reads data/corpus by default.",
-            corpus=False,
+            "recipe",
+            Kind("a string", RECIPES),
+            "paper",
+            "paper: the original layout; random: random layout.",
+            target="recipe.recipe",
         ),
-        BuildOption("scenes", PATH, None, "TAU Urban Acoustic Scenes 2019 development folder."),
-        BuildOption("events", PATH, None, "Folder holding FSDKaggle2018.audio_train/ etc."),
+        BuildOption("clips_per_fold", INTEGER, 2000, "Clips in each of the 4 folds.", target="recipe.clips_per_fold"),
+        BuildOption(
+            "test_clips",
+            INTEGER,
+            None,
+            "Clips of the held-out test split (default: clips-per-fold / 4, rounded up).",
+            target="recipe.test_clips",
+        ),
+        BuildOption(
+            "events_per_clip",
+            INTEGER,
+            None,
+            "Events per clip (default: 3; the paper recipe has exactly 3).",
+            target="recipe.events_per_clip",
+        ),
+        BuildOption("max_event_s", NUMBER, 2.0, "Longest placed event (s).", target="recipe.max_event_s"),
+        BuildOption(
+            "min_event_s", NUMBER, 0.5, "Shortest placed event, random recipe (s).", target="recipe.min_event_s"
+        ),
+        BuildOption("max_polyphony", INTEGER, 2, "Most events at once, random recipe.", target="recipe.max_polyphony"),
+        BuildOption(
+            "fade_ms",
+            NUMBER,
+            None,
+            "Fade at cuts in ms (default: 0 for paper, 10 for random).",
+            target="recipe.fade_s",
+        ),
+        BuildOption("seed", INTEGER, 0, "Seed of every random choice.", target="seed"),
+        BuildOption(
+            "snr_mode",
+            Kind("a string", SNR_MODES),
+            "rms",
+            "rms (the original) or lufs (Scaper's).",
+            target="render.snr_mode",
+        ),
+        BuildOption("ref_lufs", NUMBER, -24.0, "Scene loudness in lufs mode (LUFS).", target="render.ref_lufs"),
+        BuildOption(
+            "format", Kind("a string", FORMATS), "flac", "Audio container (16-bit).", target="render.audio_format"
+        ),
+        BuildOption(
+            "stems", BOOLEAN, False, "Also write float32 stems of the scene and every event.", target="render.stems"
+        ),
+        BuildOption(
+            "scenes", PATH, None, "TAU Urban Acoustic Scenes 2019 development folder.", target="sources.scenes_dir"
+        ),
+        BuildOption(
+            "events", PATH, None, "Folder holding FSDKaggle2018.audio_train/ etc.", target="sources.events_dir"
+        ),
+        BuildOption(
+            "reverb",
+            REVERB,
+            "none",
+            "Reverberation per event: none (dry, the paper's), simulated (a simulated shoebox room per clip) "
+            "or a folder of WAV impulse responses.",
+            target="reverb.source",
+        ),
+        BuildOption(
+            "rt60_s",
+            RANGE,
+            [0.2, 0.8],
+            "Range of a simulated room's reverberation time (s): LOW HIGH.",
+            target="reverb.rt60_s",
+        ),
+        BuildOption(
+            "room_floor_m",
+            RANGE,
+            [3.0, 12.0],
+            "Range of a simulated room's length and width (m).",
+            target="reverb.room_floor_m",
+        ),
+        BuildOption(
+            "room_height_m", RANGE, [2.5, 4.5], "Range of a simulated room's height (m).", target="reverb.room_height_m"
+        ),
+        BuildOption(
+            "source_distance_m",
+            RANGE,
+            [1.0, 4.0],
+            "Range of an event's distance to the microphone (m).",
+            target="reverb.source_distance_m",
+        ),
         BuildOption(
             "standin",
             Kind("a string", STANDINS),
@@ -94,6 +181,7 @@ BUILD_OPTIONS: dict[str, BuildOption] = {
             "openly licensed packages where they cover a class, fetched once; procedural where they cannot be "
             "had), procedural (synthesised) or recorded-gpl (recorded, plus GPL-licensed recordings; the corpus "
             "then inherits the GPL).",
+            target="sources.standin",
         ),
         BuildOption(
             "licences",
@@ -101,17 +189,17 @@ BUILD_OPTIONS: dict[str, BuildOption] = {
             None,
             "Only event sources under these licences, comma-separated: cc0, mit, cc-by, cc-by-sa, cc-by-nc, "
             "gpl-2.0 (e.g. cc0,mit); the others are listed as skipped. Default: every licence.",
+            target="sources.licences",
         ),
-        BuildOption("recipe", Kind("a string", RECIPES), "paper", "paper: the original layout; random: random layout."),
-        BuildOption("clips_per_fold", INTEGER, 2000, "Clips in each of the 4 folds."),
+        # how the build runs: none of it changes the corpus
         BuildOption(
-            "test_clips", INTEGER, None, "Clips of the held-out test split (default: clips-per-fold / 4, rounded up)."
+            "out",
+            PATH,
+            Path("data/corpus"),
+            "Corpus folder (new, or an earlier build to resume); `bench run` reads data/corpus by default.",
+            corpus=False,
         ),
-        BuildOption("seed", INTEGER, 0, "Seed of every random choice."),
         BuildOption("workers", INTEGER, 1, "Processes (the output does not depend on it).", corpus=False),
-        BuildOption("snr_mode", Kind("a string", SNR_MODES), "rms", "rms (the original) or lufs (Scaper's)."),
-        BuildOption("format", Kind("a string", FORMATS), "flac", "Audio container (16-bit)."),
-        BuildOption("stems", BOOLEAN, False, "Also write float32 stems of the scene and every event."),
         BuildOption("strict", BOOLEAN, False, "Fail on any unusable source file instead of skipping it.", corpus=False),
         BuildOption(
             "overwrite",
@@ -121,23 +209,6 @@ BUILD_OPTIONS: dict[str, BuildOption] = {
             in_file=False,
             corpus=False,
         ),
-        BuildOption("events_per_clip", INTEGER, None, "Events per clip (default: 3; the paper recipe has exactly 3)."),
-        BuildOption("max_event_s", NUMBER, 2.0, "Longest placed event (s)."),
-        BuildOption("min_event_s", NUMBER, 0.5, "Shortest placed event, random recipe (s)."),
-        BuildOption("max_polyphony", INTEGER, 2, "Most events at once, random recipe."),
-        BuildOption("fade_ms", NUMBER, None, "Fade at cuts in ms (default: 0 for paper, 10 for random)."),
-        BuildOption("ref_lufs", NUMBER, -24.0, "Scene loudness in lufs mode (LUFS)."),
-        BuildOption(
-            "reverb",
-            REVERB,
-            "none",
-            "Reverberation per event: none (dry, the paper's), simulated (a simulated shoebox room per clip) "
-            "or a folder of WAV impulse responses.",
-        ),
-        BuildOption("rt60_s", RANGE, [0.2, 0.8], "Range of a simulated room's reverberation time (s): LOW HIGH."),
-        BuildOption("room_floor_m", RANGE, [3.0, 12.0], "Range of a simulated room's length and width (m)."),
-        BuildOption("room_height_m", RANGE, [2.5, 4.5], "Range of a simulated room's height (m)."),
-        BuildOption("source_distance_m", RANGE, [1.0, 4.0], "Range of an event's distance to the microphone (m)."),
         BuildOption("progress", BOOLEAN, True, "Show progress bars.", corpus=False),
         BuildOption(
             "cluster",

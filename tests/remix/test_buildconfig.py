@@ -113,3 +113,65 @@ def test_options_the_command_cannot_set_are_named():
     recipe = RecipeOptions(clip_duration_s=5.0, sample_rate=16000, onsets_s=(0.5, 2.5))
     text = corpus_toml(recipe, RenderSettings(snrs=(0.0,), sample_rate=16000, clip_samples=80000), seed=0)
     assert "cannot be repeated" in text and "clip_duration_s = 5.0" in text and "onsets_s = [0.5, 2.5]" in text
+
+
+def test_build_config_is_generated_from_the_options_table():
+    import dataclasses
+
+    from remix.buildconfig import CORPUS_OPTIONS, BuildConfig
+    from remix.options import BUILD_OPTIONS
+
+    fields = dataclasses.fields(BuildConfig)
+    assert [f.name for f in fields] == list(CORPUS_OPTIONS)
+    assert list(CORPUS_OPTIONS) == [n for n, o in BUILD_OPTIONS.items() if o.corpus]
+    for f in fields:  # each default is the table's (lists frozen as tuples)
+        default = BUILD_OPTIONS[f.name].default
+        assert f.default == (tuple(default) if isinstance(default, list) else default), f.name
+    assert all(BUILD_OPTIONS[n].target for n in CORPUS_OPTIONS)  # every corpus option names where it goes
+    assert not [n for n, o in BUILD_OPTIONS.items() if not o.corpus and o.target]
+
+
+def test_build_config_round_trips_through_objects_options_and_toml(tmp_path):
+    from remix.buildconfig import BuildConfig
+    from remix.reverb import ReverbOptions
+
+    given = {
+        "snr": [-5.0, 7.5],
+        "recipe": "random",
+        "clips_per_fold": 7,
+        "fade_ms": 12.5,
+        "seed": 3,
+        "snr_mode": "lufs",
+        "format": "wav",
+        "stems": True,
+        "reverb": "simulated",
+        "rt60_s": [0.3, 0.6],
+        "standin": "procedural",
+        "licences": "mit,cc0",
+        "workers": 4,  # an option of the run: not part of the configuration
+    }
+    config = BuildConfig.from_options(given)
+    recipe, render, reverb = config.recipe_options(), config.render_settings(), config.reverb_settings()
+    assert recipe.fade_s == 0.0125 and render.snrs == (-5.0, 7.5) and render.audio_format == "wav"
+    assert reverb == ReverbOptions(source="simulated", rt60_s=(0.3, 0.6))
+    assert config.source_folders() == {
+        "scenes_dir": None,
+        "events_dir": None,
+        "standin": "procedural",
+        "licences": ("cc0", "mit"),
+    }
+    sources = config.source_folders()
+    back = BuildConfig.from_objects(
+        recipe,
+        render,
+        seed=config.seed,
+        reverb=reverb,
+        standin=sources["standin"],
+        licences=sources["licences"],
+    )
+    assert back == config
+    text = corpus_toml(recipe, render, seed=3, reverb=reverb, standin="procedural", licences=("cc0", "mit"))
+    assert BuildConfig.from_file(_config(tmp_path, text)) == config
+    assert corpus_options(recipe, render, seed=3, reverb=reverb, standin="procedural", licences=("cc0", "mit")) == (
+        config.to_options()
+    )
