@@ -27,6 +27,7 @@ import shutil
 import stat
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -349,6 +350,43 @@ def _attempt(
     return total
 
 
+def local_source(url: str) -> Path | None:
+    """The file a ``file://`` address or a plain path names (a mirror on a shared disk); None for
+    any other address."""
+    if url.startswith("file://"):
+        return Path(urllib.request.url2pathname(urllib.parse.urlparse(url).path))
+    if "://" in url:
+        return None
+    return Path(url).expanduser()
+
+
+def _copy_local(source: Path, part: Path, *, expected_size: int | None, bars: _Bars) -> int:
+    """Append ``source`` to ``part`` from where ``part`` ends (a copy resumes as a download does)."""
+    try:
+        total = source.stat().st_size
+    except OSError:
+        raise RemixError(
+            f"the mirror has no {source.name} ({source} cannot be read); check the --mirror folder holds "
+            "the record's archives under their own names"
+        ) from None
+    if expected_size is not None and total != expected_size:
+        raise RemixError(
+            f"{source} holds {total:,} bytes, but {source.name} should be {expected_size:,} bytes; the mirror "
+            "holds a different file: check the folder, or report the mismatch"
+        )
+    have = part.stat().st_size if part.exists() else 0
+    if have > total:
+        part.unlink()
+        have = 0
+    bars.set_total(total)
+    with source.open("rb") as src, part.open("ab") as sink:
+        src.seek(have)
+        while chunk := src.read(CHUNK):
+            sink.write(chunk)
+            bars.advance(len(chunk))
+    return total
+
+
 def download(
     url: str,
     part: Path,
@@ -365,7 +403,8 @@ def download(
     Parameters
     ----------
     url : str
-        ``http://`` or ``https://`` address.
+        ``http://`` or ``https://`` address; a ``file://`` address or a plain path (a mirror on a
+        shared disk) is copied, resuming the same way.
     part : Path
         File to append to; kept on failure so a later call resumes.
     expected_size : int, optional
@@ -390,9 +429,12 @@ def download(
         After ``retries`` failed attempts in a row, or on an HTTP error that
         retrying cannot fix (404, 403, ...).
     """
-    if not url.startswith(("http://", "https://")):
-        raise RemixError(f"cannot download {url!r}: only http:// and https:// addresses are supported")
     bars = bars or _Bars(None, 0)
+    local = local_source(url)
+    if local is not None:
+        return _copy_local(local, part, expected_size=expected_size, bars=bars)
+    if not url.startswith(("http://", "https://")):
+        raise RemixError(f"cannot download {url!r}: give an http:// or https:// address, a file:// address or a folder")
     label = part.name.removesuffix(".part")
     failures = 0
     while True:

@@ -27,7 +27,9 @@ def fetch(
     mirror: Annotated[
         str | None,
         typer.Option(
-            "--mirror", help="Base URL replacing the Zenodo record's: archives are read from <URL>/<archive name>."
+            "--mirror",
+            help="Base URL replacing the Zenodo record's, or a folder (or file:// address) on a shared disk: "
+            "archives are read from <URL>/<archive name>.",
         ),
     ] = None,
     md5: Annotated[

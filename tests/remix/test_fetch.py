@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from remix import fetch as fetch_mod
 from remix.catalogue import CATALOGUE, FSD2018, TAU2019, Archive, Dataset, archive_url
 from remix.errors import RemixError
-from remix.fetch import fetch, safe_extract
+from remix.fetch import download, fetch, safe_extract
 from remix.fetch_cli import fetch as fetch_command
 
 TAU = "TAU-urban-acoustic-scenes-2019-development"
@@ -463,3 +463,24 @@ def test_unknown_dataset_through_the_cli(tmp_path: Path) -> None:
     bad_md5 = CliRunner().invoke(app, ["fetch", "fsd2018", "--to", str(tmp_path / "data"), "--md5", "x.zip"])
     assert bad_md5.exit_code == 2
     assert "NAME=MD5" in bad_md5.output + (getattr(bad_md5, "stderr", "") or "")
+
+
+@pytest.mark.parametrize("form", ["folder", "file-url"])
+def test_a_mirror_on_a_shared_disk_is_copied_and_verified(tmp_path: Path, form: str) -> None:
+    files = _archives()
+    shared = tmp_path / "lab share"  # a space: file:// addresses are quoted
+    shared.mkdir()
+    for name, data in files.items():
+        (shared / name).write_bytes(bytes(data))
+    mirror = str(shared) if form == "folder" else shared.as_uri()
+    result, _ = _run(["tau2019", "fsd2018"], tmp_path / "data", mirror, _catalogue(files))
+    assert [o.status for o in result.outcomes] == ["fetched"] * 5
+    assert (tmp_path / "data" / TAU / "audio" / "bus-lyon-1-10-a.wav").read_bytes() == _noise(90_000, 2)
+    # a part file left by an earlier copy resumes; a missing archive is one line naming it
+    part = tmp_path / "one.part"
+    name = next(iter(files))
+    part.write_bytes(bytes(files[name])[:100])
+    assert download(str(shared / name), part, expected_size=len(files[name])) == len(files[name])
+    assert part.read_bytes() == bytes(files[name])
+    with pytest.raises(RemixError, match="the mirror has no nothing.zip"):
+        download(str(shared / "nothing.zip"), tmp_path / "x.part")
