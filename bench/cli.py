@@ -20,12 +20,12 @@ from bench.cli_inference import _plot_detections, detect, export
 from bench.cli_run import run
 from bench.errors import BenchError
 from bench.evaluation.catalogue import metric_names
-from remix.clitools import console, register_error, user_errors
+from remix.clitools import App, console, register_error, user_errors
 
 register_error(BenchError)
 register_error(models.ModelError)
 
-app = typer.Typer(
+app = App(
     help="Train and evaluate the weakly supervised SED benchmark on a remix corpus.",
     no_args_is_help=True,
     add_completion=False,

@@ -18,11 +18,11 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from remix.clitools import console, err_console, user_errors
+from remix.clitools import App, console, err_console, user_errors
 from remix.errors import RemixError
 from remix.options import DEFAULT_STANDIN, FORMATS, RECIPES, SNR_MODES, STANDINS, default, help_text
 
-app = typer.Typer(
+app = App(
     help="Noisy remix corpus for weakly supervised sound event detection.", no_args_is_help=True, add_completion=False
 )
 

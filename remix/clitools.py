@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
@@ -54,3 +55,45 @@ def user_errors(fn: F) -> F:
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
+
+
+class App(typer.Typer):
+    """A Typer app whose usage errors (an unknown option, a value of the wrong type, a missing
+    argument) are one line on standard error and exit code 2, like the domain errors of
+    :func:`user_errors`, instead of a framed block."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:  # typer 0.20+ carries its own copy of click
+            from typer import exceptions as typer_exceptions
+            from typer._click import exceptions as click_exceptions
+
+            abort: type[BaseException] = typer_exceptions.Abort
+        except ImportError:  # earlier typer: click itself
+            from click import exceptions as click_exceptions
+
+            abort = click_exceptions.Abort
+
+        command = typer.main.get_command(self)
+        try:
+            result = command.main(*args, standalone_mode=False, **kwargs)
+        except click_exceptions.NoArgsIsHelpError as exc:  # the command alone: its help, as Typer shows it
+            console.print(exc.ctx.get_help() if exc.ctx else "", highlight=False, markup=False)
+            sys.exit(0)
+        except click_exceptions.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None and exc.ctx.command_path else None
+            where = where or kwargs.get("prog_name") or command.name or Path(sys.argv[0]).name
+            err_console.print(
+                f"[bold red]error:[/] {escape(exc.format_message())} (see {escape(str(where))} --help)",
+                highlight=False,
+                soft_wrap=True,
+            )
+            sys.exit(2)
+        except click_exceptions.ClickException as exc:
+            err_console.print(f"[bold red]error:[/] {escape(exc.format_message())}", highlight=False, soft_wrap=True)
+            sys.exit(exc.exit_code)
+        except (abort, KeyboardInterrupt):
+            err_console.print("[yellow]interrupted[/]: finished work is kept; run the same command again to resume.")
+            sys.exit(130)
+        if isinstance(result, int) and not isinstance(result, bool):  # an exit code (typer.Exit, --help)
+            sys.exit(result)
+        return None

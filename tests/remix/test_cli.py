@@ -306,3 +306,27 @@ def test_a_build_without_sources_uses_the_recorded_stand_in_unless_told(tmp_path
     monkeypatch.setattr(remix.standin, "ensure_sources", ensure_sources)
     code, text = _run("build", "--snr", "0", "--clips-per-fold", "1", "--out", tmp_path / "c", "--no-progress", *given)
     assert code == 2 and "the stand-in stops here" in text and asked == [kind]
+
+
+@pytest.mark.parametrize(
+    "app, args, expected",
+    [
+        ("remix.cli", ["build", "--snr", "0", "--rt60-s", "0.2,0.8"], "'--rt60-s' requires 2 arguments"),
+        ("remix.cli", ["build", "--snr", "0", "--clips-per-fold", "many"], "Invalid value for '--clips-per-fold'"),
+        ("bench.cli", ["list", "--no-such-option"], "No such option: --no-such-option"),
+    ],
+)
+def test_usage_errors_of_the_installed_commands_are_one_line(app, args, expected, tmp_path):
+    """The console scripts (not CliRunner, which bypasses them): a value of the wrong type or an
+    unknown option is one line naming the command's --help, exit code 2, no frame, no traceback."""
+    import subprocess
+    import sys
+
+    code = f"import sys; from {app} import app; sys.exit(app(prog_name={app.split('.')[0]!r}))"
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
+    err = done.stderr.strip()
+    assert done.returncode == 2, (done.returncode, err)
+    assert expected in err and "--help" in err and len(err.splitlines()) == 1, err
+    assert "Traceback" not in err and "╭" not in err
