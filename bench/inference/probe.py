@@ -183,7 +183,7 @@ def _kept(run_dir: str, shift_s: float, mtime: float, n_boot: int) -> tuple[floa
     corpus = Path(record["corpus_dir"])
     clips = read_clips(corpus)
     ids = make_split(clips, snr_db=snr, val_fold=fold).val
-    x, y = _val_features(
+    x, y, _ = _val_features(
         corpus, snr_db=snr, val_fold=fold, settings=settings, standardizer=Standardizer.from_dict(state["standardizer"])
     )
     frames = int(round(float(shift_s) / settings.hop_s))
