@@ -64,14 +64,10 @@ class App(typer.Typer):
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:  # typer 0.20+ carries its own copy of click
-            from typer import exceptions as typer_exceptions
             from typer._click import exceptions as click_exceptions
-
-            abort: type[BaseException] = typer_exceptions.Abort
         except ImportError:  # earlier typer: click itself
             from click import exceptions as click_exceptions
-
-            abort = click_exceptions.Abort
+        abort: type[BaseException] = typer.Abort
 
         command = typer.main.get_command(self)
         try:

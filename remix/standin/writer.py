@@ -18,6 +18,7 @@ read them exactly like the real corpora.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -33,7 +34,7 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from remix.atomic import read_json
+from remix.atomic import pid_alive, read_json
 from remix.environment import env_path
 from remix.errors import RemixError
 from remix.labels import CITIES, EVENT_LABELS, SCENE_LABELS
@@ -415,8 +416,42 @@ def ensure_sources(
         raise RemixError(
             f"{root} exists and is not a stand-in folder (no standin.json in it); choose an empty or new folder."
         )
-    _write(root, params, gathered=gathered, workers=workers or os.cpu_count() or 1, progress=progress)
+    with _one_writer(root):  # a second build waits for the first, then finds the stand-in written
+        if _existing_params(root) == params:
+            return result
+        _sweep_dead_writers(root)
+        _write(root, params, gathered=gathered, workers=workers or os.cpu_count() or 1, progress=progress)
     return result
+
+
+@contextlib.contextmanager
+def _one_writer(root: Path):
+    """Hold ``.<root name>.lock`` beside ``root``, waiting for a writer of the same stand-in to finish."""
+    import fcntl
+
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with open(root.parent / f".{root.name}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _temporary_prefix(root: Path) -> str:
+    return f".{root.name}.tmp-"
+
+
+def _sweep_dead_writers(root: Path) -> int:
+    """Remove the temporary folders of writers of ``root`` that are no longer running (a killed
+    build's 200+ MB would otherwise stay in the cache for good); returns how many."""
+    n = 0
+    for path in root.parent.glob(_temporary_prefix(root) + "*"):
+        pid = path.name.removeprefix(_temporary_prefix(root)).split("-", 1)[0]
+        if path.is_dir() and pid.isdigit() and not pid_alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            n += 1
+    return n
 
 
 def _with_origins(events: list[_EventItem], gathered: RecordedSources) -> list[_EventItem]:
@@ -448,8 +483,11 @@ def _write(root: Path, params: dict, *, gathered: RecordedSources | None = None,
     if gathered is not None:
         events = _with_origins(events, gathered)
     root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f"{_temporary_prefix(root)}{os.getpid()}-", dir=root.parent))
     try:
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o777 & ~mask)  # as any new folder: readable by every worker of a shared cache
         (tmp / TAU2019_DIRNAME / "audio").mkdir(parents=True)
         for sub in (TRAIN_DIR, TEST_DIR, META_DIR):
             (tmp / EVENTS_DIRNAME / sub).mkdir(parents=True)

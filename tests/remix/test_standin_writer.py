@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 
@@ -213,3 +214,54 @@ def test_default_stand_in_goes_to_the_cache(monkeypatch, tmp_path):
         (tmp_path / f"synthetic-v{GENERATOR_VERSION}", defaults, False),
         (tmp_path / "elsewhere", defaults, True),
     ]
+
+
+def test_a_killed_writers_folder_is_swept_and_the_stand_in_is_readable_by_the_group(tmp_path):
+    """E10: a dead writer's temporary folder does not stay in the cache; the stand-in folder is not
+    owner-only (every cluster worker reads it); one writer at a time (the lock file beside it)."""
+    import stat
+
+    dead = tmp_path / ".s.tmp-99999999-abcd"
+    (dead / "audio").mkdir(parents=True)
+    (dead / "audio" / "x.wav").write_bytes(b"x" * 1000)
+    live = tmp_path / f".s.tmp-{os.getpid()}-efgh"
+    live.mkdir()
+    old = os.umask(0o022)
+    try:
+        written = ensure_sources(
+            tmp_path / "s", seed=0, cities=("helsinki",), train_per_label=1, verified_per_label=1, test_per_label=1
+        )
+    finally:
+        os.umask(old)
+    assert not dead.exists() and live.exists()  # a running writer's folder is left alone
+    mode = stat.S_IMODE(written.root.stat().st_mode)
+    assert mode & 0o055 == 0o055, oct(mode)  # group and others may read and enter it
+    assert (tmp_path / ".s.lock").is_file()
+
+
+def test_two_first_builds_write_the_stand_in_once(tmp_path, monkeypatch):
+    """E10: the second waits for the first writer, then finds the stand-in written."""
+    import threading
+    import time
+
+    import remix.standin.writer as writer
+
+    real, calls = writer._write, []
+
+    def slow_write(*args, **kwargs):
+        calls.append(1)
+        time.sleep(0.5)  # long enough for the second caller to arrive while this one writes
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(writer, "_write", slow_write)
+    sizes = dict(seed=0, cities=("helsinki",), train_per_label=1, verified_per_label=1, test_per_label=1, workers=1)
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(ensure_sources(tmp_path / "s", **sizes))) for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert len(results) == 2 and len(calls) == 1
+    assert results[0].root == results[1].root and (results[0].root / "standin.json").is_file()
