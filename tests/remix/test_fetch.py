@@ -24,7 +24,8 @@ from typer.testing import CliRunner
 from remix import fetch as fetch_mod
 from remix.catalogue import CATALOGUE, FSD2018, TAU2019, Archive, Dataset, archive_url
 from remix.errors import RemixError
-from remix.fetch import download, fetch, safe_extract
+from remix.extract import safe_extract
+from remix.fetch import download, fetch
 from remix.fetch_cli import fetch as fetch_command
 
 TAU = "TAU-urban-acoustic-scenes-2019-development"
