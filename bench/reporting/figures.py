@@ -293,6 +293,6 @@ def write_figures(
             written += plot_classes(table, out_dir / f"classes_{snr_db:g}dB", title=title)
     if "vs_snr" in kinds:
         table = systems_table(runs, systems, snrs=snrs, preset=preset, metric=metric, split=split)
-        title = f"{get_metric(metric).label} against SNR, {split}, 95 % intervals{tag}"
+        title = f"{get_metric(metric).label} against SNR, {split}, 95 % intervals\n{tag.lstrip(' —,')}"
         written += plot_metric_vs_snr(table, out_dir / f"vs_snr_{metric}", metric=metric, title=title)
     return written
