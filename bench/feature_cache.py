@@ -27,11 +27,10 @@ resampled silently here).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +47,7 @@ from bench.errors import BenchError
 from bench.features import FEATURE_VERSION, LogMel, LogMelSettings
 from remix.atomic import atomic_output, read_json, remove_partials, write_json
 from remix.environment import env_path
+from remix.lock import waiting_lock
 from remix.progress import progress_bar
 
 FEATURE_CACHE_ENV = "SEDREMIX_FEATURE_CACHE"
@@ -222,22 +222,6 @@ def _writable(folder: Path) -> bool:
         return False
 
 
-@contextlib.contextmanager
-def _lock(path: Path) -> Iterator[None]:
-    """Exclusive advisory lock on ``path`` (no-op where fcntl is missing)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        yield
-        return
-    with open(path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _note(message: str) -> None:
     from remix.clitools import warn
 
@@ -371,7 +355,7 @@ def compute_features(
     for line in problems:
         _note(line)
     if cached is None:
-        with _lock(array_path.with_suffix(".lock")):
+        with waiting_lock(array_path.with_suffix(".lock")):
             cached = _load_cache(array_path, meta_path, expected=expected)  # another process may have built it
             if cached is None:
                 # under the lock no other process writes this cache: any temporary file is a killed writer's

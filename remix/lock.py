@@ -156,3 +156,22 @@ def no_readers(folder: Path, *, what: str, lock_name: str = READERS_LOCK) -> Ite
         yield
     finally:
         handle.close()
+
+
+@contextlib.contextmanager
+def waiting_lock(path: Path) -> Iterator[None]:
+    """Exclusive advisory lock on the file ``path`` (created), waiting for its holder: for work that
+    a second process should not repeat but wait for (a feature cache, a stand-in). A no-op where
+    ``fcntl`` is missing."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

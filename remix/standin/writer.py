@@ -18,7 +18,6 @@ read them exactly like the real corpora.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -38,6 +37,7 @@ from remix.atomic import pid_alive, read_json
 from remix.environment import env_path
 from remix.errors import RemixError
 from remix.labels import CITIES, EVENT_LABELS, SCENE_LABELS
+from remix.lock import waiting_lock
 from remix.progress import progress_bar
 from remix.sources.fsd2018 import META_DIR, TEST_CSV, TEST_DIR, TRAIN_CSV, TRAIN_DIR
 from remix.sources.tau2019 import TAU2019_DIRNAME
@@ -416,26 +416,12 @@ def ensure_sources(
         raise RemixError(
             f"{root} exists and is not a stand-in folder (no standin.json in it); choose an empty or new folder."
         )
-    with _one_writer(root):  # a second build waits for the first, then finds the stand-in written
+    with waiting_lock(root.parent / f".{root.name}.lock"):  # a second build waits, then finds it written
         if _existing_params(root) == params:
             return result
         _sweep_dead_writers(root)
         _write(root, params, gathered=gathered, workers=workers or os.cpu_count() or 1, progress=progress)
     return result
-
-
-@contextlib.contextmanager
-def _one_writer(root: Path):
-    """Hold ``.<root name>.lock`` beside ``root``, waiting for a writer of the same stand-in to finish."""
-    import fcntl
-
-    root.parent.mkdir(parents=True, exist_ok=True)
-    with open(root.parent / f".{root.name}.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _temporary_prefix(root: Path) -> str:
