@@ -591,13 +591,22 @@ def localise(
     preset: Annotated[str | None, typer.Option(help="Only runs of this preset.")] = None,
     corpus: Annotated[Path | None, typer.Option(help="The runs' corpus (default: each run's own).")] = None,
     results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
+    only: Annotated[
+        str | None,
+        typer.Option(
+            help="Add this one metric to localised runs, keeping their post-processing and every other "
+            "number (psds1_mfi: median-filter-independent PSDS1)."
+        ),
+    ] = None,
 ) -> None:
     """Redo finished runs' localisation from their stored outputs (no model needed): choose the
     post-processing on validation, rewrite the DCASE files, PSDS and F1 scores in metrics.json."""
 
-    from bench.evaluation.run import relocalise_runs
+    from bench.evaluation.run import ADDABLE, relocalise_runs
     from bench.store import load_runs
 
+    if only is not None and only not in ADDABLE:
+        raise BenchError(f"--only {only}: not a metric that can be added alone; use one of {', '.join(ADDABLE)}")
     if not results.is_dir():
         raise BenchError(f"results folder {results} does not exist; pass --results with the folder `bench run` wrote")
     runs = load_runs(results)
@@ -616,6 +625,10 @@ def localise(
             console.print(f"[red]failed[/] {run_id}: {escape(error)}", highlight=False)
             return
         loc = (metrics or {}).get("val", {}).get("localisation", {})
+        if only is not None:
+            value = loc.get(only)
+            console.print(f"{run_id}  val {only} {'-' if value is None else f'{value:.3f}'}", highlight=False)
+            return
         psds1, f1 = loc.get("psds1"), loc.get("event_f1")
         console.print(
             f"{run_id}  val PSDS1 {'-' if psds1 is None else f'{psds1:.3f}'}  "
@@ -623,8 +636,10 @@ def localise(
             highlight=False,
         )
 
-    failed = relocalise_runs(results_dir=results, run_ids=list(runs["run_id"]), corpus_dir=corpus, on_run=line)
-    console.print(f"{len(runs) - len(failed)} run(s) localised, {len(failed)} failed")
+    failed = relocalise_runs(
+        results_dir=results, run_ids=list(runs["run_id"]), corpus_dir=corpus, only=only, on_run=line
+    )
+    console.print(f"{len(runs) - len(failed)} run(s) {'scored' if only else 'localised'}, {len(failed)} failed")
     if failed:
         raise typer.Exit(code=1)
 

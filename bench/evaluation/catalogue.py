@@ -77,6 +77,13 @@ CATALOGUE: tuple[Metric, ...] = (
         "dcase",
         description="PSDS1 over the operating points a real threshold reaches (non-oracle, SEBB paper)",
     ),
+    Metric(
+        "psds1_mfi",
+        "m.f.i. PSDS1",
+        "localisation_psds1_mfi",
+        "dcase",
+        description="PSDS1 over every median filter of the search grid at once (median-filter-independent PSDS)",
+    ),
     Metric("psds2", "PSDS2", "localisation_psds2", "dcase", description="DCASE PSDS, scenario 2 (loose onsets)"),
     Metric("event_f1", "event F1", "localisation_event_f1", "dcase", description="collar-based F1 (200 ms onsets)"),
     Metric("segment_f1", "segment F1", "localisation_segment_f1", "dcase", description="F1 over 1 s segments"),

@@ -22,6 +22,8 @@ from bench.evaluation.formats import (
     score_tables,
     write_dcase_files,
 )
+from bench.evaluation.independent import NAME as MFI
+from bench.evaluation.independent import filtered_variants, mfi_psds1
 from bench.evaluation.outputs import RunOutputs, stored_outputs
 from bench.evaluation.parallel import available_cores
 from bench.evaluation.postprocess import (
@@ -81,7 +83,7 @@ def evaluate_split(
     Returns
     -------
     dict
-        :func:`dcase_metrics` plus frame-level ``frame_f1``, ``frame_precision``,
+        :func:`dcase_metrics` plus ``psds1_mfi`` (:func:`split_mfi`), frame-level ``frame_f1``, ``frame_precision``,
         ``frame_recall`` of the decisions (micro over frames x classes), ``n_ref`` and
         ``n_detections`` (events, every class), and with ``n_boot``: ``intervals`` (metric
         -> [low, high], 95 % percentile bootstrap over the clips) and ``n_boot``.
@@ -108,6 +110,20 @@ def evaluate_split(
             detections=detections,
         )
     out = dcase_metrics(tables, truth, durations, thresholds=dict(zip(labels, post.thresholds)), num_jobs=num_jobs)
+    keep = [lab for lab in labels if lab not in out["classes_left_out"]]
+    weights = clip_weights(ids, n_boot=n_boot) if n_boot > 0 and out["n_classes_scored"] else None
+    out[MFI], mfi_replicates = split_mfi(
+        frame_probs,
+        clip_probs,
+        post=post,
+        clip_ids=ids,
+        labels=labels,
+        keep=keep,
+        truth=truth,
+        duration_s=duration_s,
+        weights=weights,
+        num_jobs=num_jobs,
+    )
     target = frame_targets(
         events,
         list(clip_ids),
@@ -125,9 +141,7 @@ def evaluate_split(
         n_ref=int(truth_table["event_label"].notna().sum()),
         n_detections=int(len(detections)),
     )
-    if n_boot > 0 and out["n_classes_scored"]:
-        weights = clip_weights(ids, n_boot=n_boot)
-        keep = [lab for lab in labels if lab not in out["classes_left_out"]]
+    if weights is not None:
         replicates = dcase_replicates(
             {cid: table[["onset", "offset", *keep]] for cid, table in tables.items()},
             truth,
@@ -137,6 +151,8 @@ def evaluate_split(
             psds=len(keep) >= 2,
             num_jobs=num_jobs,
         )
+        if mfi_replicates is not None:
+            replicates[MFI] = mfi_replicates
         replicates["frame_f1"] = frame_f1_replicates(
             (target & active).sum(axis=(1, 2)), active.sum(axis=(1, 2)), target.sum(axis=(1, 2)), weights
         )
@@ -144,6 +160,30 @@ def evaluate_split(
         if folder is not None:
             write_replicates(folder, replicates)
     return out
+
+
+def split_mfi(
+    frame_probs: np.ndarray,
+    clip_probs: np.ndarray,
+    *,
+    post: PostProcessing,
+    clip_ids: Sequence[str],
+    labels: Sequence[str],
+    keep: Sequence[str],
+    truth: Mapping[str, list],
+    duration_s: float,
+    weights: np.ndarray | None = None,
+    num_jobs: int = 1,
+) -> tuple[float | None, np.ndarray | None]:
+    """Median-filter-independent PSDS1 of one split (:mod:`bench.evaluation.independent`) and its
+    replicates under ``weights``; (None, None) with fewer than two classes scored."""
+    if len(keep) < 2:
+        return None, None
+    variants = filtered_variants(
+        frame_probs, clip_probs, post=post, clip_ids=clip_ids, labels=labels, keep=keep, duration_s=duration_s
+    )
+    durations = dict.fromkeys(variants[0], float(duration_s))
+    return mfi_psds1(variants, truth, durations, weights=weights, num_jobs=num_jobs)
 
 
 REPLICATES = "bootstrap.parquet"
@@ -409,6 +449,70 @@ def relocalise_run(run_dir: Path, *, corpus_dir: Path | None = None, num_jobs: i
     return evaluate_run(store, data, num_jobs=num_jobs or available_cores(), header=header)
 
 
+ADDABLE = (MFI,)
+"""Localisation metrics that :func:`add_metric` adds to a localised run without redoing the rest."""
+
+
+def add_metric(run_dir: Path, name: str, *, corpus_dir: Path | None = None, num_jobs: int | None = None) -> dict:
+    """Add one of :data:`ADDABLE` to a localised run: its value and interval in ``metrics.json``
+    and its replicates in each split's ``bootstrap.parquet``, from the stored outputs and the
+    run's own ``postprocess.json`` (not chosen again); every other number stays as it is.
+
+    Much cheaper than :func:`relocalise_run` (which redoes the search, every metric and every
+    resample); the result is what :func:`relocalise_run` would write for that metric.
+
+    Returns
+    -------
+    dict
+        The run's new ``metrics.json``.
+    """
+    from bench.corpus import check_same_corpus
+    from bench.evaluation.postprocess import load_postprocessing
+
+    if name not in ADDABLE:
+        raise BenchError(f"metric {name!r} cannot be added on its own; addable: {', '.join(ADDABLE)}")
+    run_dir = Path(run_dir)
+    data, config = stored_outputs(run_dir, corpus_dir=corpus_dir)
+    check_same_corpus(
+        config, Path(corpus_dir or config["corpus_dir"]), doing=f"score run {config.get('run_id', run_dir.name)}"
+    )
+    post = load_postprocessing(run_dir)
+    store = RunStore(run_dir.parent, run_dir.name)
+    metrics = store.read_metrics()
+    if post is None or "localisation" not in metrics.get("val", {}):
+        raise BenchError(f"run {run_dir.name} has no localisation yet; run bench localise without --only first")
+    if data.events is None:
+        raise BenchError(f"run {run_dir.name}: the corpus has no events.parquet to score against")
+    jobs = num_jobs or available_cores()
+    for split in data.outputs:
+        loc = metrics.get(split, {}).get("localisation")
+        if loc is None:
+            continue
+        ids, clip_probs, frame_probs = data.split(split)
+        filenames = audio_filenames(data.clips, ids, snr_db=data.snr_db)
+        truth = ground_truth_events(ground_truth_table(data.events, ids, filenames=filenames, snr_db=data.snr_db))
+        n_boot = int(loc.get("n_boot", 0))
+        keep = [lab for lab in data.labels if lab not in loc.get("classes_left_out", [])]
+        weights = clip_weights(list(ids), n_boot=n_boot) if n_boot > 0 and len(keep) else None
+        loc[name], replicates = split_mfi(
+            frame_probs,
+            clip_probs,
+            post=post,
+            clip_ids=ids,
+            labels=data.labels,
+            keep=keep,
+            truth=truth,
+            duration_s=data.duration_s,
+            weights=weights,
+            num_jobs=jobs,
+        )
+        if replicates is not None:
+            add_intervals(loc, {name: replicates}, n_boot=n_boot)
+            write_replicates(run_dir / DCASE_DIR / split, {name: replicates})
+    store.write_metrics(metrics)
+    return metrics
+
+
 _LOCALISATION_KEYS = ("postprocessing", "postprocessing_search", "dcase_settings")
 """Top-level ``metrics.json`` entries :func:`merge_localisation` writes."""
 
@@ -419,9 +523,11 @@ def relocalise_runs(
     results_dir: Path,
     run_ids: Sequence[str],
     corpus_dir: Path | None = None,
+    only: str | None = None,
     on_run: Callable[[str, dict[str, Any] | None, str | None], None] | None = None,
 ) -> list[tuple[str, str]]:
-    """:func:`relocalise_run` for several runs of one results folder, holding its lock.
+    """:func:`relocalise_run` (or, with ``only``, :func:`add_metric`) for several runs of one
+    results folder, holding its lock.
 
     Parameters
     ----------
@@ -430,6 +536,8 @@ def relocalise_runs(
         Finished runs of ``results_dir``.
     corpus_dir : Path, optional
         Default: each run's own corpus.
+    only : str, optional
+        One of :data:`ADDABLE`: add that metric only.
     on_run : callable, optional
         Called after each run with ``(run_id, metrics, error)``.
 
@@ -442,7 +550,12 @@ def relocalise_runs(
     failed = []
     for run_id in run_ids:
         try:
-            metrics, error = relocalise_run(runs_dir(Path(results_dir)) / run_id, corpus_dir=corpus_dir), None
+            folder = runs_dir(Path(results_dir)) / run_id
+            if only is None:
+                metrics = relocalise_run(folder, corpus_dir=corpus_dir)
+            else:
+                metrics = add_metric(folder, only, corpus_dir=corpus_dir)
+            error = None
         except (BenchError, RemixError, OSError, ValueError) as exc:
             metrics, error = None, str(exc)
             failed.append((run_id, error))

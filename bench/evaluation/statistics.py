@@ -378,7 +378,7 @@ def _resampled_values(
 
 
 def resampled(
-    joined: Mapping[str, tuple],
+    joined: Mapping[str, tuple] | Sequence[Mapping[str, tuple]],
     metric: Callable[..., Any],
     ids: Sequence[str],
     truth: Mapping[str, list],
@@ -397,8 +397,14 @@ def resampled(
     ground truth as the resampled events of each class laid end to end (the same count and
     total duration) and one duration, the resampled total. Its metrics equal those of the
     resampled clip list passed clip by clip (tested), at the cost of one clip.
+
+    ``joined`` may also be a sequence of joined deltas of the same clips (one statistic of
+    several score variants: :mod:`bench.evaluation.independent`); ``metric`` then gets the list
+    of their resampled deltas, in that order.
     """
-    classes = list(joined)
+    several = not isinstance(joined, Mapping)
+    parts: list[Mapping[str, tuple]] = list(joined) if several else [joined]  # type: ignore[list-item]
+    classes = list(parts[0])
     lengths = {cid: [(label, float(off) - float(on)) for on, off, label in events] for cid, events in truth.items()}
     out: list[Any] = []
     for row in weights:
@@ -412,15 +418,7 @@ def resampled(
             out.append(None)
             continue
         dropped = {f"cts\\{c}" for c in classes if c not in per_class}
-        first = {}
-        for c in kept:
-            points, delta, owner = joined[c]
-            scale = row[owner]
-            keep = scale > 0
-            first[c] = (
-                points[keep],
-                {key: _scaled(value, scale)[keep] for key, value in delta.items() if key not in dropped},
-            )
+        deltas = [{RESAMPLE_ID: _scaled_entry(part, row, kept, dropped)} for part in parts]
         events = []
         for label in kept:
             start = 0.0
@@ -428,8 +426,23 @@ def resampled(
                 events.append((start, start + length, label))
                 start += length + 1.0
         total = float(np.dot(counts, [seconds[cid] for cid in ids]))
-        out.append(metric({RESAMPLE_ID: first}, {RESAMPLE_ID: events}, {RESAMPLE_ID: total}, kept))
+        out.append(metric(deltas if several else deltas[0], {RESAMPLE_ID: events}, {RESAMPLE_ID: total}, kept))
     return out
+
+
+def _scaled_entry(joined: Mapping[str, tuple], row: np.ndarray, kept: Sequence[str], dropped: set[str]) -> dict:
+    """One resample's deltas of the kept classes: each clip's entries times its count in ``row``
+    (entries of undrawn clips, and cross-trigger keys of classes left out, dropped)."""
+    entry = {}
+    for c in kept:
+        points, delta, owner = joined[c]
+        scale = row[owner]
+        keep = scale > 0
+        entry[c] = (
+            points[keep],
+            {key: _scaled(value, scale)[keep] for key, value in delta.items() if key not in dropped},
+        )
+    return entry
 
 
 def _scaled(value: np.ndarray, scale: np.ndarray) -> np.ndarray:

@@ -37,6 +37,7 @@ LOCALISATION_METRICS = titled(
         "tagging_psds2",
         "psds1_non_oracle",
         "tagging_psds1_non_oracle",
+        "psds1_mfi",
         "segment_pauc",
         "segment_pauc_mcclish",
         "event_f1",
@@ -218,13 +219,13 @@ LOCALISATION_PARTS = (
     ("PSDS", ("psds1", "psds2", "tagging_only_psds1", "tagging_only_psds2")),
     (
         "threshold-free",
-        ("psds1_non_oracle", "tagging_only_psds1_non_oracle", "segment_pauc", "segment_pauc_mcclish"),
+        ("psds1_non_oracle", "tagging_only_psds1_non_oracle", "psds1_mfi", "segment_pauc", "segment_pauc_mcclish"),
     ),
     ("F1", ("event_f1", "segment_f1", "frame_f1")),
 )
 """The localisation table's parts (LaTeX floats, terminal and Markdown tables): PSDS with its
-tagging-only control; non-oracle PSDS1 (and its control) and the segment pAUCs, which need no
-threshold; the F1 scores after thresholds."""
+tagging-only control; non-oracle PSDS1 (and its control), median-filter-independent PSDS1 and the
+segment pAUCs, which need no threshold; the F1 scores after thresholds."""
 
 
 def localisation_floats(table: Table) -> list[lx.LatexFloat]:
