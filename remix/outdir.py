@@ -2,9 +2,9 @@
 
 A build records its options in ``.build/options.json`` and holds ``.build/lock`` while it
 runs (:func:`locked_build`); :func:`prepare_out_dir` refuses a folder holding something else
-and, with ``--overwrite``, deletes only what a build writes (never a stranger's files:
-:func:`foreign_files`); :func:`check_disk_space` refuses, before any work, a build that would
-not fit.
+and, with ``--overwrite``, deletes only what the earlier build wrote (its records and manifests
+say which files; :func:`build_outputs`), keeping and naming everything else;
+:func:`check_disk_space` refuses, before any work, a build that would not fit.
 """
 
 from __future__ import annotations
@@ -44,16 +44,20 @@ _OWNED = (
 )
 
 
-_WRITTEN = re.compile(
-    r"^(?:audio/snr[^/]+/[^/]+\.(?:flac|wav)"
-    r"|stems/snr[^/]+/[^/]+/[^/]+\.wav"
-    r"|manifest/[^/]+\.(?:parquet|json)"
-    r"|metadata/snr[^/]+/[^/]+\.tsv"
+_CLIP_ID = r"(?:fold\d+|test)_\d{5}"
+_SNR = r"snr-?\d+(?:\.\d+)?"
+_OUTPUT_NAMES = re.compile(
+    rf"^(?:audio/{_SNR}/{_CLIP_ID}\.(?:flac|wav)"
+    rf"|stems/{_SNR}/{_CLIP_ID}/(?:scene|event\d+)\.wav"
+    r"|manifest/(?:clips|events|skipped)\.parquet|manifest/corpus\.json"
+    rf"|metadata/{_SNR}/(?:strong|weak)\.tsv"
     r"|CORPUS\.md|build\.toml"
-    r"|\.build/records/[^/]+\.json|\.build/options\.json)$"
+    rf"|\.build/records/{_CLIP_ID}\.json|\.build/options\.json)$"
 )
-"""Relative paths (POSIX) of the files a build writes under :data:`_OWNED` (temporary files of
-killed writers carry :data:`remix.atomic.PARTIAL_MARK` and count as the build's too)."""
+"""Relative paths (POSIX) exactly as a build names its outputs (clip ids ``fold<k>_<5 digits>``
+and ``test_<5 digits>``, the fixed manifest, label-file and card names): a file of such a name is
+the build's whether or not a record lists it (a build killed between writing a clip and its record
+leaves one), and the next build writes that name anyway."""
 
 
 def holds_remix_build(out_dir: Path) -> bool:
@@ -66,20 +70,79 @@ def holds_remix_build(out_dir: Path) -> bool:
     return isinstance(info, dict) and "plan_digest" in info and "sources" in info
 
 
-def foreign_files(out_dir: Path) -> list[str]:
-    """Files under the folders a build owns that no build writes (a user's recordings in
-    ``audio/``, notes in ``manifest/``...), as relative paths, sorted: what ``--overwrite``
-    must not delete."""
+def _recorded(out_dir: Path) -> set[str]:
+    """Paths the folder's own records and manifests list as written by the build (audio, stems),
+    relative to ``out_dir``; unreadable records and manifests list nothing."""
+    import pandas as pd
+
+    found: set[str] = set()
+    for record in sorted((out_dir / BUILD_DIR / "records").glob("*.json")):
+        data = read_json(record)
+        if not isinstance(data, dict):
+            continue
+        for row in list(data.get("clips") or []) + list(data.get("events") or []):
+            if isinstance(row, dict):
+                found.update(str(row[k]) for k in ("audio_path", "scene_stem_path", "stem_path") if row.get(k))
+    for name, columns in (("clips.parquet", ("audio_path", "scene_stem_path")), ("events.parquet", ("stem_path",))):
+        with contextlib.suppress(Exception):  # a damaged manifest lists nothing; the records still do
+            table = pd.read_parquet(out_dir / MANIFEST_DIR / name, columns=None)
+            for column in columns:
+                if column in table:
+                    found.update(str(v) for v in table[column].dropna())
+    return {p for p in found if not p.startswith("/") and ".." not in Path(p).parts}
+
+
+def build_outputs(out_dir: Path) -> tuple[list[str], list[str]]:
+    """The files under the folders a build owns, split into what the build wrote and the rest.
+
+    A file is the build's when the folder's records or manifests list it, when it is named
+    exactly as a build names its outputs (:data:`_OUTPUT_NAMES`), or when it is a killed writer's
+    temporary (:data:`remix.atomic.PARTIAL_MARK`). Everything else (a user's
+    ``audio/snr20/my_field_recording.wav`` or ``manifest/my_split.parquet``, notes, links) is not,
+    whatever it looks like: ``--overwrite`` deletes only the first list.
+
+    Returns
+    -------
+    (list of str, list of str)
+        The build's files and the others, as sorted relative POSIX paths.
+    """
     out_dir = Path(out_dir)
-    found = []
+    recorded = _recorded(out_dir)
+    ours, others = [], []
     for name in _OWNED:
         top = out_dir / name
-        paths = [top] if top.is_file() else (p for p in top.rglob("*") if p.is_file() or p.is_symlink())
+        paths = (
+            [top] if top.is_file() or top.is_symlink() else (p for p in top.rglob("*") if p.is_file() or p.is_symlink())
+        )
         for path in paths:
             rel = path.relative_to(out_dir).as_posix()
-            if not (_WRITTEN.match(rel) or PARTIAL_MARK in path.name):
-                found.append(rel)
-    return sorted(found)
+            mine = not path.is_symlink() and (rel in recorded or _OUTPUT_NAMES.match(rel) or PARTIAL_MARK in path.name)
+            (ours if mine else others).append(rel)
+    return sorted(ours), sorted(others)
+
+
+def foreign_files(out_dir: Path) -> list[str]:
+    """Files under the folders a build owns that it did not write (:func:`build_outputs`'s second
+    list): what ``--overwrite`` keeps."""
+    return build_outputs(out_dir)[1]
+
+
+def _remove_build_outputs(out_dir: Path) -> list[str]:
+    """Delete the build's files (:func:`build_outputs`) and the folders they leave empty under the
+    folders a build owns; return the files kept."""
+    ours, kept = build_outputs(out_dir)
+    for rel in ours:
+        with contextlib.suppress(FileNotFoundError):
+            (out_dir / rel).unlink()
+    for name in _OWNED:
+        top = out_dir / name
+        if top.is_dir() and not top.is_symlink():
+            for folder in sorted((p for p in top.rglob("*") if p.is_dir() and not p.is_symlink()), reverse=True):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()  # only when empty
+            with contextlib.suppress(OSError):
+                top.rmdir()
+    return kept
 
 
 class CorpusBusy(FolderBusy):
@@ -112,20 +175,13 @@ def prepare_out_dir(out_dir: Path, fingerprint: dict, *, overwrite: bool, claim:
     if not claim:
         return
     if overwrite and (existing is None or existing != fingerprint):
-        strangers = foreign_files(out_dir)
-        if strangers:
-            raise RemixError(
-                f"{out_dir} holds {len(strangers)} file(s) remix did not write among its corpus folders "
-                f"({', '.join(strangers[:3])}); --overwrite would delete them, so nothing was deleted. "
-                "Move them out of the corpus folder first."
-            )
         with no_readers(out_dir, what="corpus folder"):  # not while a training run reads it
-            for name in _OWNED:
-                path = out_dir / name
-                if path.is_dir():
-                    shutil.rmtree(path)
-                elif path.exists():
-                    path.unlink()
+            kept = _remove_build_outputs(out_dir)
+        if kept:
+            warn(
+                f"--overwrite deleted only what the earlier build wrote; kept {len(kept)} other file(s) in "
+                f"{out_dir}: {', '.join(kept[:5])}{' ...' if len(kept) > 5 else ''}"
+            )
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(options_file, fingerprint)
 

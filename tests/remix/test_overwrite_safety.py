@@ -15,7 +15,7 @@ from remix.buildconfig import read_config
 from remix.cli import app
 from remix.errors import RemixError
 from remix.manifest import read_clips, read_events
-from remix.outdir import foreign_files, holds_remix_build
+from remix.outdir import build_outputs, foreign_files, holds_remix_build
 from remix.recipe import RecipeOptions
 from remix.render import RenderSettings
 
@@ -112,15 +112,39 @@ def test_overwrite_of_a_remix_corpus_keeps_files_remix_did_not_write(built, tiny
     corpus = tmp_path / "corpus"
     shutil.copytree(built, corpus)
     assert holds_remix_build(corpus) and foreign_files(corpus) == []
-    (corpus / "audio" / "notes").mkdir()
-    (corpus / "audio" / "notes" / "mine.txt").write_text("keep me")
+    ours, _ = build_outputs(corpus)
+    assert "manifest/clips.parquet" in ours and any(p.startswith("audio/snr0/fold1_") for p in ours)
+    # a user's files, some named like what a build writes (E2: these four were deleted)
+    mine = {
+        "audio/notes/mine.txt": b"keep me",
+        "audio/snr0/my_field_recording.wav": b"RIFF-mine",
+        "manifest/my_split.parquet": b"PAR1-mine",
+        "metadata/snr0/my_labels.tsv": b"a\tb\n",
+        "stems/snr0/fold1_00000/notes.wav": b"RIFF-notes",
+    }
+    for rel, data in mine.items():
+        (corpus / rel).parent.mkdir(parents=True, exist_ok=True)
+        (corpus / rel).write_bytes(data)
+    old_clip = (corpus / "audio" / "snr0" / "fold1_00000.flac").read_bytes()
+    assert sorted(foreign_files(corpus)) == sorted(mine)
     result = invoke(*_args(tiny_sources, corpus, "--overwrite", "--seed", "5"))
-    assert result.exit_code == 2 and "audio/notes/mine.txt" in result.output and "nothing was deleted" in result.output
-    assert (corpus / "audio" / "notes" / "mine.txt").read_text() == "keep me"
-    (corpus / "audio" / "notes" / "mine.txt").unlink()
-    (corpus / "audio" / "notes").rmdir()
-    rebuilt = invoke(*_args(tiny_sources, corpus, "--overwrite", "--seed", "5"))
-    assert rebuilt.exit_code == 0, rebuilt.output
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "kept 5 other file(s)" in text and "audio/notes/mine.txt" in text
+    for rel, data in mine.items():
+        assert (corpus / rel).read_bytes() == data, rel
+    assert (corpus / "audio" / "snr0" / "fold1_00000.flac").read_bytes() != old_clip  # rebuilt with seed 5
+    assert read_clips(corpus)["audio_path"].map(lambda p: (corpus / p).is_file()).all()
+
+
+def test_overwrite_deletes_a_killed_builds_unrecorded_outputs_but_no_look_alike(built, tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(built, corpus)
+    # a clip written by a build killed before its record: named as a build names clips
+    (corpus / "audio" / "snr0" / "fold3_00077.flac").write_bytes(b"fLaC")
+    (corpus / "audio" / "snr0" / "fold3_00077 (copy).flac").write_bytes(b"fLaC")
+    ours, others = build_outputs(corpus)
+    assert "audio/snr0/fold3_00077.flac" in ours and others == ["audio/snr0/fold3_00077 (copy).flac"]
 
 
 def test_deeply_nested_toml_is_one_line(tmp_path):
