@@ -69,6 +69,7 @@ from remix.recipe import ClipPlan, RecipeOptions, Rooms, plan_corpus, plan_diges
 from remix.render import RenderSettings, render_batch
 from remix.reverb import ReverbOptions, check_responses
 from remix.sources import check_sources, read_fsd2018, read_tau2019
+from remix.sources.record import record_sources
 from remix.workers import die_with_parent
 
 MIN_SCENE_FRACTION = 0.9
@@ -743,6 +744,7 @@ def build_corpus(
         card += standin_card_section(origins, placed, textures=standin_info.get("scene_textures"))
     write_text(out_dir / CONFIG_NAME, options_toml)
     write_text(out_dir / "CORPUS.md", card)
+    record_sources(out_dir, sorted(usable | set(rooms.files if rooms is not None else ())))
     write_json(manifest / "corpus.json", info)
     return BuildSummary(
         out_dir=out_dir,

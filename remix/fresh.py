@@ -20,6 +20,7 @@ from remix.recipe import RecipeOptions, Rooms, fold_pools
 from remix.render import RenderSettings
 from remix.reverb import ReverbOptions
 from remix.sources import read_fsd2018, read_tau2019
+from remix.sources.record import changed_sources
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +55,9 @@ def corpus_sources(corpus_dir: Path) -> CorpusSources:
     The source folders, options and seed come from ``manifest/corpus.json``; files the build
     skipped (``manifest/skipped.parquet``) stay unused; the corpus's clip plans are made again
     and must give the plan digest the corpus records, so the folds' sources are exactly those
-    its clips were drawn from.
+    its clips were drawn from. When the build recorded its source files (``.build/sources.parquet``,
+    :mod:`remix.sources.record`), a file rewritten, truncated or gone since is refused, even where
+    the plans would come out the same (same lengths, other audio).
 
     Raises
     ------
@@ -84,6 +87,14 @@ def corpus_sources(corpus_dir: Path) -> CorpusSources:
                 f"the source folder {folder} the corpus was built from is missing; fresh mixtures need the "
                 "sources (for the stand-in, run remix build once to write them again)"
             )
+    changed = changed_sources(corpus_dir)
+    if changed:
+        path, what = changed[0]
+        raise RemixError(
+            f"{len(changed)} source file(s) of {corpus_dir} changed since it was built ({path}: {what}"
+            f"{'; ...' if len(changed) > 1 else ''}); fresh mixtures would no longer be drawn from its sources. "
+            "Put the sources back, rebuild the corpus (remix build ... --overwrite), or train with --mixing fixed."
+        )
     scenes = read_tau2019(scenes_dir)
     events = read_fsd2018(events_dir)
     skipped_path = corpus_dir / MANIFEST_DIR / "skipped.parquet"

@@ -412,8 +412,40 @@ def simulate_room(room: RoomPlan, *, sample_rate: int) -> list[Response]:
     return out
 
 
+READ_BLOCK = 1 << 16
+"""Frames read at a time when a response file is scanned (:func:`load_response`)."""
+
+LEAD_S: float = 1.0
+"""Seconds before a response file's largest sample read with it (the resampler's context; a measured
+response's direct path comes within its first second, so such files are read from their start)."""
+
+
+def _scan(handle, path: str | Path) -> int:
+    """Index of the largest absolute sample of the first channel, read in blocks of :data:`READ_BLOCK`
+    frames (a long file is never held whole); RemixError for non-finite samples or silence."""
+    best, where, start = 0.0, -1, 0
+    for block in handle.blocks(blocksize=READ_BLOCK, dtype="float64", always_2d=True):
+        h = block[:, 0]
+        if not np.all(np.isfinite(h)):
+            raise RemixError(f"the impulse response {path} holds non-finite samples")
+        if h.size:
+            k = int(np.argmax(np.abs(h)))
+            if abs(h[k]) > best:
+                best, where = float(abs(h[k])), start + k
+        start += h.size
+    if start == 0:
+        raise RemixError(f"the impulse response {path} is empty")
+    if where < 0:
+        raise RemixError(f"the impulse response {path} is silent")
+    return where
+
+
 def load_response(path: str | Path, *, sample_rate: int) -> Response:
     """A response file's first channel at ``sample_rate``, cut at its largest sample (the direct path).
+
+    The file is scanned in blocks for its largest sample, then only the stretch from
+    :data:`LEAD_S` before it to :data:`MAX_RESPONSE_S` after it is read and resampled, so a long
+    file costs a block of memory, not its length (a 30-minute file was 1.6 GB decoded whole).
 
     Raises
     ------
@@ -424,17 +456,18 @@ def load_response(path: str | Path, *, sample_rate: int) -> Response:
     import soxr
 
     try:
-        data, rate = sf.read(str(path), dtype="float64", always_2d=True)
+        with sf.SoundFile(str(path)) as handle:
+            rate = handle.samplerate
+            if handle.channels == 0:
+                raise RemixError(f"the impulse response {path} is empty")
+            peak = _scan(handle, path)
+            first = max(0, peak - int(LEAD_S * rate))
+            handle.seek(first)
+            h = handle.read(frames=int(MAX_RESPONSE_S * rate) + peak - first, dtype="float64", always_2d=True)[:, 0]
+    except RemixError:
+        raise
     except Exception as exc:  # noqa: BLE001 - libsndfile raises several kinds for a bad file
         raise RemixError(f"cannot decode the impulse response {path}: {exc}") from None
-    if data.shape[0] == 0 or data.shape[1] == 0:
-        raise RemixError(f"the impulse response {path} is empty")
-    h = data[:, 0]
-    if not np.all(np.isfinite(h)):
-        raise RemixError(f"the impulse response {path} holds non-finite samples")
-    if not np.any(h):
-        raise RemixError(f"the impulse response {path} is silent")
-    h = h[: int(MAX_RESPONSE_S * rate) + int(np.argmax(np.abs(h)))]
     if rate != sample_rate:
         h = soxr.resample(h, rate, sample_rate, quality="VHQ")
     return finish_response(h, peak=int(np.argmax(np.abs(h))), sample_rate=sample_rate)

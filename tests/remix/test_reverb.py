@@ -226,3 +226,100 @@ def test_fresh_mixtures_of_a_reverberant_corpus_get_fresh_rooms(simulated):
     assert [p.room for p in fresh(0)] == [p.room for p in first]
     assert [p.room for p in fresh(1)] != [p.room for p in first]
     assert isinstance(sources.rooms, Rooms)
+
+
+def _whole_file_response(path, *, sample_rate):
+    """What load_response computed before it streamed: the whole file decoded, then cut."""
+    import soxr
+
+    from remix.reverb import MAX_RESPONSE_S, finish_response
+
+    data, rate = sf.read(str(path), dtype="float64", always_2d=True)
+    h = data[:, 0]
+    h = h[: int(MAX_RESPONSE_S * rate) + int(np.argmax(np.abs(h)))]
+    if rate != sample_rate:
+        h = soxr.resample(h, rate, sample_rate, quality="VHQ")
+    return finish_response(h, peak=int(np.argmax(np.abs(h))), sample_rate=sample_rate)
+
+
+@pytest.mark.parametrize("rate", [32000, 48000])
+def test_a_measured_response_is_read_as_before(tmp_path, rate):
+    from remix.reverb import load_response
+
+    rng = np.random.default_rng(2)
+    t = np.arange(int(0.8 * rate)) / rate
+    h = rng.normal(size=t.size) * 10 ** (-3 * t / 0.3) * 0.1
+    h[int(0.01 * rate)] = 0.9  # the direct path, 10 ms in
+    path = tmp_path / "room.wav"
+    sf.write(path, np.stack([h, 0.5 * h], axis=1), rate, subtype="FLOAT")
+    new, old = load_response(path, sample_rate=32000), _whole_file_response(path, sample_rate=32000)
+    np.testing.assert_array_equal(new.h, old.h)
+    assert new.rt60_s == old.rt60_s and new.drr_db == old.drr_db
+
+
+def test_a_long_response_file_is_never_decoded_whole(tmp_path, monkeypatch):
+    from remix import reverb
+
+    rate = 8000
+    n = 40 * 60 * rate  # 40 minutes of two channels
+    rng = np.random.default_rng(4)
+    path = tmp_path / "long.wav"
+    peak = n - 3 * rate
+    with sf.SoundFile(path, "w", samplerate=rate, channels=2, subtype="PCM_16") as out:
+        for start in range(0, n, 1 << 20):
+            block = rng.normal(scale=0.01, size=(min(1 << 20, n - start), 2))
+            if start <= peak < start + len(block):
+                block[peak - start, 0] = 0.9
+            out.write(block)
+    sizes = []
+    real_read = sf.SoundFile.read
+
+    def read(self, frames=-1, *args, **kwargs):
+        sizes.append(self.frames if frames < 0 else frames)
+        return real_read(self, frames, *args, **kwargs)
+
+    monkeypatch.setattr(sf.SoundFile, "read", read)
+    response = reverb.load_response(path, sample_rate=rate)
+    assert max(sizes) <= max(reverb.READ_BLOCK, int((reverb.MAX_RESPONSE_S + reverb.LEAD_S) * rate))
+    monkeypatch.setattr(sf.SoundFile, "read", real_read)
+    expected = _whole_file_response(path, sample_rate=rate)  # no resampling: the same samples
+    np.testing.assert_array_equal(response.h, expected.h)
+
+
+def test_fresh_mixtures_refuse_sources_rewritten_after_the_build(tiny_sources, tmp_path):
+    import os
+    import shutil
+
+    from remix.sources.record import RECORD, changed_sources
+
+    root = tmp_path / "standin"
+    shutil.copytree(tiny_sources.scenes_dir.parent, root)
+    scenes, events_dir = root / tiny_sources.scenes_dir.name, root / tiny_sources.events_dir.name
+    folder = tmp_path / "irs"
+    folder.mkdir()
+    _response_file(folder / "delta.wav", rate=32000, peak=123)
+    out = tmp_path / "wet"
+    _build(out, SourceFolders(scenes, events_dir), reverb=ReverbOptions(source=str(folder)), stems=False)
+    record = pd.read_parquet(out / RECORD)
+    assert str(folder / "delta.wav") in set(record["path"]) and record["sha256"].str.len().eq(64).all()
+    assert changed_sources(out) == [] and corpus_sources(out).rooms is not None
+
+    event = next(p for p in record["path"] if p.startswith(str(events_dir)))
+    audio, rate = sf.read(event, dtype="float64", always_2d=True)
+    info = sf.info(event)
+    # the same content written again (a copy, a rewritten stand-in): a new time, the same bytes
+    original = Path(event).read_bytes()
+    Path(event).write_bytes(original)
+    os.utime(event, ns=(1, 1))
+    assert changed_sources(out) == []
+    # other audio of the same length and size: the plans would come out the same, the mixtures not
+    sf.write(event, np.flip(audio, axis=0), rate, subtype=info.subtype, format=info.format)
+    assert Path(event).stat().st_size == len(original)
+    assert changed_sources(out) == [(event, "content differs")]
+    with pytest.raises(RemixError, match="changed since it was built .* content differs"):
+        corpus_sources(out)
+    Path(event).write_bytes(original)
+    (folder / "delta.wav").write_bytes((folder / "delta.wav").read_bytes()[:-400])
+    assert changed_sources(out)[0][0] == str(folder / "delta.wav") and "size" in changed_sources(out)[0][1]
+    (folder / "delta.wav").unlink()
+    assert changed_sources(out) == [(str(folder / "delta.wav"), "missing")]
