@@ -116,10 +116,12 @@ def check_same_corpus(record: dict, corpus_dir: Path, *, doing: str) -> None:
 
 
 def read_events(corpus_dir: Path) -> pd.DataFrame:
-    """``manifest/events.parquet`` of a built corpus, checked (:func:`remix.manifest.read_events`);
-    BenchError with the same message."""
+    """The labelled events of a built corpus: ``manifest/events.parquet``, checked
+    (:func:`remix.manifest.read_events`), less its interference events, with the overlapping
+    occurrences of a class in a clip merged (:func:`remix.manifest.merged_strong_labels`): what
+    training targets and every score see. BenchError with the same message."""
     try:
-        return manifest.read_events(corpus_dir)
+        return manifest.merged_strong_labels(manifest.read_events(corpus_dir))
     except RemixError as exc:
         raise BenchError(str(exc)) from None
 

@@ -49,12 +49,11 @@ from remix.licences import licence_key, parse_licences
 from remix.manifest import (
     BUILD_DIR,
     CLIP_SCHEMA,
-    EVENT_SCHEMA,
     MANIFEST_DIR,
     ORIGIN_FIELDS,
-    REVERB_EVENT_SCHEMA,
     SKIPPED_SCHEMA,
     corpus_card,
+    event_schema,
     record_path,
     remove_partials,
     write_dcase_tsvs,
@@ -461,10 +460,13 @@ def _assemble(plans: list[ClipPlan], out_dir: Path) -> tuple[pd.DataFrame, pd.Da
         clip_rows.extend(record["clips"])
         event_rows.extend(record["events"])
     clips = pd.DataFrame(clip_rows, columns=CLIP_SCHEMA.names).sort_values(["clip_id", "snr_db"], kind="stable")
-    schema = REVERB_EVENT_SCHEMA if any(p.room is not None for p in plans) else EVENT_SCHEMA
+    interference = any(not e.target for p in plans for e in p.events)
+    schema = event_schema(reverb=any(p.room is not None for p in plans), interference=interference)
     events = pd.DataFrame(event_rows, columns=schema.names).sort_values(
         ["clip_id", "snr_db", "event_index"], kind="stable"
     )
+    if interference:  # a clip without interference events writes no target column in its record
+        events["target"] = events["target"].astype(object).where(events["target"].notna(), True).astype(bool)
     return clips.reset_index(drop=True), events.reset_index(drop=True)
 
 
@@ -691,7 +693,7 @@ def build_corpus(
 
     clips, placed = _assemble(plans, out_dir)
     manifest = out_dir / MANIFEST_DIR
-    event_schema = REVERB_EVENT_SCHEMA if reverb.active else EVENT_SCHEMA
+    schema = event_schema(reverb=reverb.active, interference=recipe.interference > 0)
     origins = None
     if synthetic:  # the stand-in's own module, loaded only for a build on it
         from remix.standin.notice import placed_with_origins, source_origins, standin_card_section
@@ -699,9 +701,9 @@ def build_corpus(
         origins = source_origins(events_dir)
     if origins is not None:
         placed = placed_with_origins(placed, origins)
-        event_schema = pa.schema([*event_schema, *(pa.field(n, t) for n, t in ORIGIN_FIELDS)])
+        schema = pa.schema([*schema, *(pa.field(n, t) for n, t in ORIGIN_FIELDS)])
     write_table(manifest / "clips.parquet", clips, CLIP_SCHEMA)
-    write_table(manifest / "events.parquet", placed, event_schema)
+    write_table(manifest / "events.parquet", placed, schema)
     write_table(manifest / "skipped.parquet", bad[["path", "reason"]], SKIPPED_SCHEMA)
     write_dcase_tsvs(out_dir, clips, placed)
     info = {

@@ -311,6 +311,22 @@ def _frozen(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
+def parse_targets(value: str | Sequence[str]) -> tuple[str, ...]:
+    """``--targets``: class names, comma-separated, or ``@FILE`` (names one per line or comma-separated,
+    ``#`` comments), or a sequence of names; sorted, without repeats."""
+    if isinstance(value, str) and value.startswith("@"):
+        path = Path(value[1:]).expanduser()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RemixError(
+                f"--targets {value}: cannot read {path} ({exc}); give a text file of class names."
+            ) from None
+        value = ",".join(line.split("#", 1)[0] for line in text.splitlines())
+    names = value.split(",") if isinstance(value, str) else list(value)
+    return tuple(sorted({str(n).strip() for n in names if str(n).strip()}))
+
+
 def _as_field(name: str, value: Any) -> Any:
     """An option's value (command-line units) as its target field takes it."""
     if value is None:
@@ -319,6 +335,8 @@ def _as_field(name: str, value: Any) -> Any:
         return value / 1000.0
     if name == "licences":
         return tuple(sorted(parse_licences(value))) if isinstance(value, str) else tuple(sorted(value))
+    if name == "targets":
+        return parse_targets(value)
     if name == "reverb":
         return str(value)
     if BUILD_OPTIONS[name].kind in (NUMBERS, RANGE):
@@ -334,7 +352,7 @@ def _as_option(name: str, value: Any) -> Any:
         return None
     if name == "fade_ms":
         return _ms(float(value))
-    if name == "licences":
+    if name in ("licences", "targets"):
         return ",".join(sorted(value))
     if name == "reverb":
         return str(value)
@@ -441,6 +459,8 @@ class _BuildConfigMethods:
         out = {}
         for name, value in values.items():
             if value is None or (dry and BUILD_OPTIONS[name].target.startswith("reverb.")):  # type: ignore[union-attr]
+                continue
+            if not BUILD_OPTIONS[name].listed_at_default and value == _frozen(BUILD_OPTIONS[name].default):
                 continue
             if name == "standin" and values["scenes"] is not None:
                 continue

@@ -138,6 +138,10 @@ def build(
     min_event_s: Annotated[float, typer.Option(help=help_text("min_event_s"))] = default("min_event_s"),
     max_polyphony: Annotated[int, typer.Option(help=help_text("max_polyphony"))] = default("max_polyphony"),
     fade_ms: Annotated[float | None, typer.Option(help=help_text("fade_ms"))] = default("fade_ms"),
+    empty_clips: Annotated[float, typer.Option(help=help_text("empty_clips"))] = default("empty_clips"),
+    repeats: Annotated[bool, typer.Option(help=help_text("repeats"))] = default("repeats"),
+    interference: Annotated[int, typer.Option(help=help_text("interference"))] = default("interference"),
+    targets: Annotated[str | None, typer.Option(help=help_text("targets"))] = default("targets"),
     ref_lufs: Annotated[float, typer.Option(help=help_text("ref_lufs"))] = default("ref_lufs"),
     reverb: Annotated[str, typer.Option(help=help_text("reverb"), metavar="none|simulated|DIR")] = default("reverb"),
     rt60_s: Annotated[tuple[float, float], typer.Option(help=help_text("rt60_s"), metavar="LOW HIGH")] = tuple(

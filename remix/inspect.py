@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import soundfile as sf
 
-from remix.manifest import format_snr, read_clips, read_corpus_info, read_events
+from remix.manifest import format_snr, read_clips, read_corpus_info, read_events, target_events
 from remix.progress import progress_bar
 
 
@@ -94,7 +94,7 @@ def _consistency(clips: pd.DataFrame, events: pd.DataFrame) -> Iterable[str]:
     orphans = [k for k in zip(events["clip_id"], events["snr_db"]) if k not in known]
     if orphans:
         yield f"{len(orphans)} event row(s) belong to no clip, e.g. {orphans[0]}"
-    ev_labels = events.groupby(["clip_id", "snr_db"])["event_label"].apply(lambda s: sorted(set(s)))
+    ev_labels = target_events(events).groupby(["clip_id", "snr_db"])["event_label"].apply(lambda s: sorted(set(s)))
     for cid, snr, labels in zip(clips["clip_id"], clips["snr_db"], clips["labels"]):
         if sorted(labels) != ev_labels.get((cid, snr), []):
             yield f"{cid} at {format_snr(snr)} dB: labels {list(labels)} differ from its events"

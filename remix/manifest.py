@@ -107,6 +107,55 @@ after its direct-path peak."""
 REVERB_EVENT_SCHEMA = pa.schema([*EVENT_SCHEMA, *(pa.field(n, t) for n, t in REVERB_FIELDS)])
 """Columns of ``manifest/events.parquet`` in a reverberant corpus."""
 
+TARGET_FIELD = ("target", pa.bool_())
+"""The column a corpus with interference events adds to ``manifest/events.parquet``: False for an
+interference event (mixed in, never labelled), True for a target event."""
+
+
+def event_schema(*, reverb: bool = False, interference: bool = False) -> pa.Schema:
+    """Columns of ``manifest/events.parquet``: :data:`EVENT_SCHEMA`, the reverberation columns of a
+    reverberant corpus, the ``target`` column of one with interference events."""
+    fields = [*EVENT_SCHEMA]
+    if reverb:
+        fields += [pa.field(n, t) for n, t in REVERB_FIELDS]
+    if interference:
+        fields.append(pa.field(*TARGET_FIELD))
+    return pa.schema(fields)
+
+
+def target_events(events: pd.DataFrame) -> pd.DataFrame:
+    """The labelled events of a manifest: every row, less the interference events (``target`` False)."""
+    if "target" not in events.columns:
+        return events
+    keep = events["target"].fillna(True).astype(bool)
+    return events[keep.to_numpy()].reset_index(drop=True)
+
+
+def merged_strong_labels(events: pd.DataFrame) -> pd.DataFrame:
+    """Strong labels of the target events with the overlapping (or touching) occurrences of one class
+    in one clip and SNR merged into one event (sed_scores_eval refuses overlapping reference events
+    of one class; a listener hears one). Columns ``clip_id``, ``snr_db`` (when present),
+    ``event_label``, ``onset_s``, ``offset_s``; a corpus without repeated classes comes back as it is."""
+    rows = target_events(events)
+    keys = [k for k in ("clip_id", "snr_db", "event_label") if k in rows.columns]
+    if rows.empty or not rows.duplicated(keys).any():
+        return rows
+    ordered = rows.sort_values([*keys, "onset_s"], kind="stable")
+    merged: list[dict] = []
+    for _, group in ordered.groupby(keys, sort=False):
+        current: dict | None = None
+        for row in group.to_dict("records"):
+            if current is not None and row["onset_s"] <= current["offset_s"]:
+                current["offset_s"] = max(current["offset_s"], row["offset_s"])
+                continue
+            if current is not None:
+                merged.append(current)
+            current = dict(row)
+        merged.append(current)  # type: ignore[arg-type]
+    out = pd.DataFrame(merged, columns=rows.columns)
+    return out.sort_values([k for k in ("clip_id", "snr_db") if k in out.columns] + ["onset_s"], kind="stable")
+
+
 ORIGIN_FIELDS = [("origin", pa.string()), ("attribution", pa.string())]
 """Columns appended to ``manifest/events.parquet`` when the event sources say where each clip
 comes from (the recorded stand-in): ``origin`` (``recorded:<package>``, ``soundfont:<name>`` or
@@ -303,7 +352,8 @@ def write_dcase_tsvs(out_dir: Path, clips: pd.DataFrame, events: pd.DataFrame) -
     for snr, group in clips.groupby("snr_db", sort=True):
         folder = Path(out_dir) / "metadata" / f"snr{format_snr(snr)}"
         names = dict(zip(group["clip_id"], [Path(p).name for p in group["audio_path"]]))
-        ev = events[events["snr_db"] == snr].sort_values(["clip_id", "onset_s", "event_label"])
+        labelled = merged_strong_labels(events)
+        ev = labelled[labelled["snr_db"] == snr].sort_values(["clip_id", "onset_s", "event_label"])
         strong = ["filename\tonset\toffset\tevent_label"]
         strong += [
             f"{names[c]}\t{on:.6f}\t{off:.6f}\t{lab}"
@@ -374,6 +424,35 @@ def _reverb_card(events: pd.DataFrame, reverb: dict, *, snr_mode: str) -> list[s
     return lines
 
 
+def _scene_options_section(opts: dict, clips: pd.DataFrame, events: pd.DataFrame) -> list[str]:
+    """The card's lines on empty clips, repeated classes and interference (none when all are off)."""
+    from remix.labels import EVENT_LABELS
+
+    if not any(k in opts for k in ("empty_clips", "repeats", "interference", "targets")):
+        return []
+    lines = ["## Targets, interference, empty clips", ""]
+    targets = opts.get("targets")
+    if targets:
+        others = [lab for lab in EVENT_LABELS if lab not in set(targets)]
+        lines.append(f"- target classes (labelled), {len(targets)}: {', '.join(targets)}")
+        lines.append(f"- interfering classes (mixed in, never labelled), {len(others)}: {', '.join(others) or 'none'}")
+    n_clips = clips["clip_id"].nunique()
+    no_target = int((clips["n_events"] == 0).sum()) if "n_events" in clips else 0
+    asked = opts.get("empty_clips", 0.0)
+    lines.append(f"- clips without a target event: {no_target} of {n_clips} ({asked:g} of each fold asked)")
+    if "target" in events.columns:
+        n_int = int((~events["target"].astype(bool)).sum())
+        lines.append(f"- interference events: {n_int} ({opts.get('interference', 0)} per clip), flagged target = false")
+    if opts.get("repeats"):
+        repeated = target_events(events)
+        dup = repeated.duplicated(["clip_id", "event_label"]).sum() if len(repeated) else 0
+        lines.append(
+            f"- classes may repeat within a clip: {int(dup)} repeated occurrence(s); overlapping occurrences of a "
+            "class are merged in the strong labels (metadata/*/strong.tsv)"
+        )
+    return lines + [""]
+
+
 def corpus_card(*, clips: pd.DataFrame, events: pd.DataFrame, skipped: pd.DataFrame, info: dict) -> str:
     """The corpus card (Markdown): what is in the corpus, where it came from, how to rebuild it.
 
@@ -427,6 +506,7 @@ def corpus_card(*, clips: pd.DataFrame, events: pd.DataFrame, skipped: pd.DataFr
             "```",
             "",
         ]
+    lines += _scene_options_section(opts, first, ev1)
     lines += [
         "Splits: folds 1-4 are the development folds (events from FSDKaggle2018's manually verified training "
         "clips, scenes from disjoint groups of recordings); fold 0 is the held-out test split (FSDKaggle2018 test "

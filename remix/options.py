@@ -63,6 +63,9 @@ class BuildOption:
         Whether an options file may set it (``overwrite`` is consented to on the command line only).
     corpus : bool
         Whether it changes the corpus (and is written back into its ``build.toml``).
+    listed_at_default : bool
+        Whether a corpus's ``build.toml`` lists it at its default (False for options added after
+        corpora were built without them, so that those builds' files read as they always did).
     target : str or None
         Where a corpus option's value goes: ``"<object>.<field>"`` with the object one of
         ``recipe`` (:class:`remix.recipe.RecipeOptions`), ``render``
@@ -79,6 +82,7 @@ class BuildOption:
     in_file: bool = True
     corpus: bool = True
     target: str | None = None
+    listed_at_default: bool = True
 
 
 BUILD_OPTIONS: dict[str, BuildOption] = {
@@ -119,6 +123,39 @@ BUILD_OPTIONS: dict[str, BuildOption] = {
             None,
             "Fade at cuts in ms (default: 0 for paper, 10 for random).",
             target="recipe.fade_s",
+        ),
+        BuildOption(
+            "empty_clips",
+            NUMBER,
+            0.0,
+            "Share of each fold's clips without any target event (the scene alone, or with --interference), in [0, 1).",
+            target="recipe.empty_clips",
+            listed_at_default=False,
+        ),
+        BuildOption(
+            "repeats",
+            BOOLEAN,
+            False,
+            "Let a clip's target events share a class (each occurrence labelled; overlapping ones of a class "
+            "merged in the strong labels).",
+            target="recipe.repeats",
+            listed_at_default=False,
+        ),
+        BuildOption(
+            "interference",
+            INTEGER,
+            0,
+            "Events per clip of classes outside --targets, mixed in but never labelled.",
+            target="recipe.interference",
+            listed_at_default=False,
+        ),
+        BuildOption(
+            "targets",
+            STRING,
+            None,
+            "The labelled classes, comma-separated (e.g. Bark,Cello,Meow) or @FILE (one per line); the others "
+            "only interfere. Default: every class.",
+            target="recipe.targets",
         ),
         BuildOption("seed", INTEGER, 0, "Seed of every random choice.", target="seed"),
         BuildOption(

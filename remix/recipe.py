@@ -19,6 +19,22 @@ Two recipes:
     capped at ``max_event_s``) and source offsets, overlaps allowed up to
     ``max_polyphony`` simultaneous events, short fades at every cut.
 
+Three options, for either recipe, make scenes as the field's synthetic sets hold them (each off by
+default, and a build without them is the same, byte for byte, as one made before they existed):
+
+``empty_clips``
+    That share of each fold's clips (rounded; chosen by a permutation of the fold's clip
+    indices) holds no target event: the scene alone, or with interference events.
+``repeats``
+    A clip's target events may share a class (each occurrence drawn and placed on its own).
+``interference`` with ``targets``
+    Only the classes of ``targets`` are labelled; every clip also holds ``interference`` events
+    of the other classes, placed at random (lengths as the random recipe's, onsets anywhere),
+    mixed, and written to the manifests marked ``target = False``, never to the labels.
+
+Their draws come from a stream of their own (:func:`_extras_rng`), so the target events of a
+clip that keeps them are those of the same build without the options.
+
 Scene recordings (TAU identifiers) are dealt into five groups, folds 1-4 and
 the test split, in fixed proportions 4:4:4:4:1 (:data:`FOLD_SHARE`), stratified
 by scene label; a group with fewer recordings than clips cycles its own list. No
@@ -83,7 +99,19 @@ class RecipeOptions:
         Output rate (Hz).
     onsets_s : tuple of float
         The ``paper`` recipe's fixed onsets (s).
+    empty_clips : float
+        Share of each fold's clips without any target event, in [0, 1).
+    repeats : bool
+        Whether a clip's target events may share a class.
+    interference : int
+        Non-target events per clip (classes outside ``targets``).
+    targets : tuple of str or None
+        The labelled classes (None: every class).
     """
+
+    def __post_init__(self) -> None:
+        if self.targets is not None:
+            object.__setattr__(self, "targets", tuple(sorted(dict.fromkeys(str(t) for t in self.targets))))
 
     recipe: str = default("recipe")
     clips_per_fold: int = default("clips_per_fold")
@@ -96,6 +124,10 @@ class RecipeOptions:
     clip_duration_s: float = 10.0
     sample_rate: int = 32000
     onsets_s: tuple[float, ...] = (0.5, 3.0, 5.5)
+    empty_clips: float = default("empty_clips")
+    repeats: bool = default("repeats")
+    interference: int = default("interference")
+    targets: tuple[str, ...] | None = None
 
     @property
     def n_test(self) -> int:
@@ -140,6 +172,7 @@ class RecipeOptions:
             )
         if self.fade < 0:
             raise RemixError(f"the fade must be 0 s or more, got {self.fade:g} s.")
+        self._validate_scenes()
         if self.recipe == "paper":
             if self.n_events != len(self.onsets_s):
                 raise RemixError(
@@ -175,10 +208,47 @@ class RecipeOptions:
                     "--events-per-clip or raise --max-polyphony."
                 )
 
+    def _validate_scenes(self) -> None:
+        from remix.labels import EVENT_LABELS
+
+        if not 0.0 <= self.empty_clips < 1.0:
+            raise RemixError(f"--empty-clips is a share of the clips in [0, 1), got {self.empty_clips:g}.")
+        if self.interference < 0:
+            raise RemixError(f"--interference is a number of events per clip (0 or more), got {self.interference}.")
+        if self.targets is not None:
+            unknown = [t for t in self.targets if t not in EVENT_LABELS]
+            if unknown or not self.targets:
+                found = ", ".join(unknown) or "none"
+                raise RemixError(
+                    f"--targets must name FSDKaggle2018 classes as the corpus spells them (e.g. Bark,Cello), "
+                    f"found {found}; docs/corpus.md lists the 41."
+                )
+            if not self.repeats and len(self.targets) < self.n_events:
+                raise RemixError(
+                    f"--targets names {len(self.targets)} class(es) but each clip needs {self.n_events} distinct ones; "
+                    "name more, lower --events-per-clip, or allow --repeats."
+                )
+        if self.interference and (self.targets is None or len(self.targets) == len(EVENT_LABELS)):
+            raise RemixError(
+                "--interference needs classes that are not targets: name the labelled classes with --targets "
+                "(the others then interfere)."
+            )
+
+    @property
+    def target_set(self) -> frozenset[str] | None:
+        """The labelled classes (None: every class)."""
+        return None if self.targets is None else frozenset(self.targets)
+
     def to_dict(self) -> dict:
-        """Plain dict (JSON-ready)."""
+        """Plain dict (JSON-ready); the scene options only where they are not at their defaults, so a
+        corpus built without them records what it always did."""
         d = dataclasses.asdict(self)
         d["onsets_s"] = list(self.onsets_s)
+        for name in ("empty_clips", "repeats", "interference", "targets"):
+            if d[name] == getattr(RecipeOptions, name, None) or (name == "targets" and d[name] is None):
+                del d[name]
+        if "targets" in d:
+            d["targets"] = list(d["targets"])
         return d
 
 
@@ -201,6 +271,8 @@ class EventPlan:
     fade_out: int = 0
     license: str = ""
     freesound_id: int = -1
+    target: bool = field(default=True, repr=False)  # False: interference (left out of the repr: plans of
+    # target events hash as they always have, :func:`plan_digest`)
 
 
 @dataclass(frozen=True)
@@ -221,8 +293,8 @@ class ClipPlan:
 
     @property
     def labels(self) -> list[str]:
-        """Distinct event labels, sorted."""
-        return sorted({e.label for e in self.events})
+        """Distinct labels of the target events, sorted (interference events are not labelled)."""
+        return sorted({e.label for e in self.events if e.target})
 
     def to_dict(self) -> dict:
         """Plain dict (JSON-ready)."""
@@ -327,15 +399,21 @@ def assign_scene_groups(scenes: pd.DataFrame, *, weights: dict[int, float], seed
 
 
 def _pick_events(
-    pool: dict[str, list[dict]], labels: list[str], rng: np.random.Generator, n: int, fold: int
+    pool: dict[str, list[dict]],
+    labels: list[str],
+    rng: np.random.Generator,
+    n: int,
+    fold: int,
+    *,
+    repeats: bool = False,
 ) -> list[dict]:
-    if len(labels) < n:
+    if len(labels) < n and not (repeats and labels):
         where = "the test split" if fold == 0 else f"fold {fold}"
         raise RemixError(
             f"{where} has usable events of only {len(labels)} label(s) but each clip needs {n} "
             "distinct labels; give more event files or lower --events-per-clip."
         )
-    chosen = rng.choice(len(labels), size=n, replace=False)
+    chosen = rng.choice(len(labels), size=n, replace=repeats)
     rows = []
     for k in chosen:
         candidates = pool[labels[k]]
@@ -475,10 +553,73 @@ def fold_pools(
     return pools
 
 
+_EXTRAS = 4  # seed-key code of the scene options' draws (empty clips, interference)
+
+
+def _extras_rng(seed: int, *key: int) -> np.random.Generator:
+    """The stream of the scene options' draws, keyed apart from the recipe's (so the target events
+    of a clip are those of the same build without the options)."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_EXTRAS, *key)))
+
+
+def _empty_indices(options: RecipeOptions, n_clips: int, seed: int, *key: int) -> set[int]:
+    """The clips of a fold without target events: the first ``round(empty_clips x n)`` of a permutation."""
+    if options.empty_clips <= 0 or n_clips == 0:
+        return set()
+    n_empty = int(round(options.empty_clips * n_clips))
+    return {int(i) for i in _extras_rng(seed, *key).permutation(n_clips)[:n_empty]}
+
+
+def _plan_interference(
+    pool: FoldPool, rng: np.random.Generator, options: RecipeOptions, clip_id: str
+) -> tuple[EventPlan, ...]:
+    """``options.interference`` events of classes outside the targets, placed at random."""
+    targets = options.target_set or frozenset()
+    labels = [lab for lab in pool.labels if lab not in targets]
+    if not labels:
+        where = "the test split" if pool.fold == 0 else f"fold {pool.fold}"
+        raise RemixError(
+            f"{where} has no usable event of a class outside --targets to interfere with; name fewer targets."
+        )
+    sr = options.sample_rate
+    fade = int(round(options.fade * sr))
+    n_clip = options.clip_samples
+    out = []
+    for k in rng.choice(len(labels), size=options.interference, replace=options.interference > len(labels)):
+        candidates = pool.events[labels[int(k)]]
+        row = candidates[int(rng.integers(len(candidates)))]
+        src_len = int(row["n_samples"])
+        hi = min(int(round(options.max_event_s * sr)), src_len, n_clip)
+        lo = min(int(round(options.min_event_s * sr)), hi)
+        length = int(rng.integers(lo, hi + 1))
+        onset = int(rng.integers(0, n_clip - length + 1))
+        start = int(rng.integers(0, src_len - length + 1))
+        event = _event(row, onset=onset, length=length, start=start, src_len=src_len, fade=fade)
+        out.append(dataclasses.replace(event, target=False))
+    return tuple(out)
+
+
 def _plan_clip(
-    clip_id: str, *, split: str, pool: FoldPool, scene: dict, rng: np.random.Generator, options: RecipeOptions
+    clip_id: str,
+    *,
+    split: str,
+    pool: FoldPool,
+    scene: dict,
+    rng: np.random.Generator,
+    options: RecipeOptions,
+    extras: np.random.Generator | None = None,
+    empty: bool = False,
 ) -> ClipPlan:
-    rows = _pick_events(pool.events, pool.labels, rng, options.n_events, pool.fold)
+    events: tuple[EventPlan, ...] = ()
+    if not empty:
+        targets = options.target_set
+        labels = pool.labels if targets is None else [lab for lab in pool.labels if lab in targets]
+        rows = _pick_events(pool.events, labels, rng, options.n_events, pool.fold, repeats=options.repeats)
+        events = _plan_events(rows, rng, options, clip_id)
+    if options.interference:
+        assert extras is not None
+        interference = _plan_interference(pool, extras, options, clip_id)
+        events = tuple(sorted(events + interference, key=lambda e: (e.onset, e.label, not e.target)))
     return ClipPlan(
         clip_id=clip_id,
         split=split,
@@ -488,7 +629,7 @@ def _plan_clip(
         scene_label=str(scene["scene_label"]),
         city=str(scene["city"]),
         scene_identifier=str(scene["identifier"]),
-        events=_plan_events(rows, rng, options, clip_id),
+        events=events,
     )
 
 
@@ -538,11 +679,16 @@ def plan_corpus(
         if n_clips == 0:
             continue
         pool = pools[fold]
+        code = _DEV if split == "dev" else _TEST
+        empty = _empty_indices(options, n_clips, seed, code, fold)
         for i in range(n_clips):
             clip_id = f"test_{i:05d}" if split == "test" else f"fold{fold}_{i:05d}"
             rng = np.random.default_rng(clip_seed(seed, split=split, fold=fold, index=i))
             scene = pool.scenes[i % len(pool.scenes)]
-            plan = _plan_clip(clip_id, split=split, pool=pool, scene=scene, rng=rng, options=options)
+            extras = _extras_rng(seed, code, fold, i) if options.interference else None
+            plan = _plan_clip(
+                clip_id, split=split, pool=pool, scene=scene, rng=rng, options=options, extras=extras, empty=i in empty
+            )
             if rooms is not None and rooms.options.active:
                 plan = rooms.plan(plan, _DEV if split == "dev" else _TEST, fold, i, seed=seed)
             plans.append(plan)
@@ -603,7 +749,18 @@ def plan_fresh(
         for i in range(n_per_fold):
             rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_FRESH, *key, fold, i)))
             scene = pool.scenes[int(rng.integers(len(pool.scenes)))]
-            plan = _plan_clip(f"fresh{fold}_{i:05d}", split="dev", pool=pool, scene=scene, rng=rng, options=options)
+            extras = _extras_rng(seed, _FRESH, *key, fold, i)
+            empty = options.empty_clips > 0 and bool(extras.random() < options.empty_clips)  # a share in expectation
+            plan = _plan_clip(
+                f"fresh{fold}_{i:05d}",
+                split="dev",
+                pool=pool,
+                scene=scene,
+                rng=rng,
+                options=options,
+                extras=extras,
+                empty=empty,
+            )
             if rooms is not None and rooms.options.active:
                 plan = rooms.plan(plan, _FRESH, *key, fold, i, seed=seed)
             plans.append(plan)
@@ -617,5 +774,7 @@ def plan_digest(plans: list[ClipPlan]) -> str:
         h.update(repr(p).encode())  # frozen dataclasses of str/int: a stable, complete repr
         if p.room is not None:  # dry plans hash as they always have
             h.update(repr(p.room).encode())
+        if not all(e.target for e in p.events):  # so do plans without interference
+            h.update(repr([e.target for e in p.events]).encode())
         h.update(b"\n")
     return h.hexdigest()[:16]

@@ -577,7 +577,7 @@ def render_clip(
                 "city": plan.city,
                 "scene_identifier": plan.scene_identifier,
                 "labels": plan.labels,
-                "n_events": len(plan.events),
+                "n_events": sum(e.target for e in plan.events),
                 "scene_gain_db": gain_to_db(g_scene * scale),
                 "peak_scale": float(scale),
                 "scene_stem_path": scene_stem_path,
@@ -602,6 +602,7 @@ def render_clip(
                     "license": ev.license,
                     "freesound_id": ev.freesound_id,
                     "stem_path": stem_paths[k],
+                    **({} if all(e.target for e in plan.events) else {"target": ev.target}),
                 }
             )
     return {"clip_id": plan.clip_id, "clips": clip_rows, "events": event_rows}
