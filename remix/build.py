@@ -45,7 +45,7 @@ from remix import __version__
 from remix.atomic import read_json
 from remix.buildconfig import CONFIG_NAME, corpus_toml
 from remix.errors import RemixError
-from remix.licences import licence_key, parse_licences
+from remix.licences import check_licence_pool, excluded_by_licence, parse_licences
 from remix.manifest import (
     BUILD_DIR,
     CLIP_SCHEMA,
@@ -234,30 +234,6 @@ class RunOptions:
             )
         if self.batch_size is not None and self.batch_size < 1:
             raise RemixError(f"batch size must be at least 1, got {self.batch_size}.")
-
-
-def _excluded_by_licence(events: pd.DataFrame, licences: Sequence[str]) -> pd.DataFrame:
-    """``path`` and ``reason`` of the event sources whose licence is not among ``licences`` (keys)."""
-    keys = events["license"].map(licence_key)
-    out = events.loc[~keys.isin(set(licences)), ["path", "license"]]
-    wanted = ",".join(sorted(licences))
-    reasons = [f"licence {lic!r} is not among --licences {wanted}" for lic in out["license"]]
-    return pd.DataFrame({"path": out["path"].to_numpy(), "reason": reasons})
-
-
-def _check_licence_pool(events: pd.DataFrame, usable: set, *, licences: Sequence[str], needed: int) -> None:
-    """Refuse, in one line naming the filter, a ``--licences`` that leaves event sources of fewer labels
-    than a clip needs (the planner would otherwise ask for more event files)."""
-    kept = events[events["path"].isin(usable)]
-    if kept["label"].nunique() >= needed:
-        return
-    allowed = ",".join(sorted(licences))
-    found = ", ".join(sorted({licence_key(lic) or str(lic) for lic in events["license"].dropna()})) or "none"
-    raise RemixError(
-        f"--licences {allowed} leaves usable event sources of {kept['label'].nunique()} label(s), but each clip "
-        f"needs {needed} distinct labels; the sources carry the licences {found}: allow more of them, or drop "
-        "--licences."
-    )
 
 
 def _is_standin(scenes_dir: Path) -> bool:
@@ -556,6 +532,7 @@ def build_corpus(
     sources: SourceFolders = SourceFolders(),
     run: RunOptions = RunOptions(),
     reverb: ReverbOptions = ReverbOptions(),
+    plans: Sequence[ClipPlan] | None = None,
 ) -> BuildSummary:
     """Build (or finish building) a noisy remix corpus in ``out_dir``.
 
@@ -580,6 +557,9 @@ def build_corpus(
     reverb : ReverbOptions
         Reverberation per event (:mod:`remix.reverb`); default dry, as the paper.
         Response files that cannot serve are skipped and listed with the sources.
+    plans : sequence of ClipPlan, optional
+        Render exactly these clips instead of planning them (``remix build --from-recipes``,
+        :mod:`remix.recipes_json`); their sources must be usable.
 
     Returns
     -------
@@ -653,21 +633,32 @@ def build_corpus(
                 "Replace or remove them, or drop --strict to skip them."
             )
         if sources.licences is not None:
-            bad = pd.concat([bad, _excluded_by_licence(events, sources.licences)], ignore_index=True)
+            bad = pd.concat([bad, excluded_by_licence(events, sources.licences)], ignore_index=True)
             bad = bad.drop_duplicates("path").reset_index(drop=True)
         usable = set(checked.loc[checked["reason"].isna(), "path"]) - set(bad["path"])
         if sources.licences is not None:
-            _check_licence_pool(events, usable, licences=sources.licences, needed=recipe.n_events)
-        events, plans, digest = plan_sources(
-            scenes,
-            events,
-            events_dir=events_dir,
-            usable=usable,
-            recipe=recipe,
-            seed=int(seed),
-            rooms=rooms,
-            cache_file=out_dir / BUILD_DIR / "source_check.parquet",
-        )
+            check_licence_pool(events, usable, licences=sources.licences, needed=recipe.n_events)
+        if plans is None:
+            events, plans, digest = plan_sources(
+                scenes,
+                events,
+                events_dir=events_dir,
+                usable=usable,
+                recipe=recipe,
+                seed=int(seed),
+                rooms=rooms,
+                cache_file=out_dir / BUILD_DIR / "source_check.parquet",
+            )
+        else:  # mixtures given as they are (remix build --from-recipes): their sources must be usable
+            plans = sorted(plans, key=lambda p: p.clip_id)
+            used = {p.scene_path for p in plans} | {e.source_path for p in plans for e in p.events}
+            unusable = sorted(used - usable)
+            if unusable:
+                raise RemixError(
+                    f"{len(unusable)} source file(s) the recipes use are missing or unusable here ({unusable[0]}); "
+                    "give the folders that hold them with --scenes and --events."
+                )
+            digest = plan_digest(plans)
         fingerprint["plan_digest"] = digest
         prepare_out_dir(out_dir, fingerprint, overwrite=run.overwrite)
         remove_partials(out_dir)
@@ -693,7 +684,9 @@ def build_corpus(
 
     clips, placed = _assemble(plans, out_dir)
     manifest = out_dir / MANIFEST_DIR
-    schema = event_schema(reverb=reverb.active, interference=recipe.interference > 0)
+    schema = event_schema(
+        reverb=any(p.room is not None for p in plans), interference=any(not e.target for p in plans for e in p.events)
+    )
     origins = None
     if synthetic:  # the stand-in's own module, loaded only for a build on it
         from remix.standin.notice import placed_with_origins, source_origins, standin_card_section

@@ -92,7 +92,7 @@ def _build_options(ctx: typer.Context, config: Path | None) -> dict:
     from_file = read_config(config) if config is not None else {}
     options = {}
     for name, value in ctx.params.items():
-        if name == "config":
+        if name in ("config", "from_recipes"):
             continue
         value = value if given(name) or name not in from_file else from_file[name]
         options[name] = value.value if isinstance(value, Enum) else value
@@ -103,7 +103,7 @@ def _build_options(ctx: typer.Context, config: Path | None) -> dict:
         options["snr"] = parse_snrs(options["snr"] or [], extra)
     elif extra:
         raise RemixError(f"unexpected argument {extra[0]!r}: expected a known option (see remix build --help).")
-    elif not options["snr"]:
+    elif not options["snr"] and ctx.params.get("from_recipes") is None:
         raise RemixError(
             "no SNR given: pass at least one, e.g. --snr 0 10 20"
             + (f", or write snr = [0, 10, 20] in {config}." if config is not None else ".")
@@ -158,6 +158,14 @@ def build(
     ] = tuple(default("source_distance_m")),
     progress: Annotated[bool, typer.Option(help=help_text("progress"))] = default("progress"),
     cluster: Annotated[str | None, typer.Option(help=help_text("cluster"))] = default("cluster"),
+    from_recipes: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-recipes",
+            help="Render exactly the mixtures of a JSON Lines file (remix export-recipes writes one): their "
+            "plans, SNRs and render options; --scenes/--events say where the sources are here.",
+        ),
+    ] = None,
     config: Annotated[
         Path | None,
         typer.Option(
@@ -175,7 +183,6 @@ def build(
     from remix.buildconfig import BuildConfig
 
     opts = _build_options(ctx, config)
-    corpus_config = BuildConfig.from_options(opts)
     run = RunOptions(
         workers=opts["workers"],
         progress=opts["progress"],
@@ -183,13 +190,19 @@ def build(
         strict=opts["strict"],
         command=shlex.join(["remix", *sys.argv[1:]]) if sys.argv[1:2] == ["build"] else None,
     )
-    corpus = dict(
-        recipe=corpus_config.recipe_options(),
-        render=corpus_config.render_settings(),
-        seed=corpus_config.seed,
-        sources=SourceFolders(**corpus_config.source_folders()),
-        reverb=corpus_config.reverb_settings(),
-    )
+    if from_recipes is not None:
+        from remix.recipes_json import read_recipes
+
+        corpus = read_recipes(from_recipes, scenes_dir=opts["scenes"], events_dir=opts["events"]).build_arguments()
+    else:
+        corpus_config = BuildConfig.from_options(opts)
+        corpus = dict(
+            recipe=corpus_config.recipe_options(),
+            render=corpus_config.render_settings(),
+            seed=corpus_config.seed,
+            sources=SourceFolders(**corpus_config.source_folders()),
+            reverb=corpus_config.reverb_settings(),
+        )
     out, workers, cluster = opts["out"], opts["workers"], opts["cluster"]
     if cluster is None:
         summary = build_corpus(out, **corpus, run=run)
@@ -267,6 +280,27 @@ def inspect(
     if len(report.problems) > 50:
         err_console.print(f"  ... and {len(report.problems) - 50} more")
     raise typer.Exit(code=1)
+
+
+@app.command("export-recipes")
+@user_errors
+def export_recipes(
+    corpus: Annotated[Path, typer.Argument(help="Corpus folder written by remix build.")],
+    out: Annotated[Path, typer.Option(help="JSON Lines file to write (one mixture per line).")] = Path("recipes.jsonl"),
+    format: Annotated[str, typer.Option("--format", help="json: JSON Lines, SpAudSyn's field names.")] = "json",
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing --out file.")] = False,
+) -> None:
+    """Write every mixture of a corpus as JSON (scene, events, onsets, SNR, room, seed), for
+    remix build --from-recipes or another engine."""
+    _load_build_modules()
+    from remix.recipes_json import export_recipes as export
+
+    if format != "json":
+        raise RemixError(f"--format {format}: the recipes are written as json (JSON Lines) only.")
+    if out.exists() and (out.is_dir() or not overwrite):
+        raise RemixError(f"--out {out} exists; choose a new file name, or --overwrite to replace it.")
+    n = export(corpus, out)
+    console.print(f"[green]wrote[/] {escape(str(out))}: {n} mixtures", highlight=False)
 
 
 @app.command()

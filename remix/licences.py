@@ -9,9 +9,13 @@ honours every licence among its placed events; :func:`inherited` names the most 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from remix.errors import RemixError
+
+if TYPE_CHECKING:  # only for annotations: the command line imports this module and starts fast
+    import pandas as pd
 
 LICENCE_KEYS: dict[str, str] = {
     "creative commons 0": "cc0",
@@ -97,3 +101,27 @@ def inherited(names: Iterable[object]) -> str:
 
 
 __all__ = ["LICENCE_KEYS", "RESTRICTIVENESS", "by_restrictiveness", "inherited", "licence_key", "parse_licences"]
+
+
+def excluded_by_licence(events: pd.DataFrame, licences: Sequence[str]) -> pd.DataFrame:
+    """``path`` and ``reason`` of the event sources whose licence is not among ``licences`` (keys)."""
+    keys = events["license"].map(licence_key)
+    out = events.loc[~keys.isin(set(licences)), ["path", "license"]]
+    wanted = ",".join(sorted(licences))
+    reasons = [f"licence {lic!r} is not among --licences {wanted}" for lic in out["license"]]
+    return type(events)({"path": out["path"].to_numpy(), "reason": reasons})
+
+
+def check_licence_pool(events: pd.DataFrame, usable: set, *, licences: Sequence[str], needed: int) -> None:
+    """Refuse, in one line naming the filter, a ``--licences`` that leaves event sources of fewer labels
+    than a clip needs (the planner would otherwise ask for more event files)."""
+    kept = events[events["path"].isin(usable)]
+    if kept["label"].nunique() >= needed:
+        return
+    allowed = ",".join(sorted(licences))
+    found = ", ".join(sorted({licence_key(lic) or str(lic) for lic in events["license"].dropna()})) or "none"
+    raise RemixError(
+        f"--licences {allowed} leaves usable event sources of {kept['label'].nunique()} label(s), but each clip "
+        f"needs {needed} distinct labels; the sources carry the licences {found}: allow more of them, or drop "
+        "--licences."
+    )

@@ -614,7 +614,12 @@ def _plan_clip(
     if not empty:
         targets = options.target_set
         labels = pool.labels if targets is None else [lab for lab in pool.labels if lab in targets]
-        rows = _pick_events(pool.events, labels, rng, options.n_events, pool.fold, repeats=options.repeats)
+        try:
+            rows = _pick_events(pool.events, labels, rng, options.n_events, pool.fold, repeats=options.repeats)
+        except RemixError as exc:
+            if targets is None:
+                raise
+            raise RemixError(f"{exc} (--targets leaves {len(labels)} of the fold's classes: name more)") from None
         events = _plan_events(rows, rng, options, clip_id)
     if options.interference:
         assert extras is not None

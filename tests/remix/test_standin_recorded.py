@@ -357,7 +357,7 @@ def test_cc0_opensfx_recordings_texture_the_scenes_of_their_labels(tmp_path, mon
 
 
 def test_a_licence_filter_that_leaves_too_few_labels_is_named():
-    from remix.build import _check_licence_pool
+    from remix.licences import check_licence_pool
 
     events = pd.DataFrame(
         {
@@ -366,6 +366,6 @@ def test_a_licence_filter_that_leaves_too_few_labels_is_named():
             "license": ["CC0-1.0", "CC0-1.0", "CC-BY-3.0", "MIT"],
         }
     )
-    _check_licence_pool(events, {"a.wav", "c.wav", "d.wav"}, licences=("cc0", "cc-by", "mit"), needed=3)
+    check_licence_pool(events, {"a.wav", "c.wav", "d.wav"}, licences=("cc0", "cc-by", "mit"), needed=3)
     with pytest.raises(RemixError, match=r"--licences cc0 leaves usable event sources of 1 label\(s\).*needs 3"):
-        _check_licence_pool(events, {"a.wav", "b.wav"}, licences=("cc0",), needed=3)
+        check_licence_pool(events, {"a.wav", "b.wav"}, licences=("cc0",), needed=3)
