@@ -45,7 +45,13 @@ from remix import __version__
 from remix.atomic import read_json
 from remix.buildconfig import CONFIG_NAME, corpus_toml
 from remix.errors import RemixError
-from remix.licences import check_licence_pool, excluded_by_licence, parse_licences
+from remix.licences import (
+    check_licence_pool,
+    excluded_by_licence,
+    licences_markdown,
+    non_commercial_reasons,
+    parse_licences,
+)
 from remix.manifest import (
     BUILD_DIR,
     CLIP_SCHEMA,
@@ -211,6 +217,9 @@ class RunOptions:
         Replace an earlier build of other options in the corpus folder.
     strict : bool
         Fail when any source file is unusable instead of skipping it.
+    commercial : bool
+        Refuse, before writing anything, a corpus that may not be used commercially (TAU scenes,
+        CC-BY-NC events: :func:`remix.licences.non_commercial_reasons`).
     command : str, optional
         The command line, quoted in the corpus card.
     """
@@ -221,6 +230,7 @@ class RunOptions:
     progress: bool = True
     overwrite: bool = False
     strict: bool = False
+    commercial: bool = False
     command: str | None = None
 
     def validate(self) -> None:
@@ -660,6 +670,11 @@ def build_corpus(
                 )
             digest = plan_digest(plans)
         fingerprint["plan_digest"] = digest
+        kind = (read_json(scenes_dir.parent / "standin.json") or {}).get("events", "procedural") if synthetic else ""
+        licences = [] if kind == "procedural" else [e.license for p in plans for e in p.events]  # its are mimicry
+        not_commercial = non_commercial_reasons(synthetic=synthetic, licences=licences)
+        if run.commercial and not_commercial:
+            raise RemixError(f"--commercial: this corpus may not be used commercially: {'; '.join(not_commercial)}.")
         prepare_out_dir(out_dir, fingerprint, overwrite=run.overwrite)
         remove_partials(out_dir)
 
@@ -713,6 +728,8 @@ def build_corpus(
         "n_clips": len(plans),
         "n_skipped": len(bad),
         "sources": {"scenes_dir": str(scenes_dir), "events_dir": str(events_dir)},
+        "non_commercial": bool(not_commercial),
+        **({"non_commercial_reasons": not_commercial} if not_commercial else {}),
     }
     if reverb.active:
         info["reverb"] = reverb.to_dict()
@@ -737,6 +754,10 @@ def build_corpus(
     card = corpus_card(clips=clips, events=placed, skipped=bad, info=card_info)
     if synthetic:
         card += standin_card_section(origins, placed, textures=standin_info.get("scene_textures"))
+    else:  # the TAU notice in full, FSDKaggle2018's terms, the non-commercial flag: in the card and beside it
+        obligations = licences_markdown(scenes_dir=scenes_dir, placed=placed, reasons=not_commercial)
+        write_text(out_dir / "LICENCES.md", obligations)
+        card += "\n" + obligations.replace("\n## ", "\n### ").replace("# Licences of this corpus", "## Licences")
     write_text(out_dir / CONFIG_NAME, options_toml)
     write_text(out_dir / "CORPUS.md", card)
     record_sources(out_dir, sorted(usable | set(rooms.files if rooms is not None else ())))

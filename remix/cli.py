@@ -130,6 +130,7 @@ def build(
     format: Annotated[AudioFormat, typer.Option("--format", help=help_text("format"))] = AudioFormat(default("format")),
     stems: Annotated[bool, typer.Option(help=help_text("stems"))] = default("stems"),
     strict: Annotated[bool, typer.Option(help=help_text("strict"))] = default("strict"),
+    commercial: Annotated[bool, typer.Option(help=help_text("commercial"))] = default("commercial"),
     overwrite: Annotated[bool, typer.Option(help=help_text("overwrite"))] = default("overwrite"),
     events_per_clip: Annotated[int | None, typer.Option(help=help_text("events_per_clip"))] = default(
         "events_per_clip"
@@ -188,6 +189,7 @@ def build(
         progress=opts["progress"],
         overwrite=opts["overwrite"],
         strict=opts["strict"],
+        commercial=opts["commercial"],
         command=shlex.join(["remix", *sys.argv[1:]]) if sys.argv[1:2] == ["build"] else None,
     )
     if from_recipes is not None:

@@ -10,6 +10,7 @@ honours every licence among its placed events; :func:`inherited` names the most 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from remix.errors import RemixError
@@ -100,9 +101,6 @@ def inherited(names: Iterable[object]) -> str:
     )
 
 
-__all__ = ["LICENCE_KEYS", "RESTRICTIVENESS", "by_restrictiveness", "inherited", "licence_key", "parse_licences"]
-
-
 def excluded_by_licence(events: pd.DataFrame, licences: Sequence[str]) -> pd.DataFrame:
     """``path`` and ``reason`` of the event sources whose licence is not among ``licences`` (keys)."""
     keys = events["license"].map(licence_key)
@@ -125,3 +123,91 @@ def check_licence_pool(events: pd.DataFrame, usable: set, *, licences: Sequence[
         f"needs {needed} distinct labels; the sources carry the licences {found}: allow more of them, or drop "
         "--licences."
     )
+
+
+# --------------------------------------------------------------------------- what a real-data corpus carries
+
+TAU_TITLE = "TAU Urban Acoustic Scenes 2019"
+TAU_TERMS = (
+    f"{TAU_TITLE} (Audio Research Group, Tampere University; Zenodo record 2589280) may be used for "
+    "non-commercial research only, and its copyright notice must appear in full in every copy of the "
+    "work, derived results included."
+)
+FSD_TERMS = (
+    "FSDKaggle2018 (Fonseca et al., 2018; Zenodo record 2552860) is released under CC-BY 4.0 as a whole; "
+    "each clip keeps its own Freesound licence (CC0, CC-BY or CC-BY-NC), listed per placed event in "
+    "manifest/events.parquet (columns license and freesound_id)."
+)
+NOTICE_FILES = ("LICENSE", "LICENSE.txt", "LICENSE.md", "LICENCE", "LICENCE.txt", "LICENCE.md")
+"""File names the TAU notice is looked for under (in the scenes folder, then its parent)."""
+
+
+def tau_notice(scenes_dir: Path) -> tuple[str | None, Path | None]:
+    """The copyright notice of a TAU 2019 folder, verbatim, and the file it came from: the first of
+    :data:`NOTICE_FILES` in the folder (where the dataset's ``doc`` archive unpacks) or its parent;
+    (None, None) when there is none."""
+    for folder in (Path(scenes_dir), Path(scenes_dir).parent):
+        for name in NOTICE_FILES:
+            path = folder / name
+            if path.is_file():
+                try:
+                    return path.read_text(encoding="utf-8", errors="replace"), path
+                except OSError:
+                    continue
+    return None, None
+
+
+def non_commercial_reasons(*, synthetic: bool, licences: Iterable[object]) -> list[str]:
+    """Why a corpus may not be used commercially (empty: nothing known forbids it): TAU audio
+    (every build on real scenes), and CC-BY-NC event clips among the placed events' licences (the
+    build passes none for the procedural stand-in, whose FSDKaggle2018-like licence labels only
+    let ``--licences`` be tried: its sounds are the project's own)."""
+    reasons = []
+    if not synthetic:
+        reasons.append(f"its scenes are {TAU_TITLE} audio, for non-commercial research only")
+    n_nc = sum(licence_key(name) == "cc-by-nc" for name in licences)
+    if n_nc:
+        reasons.append(f"{n_nc} placed event(s) are CC-BY-NC clips (--licences cc0,cc-by,mit leaves them out)")
+    return reasons
+
+
+def licences_markdown(*, scenes_dir: Path, placed: pd.DataFrame, reasons: Sequence[str]) -> str:
+    """``LICENCES.md`` of a corpus built from the real sources: the TAU notice in full (or where to
+    find it), FSDKaggle2018's terms with the placed events' licences, and the non-commercial flag."""
+    notice, source = tau_notice(scenes_dir)
+    lines = ["# Licences of this corpus", "", "## " + TAU_TITLE, "", TAU_TERMS, ""]
+    if notice is not None:
+        lines += [f"Its copyright notice, in full, as {source} holds it:", "", "```", notice.rstrip("\n"), "```", ""]
+    else:
+        lines += [
+            f"The scenes folder {scenes_dir} holds no copyright notice ({', '.join(NOTICE_FILES[:2])}...): copy "
+            "the notice in full from the dataset's documentation archive "
+            "(TAU-urban-acoustic-scenes-2019-development.doc.zip, `remix fetch tau2019` unpacks it) into "
+            "every copy of this corpus.",
+            "",
+        ]
+    per_event = placed.drop_duplicates(["clip_id", "event_index"]) if "event_index" in placed else placed
+    counts = per_event["license"].map(licence_key).value_counts().sort_index()
+    lines += ["## FSDKaggle2018", "", FSD_TERMS, "", "| licence | placed events |", "|---|---:|"]
+    lines += [f"| {key} | {int(n)} |" for key, n in counts.items()]
+    lines += ["", inherited(per_event["license"]), "", "## Commercial use", ""]
+    if reasons:
+        lines.append("Not allowed (`non_commercial: true` in manifest/corpus.json): " + "; ".join(reasons) + ".")
+    else:
+        lines.append("Nothing known here forbids it (`non_commercial: false` in manifest/corpus.json).")
+    return "\n".join(lines) + "\n"
+
+
+__all__ = [
+    "LICENCE_KEYS",
+    "RESTRICTIVENESS",
+    "by_restrictiveness",
+    "check_licence_pool",
+    "excluded_by_licence",
+    "inherited",
+    "licence_key",
+    "licences_markdown",
+    "non_commercial_reasons",
+    "parse_licences",
+    "tau_notice",
+]

@@ -239,6 +239,14 @@ BUILD_OPTIONS: dict[str, BuildOption] = {
         BuildOption("workers", INTEGER, 1, "Processes (the output does not depend on it).", corpus=False),
         BuildOption("strict", BOOLEAN, False, "Fail on any unusable source file instead of skipping it.", corpus=False),
         BuildOption(
+            "commercial",
+            BOOLEAN,
+            False,
+            "Refuse a corpus that may not be used commercially (TAU scenes are for non-commercial research "
+            "only; CC-BY-NC event clips).",
+            corpus=False,
+        ),
+        BuildOption(
             "overwrite",
             BOOLEAN,
             False,

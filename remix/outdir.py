@@ -38,6 +38,7 @@ _OWNED = (
     "manifest",
     "metadata",
     "CORPUS.md",
+    "LICENCES.md",
     CONFIG_NAME,
     f"{BUILD_DIR}/records",
     f"{BUILD_DIR}/options.json",
@@ -51,7 +52,7 @@ _OUTPUT_NAMES = re.compile(
     rf"|stems/{_SNR}/{_CLIP_ID}/(?:scene|event\d+)\.wav"
     r"|manifest/(?:clips|events|skipped)\.parquet|manifest/corpus\.json"
     rf"|metadata/{_SNR}/(?:strong|weak)\.tsv"
-    r"|CORPUS\.md|build\.toml"
+    r"|CORPUS\.md|LICENCES\.md|build\.toml"
     rf"|\.build/records/{_CLIP_ID}\.json|\.build/options\.json)$"
 )
 """Relative paths (POSIX) exactly as a build names its outputs (clip ids ``fold<k>_<5 digits>``
