@@ -16,7 +16,7 @@ from rich.markup import escape
 
 import models
 from bench.cli_common import _MANY_VALUES, _snrs, _use_cache
-from bench.cli_inference import _plot_detections, detect, export
+from bench.cli_inference import _plot_detections, detect, export, score
 from bench.cli_run import run
 from bench.errors import BenchError
 from bench.evaluation.catalogue import metric_names
@@ -646,3 +646,4 @@ def localise(
 
 app.command()(detect)
 app.command()(export)
+app.command(context_settings=_MANY_VALUES)(score)

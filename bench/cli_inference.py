@@ -129,3 +129,77 @@ def export(
         f"load with torch.jit.load, metadata in its .metadata attribute",
         highlight=False,
     )
+
+
+def _parse_on(values: list[str]) -> dict[str, Path]:
+    from bench.errors import BenchError
+
+    corpora: dict[str, Path] = {}
+    for value in values:
+        name, sep, folder = value.partition("=")
+        if not sep or not name or not folder:
+            raise BenchError(f"--on {value}: expected NAME=FOLDER, e.g. --on interference=data/corpus_interference")
+        if not Path(folder).is_dir():
+            raise BenchError(f"--on {value}: {folder} is not a folder; give a corpus remix build wrote")
+        corpora[name] = Path(folder)
+    return corpora
+
+
+def _cell(row, name: str) -> str:
+    value, low, high = row[name], row[f"{name}_low"], row[f"{name}_high"]
+    if value is None or value != value:
+        return "—"
+    return f"{value:.3f} [{low:.3f}, {high:.3f}]" if low is not None else f"{value:.3f}"
+
+
+@user_errors
+def score(
+    run_ids: Annotated[list[str], typer.Option("--run", help="Run id (repeatable).")],
+    on: Annotated[list[str], typer.Option(help="NAME=FOLDER of a corpus to score on (repeatable).")],
+    results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
+    out: Annotated[Path | None, typer.Option(help="Write the table as Markdown here too.")] = None,
+) -> None:
+    """Score finished runs on other corpora's validation folds (e.g. built with --empty-clips and
+    --interference), with each run's own features and post-processing; with two corpora of the same
+    clips, their paired difference."""
+    from bench.evaluation.parallel import available_cores
+    from bench.inference.transfer import METRICS, paired, score_on, score_table
+    from bench.store import atomic_write_text, find_run
+
+    corpora = _parse_on(on)
+    rows, by_run = [], {}
+    for run_id in run_ids:
+        store = find_run(results, run_id)
+        model = store.read_config().get("model", "?")
+        for name, folder in corpora.items():
+            target = results / "transfer" / store.run_id / name
+            scored = score_on(store.path, folder, out_dir=target, num_jobs=available_cores())
+            rows.append(dict(scored, run_id=store.run_id, model=model, corpus=name))
+            by_run.setdefault(store.run_id, []).append((name, scored))
+    table = score_table(rows)
+    lines = ["| run | model | corpus | clips (no target) | " + " | ".join(METRICS) + " |"]
+    lines.append("|" + "---|" * (4 + len(METRICS)))
+    for _, row in table.iterrows():
+        cells = [_cell(row, m) for m in METRICS]
+        lines.append(
+            f"| {row['run_id']} | {row['model']} | {row['corpus']} | {row['n_clips']} ({row['n_without_target']}) | "
+            + " | ".join(cells)
+            + " |"
+        )
+    names = list(corpora)
+    if len(names) == 2:
+        lines += ["", f"Paired differences {names[1]} - {names[0]} (same clips, same resamples; 95 % intervals):", ""]
+        lines.append("| run | " + " | ".join(METRICS) + " |")
+        lines.append("|" + "---|" * (1 + len(METRICS)))
+        for run_id, scored in by_run.items():
+            first, second = scored[0][1], scored[1][1]
+            deltas = [paired(first, second, m) for m in METRICS]
+            cells = [
+                "—" if d["delta"] is None else f"{d['delta']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]" for d in deltas
+            ]
+            lines.append(f"| {run_id} | " + " | ".join(cells) + " |")
+    text = "\n".join(lines) + "\n"
+    console.print(text, markup=False, highlight=False)
+    if out is not None:
+        atomic_write_text(out, text)
+        err_console.print(f"wrote {out}", highlight=False)
