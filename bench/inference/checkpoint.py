@@ -55,6 +55,26 @@ def load_checkpoint(path: Path, *, device: str | torch.device = "cpu") -> tuple[
     return net.to(device).eval(), state
 
 
+def load_best(run_dir: Path) -> tuple[Any, dict[str, Any], models.SEDModel, LogMelSettings, Standardizer]:
+    """A finished run's store, config, best model (eval mode, CPU), features and standardisation.
+
+    Raises
+    ------
+    BenchError
+        For a run without its best checkpoint.
+    """
+    from bench.store import RunStore
+
+    run_dir = Path(run_dir)
+    store = RunStore(run_dir.parent, run_dir.name)
+    if not store.checkpoint_path.is_file():
+        raise BenchError(f"run {run_dir.name} has no checkpoint.pt; train it first (bench run ...)")
+    record = store.read_config()
+    settings = LogMelSettings.from_dict(record["features"]) if "features" in record else LogMelSettings()
+    net, state = load_checkpoint(store.checkpoint_path)
+    return store, record, net, settings, Standardizer.from_dict(state["standardizer"])
+
+
 def infer_clip(
     results_dir: Path, *, run_id: str, clip_id: str | None = None, device: str = "cpu"
 ) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, Any]]:

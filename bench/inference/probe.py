@@ -73,7 +73,7 @@ def _micro_ap(y: np.ndarray, p: np.ndarray) -> float:
     return float(average_precision_score(y, p, average="micro"))
 
 
-def _val_features(
+def val_features(
     corpus_dir: Path, *, snr_db: float, val_fold: int, settings: LogMelSettings, standardizer: Standardizer
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Standardised features (N, T, F), weak labels (N, C) and clip ids of a corpus's validation fold."""
@@ -116,21 +116,14 @@ def probe_run(
         One row per probe: ``probe`` ("shift", "random recipe" or a name of ``others``),
         ``shift_s``, ``frames``, ``micro_ap``.
     """
-    from bench.inference.checkpoint import load_checkpoint
-    from bench.store import RunStore
+    from bench.inference.checkpoint import load_best
 
     run_dir = Path(run_dir)
-    store = RunStore(run_dir.parent, run_dir.name)
-    if not store.checkpoint_path.is_file():
-        raise BenchError(f"run {run_dir.name} has no checkpoint.pt; train it first (bench run ...)")
-    record = store.read_config()
-    settings = LogMelSettings.from_dict(record["features"]) if "features" in record else LogMelSettings()
-    net, state = load_checkpoint(store.checkpoint_path)
-    standardizer = Standardizer.from_dict(state["standardizer"])
+    _, record, net, settings, standardizer = load_best(run_dir)
     snr, fold = float(record["snr_db"]), int(record.get("val_fold", 4))
     corpus_dir = Path(record["corpus_dir"])
     check_same_corpus(record, corpus_dir, doing=f"probe run {run_dir.name}")
-    x, y, ids = _val_features(corpus_dir, snr_db=snr, val_fold=fold, settings=settings, standardizer=standardizer)
+    x, y, ids = val_features(corpus_dir, snr_db=snr, val_fold=fold, settings=settings, standardizer=standardizer)
     rows = []
     for shift in shifts_s:
         frames = int(round(float(shift) / settings.hop_s))
@@ -146,7 +139,7 @@ def probe_run(
     if random_corpus is not None:
         corpora = {RANDOM_RECIPE: Path(random_corpus), **corpora}
     for name, corpus in corpora.items():
-        xr, yr, ids_r = _val_features(
+        xr, yr, ids_r = val_features(
             Path(corpus), snr_db=snr, val_fold=fold, settings=settings, standardizer=standardizer
         )
         if name != RANDOM_RECIPE and (ids_r != ids or not np.array_equal(yr, y)):
@@ -183,7 +176,7 @@ def _kept(run_dir: str, shift_s: float, mtime: float, n_boot: int) -> tuple[floa
     corpus = Path(record["corpus_dir"])
     clips = read_clips(corpus)
     ids = make_split(clips, snr_db=snr, val_fold=fold).val
-    x, y, _ = _val_features(
+    x, y, _ = val_features(
         corpus, snr_db=snr, val_fold=fold, settings=settings, standardizer=Standardizer.from_dict(state["standardizer"])
     )
     frames = int(round(float(shift_s) / settings.hop_s))

@@ -26,14 +26,12 @@ import numpy as np
 import pandas as pd
 
 from bench.corpus import manifest_digest, read_events
-from bench.data import make_split, read_clips, weak_labels
+from bench.data import read_clips
 from bench.errors import BenchError
 from bench.evaluation.bootstrap import clip_metric_replicates, clip_weights
 from bench.evaluation.formats import audio_filenames
 from bench.evaluation.postprocess import load_postprocessing
 from bench.evaluation.run import evaluate_split, read_replicates
-from bench.feature_cache import compute_features
-from bench.features import LogMelSettings, Standardizer
 from remix.labels import EVENT_LABELS
 
 METRICS = ("micro_ap", "psds1", "psds1_non_oracle", "psds2", "segment_pauc_mcclish", "event_f1")
@@ -55,25 +53,14 @@ def _outputs(run_dir: Path, corpus_dir: Path) -> tuple[list[str], np.ndarray, np
     import torch
 
     from bench.data import ClipSet
-    from bench.inference.checkpoint import load_checkpoint, predict
-    from bench.store import RunStore
+    from bench.inference.checkpoint import load_best, predict
+    from bench.inference.probe import val_features
 
-    store = RunStore(run_dir.parent, run_dir.name)
-    if not store.checkpoint_path.is_file():
-        raise BenchError(f"run {run_dir.name} has no checkpoint.pt; train it first (bench run ...)")
-    record = store.read_config()
-    settings = LogMelSettings.from_dict(record["features"]) if "features" in record else LogMelSettings()
-    net, state = load_checkpoint(store.checkpoint_path)
-    standardizer = Standardizer.from_dict(state["standardizer"])
+    _, record, net, settings, standardizer = load_best(run_dir)
     snr, fold = float(record["snr_db"]), int(record.get("val_fold", 4))
-    clips = read_clips(corpus_dir)
-    ids = list(make_split(clips, snr_db=snr, val_fold=fold).val)
+    x, y, ids = val_features(corpus_dir, snr_db=snr, val_fold=fold, settings=settings, standardizer=standardizer)
     if not ids:
         raise BenchError(f"{corpus_dir} has no validation clips at {snr:g} dB (fold {fold}); build it at that SNR")
-    fs = compute_features(Path(corpus_dir), snr_db=snr, settings=settings, progress=False)
-    rows = fs.rows(ids)
-    x = standardizer(np.asarray(fs.features[np.sort(rows)]))[np.argsort(np.argsort(rows))]
-    y = weak_labels(clips, ids, snr_db=snr)
     data = ClipSet(
         tuple(ids), torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), torch.from_numpy(y.astype(np.float32))
     )
