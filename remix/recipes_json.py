@@ -37,9 +37,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from remix.errors import RemixError
-from remix.recipe import ClipPlan, EventPlan
+from remix.recipe import ClipPlan, EventPlan, RecipeOptions
 from remix.render import RenderSettings
-from remix.reverb import RoomPlan
+from remix.reverb import ReverbOptions, RoomPlan
 
 FORMAT = "sedremix-recipe/1"
 """The ``format`` field of every object."""
@@ -239,9 +239,7 @@ class Recipes:
 
     def build_arguments(self) -> dict:
         """The keyword arguments of :func:`remix.build.build_corpus` that render these mixtures."""
-        from remix.build import SourceFolders
-        from remix.recipe import RecipeOptions
-        from remix.reverb import ReverbOptions
+        from remix.build import SourceFolders  # imports this module's users: not at the top
 
         fields = dict(self.recipe)
         fields["onsets_s"] = tuple(fields.get("onsets_s", RecipeOptions().onsets_s))

@@ -31,6 +31,7 @@ from bench.evaluation.postprocess import (
     choose_postprocessing,
     decisions_to_events,
     frame_timestamps,
+    load_postprocessing,
     postprocessed_scores,
     save_postprocessing,
 )
@@ -467,7 +468,6 @@ def add_metric(run_dir: Path, name: str, *, corpus_dir: Path | None = None, num_
         The run's new ``metrics.json``.
     """
     from bench.corpus import check_same_corpus
-    from bench.evaluation.postprocess import load_postprocessing
 
     if name not in ADDABLE:
         raise BenchError(f"metric {name!r} cannot be added on its own; addable: {', '.join(ADDABLE)}")

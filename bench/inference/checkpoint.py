@@ -18,7 +18,7 @@ from bench.data import ClipSet, batches, clips_at, make_split, read_clips
 from bench.errors import BenchError
 from bench.feature_cache import compute_features
 from bench.features import LogMelSettings, Standardizer
-from bench.store import find_run, load_torch
+from bench.store import RunStore, find_run, load_torch
 
 _RETRAIN = "delete the run folder and run the same bench run command again"
 
@@ -63,8 +63,6 @@ def load_best(run_dir: Path) -> tuple[Any, dict[str, Any], models.SEDModel, LogM
     BenchError
         For a run without its best checkpoint.
     """
-    from bench.store import RunStore
-
     run_dir = Path(run_dir)
     store = RunStore(run_dir.parent, run_dir.name)
     if not store.checkpoint_path.is_file():

@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 
 from bench.corpus import manifest_digest, read_events
-from bench.data import read_clips
+from bench.data import ClipSet, read_clips
 from bench.errors import BenchError
-from bench.evaluation.bootstrap import clip_metric_replicates, clip_weights
+from bench.evaluation.bootstrap import clip_metric_replicates, clip_weights, interval, paired_difference
 from bench.evaluation.formats import audio_filenames
 from bench.evaluation.postprocess import load_postprocessing
 from bench.evaluation.run import evaluate_split, read_replicates
@@ -52,7 +52,6 @@ def _outputs(run_dir: Path, corpus_dir: Path) -> tuple[list[str], np.ndarray, np
     the run on the corpus's validation fold at its SNR, and the run's config."""
     import torch
 
-    from bench.data import ClipSet
     from bench.inference.checkpoint import load_best, predict
     from bench.inference.probe import val_features
 
@@ -142,8 +141,6 @@ def paired(first: dict[str, Any], second: dict[str, Any], metric: str) -> dict[s
     """``second - first`` of one metric on two corpora with the same clip ids: the difference of the
     full-set values and its 95 % interval from the same resamples (:func:`bench.evaluation.bootstrap.
     paired_difference`); BenchError when the clip ids differ."""
-    from bench.evaluation.bootstrap import paired_difference
-
     if first["clip_ids"] != second["clip_ids"]:
         raise BenchError("the two corpora do not hold the same validation clips; a paired difference needs them")
     a, b = first["replicates"].get(metric), second["replicates"].get(metric)
@@ -160,8 +157,6 @@ def paired(first: dict[str, Any], second: dict[str, Any], metric: str) -> dict[s
 
 def score_table(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
     """One row per (run, corpus) with every metric and its 95 % percentile interval."""
-    from bench.evaluation.bootstrap import interval
-
     table = []
     for row in rows:
         entry = {k: row[k] for k in ("run_id", "model", "corpus") if k in row}
