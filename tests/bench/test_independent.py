@@ -130,7 +130,11 @@ def _stored_run(corpus, tmp_path) -> RunStore:
         truth = frame_targets(events, ids, n_frames=78, hop_s=0.128, labels=EVENT_LABELS, snr_db=20.0, start_s=-0.032)
         y = truth.any(axis=1).astype(int)
         store.write_predictions(
-            ids, split=name, y_true=y, y_score=np.clip(y * 0.8 + rng.uniform(0, 0.2, y.shape), 0, 1), labels=EVENT_LABELS
+            ids,
+            split=name,
+            y_true=y,
+            y_score=np.clip(y * 0.8 + rng.uniform(0, 0.2, y.shape), 0, 1),
+            labels=EVENT_LABELS,
         )
         noisy = np.where(rng.uniform(size=truth.shape) < 0.2, 1 - truth, truth)
         store.write_frame_probs(name, np.clip(noisy * 0.9 + rng.uniform(0, 0.1, truth.shape), 0, 1))

@@ -81,15 +81,16 @@ def test_markdown_latex_and_terminal(results, tmp_path):
     md = localisation_markdown(table)
     headers = (  # one Markdown table per part, none wider than the row cells and five values
         "| System | SNR | PSDS1 | PSDS2 | tag-only PSDS1 | tag-only PSDS2 |",
-        "| System | SNR | n.o. PSDS1 | tag-only n.o. PSDS1 | seg. pAUC | seg. pAUC (McC.) |",
+        "| System | SNR | n.o. PSDS1 | tag-only n.o. PSDS1 | m.f.i. PSDS1 |",
+        "| System | SNR | seg. pAUC | seg. pAUC (McC.) |",
         "| System | SNR | event F1 | segment F1 | frame F1 |",
     )
     assert SYNTHETIC_WARNING in md and all(header in md for header in headers)
     mean = np.mean([loc_value("gap", 20.0, s, 0) for s in range(3)])
     assert f"{mean:.3f} ± " in md
     tex = localisation_latex(table)
-    psds, free, f1 = tex.split(r"\end{table}")[:3]  # PSDS with its control, threshold-free, the F1 scores
-    for part, n_values in ((psds, 4), (free, 4), (f1, 3)):
+    psds, variants, pauc, f1 = tex.split(r"\end{table}")[:4]  # PSDS and its control, PSDS1 variants, pAUC, F1
+    for part, n_values in ((psds, 4), (variants, 3), (pauc, 2), (f1, 3)):
         for command in (r"\begin{tabular}{l" + "r" * n_values + "}", r"\toprule", r"\midrule", r"\bottomrule"):
             assert command in part
         body = part.split(r"\midrule")[1].split(r"\bottomrule")[0]
