@@ -7,11 +7,6 @@ from pathlib import Path
 
 REFERENCE = Path(__file__).resolve().parents[1] / "results" / "reference"
 CELL = re.compile(r"([-+]?\d+\.\d+) \[([-+]?\d+\.\d+), ([-+]?\d+\.\d+)\]")
-STALE = {
-    "cpu-full-procedural/localisation.md": "Intervals made before they were bias-corrected",
-}
-"""Tables made before intervals were bias-corrected, whose runs are not at hand to score again;
-each says so in a note of its own (checked), and is listed here until it is regenerated."""
 
 
 def _cells(path: Path) -> list[tuple[int, str, float, float, float]]:
@@ -28,15 +23,8 @@ def test_no_interval_of_a_committed_table_excludes_its_estimate():
     assert tables, "no reference tables found"
     wrong = []
     for path in tables:
-        if path.relative_to(REFERENCE).as_posix() in STALE:
-            continue
         for number, text, value, low, high in _cells(path):
             if not low - 0.0006 <= value <= high + 0.0006:  # printed to three decimals
                 wrong.append(f"{path.relative_to(REFERENCE)}:{number}: {text}")
     assert not wrong, wrong
     assert sum(len(_cells(p)) for p in tables) > 500  # the pattern does find the cells
-
-
-def test_a_stale_table_says_so():
-    for name, why in STALE.items():
-        assert why in (REFERENCE / name).read_text(encoding="utf-8"), name
