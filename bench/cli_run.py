@@ -168,6 +168,13 @@ def run(
             "(default: $SEDREMIX_DETERMINISTIC).",
         ),
     ] = False,
+    precision: Annotated[
+        str | None,
+        typer.Option(
+            help="auto (bf16 autocast where the device computes bf16 natively: a GPU with bf16, a CPU with "
+            "AVX512-BF16 or AMX; float32 elsewhere), bf16 or fp32 (default: $SEDREMIX_PRECISION, else auto).",
+        ),
+    ] = None,
 ) -> None:
     """Train runs (skipping finished ones, resuming interrupted ones) and evaluate them."""
     from bench.training.options import RunOptions
@@ -175,6 +182,7 @@ def run(
     run_options = RunOptions.from_environment(
         evaluate=evaluate,
         deterministic=deterministic or None,
+        precision=None if precision is None else precision.lower(),
         loader_workers=loader_workers,
         feature_cache=cache,
         threads=threads,

@@ -12,13 +12,17 @@ timed phase by phase over a few epochs after one warm-up epoch:
 - ``checkpoint``: writing the resume state (model, optimiser) as ``last.pt`` is written.
 
 The figure of each phase is the median seconds per epoch; ``total`` is their sum. Rows go to
-``benchmarks/log.tsv`` (benchmark ``epoch_breakdown``). The threads are those of one run of a
+``benchmarks/log.tsv`` (benchmark ``epoch_breakdown``). ``--precisions fp32 bf16`` times each
+model in both (bf16: the autocast ``bench run --precision bf16`` trains and validates under,
+:func:`bench.device.use_bf16`) and adds the ratio of the totals, fp32 over each other
+precision, as rows ``MODEL PRESET speedup PRECISION``; fp32 is the training loop as it was
+before bf16 was possible on a CPU. The threads are those of one run of a
 ``--jobs 2`` grid on this machine unless ``--threads`` says otherwise. Run from the repository
 root on a quiet machine (the figures are medians, but two cores shared with other work move them)::
 
     python benchmarks/epoch_breakdown.py --corpus data/corpus_recorded
     python benchmarks/epoch_breakdown.py --corpus data/corpus_recorded --presets cpu-full cpu-full-32 \\
-        --models gap atrous_ap 2ap_aux --epochs 3
+        --models gap atrous_ap 2ap_aux --epochs 3 --precisions fp32 bf16
 """
 
 from __future__ import annotations
@@ -49,8 +53,11 @@ from bench.training.loop import build_model, micro_ap  # noqa: E402
 PHASES = ("data", "forward", "loss", "backward", "optimiser", "bookkeeping", "validation", "metric", "checkpoint")
 
 
-def epoch_phases(model_name: str, preset_name: str, *, corpus: Path, snr: float, epochs: int) -> dict[str, float]:
-    """Median seconds per epoch of each phase (and ``total``) for one model under one preset."""
+def epoch_phases(
+    model_name: str, preset_name: str, *, corpus: Path, snr: float, epochs: int, amp: bool = False
+) -> dict[str, float]:
+    """Median seconds per epoch of each phase (and ``total``) for one model under one preset,
+    in float32 or (``amp``) under bf16 autocast."""
     preset = get_preset(preset_name)
     fs = compute_features(corpus, snr_db=snr, settings=preset.features, progress=False)
     data = load_data(corpus, snr_db=snr, train_clips=preset.train_clips, seed=0, feature_set=fs)
@@ -73,7 +80,8 @@ def epoch_phases(model_name: str, preset_name: str, *, corpus: Path, snr: float,
             except StopIteration:
                 break
             t1 = time.perf_counter()
-            out = net(xb)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
+                out = net(xb)
             t2 = time.perf_counter()
             finite = bool(torch.isfinite(out["clip_probs"]).all())
             t3 = time.perf_counter()
@@ -94,7 +102,7 @@ def epoch_phases(model_name: str, preset_name: str, *, corpus: Path, snr: float,
             times["backward"] += t5 - t4
             times["optimiser"] += t6 - t5
         t0 = time.perf_counter()
-        probs, _ = predict(net, data.val, device=device, batch_size=preset.eval_batch_size)
+        probs, _ = predict(net, data.val, device=device, batch_size=preset.eval_batch_size, amp=amp)
         t1 = time.perf_counter()
         micro_ap(data.val.y.cpu().numpy(), probs)
         t2 = time.perf_counter()
@@ -118,35 +126,59 @@ def main() -> None:
     parser.add_argument("--presets", nargs="+", default=["cpu-full", "cpu-full-32"])
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs (after one warm-up epoch)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: one run of --jobs 2)")
+    parser.add_argument(
+        "--precisions", nargs="+", choices=("fp32", "bf16"), default=["fp32"], help="float32 and/or bf16 autocast"
+    )
     parser.add_argument("--no-log", action="store_true", help="print only; append nothing to benchmarks/log.tsv")
     args = parser.parse_args()
     threads = args.threads or default_threads(2)
     torch.set_num_threads(threads)
     print(f"threads {threads}, {args.epochs} timed epoch(s) after 1 warm-up, corpus {args.corpus}, {args.snr:g} dB")
-    print(f"{'model':10s} {'preset':12s} " + " ".join(f"{p[:9]:>9s}" for p in (*PHASES, "total")))
+    print(f"{'model':10s} {'preset':12s} {'prec':4s} " + " ".join(f"{p[:9]:>9s}" for p in (*PHASES, "total")))
     for preset in args.presets:
         for name in args.models:
-            phases = epoch_phases(name, preset, corpus=args.corpus, snr=args.snr, epochs=args.epochs)
-            print(f"{name:10s} {preset:12s} " + " ".join(f"{phases[p]:9.2f}" for p in (*PHASES, "total")))
-            if args.no_log:
-                continue
-            settings = {
-                "model": name,
-                "preset": preset,
-                "frames": int(phases["frames"]),
-                "train_clips": int(phases["train_clips"]),
-                "threads": threads,
-                "epochs": args.epochs,
-                "torch": torch.__version__,
-            }
-            for phase in (*PHASES, "total"):
-                append(
-                    benchmark="epoch_breakdown",
-                    figure=f"{name} {preset} {phase}",
-                    value=round(phases[phase], 4),
-                    unit="s/epoch",
-                    settings=settings,
+            totals = {}
+            for precision in args.precisions:
+                phases = epoch_phases(
+                    name, preset, corpus=args.corpus, snr=args.snr, epochs=args.epochs, amp=precision == "bf16"
                 )
+                totals[precision] = phases["total"]
+                print(
+                    f"{name:10s} {preset:12s} {precision:4s} "
+                    + " ".join(f"{phases[p]:9.2f}" for p in (*PHASES, "total"))
+                )
+                settings = {
+                    "model": name,
+                    "preset": preset,
+                    "precision": precision,
+                    "frames": int(phases["frames"]),
+                    "train_clips": int(phases["train_clips"]),
+                    "threads": threads,
+                    "epochs": args.epochs,
+                    "torch": torch.__version__,
+                }
+                for phase in (*PHASES, "total"):
+                    if not args.no_log:
+                        append(
+                            benchmark="epoch_breakdown",
+                            figure=f"{name} {preset} {phase}" + ("" if precision == "fp32" else f" ({precision})"),
+                            value=round(phases[phase], 4),
+                            unit="s/epoch",
+                            settings=settings,
+                        )
+            for precision, total in totals.items():
+                if precision == "fp32" or "fp32" not in totals:
+                    continue
+                ratio = totals["fp32"] / total
+                print(f"{name:10s} {preset:12s} epoch {ratio:.2f}x faster in {precision} than in fp32")
+                if not args.no_log:
+                    append(
+                        benchmark="epoch_breakdown",
+                        figure=f"{name} {preset} speedup {precision}",
+                        value=round(ratio, 3),
+                        unit="x",
+                        settings={**settings, "precision": f"fp32/{precision}"},
+                    )
 
 
 if __name__ == "__main__":

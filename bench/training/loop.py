@@ -29,7 +29,7 @@ import models
 from bench.config import RunConfig
 from bench.corpus import check_same_corpus, corpus_fingerprint, manifest_digest, read_events
 from bench.data import ClipSet, RunData, batches, epoch_order, load_data, read_clips
-from bench.device import resolve_device
+from bench.device import resolve_device, use_bf16
 from bench.errors import BenchError
 from bench.feature_cache import compute_features
 from bench.features import LogMelSettings
@@ -98,7 +98,7 @@ class RunContext:
         The run folder.
     device : torch.device
     compile, amp, channels_last : bool
-        ``torch.compile``; bf16 autocast (CUDA with bf16); channels-last memory.
+        ``torch.compile``; bf16 autocast (:func:`bench.device.use_bf16`); channels-last memory.
     options : RunOptions
         How the run is executed (:mod:`bench.training.options`).
     callback : callable or None
@@ -132,6 +132,7 @@ def run_settings(ctx: RunContext) -> dict[str, Any]:
         "threads": torch.get_num_threads(),
         "device": str(ctx.device),
         "compile": ctx.compile,
+        "precision": ctx.options.precision,
         "amp_bf16": ctx.amp,
         "channels_last": ctx.channels_last,
     }
@@ -216,7 +217,7 @@ def train_run(
         store=store,
         device=dev,
         compile=compile,
-        amp=dev.type == "cuda" and torch.cuda.is_bf16_supported(),
+        amp=use_bf16(options.precision, dev),
         channels_last=True,
         callback=callback,
         options=options,

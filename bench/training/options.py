@@ -9,7 +9,8 @@ which needs an environment variable set.
 
 Three user-level defaults are read, by :meth:`RunOptions.from_environment`, from the
 environment of the process that *makes* the options: ``SEDREMIX_DETERMINISTIC``,
-``SEDREMIX_LOADER_WORKERS`` and ``SEDREMIX_FEATURE_CACHE`` (docs/operations.md lists them).
+``SEDREMIX_LOADER_WORKERS``, ``SEDREMIX_FEATURE_CACHE`` and ``SEDREMIX_PRECISION``
+(docs/operations.md lists them).
 What the options then say is what every worker does.
 """
 
@@ -32,6 +33,9 @@ DETERMINISTIC_ENV = "SEDREMIX_DETERMINISTIC"
 LOADER_WORKERS_ENV = "SEDREMIX_LOADER_WORKERS"
 """User-level default of :attr:`RunOptions.loader_workers` (a whole number, default 1)."""
 
+PRECISION_ENV = "SEDREMIX_PRECISION"
+"""User-level default of :attr:`RunOptions.precision` (``auto``, ``bf16`` or ``fp32``)."""
+
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -51,6 +55,11 @@ class RunOptions:
         that a worker elsewhere reads the same folder.
     threads : int or None
         Torch threads of a training task (None: whatever the executing process has).
+    precision : {"auto", "bf16", "fp32"}
+        bf16 autocast for training and validation (:func:`bench.device.use_bf16`): ``"auto"``
+        where the executing device computes bf16 natively (a GPU with bf16, a CPU with
+        AVX512-BF16 or AMX), float32 elsewhere. What a run used is in its config.json
+        (``training.amp_bf16``).
     """
 
     evaluate: str = "full"
@@ -58,8 +67,13 @@ class RunOptions:
     loader_workers: int = 1
     feature_cache: str | None = None
     threads: int | None = None
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
+        from bench.device import PRECISIONS
+
+        if self.precision not in PRECISIONS:
+            raise BenchError(f"--precision takes {', '.join(PRECISIONS)}, found {self.precision!r}")
         if self.evaluate not in EVALUATIONS:
             raise BenchError(f"--evaluate takes {' or '.join(EVALUATIONS)}, found {self.evaluate!r}")
         if isinstance(self.loader_workers, bool) or not isinstance(self.loader_workers, int) or self.loader_workers < 0:
@@ -76,7 +90,7 @@ class RunOptions:
     def from_environment(cls, **given: Any) -> RunOptions:
         """Options whose unset fields (those not in ``given``, or given as None) take the user-level
         defaults of this process's environment (:data:`DETERMINISTIC_ENV`, :data:`LOADER_WORKERS_ENV`,
-        :data:`FEATURE_CACHE_ENV`), then the class defaults."""
+        :data:`FEATURE_CACHE_ENV`, :data:`PRECISION_ENV`), then the class defaults."""
         from remix.environment import env_flag
 
         values = {k: v for k, v in given.items() if v is not None}
@@ -90,6 +104,8 @@ class RunOptions:
                 raise BenchError(f"{LOADER_WORKERS_ENV} must be a whole number of processes, found {text!r}") from None
         if "feature_cache" not in values and os.environ.get(FEATURE_CACHE_ENV, "").strip():
             values["feature_cache"] = os.environ[FEATURE_CACHE_ENV].strip()
+        if "precision" not in values and os.environ.get(PRECISION_ENV, "").strip():
+            values["precision"] = os.environ[PRECISION_ENV].strip().lower()
         if values.get("deterministic") and "threads" not in values:
             values["threads"] = 1
         return cls(**values)
