@@ -387,6 +387,13 @@ def compare(
     preset: Annotated[str | None, typer.Option(help="Only runs of this preset.")] = None,
     split: Annotated[str, typer.Option(help="Which clips: val or test.")] = "val",
     results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
+    against: Annotated[
+        Path | None,
+        typer.Option(
+            help="Take SECOND's runs from this results folder instead (e.g. the same system trained with "
+            "another --precision, on another machine or by another version)."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (one object per metric).")] = False,
     by_class: Annotated[
         bool,
@@ -410,23 +417,29 @@ def compare(
     runs = load_runs(results)
     if runs.empty:
         raise BenchError(f"no runs under {results}; train some first (bench run ...)")
+    second_runs = None
+    if against is not None:
+        second_runs = load_runs(against)
+        if second_runs.empty:
+            raise BenchError(f"no runs under --against {against}; give a results folder with runs")
     a = System.parse(first, snr_db=snr, preset=preset)
     b = System.parse(second, snr_db=snr, preset=preset)
     if by_class:
         from bench.reporting.intervals import compare_by_class
         from bench.store import atomic_write_text
 
-        table = compare_by_class(runs, a, b, split=split)
+        table = compare_by_class(runs, a, b, split=split, second_runs=second_runs)
 
         path = atomic_write_text(Path(results) / "tables" / "compare_by_class.csv", table.to_csv(index=False))
     else:
-        table = compare_systems(runs, a, b, split=split)
+        table = compare_systems(runs, a, b, split=split, second_runs=second_runs)
     if as_json:
         console.print_json(json.dumps(table.to_dict(orient="records")))
         return
     from rich.table import Table as RichTable
 
-    out = RichTable(title=f"{escape(a.label)}  minus  {escape(b.label)}  ({split})")
+    where = "" if against is None else f" in {against}"
+    out = RichTable(title=f"{escape(a.label)}  minus  {escape(b.label)}{escape(where)}  ({split})")
     first_column = "class (AP)" if by_class else "metric"
     for name, justify in ((first_column, "left"), ("first", "right"), ("second", "right"), ("difference", "right")):
         out.add_column(name, justify=justify)  # type: ignore[arg-type]

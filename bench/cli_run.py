@@ -187,7 +187,7 @@ def run(
         feature_cache=cache,
         threads=threads,
     )
-    from bench.device import resolve_device
+    from bench.device import resolve_device, use_bf16
     from bench.presets import get_preset
 
     configs = plan_runs(
@@ -221,14 +221,16 @@ def run(
     dev = resolve_device("cuda" if gpus else device)
     gpu_list = _gpu_list(gpus)
     p = get_preset(preset)
+    amp = use_bf16(run_options.precision, dev)
     if dev.type == "cpu" and preset == "paper":
         from bench.training.estimate import check_cpu_estimate
 
-        check_cpu_estimate(configs, p, corpus=corpus, jobs=jobs, yes=yes, say=console.print)
+        check_cpu_estimate(configs, p, corpus=corpus, jobs=jobs, yes=yes, say=console.print, amp=amp)
     prior = "original init" if p.prior is None else f"class prior {p.prior:.3g}"
     cpu_text = ""
     if dev.type == "cpu":
         cpu_text = f", {jobs} process(es) x {run_options.threads or default_threads(jobs)} thread(s)"
+    cpu_text += ", bf16 autocast" if amp else ", float32"
     console.print(
         f"{len(configs)} run(s), preset [bold]{escape(preset)}[/] ({escape(p.note)}; log-mel "
         f"{p.features.n_mels} bands, hop {p.features.hop_length}; {prior}), device {dev}{cpu_text}, "

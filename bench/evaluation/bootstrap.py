@@ -310,7 +310,12 @@ def cell_replicates(runs: np.ndarray, *, seed: int = 0) -> np.ndarray:
 
 
 def paired_difference(
-    first: np.ndarray, second: np.ndarray, *, confidence: float = CONFIDENCE, seed: int = 0
+    first: np.ndarray,
+    second: np.ndarray,
+    *,
+    confidence: float = CONFIDENCE,
+    seed: int = 0,
+    paired_runs: bool = False,
 ) -> dict[str, float | None]:
     """Difference first - second of two systems' cells, resample by resample.
 
@@ -320,7 +325,11 @@ def paired_difference(
         The runs' replicates of each system on the same resamples of the same clips.
     confidence : float
     seed : int
-        Seed of the draws of runs (the two systems draw independently).
+        Seed of the draws of runs.
+    paired_runs : bool
+        The systems draw independently (False), or, when run i of one corresponds to run i of
+        the other (the same model and seed trained twice, e.g. in two precisions; S1 == S2),
+        draw the same runs (True), so that the difference resamples seeds as pairs.
 
     Returns
     -------
@@ -337,8 +346,10 @@ def paired_difference(
     with no negative value. Counted half on each side (the mid-p convention), p falls as the
     share of positive replicates grows, and without ties it is the plain two-sided share.
     """
+    if paired_runs and np.atleast_2d(first).shape[0] != np.atleast_2d(second).shape[0]:
+        raise BenchError("paired runs need as many runs of each system")
     a = cell_replicates(first, seed=seed)
-    b = cell_replicates(second, seed=seed + 1)
+    b = cell_replicates(second, seed=seed if paired_runs else seed + 1)
     if a.shape != b.shape:
         raise BenchError(f"the two systems were resampled differently ({a.shape} and {b.shape} replicates)")
     diff = a - b

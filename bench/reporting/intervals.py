@@ -269,6 +269,7 @@ def compare_systems(
     split: str = "val",
     metrics: Sequence[str] = COMPARE_METRICS,
     confidence: float = CONFIDENCE,
+    second_runs: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Paired differences first - second of each metric, resampling the same clips for both.
 
@@ -277,6 +278,11 @@ def compare_systems(
     runs : pd.DataFrame
         :func:`bench.store.load_runs` of a results folder.
     first, second : System
+    second_runs : pd.DataFrame, optional
+        Where ``second``'s runs are (default: ``runs``): the same system trained in another
+        results folder (another precision, machine or code version) compares with itself. When
+        the two are one system with the same seeds, runs are resampled as seed pairs
+        (:func:`bench.evaluation.bootstrap.paired_difference`, ``paired_runs``).
     split : {"val", "test"}
     metrics : sequence of str
         Replicate names (:func:`run_replicates`).
@@ -290,7 +296,7 @@ def compare_systems(
         difference), ``p`` (two-sided), ``n_boot``. Metrics a run has no replicates of are
         left out.
     """
-    a, b = first.runs(runs), second.runs(runs)
+    a, b = first.runs(runs), second.runs(runs if second_runs is None else second_runs)
     for system, found in ((first, a), (second, b)):
         if found.empty:
             raise BenchError(f"no finished run of {system.label} in the results folder; bench list shows what there is")
@@ -300,6 +306,9 @@ def compare_systems(
     column = f"{split}_micro_ap"
     if column not in a.columns or a[column].isna().all() or column not in b.columns or b[column].isna().all():
         raise BenchError(f"the runs have no {split!r} metrics; compare on a split they were evaluated on")
+    same_seeds = first == second and sorted(a["seed"].tolist()) == sorted(b["seed"].tolist())
+    if same_seeds:  # the same system trained twice: pair run i with run i, seed by seed
+        a, b = a.sort_values("seed"), b.sort_values("seed")
     dirs_a, dirs_b = [Path(p) for p in a["run_dir"]], [Path(p) for p in b["run_dir"]]
     ids_a, ids_b = _clip_ids(dirs_a[0], split), _clip_ids(dirs_b[0], split)
     if sorted(ids_a) != sorted(ids_b):
@@ -310,7 +319,7 @@ def compare_systems(
         if ra is None or rb is None:
             continue
         n = min(ra.shape[1], rb.shape[1])
-        result = paired_difference(ra[:, :n], rb[:, :n], confidence=confidence)
+        result = paired_difference(ra[:, :n], rb[:, :n], confidence=confidence, paired_runs=same_seeds)
         mean_a, mean_b = metric_mean(a, metric, split), metric_mean(b, metric, split)
         rows.append(
             {
@@ -326,12 +335,20 @@ def compare_systems(
     return pd.DataFrame(rows)
 
 
-def compare_by_class(runs: pd.DataFrame, first: System, second: System, *, split: str = "val") -> pd.DataFrame:
+def compare_by_class(
+    runs: pd.DataFrame,
+    first: System,
+    second: System,
+    *,
+    split: str = "val",
+    second_runs: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """:func:`compare_systems` of every class's AP (``ap_<label>``), with ``class``, the p-values adjusted
     by Holm over the classes (``p_holm``) and ``differs`` (adjusted p at most 0.05)."""
     from remix.labels import EVENT_LABELS
 
-    table = compare_systems(runs, first, second, split=split, metrics=[f"ap_{label}" for label in EVENT_LABELS])
+    metrics = [f"ap_{label}" for label in EVENT_LABELS]
+    table = compare_systems(runs, first, second, split=split, metrics=metrics, second_runs=second_runs)
     table["class"] = table["metric"].str.removeprefix("ap_")
     table["p_holm"] = holm(table["p"].tolist())
     table["differs"] = table["p_holm"].apply(lambda p: p is not None and p <= 0.05)

@@ -39,10 +39,13 @@ class Estimate:
         return f"about {span} of training (seconds per step: {steps}), evaluation not included"
 
 
-def step_seconds(config: RunConfig, preset: Preset, *, n_frames: int, threads: int | None = None) -> float:
+def step_seconds(
+    config: RunConfig, preset: Preset, *, n_frames: int, threads: int | None = None, amp: bool = False
+) -> float:
     """Seconds of one training step (forward, loss, backward, Adam) of ``config``'s model at the
     preset's batch size on the CPU: the median of :data:`TIMED_STEPS` steps of :data:`TIMED_BATCH`
-    random clips of the preset's shape, scaled to the batch size."""
+    random clips of the preset's shape, scaled to the batch size; under bf16 autocast with ``amp``
+    (as the runs will train, :func:`bench.device.use_bf16`)."""
     if threads is not None:
         torch.set_num_threads(threads)
     n_mels = preset.features.n_mels
@@ -54,7 +57,9 @@ def step_seconds(config: RunConfig, preset: Preset, *, n_frames: int, threads: i
     times = []
     for step in range(TIMED_STEPS + 1):
         start = time.perf_counter()
-        losses = models.sed_loss(net(x), target=y, features=x, alpha=config.alpha)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
+            out = net(x)
+        losses = models.sed_loss(out, target=y, features=x, alpha=config.alpha)
         opt.zero_grad(set_to_none=True)
         losses["loss"].backward()
         opt.step()
@@ -64,15 +69,16 @@ def step_seconds(config: RunConfig, preset: Preset, *, n_frames: int, threads: i
 
 
 def estimate_grid(
-    configs: Sequence[RunConfig], preset: Preset, *, n_train: int, n_frames: int, jobs: int = 1
+    configs: Sequence[RunConfig], preset: Preset, *, n_train: int, n_frames: int, jobs: int = 1, amp: bool = False
 ) -> Estimate:
     """Training time of ``configs`` under ``preset``: steps per epoch x epochs (the schedule's, no
-    early stop) x each model's step time, the runs shared among ``jobs`` processes."""
+    early stop) x each model's step time (under bf16 autocast with ``amp``), the runs shared among
+    ``jobs`` processes."""
     steps = -(-(preset.train_clips or n_train) // preset.batch_size) * preset.epochs
     per_step: dict[str, float] = {}
     for config in configs:
         if config.model not in per_step:
-            per_step[config.model] = step_seconds(config, preset, n_frames=n_frames)
+            per_step[config.model] = step_seconds(config, preset, n_frames=n_frames, amp=amp)
     total = sum(per_step[c.model] * steps for c in configs) / max(1, jobs)
     return Estimate(seconds=total, per_step=per_step)
 
@@ -81,9 +87,12 @@ CPU_ESTIMATE_LIMIT_S = 3600.0
 """A ``--preset paper`` grid on a CPU estimated longer than this needs ``--yes``."""
 
 
-def check_cpu_estimate(configs, preset: Preset, *, corpus: Path, jobs: int, yes: bool, say=print) -> Estimate:
-    """Say (``say``) the estimated training time of a GPU schedule started on a CPU; BenchError
-    (exit 2 on the command line) when it exceeds :data:`CPU_ESTIMATE_LIMIT_S` without ``yes``."""
+def check_cpu_estimate(
+    configs, preset: Preset, *, corpus: Path, jobs: int, yes: bool, say=print, amp: bool = False
+) -> Estimate:
+    """Say (``say``) the estimated training time of a GPU schedule started on a CPU (in bf16 with
+    ``amp``); BenchError (exit 2 on the command line) when it exceeds :data:`CPU_ESTIMATE_LIMIT_S`
+    without ``yes``."""
     from bench.data import make_split, read_clips
     from bench.errors import BenchError
 
@@ -93,7 +102,7 @@ def check_cpu_estimate(configs, preset: Preset, *, corpus: Path, jobs: int, yes:
     duration = float(clips["duration_s"].iloc[0]) if "duration_s" in clips.columns else 10.0
     n_frames = preset.features.n_frames(int(round(duration * preset.features.sample_rate)))
     say(f"timing a few training steps of each model on this CPU (preset {preset.name}) ...")
-    estimate = estimate_grid(configs, preset, n_train=n_train, n_frames=n_frames, jobs=jobs)
+    estimate = estimate_grid(configs, preset, n_train=n_train, n_frames=n_frames, jobs=jobs, amp=amp)
     say(f"{len(configs)} run(s) on this CPU: {estimate.text()}")
     if estimate.seconds > CPU_ESTIMATE_LIMIT_S and not yes:
         raise BenchError(
