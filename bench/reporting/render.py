@@ -359,7 +359,9 @@ def to_rich(table: Table):
 
     parts = []
     n_row = len(table.row_header)
-    for g, (group, columns) in enumerate(table.groups):
+    groups = [(g, columns) for g, columns in table.groups if _group_has_runs(table, columns)]
+    empty = [g for g, columns in table.groups if not _group_has_runs(table, columns)]
+    for g, (group, columns) in enumerate(groups):
         title = f"{table.title} — {group}"
         if table.synthetic and g == 0:
             title += f"\n[bold red]{SYNTHETIC_WARNING}[/]"
@@ -370,8 +372,21 @@ def to_rich(table: Table):
         for r, row in enumerate(table.rows):
             out.add_row(_short_system(row[:n_row]), *(_rich_cell(table.cell(r, key), paper=True) for key, _ in columns))
         parts.append(out)
-    parts.append(Text(table.caption, style="italic"))  # below, at full width (a rich caption wraps to the table)
+    if empty:
+        runs = "" if groups else "; no other column has one either"
+        parts.append(
+            Text(f"{table.title} — {', '.join(empty)}: no finished run{runs} (the written tables keep the paper's value)")
+        )
+    if groups:
+        parts.append(Text(table.caption, style="italic"))  # below, at full width (a rich caption wraps to the table)
     return Group(*parts)
+
+
+def _group_has_runs(table: Table, columns: Sequence[tuple[str, str]]) -> bool:
+    """Whether any cell of a column group holds a finished run (the terminal leaves the others out)."""
+    keys = {key for key, _ in columns}
+    cells = table.data[table.data["column"].isin(keys)]
+    return bool((pd.to_numeric(cells["n"], errors="coerce").fillna(0) > 0).any())
 
 
 def _short_system(cells: Sequence[str]) -> str:

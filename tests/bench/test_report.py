@@ -545,3 +545,21 @@ def test_standalone_report_needs_latex_and_inputs_every_table(results):
             timeout=300,
         )
         assert proc.returncode == 0, proc.stdout[-2000:]
+
+
+def test_the_terminal_leaves_out_snrs_without_a_run_and_the_files_keep_them(tmp_path):
+    """A demo trained at 20 dB only: the printed Table 1 has the 20 dB column and one line for the
+    paper's other SNRs; Table 3 (0 dB only) is one line; the written tables keep every column."""
+    root = tmp_path / "r"
+    for model, alpha in GRID[:5]:
+        _run(root, model, model=model, alpha=alpha, snr=20.0, seed=0, micro=0.7)
+    runs = load_runs(root)
+    console = Console(record=True, width=80)
+    print_tables([build_table1(runs), build_table3(runs)], console=console)
+    text = " ".join(console.export_text().split())
+    assert "SNR 20 dB" in text and "0.700 (1)" in text
+    assert "Table 1: weakly supervised SED across SNRs — SNR 10 dB, SNR 0 dB: no finished run (" in text
+    assert "Table 3: per-class average precision at 0 dB — SNR 0 dB: no finished run; no other column" in text
+    assert "┃ Bus" not in text  # no empty Table 3 drawn
+    markdown = to_markdown(build_table1(runs))
+    assert "SNR 10 dB" in markdown and "SNR 0 dB" in markdown  # the files keep the paper's columns
