@@ -374,9 +374,8 @@ def to_rich(table: Table):
         parts.append(out)
     if empty:
         runs = "" if groups else "; no other column has one either"
-        parts.append(
-            Text(f"{table.title} — {', '.join(empty)}: no finished run{runs} (the written tables keep the paper's value)")
-        )
+        what = f"{table.title} — {', '.join(empty)}: no finished run{runs}"
+        parts.append(Text(f"{what} (the written tables keep the paper's value)"))
     if groups:
         parts.append(Text(table.caption, style="italic"))  # below, at full width (a rich caption wraps to the table)
     return Group(*parts)
