@@ -607,7 +607,10 @@ def _evaluate(
     from bench.evaluation.outputs import RunOutputs
     from bench.evaluation.run import evaluate_run
 
-    config, preset, store, device, amp = ctx.config, ctx.preset, ctx.store, ctx.device, ctx.amp
+    config, preset, store, device = ctx.config, ctx.preset, ctx.store, ctx.device
+    # a CPU run's stored predictions are float32 whatever it trained in (a pass over two folds): what
+    # `bench detect`, `bench score` and an exported model compute from the same weights
+    amp = ctx.amp and device.type == "cuda"
     best = load_torch(store.checkpoint_path, what="the best checkpoint", advice=_RETRAIN)
     events_path = corpus_dir / "manifest" / "events.parquet"
     events = read_events(corpus_dir) if events_path.is_file() and ctx.options.evaluate == "full" else None
