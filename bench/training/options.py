@@ -7,7 +7,7 @@ one from its flags and hands it, pickled with the task, to whichever process tra
 this one, a ``--jobs`` pool, ``--cluster local:N`` or a remote Dask scheduler's workers, none of
 which needs an environment variable set.
 
-Three user-level defaults are read, by :meth:`RunOptions.from_environment`, from the
+Four user-level defaults are read, by :meth:`RunOptions.from_environment`, from the
 environment of the process that *makes* the options: ``SEDREMIX_DETERMINISTIC``,
 ``SEDREMIX_LOADER_WORKERS``, ``SEDREMIX_FEATURE_CACHE`` and ``SEDREMIX_PRECISION``
 (docs/operations.md lists them).
@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from bench.device import PRECISIONS
 from bench.errors import BenchError
 from bench.feature_cache import FEATURE_CACHE_ENV
 
@@ -70,8 +71,6 @@ class RunOptions:
     precision: str = "auto"
 
     def __post_init__(self) -> None:
-        from bench.device import PRECISIONS
-
         if self.precision not in PRECISIONS:
             raise BenchError(f"--precision takes {', '.join(PRECISIONS)}, found {self.precision!r}")
         if self.evaluate not in EVALUATIONS:
