@@ -31,6 +31,13 @@ _CPU_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 """x86 CPU flags (``/proc/cpuinfo``) of native bf16 arithmetic, which oneDNN's bf16 convolutions use."""
 
 
+def check_precision(precision: str) -> str:
+    """``precision`` when it is one of :data:`PRECISIONS`; BenchError naming them otherwise."""
+    if precision not in PRECISIONS:
+        raise BenchError(f"--precision takes {', '.join(PRECISIONS)}, found {precision!r}")
+    return precision
+
+
 def cpu_has_native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     """True when this CPU computes bf16 natively (AVX512-BF16 or AMX on x86 Linux).
 
@@ -57,8 +64,7 @@ def use_bf16(precision: str, device: torch.device) -> bool:
     ``"fp32"``: never. Under autocast the convolutions run in bf16 while every pooling head,
     the loss and the optimiser's weights stay float32 (:mod:`models.pooling`, :mod:`models.loss`).
     """
-    if precision not in PRECISIONS:
-        raise BenchError(f"--precision takes {', '.join(PRECISIONS)}, found {precision!r}")
+    check_precision(precision)
     if precision == "fp32":
         return False
     cuda = device.type == "cuda"

@@ -41,6 +41,8 @@ METRIC = "micro_ap"
 def _runs_by_system(results: Path, *, preset: str, snr: float) -> dict[tuple, dict[int, Path]]:
     """(model, alpha, options) -> seed -> run folder, for the finished fixed-corpus runs."""
     runs = load_runs(results)
+    if runs.empty:
+        raise SystemExit(f"no runs under {results}")
     keep = (runs["preset"] == preset) & (runs["snr_db"].astype(float) == snr) & (runs["status"] == "done")
     keep &= (runs["mixing"] == "fixed") & (runs["augment"] == "none")
     out: dict[tuple, dict[int, Path]] = {}
@@ -56,6 +58,15 @@ def _one_run_difference(a: Path, b: Path) -> tuple[float, dict, np.ndarray]:
         raise SystemExit(f"{a} or {b} has no validation {METRIC} resamples")
     n = min(ra.shape[1], rb.shape[1])
     return float(np.nanmean(ra[0, :n] - rb[0, :n])), paired_difference(ra[:, :n], rb[:, :n]), ra[0, :n] - rb[0, :n]
+
+
+def settings_logger(settings: dict):
+    """``log(figure, value, unit, **extra)``: one row of this benchmark, its settings and ``extra``."""
+
+    def log(figure: str, value, unit: str, **extra) -> None:
+        append(benchmark="precision_check", figure=figure, value=value, unit=unit, settings={**settings, **extra})
+
+    return log
 
 
 def main() -> None:
@@ -93,24 +104,10 @@ def main() -> None:
         f"mean over {len(pairs)} systems: {mean_all:+.4f} [{low:+.4f}, {high:+.4f}]; "
         f"{excluded} of {len(pairs)} exclude 0"
     )
-    append(
-        benchmark="precision_check",
-        figure=f"mean {METRIC} difference",
-        value=round(mean_all, 4),
-        unit="",
-        settings={**settings, "low": round(low, 4), "high": round(high, 4), "systems": len(pairs)},
-    )
-    append(
-        benchmark="precision_check",
-        figure="one-run intervals excluding 0",
-        value=excluded,
-        unit="runs",
-        settings={
-            **settings,
-            "of": len(pairs),
-            "median_abs_difference": round(statistics.median(abs(d) for d in diffs), 4),
-        },
-    )
+    log = settings_logger(settings)
+    log(f"mean {METRIC} difference", round(mean_all, 4), "", low=round(low, 4), high=round(high, 4), systems=len(pairs))
+    median_abs = round(statistics.median(abs(d) for d in diffs), 4)
+    log("one-run intervals excluding 0", excluded, "runs", of=len(pairs), median_abs_difference=median_abs)
     if args.seeds_from is None:
         return
     seeds = _runs_by_system(args.seeds_from, preset=args.preset, snr=args.snr)
@@ -130,17 +127,13 @@ def main() -> None:
         f"{len(seed_diffs)} exclude 0; median |difference| {median_abs:.3f} (precisions: "
         f"{statistics.median(abs(d) for d in diffs):.3f})"
     )
-    append(
-        benchmark="precision_check",
-        figure="seed against seed, intervals excluding 0",
-        value=seed_excluded,
-        unit="pairs",
-        settings={
-            **settings,
-            "of": len(seed_diffs),
-            "median_abs_difference": round(median_abs, 4),
-            "seeds_from": str(args.seeds_from),
-        },
+    log(
+        "seed against seed, intervals excluding 0",
+        seed_excluded,
+        "pairs",
+        of=len(seed_diffs),
+        median_abs_difference=round(median_abs, 4),
+        seeds_from=str(args.seeds_from),
     )
 
 

@@ -608,9 +608,6 @@ def _evaluate(
     from bench.evaluation.run import evaluate_run
 
     config, preset, store, device = ctx.config, ctx.preset, ctx.store, ctx.device
-    # a CPU run's stored predictions are float32 whatever it trained in (a pass over two folds): what
-    # `bench detect`, `bench score` and an exported model compute from the same weights
-    amp = ctx.amp and device.type == "cuda"
     best = load_torch(store.checkpoint_path, what="the best checkpoint", advice=_RETRAIN)
     events_path = corpus_dir / "manifest" / "events.parquet"
     events = read_events(corpus_dir) if events_path.is_file() and ctx.options.evaluate == "full" else None
@@ -621,7 +618,9 @@ def _evaluate(
     for split, part in (("val", data.val), ("test", data.test)):
         if part is None:
             continue
-        probs, frames = predict(model, part, device=device, batch_size=preset.eval_batch_size, frames=True, amp=amp)
+        # float32 whatever the run trained in (one pass over two folds): what `bench detect`, `bench
+        # score` and an exported model compute from the same weights
+        probs, frames = predict(model, part, device=device, batch_size=preset.eval_batch_size, frames=True)
         y = part.y.cpu().numpy()
         store.write_predictions(list(part.clip_ids), split=split, y_true=y, y_score=probs, labels=EVENT_LABELS)
         store.write_frame_probs(split, frames)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bench.device import PRECISIONS
+from bench.device import check_precision
 from bench.errors import BenchError
 from bench.feature_cache import FEATURE_CACHE_ENV
 
@@ -71,8 +71,7 @@ class RunOptions:
     precision: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.precision not in PRECISIONS:
-            raise BenchError(f"--precision takes {', '.join(PRECISIONS)}, found {self.precision!r}")
+        check_precision(self.precision)
         if self.evaluate not in EVALUATIONS:
             raise BenchError(f"--evaluate takes {' or '.join(EVALUATIONS)}, found {self.evaluate!r}")
         if isinstance(self.loader_workers, bool) or not isinstance(self.loader_workers, int) or self.loader_workers < 0:
