@@ -33,7 +33,7 @@ from bench.evaluation.sse import (
     import_sed_scores_eval,
     segment_pauc,
 )
-from bench.evaluation.statistics import Statistic, joined_deltas
+from bench.evaluation.statistics import Statistic, joined_deltas, joined_from_owned, statistic_key
 
 
 def psds_values(
@@ -44,6 +44,7 @@ def psds_values(
     scenarios: Sequence[Mapping[str, Any]] = (PSDS1, PSDS2),
     non_oracle: bool = False,
     num_jobs: int = 1,
+    owned: Mapping[tuple, Mapping[str, tuple]] | None = None,
 ) -> list[float]:
     """PSDS of several scenarios with sed_scores_eval, from :func:`joined_deltas`
     (identical to ``sed_scores_eval.intersection_based.psds``, in bounded memory and over
@@ -58,19 +59,37 @@ def psds_values(
     non_oracle : bool
         Also the non-oracle PSDS of each scenario (from the same statistics).
     num_jobs : int
+    owned : dict, optional
+        :func:`bench.evaluation.statistics.owned_statistics` of these scores, already computed.
 
     Returns
     -------
     list of float
         One PSDS per scenario, then (``non_oracle``) one non-oracle PSDS per scenario.
     """
-    statistics = [("intersection", scenario) for scenario in scenarios]
-    deltas = joined_deltas(scores, ground_truth, durations, statistics=statistics, num_jobs=num_jobs)
+    statistics: list[Statistic] = [("intersection", scenario) for scenario in scenarios]
+    deltas = _joined(scores, ground_truth, durations, statistics=statistics, num_jobs=num_jobs, owned=owned)
     truth, seconds = dict(ground_truth), dict(durations)
     calls = [partial(_psds, d, truth, seconds, scenario) for scenario, d in zip(scenarios, deltas)]
     if non_oracle:
         calls += [partial(_psds, d, truth, seconds, scenario, True) for scenario, d in zip(scenarios, deltas)]
     return _run_calls(calls, num_jobs=num_jobs)
+
+
+def _joined(
+    scores: Mapping[str, pd.DataFrame],
+    ground_truth: Mapping[str, list],
+    durations: Mapping[str, float],
+    *,
+    statistics: Sequence[Statistic],
+    num_jobs: int,
+    owned: Mapping[tuple, Mapping[str, tuple]] | None,
+) -> list[dict]:
+    """:func:`joined_deltas` of ``statistics``, taken from ``owned`` where it holds them all."""
+    if owned is not None and all(statistic_key(s) in owned for s in statistics):
+        ids = list(scores)
+        return [joined_from_owned(owned[statistic_key(s)], ids) for s in statistics]
+    return joined_deltas(scores, ground_truth, durations, statistics=statistics, num_jobs=num_jobs)
 
 
 def _psds(
@@ -118,6 +137,7 @@ def dcase_metrics(
     *,
     thresholds: Mapping[str, float],
     num_jobs: int = 1,
+    owned: Mapping[tuple, Mapping[str, tuple]] | None = None,
 ) -> dict[str, Any]:
     """PSDS1 (oracle and non-oracle), PSDS2, collar-based event F1, 1 s segment F1 and segment pAUC
     with sed_scores_eval.
@@ -135,6 +155,9 @@ def dcase_metrics(
     num_jobs : int
         Processes for the statistics (:func:`joined_deltas`; their cost grows with clips x
         classes: see ``benchmarks/psds_speed.py``).
+    owned : dict, optional
+        :func:`bench.evaluation.statistics.owned_statistics` of the scores of the classes scored
+        (those with a reference event), already computed for the resamples: used, not recomputed.
 
     Returns
     -------
@@ -182,8 +205,8 @@ def dcase_metrics(
     statistics: list[Statistic] = [("collar", COLLAR), ("segment", {"segment_length": SEGMENT_LENGTH_S})]
     if len(keep) >= 2:  # sed_scores_eval 0.0.4 fails on its empty cross-trigger statistics
         statistics += [("intersection", PSDS2), ("intersection", PSDS1)]
-    collar, segment, *intersection = joined_deltas(
-        scores, ground_truth, durations, statistics=statistics, num_jobs=num_jobs
+    collar, segment, *intersection = _joined(
+        scores, ground_truth, durations, statistics=statistics, num_jobs=num_jobs, owned=owned
     )
     calls: list[Callable[[], Any]] = [
         partial(_psds, deltas, ground_truth, durations, scenario)

@@ -30,13 +30,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from bench.evaluation.formats import score_tables
-from bench.evaluation.parallel import run_calls
 from bench.evaluation.postprocess import (
     MEDIAN_GRID_S,
     PostProcessing,
@@ -44,8 +42,9 @@ from bench.evaluation.postprocess import (
     median_frames,
     postprocessed_scores,
 )
-from bench.evaluation.sse import PSDS1, import_sed_scores_eval
-from bench.evaluation.statistics import owned_deltas, resampled
+from bench.evaluation.psdroc import psds_replicates
+from bench.evaluation.sse import PSDS1
+from bench.evaluation.statistics import owned_deltas
 
 NAME = "psds1_mfi"
 """The metric's name (:mod:`bench.evaluation.catalogue`) and its key in ``metrics.json``."""
@@ -105,17 +104,11 @@ def filtered_variants(
     return out
 
 
-def _independent_psds(deltas: list[dict], truth: dict, seconds: dict, kept: Sequence[str]) -> float:
-    sse = import_sed_scores_eval()
-    value = sse.intersection_based.postprocessing_independent_psds_from_postprocessed_scores(
-        None, truth, seconds, deltas=deltas, **PSDS1
-    )
-    return float(value[0])
-
-
 def _values(joined, ids, truth, seconds, weights) -> np.ndarray:
-    values = resampled(joined, _independent_psds, ids, truth, seconds, weights, min_classes=2)
-    return np.array([np.nan if v is None or not np.isfinite(v) else float(v) for v in values])
+    """sed_scores_eval's post-processing-independent PSDS1 under each row of ``weights``
+    (:func:`bench.evaluation.psdroc.psds_replicates`, equal to it on every resample)."""
+    values = psds_replicates(joined, ids, truth, seconds, weights, scenario=PSDS1)
+    return np.where(np.isfinite(values), values, np.nan)
 
 
 def mfi_psds1(
@@ -125,6 +118,7 @@ def mfi_psds1(
     *,
     weights: np.ndarray | None = None,
     num_jobs: int = 1,
+    known: Mapping[int, Mapping[str, tuple]] | None = None,
 ) -> tuple[float | None, np.ndarray | None]:
     """Median-filter-independent PSDS1 of a split, and its value on each resample of the clips.
 
@@ -139,7 +133,10 @@ def mfi_psds1(
     weights : np.ndarray [shape=(B, N)], optional
         :func:`bench.evaluation.bootstrap.clip_weights` of the clips, in the variants' order.
     num_jobs : int
-        Processes for the statistics and the resamples.
+        Processes for the statistics (the resamples take a fraction of their time in this process).
+    known : dict, optional
+        Variant index -> its PSDS1 :func:`bench.evaluation.statistics.owned_deltas`, already
+        computed (the run's own filter, whose statistics the split's PSDS1 needed anyway).
 
     Returns
     -------
@@ -150,15 +147,15 @@ def mfi_psds1(
     ids = list(variants[0])
     truth = {cid: list(ground_truth[cid]) for cid in ids}
     seconds = {cid: float(durations[cid]) for cid in ids}
+    known = known or {}
     joined = [
-        owned_deltas(dict(v), truth, seconds, statistics=[("intersection", PSDS1)], num_jobs=num_jobs)[0]
-        for v in variants
+        known[m]
+        if m in known
+        else owned_deltas(dict(v), truth, seconds, statistics=[("intersection", PSDS1)], num_jobs=num_jobs)[0]
+        for m, v in enumerate(variants)
     ]
     (estimate,) = _values(joined, ids, truth, seconds, np.ones((1, len(ids))))
     value = None if np.isnan(estimate) else float(estimate)
     if weights is None:
         return value, None
-    w = np.atleast_2d(np.asarray(weights, dtype=np.float64))
-    chunks = [c for c in np.array_split(np.arange(w.shape[0]), max(1, min(num_jobs, w.shape[0]))) if c.size]
-    parts = run_calls([partial(_values, joined, ids, truth, seconds, w[c]) for c in chunks], num_jobs=num_jobs)
-    return value, np.concatenate(parts)
+    return value, _values(joined, ids, truth, seconds, np.atleast_2d(np.asarray(weights, dtype=np.float64)))

@@ -4,6 +4,7 @@ intervals and tagging-only control, and the one writer of its ``metrics.json``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from bench.evaluation.formats import (
     write_dcase_files,
 )
 from bench.evaluation.independent import NAME as MFI
-from bench.evaluation.independent import filtered_variants, mfi_psds1
+from bench.evaluation.independent import filter_lengths_s, filtered_variants, mfi_psds1
 from bench.evaluation.outputs import RunOutputs, stored_outputs
 from bench.evaluation.parallel import available_cores
 from bench.evaluation.postprocess import (
@@ -36,7 +37,7 @@ from bench.evaluation.postprocess import (
     save_postprocessing,
 )
 from bench.evaluation.sse import COLLAR, PSDS1, PSDS2, SEGMENT_LENGTH_S
-from bench.evaluation.statistics import dcase_replicates
+from bench.evaluation.statistics import dcase_replicates, dcase_statistics, owned_statistics, statistic_key
 from bench.store import RunStore, atomic_write_parquet, results_locked, runs_dir
 from remix.errors import RemixError
 
@@ -110,8 +111,14 @@ def evaluate_split(
             durations=pd.DataFrame({"filename": list(filenames), "duration": float(duration_s)}),
             detections=detections,
         )
-    out = dcase_metrics(tables, truth, durations, thresholds=dict(zip(labels, post.thresholds)), num_jobs=num_jobs)
-    keep = [lab for lab in labels if lab not in out["classes_left_out"]]
+    present = {event[2] for clip_events in truth.values() for event in clip_events}
+    keep = [lab for lab in labels if lab in present]
+    kept_tables = {cid: table[["onset", "offset", *keep]] for cid, table in tables.items()}
+    # each statistic once per split: the split's values, its resamples and the mfi PSDS1's own filter
+    statistics = dcase_statistics(psds=len(keep) >= 2)
+    owned = owned_statistics(kept_tables, truth, durations, statistics=statistics, num_jobs=num_jobs) if keep else None
+    thresholds = dict(zip(labels, post.thresholds))
+    out = dcase_metrics(tables, truth, durations, thresholds=thresholds, num_jobs=num_jobs, owned=owned)
     weights = clip_weights(ids, n_boot=n_boot) if n_boot > 0 and out["n_classes_scored"] else None
     out[MFI], mfi_replicates = split_mfi(
         frame_probs,
@@ -124,6 +131,7 @@ def evaluate_split(
         duration_s=duration_s,
         weights=weights,
         num_jobs=num_jobs,
+        owned=owned,
     )
     target = frame_targets(
         events,
@@ -144,13 +152,14 @@ def evaluate_split(
     )
     if weights is not None:
         replicates = dcase_replicates(
-            {cid: table[["onset", "offset", *keep]] for cid, table in tables.items()},
+            kept_tables,
             truth,
             durations,
             weights=weights,
-            thresholds=dict(zip(labels, post.thresholds)),
+            thresholds=thresholds,
             psds=len(keep) >= 2,
             num_jobs=num_jobs,
+            owned=owned,
         )
         if mfi_replicates is not None:
             replicates[MFI] = mfi_replicates
@@ -175,16 +184,27 @@ def split_mfi(
     duration_s: float,
     weights: np.ndarray | None = None,
     num_jobs: int = 1,
+    owned: Mapping[tuple, Mapping[str, tuple]] | None = None,
 ) -> tuple[float | None, np.ndarray | None]:
     """Median-filter-independent PSDS1 of one split (:mod:`bench.evaluation.independent`) and its
-    replicates under ``weights``; (None, None) with fewer than two classes scored."""
+    replicates under ``weights``; (None, None) with fewer than two classes scored. ``owned``: the
+    split's :func:`bench.evaluation.statistics.owned_statistics` under ``post`` itself, whose
+    PSDS1 statistics serve the variant with the run's own filter."""
     if len(keep) < 2:
         return None, None
+    lengths = filter_lengths_s(post.hop_s)
     variants = filtered_variants(
         frame_probs, clip_probs, post=post, clip_ids=clip_ids, labels=labels, keep=keep, duration_s=duration_s
     )
     durations = dict.fromkeys(variants[0], float(duration_s))
-    return mfi_psds1(variants, truth, durations, weights=weights, num_jobs=num_jobs)
+    known = {}
+    psds1 = statistic_key(("intersection", PSDS1))
+    if owned is not None and psds1 in owned:
+        own = post.median_frames()
+        for m, length in enumerate(lengths):
+            if np.array_equal(own, dataclasses.replace(post, median_filter_s=length).median_frames()):
+                known[m] = owned[psds1]
+    return mfi_psds1(variants, truth, durations, weights=weights, num_jobs=num_jobs, known=known)
 
 
 REPLICATES = "bootstrap.parquet"
@@ -325,8 +345,6 @@ def tagging_control(
     dict
         Split -> ``psds1``, ``psds2``, ``psds1_non_oracle``, ``intervals`` (with ``n_boot``).
     """
-    import dataclasses
-
     post = dataclasses.replace(post, frame_score="frame_x_clip")  # ones x clip probability: the clip's tags
     if data.events is None:
         raise BenchError("the tagging-only control needs the corpus's events.parquet")
@@ -347,12 +365,18 @@ def tagging_control(
         if len(keep) >= 2:
             tables = {cid: table[["onset", "offset", *keep]] for cid, table in tables.items()}
             durations = dict.fromkeys(ids, float(duration_s))
+            owned = owned_statistics(tables, truth, durations, statistics=dcase_statistics(thresholds=False))
             value["psds1"], value["psds2"], value["psds1_non_oracle"], _ = psds_values(
-                tables, truth, durations, non_oracle=True, num_jobs=num_jobs
+                tables, truth, durations, non_oracle=True, num_jobs=num_jobs, owned=owned
             )
             if n_boot > 0:
                 replicates = dcase_replicates(
-                    tables, truth, durations, weights=clip_weights(ids, n_boot=n_boot), num_jobs=num_jobs
+                    tables,
+                    truth,
+                    durations,
+                    weights=clip_weights(ids, n_boot=n_boot),
+                    num_jobs=num_jobs,
+                    owned=owned,
                 )
                 add_intervals(value, replicates, n_boot=n_boot)
                 if run_dir is not None:

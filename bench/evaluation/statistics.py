@@ -18,6 +18,7 @@ import pandas as pd
 
 from bench.errors import BenchError
 from bench.evaluation.parallel import run_calls as _run_calls
+from bench.evaluation.psdroc import psds_replicates
 from bench.evaluation.sse import COLLAR, PSDS1, PSDS2, SEGMENT_LENGTH_S, import_sed_scores_eval, segment_pauc
 
 _SHARD_CLIPS = 250
@@ -198,17 +199,20 @@ def dcase_replicates(
     thresholds: Mapping[str, float] | None = None,
     psds: bool = True,
     num_jobs: int = 1,
+    owned: Mapping[tuple, Mapping[str, tuple]] | None = None,
 ) -> dict[str, np.ndarray]:
     """PSDS1 (oracle and non-oracle), PSDS2, collar-based event F1, segment F1 and segment pAUC
     (plain and McClish-corrected) under each resample, computed by sed_scores_eval.
 
-    sed_scores_eval's per-clip statistics (deltas) are computed once per metric; for
+    sed_scores_eval's per-clip statistics (deltas) are computed once per statistic; for
     resample ``b`` the deltas of each drawn clip are counted as often as it was drawn
     (scaled by the count), joined into one entry, and handed to sed_scores_eval's metric
-    function (``psds``, ``fscore``) through ``deltas=`` with the ground truth and durations
+    function (``fscore``, the pAUC) through ``deltas=`` with the ground truth and durations
     of the resampled clip list (a clip drawn twice appears twice). That is
     sed_scores_eval's metric of the resampled set; under weights of all ones it is the
-    split's own value (tested). A class that no drawn clip holds a reference event of is
+    split's own value (tested). PSDS is computed for every resample at once by
+    :func:`bench.evaluation.psdroc.psds_replicates`, equal to sed_scores_eval's ``psds`` on
+    each (tested). A class that no drawn clip holds a reference event of is
     left out of that resample, as :func:`dcase_metrics` leaves out classes
     absent from the split.
 
@@ -229,7 +233,10 @@ def dcase_replicates(
     psds : bool
         Compute ``psds1``, ``psds1_non_oracle`` and ``psds2``.
     num_jobs : int
-        Processes for the resamples (forked, as :func:`joined_deltas`).
+        Processes for the statistics and the resamples (forked, as :func:`joined_deltas`).
+    owned : dict, optional
+        :func:`owned_statistics` of these scores already computed (any statistic missing from it
+        is computed here).
 
     Returns
     -------
@@ -246,23 +253,11 @@ def dcase_replicates(
     seconds = {cid: float(durations[cid]) for cid in ids}
     table = {cid: scores[cid] for cid in ids}
     # (statistic, [(name, metric of (deltas, truth, seconds, classes))]): one statistic's deltas serve
-    # each of its metrics
+    # each of its metrics; PSDS goes through bench.evaluation.psdroc (every resample at once)
     jobs: list[tuple[Any, list[tuple[str, Any]]]] = []
-    if psds:
-        for name, scenario in (("psds1", PSDS1), ("psds2", PSDS2)):
-            metrics = [
-                (name, lambda d, g, t, kept, sc=scenario: sse.intersection_based.psds(None, g, t, deltas=d, **sc)[0])
-            ]
-            if name == "psds1":
-                metrics.append(
-                    (
-                        "psds1_non_oracle",
-                        lambda d, g, t, kept: sse.intersection_based.psds(
-                            None, g, t, deltas=d, non_oracle=True, **PSDS1
-                        )[0],
-                    )
-                )
-            jobs.append((("intersection", scenario), metrics))
+    scenarios = [("psds1", PSDS1), ("psds2", PSDS2)] if psds else []
+    for _, scenario in scenarios:
+        jobs.append((("intersection", scenario), []))
     if thresholds is not None:
         jobs.append(
             (
@@ -297,9 +292,19 @@ def dcase_replicates(
                 ],
             )
         )
-    joined_by_job = owned_deltas(
-        table, truth, seconds, statistics=[statistic for statistic, _ in jobs], num_jobs=num_jobs
-    )
+    needed = [statistic for statistic, _ in jobs]
+    known = dict(owned or {})
+    missing = [statistic for statistic in needed if statistic_key(statistic) not in known]
+    if missing:
+        known.update(owned_statistics(table, truth, seconds, statistics=missing, num_jobs=num_jobs))
+    joined_by_job = [known[statistic_key(statistic)] for statistic in needed]
+    out: dict[str, np.ndarray] = {}
+    for (name, scenario), joined in zip(scenarios, joined_by_job):
+        out[name] = psds_replicates([joined], ids, truth, seconds, w, scenario=scenario)
+        if name == "psds1":
+            out[f"{name}_non_oracle"] = psds_replicates(
+                [joined], ids, truth, seconds, w, scenario=scenario, non_oracle=True
+            )
     chunks = [c for c in np.array_split(np.arange(w.shape[0]), max(1, min(num_jobs, w.shape[0]))) if c.size]
     named = [(name, metric, joined) for (_, metrics), joined in zip(jobs, joined_by_job) for name, metric in metrics]
     calls = [
@@ -308,7 +313,8 @@ def dcase_replicates(
         for chunk in chunks
     ]
     values = iter(_run_calls(calls, num_jobs=num_jobs))
-    return {name: np.concatenate([next(values) for _ in chunks]) for name, _, _ in named}
+    out.update({name: np.concatenate([next(values) for _ in chunks]) for name, _, _ in named})
+    return out
 
 
 def owned_deltas(
@@ -353,6 +359,56 @@ def owned_deltas(
             }
         )
     return joined_by_statistic
+
+
+def statistic_key(statistic: Statistic) -> tuple:
+    """A hashable identity of a :data:`Statistic`: its kind and the parameters its deltas depend on."""
+    kind, p = statistic
+    fields = _PARAMETERS.get(kind)
+    if fields is None:
+        raise BenchError(f"unknown statistic {kind!r}; use intersection, collar or segment")
+    return (kind, *(p[f] for f in fields))
+
+
+_PARAMETERS = {
+    "intersection": ("dtc_threshold", "gtc_threshold", "cttc_threshold"),
+    "collar": ("onset_collar", "offset_collar", "offset_collar_rate"),
+    "segment": ("segment_length",),
+}
+
+
+def dcase_statistics(*, thresholds: bool = True, psds: bool = True) -> list[Statistic]:
+    """The statistics the DCASE metrics of a split take: PSDS1's and PSDS2's intersections
+    (``psds``), the collars of event F1 and the segments of segment F1 and pAUC (``thresholds``)."""
+    out: list[Statistic] = [("intersection", PSDS1), ("intersection", PSDS2)] if psds else []
+    if thresholds:
+        out += [("collar", COLLAR), ("segment", {"segment_length": SEGMENT_LENGTH_S})]
+    return out
+
+
+def owned_statistics(
+    scores: Mapping[str, Any],
+    truth: Mapping[str, list],
+    seconds: Mapping[str, float],
+    *,
+    statistics: Sequence[Statistic],
+    num_jobs: int = 1,
+) -> dict[tuple, dict[str, tuple]]:
+    """:func:`owned_deltas` keyed by :func:`statistic_key`: computed once per split and handed to
+    :func:`bench.evaluation.dcase.dcase_metrics` (the split's values), :func:`dcase_replicates`
+    (its resamples) and the median-filter-independent PSDS1 (the run's own filter)."""
+    owned = owned_deltas(scores, truth, seconds, statistics=statistics, num_jobs=num_jobs)
+    return {statistic_key(statistic): value for statistic, value in zip(statistics, owned)}
+
+
+def joined_from_owned(owned: Mapping[str, tuple], ids: Sequence[str]) -> dict[str, dict[str, tuple]]:
+    """The form :func:`joined_deltas` returns (clip id -> class -> (points, deltas)), from
+    :func:`owned_deltas` of the same clips: every entry under the first clip, the others empty."""
+    merged = {c: (points, deltas) for c, (points, deltas, _) in owned.items()}
+    empty = {c: (v[0][:0], {key: a[:0] for key, a in v[1].items()}) for c, v in merged.items()}
+    out = dict.fromkeys(ids, empty)
+    out[ids[0]] = merged
+    return out
 
 
 RESAMPLE_ID = "resample"

@@ -103,6 +103,10 @@ def test_evaluate_split_reports_mfi_with_an_interval_and_replicates(split, tmp_p
         variants, split["truth"], dict.fromkeys(split["ids"], 10.0), weights=clip_weights(split["ids"], n_boot=20)
     )
     np.testing.assert_allclose(stored, again)  # the canonical resamples, as every other DCASE metric
+    # evaluate_split took the statistics of the run's own filter from its PSDS1 instead of computing
+    # them again: that variant is in the family, so the comparison above covers the shared path
+    own = [n for n in filter_lengths_s(HOP) if median_frames(np.asarray([n]), hop_s=HOP)[0] == POST.median_frames()[0]]
+    assert len(own) == 1
     assert get_metric("psds1_mfi").column == "localisation_psds1_mfi"
 
 

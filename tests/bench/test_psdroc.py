@@ -1,0 +1,126 @@
+"""PSDS of many resamples at once (bench.evaluation.psdroc) against sed_scores_eval called on each
+resample: PSDS1 and PSDS2 (its cross-triggers), oracle and non-oracle, and the
+post-processing-independent PSDS over several median filters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench.errors import BenchError
+from bench.evaluation.bootstrap import clip_weights
+from bench.evaluation.formats import ground_truth_events, ground_truth_table
+from bench.evaluation.independent import filtered_variants
+from bench.evaluation.metrics import frame_targets
+from bench.evaluation.postprocess import PostProcessing
+from bench.evaluation.psdroc import psds_replicates, resample_truth
+from bench.evaluation.sse import PSDS1, PSDS2, import_sed_scores_eval
+from bench.evaluation.statistics import owned_deltas, resampled
+
+HOP = 0.125
+LABELS = ["alpha", "beta", "gamma", "delta", "epsilon"]
+POST = PostProcessing(thresholds=(0.3,) * 5, hop_s=HOP, clip_threshold=0.3, median_filter_s=0.4)
+
+
+@pytest.fixture(scope="module")
+def split():
+    """14 clips of 10 s, one to three events each (some classes in few clips, so that resamples
+    lose classes), noisy frame outputs, three median filters."""
+    rng = np.random.default_rng(5)
+    n, t = 14, 80
+    ids = [f"c{i:02d}" for i in range(n)]
+    rows = []
+    for i, cid in enumerate(ids):
+        for j in rng.choice(4 if i % 5 else 5, size=int(rng.integers(1, 4)), replace=False):
+            onset = round(float(rng.uniform(0.0, 7.0)), 3)
+            rows.append(
+                dict(
+                    clip_id=cid,
+                    snr_db=20.0,
+                    event_label=LABELS[j],
+                    onset_s=onset,
+                    offset_s=round(onset + float(rng.uniform(0.3, 2.5)), 3),
+                )
+            )
+    events = pd.DataFrame(rows)
+    target = frame_targets(events, ids, n_frames=t, hop_s=HOP, labels=LABELS)
+    flicker = rng.uniform(size=target.shape) < 0.04
+    frame = np.clip(np.where(flicker, 1 - target, target) * 0.7 + rng.uniform(0, 0.3, target.shape), 0, 1)
+    clip = np.clip(target.any(axis=1) * 0.5 + rng.uniform(0, 0.5, (n, 5)), 0, 1).astype(np.float32)
+    truth = ground_truth_events(ground_truth_table(events, ids, filenames=[f"{c}.flac" for c in ids]))
+    variants = filtered_variants(
+        frame.astype(np.float16),
+        clip,
+        post=POST,
+        clip_ids=ids,
+        labels=LABELS,
+        keep=LABELS,
+        duration_s=10.0,
+        grid_s=(0.0, 0.4, 1.0),
+    )
+    seconds = dict.fromkeys(ids, 10.0)
+    weights = np.vstack([np.ones(n), clip_weights(ids, n_boot=40)])
+    return dict(ids=ids, truth=truth, variants=variants, seconds=seconds, weights=weights)
+
+
+def _statistics(split, scenario, variant=0):
+    return owned_deltas(
+        split["variants"][variant], split["truth"], split["seconds"], statistics=[("intersection", scenario)]
+    )[0]
+
+
+def _by_sed_scores_eval(split, joined, metric):
+    values = resampled(joined, metric, split["ids"], split["truth"], split["seconds"], split["weights"], min_classes=2)
+    return np.array([np.nan if v is None else float(v) for v in values])
+
+
+@pytest.mark.parametrize("non_oracle", [False, True])
+@pytest.mark.parametrize("scenario", [PSDS1, PSDS2], ids=["psds1", "psds2"])
+def test_psds_of_every_resample_equals_sed_scores_eval_on_each(split, scenario, non_oracle):
+    sse = import_sed_scores_eval()
+    joined = _statistics(split, scenario)
+    expected = _by_sed_scores_eval(
+        split,
+        joined,
+        lambda d, g, t, kept: sse.intersection_based.psds(None, g, t, deltas=d, non_oracle=non_oracle, **scenario)[0],
+    )
+    args = (split["ids"], split["truth"], split["seconds"], split["weights"])
+    fast = psds_replicates([joined], *args, scenario=scenario, non_oracle=non_oracle)
+    assert np.isnan(expected).sum() < len(expected) // 2  # most resamples hold two classes
+    np.testing.assert_array_equal(np.isnan(fast), np.isnan(expected))
+    np.testing.assert_allclose(fast, expected, rtol=0, atol=1e-12, equal_nan=True)
+    assert np.nanstd(fast) > 0  # the resamples differ: the test compares something
+
+
+def test_some_resamples_lose_a_class_and_are_scored_without_it(split):
+    counts, _, totals = resample_truth(split["ids"], split["truth"], split["seconds"], split["weights"])
+    assert len(counts[0]) == len(LABELS) and any(len(c) < len(LABELS) for c in counts[1:])
+    assert totals[0] == pytest.approx(10.0 * len(split["ids"]))
+
+
+def test_postprocessing_independent_psds_of_every_resample_equals_sed_scores_eval(split):
+    sse = import_sed_scores_eval()
+    joined = [_statistics(split, PSDS1, variant=m) for m in range(len(split["variants"]))]
+    expected = _by_sed_scores_eval(
+        split,
+        joined,
+        lambda d, g, t, kept: sse.intersection_based.postprocessing_independent_psds_from_postprocessed_scores(
+            None, g, t, deltas=d, **PSDS1
+        )[0],
+    )
+    args = (split["ids"], split["truth"], split["seconds"], split["weights"])
+    fast = psds_replicates(joined, *args, scenario=PSDS1)
+    np.testing.assert_allclose(fast, expected, rtol=0, atol=1e-12, equal_nan=True)
+    single = psds_replicates(joined[:1], *args, scenario=PSDS1)
+    assert not np.allclose(fast, single, equal_nan=True)  # the family is not its first member
+
+
+def test_a_family_has_no_non_oracle_psds_and_weights_must_fit(split):
+    joined = [_statistics(split, PSDS1, variant=m) for m in range(2)]
+    with pytest.raises(BenchError, match="non-oracle"):
+        psds_replicates(
+            joined, split["ids"], split["truth"], split["seconds"], split["weights"], scenario=PSDS1, non_oracle=True
+        )
+    with pytest.raises(BenchError, match="weights for 3 clips"):
+        psds_replicates(joined[:1], split["ids"], split["truth"], split["seconds"], np.ones((2, 3)), scenario=PSDS1)
