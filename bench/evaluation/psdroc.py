@@ -78,8 +78,9 @@ def resample_truth(
     return counts_out, durations_out, totals
 
 
-class _ClassStatistics:
-    """One class's intersection deltas, accumulated for every resample at once.
+class ClassStatistics:
+    """One class's sed_scores_eval deltas (intersection, collar or segment statistics), accumulated
+    for every resample at once.
 
     ``scores``: the class's unique change-point scores (ascending) of the full set;
     ``cross_triggers``: the other classes of its cross-trigger deltas, in sed_scores_eval's order.
@@ -100,6 +101,12 @@ class _ClassStatistics:
             np.add.at(table, (self._owner, self._inverse), np.asarray(self._deltas[key], dtype=np.float64))
             self._tables[key] = table
         return self._tables[key]
+
+    def occurs(self, drawn: np.ndarray) -> np.ndarray:
+        """(B, U) whether a clip ``drawn`` (B, N) holds a change point at each unique score."""
+        incidence = np.zeros((self._n_clips, len(self.scores)))
+        incidence[self._owner, self._inverse] = 1.0
+        return (drawn.astype(np.float64) @ incidence) > 0
 
     def accumulated(self, key: str, weights: np.ndarray) -> np.ndarray:
         """(B, U + 1) the statistic when the threshold falls below each unique score (and at
@@ -160,7 +167,7 @@ def psds_replicates(
     for variant in variants:
         per_class = {}
         for c in classes:
-            stats = _ClassStatistics(variant[c], len(ids))
+            stats = ClassStatistics(variant[c], len(ids))
             refs = np.array([max(n_ref[b].get(c, 0), 1) for b in range(len(w))], dtype=np.float64)
             tpr = stats.accumulated("tps", w) / refs[:, None]
             fp_rate = stats.accumulated("fps", w) / totals[:, None]
@@ -186,7 +193,7 @@ def psds_replicates(
     return out
 
 
-def _mean_ct_rate(stats: _ClassStatistics, w: np.ndarray, t_ref: Sequence[Mapping[str, float]]) -> np.ndarray:
+def _mean_ct_rate(stats: ClassStatistics, w: np.ndarray, t_ref: Sequence[Mapping[str, float]]) -> np.ndarray:
     """(B, U + 1) PSDS2's mean cross-trigger rate of a class over the other classes with a
     reference event in each resample, summed in sed_scores_eval's key order (a class a resample
     lacks adds an exact zero, and the sum is divided by the number of classes it holds)."""

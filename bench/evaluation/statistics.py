@@ -4,7 +4,10 @@ and the DCASE metrics on resamples of the clips.
 sed_scores_eval's metric functions compute per-clip statistics (deltas) and keep them all
 until the end; here they are computed on blocks of clips (over forked processes) and joined
 per class, which sed_scores_eval's metric functions take through ``deltas=`` with identical
-results (tested).
+results (tested). Each split's statistics are computed once (:func:`owned_statistics`) and serve
+its values, its resamples and the mfi PSDS1; the resamples' metrics are computed for every
+resample at once (:mod:`bench.evaluation.psdroc`, :mod:`bench.evaluation.threshold_scores`),
+equal to sed_scores_eval's on each.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ import pandas as pd
 from bench.errors import BenchError
 from bench.evaluation.parallel import run_calls as _run_calls
 from bench.evaluation.psdroc import psds_replicates
-from bench.evaluation.sse import COLLAR, PSDS1, PSDS2, SEGMENT_LENGTH_S, import_sed_scores_eval, segment_pauc
+from bench.evaluation.sse import COLLAR, PSDS1, PSDS2, SEGMENT_LENGTH_S, import_sed_scores_eval
+from bench.evaluation.threshold_scores import f1_replicates, pauc_replicates
 
 _SHARD_CLIPS = 250
 """Clips per block of statistics at most: bounds the per-clip statistics held at once."""
@@ -244,7 +248,6 @@ def dcase_replicates(
         Metric name -> (B,) replicates, NaN where a resample leaves it undefined (PSDS
         needs two classes with a reference event).
     """
-    sse = import_sed_scores_eval()
     ids = list(scores)
     w = np.atleast_2d(np.asarray(weights, dtype=np.float64))
     if w.shape[1] != len(ids):
@@ -252,68 +255,29 @@ def dcase_replicates(
     truth = {cid: list(ground_truth[cid]) for cid in ids}
     seconds = {cid: float(durations[cid]) for cid in ids}
     table = {cid: scores[cid] for cid in ids}
-    # (statistic, [(name, metric of (deltas, truth, seconds, classes))]): one statistic's deltas serve
-    # each of its metrics; PSDS goes through bench.evaluation.psdroc (every resample at once)
-    jobs: list[tuple[Any, list[tuple[str, Any]]]] = []
-    scenarios = [("psds1", PSDS1), ("psds2", PSDS2)] if psds else []
-    for _, scenario in scenarios:
-        jobs.append((("intersection", scenario), []))
-    if thresholds is not None:
-        jobs.append(
-            (
-                ("collar", COLLAR),
-                [
-                    (
-                        "event_f1",
-                        lambda d, g, t, kept: sse.collar_based.fscore(
-                            None, g, {c: float(thresholds[c]) for c in kept}, deltas=d, **COLLAR
-                        )[0]["micro_average"],
-                    )
-                ],
-            )
-        )
-        jobs.append(
-            (
-                ("segment", {"segment_length": SEGMENT_LENGTH_S}),
-                [
-                    (
-                        "segment_f1",
-                        lambda d, g, t, kept: sse.segment_based.fscore(
-                            None,
-                            g,
-                            t,
-                            {c: float(thresholds[c]) for c in kept},
-                            deltas=d,
-                            segment_length=SEGMENT_LENGTH_S,
-                        )[0]["micro_average"],
-                    ),
-                    ("segment_pauc", lambda d, g, t, kept: segment_pauc(d, g, t, mcclish=False)),
-                    ("segment_pauc_mcclish", lambda d, g, t, kept: segment_pauc(d, g, t, mcclish=True)),
-                ],
-            )
-        )
-    needed = [statistic for statistic, _ in jobs]
+    needed = dcase_statistics(thresholds=thresholds is not None, psds=psds)
     known = dict(owned or {})
     missing = [statistic for statistic in needed if statistic_key(statistic) not in known]
     if missing:
         known.update(owned_statistics(table, truth, seconds, statistics=missing, num_jobs=num_jobs))
-    joined_by_job = [known[statistic_key(statistic)] for statistic in needed]
     out: dict[str, np.ndarray] = {}
-    for (name, scenario), joined in zip(scenarios, joined_by_job):
-        out[name] = psds_replicates([joined], ids, truth, seconds, w, scenario=scenario)
-        if name == "psds1":
-            out[f"{name}_non_oracle"] = psds_replicates(
-                [joined], ids, truth, seconds, w, scenario=scenario, non_oracle=True
-            )
-    chunks = [c for c in np.array_split(np.arange(w.shape[0]), max(1, min(num_jobs, w.shape[0]))) if c.size]
-    named = [(name, metric, joined) for (_, metrics), joined in zip(jobs, joined_by_job) for name, metric in metrics]
-    calls = [
-        partial(_resampled_values, joined, metric, name, ids, truth, seconds, w[chunk])
-        for name, metric, joined in named
-        for chunk in chunks
-    ]
-    values = iter(_run_calls(calls, num_jobs=num_jobs))
-    out.update({name: np.concatenate([next(values) for _ in chunks]) for name, _, _ in named})
+    if psds:
+        for name, scenario in (("psds1", PSDS1), ("psds2", PSDS2)):
+            joined = known[statistic_key(("intersection", scenario))]
+            out[name] = psds_replicates([joined], ids, truth, seconds, w, scenario=scenario)
+            if name == "psds1":
+                out[f"{name}_non_oracle"] = psds_replicates(
+                    [joined], ids, truth, seconds, w, scenario=scenario, non_oracle=True
+                )
+    if thresholds is not None:
+        segment = known[statistic_key(("segment", {"segment_length": SEGMENT_LENGTH_S}))]
+        threshold = {c: float(thresholds[c]) for c in table[ids[0]].columns if c not in ("onset", "offset")}
+        for name, kind, joined in (
+            ("event_f1", "collar", known[statistic_key(("collar", COLLAR))]),
+            ("segment_f1", "segment", segment),
+        ):
+            out[name] = f1_replicates(joined, ids, truth, seconds, w, thresholds=threshold, kind=kind)
+        out.update(pauc_replicates(segment, ids, truth, seconds, w))
     return out
 
 
@@ -415,24 +379,6 @@ RESAMPLE_ID = "resample"
 """The one clip id a resample's statistics are handed to sed_scores_eval under."""
 
 
-def _resampled_values(
-    joined: Mapping[str, tuple],
-    metric: Callable[..., float],
-    name: str,
-    ids: Sequence[str],
-    truth: Mapping[str, list],
-    seconds: Mapping[str, float],
-    weights: np.ndarray,
-) -> np.ndarray:
-    """One metric under each row of ``weights`` (see :func:`resampled`), NaN where undefined."""
-    values = resampled(joined, metric, ids, truth, seconds, weights, min_classes=2 if name.startswith("psds") else 1)
-    out = np.full(weights.shape[0], np.nan)
-    for b, value in enumerate(values):
-        if value is not None and np.isfinite(float(value)):
-            out[b] = float(value)
-    return out
-
-
 def resampled(
     joined: Mapping[str, tuple] | Sequence[Mapping[str, tuple]],
     metric: Callable[..., Any],
@@ -457,6 +403,11 @@ def resampled(
     ``joined`` may also be a sequence of joined deltas of the same clips (one statistic of
     several score variants: :mod:`bench.evaluation.independent`); ``metric`` then gets the list
     of their resampled deltas, in that order.
+
+    This is the reference path, sed_scores_eval's own metric functions on each resample (about
+    ten milliseconds a call): :mod:`bench.evaluation.psdroc` and
+    :mod:`bench.evaluation.threshold_scores` compute every resample at once and are tested equal
+    to it; it stays for any metric of sed_scores_eval they do not cover.
     """
     several = not isinstance(joined, Mapping)
     parts: list[Mapping[str, tuple]] = list(joined) if several else [joined]  # type: ignore[list-item]
