@@ -4,7 +4,8 @@ For finished runs of a results folder (copied to a temporary folder, so nothing 
 touched), redoes the post-training evaluation that ``bench run`` does after the last epoch
 from the run's stored outputs (``bench localise``: the post-processing search on the
 validation fold, the DCASE metrics of each split, their bootstrap resamples and the
-tagging-only control) under a profiler, and splits its wall time into those stages. Prediction
+tagging-only control) without a profiler (its wall time) and again under one (the split of that time into those
+stages, scaled to the unprofiled total). Prediction
 of the splits (a forward pass over 125 clips) is not included; it is small next to the rest.
 Each stage's median over the runs, and the evaluation's share of the run's training time,
 are printed and appended to ``benchmarks/log.tsv``.
@@ -46,7 +47,8 @@ def _cumulative(stats: pstats.Stats, name: str) -> float:
 
 
 def profile_run(run_dir: Path) -> dict[str, float]:
-    """Seconds of each stage of one run's evaluation (redone on a copy), and its training seconds."""
+    """Seconds of one run's evaluation (redone on a copy, without a profiler), its stages (a
+    second pass under the profiler, scaled to the first pass's total), and its training seconds."""
     from bench.evaluation.run import relocalise_run
     from bench.store import RunStore
 
@@ -55,18 +57,21 @@ def profile_run(run_dir: Path) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "runs" / run_dir.name
         shutil.copytree(run_dir, copy, ignore=shutil.ignore_patterns("last*.pt"))
+        start = time.perf_counter()
+        relocalise_run(copy, num_jobs=1)
+        total = time.perf_counter() - start
         profiler = cProfile.Profile()
         start = time.perf_counter()
         profiler.enable()
         relocalise_run(copy, num_jobs=1)
         profiler.disable()
-        total = time.perf_counter() - start
+        scale = total / (time.perf_counter() - start)
     stats = pstats.Stats(profiler)
     out = {"training": train_s, "evaluation": total}
     for stage, func in STAGES.items():
-        out[stage] = _cumulative(stats, func)
+        out[stage] = _cumulative(stats, func) * scale
     out["other"] = total - sum(out[stage] for stage in STAGES)
-    out["of which DCASE resamples"] = _cumulative(stats, RESAMPLES)
+    out["of which DCASE resamples"] = _cumulative(stats, RESAMPLES) * scale
     return out
 
 
@@ -75,6 +80,7 @@ def main() -> None:
     parser.add_argument("--results", type=Path, required=True)
     parser.add_argument("--preset", default="cpu-full")
     parser.add_argument("--runs", type=int, default=5, help="How many finished runs to profile (the first, by id).")
+    parser.add_argument("--note", default="", help="Recorded with the figures (e.g. what else the machine ran).")
     args = parser.parse_args()
 
     from bench.store import load_runs
@@ -86,6 +92,8 @@ def main() -> None:
     rows = [profile_run(Path(d)) for d in done["run_dir"]]
     keys = ["training", "evaluation", *STAGES, "other", "of which DCASE resamples"]
     settings = {"preset": args.preset, "runs": len(rows), "models": sorted(set(done["model"])), "num_jobs": 1}
+    if args.note:
+        settings["note"] = args.note
     for key in keys:
         median = statistics.median(r[key] for r in rows)
         print(f"{key:<30} median {median:8.1f} s")
