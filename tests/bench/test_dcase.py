@@ -20,6 +20,7 @@ from bench.evaluation.run import evaluate_split, relocalise_run
 from bench.evaluation.sse import COLLAR, PSDS1, PSDS2, import_sed_scores_eval
 from bench.store import RunStore, load_runs
 from remix.labels import EVENT_LABELS
+from tests.event_helpers import random_events
 
 HOP = 0.125  # exact in binary: sed_eval turns times into frames without a tolerance
 LABELS = ["alpha", "beta", "gamma", "delta", "absent"]  # "absent" never has a reference event
@@ -32,22 +33,8 @@ def split():
     rng = np.random.default_rng(3)
     n, t = 12, 80
     ids = [f"clip{i:02d}" for i in range(n)]
-    rows = []
-    for i, cid in enumerate(ids):
-        if i == n - 1:
-            continue  # a clip without events
-        for j in rng.choice(4, size=2, replace=False):
-            onset = round(float(rng.uniform(0.0, 7.0)), 3)
-            rows.append(
-                dict(
-                    clip_id=cid,
-                    snr_db=20.0,
-                    event_label=LABELS[j],
-                    onset_s=onset,
-                    offset_s=round(onset + float(rng.uniform(0.5, 2.5)), 3),
-                )
-            )
-    events = pd.DataFrame(rows)
+    # the last clip without events
+    events = random_events(rng, ids, LABELS, draw=lambda i: rng.choice(4, size=2, replace=False) if i < n - 1 else [])
     truth = frame_targets(events, ids, n_frames=t, hop_s=HOP, labels=LABELS)
     frame = np.clip(truth * 0.7 + rng.normal(0.15, 0.2, truth.shape), 0, 1).astype(np.float16)
     clip = np.clip(truth.any(axis=1) * 0.6 + rng.uniform(0, 0.5, (n, len(LABELS))), 0, 1).astype(np.float32)

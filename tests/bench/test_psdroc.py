@@ -5,7 +5,6 @@ post-processing-independent PSDS over several median filters."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from bench.errors import BenchError
@@ -17,6 +16,7 @@ from bench.evaluation.postprocess import PostProcessing
 from bench.evaluation.psdroc import psds_replicates, resample_truth
 from bench.evaluation.sse import PSDS1, PSDS2, import_sed_scores_eval
 from bench.evaluation.statistics import owned_deltas, resampled
+from tests.event_helpers import random_events
 
 HOP = 0.125
 LABELS = ["alpha", "beta", "gamma", "delta", "epsilon"]
@@ -30,20 +30,13 @@ def split():
     rng = np.random.default_rng(5)
     n, t = 14, 80
     ids = [f"c{i:02d}" for i in range(n)]
-    rows = []
-    for i, cid in enumerate(ids):
-        for j in rng.choice(4 if i % 5 else 5, size=int(rng.integers(1, 4)), replace=False):
-            onset = round(float(rng.uniform(0.0, 7.0)), 3)
-            rows.append(
-                dict(
-                    clip_id=cid,
-                    snr_db=20.0,
-                    event_label=LABELS[j],
-                    onset_s=onset,
-                    offset_s=round(onset + float(rng.uniform(0.3, 2.5)), 3),
-                )
-            )
-    events = pd.DataFrame(rows)
+    events = random_events(
+        rng,
+        ids,
+        LABELS,
+        draw=lambda i: rng.choice(4 if i % 5 else 5, size=int(rng.integers(1, 4)), replace=False),
+        length_s=(0.3, 2.5),
+    )
     target = frame_targets(events, ids, n_frames=t, hop_s=HOP, labels=LABELS)
     flicker = rng.uniform(size=target.shape) < 0.04
     frame = np.clip(np.where(flicker, 1 - target, target) * 0.7 + rng.uniform(0, 0.3, target.shape), 0, 1)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from bench.evaluation.bootstrap import clip_weights
@@ -14,6 +13,7 @@ from bench.evaluation.postprocess import frame_timestamps
 from bench.evaluation.sse import COLLAR, SEGMENT_LENGTH_S, import_sed_scores_eval, segment_pauc
 from bench.evaluation.statistics import owned_deltas, resampled
 from bench.evaluation.threshold_scores import f1_replicates, pauc_replicates
+from tests.event_helpers import random_events
 
 HOP = 0.125
 LABELS = ["alpha", "beta", "gamma", "delta"]
@@ -27,20 +27,13 @@ def split():
     rng = np.random.default_rng(8)
     n, t = 16, 80
     ids = [f"c{i:02d}" for i in range(n)]
-    rows = []
-    for i, cid in enumerate(ids):
-        for j in rng.choice(4 if i % 6 == 0 else 3, size=int(rng.integers(1, 3)), replace=False):
-            onset = round(float(rng.uniform(0.0, 7.0)), 3)
-            rows.append(
-                dict(
-                    clip_id=cid,
-                    snr_db=20.0,
-                    event_label=LABELS[j],
-                    onset_s=onset,
-                    offset_s=round(onset + float(rng.uniform(0.3, 2.5)), 3),
-                )
-            )
-    events = pd.DataFrame(rows)
+    events = random_events(
+        rng,
+        ids,
+        LABELS,
+        draw=lambda i: rng.choice(4 if i % 6 == 0 else 3, size=int(rng.integers(1, 3)), replace=False),
+        length_s=(0.3, 2.5),
+    )
     target = frame_targets(events, ids, n_frames=t, hop_s=HOP, labels=LABELS)
     bursts = np.repeat(rng.uniform(size=(n, t // 8, 4)) < 0.15, 8, axis=1) * 0.45  # false alarms, 1 s long
     scores = np.clip(target * 0.5 + bursts + rng.uniform(0, 0.3, target.shape), 0, 1).round(3)
