@@ -365,7 +365,9 @@ def tagging_control(
         if len(keep) >= 2:
             tables = {cid: table[["onset", "offset", *keep]] for cid, table in tables.items()}
             durations = dict.fromkeys(ids, float(duration_s))
-            owned = owned_statistics(tables, truth, durations, statistics=dcase_statistics(thresholds=False))
+            owned = owned_statistics(
+                tables, truth, durations, statistics=dcase_statistics(thresholds=False), num_jobs=num_jobs
+            )
             value["psds1"], value["psds2"], value["psds1_non_oracle"], _ = psds_values(
                 tables, truth, durations, non_oracle=True, num_jobs=num_jobs, owned=owned
             )
