@@ -18,9 +18,9 @@ same quantities are computed for every resample together:
    their eFPRs, and the mean less ``alpha_st`` times the spread is integrated with
    sed_scores_eval's ``psds_from_psd_roc``.
 
-The scores every change point of the full set as an operating point of every resample; a point
-whose clip a resample did not draw repeats its neighbour's statistics, and a repeated operating
-point changes no curve. The ground truth each resample is scored against (event counts and
+Every change point of the full set is an operating point of every resample: a point whose clip a
+resample did not draw repeats its neighbour's statistics, and a repeated operating point changes
+no PSD-ROC. The ground truth each resample is scored against (event counts and
 durations per class, the total duration) is built as :func:`bench.evaluation.statistics.resampled`
 builds it. ``tests/bench/test_psdroc.py`` checks the result against sed_scores_eval on random
 and real statistics (oracle, non-oracle, PSDS2's cross-triggers, the post-processing-independent
