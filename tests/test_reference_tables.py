@@ -60,3 +60,17 @@ def test_the_demos_stated_expectation_is_the_reference_table():
             value, low, high = reference[row]
             expected = f"{name} {value:.2f} [{low:.2f}, {high:.2f}]"
             assert expected in text, f"{expected!r} not stated"
+
+
+def test_the_resolution_tables_are_made_from_the_committed_run_records():
+    """results/reference/resolution/ holds each ladder run's record (no weights): the committed
+    resolution tables are what `bench table --resolution` makes from them."""
+    from bench.reporting.ladder import build_resolution_table, resolution_markdown
+    from bench.store import load_runs
+
+    folder = REFERENCE / "resolution"
+    runs = load_runs(folder)
+    assert len(runs) >= 21 and set(runs["preset"]) == {"cpu-full", "cpu-full-64", "cpu-full-32"}
+    for snr, name in ((20.0, "resolution.md"), (0.0, "resolution_0db.md")):
+        made = resolution_markdown(build_resolution_table(runs, snr_db=snr))
+        assert made == (folder / name).read_text(encoding="utf-8"), name
