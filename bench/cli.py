@@ -557,11 +557,12 @@ def table(
     if resolution:
         from bench.reporting.ladder import build_resolution_table, print_resolution_table, write_resolution_table
 
-        if systems or preset:
+        extra = [w for w in systems if re.fullmatch(r"[-+]?\d+(\.\d*)?", w)]  # --snr 0 20: the 20 lands here
+        if len(systems) > len(extra) or preset:
             raise BenchError("--resolution takes no systems and no --preset: it shows every system at every hop")
-        snrs = _snrs(snr, ctx) or [20.0]
+        snrs = (_snrs(snr, ctx) or [20.0]) + [float(w) for w in extra]
         if len(snrs) != 1:
-            raise BenchError(f"--resolution takes one --snr, found {len(snrs)}")
+            raise BenchError(f"--resolution takes one --snr, found {len(snrs)}: one table per SNR")
         ladder = build_resolution_table(load_runs(results), snr_db=snrs[0], split=split)
         print_resolution_table(ladder, console=console)
         for path in write_resolution_table(ladder, out_dir=Path(results) / "tables"):

@@ -133,6 +133,9 @@ def build_resolution_table(
                 result = paired_difference(reps_b[:, :k], reps_a[:, :k])
                 diff.update(mean=fine - coarse, low=result["low"], high=result["high"], p=result["p"], n=1)
             records.append(diff)
+    if not rows:
+        found = ", ".join(f"{v:g}" for v in sorted(pd.to_numeric(runs["snr_db"], errors="coerce").dropna().unique()))
+        raise BenchError(f"no finished runs of these presets at {snr_db:g} dB; their runs are at {found} dB (--snr)")
     data = pd.DataFrame(records)
     if not data.empty:
         cells = data[~data["column"].str.endswith(f":{DIFF}")]

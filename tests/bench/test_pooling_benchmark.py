@@ -293,6 +293,13 @@ def test_resolution_table_from_the_command_line(ladder_results, tmp_path):
     assert bad.exit_code == 2 and "takes no systems" in bad.output
     empty = invoke("table", "--resolution", "--results", tmp_path)
     assert empty.exit_code == 2 and "no runs of the presets" in " ".join(empty.output.split())
+    (ladder_results / "tables" / "resolution.md").unlink()
+    elsewhere = invoke("table", "--resolution", "--snr", 5, "--results", ladder_results)
+    said = " ".join(elsewhere.output.split())
+    assert elsewhere.exit_code == 2 and "no finished runs of these presets at 5 dB" in said
+    assert not (ladder_results / "tables" / "resolution.md").exists()  # no empty table written
+    two = invoke("table", "--resolution", "--snr", 0, 20, "--results", ladder_results)
+    assert two.exit_code == 2 and "takes one --snr, found 2" in " ".join(two.output.split())
 
 
 def test_compare_by_class_lists_every_class_with_holm_corrected_p(zoo_results):
