@@ -99,8 +99,8 @@ def filtered_variants(
         times = frame_timestamps(
             scores.shape[1], hop_s=post.hop_s, frame_start_s=post.frame_start_s, duration_s=duration_s
         )
-        tables = score_tables(scores, clip_ids, labels=labels, timestamps=times)
-        out.append({cid: table[["onset", "offset", *keep]] for cid, table in tables.items()})
+        columns = [list(labels).index(c) for c in keep]
+        out.append(score_tables(scores[:, :, columns], clip_ids, labels=list(keep), timestamps=times))
     return out
 
 

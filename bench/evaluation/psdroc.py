@@ -102,6 +102,10 @@ class ClassStatistics:
             self._tables[key] = table
         return self._tables[key]
 
+    def vanishes(self, key: str) -> bool:
+        """Whether ``key``'s deltas are all zero (the statistic is zero at every threshold)."""
+        return not np.any(self._deltas[key])
+
     def occurs(self, drawn: np.ndarray) -> np.ndarray:
         """(B, U) whether a clip ``drawn`` (B, N) holds a change point at each unique score."""
         incidence = np.zeros((self._n_clips, len(self.scores)))
@@ -162,6 +166,13 @@ def psds_replicates(
     max_efpr, per_unit = float(scenario["max_efpr"]), SECONDS_PER_UNIT[scenario.get("unit_of_time", "hour")]
     n_ref, t_ref, totals = resample_truth(ids, truth, seconds, w)
     kept = [[c for c in classes if c in n_ref[b]] for b in range(len(w))]
+    reference_s = {
+        c: (
+            np.array([c in t_ref[b] for b in range(len(w))]),
+            np.array([max(t_ref[b].get(c, 0.0), 1e-12) for b in range(len(w))]),
+        )
+        for c in classes
+    }
     # per variant and class: (B, U + 1) TPR and eFPR of every resample
     curves: list[dict[str, tuple[np.ndarray, np.ndarray]]] = []
     for variant in variants:
@@ -172,7 +183,7 @@ def psds_replicates(
             tpr = stats.accumulated("tps", w) / refs[:, None]
             fp_rate = stats.accumulated("fps", w) / totals[:, None]
             if alpha_ct != 0.0:
-                fp_rate = fp_rate + alpha_ct * _mean_ct_rate(stats, w, t_ref)
+                fp_rate = fp_rate + alpha_ct * _mean_ct_rate(stats, w, reference_s)
             per_class[c] = (tpr, fp_rate * per_unit)
         curves.append(per_class)
     out = np.full(len(w), np.nan)
@@ -193,18 +204,22 @@ def psds_replicates(
     return out
 
 
-def _mean_ct_rate(stats: ClassStatistics, w: np.ndarray, t_ref: Sequence[Mapping[str, float]]) -> np.ndarray:
+def _mean_ct_rate(
+    stats: ClassStatistics, w: np.ndarray, reference_s: Mapping[str, tuple[np.ndarray, np.ndarray]]
+) -> np.ndarray:
     """(B, U + 1) PSDS2's mean cross-trigger rate of a class over the other classes with a
     reference event in each resample, summed in sed_scores_eval's key order (a class a resample
-    lacks adds an exact zero, and the sum is divided by the number of classes it holds)."""
+    lacks adds an exact zero, and the sum is divided by the number of classes it holds).
+    ``reference_s``: class -> (B,) whether each resample holds it, and its events' seconds there."""
     total = np.zeros((len(w), len(stats.scores) + 1))
     count = np.zeros(len(w))
     for other in stats.cross_triggers:
-        present = np.array([other in t_ref[b] for b in range(len(w))])
-        seconds = np.array([max(t_ref[b].get(other, 0.0), 1e-12) for b in range(len(w))])
+        present, seconds = reference_s[other]
+        count += present
+        if stats.vanishes(f"{_CT_PREFIX}{other}"):  # its rate adds an exact zero
+            continue
         rate = stats.accumulated(f"{_CT_PREFIX}{other}", w) / seconds[:, None]
         total = total + np.where(present[:, None], rate, 0.0)
-        count += present
     return total / np.maximum(count, 1)[:, None]
 
 

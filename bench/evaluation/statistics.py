@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from bench.errors import BenchError
+from bench.evaluation.intersection import owned_intersections
 from bench.evaluation.parallel import run_calls as _run_calls
 from bench.evaluation.psdroc import psds_replicates
 from bench.evaluation.sse import COLLAR, PSDS1, PSDS2, SEGMENT_LENGTH_S, import_sed_scores_eval
@@ -104,6 +105,20 @@ def _owned_deltas(
     seconds = {cid: durations[cid] for cid in clip_ids}
     first = scores[clip_ids[0]]
     classes = [c for c in first.columns if c not in ("onset", "offset")]
+    # the intersection statistics (PSDS), all together, by bench.evaluation.intersection
+    crossing = [i for i, (kind, _) in enumerate(statistics) if kind == "intersection"]
+    computed = dict(
+        zip(
+            crossing,
+            owned_intersections(
+                scores, truth, clip_ids, offset, classes=classes, criteria=[statistics[i][1] for i in crossing]
+            )
+            if crossing
+            else [],
+        )
+    )
+    if len(computed) == len(statistics):
+        return [computed[i] for i in range(len(statistics))]
     present = {event[2] for cid in clip_ids for event in truth[cid]}
     missing = [c for c in classes if c not in present]
     if missing:
@@ -115,7 +130,10 @@ def _owned_deltas(
         truth[holder] = [(0.0, 1.0, c) for c in missing]
         seconds[holder] = seconds[clip_ids[0]]
     out = []
-    for statistic in statistics:
+    for i, statistic in enumerate(statistics):
+        if i in computed:
+            out.append(computed[i])
+            continue
         deltas = _statistic_deltas(sse, statistic, scores, truth, seconds)
         joined = {}
         for c in deltas[clip_ids[0]]:
@@ -123,7 +141,7 @@ def _owned_deltas(
             joined[c] = (
                 np.concatenate([p[0] for p in parts]),
                 {key: np.concatenate([p[1][key] for p in parts]) for key in parts[0][1]},
-                np.concatenate([np.full(len(p[0]), offset + i) for i, p in enumerate(parts)]),
+                np.concatenate([np.full(len(p[0]), offset + j) for j, p in enumerate(parts)]),
             )
         out.append(joined)
     return out
