@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from bench.errors import BenchError
+from bench.evaluation.formats import with_classes
 from bench.evaluation.parallel import run_calls as _run_calls
 from bench.evaluation.sse import (
     COLLAR,
@@ -42,7 +43,7 @@ def psds_values(
     durations: Mapping[str, float],
     *,
     scenarios: Sequence[Mapping[str, Any]] = (PSDS1, PSDS2),
-    non_oracle: bool = False,
+    non_oracle: Sequence[Mapping[str, Any]] = (),
     num_jobs: int = 1,
     owned: Mapping[tuple, Mapping[str, tuple]] | None = None,
 ) -> list[float]:
@@ -56,8 +57,8 @@ def psds_values(
         As :func:`joined_deltas`.
     scenarios : sequence of dict
         ``psds`` keyword arguments (:data:`PSDS1`, :data:`PSDS2`).
-    non_oracle : bool
-        Also the non-oracle PSDS of each scenario (from the same statistics).
+    non_oracle : sequence of dict
+        Scenarios of ``scenarios`` whose non-oracle PSDS is also computed (from the same statistics).
     num_jobs : int
     owned : dict, optional
         :func:`bench.evaluation.statistics.owned_statistics` of these scores, already computed.
@@ -65,14 +66,20 @@ def psds_values(
     Returns
     -------
     list of float
-        One PSDS per scenario, then (``non_oracle``) one non-oracle PSDS per scenario.
+        One PSDS per scenario, then one non-oracle PSDS per scenario of ``non_oracle``.
     """
+    unknown = [scenario for scenario in non_oracle if scenario not in scenarios]
+    if unknown:
+        raise BenchError(f"non-oracle PSDS asked for {len(unknown)} scenario(s) not among the scenarios scored")
     statistics: list[Statistic] = [("intersection", scenario) for scenario in scenarios]
     deltas = _joined(scores, ground_truth, durations, statistics=statistics, num_jobs=num_jobs, owned=owned)
     truth, seconds = dict(ground_truth), dict(durations)
     calls = [partial(_psds, d, truth, seconds, scenario) for scenario, d in zip(scenarios, deltas)]
-    if non_oracle:
-        calls += [partial(_psds, d, truth, seconds, scenario, True) for scenario, d in zip(scenarios, deltas)]
+    calls += [
+        partial(_psds, d, truth, seconds, scenario, True)
+        for scenario, d in zip(scenarios, deltas)
+        if scenario in non_oracle
+    ]
     return _run_calls(calls, num_jobs=num_jobs)
 
 
@@ -198,7 +205,7 @@ def dcase_metrics(
     out.update(n_classes_scored=len(keep), classes_left_out=[lab for lab in labels if lab not in present])
     if not keep:
         return out
-    scores = {cid: table[["onset", "offset", *keep]] for cid, table in scores.items()}
+    scores = with_classes(scores, keep)
     ground_truth = {cid: list(events) for cid, events in ground_truth.items()}
     durations = dict(durations)
     threshold = {lab: float(thresholds[lab]) for lab in keep}

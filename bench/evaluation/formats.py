@@ -102,6 +102,23 @@ def score_tables(
     }
 
 
+def with_classes(tables: Mapping[str, pd.DataFrame], keep: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """Score tables (:func:`score_tables`) with the columns ``onset``, ``offset`` and ``keep`` only,
+    in that order; tables that already have exactly those are handed back as they are."""
+    columns = ["onset", "offset", *keep]
+    positions: dict[tuple, list[int]] = {}  # a table's columns -> where the kept ones are
+    out: dict[str, pd.DataFrame] = {}
+    for cid, table in tables.items():
+        present = tuple(table.columns)
+        if list(present) == columns:
+            out[cid] = table
+            continue
+        if present not in positions:
+            positions[present] = [present.index(c) for c in columns]
+        out[cid] = pd.DataFrame(table.to_numpy()[:, positions[present]], columns=columns)
+    return out
+
+
 def _round_time(seconds: np.ndarray) -> np.ndarray:
     """Times as the files hold them (:data:`~bench.evaluation.postprocess.TIME_DECIMALS` decimals)."""
     scale = 10.0**TIME_DECIMALS

@@ -69,7 +69,7 @@ def _detections(
     values : np.ndarray [shape=(T, K)]
     timestamps : np.ndarray [shape=(T + 1,)]
     curves : callable
-        sed_scores_eval's ``onset_offset_curves`` (:func:`_onset_offset_curves`).
+        sed_scores_eval's ``onset_offset_curves`` (:func:`compiled_curves`).
 
     Returns
     -------
@@ -217,9 +217,10 @@ def _counts(
     return out
 
 
-def _onset_offset_curves() -> Callable:
-    """sed_scores_eval's ``onset_offset_curves``, as its statistics call it."""
-    return import_sed_scores_eval().base_modules.statistics.onset_offset_curves
+def compiled_curves() -> Callable:
+    """sed_scores_eval's ``onset_offset_curves`` (its compiled one, which its statistics call;
+    the arrays handed to it here are writeable copies)."""
+    return import_sed_scores_eval().base_modules.cy_detection.onset_offset_curves
 
 
 def _clip_entries(
@@ -273,22 +274,18 @@ def _clip_entries(
             out[i][1].append(thresholds[rows][k, u])
             out[i][2].append(wide)
         if quick[i] and not has_events.all():
-            k, points, deltas = _detection_count_changes(values, np.flatnonzero(~has_events))
+            k, points, deltas = count_changes(values, np.flatnonzero(~has_events))
             out[i][0].append(k)
             out[i][1].append(points)
             out[i][2].append(deltas)
-    result = []
-    for cls_parts, point_parts, delta_parts in out:
-        cls_all = np.concatenate(cls_parts)
-        order = np.argsort(cls_all, kind="stable")
-        result.append((cls_all[order], np.concatenate(point_parts)[order], np.concatenate(delta_parts)[order]))
-    return result
+    return [join_clips(list(zip(*groups))) for groups in out]
 
 
-def _detection_count_changes(values: np.ndarray, cls: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """sed_scores_eval's shortcut for classes without events in the clip and no cross-trigger
-    criterion: at each local maximum of the scores one detection more (+1 false positive)
-    when the threshold falls below it, at each local minimum one less (two merge), in time order."""
+def count_changes(values: np.ndarray, cls: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """sed_scores_eval's shortcut for the classes ``cls`` without events in the clip (and no
+    cross-trigger criterion): at each local maximum of the scores one detection more (+1 false
+    positive) when the threshold falls below it, at each local minimum one less (two merge), in
+    time order. Returns class indices, scores and deltas (columns ``tps`` = 0, ``fps``, ``cts`` = 0)."""
     scores = values[:, cls]
     ahead = np.vstack((np.full((1, len(cls)), -np.inf), scores[:-1]))
     behind = np.vstack((scores[1:], np.full((1, len(cls)), -np.inf)))
@@ -299,28 +296,43 @@ def _detection_count_changes(values: np.ndarray, cls: np.ndarray) -> tuple[np.nd
     return cls[k], scores[frame, k], deltas
 
 
-def _split(
+def by_class(
     classes: Sequence[str],
     cls: np.ndarray,
     points: np.ndarray,
     deltas: np.ndarray,
     owner: np.ndarray | None,
     *,
-    cross_triggers: bool,
+    keys: Callable[[int], Sequence[tuple[str, int]]],
 ) -> dict[str, tuple]:
-    """Entries ordered class by class -> class -> (points, deltas by name[, owner])."""
+    """Change points ordered class by class (``cls`` ascending) -> class -> (points, deltas by
+    name[, owner]); ``keys(k)``: class ``k``'s (name, column of ``deltas``) pairs, in order."""
     bounds = np.searchsorted(cls, np.arange(len(classes) + 1))
     out = {}
     for k, c in enumerate(classes):
         a, b = bounds[k], bounds[k + 1]
-        block = deltas[a:b]
-        if cross_triggers:
-            columns = [0, 1] + [2 + j for j in range(len(classes)) if j != k]
-        else:
-            columns = [0, 1, 2]
-        named = dict(zip(delta_keys(classes, c, cross_triggers=cross_triggers), (block[:, j] for j in columns)))
+        named = {name: deltas[a:b, j] for name, j in keys(k)}
         out[c] = (points[a:b], named) if owner is None else (points[a:b], named, owner[a:b])
     return out
+
+
+def _keys(classes: Sequence[str], *, cross_triggers: bool) -> Callable[[int], list[tuple[str, int]]]:
+    """:func:`by_class`'s ``keys`` for :func:`_clip_entries`' columns (:func:`delta_keys`' names)."""
+
+    def keys(k: int) -> list[tuple[str, int]]:
+        columns = [0, 1] + ([2 + j for j in range(len(classes)) if j != k] if cross_triggers else [2])
+        return list(zip(delta_keys(classes, classes[k], cross_triggers=cross_triggers), columns))
+
+    return keys
+
+
+def join_clips(parts: Sequence[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    """Change points given as (class index, arrays of the same length...) per part (a clip, or a
+    group of a clip's classes), each part's ordered class by class: joined, and ordered class by
+    class with the parts' order kept within a class."""
+    cls, *rest = (np.concatenate(a) for a in zip(*parts))
+    order = np.argsort(cls, kind="stable")
+    return (cls[order], *(a[order] for a in rest))
 
 
 def intersection_deltas(
@@ -348,12 +360,12 @@ def intersection_deltas(
         Clip id -> class -> (change-point scores, deltas by name), as sed_scores_eval returns.
     """
     cross = criteria.get("cttc_threshold") is not None and len(classes) > 1
-    curves = _onset_offset_curves()
+    curves = compiled_curves()
     out = {}
     for cid, frame in scores.items():
         values, timestamps = score_table(frame, classes)
         ((cls, points, deltas),) = _clip_entries(values, timestamps, ground_truth[cid], classes, [criteria], curves)
-        out[cid] = _split(classes, cls, points, deltas, None, cross_triggers=cross)
+        out[cid] = by_class(classes, cls, points, deltas, None, keys=_keys(classes, cross_triggers=cross))
     return out
 
 
@@ -377,7 +389,7 @@ def owned_intersections(
         :func:`intersection_deltas` laid end to end.
     """
     parts: list[list[tuple[np.ndarray, ...]]] = [[] for _ in criteria]
-    curves = _onset_offset_curves()
+    curves = compiled_curves()
     for i, cid in enumerate(clip_ids):
         values, timestamps = score_table(scores[cid], classes)
         entries = _clip_entries(values, timestamps, ground_truth[cid], classes, criteria, curves)
@@ -385,8 +397,6 @@ def owned_intersections(
             parts[j].append((cls, points, deltas, np.full(len(cls), offset + i)))
     out = []
     for criteria_j, entries in zip(criteria, parts):
-        cls, points, deltas, owner = (np.concatenate(a) for a in zip(*entries))
-        order = np.argsort(cls, kind="stable")
         cross = criteria_j.get("cttc_threshold") is not None and len(classes) > 1
-        out.append(_split(classes, cls[order], points[order], deltas[order], owner[order], cross_triggers=cross))
+        out.append(by_class(classes, *join_clips(entries), keys=_keys(classes, cross_triggers=cross)))
     return out

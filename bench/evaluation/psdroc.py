@@ -29,6 +29,7 @@ PSDS over several variants) to 1e-12.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -44,6 +45,13 @@ _CT_PREFIX = "cts\\"
 """Key prefix of sed_scores_eval's cross-trigger deltas (``cts\\<other class>``)."""
 
 
+_TRUTH_KEPT = 4
+"""Resampled ground truths remembered (:func:`resample_truth`): a split's metrics and its
+median-filter family share one."""
+_truth_memo: dict[tuple, tuple] = {}
+_truth_lock = threading.Lock()
+
+
 def resample_truth(
     ids: Sequence[str], truth: Mapping[str, list], seconds: Mapping[str, float], weights: np.ndarray
 ) -> tuple[list[dict[str, int]], list[dict[str, float]], np.ndarray]:
@@ -51,11 +59,35 @@ def resample_truth(
     as sed_scores_eval counts them on the ground truth :func:`bench.evaluation.statistics.resampled`
     builds (the resampled events of each class laid end to end, one clip of the summed length).
 
+    The last few answers are remembered (every metric of a split asks for the same one); they are
+    shared, not copied: read them, do not change them.
+
     Returns
     -------
     (list of dict, list of dict, np.ndarray [shape=(B,)])
         Class -> count and class -> duration (classes with an event only), and the durations.
     """
+    w = np.asarray(weights, dtype=np.float64)
+    key = (
+        tuple((cid, float(seconds[cid]), tuple(tuple(event) for event in truth[cid])) for cid in ids),
+        w.shape,
+        w.tobytes(),
+    )
+    with _truth_lock:
+        known = _truth_memo.get(key)
+    if known is None:
+        known = _resample_truth(ids, truth, seconds, w)
+        with _truth_lock:
+            while len(_truth_memo) >= _TRUTH_KEPT:
+                del _truth_memo[next(iter(_truth_memo))]
+            _truth_memo[key] = known
+    return known
+
+
+def _resample_truth(
+    ids: Sequence[str], truth: Mapping[str, list], seconds: Mapping[str, float], weights: np.ndarray
+) -> tuple[list[dict[str, int]], list[dict[str, float]], np.ndarray]:
+    """:func:`resample_truth`, computed."""
     lengths = {cid: [(label, float(off) - float(on)) for on, off, label in truth[cid]] for cid in ids}
     counts_out, durations_out, totals = [], [], np.empty(len(weights))
     per_clip_seconds = [seconds[cid] for cid in ids]

@@ -21,6 +21,7 @@ from bench.evaluation.formats import (
     ground_truth_events,
     ground_truth_table,
     score_tables,
+    with_classes,
     write_dcase_files,
 )
 from bench.evaluation.independent import NAME as MFI
@@ -113,7 +114,7 @@ def evaluate_split(
         )
     present = {event[2] for clip_events in truth.values() for event in clip_events}
     keep = [lab for lab in labels if lab in present]
-    kept_tables = {cid: table[["onset", "offset", *keep]] for cid, table in tables.items()}
+    kept_tables = with_classes(tables, keep)
     # each statistic once per split: the split's values, its resamples and the mfi PSDS1's own filter
     statistics = dcase_statistics(psds=len(keep) >= 2)
     owned = owned_statistics(kept_tables, truth, durations, statistics=statistics, num_jobs=num_jobs) if keep else None
@@ -363,13 +364,13 @@ def tagging_control(
         keep = [lab for lab in labels if lab in present]
         value: dict[str, Any] = {"psds1": None, "psds2": None, "psds1_non_oracle": None}
         if len(keep) >= 2:
-            tables = {cid: table[["onset", "offset", *keep]] for cid, table in tables.items()}
+            tables = with_classes(tables, keep)
             durations = dict.fromkeys(ids, float(duration_s))
             owned = owned_statistics(
                 tables, truth, durations, statistics=dcase_statistics(thresholds=False), num_jobs=num_jobs
             )
-            value["psds1"], value["psds2"], value["psds1_non_oracle"], _ = psds_values(
-                tables, truth, durations, non_oracle=True, num_jobs=num_jobs, owned=owned
+            value["psds1"], value["psds2"], value["psds1_non_oracle"] = psds_values(
+                tables, truth, durations, non_oracle=[PSDS1], num_jobs=num_jobs, owned=owned
             )
             if n_boot > 0:
                 replicates = dcase_replicates(

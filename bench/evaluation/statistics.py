@@ -4,10 +4,14 @@ and the DCASE metrics on resamples of the clips.
 sed_scores_eval's metric functions compute per-clip statistics (deltas) and keep them all
 until the end; here they are computed on blocks of clips (over forked processes) and joined
 per class, which sed_scores_eval's metric functions take through ``deltas=`` with identical
-results (tested). Each split's statistics are computed once (:func:`owned_statistics`) and serve
-its values, its resamples and the mfi PSDS1; the resamples' metrics are computed for every
-resample at once (:mod:`bench.evaluation.psdroc`, :mod:`bench.evaluation.threshold_scores`),
-equal to sed_scores_eval's on each.
+results (tested). The statistics themselves (intersection for PSDS, collar for event F1,
+segment for segment F1 and pAUC) are computed for all classes of a clip at once
+(:mod:`bench.evaluation.intersection`, :mod:`bench.evaluation.collar`,
+:mod:`bench.evaluation.segments`), equal to sed_scores_eval's clip by clip and key by key.
+Each split's statistics are computed once (:func:`owned_statistics`) and serve its values,
+its resamples and the mfi PSDS1; the resamples' metrics are computed for every resample at
+once (:mod:`bench.evaluation.psdroc`, :mod:`bench.evaluation.threshold_scores`), equal to
+sed_scores_eval's on each.
 """
 
 from __future__ import annotations
@@ -20,10 +24,12 @@ import numpy as np
 import pandas as pd
 
 from bench.errors import BenchError
+from bench.evaluation.collar import owned_collars
 from bench.evaluation.intersection import owned_intersections
 from bench.evaluation.parallel import run_calls as _run_calls
 from bench.evaluation.psdroc import psds_replicates
-from bench.evaluation.sse import COLLAR, PSDS1, PSDS2, SEGMENT_LENGTH_S, import_sed_scores_eval
+from bench.evaluation.segments import owned_segments
+from bench.evaluation.sse import COLLAR, PSDS1, PSDS2, SEGMENT_LENGTH_S
 from bench.evaluation.threshold_scores import f1_replicates, pauc_replicates
 
 _SHARD_CLIPS = 250
@@ -34,32 +40,6 @@ Statistic = tuple[str, Mapping[str, Any]]
 gtc_threshold, cttc_threshold, ...})`` (PSDS), ``("collar", {onset_collar, offset_collar,
 offset_collar_rate})`` (collar-based F1) or ``("segment", {segment_length})``
 (segment-based F1); other keys of the mapping are ignored."""
-
-
-def _statistic_deltas(sse, statistic: Statistic, scores, truth, durations) -> dict:
-    """sed_scores_eval's per-clip deltas of one statistic (clip id -> class -> deltas)."""
-    kind, p = statistic
-    if kind == "intersection":
-        return sse.intersection_based.intermediate_statistics_deltas(
-            scores,
-            truth,
-            dtc_threshold=p["dtc_threshold"],
-            gtc_threshold=p["gtc_threshold"],
-            cttc_threshold=p["cttc_threshold"],
-        )
-    if kind == "collar":
-        return sse.collar_based.intermediate_statistics_deltas(
-            scores,
-            truth,
-            onset_collar=p["onset_collar"],
-            offset_collar=p["offset_collar"],
-            offset_collar_rate=p["offset_collar_rate"],
-        )
-    if kind == "segment":  # not exported by the package, unlike the two above
-        from sed_scores_eval.segment_based.intermediate_statistics import intermediate_statistics_deltas
-
-        return intermediate_statistics_deltas(scores, truth, durations, segment_length=p["segment_length"])
-    raise BenchError(f"unknown statistic {kind!r}; use intersection, collar or segment")
 
 
 def _concat_deltas(parts: Sequence[Mapping[str, tuple]]) -> dict[str, tuple]:
@@ -96,55 +76,30 @@ def _owned_deltas(
     durations: Mapping[str, float],
     statistics: Sequence[Statistic],
 ) -> list[dict[str, tuple]]:
-    """sed_scores_eval's deltas of some clips for each statistic, joined per class in the
-    order of ``clip_ids``, with the index (``offset`` + position in ``clip_ids``) of the clip
-    each entry belongs to: class -> (change-point scores, deltas, clip index)."""
-    sse = import_sed_scores_eval()
-    scores = {cid: scores[cid] for cid in clip_ids}
+    """sed_scores_eval's deltas of some clips for each statistic, joined per class in the order
+    of ``clip_ids``, with the index (``offset`` + position in ``clip_ids``) of the clip each entry
+    belongs to: class -> (change-point scores, deltas, clip index). Computed for all classes of a
+    clip at once (:mod:`bench.evaluation.intersection`, :mod:`bench.evaluation.collar`,
+    :mod:`bench.evaluation.segments`; the intersection statistics of several criteria from one
+    pass), equal to sed_scores_eval's own."""
     truth = {cid: list(ground_truth[cid]) for cid in clip_ids}
-    seconds = {cid: durations[cid] for cid in clip_ids}
-    first = scores[clip_ids[0]]
-    classes = [c for c in first.columns if c not in ("onset", "offset")]
-    # the intersection statistics (PSDS), all together, by bench.evaluation.intersection
+    classes = [c for c in scores[clip_ids[0]].columns if c not in ("onset", "offset")]
+    out: dict[int, dict[str, tuple]] = {}
     crossing = [i for i, (kind, _) in enumerate(statistics) if kind == "intersection"]
-    computed = dict(
-        zip(
-            crossing,
-            owned_intersections(
-                scores, truth, clip_ids, offset, classes=classes, criteria=[statistics[i][1] for i in crossing]
-            )
-            if crossing
-            else [],
+    if crossing:
+        criteria = [statistics[i][1] for i in crossing]
+        out.update(
+            zip(crossing, owned_intersections(scores, truth, clip_ids, offset, classes=classes, criteria=criteria))
         )
-    )
-    if len(computed) == len(statistics):
-        return [computed[i] for i in range(len(statistics))]
-    present = {event[2] for cid in clip_ids for event in truth[cid]}
-    missing = [c for c in classes if c not in present]
-    if missing:
-        # sed_scores_eval refuses clips where some class has no reference event; each clip's
-        # statistics depend on that clip alone, so a clip of zero scores holding one event of
-        # each missing class is added to the block and its statistics are dropped
-        holder = "\x00missing classes"  # no clip id starts with a NUL
-        scores[holder] = first.assign(**dict.fromkeys(classes, 0.0))
-        truth[holder] = [(0.0, 1.0, c) for c in missing]
-        seconds[holder] = seconds[clip_ids[0]]
-    out = []
-    for i, statistic in enumerate(statistics):
-        if i in computed:
-            out.append(computed[i])
-            continue
-        deltas = _statistic_deltas(sse, statistic, scores, truth, seconds)
-        joined = {}
-        for c in deltas[clip_ids[0]]:
-            parts = [deltas[cid][c] for cid in clip_ids]
-            joined[c] = (
-                np.concatenate([p[0] for p in parts]),
-                {key: np.concatenate([p[1][key] for p in parts]) for key in parts[0][1]},
-                np.concatenate([np.full(len(p[0]), offset + j) for j, p in enumerate(parts)]),
-            )
-        out.append(joined)
-    return out
+    for i, (kind, p) in enumerate(statistics):
+        if kind == "collar":
+            out[i] = owned_collars(scores, truth, clip_ids, offset, classes=classes, collar=p)
+        elif kind == "segment":
+            length = p["segment_length"]
+            out[i] = owned_segments(scores, truth, durations, clip_ids, offset, classes=classes, segment_length=length)
+        elif kind != "intersection":
+            raise BenchError(f"unknown statistic {kind!r}; use intersection, collar or segment")
+    return [out[i] for i in range(len(statistics))]
 
 
 def joined_deltas(

@@ -7,7 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bench.evaluation.collar import collar_deltas
 from bench.evaluation.intersection import intersection_deltas, owned_intersections
+from bench.evaluation.segments import segment_deltas
 from bench.evaluation.sse import PSDS1, PSDS2, import_sed_scores_eval
 
 CRITERIA = [
@@ -112,3 +114,35 @@ def test_clips_joined_per_class_are_the_clips_laid_end_to_end_with_their_owners(
             assert np.array_equal(owner, np.concatenate(owners))
             for key in deltas:
                 assert np.array_equal(deltas[key], np.concatenate([single[cid][c][1][key] for cid in ids]))
+
+
+@pytest.mark.parametrize(
+    "collar",
+    [
+        {"onset_collar": 0.2, "offset_collar": 0.2, "offset_collar_rate": 0.2},  # DCASE's
+        {"onset_collar": 1.0, "offset_collar": 1.0, "offset_collar_rate": 0.5},  # wide: ambiguous matches
+    ],
+)
+def test_collar_statistics_equal_sed_scores_eval(collar):
+    rng = np.random.default_rng(3)
+    classes = [f"class{k}" for k in range(6)]
+    scores, truth = _clips(rng, n_clips=24, n_frames=77, classes=classes)
+    # events of one class close together, so that one detection can match either
+    truth["clip2"] = [(1.0, 1.5, "class0"), (1.6, 2.1, "class0"), (2.2, 2.6, "class0"), (5.0, 6.0, "class3")]
+    sse = import_sed_scores_eval()
+    theirs = sse.collar_based.intermediate_statistics_deltas(scores, truth, **collar)
+    _assert_same(collar_deltas(scores, truth, classes=classes, collar=collar), theirs)
+
+
+@pytest.mark.parametrize("segment_length", [1.0, 0.7])
+def test_segment_statistics_equal_sed_scores_eval(segment_length):
+    from sed_scores_eval.segment_based.intermediate_statistics import intermediate_statistics_deltas
+
+    rng = np.random.default_rng(4)
+    classes = [f"class{k}" for k in range(6)]
+    scores, truth = _clips(rng, n_clips=24, n_frames=39, classes=classes)
+    durations = {cid: 10.0 for cid in scores}
+    durations["clip3"] = 10.4  # a last segment past the frames
+    theirs = intermediate_statistics_deltas(scores, truth, durations, segment_length=segment_length)
+    ours = segment_deltas(scores, truth, durations, classes=classes, segment_length=segment_length)
+    _assert_same(ours, theirs)

@@ -1,0 +1,114 @@
+"""Segment-based intermediate statistics (the statistics segment F1 and the segment pAUC are made
+of) of every clip, for all classes at once.
+
+sed_scores_eval's ``segment_based.intermediate_statistics_deltas`` scores a clip by its segments
+(1 s by default): a class's score in a segment is its highest frame score there, and the segment
+is a true positive of the class when one of the class's events overlaps it (a false positive
+otherwise). It walks the segments and classes in Python; here each segment's maximum is taken
+over all classes at once and the overlaps are computed per event, by the same rules, so that each
+clip's change-point scores and deltas are sed_scores_eval's, key by key
+(tests/bench/test_intersection.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from bench.evaluation.intersection import TIME_DECIMALS, by_class, join_clips, score_table
+
+_KEYS = (("tps", 0), ("fps", 1))
+"""The segment statistics' names and their columns."""
+
+
+def _clip_entries(
+    values: np.ndarray,
+    timestamps: np.ndarray,
+    events: Sequence[tuple],
+    classes: Sequence[str],
+    duration_s: float,
+    segment_length: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One clip's segments of every class: class indices (ascending), each segment's score (the
+    class's highest frame score in it; 0 for a segment no frame reaches) and deltas
+    [shape=(n, 2)] (``tps``: an event of the class overlaps the segment, ``fps``: none does),
+    segment after segment within a class."""
+    d = TIME_DECIMALS
+    times = np.round(timestamps, d)
+    n_segments = int(np.ceil(duration_s / segment_length))
+    bounds = np.round(np.arange(n_segments + 1) * segment_length, d)
+    starts, ends = bounds[:-1], bounds[1:]
+    first = np.maximum(np.searchsorted(times, starts, side="right") - 1, 0)
+    last = np.minimum(np.searchsorted(times, ends, side="left"), len(times) - 1)
+    peak = np.zeros((n_segments, values.shape[1]))
+    for i in np.flatnonzero(last > first):
+        peak[i] = np.max(values[first[i] : last[i]], axis=0)
+    hit = np.zeros((len(classes), n_segments), dtype=bool)
+    index = {c: k for k, c in enumerate(classes)}
+    for onset, offset, label in events:
+        hit[index[label]] |= (starts < offset) * (ends > onset) * (ends > starts)
+    deltas = np.stack((hit, 1 - hit), axis=-1).reshape(-1, 2).astype(np.int64)
+    cls = np.repeat(np.arange(len(classes)), n_segments)
+    return cls, peak.T.reshape(-1), deltas
+
+
+def owned_segments(
+    scores: Mapping[str, Any],
+    ground_truth: Mapping[str, Sequence[tuple]],
+    durations: Mapping[str, float],
+    clip_ids: Sequence[str],
+    offset: int,
+    *,
+    classes: Sequence[str],
+    segment_length: float,
+) -> dict[str, tuple]:
+    """sed_scores_eval's ``segment_based.intermediate_statistics_deltas`` of some clips, joined per
+    class in the order of ``clip_ids`` with the index (``offset`` + position) of each entry's clip.
+
+    Parameters
+    ----------
+    scores : dict
+        Clip id -> score DataFrame (``onset``, ``offset``, one column per class).
+    ground_truth : dict
+        Clip id -> list of (onset, offset, label).
+    durations : dict
+        Clip id -> seconds (the clip's segments cover it).
+    clip_ids : sequence of str
+    offset : int
+    classes : sequence of str
+        The classes, in the order sed_scores_eval takes them (the score columns').
+    segment_length : float
+        Seconds.
+
+    Returns
+    -------
+    dict
+        Class -> (segment scores, {"tps", "fps"} deltas, clip index).
+    """
+    parts = []
+    for i, cid in enumerate(clip_ids):
+        values, timestamps = score_table(scores[cid], classes)
+        entries = _clip_entries(values, timestamps, ground_truth[cid], classes, float(durations[cid]), segment_length)
+        parts.append((*entries, np.full(len(entries[0]), offset + i)))
+    return by_class(classes, *join_clips(parts), keys=lambda k: _KEYS)
+
+
+def segment_deltas(
+    scores: Mapping[str, Any],
+    ground_truth: Mapping[str, Sequence[tuple]],
+    durations: Mapping[str, float],
+    *,
+    classes: Sequence[str],
+    segment_length: float,
+) -> dict[str, dict[str, tuple]]:
+    """sed_scores_eval's ``segment_based.intermediate_statistics_deltas``, clip by clip: clip id ->
+    class -> (segment scores, {"tps", "fps"} deltas)."""
+    out = {}
+    for cid in scores:
+        owned = owned_segments(
+            scores, ground_truth, durations, [cid], 0, classes=classes, segment_length=segment_length
+        )
+        out[cid] = {c: entry[:2] for c, entry in owned.items()}
+    return out
