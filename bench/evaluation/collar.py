@@ -20,6 +20,7 @@ import numpy as np
 from bench.evaluation.intersection import (
     TIME_DECIMALS,
     by_class,
+    class_of,
     compiled_curves,
     count_changes,
     join_clips,
@@ -45,7 +46,7 @@ def _clip_entries(
     index = {c: k for k, c in enumerate(classes)}
     targets: dict[int, list[tuple[float, float]]] = {}
     for on, off, label in events:
-        targets.setdefault(index[label], []).append((on, off))
+        targets.setdefault(class_of(label, index), []).append((on, off))
     parts = []
     for k in sorted(targets):
         points, onsets, offsets = curves(np.ascontiguousarray(values[:, k]), timestamps)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.errors import BenchError
 from bench.evaluation.sse import import_sed_scores_eval
 
 TIME_DECIMALS = 6
@@ -39,6 +40,17 @@ def delta_keys(classes: Sequence[str], target: str, *, cross_triggers: bool) -> 
     if not cross_triggers:
         return ["tps", "fps", "cts"]
     return ["tps", "fps"] + [f"cts\\{other}" for other in classes if other != target]
+
+
+def class_of(label: str, position: Mapping[str, int]) -> int:
+    """The score column of a reference event's class; a BenchError where the scores have none."""
+    try:
+        return position[label]
+    except KeyError:
+        raise BenchError(
+            f"a reference event of class {label!r} has no score column (the scores hold {len(position)} "
+            "classes); score the classes the ground truth holds"
+        ) from None
 
 
 def score_table(frame: Any, classes: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -115,7 +127,7 @@ class _ClipEvents:
         position = {c: k for k, c in enumerate(classes)}
         per_class: list[list[int]] = [[] for _ in classes]
         for i, (_, _, label) in enumerate(events):
-            per_class[position[label]].append(i)
+            per_class[class_of(label, position)].append(i)
         self.on = np.array([float(e[0]) for e in events])
         self.off = np.array([float(e[1]) for e in events])
         self.index = np.full((len(classes), max([1] + [len(p) for p in per_class])), len(events))

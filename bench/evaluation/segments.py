@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.evaluation.intersection import TIME_DECIMALS, by_class, join_clips, score_table
+from bench.evaluation.intersection import TIME_DECIMALS, by_class, class_of, join_clips, score_table
 
 _KEYS = (("tps", 0), ("fps", 1))
 """The segment statistics' names and their columns."""
@@ -48,7 +48,7 @@ def _clip_entries(
     hit = np.zeros((len(classes), n_segments), dtype=bool)
     index = {c: k for k, c in enumerate(classes)}
     for onset, offset, label in events:
-        hit[index[label]] |= (starts < offset) * (ends > onset) * (ends > starts)
+        hit[class_of(label, index)] |= (starts < offset) * (ends > onset) * (ends > starts)
     deltas = np.stack((hit, 1 - hit), axis=-1).reshape(-1, 2).astype(np.int64)
     cls = np.repeat(np.arange(len(classes)), n_segments)
     return cls, peak.T.reshape(-1), deltas

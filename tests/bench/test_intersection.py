@@ -146,3 +146,23 @@ def test_segment_statistics_equal_sed_scores_eval(segment_length):
     theirs = intermediate_statistics_deltas(scores, truth, durations, segment_length=segment_length)
     ours = segment_deltas(scores, truth, durations, classes=classes, segment_length=segment_length)
     _assert_same(ours, theirs)
+
+
+def test_an_event_of_a_class_without_scores_is_one_clear_error():
+    from bench.errors import BenchError
+    from bench.evaluation.collar import owned_collars
+    from bench.evaluation.segments import owned_segments
+
+    rng = np.random.default_rng(8)
+    classes = ["a", "b"]
+    scores, truth = _clips(rng, n_clips=3, n_frames=39, classes=classes)
+    truth["clip0"] = [(1.0, 2.0, "c")]
+    ids = list(scores)
+    collar = {"onset_collar": 0.2, "offset_collar": 0.2, "offset_collar_rate": 0.2}
+    for compute in (
+        lambda: owned_intersections(scores, truth, ids, 0, classes=classes, criteria=[PSDS1]),
+        lambda: owned_collars(scores, truth, ids, 0, classes=classes, collar=collar),
+        lambda: owned_segments(scores, truth, dict.fromkeys(ids, 10.0), ids, 0, classes=classes, segment_length=1.0),
+    ):
+        with pytest.raises(BenchError, match="class 'c' has no score column"):
+            compute()
