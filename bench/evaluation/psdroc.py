@@ -34,12 +34,18 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from scipy.sparse import csr_matrix
 
 from bench.errors import BenchError
 from bench.evaluation.sse import import_sed_scores_eval
 
 SECONDS_PER_UNIT = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
 """sed_scores_eval's units of time for the eFPR."""
+
+_CURVE_VALUES = 16_000_000
+"""Operating-point values (TPR and eFPR, 8 bytes each) of all classes and variants held at once
+by :func:`psds_replicates`: resamples are taken in groups that stay within it (about 128 MB).
+Each resample's values are computed alone, so the grouping changes no number."""
 
 _CT_PREFIX = "cts\\"
 """Key prefix of sed_scores_eval's cross-trigger deltas (``cts\\<other class>``)."""
@@ -124,14 +130,15 @@ class ClassStatistics:
         owner = np.asarray(owner, dtype=np.int64)
         self._deltas, self._owner, self._inverse, self._n_clips = deltas, owner, inverse, n_clips
         self.cross_triggers = [key[len(_CT_PREFIX) :] for key in deltas if key.startswith(_CT_PREFIX)]
-        self._tables: dict[str, np.ndarray] = {}
+        self._tables: dict[str, csr_matrix] = {}
 
-    def _table(self, key: str) -> np.ndarray:
-        """(N, U) each clip's summed deltas of ``key`` at each unique score."""
+    def _table(self, key: str) -> csr_matrix:
+        """(N, U) each clip's summed deltas of ``key`` at each unique score, sparse (a clip holds
+        a few of the U scores: a dense table grows with the square of the clips)."""
         if key not in self._tables:
-            table = np.zeros((self._n_clips, len(self.scores)))
-            np.add.at(table, (self._owner, self._inverse), np.asarray(self._deltas[key], dtype=np.float64))
-            self._tables[key] = table
+            values = np.asarray(self._deltas[key], dtype=np.float64)
+            shape = (self._n_clips, len(self.scores))
+            self._tables[key] = csr_matrix((values, (self._owner, self._inverse)), shape=shape)
         return self._tables[key]
 
     def vanishes(self, key: str) -> bool:
@@ -140,16 +147,23 @@ class ClassStatistics:
 
     def occurs(self, drawn: np.ndarray) -> np.ndarray:
         """(B, U) whether a clip ``drawn`` (B, N) holds a change point at each unique score."""
-        incidence = np.zeros((self._n_clips, len(self.scores)))
-        incidence[self._owner, self._inverse] = 1.0
-        return (drawn.astype(np.float64) @ incidence) > 0
+        ones = np.ones(len(self._owner))
+        incidence = csr_matrix((ones, (self._owner, self._inverse)), shape=(self._n_clips, len(self.scores)))
+        return np.asarray(incidence.T @ drawn.astype(np.float64).T).T > 0
 
     def accumulated(self, key: str, weights: np.ndarray) -> np.ndarray:
         """(B, U + 1) the statistic when the threshold falls below each unique score (and at
         +inf, last: zero), sed_scores_eval's order."""
-        per_score = weights @ self._table(key)  # exact: integer counts times integer deltas
+        # exact in any order of summation: integer counts times integer deltas
+        per_score = np.asarray(self._table(key).T @ weights.T).T
         stats = np.cumsum(per_score[:, ::-1], axis=1)[:, ::-1]
         return np.concatenate([stats, np.zeros((len(weights), 1))], axis=1)
+
+    def at(self, key: str, weights: np.ndarray, index: int) -> np.ndarray:
+        """(B,) the statistic when the threshold falls below unique score ``index`` (column
+        ``index`` of :meth:`accumulated`, without the others)."""
+        per_clip = np.asarray(self._table(key)[:, index:].sum(axis=1)).ravel()
+        return weights @ per_clip
 
 
 def psds_replicates(
@@ -205,34 +219,38 @@ def psds_replicates(
         )
         for c in classes
     }
-    # per variant and class: (B, U + 1) TPR and eFPR of every resample
-    curves: list[dict[str, tuple[np.ndarray, np.ndarray]]] = []
-    for variant in variants:
-        per_class = {}
-        for c in classes:
-            stats = ClassStatistics(variant[c], len(ids))
-            refs = np.array([max(n_ref[b].get(c, 0), 1) for b in range(len(w))], dtype=np.float64)
-            tpr = stats.accumulated("tps", w) / refs[:, None]
-            fp_rate = stats.accumulated("fps", w) / totals[:, None]
-            if alpha_ct != 0.0:
-                fp_rate = fp_rate + alpha_ct * _mean_ct_rate(stats, w, reference_s)
-            per_class[c] = (tpr, fp_rate * per_unit)
-        curves.append(per_class)
+    refs = {c: np.array([max(n_ref[b].get(c, 0), 1) for b in range(len(w))], dtype=np.float64) for c in classes}
+    statistics = [{c: ClassStatistics(variant[c], len(ids)) for c in classes} for variant in variants]
+    points = sum(len(stats.scores) + 1 for per_class in statistics for stats in per_class.values())
+    step = max(1, int(_CURVE_VALUES // (2 * points)))  # resamples whose curves are held at once
     out = np.full(len(w), np.nan)
     import_sed_scores_eval()  # made to work here first
     from sed_scores_eval.intersection_based.psds import psds_from_psd_roc
 
-    for b in range(len(w)):
-        if not kept[b] or len(kept[b]) < min_classes:
-            continue
-        etpr, efpr = _psd_roc(
-            [[curves[m][c][0][b] for m in range(len(curves))] for c in kept[b]],
-            [[curves[m][c][1][b] for m in range(len(curves))] for c in kept[b]],
-            alpha_st=alpha_st,
-            max_efpr=max_efpr,
-            non_oracle=non_oracle,
-        )
-        out[b] = psds_from_psd_roc(etpr, efpr, max_efpr)
+    for start in range(0, len(w), step):
+        rows = slice(start, start + step)
+        part, ct_part = w[rows], {c: (present[rows], span[rows]) for c, (present, span) in reference_s.items()}
+        # per variant and class: (b, U + 1) TPR and eFPR of these resamples
+        curves: list[dict[str, tuple[np.ndarray, np.ndarray]]] = []
+        for per_class in statistics:
+            curves.append({})
+            for c, stats in per_class.items():
+                tpr = stats.accumulated("tps", part) / refs[c][rows, None]
+                fp_rate = stats.accumulated("fps", part) / totals[rows, None]
+                if alpha_ct != 0.0:
+                    fp_rate = fp_rate + alpha_ct * _mean_ct_rate(stats, part, ct_part)
+                curves[-1][c] = (tpr, fp_rate * per_unit)
+        for i, b in enumerate(range(start, min(start + step, len(w)))):
+            if not kept[b] or len(kept[b]) < min_classes:
+                continue
+            etpr, efpr = _psd_roc(
+                [[curves[m][c][0][i] for m in range(len(curves))] for c in kept[b]],
+                [[curves[m][c][1][i] for m in range(len(curves))] for c in kept[b]],
+                alpha_st=alpha_st,
+                max_efpr=max_efpr,
+                non_oracle=non_oracle,
+            )
+            out[b] = psds_from_psd_roc(etpr, efpr, max_efpr)
     return out
 
 

@@ -76,12 +76,10 @@ def f1_replicates(
         stats = ClassStatistics(entry, len(ids))
         idx = int(np.searchsorted(stats.scores, float(thresholds[c]), side="right"))
         kept = np.array([c in counts for counts in n_ref_events])
-        tp = stats.accumulated("tps", w)
-        at = tp[:, idx]
-        tps += np.where(kept, at, 0.0)
-        fps += np.where(kept, stats.accumulated("fps", w)[:, idx], 0.0)
+        tps += np.where(kept, stats.at("tps", w, idx), 0.0)
+        fps += np.where(kept, stats.at("fps", w, idx), 0.0)
         if kind == "segment":
-            refs += np.where(kept, tp[:, 0], 0.0)
+            refs += np.where(kept, stats.at("tps", w, 0), 0.0)
         else:
             refs += np.array([counts.get(c, 0) for counts in n_ref_events], dtype=np.float64)
         present |= kept
