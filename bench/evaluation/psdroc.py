@@ -42,6 +42,9 @@ from bench.evaluation.sse import import_sed_scores_eval
 SECONDS_PER_UNIT = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
 """sed_scores_eval's units of time for the eFPR."""
 
+_DENSE_CELLS = 1_000_000
+"""Clips x scores of a class's table held dense (8 MB) at most; larger ones are sparse."""
+
 _CURVE_VALUES = 16_000_000
 """Operating-point values (TPR and eFPR, 8 bytes each) of all classes and variants held at once
 by :func:`psds_replicates`: resamples are taken in groups that stay within it (about 128 MB).
@@ -130,16 +133,26 @@ class ClassStatistics:
         owner = np.asarray(owner, dtype=np.int64)
         self._deltas, self._owner, self._inverse, self._n_clips = deltas, owner, inverse, n_clips
         self.cross_triggers = [key[len(_CT_PREFIX) :] for key in deltas if key.startswith(_CT_PREFIX)]
-        self._tables: dict[str, csr_matrix] = {}
+        self._tables: dict[str, np.ndarray | csr_matrix] = {}
 
-    def _table(self, key: str) -> csr_matrix:
-        """(N, U) each clip's summed deltas of ``key`` at each unique score, sparse (a clip holds
-        a few of the U scores: a dense table grows with the square of the clips)."""
+    def _table(self, key: str) -> np.ndarray | csr_matrix:
+        """(N, U) each clip's summed deltas of ``key`` at each unique score: dense while small,
+        sparse beyond :data:`_DENSE_CELLS` (a clip holds a few of the U scores, and U grows with
+        the clips, so a dense table grows with their square)."""
         if key not in self._tables:
             values = np.asarray(self._deltas[key], dtype=np.float64)
             shape = (self._n_clips, len(self.scores))
-            self._tables[key] = csr_matrix((values, (self._owner, self._inverse)), shape=shape)
+            if shape[0] * shape[1] <= _DENSE_CELLS:
+                table = np.zeros(shape)
+                np.add.at(table, (self._owner, self._inverse), values)
+                self._tables[key] = table
+            else:
+                self._tables[key] = csr_matrix((values, (self._owner, self._inverse)), shape=shape)
         return self._tables[key]
+
+    def forget(self) -> None:
+        """Drop the tables made so far (they are made again when asked for)."""
+        self._tables.clear()
 
     def vanishes(self, key: str) -> bool:
         """Whether ``key``'s deltas are all zero (the statistic is zero at every threshold)."""
@@ -149,21 +162,28 @@ class ClassStatistics:
         """(B, U) whether a clip ``drawn`` (B, N) holds a change point at each unique score."""
         ones = np.ones(len(self._owner))
         incidence = csr_matrix((ones, (self._owner, self._inverse)), shape=(self._n_clips, len(self.scores)))
-        return np.asarray(incidence.T @ drawn.astype(np.float64).T).T > 0
+        return _times(drawn.astype(np.float64), incidence) > 0
 
     def accumulated(self, key: str, weights: np.ndarray) -> np.ndarray:
         """(B, U + 1) the statistic when the threshold falls below each unique score (and at
         +inf, last: zero), sed_scores_eval's order."""
         # exact in any order of summation: integer counts times integer deltas
-        per_score = np.asarray(self._table(key).T @ weights.T).T
+        per_score = _times(weights, self._table(key))
         stats = np.cumsum(per_score[:, ::-1], axis=1)[:, ::-1]
         return np.concatenate([stats, np.zeros((len(weights), 1))], axis=1)
 
     def at(self, key: str, weights: np.ndarray, index: int) -> np.ndarray:
         """(B,) the statistic when the threshold falls below unique score ``index`` (column
         ``index`` of :meth:`accumulated`, without the others)."""
-        per_clip = np.asarray(self._table(key)[:, index:].sum(axis=1)).ravel()
+        per_clip = np.asarray(self._table(key)[:, index:].sum(axis=1)).reshape(-1)
         return weights @ per_clip
+
+
+def _times(weights: np.ndarray, table: np.ndarray | csr_matrix) -> np.ndarray:
+    """(B, U) ``weights`` (B, N) times a dense or sparse table (N, U), as a dense array."""
+    if isinstance(table, np.ndarray):
+        return weights @ table
+    return np.asarray(table.T @ weights.T).T
 
 
 def psds_replicates(
@@ -240,6 +260,7 @@ def psds_replicates(
                 if alpha_ct != 0.0:
                     fp_rate = fp_rate + alpha_ct * _mean_ct_rate(stats, part, ct_part)
                 curves[-1][c] = (tpr, fp_rate * per_unit)
+                stats.forget()  # one class's tables at a time (PSDS2 has one per other class)
         for i, b in enumerate(range(start, min(start + step, len(w)))):
             if not kept[b] or len(kept[b]) < min_classes:
                 continue

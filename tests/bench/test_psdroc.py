@@ -117,3 +117,39 @@ def test_a_family_has_no_non_oracle_psds_and_weights_must_fit(split):
         )
     with pytest.raises(BenchError, match="weights for 3 clips"):
         psds_replicates(joined[:1], split["ids"], split["truth"], split["seconds"], np.ones((2, 3)), scenario=PSDS1)
+
+
+def test_sparse_tables_and_resamples_in_groups_give_the_same_numbers(split, monkeypatch):
+    """Large splits hold each class's per-clip table sparse and take the resamples' curves in
+    groups; every number is the one the dense tables give, all resamples at once, bitwise."""
+    from bench.evaluation import psdroc
+    from bench.evaluation.threshold_scores import f1_replicates, pauc_replicates
+
+    args = (split["ids"], split["truth"], split["seconds"], split["weights"])
+    collar, segment = owned_deltas(
+        split["variants"][0],
+        split["truth"],
+        split["seconds"],
+        statistics=[
+            ("collar", {"onset_collar": 0.2, "offset_collar": 0.2, "offset_collar_rate": 0.2}),
+            ("segment", {"segment_length": 1.0}),
+        ],
+    )
+    thresholds = dict.fromkeys(LABELS, 0.3)
+
+    def everything():
+        return [
+            psds_replicates([_statistics(split, PSDS1)], *args, scenario=PSDS1),
+            psds_replicates([_statistics(split, PSDS2)], *args, scenario=PSDS2),
+            psds_replicates([_statistics(split, PSDS1, m) for m in range(3)], *args, scenario=PSDS1),
+            f1_replicates(collar, *args, thresholds=thresholds, kind="collar"),
+            f1_replicates(segment, *args, thresholds=thresholds, kind="segment"),
+            *pauc_replicates(segment, *args).values(),
+        ]
+
+    dense = everything()
+    monkeypatch.setattr(psdroc, "_DENSE_CELLS", 0)
+    monkeypatch.setattr(psdroc, "_CURVE_VALUES", 1)  # one resample at a time
+    for fast, slow in zip(everything(), dense, strict=True):
+        np.testing.assert_array_equal(fast, slow)
+        assert np.isfinite(slow).any()
