@@ -554,13 +554,16 @@ def table(
     if split not in ("val", "test"):
         raise BenchError(f"--split takes val or test, found {split!r}")
     systems = list(systems or [])
+    numbers = [w for w in systems if re.fullmatch(r"[-+]?\d+(\.\d*)?", w)]  # --snr 0 20: the 20 lands here
+    systems = [w for w in systems if w not in numbers]
+    if numbers and not snr:
+        raise BenchError(f"unexpected argument {numbers[0]!r}: a system starts with a model name; SNRs go after --snr")
+    snrs = _snrs([*(snr or []), *numbers], ctx) or [20.0]
     if resolution:
         from bench.reporting.ladder import build_resolution_table, print_resolution_table, write_resolution_table
 
-        extra = [w for w in systems if re.fullmatch(r"[-+]?\d+(\.\d*)?", w)]  # --snr 0 20: the 20 lands here
-        if len(systems) > len(extra) or preset:
+        if systems or preset:
             raise BenchError("--resolution takes no systems and no --preset: it shows every system at every hop")
-        snrs = (_snrs(snr, ctx) or [20.0]) + [float(w) for w in extra]
         if len(snrs) != 1:
             raise BenchError(f"--resolution takes one --snr, found {len(snrs)}: one table per SNR")
         ladder = build_resolution_table(load_runs(results), snr_db=snrs[0], split=split)
@@ -570,16 +573,11 @@ def table(
         return
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
         raise BenchError(f"--name takes a plain file name (letters, digits, '_', '-', '.'), found {name!r}")
-    numbers = [w for w in systems if re.fullmatch(r"[-+]?\d+(\.\d*)?", w)]  # --snr 0 20: the 20 lands here
-    systems = [w for w in systems if w not in numbers]
-    if numbers and not snr:
-        raise BenchError(f"unexpected argument {numbers[0]!r}: a system starts with a model name; SNRs go after --snr")
     if not systems:
         raise BenchError("give at least one system, e.g. bench table 2ap_aux 2ap_aux,mixing=online --snr 0 20")
     runs = load_runs(results)
     if runs.empty:
         raise BenchError(f"no runs under {results}; train some first (bench run ...)")
-    snrs = _snrs([*(snr or []), *numbers], ctx) or [20.0]
     frame = systems_table(runs, systems, snrs=snrs, preset=preset, metric=metric, split=split)
     if frame["n"].sum() == 0:
         raise BenchError(f"no finished run of these systems under {results}; bench list shows what there is")
