@@ -19,12 +19,14 @@ import numpy as np
 
 from bench.evaluation.intersection import (
     TIME_DECIMALS,
-    by_class,
+    ClipScores,
+    changes,
     class_of,
+    clip_by_clip,
     compiled_curves,
     count_changes,
     join_clips,
-    score_table,
+    owned_by_class,
 )
 from bench.evaluation.sse import import_sed_scores_eval
 
@@ -63,9 +65,7 @@ def _clip_entries(
             offset_collar_rate=collar["offset_collar_rate"],
             time_decimals=TIME_DECIMALS,
         )
-        counts = np.stack((stats["tps"], stats["fps"]), axis=1)
-        deltas = counts - np.concatenate((counts[1:], np.zeros_like(counts[:1])))
-        change = np.abs(deltas).sum(1) > 0
+        deltas, change = changes(np.stack((stats["tps"], stats["fps"]), axis=1))
         parts.append((np.full(int(change.sum()), k), points[change], deltas[change]))
     rest = np.array([k not in targets for k in range(len(classes))])
     if rest.any():
@@ -76,7 +76,7 @@ def _clip_entries(
 
 
 def owned_collars(
-    scores: Mapping[str, Any],
+    clips: Mapping[str, ClipScores],
     ground_truth: Mapping[str, Sequence[tuple]],
     clip_ids: Sequence[str],
     offset: int,
@@ -89,14 +89,14 @@ def owned_collars(
 
     Parameters
     ----------
-    scores : dict
-        Clip id -> score DataFrame (``onset``, ``offset``, one column per class).
+    clips : dict
+        Clip id -> :data:`bench.evaluation.intersection.ClipScores`.
     ground_truth : dict
         Clip id -> list of (onset, offset, label).
     clip_ids : sequence of str
     offset : int
     classes : sequence of str
-        The classes, in the order sed_scores_eval takes them (the score columns').
+        The classes of the scores' columns, in order.
     collar : dict
         ``onset_collar``, ``offset_collar``, ``offset_collar_rate`` (:data:`bench.evaluation.sse.COLLAR`).
 
@@ -105,17 +105,14 @@ def owned_collars(
     dict
         Class -> (change-point scores, {"tps", "fps"} deltas, clip index).
     """
-    sse = import_sed_scores_eval()
-    statistics_fn = sse.collar_based.intermediate_statistics.statistics_fn
+    statistics_fn = import_sed_scores_eval().collar_based.intermediate_statistics.statistics_fn
     curves = compiled_curves()
-    parts = []
-    for i, cid in enumerate(clip_ids):
-        values, timestamps = score_table(scores[cid], classes)
-        cls, points, deltas = _clip_entries(
-            values, timestamps, ground_truth[cid], classes, collar, curves, statistics_fn
-        )
-        parts.append((cls, points, deltas, np.full(len(cls), offset + i)))
-    return by_class(classes, *join_clips(parts), keys=lambda k: _KEYS)
+
+    def entries(cid: str, values: np.ndarray, timestamps: np.ndarray) -> list:
+        return [_clip_entries(values, timestamps, ground_truth[cid], classes, collar, curves, statistics_fn)]
+
+    (joined,) = owned_by_class(clips, clip_ids, offset, classes=classes, entries=entries, keys=[lambda k: _KEYS])
+    return joined
 
 
 def collar_deltas(
@@ -125,12 +122,8 @@ def collar_deltas(
     classes: Sequence[str],
     collar: Mapping[str, Any],
 ) -> dict[str, dict[str, tuple]]:
-    """sed_scores_eval's ``collar_based.intermediate_statistics_deltas``, clip by clip: clip id ->
-    class -> (change-point scores, {"tps", "fps"} deltas)."""
-    return {
-        cid: {
-            c: entry[:2]
-            for c, entry in owned_collars(scores, ground_truth, [cid], 0, classes=classes, collar=collar).items()
-        }
-        for cid in scores
-    }
+    """sed_scores_eval's ``collar_based.intermediate_statistics_deltas``, clip by clip (score
+    DataFrames): clip id -> class -> (change-point scores, {"tps", "fps"} deltas)."""
+    return clip_by_clip(
+        scores, classes, lambda clips, ids: owned_collars(clips, ground_truth, ids, 0, classes=classes, collar=collar)
+    )

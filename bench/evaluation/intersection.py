@@ -53,7 +53,12 @@ def class_of(label: str, position: Mapping[str, int]) -> int:
         ) from None
 
 
-def score_table(frame: Any, classes: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+ClipScores = tuple[np.ndarray, np.ndarray]
+"""A clip's scores [shape=(T, K)] of the classes and its timestamps [shape=(T + 1,)]
+(:func:`score_table`): what the statistics read, decoded once per clip for all of them."""
+
+
+def score_table(frame: Any, classes: Sequence[str]) -> ClipScores:
     """A score DataFrame's (``onset``, ``offset``, one column per class) scores of ``classes``
     and its timestamps (every frame's onset, then the last offset), as sed_scores_eval reads it.
 
@@ -93,7 +98,7 @@ def _detections(
         The onset and offset times of each detection, in time order, padded with zeros
         (sed_scores_eval's inactive events: offset equal to onset).
     """
-    per_class = [curves(np.ascontiguousarray(values[:, k]), timestamps) for k in range(values.shape[1])]
+    per_class = [curves(column, timestamps) for column in np.ascontiguousarray(values.T)]
     n_scores = max(len(c[0]) for c in per_class)
     n_events = max(1, max(c[1].shape[1] for c in per_class))
     thresholds = np.full((len(per_class), n_scores), np.inf)
@@ -273,9 +278,8 @@ def _clip_entries(
             rows = np.searchsorted(computed, take)
             counts = _counts(onsets[rows], offsets[rows], touching[rows], take, clip, criteria_i)
             counts[~scored[rows]] = 0  # past a class's distinct scores: nothing detected
-            following = np.concatenate((counts[:, 1:], np.zeros_like(counts[:, :1])), axis=1)
-            deltas = counts - following
-            k, u = np.nonzero(np.abs(deltas).sum(-1) > 0)
+            deltas, change = changes(counts)
+            k, u = np.nonzero(change)
             if not quick[i]:  # the cross-triggers of the classes with events, among all classes'
                 wide = np.zeros((len(k), 2 + n_classes), dtype=deltas.dtype)
                 wide[:, :2] = deltas[k, u, :2]
@@ -291,6 +295,15 @@ def _clip_entries(
             out[i][1].append(points)
             out[i][2].append(deltas)
     return [join_clips(list(zip(*groups))) for groups in out]
+
+
+def changes(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """sed_scores_eval's deltas of counts [shape=(..., U, S)] at each threshold (ascending, axis
+    -2): how each count changes when the threshold falls below it (the count at a threshold less
+    the count at the next, zero past the last), and where any of the S counts changes."""
+    following = np.concatenate((counts[..., 1:, :], np.zeros_like(counts[..., :1, :])), axis=-2)
+    deltas = counts - following
+    return deltas, np.abs(deltas).sum(-1) > 0
 
 
 def count_changes(values: np.ndarray, cls: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -313,18 +326,53 @@ def by_class(
     cls: np.ndarray,
     points: np.ndarray,
     deltas: np.ndarray,
-    owner: np.ndarray | None,
+    owner: np.ndarray,
     *,
     keys: Callable[[int], Sequence[tuple[str, int]]],
 ) -> dict[str, tuple]:
     """Change points ordered class by class (``cls`` ascending) -> class -> (points, deltas by
-    name[, owner]); ``keys(k)``: class ``k``'s (name, column of ``deltas``) pairs, in order."""
+    name, owner); ``keys(k)``: class ``k``'s (name, column of ``deltas``) pairs, in order."""
     bounds = np.searchsorted(cls, np.arange(len(classes) + 1))
     out = {}
     for k, c in enumerate(classes):
         a, b = bounds[k], bounds[k + 1]
-        named = {name: deltas[a:b, j] for name, j in keys(k)}
-        out[c] = (points[a:b], named) if owner is None else (points[a:b], named, owner[a:b])
+        out[c] = (points[a:b], {name: deltas[a:b, j] for name, j in keys(k)}, owner[a:b])
+    return out
+
+
+def owned_by_class(
+    clips: Mapping[str, ClipScores],
+    clip_ids: Sequence[str],
+    offset: int,
+    *,
+    classes: Sequence[str],
+    entries: Callable[[str, np.ndarray, np.ndarray], Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]],
+    keys: Sequence[Callable[[int], Sequence[tuple[str, int]]]],
+) -> list[dict[str, tuple]]:
+    """Some clips' change points of one or more statistics, joined per class in the order of
+    ``clip_ids`` with the index (``offset`` + position) of each entry's clip.
+
+    ``entries(clip id, values, timestamps)`` gives a clip's change points of each statistic, as
+    (class indices ascending, points, deltas); ``keys`` names each statistic's delta columns
+    (:func:`by_class`). Returns per statistic class -> (points, deltas by name, clip index).
+    """
+    parts: list[list[tuple[np.ndarray, ...]]] = [[] for _ in keys]
+    for i, cid in enumerate(clip_ids):
+        for part, (cls, points, deltas) in zip(parts, entries(cid, *clips[cid]), strict=True):
+            part.append((cls, points, deltas, np.full(len(cls), offset + i)))
+    return [by_class(classes, *join_clips(part), keys=names) for part, names in zip(parts, keys)]
+
+
+def clip_by_clip(
+    scores: Mapping[str, Any], classes: Sequence[str], owned: Callable[[Mapping[str, ClipScores], list[str]], dict]
+) -> dict[str, dict[str, tuple]]:
+    """``owned(clips, [clip id])`` (one statistic's joined change points) of each clip of the score
+    DataFrames ``scores`` alone, in sed_scores_eval's per-clip form: clip id -> class -> (points,
+    deltas by name)."""
+    out = {}
+    for cid, frame in scores.items():
+        joined = owned({cid: score_table(frame, classes)}, [cid])
+        out[cid] = {c: (points, deltas) for c, (points, deltas, _) in joined.items()}
     return out
 
 
@@ -371,18 +419,15 @@ def intersection_deltas(
     dict
         Clip id -> class -> (change-point scores, deltas by name), as sed_scores_eval returns.
     """
-    cross = criteria.get("cttc_threshold") is not None and len(classes) > 1
-    curves = compiled_curves()
-    out = {}
-    for cid, frame in scores.items():
-        values, timestamps = score_table(frame, classes)
-        ((cls, points, deltas),) = _clip_entries(values, timestamps, ground_truth[cid], classes, [criteria], curves)
-        out[cid] = by_class(classes, cls, points, deltas, None, keys=_keys(classes, cross_triggers=cross))
-    return out
+
+    def owned(clips: Mapping[str, ClipScores], ids: list[str]) -> dict[str, tuple]:
+        return owned_intersections(clips, ground_truth, ids, 0, classes=classes, criteria=[criteria])[0]
+
+    return clip_by_clip(scores, classes, owned)
 
 
 def owned_intersections(
-    scores: Mapping[str, Any],
+    clips: Mapping[str, ClipScores],
     ground_truth: Mapping[str, Sequence[tuple]],
     clip_ids: Sequence[str],
     offset: int,
@@ -394,21 +439,28 @@ def owned_intersections(
     in the order of ``clip_ids``, with the index (``offset`` + position in ``clip_ids``) of the
     clip each entry belongs to; each clip's detections are found once for all the criteria.
 
+    Parameters
+    ----------
+    clips : dict
+        Clip id -> :data:`ClipScores` (:func:`score_table`).
+    ground_truth : dict
+        Clip id -> list of (onset, offset, label).
+    clip_ids : sequence of str
+    offset : int
+    classes : sequence of str
+        The classes of the scores' columns, in order.
+    criteria : sequence of Criteria
+
     Returns
     -------
     list of dict
         Per criteria, class -> (change-point scores, deltas by name, clip index): every clip's
         :func:`intersection_deltas` laid end to end.
     """
-    parts: list[list[tuple[np.ndarray, ...]]] = [[] for _ in criteria]
     curves = compiled_curves()
-    for i, cid in enumerate(clip_ids):
-        values, timestamps = score_table(scores[cid], classes)
-        entries = _clip_entries(values, timestamps, ground_truth[cid], classes, criteria, curves)
-        for j, (cls, points, deltas) in enumerate(entries):
-            parts[j].append((cls, points, deltas, np.full(len(cls), offset + i)))
-    out = []
-    for criteria_j, entries in zip(criteria, parts):
-        cross = criteria_j.get("cttc_threshold") is not None and len(classes) > 1
-        out.append(by_class(classes, *join_clips(entries), keys=_keys(classes, cross_triggers=cross)))
-    return out
+
+    def entries(cid: str, values: np.ndarray, timestamps: np.ndarray) -> list:
+        return _clip_entries(values, timestamps, ground_truth[cid], classes, criteria, curves)
+
+    keys = [_keys(classes, cross_triggers=c.get("cttc_threshold") is not None and len(classes) > 1) for c in criteria]
+    return owned_by_class(clips, clip_ids, offset, classes=classes, entries=entries, keys=keys)

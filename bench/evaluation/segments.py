@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.evaluation.intersection import TIME_DECIMALS, by_class, class_of, join_clips, score_table
+from bench.evaluation.intersection import TIME_DECIMALS, ClipScores, class_of, clip_by_clip, owned_by_class
 
 _KEYS = (("tps", 0), ("fps", 1))
 """The segment statistics' names and their columns."""
@@ -55,7 +55,7 @@ def _clip_entries(
 
 
 def owned_segments(
-    scores: Mapping[str, Any],
+    clips: Mapping[str, ClipScores],
     ground_truth: Mapping[str, Sequence[tuple]],
     durations: Mapping[str, float],
     clip_ids: Sequence[str],
@@ -69,8 +69,8 @@ def owned_segments(
 
     Parameters
     ----------
-    scores : dict
-        Clip id -> score DataFrame (``onset``, ``offset``, one column per class).
+    clips : dict
+        Clip id -> :data:`bench.evaluation.intersection.ClipScores`.
     ground_truth : dict
         Clip id -> list of (onset, offset, label).
     durations : dict
@@ -78,7 +78,7 @@ def owned_segments(
     clip_ids : sequence of str
     offset : int
     classes : sequence of str
-        The classes, in the order sed_scores_eval takes them (the score columns').
+        The classes of the scores' columns, in order.
     segment_length : float
         Seconds.
 
@@ -87,12 +87,13 @@ def owned_segments(
     dict
         Class -> (segment scores, {"tps", "fps"} deltas, clip index).
     """
-    parts = []
-    for i, cid in enumerate(clip_ids):
-        values, timestamps = score_table(scores[cid], classes)
-        entries = _clip_entries(values, timestamps, ground_truth[cid], classes, float(durations[cid]), segment_length)
-        parts.append((*entries, np.full(len(entries[0]), offset + i)))
-    return by_class(classes, *join_clips(parts), keys=lambda k: _KEYS)
+
+    def entries(cid: str, values: np.ndarray, timestamps: np.ndarray) -> list:
+        duration_s = float(durations[cid])
+        return [_clip_entries(values, timestamps, ground_truth[cid], classes, duration_s, segment_length)]
+
+    (joined,) = owned_by_class(clips, clip_ids, offset, classes=classes, entries=entries, keys=[lambda k: _KEYS])
+    return joined
 
 
 def segment_deltas(
@@ -103,12 +104,10 @@ def segment_deltas(
     classes: Sequence[str],
     segment_length: float,
 ) -> dict[str, dict[str, tuple]]:
-    """sed_scores_eval's ``segment_based.intermediate_statistics_deltas``, clip by clip: clip id ->
-    class -> (segment scores, {"tps", "fps"} deltas)."""
-    out = {}
-    for cid in scores:
-        owned = owned_segments(
-            scores, ground_truth, durations, [cid], 0, classes=classes, segment_length=segment_length
-        )
-        out[cid] = {c: entry[:2] for c, entry in owned.items()}
-    return out
+    """sed_scores_eval's ``segment_based.intermediate_statistics_deltas``, clip by clip (score
+    DataFrames): clip id -> class -> (segment scores, {"tps", "fps"} deltas)."""
+
+    def owned(clips: Mapping[str, ClipScores], ids: list[str]) -> dict[str, tuple]:
+        return owned_segments(clips, ground_truth, durations, ids, 0, classes=classes, segment_length=segment_length)
+
+    return clip_by_clip(scores, classes, owned)

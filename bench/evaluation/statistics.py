@@ -25,7 +25,7 @@ import pandas as pd
 
 from bench.errors import BenchError
 from bench.evaluation.collar import owned_collars
-from bench.evaluation.intersection import owned_intersections
+from bench.evaluation.intersection import owned_intersections, score_table
 from bench.evaluation.parallel import run_calls as _run_calls
 from bench.evaluation.psdroc import psds_replicates
 from bench.evaluation.segments import owned_segments
@@ -82,23 +82,24 @@ def _owned_deltas(
     clip at once (:mod:`bench.evaluation.intersection`, :mod:`bench.evaluation.collar`,
     :mod:`bench.evaluation.segments`; the intersection statistics of several criteria from one
     pass), equal to sed_scores_eval's own."""
+    unknown = [kind for kind, _ in statistics if kind not in _PARAMETERS]
+    if unknown:
+        raise BenchError(f"unknown statistic {unknown[0]!r}; use intersection, collar or segment")
     truth = {cid: list(ground_truth[cid]) for cid in clip_ids}
     classes = [c for c in scores[clip_ids[0]].columns if c not in ("onset", "offset")]
+    clips = {cid: score_table(scores[cid], classes) for cid in clip_ids}  # decoded once for every statistic
     out: dict[int, dict[str, tuple]] = {}
     crossing = [i for i, (kind, _) in enumerate(statistics) if kind == "intersection"]
     if crossing:
         criteria = [statistics[i][1] for i in crossing]
-        out.update(
-            zip(crossing, owned_intersections(scores, truth, clip_ids, offset, classes=classes, criteria=criteria))
-        )
+        joined = owned_intersections(clips, truth, clip_ids, offset, classes=classes, criteria=criteria)
+        out.update(zip(crossing, joined))
     for i, (kind, p) in enumerate(statistics):
         if kind == "collar":
-            out[i] = owned_collars(scores, truth, clip_ids, offset, classes=classes, collar=p)
+            out[i] = owned_collars(clips, truth, clip_ids, offset, classes=classes, collar=p)
         elif kind == "segment":
             length = p["segment_length"]
-            out[i] = owned_segments(scores, truth, durations, clip_ids, offset, classes=classes, segment_length=length)
-        elif kind != "intersection":
-            raise BenchError(f"unknown statistic {kind!r}; use intersection, collar or segment")
+            out[i] = owned_segments(clips, truth, durations, clip_ids, offset, classes=classes, segment_length=length)
     return [out[i] for i in range(len(statistics))]
 
 
@@ -116,8 +117,9 @@ def joined_deltas(
     sed_scores_eval's metric functions (``psds``, ``fscore``) compute the same statistics
     themselves; they keep every clip's statistics until the end (tens of small arrays per
     clip and class, over 1 GB for a paper-size fold) and their own ``num_jobs`` sends them
-    all between processes. Here sed_scores_eval's ``intermediate_statistics_deltas`` runs
-    on blocks of at most :data:`_SHARD_CLIPS` clips (in forked worker processes when
+    all between processes. Here the same statistics (:func:`_owned_deltas`, equal to
+    sed_scores_eval's ``intermediate_statistics_deltas``) are computed on blocks of at most
+    :data:`_SHARD_CLIPS` clips (in forked worker processes when
     ``num_jobs > 1``), each block returns its statistics joined per class (a few arrays
     per class instead of a few per clip and class), and the blocks' statistics, joined
     in turn, are put under the first clip's id, every other clip holding empty ones.

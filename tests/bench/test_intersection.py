@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from bench.evaluation.collar import collar_deltas
-from bench.evaluation.intersection import intersection_deltas, owned_intersections
+from bench.evaluation.intersection import intersection_deltas, owned_intersections, score_table
 from bench.evaluation.segments import segment_deltas
 from bench.evaluation.sse import PSDS1, PSDS2, import_sed_scores_eval
 
@@ -104,7 +104,8 @@ def test_clips_joined_per_class_are_the_clips_laid_end_to_end_with_their_owners(
     classes = [f"class{k}" for k in range(5)]
     scores, truth = _clips(rng, n_clips=9, n_frames=39, classes=classes)
     ids = list(scores)
-    joined = owned_intersections(scores, truth, ids, 100, classes=classes, criteria=[PSDS1, PSDS2])
+    clips = {cid: score_table(frame, classes) for cid, frame in scores.items()}
+    joined = owned_intersections(clips, truth, ids, 100, classes=classes, criteria=[PSDS1, PSDS2])
     for criteria, per_class in zip((PSDS1, PSDS2), joined):
         single = intersection_deltas(scores, truth, classes=classes, criteria=criteria)
         for c in classes:
@@ -150,19 +151,17 @@ def test_segment_statistics_equal_sed_scores_eval(segment_length):
 
 def test_an_event_of_a_class_without_scores_is_one_clear_error():
     from bench.errors import BenchError
-    from bench.evaluation.collar import owned_collars
-    from bench.evaluation.segments import owned_segments
 
     rng = np.random.default_rng(8)
     classes = ["a", "b"]
     scores, truth = _clips(rng, n_clips=3, n_frames=39, classes=classes)
     truth["clip0"] = [(1.0, 2.0, "c")]
-    ids = list(scores)
     collar = {"onset_collar": 0.2, "offset_collar": 0.2, "offset_collar_rate": 0.2}
+    durations = dict.fromkeys(scores, 10.0)
     for compute in (
-        lambda: owned_intersections(scores, truth, ids, 0, classes=classes, criteria=[PSDS1]),
-        lambda: owned_collars(scores, truth, ids, 0, classes=classes, collar=collar),
-        lambda: owned_segments(scores, truth, dict.fromkeys(ids, 10.0), ids, 0, classes=classes, segment_length=1.0),
+        lambda: intersection_deltas(scores, truth, classes=classes, criteria=PSDS1),
+        lambda: collar_deltas(scores, truth, classes=classes, collar=collar),
+        lambda: segment_deltas(scores, truth, durations, classes=classes, segment_length=1.0),
     ):
         with pytest.raises(BenchError, match="class 'c' has no score column"):
             compute()
