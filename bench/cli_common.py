@@ -34,7 +34,7 @@ def _snrs(values: list[str] | None, ctx: typer.Context) -> list[float] | None:
             raise BenchError(f"unexpected argument {extra[0]!r}; see the command's --help for its options")
         return None
     try:
-        return parse_snrs(values, extra)
+        return parse_snrs(values, extra, command=f"bench {ctx.info_name}")
     except RemixError as exc:
         raise BenchError(str(exc)) from None
 

@@ -38,9 +38,10 @@ AudioFormat = _choices("AudioFormat", FORMATS)
 Standin = _choices("Standin", STANDINS)
 
 
-def parse_snrs(values: list[str], extra: list[str]) -> list[float]:
+def parse_snrs(values: list[str], extra: list[str], *, command: str = "remix build") -> list[float]:
     """SNRs from ``--snr 0 10 20`` (the values after the first arrive as extra
-    arguments), ``--snr 0 --snr 10`` or ``--snr 0,10,20``."""
+    arguments), ``--snr 0 --snr 10`` or ``--snr 0,10,20``; ``command`` is named in the message
+    about an argument that is neither."""
     out: list[float] = []
     for token in [*values, *extra]:
         for part in token.replace(",", " ").split():
@@ -49,7 +50,7 @@ def parse_snrs(values: list[str], extra: list[str]) -> list[float]:
             except ValueError:
                 raise RemixError(
                     f"unexpected argument {part!r}: expected SNR values in dB after --snr "
-                    "(e.g. --snr 0 10 20) or a known option (see remix build --help)."
+                    f"(e.g. --snr 0 10 20) or a known option (see {command} --help)."
                 ) from None
     if not out:
         raise RemixError("no SNR given: pass at least one, e.g. --snr 0 10 20.")

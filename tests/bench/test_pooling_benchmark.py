@@ -300,6 +300,10 @@ def test_resolution_table_from_the_command_line(ladder_results, tmp_path):
     assert not (ladder_results / "tables" / "resolution.md").exists()  # no empty table written
     two = invoke("table", "--resolution", "--snr", 0, 20, "--results", ladder_results)
     assert two.exit_code == 2 and "takes one --snr, found 2" in " ".join(two.output.split())
+    bare = invoke("table", "--resolution", 20, "--results", ladder_results)
+    assert bare.exit_code == 2 and "SNRs go after --snr" in " ".join(bare.output.split())
+    word = invoke("table", "--resolution", "--snr", "x", "--results", ladder_results)
+    assert word.exit_code == 2 and "see bench table --help" in " ".join(word.output.split())
 
 
 def test_compare_by_class_lists_every_class_with_holm_corrected_p(zoo_results):
