@@ -29,7 +29,6 @@ PSDS over several variants) to 1e-12.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -54,49 +53,23 @@ _CT_PREFIX = "cts\\"
 """Key prefix of sed_scores_eval's cross-trigger deltas (``cts\\<other class>``)."""
 
 
-_TRUTH_KEPT = 4
-"""Resampled ground truths remembered (:func:`resample_truth`): a split's metrics and its
-median-filter family share one."""
-_truth_memo: dict[tuple, tuple] = {}
-_truth_lock = threading.Lock()
+ResampledTruth = tuple[list[dict[str, int]], list[dict[str, float]], np.ndarray]
+""":func:`resample_truth`'s answer, which every metric of a split's resamples reads."""
 
 
 def resample_truth(
     ids: Sequence[str], truth: Mapping[str, list], seconds: Mapping[str, float], weights: np.ndarray
-) -> tuple[list[dict[str, int]], list[dict[str, float]], np.ndarray]:
+) -> ResampledTruth:
     """Per resample, each class's event count and total event duration, and the total duration,
     as sed_scores_eval counts them on the ground truth :func:`bench.evaluation.statistics.resampled`
     builds (the resampled events of each class laid end to end, one clip of the summed length).
-
-    The last few answers are remembered (every metric of a split asks for the same one); they are
-    shared, not copied: read them, do not change them.
+    Computed once per split and resamples and handed to each metric (``reference=``).
 
     Returns
     -------
     (list of dict, list of dict, np.ndarray [shape=(B,)])
         Class -> count and class -> duration (classes with an event only), and the durations.
     """
-    w = np.asarray(weights, dtype=np.float64)
-    key = (
-        tuple((cid, float(seconds[cid]), tuple(tuple(event) for event in truth[cid])) for cid in ids),
-        w.shape,
-        w.tobytes(),
-    )
-    with _truth_lock:
-        known = _truth_memo.get(key)
-    if known is None:
-        known = _resample_truth(ids, truth, seconds, w)
-        with _truth_lock:
-            while len(_truth_memo) >= _TRUTH_KEPT:
-                del _truth_memo[next(iter(_truth_memo))]
-            _truth_memo[key] = known
-    return known
-
-
-def _resample_truth(
-    ids: Sequence[str], truth: Mapping[str, list], seconds: Mapping[str, float], weights: np.ndarray
-) -> tuple[list[dict[str, int]], list[dict[str, float]], np.ndarray]:
-    """:func:`resample_truth`, computed."""
     lengths = {cid: [(label, float(off) - float(on)) for on, off, label in truth[cid]] for cid in ids}
     counts_out, durations_out, totals = [], [], np.empty(len(weights))
     per_clip_seconds = [seconds[cid] for cid in ids]
@@ -196,6 +169,7 @@ def psds_replicates(
     scenario: Mapping[str, Any],
     non_oracle: bool = False,
     min_classes: int = 2,
+    reference: ResampledTruth | None = None,
 ) -> np.ndarray:
     """PSDS under each row of ``weights``: sed_scores_eval's ``psds`` of the resampled clips (one
     variant), or its post-processing-independent PSDS over several variants of the same clips.
@@ -217,6 +191,8 @@ def psds_replicates(
         The non-oracle PSDS (one variant only).
     min_classes : int
         Fewer classes with a reference event among the drawn clips give NaN.
+    reference : ResampledTruth, optional
+        :func:`resample_truth` of these clips and weights, already computed.
 
     Returns
     -------
@@ -230,7 +206,7 @@ def psds_replicates(
     classes = list(variants[0])
     alpha_ct, alpha_st = float(scenario.get("alpha_ct", 0.0)), float(scenario.get("alpha_st", 0.0))
     max_efpr, per_unit = float(scenario["max_efpr"]), SECONDS_PER_UNIT[scenario.get("unit_of_time", "hour")]
-    n_ref, t_ref, totals = resample_truth(ids, truth, seconds, w)
+    n_ref, t_ref, totals = reference or resample_truth(ids, truth, seconds, w)
     kept = [[c for c in classes if c in n_ref[b]] for b in range(len(w))]
     reference_s = {
         c: (

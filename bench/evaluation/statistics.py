@@ -27,7 +27,7 @@ from bench.errors import BenchError
 from bench.evaluation.collar import owned_collars
 from bench.evaluation.intersection import owned_intersections, score_table
 from bench.evaluation.parallel import run_calls as _run_calls
-from bench.evaluation.psdroc import psds_replicates
+from bench.evaluation.psdroc import psds_replicates, resample_truth
 from bench.evaluation.segments import owned_segments
 from bench.evaluation.sse import COLLAR, PSDS1, PSDS2, SEGMENT_LENGTH_S
 from bench.evaluation.threshold_scores import f1_replicates, pauc_replicates
@@ -236,13 +236,14 @@ def dcase_replicates(
     if missing:
         known.update(owned_statistics(table, truth, seconds, statistics=missing, num_jobs=num_jobs))
     out: dict[str, np.ndarray] = {}
+    reference = resample_truth(ids, truth, seconds, w)  # every metric below reads it
     if psds:
         for name, scenario in (("psds1", PSDS1), ("psds2", PSDS2)):
             joined = known[statistic_key(("intersection", scenario))]
-            out[name] = psds_replicates([joined], ids, truth, seconds, w, scenario=scenario)
+            out[name] = psds_replicates([joined], ids, truth, seconds, w, scenario=scenario, reference=reference)
             if name == "psds1":
                 out[f"{name}_non_oracle"] = psds_replicates(
-                    [joined], ids, truth, seconds, w, scenario=scenario, non_oracle=True
+                    [joined], ids, truth, seconds, w, scenario=scenario, non_oracle=True, reference=reference
                 )
     if thresholds is not None:
         segment = known[statistic_key(("segment", {"segment_length": SEGMENT_LENGTH_S}))]
@@ -251,8 +252,10 @@ def dcase_replicates(
             ("event_f1", "collar", known[statistic_key(("collar", COLLAR))]),
             ("segment_f1", "segment", segment),
         ):
-            out[name] = f1_replicates(joined, ids, truth, seconds, w, thresholds=threshold, kind=kind)
-        out.update(pauc_replicates(segment, ids, truth, seconds, w))
+            out[name] = f1_replicates(
+                joined, ids, truth, seconds, w, thresholds=threshold, kind=kind, reference=reference
+            )
+        out.update(pauc_replicates(segment, ids, truth, seconds, w, reference=reference))
     return out
 
 

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from bench.evaluation.psdroc import ClassStatistics, resample_truth
+from bench.evaluation.psdroc import ClassStatistics, ResampledTruth, resample_truth
 from bench.evaluation.sse import PAUC_MAX_FPR, import_sed_scores_eval
 
 
@@ -45,6 +45,7 @@ def f1_replicates(
     *,
     thresholds: Mapping[str, float],
     kind: str,
+    reference: ResampledTruth | None = None,
 ) -> np.ndarray:
     """Micro-averaged F1 at ``thresholds`` under each row of ``weights``.
 
@@ -62,6 +63,8 @@ def f1_replicates(
     kind : str
         ``collar`` (the reference count is the resample's events of the class) or ``segment``
         (the resample's active segments of the class: its true positives at the lowest score).
+    reference : ResampledTruth, optional
+        :func:`bench.evaluation.psdroc.resample_truth` of these clips and weights, already computed.
 
     Returns
     -------
@@ -69,7 +72,7 @@ def f1_replicates(
         NaN where the resample holds no reference event at all.
     """
     w = np.atleast_2d(np.asarray(weights, dtype=np.float64))
-    n_ref_events, _, _ = resample_truth(ids, truth, seconds, w)
+    n_ref_events, _, _ = reference or resample_truth(ids, truth, seconds, w)
     tps, fps, refs = np.zeros(len(w)), np.zeros(len(w)), np.zeros(len(w))
     present = np.zeros(len(w), dtype=bool)
     for c, entry in joined.items():
@@ -92,6 +95,8 @@ def pauc_replicates(
     truth: Mapping[str, list],
     seconds: Mapping[str, float],
     weights: np.ndarray,
+    *,
+    reference: ResampledTruth | None = None,
 ) -> dict[str, np.ndarray]:
     """The segment pAUC up to FPR :data:`bench.evaluation.sse.PAUC_MAX_FPR` under each row of
     ``weights``, plain (the area over the largest FPR) and McClish-corrected.
@@ -100,7 +105,7 @@ def pauc_replicates(
     ----------
     joined : dict
         :func:`bench.evaluation.statistics.owned_deltas` of the segment statistic.
-    ids, truth, seconds, weights
+    ids, truth, seconds, weights, reference
         As :func:`f1_replicates`.
 
     Returns
@@ -112,7 +117,7 @@ def pauc_replicates(
     from sed_scores_eval.base_modules.curves import linear_auc
 
     w = np.atleast_2d(np.asarray(weights, dtype=np.float64))
-    n_ref_events, _, _ = resample_truth(ids, truth, seconds, w)
+    n_ref_events, _, _ = reference or resample_truth(ids, truth, seconds, w)
     drawn = w > 0
     areas: dict[str, np.ndarray] = {}
     for c, entry in joined.items():
