@@ -42,7 +42,7 @@ from bench.evaluation.postprocess import (
     median_frames,
     postprocessed_scores,
 )
-from bench.evaluation.psdroc import psds_replicates
+from bench.evaluation.psdroc import ResampledTruth, psds_replicates
 from bench.evaluation.sse import PSDS1
 from bench.evaluation.statistics import owned_deltas
 
@@ -104,10 +104,10 @@ def filtered_variants(
     return out
 
 
-def _values(joined, ids, truth, seconds, weights) -> np.ndarray:
+def _values(joined, ids, truth, seconds, weights, reference=None) -> np.ndarray:
     """sed_scores_eval's post-processing-independent PSDS1 under each row of ``weights``
     (:func:`bench.evaluation.psdroc.psds_replicates`, equal to it on every resample)."""
-    values = psds_replicates(joined, ids, truth, seconds, weights, scenario=PSDS1)
+    values = psds_replicates(joined, ids, truth, seconds, weights, scenario=PSDS1, reference=reference)
     return np.where(np.isfinite(values), values, np.nan)
 
 
@@ -119,6 +119,7 @@ def mfi_psds1(
     weights: np.ndarray | None = None,
     num_jobs: int = 1,
     known: Mapping[int, Mapping[str, tuple]] | None = None,
+    reference: ResampledTruth | None = None,
 ) -> tuple[float | None, np.ndarray | None]:
     """Median-filter-independent PSDS1 of a split, and its value on each resample of the clips.
 
@@ -137,6 +138,8 @@ def mfi_psds1(
     known : dict, optional
         Variant index -> its PSDS1 :func:`bench.evaluation.statistics.owned_deltas`, already
         computed (the run's own filter, whose statistics the split's PSDS1 needed anyway).
+    reference : ResampledTruth, optional
+        :func:`bench.evaluation.psdroc.resample_truth` of the clips under ``weights``, already computed.
 
     Returns
     -------
@@ -158,4 +161,4 @@ def mfi_psds1(
     value = None if np.isnan(estimate) else float(estimate)
     if weights is None:
         return value, None
-    return value, _values(joined, ids, truth, seconds, np.atleast_2d(np.asarray(weights, dtype=np.float64)))
+    return value, _values(joined, ids, truth, seconds, np.atleast_2d(np.asarray(weights, dtype=np.float64)), reference)

@@ -37,6 +37,7 @@ from bench.evaluation.postprocess import (
     postprocessed_scores,
     save_postprocessing,
 )
+from bench.evaluation.psdroc import ResampledTruth, resample_truth
 from bench.evaluation.sse import COLLAR, PSDS1, PSDS2, SEGMENT_LENGTH_S
 from bench.evaluation.statistics import dcase_replicates, dcase_statistics, owned_statistics, statistic_key
 from bench.store import RunStore, atomic_write_parquet, results_locked, runs_dir
@@ -121,6 +122,8 @@ def evaluate_split(
     thresholds = dict(zip(labels, post.thresholds))
     out = dcase_metrics(tables, truth, durations, thresholds=thresholds, num_jobs=num_jobs, owned=owned)
     weights = clip_weights(ids, n_boot=n_boot) if n_boot > 0 and out["n_classes_scored"] else None
+    # the resampled ground truth, read by every metric's replicates
+    reference = None if weights is None else resample_truth(ids, truth, durations, weights)
     out[MFI], mfi_replicates = split_mfi(
         frame_probs,
         clip_probs,
@@ -133,6 +136,7 @@ def evaluate_split(
         weights=weights,
         num_jobs=num_jobs,
         owned=owned,
+        reference=reference,
     )
     target = frame_targets(
         events,
@@ -161,6 +165,7 @@ def evaluate_split(
             psds=len(keep) >= 2,
             num_jobs=num_jobs,
             owned=owned,
+            reference=reference,
         )
         if mfi_replicates is not None:
             replicates[MFI] = mfi_replicates
@@ -186,11 +191,13 @@ def split_mfi(
     weights: np.ndarray | None = None,
     num_jobs: int = 1,
     owned: Mapping[tuple, Mapping[str, tuple]] | None = None,
+    reference: ResampledTruth | None = None,
 ) -> tuple[float | None, np.ndarray | None]:
     """Median-filter-independent PSDS1 of one split (:mod:`bench.evaluation.independent`) and its
     replicates under ``weights``; (None, None) with fewer than two classes scored. ``owned``: the
     split's :func:`bench.evaluation.statistics.owned_statistics` under ``post`` itself, whose
-    PSDS1 statistics serve the variant with the run's own filter."""
+    PSDS1 statistics serve the variant with the run's own filter; ``reference``: the resampled
+    ground truth under ``weights`` (:func:`bench.evaluation.psdroc.resample_truth`), if computed."""
     if len(keep) < 2:
         return None, None
     lengths = filter_lengths_s(post.hop_s)
@@ -205,7 +212,7 @@ def split_mfi(
         for m, length in enumerate(lengths):
             if np.array_equal(own, dataclasses.replace(post, median_filter_s=length).median_frames()):
                 known[m] = owned[psds1]
-    return mfi_psds1(variants, truth, durations, weights=weights, num_jobs=num_jobs, known=known)
+    return mfi_psds1(variants, truth, durations, weights=weights, num_jobs=num_jobs, known=known, reference=reference)
 
 
 REPLICATES = "bootstrap.parquet"

@@ -27,7 +27,7 @@ from bench.errors import BenchError
 from bench.evaluation.collar import owned_collars
 from bench.evaluation.intersection import owned_intersections, score_table
 from bench.evaluation.parallel import run_calls as _run_calls
-from bench.evaluation.psdroc import psds_replicates, resample_truth
+from bench.evaluation.psdroc import ResampledTruth, psds_replicates, resample_truth
 from bench.evaluation.segments import owned_segments
 from bench.evaluation.sse import COLLAR, PSDS1, PSDS2, SEGMENT_LENGTH_S
 from bench.evaluation.threshold_scores import f1_replicates, pauc_replicates
@@ -179,6 +179,7 @@ def dcase_replicates(
     psds: bool = True,
     num_jobs: int = 1,
     owned: Mapping[tuple, Mapping[str, tuple]] | None = None,
+    reference: ResampledTruth | None = None,
 ) -> dict[str, np.ndarray]:
     """PSDS1 (oracle and non-oracle), PSDS2, collar-based event F1, segment F1 and segment pAUC
     (plain and McClish-corrected) under each resample, computed by sed_scores_eval.
@@ -216,6 +217,8 @@ def dcase_replicates(
     owned : dict, optional
         :func:`owned_statistics` of these scores already computed (any statistic missing from it
         is computed here).
+    reference : ResampledTruth, optional
+        :func:`bench.evaluation.psdroc.resample_truth` of these clips and weights, already computed.
 
     Returns
     -------
@@ -236,7 +239,7 @@ def dcase_replicates(
     if missing:
         known.update(owned_statistics(table, truth, seconds, statistics=missing, num_jobs=num_jobs))
     out: dict[str, np.ndarray] = {}
-    reference = resample_truth(ids, truth, seconds, w)  # every metric below reads it
+    reference = reference or resample_truth(ids, truth, seconds, w)  # every metric below reads it
     if psds:
         for name, scenario in (("psds1", PSDS1), ("psds2", PSDS2)):
             joined = known[statistic_key(("intersection", scenario))]
